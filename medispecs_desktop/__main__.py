@@ -1,0 +1,3 @@
+from medispecs_desktop.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""Shared fixtures: an isolated per-user environment, one local stack per test session,
+real video files made with PyAV."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")  # only moto ever sees these
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own settings/data/cache/log dirs; never the developer's."""
+    home = tmp_path_factory.mktemp("medispecs-home")
+    monkeypatch.setenv("MEDISPECS_HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
+    for var in ("MEDISPECS_API_URL", "MEDISPECS_USER_POOL_ID", "MEDISPECS_CLIENT_ID",
+                "MEDISPECS_COGNITO_ENDPOINT", "MEDISPECS_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[dict[str, Any]]:
+    """One embedded local stack (moto + local API gateway + real handler) per test session."""
+    from medispecs_desktop.local.stack import LocalStack
+
+    stack = LocalStack(port=0, with_samples=True)
+    info = stack.start()
+    try:
+        yield info
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def make_video(tmp_path: Path) -> Callable[..., Path]:
+    """``make_video(name, **kw)`` writes a real clip under tmp_path (see local.samples)."""
+    from medispecs_desktop.local.samples import make_video as _make
+
+    def factory(name: str = "clip.mp4", **kwargs: Any) -> Path:
+        return _make(tmp_path / name, **kwargs)
+
+    return factory
