@@ -19,7 +19,9 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own settings/data/cache/log dirs; never the developer's."""
     home = tmp_path_factory.mktemp("medispecs-home")
     monkeypatch.setenv("MEDISPECS_HOME", str(home))

@@ -95,7 +95,9 @@ def _coerce(name: str, value: Any) -> Any:
         try:
             return int(value)
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"Setting {name} must be a whole number, not {value!r}") from exc
+            raise ConfigurationError(
+                f"Setting {name} must be a whole number, not {value!r}"
+            ) from exc
     return str(value).strip()
 
 

@@ -27,6 +27,31 @@ def format_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_API_NAMES: dict[str, str] = {
+    "video_id": "videoId",
+    "title": "title",
+    "recorded_at": "recordedAt",
+    "status": "status",
+    "user_id": "userId",
+    "device_id": "deviceId",
+    "notes": "notes",
+    "s3_key": "s3Key",
+    "thumbnail_s3_key": "thumbnailS3Key",
+    "thumbnail_url": "thumbnailUrl",
+    "duration_sec": "durationSec",
+    "file_size_bytes": "fileSizeBytes",
+    "mime_type": "mimeType",
+    "sha256": "sha256",
+    "fingerprint": "fingerprint",
+    "width": "width",
+    "height": "height",
+    "codec": "codec",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+    "version": "version",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Video:
     """One recording as the API describes it."""
@@ -54,29 +79,6 @@ class Video:
     version: int = 1
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    _API_NAMES = {
-        "video_id": "videoId",
-        "title": "title",
-        "recorded_at": "recordedAt",
-        "status": "status",
-        "user_id": "userId",
-        "device_id": "deviceId",
-        "notes": "notes",
-        "s3_key": "s3Key",
-        "thumbnail_s3_key": "thumbnailS3Key",
-        "thumbnail_url": "thumbnailUrl",
-        "duration_sec": "durationSec",
-        "file_size_bytes": "fileSizeBytes",
-        "mime_type": "mimeType",
-        "sha256": "sha256",
-        "fingerprint": "fingerprint",
-        "width": "width",
-        "height": "height",
-        "codec": "codec",
-        "created_at": "createdAt",
-        "updated_at": "updatedAt",
-        "version": "version",
-    }
 
     @property
     def recorded_at_dt(self) -> datetime:
@@ -91,7 +93,7 @@ class Video:
     def from_api(cls, data: dict[str, Any]) -> Video:
         kwargs: dict[str, Any] = {}
         known = set()
-        for attr, api_name in cls._API_NAMES.items():
+        for attr, api_name in _API_NAMES.items():
             known.add(api_name)
             if api_name in data and data[api_name] is not None:
                 kwargs[attr] = data[api_name]
@@ -114,6 +116,6 @@ class Video:
                 continue
             value = getattr(self, f.name)
             if value is not None:
-                out[self._API_NAMES[f.name]] = value
+                out[_API_NAMES[f.name]] = value
         out.update(self.extra)
         return out

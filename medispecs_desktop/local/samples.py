@@ -46,14 +46,18 @@ def make_video(
         if device_id:
             container.metadata["comment"] = f"device_id={device_id}"
         stream = container.add_stream(codec, rate=fps)
+        if not isinstance(stream, av.VideoStream):
+            raise ValueError(f"{codec} is not a video codec")
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
             stream.options = {"preset": "ultrafast", "tune": "zerolatency"}
-        astream = None
+        astream: av.AudioStream | None = None
         if audio:
             astream = container.add_stream("aac", rate=48000)
+            if not isinstance(astream, av.AudioStream):
+                raise ValueError("aac is not an audio codec")
         rng = np.random.default_rng(seed)
         base = rng.integers(0, 255, size=3)
         xs = np.linspace(0, 255, width, dtype=np.float32)[None, :]
