@@ -1,0 +1,75 @@
+"""Icons and the style sheet from ``resources/`` (SVGs drawn for this app).
+
+The resources live at the repository root (``resources/icons/*.svg``, ``resources/style.qss``)
+and are bundled next to the package by the packaging scripts; :func:`resources_dir` finds
+either layout, or ``MEDISPECS_RESOURCES`` when set.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+
+log = logging.getLogger(__name__)
+
+ICON_NAMES = (
+    "about", "add-file", "add-folder", "app", "demo", "keyboard", "library", "log-folder",
+    "offline", "online", "player", "quit", "refresh", "settings", "sign-in", "sign-out",
+    "unknown", "upload", "user", "warning",
+)
+
+
+@functools.cache
+def resources_dir() -> Path:
+    """The directory holding ``icons/`` and ``style.qss``."""
+    candidates: list[Path] = []
+    env = os.environ.get("MEDISPECS_RESOURCES")
+    if env:
+        candidates.append(Path(env))
+    package_dir = Path(__file__).resolve().parents[1]
+    candidates += [
+        package_dir / "resources",  # bundled next to the package
+        package_dir.parent / "resources",  # source checkout / editable install
+    ]
+    frozen_root = getattr(sys, "_MEIPASS", None)  # PyInstaller bundle
+    if frozen_root:
+        candidates.append(Path(frozen_root) / "resources")
+    for candidate in candidates:
+        if (candidate / "icons").is_dir():
+            return candidate
+    log.warning("resources not found (looked in %s)", ", ".join(map(str, candidates)))
+    return candidates[-1]
+
+
+def icon_path(name: str) -> Path:
+    return resources_dir() / "icons" / f"{name}.svg"
+
+
+@functools.cache
+def icon(name: str) -> QIcon:
+    """The named icon (an empty QIcon if the file is missing: never fatal). Call on the GUI
+    thread after the QApplication exists."""
+    path = icon_path(name)
+    if not path.is_file():
+        log.warning("icon %s missing at %s", name, path)
+        return QIcon()
+    return QIcon(str(path))
+
+
+def app_icon() -> QIcon:
+    return icon("app")
+
+
+def stylesheet() -> str:
+    """The application style sheet (empty if missing)."""
+    path = resources_dir() / "style.qss"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        log.warning("style sheet missing at %s", path)
+        return ""

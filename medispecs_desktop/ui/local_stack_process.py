@@ -1,0 +1,196 @@
+"""The embedded local stack as a CHILD process of the app (never inside the GUI process).
+
+``LocalStackProcess.start()`` launches ``medispecs-desktop local-stack --port 0`` with
+QProcess (asynchronous: the GUI thread never waits for it), reads the one JSON line the stack
+prints (contract §2) and emits :attr:`ready` with it. The child ends with the app:
+
+* on a normal quit, :meth:`stop` closes its stdin, sends SIGTERM and, if it lingers, kills it;
+* if the app itself is killed, the child's stdin pipe closes; a watchdog thread in the child
+  sees end-of-file and terminates it, so no orphan keeps running (works on every OS, unlike
+  ``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal, Slot
+
+from medispecs_desktop.core.logs import redact
+
+log = logging.getLogger(__name__)
+
+REQUIRED_KEYS = ("apiUrl", "region", "userPoolId", "clientId", "awsEndpoint")
+
+# Runs in the child: terminate when stdin reaches EOF (the app went away), then hand over to
+# the regular CLI. The stack CLI stops cleanly on SIGTERM (contract §2).
+_CHILD_BOOT = (
+    "import os, signal, sys, threading\n"
+    "def _watch():\n"
+    "    try:\n"
+    "        while sys.stdin.buffer.read(4096):\n"
+    "            pass\n"
+    "    finally:\n"
+    "        os.kill(os.getpid(), signal.SIGTERM)\n"
+    "threading.Thread(target=_watch, name='parent-watch', daemon=True).start()\n"
+    "from medispecs_desktop.cli.main import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def stack_command(port: int = 0, host: str = "127.0.0.1") -> tuple[str, list[str]]:
+    """Program and arguments that start the stack CLI with the parent watchdog."""
+    cli_args = ["local-stack", "--host", host, "--port", str(port)]
+    if getattr(sys, "frozen", False):  # a bundled app: the executable is the CLI itself
+        return sys.executable, cli_args
+    return sys.executable, ["-c", _CHILD_BOOT, *cli_args]
+
+
+class LocalStackProcess(QObject):
+    """Starts and owns the local stack child process. Create and use on the GUI thread."""
+
+    ready = Signal(dict)  # the stack's JSON line (contract §2)
+    failed = Signal(str)  # a user-facing reason; the process is gone
+    finished = Signal(int)  # exit code, after ready (the stack stopped)
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        port: int = 0,
+        start_timeout_ms: int = 90_000,
+        program: tuple[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._program = program or stack_command(port)
+        self._start_timeout_ms = start_timeout_ms
+        self.info: dict[str, Any] | None = None
+        self._stdout = b""
+        self._stderr_tail: list[str] = []
+        self._stopping = False
+        self._reported = False
+        self._process = QProcess(self)
+        self._process.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        self._process.setProcessEnvironment(env)
+        self._process.readyReadStandardOutput.connect(self._on_stdout)
+        self._process.readyReadStandardError.connect(self._on_stderr)
+        self._process.errorOccurred.connect(self._on_error)
+        self._process.finished.connect(self._on_finished)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._on_timeout)
+
+    # -- public -----------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._process.state() != QProcess.ProcessState.NotRunning
+
+    @property
+    def pid(self) -> int:
+        return int(self._process.processId())
+
+    def start(self) -> None:
+        if self.running:
+            return
+        program, args = self._program
+        self._stopping = False
+        self._reported = False
+        self.info = None
+        self._stdout = b""
+        log.info("starting the local stack: %s %s", program, " ".join(
+            a for a in args if not a.startswith("import ")))
+        self._process.start(program, args)  # stdin stays open: the child's lifeline
+        self._timer.start(self._start_timeout_ms)
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        """End the child (blocks for at most ``timeout_ms``; called once, on quit)."""
+        self._timer.stop()
+        if not self.running:
+            return
+        self._stopping = True
+        log.info("stopping the local stack (pid %s)", self.pid)
+        self._process.closeWriteChannel()  # the watchdog sees EOF
+        self._process.terminate()
+        if not self._process.waitForFinished(timeout_ms):
+            log.warning("local stack did not stop in %d ms; killing it", timeout_ms)
+            self._process.kill()
+            self._process.waitForFinished(1000)
+
+    # -- internals --------------------------------------------------------------------
+    def _fail(self, reason: str) -> None:
+        if self._reported:
+            return
+        self._reported = True
+        self._timer.stop()
+        log.error("local stack failed: %s", reason)
+        if self.running:
+            self._stopping = True
+            self._process.kill()
+        self.failed.emit(reason)
+
+    @Slot()
+    def _on_stdout(self) -> None:
+        data = bytes(self._process.readAllStandardOutput().data())
+        if self.info is not None:
+            return  # after the JSON line the stack has nothing to say on stdout
+        self._stdout += data
+        while b"\n" in self._stdout and self.info is None:
+            line, _, self._stdout = self._stdout.partition(b"\n")
+            text = line.decode("utf-8", "replace").strip()
+            if not text.startswith("{"):
+                if text:
+                    log.info("local stack: %s", redact(text))
+                continue
+            try:
+                info = json.loads(text)
+            except ValueError:
+                self._fail("The demo stack printed something unexpected instead of its settings.")
+                return
+            missing = [k for k in REQUIRED_KEYS if not info.get(k)]
+            if not isinstance(info, dict) or missing:
+                self._fail(f"The demo stack did not report {', '.join(missing)}.")
+                return
+            self.info = info
+            self._reported = True
+            self._timer.stop()
+            log.info("local stack ready at %s (pid %s)", info.get("apiUrl"), self.pid)
+            self.ready.emit(info)
+
+    @Slot()
+    def _on_stderr(self) -> None:
+        text = bytes(self._process.readAllStandardError().data()).decode("utf-8", "replace")
+        for line in text.splitlines():
+            if line.strip():
+                self._stderr_tail = [*self._stderr_tail[-19:], line]
+                log.info("local stack: %s", redact(line))
+
+    @Slot(QProcess.ProcessError)
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._fail(f"Could not start the demo stack: {self._process.errorString()}")
+
+    @Slot(int, QProcess.ExitStatus)
+    def _on_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
+        self._timer.stop()
+        if self.info is None:
+            if not self._stopping:
+                tail = "\n".join(self._stderr_tail[-5:])
+                self._fail(
+                    f"The demo stack stopped before it was ready (exit code {code})."
+                    + (f"\n\n{redact(tail)}" if tail else "")
+                )
+            return
+        if not self._stopping:
+            log.warning("local stack exited unexpectedly with code %s", code)
+        self.finished.emit(int(code))
+
+    @Slot()
+    def _on_timeout(self) -> None:
+        seconds = self._start_timeout_ms // 1000
+        self._fail(f"The demo stack did not start within {seconds} s.")
+

@@ -1,0 +1,214 @@
+"""ui.tasks: results reach the GUI thread, the GUI thread never blocks, pools are separate,
+progress is throttled, shutdown is prompt."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, QThread, QTimer
+from PySide6.QtWidgets import QApplication
+
+from medispecs_desktop.ui.tasks import API, MEDIA, UPLOADS, TaskRunner, throttled
+
+
+@pytest.fixture
+def runner(qapp: QApplication) -> Iterator[TaskRunner]:
+    r = TaskRunner()
+    yield r
+    r.shutdown(timeout=2)
+
+
+def _on_gui_thread() -> bool:
+    return QThread.currentThread() is QApplication.instance().thread()
+
+
+def test_result_and_error_are_delivered_on_the_gui_thread(qtbot: Any, runner: TaskRunner) -> None:
+    seen: dict[str, Any] = {}
+
+    def work() -> str:
+        seen["worker_thread"] = threading.current_thread().name
+        seen["worker_on_gui"] = _on_gui_thread()
+        return "result"
+
+    def done(value: str) -> None:
+        seen["value"] = value
+        seen["done_on_gui"] = _on_gui_thread()
+
+    runner.run(API, work, done)
+    qtbot.waitUntil(lambda: "value" in seen, timeout=5000)
+    assert seen["value"] == "result"
+    assert seen["done_on_gui"] is True
+    assert seen["worker_on_gui"] is False
+    assert seen["worker_thread"].startswith("ms-api")
+
+    errors: list[tuple[BaseException, bool]] = []
+
+    def fail() -> None:
+        raise ValueError("bad input")
+
+    runner.run(MEDIA, fail, lambda _v: errors.append((AssertionError("on_done"), False)),
+               lambda exc: errors.append((exc, _on_gui_thread())))
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    exc, on_gui = errors[0]
+    assert isinstance(exc, ValueError) and str(exc) == "bad input"
+    assert on_gui is True
+
+
+def test_gui_thread_keeps_beating_while_a_slow_task_runs(qtbot: Any, runner: TaskRunner) -> None:
+    """A heartbeat QTimer at 10 ms keeps firing (no gap > 150 ms) while a task blocks for
+    the duration of 30 heartbeats; the task's result then arrives on the GUI thread."""
+    release = threading.Event()
+    beats: list[int] = []
+    clock = QElapsedTimer()
+    clock.start()
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+
+    def beat() -> None:
+        beats.append(clock.elapsed())
+        if len(beats) == 30:
+            release.set()
+
+    heartbeat.timeout.connect(beat)
+    results: list[str] = []
+
+    def slow() -> str:
+        if not release.wait(timeout=10):  # blocks the worker, never the GUI
+            raise TimeoutError("heartbeat never reached 30")
+        return "slow done"
+
+    runner.run(API, slow, results.append)
+    heartbeat.start()
+    try:
+        qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+    finally:
+        heartbeat.stop()
+    assert results == ["slow done"]
+    assert len(beats) >= 30
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
+    assert max(gaps) < 150, f"GUI thread stalled for {max(gaps)} ms"
+
+
+def test_pools_are_separate(qtbot: Any, qapp: QApplication) -> None:
+    """A full uploads pool does not delay API calls."""
+    runner = TaskRunner({UPLOADS: 2, API: 2})
+    release = threading.Event()
+    try:
+        for _ in range(4):  # more blocked transfers than upload workers
+            runner.run(UPLOADS, lambda: release.wait(10))
+        got: list[int] = []
+        runner.run(API, lambda: 42, got.append)
+        qtbot.waitUntil(lambda: got == [42], timeout=3000)
+        assert runner.pending(UPLOADS) == 4
+        assert runner.pending(API) == 0
+    finally:
+        release.set()
+        assert runner.shutdown(timeout=5)
+
+
+def test_call_soon_from_a_worker_thread(qtbot: Any, runner: TaskRunner) -> None:
+    calls: list[bool] = []
+    t = threading.Thread(target=lambda: runner.call_soon(lambda: calls.append(_on_gui_thread())))
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: bool(calls), timeout=3000)
+    assert calls == [True]
+
+
+def test_unknown_kind_is_refused(runner: TaskRunner) -> None:
+    with pytest.raises(ValueError, match="unknown task kind"):
+        runner.run("video", lambda: None)
+
+
+def test_shutdown_cancels_queued_tasks_and_stops_delivery(qtbot: Any, qapp: QApplication) -> None:
+    runner = TaskRunner({MEDIA: 1})
+    started = threading.Event()
+    release = threading.Event()
+    ran: list[str] = []
+    delivered: list[Any] = []
+
+    def blocker() -> str:
+        started.set()
+        release.wait(10)
+        ran.append("blocker")
+        return "blocker"
+
+    runner.run(MEDIA, blocker, delivered.append)
+    queued = [runner.run(MEDIA, lambda i=i: ran.append(f"q{i}"), delivered.append)
+              for i in range(5)]
+    assert started.wait(5)
+    timer = QElapsedTimer()
+    timer.start()
+    # the running task will not finish in 0.2 s: shutdown reports it and returns promptly
+    assert runner.shutdown(timeout=0.2) is False
+    assert timer.elapsed() < 2000
+    assert all(f.cancelled() for f in queued)
+    release.set()
+    qtbot.waitUntil(lambda: ran == ["blocker"], timeout=3000)
+    qapp.processEvents()
+    assert delivered == []  # nothing reaches widgets after shutdown
+    with pytest.raises(RuntimeError):
+        runner.run(MEDIA, lambda: None)
+
+
+def test_throttled_coalesces_progress_from_a_worker(qtbot: Any, qapp: QApplication) -> None:
+    received: list[tuple[int, bool]] = []
+    progress = throttled(lambda n: received.append((n, _on_gui_thread())), interval_ms=100)
+    worker_done = threading.Event()
+
+    def producer() -> None:
+        for n in range(1, 20_001):
+            progress(n)
+        worker_done.set()
+
+    clock = QElapsedTimer()
+    clock.start()
+    threading.Thread(target=producer).start()
+    qtbot.waitUntil(lambda: worker_done.is_set() and received and received[-1][0] == 20_000,
+                    timeout=5000)
+    elapsed = clock.elapsed()
+    assert all(on_gui for _, on_gui in received)
+    values = [n for n, _ in received]
+    assert values == sorted(values)
+    # at most one delivery per 100 ms (+ the leading one), and the final value always arrives
+    assert len(values) <= elapsed // 100 + 2, (len(values), elapsed)
+    assert progress.deliveries == len(values)
+
+
+def test_throttled_flush_and_cancel(qtbot: Any, qapp: QApplication) -> None:
+    got: list[str] = []
+    progress = throttled(got.append, interval_ms=10_000)
+    progress("first")
+    qtbot.waitUntil(lambda: got == ["first"], timeout=2000)  # leading edge: immediate
+    progress("second")
+    progress("third")
+    qapp.processEvents()
+    assert got == ["first"]  # inside the interval: held back
+    progress.flush()
+    assert got == ["first", "third"]  # latest wins
+    progress("dropped")
+    progress.cancel()
+    qapp.processEvents()
+    progress.flush()
+    assert got == ["first", "third"]
+
+
+def test_a_failing_gui_callback_does_not_break_the_runner(
+    qtbot: Any, runner: TaskRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    def boom(_v: Any) -> None:
+        raise RuntimeError("widget gone")
+
+    runner.run(API, lambda: 1, boom)
+    later: list[int] = []
+    runner.run(API, lambda: 2, later.append)
+    qtbot.waitUntil(lambda: later == [2], timeout=3000)
+    deadline = time.monotonic() + 2
+    while "error in a GUI callback" not in caplog.text and time.monotonic() < deadline:
+        qtbot.wait(10)
+    assert "error in a GUI callback" in caplog.text
