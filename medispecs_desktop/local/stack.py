@@ -1,0 +1,330 @@
+"""The embedded local stack: moto (S3, DynamoDB, Cognito) + the local API gateway + the real
+``videos-handler`` Lambda, all on loopback, in this process.
+
+    stack = LocalStack(port=0, with_samples=True)
+    info = stack.start()      # the dict of docs/contract.md §2
+    ...
+    stack.stop()
+
+moto keeps every byte in memory and forgets it at :meth:`LocalStack.stop`: this is a demo, nothing
+is stored (:data:`DEMO_NOTE`). moto's state is process-global, so one stack runs per process; the
+desktop app runs it as a child process (``medispecs-desktop local-stack``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from medispecs_desktop.local.gateway import CorsConfig, LambdaHandler, LocalGateway
+from medispecs_desktop.local.jwt_verify import JwtVerifier, cognito_issuer
+from medispecs_desktop.local.provision import (
+    DEFAULT_BUCKET,
+    DEFAULT_REGION,
+    DEFAULT_TABLE,
+    Provisioned,
+    aws_client,
+    provision,
+)
+from medispecs_desktop.local.servers import ConnectionTrackingMixin, ServerThread, is_loopback_host
+
+__all__ = ["DEMO_NOTE", "LocalStack", "LocalStackError", "MotoServer", "sign_in"]
+
+log = logging.getLogger(__name__)
+
+DEMO_NOTE = "in-memory demo: nothing is stored"
+
+_running_lock = threading.Lock()
+_running: LocalStack | None = None
+
+
+class LocalStackError(RuntimeError):
+    """The stack could not start (the message says which part failed)."""
+
+
+class MotoServer:
+    """moto's WSGI app served by werkzeug on loopback, stoppable without stray threads."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not is_loopback_host(host):
+            raise ValueError(f"moto listens on loopback only, not {host!r}")
+        self.host = host
+        self.port = port
+        self._thread: ServerThread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        if self._thread is None:
+            raise RuntimeError("moto is not running")
+        host, port = self._thread.address
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import ThreadedWSGIServer
+
+        class _Server(ConnectionTrackingMixin, ThreadedWSGIServer):
+            block_on_close = True
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = DomainDispatcherApplication(create_backend_app)
+        server = _Server(self.host, self.port, app, handler=MotoRequestHandler)
+        self._thread = ServerThread(server, "moto-server")
+        self._thread.start()
+        return self.endpoint
+
+    def reset(self) -> None:
+        """Drop every resource moto holds (buckets, objects, tables, pools) - frees the RAM."""
+        with requests.Session() as session:
+            session.trust_env = False
+            session.post(f"{self.endpoint}/moto-api/reset", timeout=30).raise_for_status()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.stop()
+
+
+def sign_in(endpoint: str, region: str, client_id: str, username: str, password: str) -> dict[
+    str, Any
+]:
+    """Cognito USER_PASSWORD_AUTH against the local endpoint -> ``AuthenticationResult``."""
+    idp = aws_client("cognito-idp", endpoint, region)
+    try:
+        result = idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+    finally:
+        idp.close()
+    return dict(result["AuthenticationResult"])
+
+
+def _lambda_handler(config: Any) -> LambdaHandler:
+    """The real handler bound to ``config`` (the backend's ``build_app``)."""
+    from medispecs_desktop.backend import handler as backend_handler
+
+    app = backend_handler.build_app(config)
+    if callable(app):
+        return app  # type: ignore[no-any-return]
+    handle: Callable[[dict[str, Any], Any], Any] = app.handle
+    return handle
+
+
+class LocalStack:
+    """moto + provisioning + local API gateway + demo data, on loopback (see module doc)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        with_samples: bool = True,
+        *,
+        region: str = DEFAULT_REGION,
+        bucket: str = DEFAULT_BUCKET,
+        table: str = DEFAULT_TABLE,
+        moto_port: int = 0,
+        presign_expiry_seconds: int = 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not is_loopback_host(host):
+            raise ValueError(
+                f"the local stack listens on loopback only (127.0.0.1, ::1, localhost), "
+                f"not {host!r}: it has demo passwords and no TLS"
+            )
+        self.host = host
+        self.port = port
+        self.with_samples = with_samples
+        self.region = region
+        self.bucket = bucket
+        self.table = table
+        self.moto_port = moto_port
+        self.presign_expiry_seconds = presign_expiry_seconds
+        self.clock = clock
+        self.moto: MotoServer | None = None
+        self.gateway: LocalGateway | None = None
+        self.provisioned: Provisioned | None = None
+        self.seeded: list[Any] = []
+        self.info: dict[str, Any] | None = None
+        self.timings: dict[str, float] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> dict[str, Any]:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> dict[str, Any]:
+        """Start everything and return the info dict (contract §2)."""
+        global _running
+        with _running_lock:
+            if self.info is not None:
+                return self.info
+            if _running is not None:
+                raise LocalStackError(
+                    "a local stack is already running in this process (moto's state is global)"
+                )
+            _running = self
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _mark(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[name] = now - since
+        return now
+
+    def _start(self) -> dict[str, Any]:
+        t0 = t = time.perf_counter()
+        clips_box: dict[str, Any] = {}
+        workdir: tempfile.TemporaryDirectory[str] | None = None
+        maker: threading.Thread | None = None
+        if self.with_samples:
+            # PyAV encodes off the GIL: make the demo clips while moto starts and provisions.
+            workdir = tempfile.TemporaryDirectory(prefix="medispecs-demo-")
+            maker = threading.Thread(
+                target=self._make_clips, args=(Path(workdir.name), clips_box),
+                name="demo-clips", daemon=True,
+            )
+            maker.start()
+        try:
+            self.moto = MotoServer(self.host, self.moto_port)
+            endpoint = self.moto.start()
+            self.moto.reset()  # a previous stack in this process may have left state behind
+            t = self._mark("moto", t)
+            try:
+                self.provisioned = provision(
+                    endpoint, region=self.region, bucket=self.bucket, table=self.table
+                )
+            except Exception as exc:
+                raise LocalStackError(
+                    f"could not provision the local AWS resources: {exc}"
+                ) from exc
+            t = self._mark("provision", t)
+            prov = self.provisioned
+            jwks_url = f"{endpoint}/{prov.user_pool_id}/.well-known/jwks.json"
+            verifier = JwtVerifier(
+                jwks_url=jwks_url,
+                issuer=cognito_issuer(prov.region, prov.user_pool_id),
+                audiences={prov.client_id},
+                clock=self.clock,
+            )
+            handler = _lambda_handler(self._backend_config(endpoint))
+            self.gateway = LocalGateway(
+                handler,
+                verifier,
+                host=self.host,
+                port=self.port,
+                cors=CorsConfig(),
+                clock=self.clock,
+            )
+            api_url = self.gateway.start()
+            t = self._mark("gateway", t)
+            demo = prov.users[0]
+            self.info = {
+                "apiUrl": api_url,
+                "region": prov.region,
+                "userPoolId": prov.user_pool_id,
+                "clientId": prov.client_id,
+                "username": demo.username,
+                "password": demo.password,
+                "awsEndpoint": endpoint,
+                "jwksUrl": jwks_url,
+                "bucket": prov.bucket,
+                "table": prov.table,
+                "demo": True,
+                "note": DEMO_NOTE,
+                "users": [{"username": u.username, "password": u.password} for u in prov.users],
+            }
+            if maker is not None:
+                maker.join()
+                if "error" in clips_box:
+                    reason = clips_box["error"]
+                    raise LocalStackError(f"could not make the demo recordings: {reason}")
+                t = self._mark("clips_wait", t)
+                self._seed(api_url, endpoint, clips_box["clips"])
+                t = self._mark("seed", t)
+        finally:
+            if maker is not None:
+                maker.join()
+            if workdir is not None:
+                workdir.cleanup()
+        self.timings["total"] = time.perf_counter() - t0
+        log.info(
+            "local stack ready: API %s, AWS endpoint %s (%s) in %.2f s",
+            self.info["apiUrl"], endpoint, DEMO_NOTE, self.timings["total"],
+        )
+        return self.info
+
+    def _backend_config(self, endpoint: str) -> Any:
+        from medispecs_desktop.backend.config import BackendConfig
+
+        assert self.provisioned is not None
+        return BackendConfig(
+            table_name=self.provisioned.table,
+            bucket=self.provisioned.bucket,
+            region=self.provisioned.region,
+            presign_expiry_seconds=self.presign_expiry_seconds,
+            allow_query_user_id=False,
+            endpoint_url=endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            s3_addressing_style="path",
+        )
+
+    @staticmethod
+    def _make_clips(folder: Path, box: dict[str, Any]) -> None:
+        try:
+            from medispecs_desktop.local.seed import make_demo_clips
+
+            box["clips"] = make_demo_clips(folder)
+        except Exception as exc:  # noqa: BLE001 - handed to _start, which reports it
+            box["error"] = exc
+
+    def _seed(self, api_url: str, endpoint: str, clips: Any) -> None:
+        from medispecs_desktop.local.seed import seed_library
+
+        assert self.provisioned is not None
+        demo = self.provisioned.users[0]
+        tokens = sign_in(endpoint, self.region, self.provisioned.client_id,
+                         demo.username, demo.password)
+        try:
+            self.seeded = seed_library(api_url, tokens["IdToken"], clips)
+        except Exception as exc:
+            raise LocalStackError(f"could not upload the demo recordings: {exc}") from exc
+
+    def stop(self) -> None:
+        """Stop the gateway, then moto (dropping everything it held). Safe to call twice."""
+        global _running
+        gateway, self.gateway = self.gateway, None
+        moto, self.moto = self.moto, None
+        if gateway is not None:
+            gateway.stop()
+        if moto is not None:
+            try:
+                moto.reset()
+            except (requests.RequestException, RuntimeError) as exc:
+                log.debug("moto reset at stop failed: %s", exc)
+            moto.stop()
+        self.info = None
+        with _running_lock:
+            if _running is self:
+                _running = None
