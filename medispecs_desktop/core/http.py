@@ -1,0 +1,181 @@
+"""The one way the client makes HTTP sessions.
+
+Hospital networks put TLS-inspecting proxies in front of the internet: a session built here
+trusts the operating system's certificate store (``truststore``: Keychain, Windows CertStore,
+the distribution's CA bundle) and honours the system/environment proxy settings. Every request
+gets a connect and a read timeout, and transient failures are retried with jittered exponential
+backoff: connection errors always (nothing was sent yet), 429/500/502/503/504 only for idempotent
+methods, honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+import truststore
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from medispecs_desktop import APP_ID, __version__
+
+USER_AGENT = f"{APP_ID}/{__version__}"
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+DEFAULT_TIMEOUT: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# RFC 9110 idempotent methods; POST and PATCH are never replayed after a server answer
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+
+BACKOFF_FACTOR = 0.5
+BACKOFF_MAX = 20.0
+BACKOFF_JITTER = 0.5
+
+_POOL_CONNECTIONS = 4
+_POOL_MAXSIZE = 16
+
+
+def system_ssl_context() -> ssl.SSLContext:
+    """A client TLS context that verifies against the operating system's trust store."""
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+_injected = False
+_inject_lock = threading.Lock()
+
+
+def use_system_trust_store_globally() -> None:
+    """Make every TLS client in this process (boto3 for Cognito included) use the OS store.
+
+    ``make_session`` does not need this (its adapter carries its own context); botocore has
+    no per-client hook for an SSL context, so the application's entry points (CLI, GUI) call
+    this once at start-up, as truststore recommends for applications. Idempotent.
+    """
+    global _injected
+    with _inject_lock:
+        if not _injected:
+            truststore.inject_into_ssl()
+            _injected = True
+
+
+def make_retry(
+    retries: int = 3,
+    *,
+    backoff_factor: float = BACKOFF_FACTOR,
+    backoff_jitter: float = BACKOFF_JITTER,
+) -> Retry:
+    """The retry policy shared by the API client and the upload engine's own sessions."""
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        redirect=0,
+        allowed_methods=IDEMPOTENT_METHODS,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor,
+        backoff_max=BACKOFF_MAX,
+        backoff_jitter=backoff_jitter,
+        respect_retry_after_header=True,
+        # hand the last 429/5xx response back instead of raising: callers map it to an error
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+class TrustStoreAdapter(HTTPAdapter):
+    """HTTPAdapter with the OS trust store and a default timeout on every request."""
+
+    def __init__(
+        self,
+        *,
+        max_retries: Retry,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        ssl_context: ssl.SSLContext | None = None,
+        pool_connections: int = _POOL_CONNECTIONS,
+        pool_maxsize: int = _POOL_MAXSIZE,
+    ) -> None:
+        self.timeout = timeout
+        self.ssl_context = ssl_context if ssl_context is not None else system_ssl_context()
+        super().__init__(
+            max_retries=max_retries,
+            pool_connections=pool_connections,
+            pool_maxsize=pool_maxsize,
+        )
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self.ssl_context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        proxy_kwargs["ssl_context"] = self.ssl_context
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if verify is True and url.lower().startswith("https"):
+            # the OS store (truststore) decides; do not add requests' bundled certifi CAs
+            conn.cert_reqs = "CERT_REQUIRED"
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
+            if cert:  # a client certificate (mutual TLS), as requests does it
+                if isinstance(cert, str):
+                    conn.cert_file = cert
+                else:
+                    conn.cert_file, conn.key_file = cert[0], cert[1]
+            return
+        # verify=False, or a CA bundle path (e.g. REQUESTS_CA_BUNDLE): loaded on top of the
+        # OS store by truststore
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(
+            request,
+            stream=stream,
+            timeout=self.timeout if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
+
+
+def make_session(
+    *,
+    retries: int = 3,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    backoff_factor: float = BACKOFF_FACTOR,
+    backoff_jitter: float = BACKOFF_JITTER,
+    ssl_context: ssl.SSLContext | None = None,
+    pool_maxsize: int = _POOL_MAXSIZE,
+) -> requests.Session:
+    """A ``requests.Session`` for the API and pre-signed URLs (see the module docstring).
+
+    ``backoff_factor``/``backoff_jitter`` exist so tests need not sleep; ``ssl_context`` so a
+    test can trust its own CA. Proxies come from the environment/OS (``trust_env``).
+    """
+    session = requests.Session()
+    session.trust_env = True
+    session.headers["User-Agent"] = USER_AGENT
+    adapter = TrustStoreAdapter(
+        max_retries=make_retry(retries, backoff_factor=backoff_factor,
+                               backoff_jitter=backoff_jitter),
+        timeout=timeout,
+        ssl_context=ssl_context,
+        pool_maxsize=pool_maxsize,
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
