@@ -5,9 +5,9 @@ QProcess (asynchronous: the GUI thread never waits for it), reads the one JSON l
 prints (contract §2) and emits :attr:`ready` with it. The child ends with the app:
 
 * on a normal quit, :meth:`stop` closes its stdin, sends SIGTERM and, if it lingers, kills it;
-* if the app itself is killed, the child's stdin pipe closes; a watchdog thread in the child
-  sees end-of-file and terminates it, so no orphan keeps running (works on every OS, unlike
-  ``PR_SET_PDEATHSIG``).
+* if the app itself is killed, the child's stdin pipe closes and the stack CLI stops on
+  end-of-file (``--exit-on-stdin-eof``, works on every OS); ``--exit-with-parent`` adds the
+  parent-death signal/poll as a second line of defence. No orphan keeps running.
 """
 
 from __future__ import annotations
@@ -25,28 +25,13 @@ log = logging.getLogger(__name__)
 
 REQUIRED_KEYS = ("apiUrl", "region", "userPoolId", "clientId", "awsEndpoint")
 
-# Runs in the child: terminate when stdin reaches EOF (the app went away), then hand over to
-# the regular CLI. The stack CLI stops cleanly on SIGTERM (contract §2).
-_CHILD_BOOT = (
-    "import os, signal, sys, threading\n"
-    "def _watch():\n"
-    "    try:\n"
-    "        while sys.stdin.buffer.read(4096):\n"
-    "            pass\n"
-    "    finally:\n"
-    "        os.kill(os.getpid(), signal.SIGTERM)\n"
-    "threading.Thread(target=_watch, name='parent-watch', daemon=True).start()\n"
-    "from medispecs_desktop.cli.main import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
-
-
 def stack_command(port: int = 0, host: str = "127.0.0.1") -> tuple[str, list[str]]:
-    """Program and arguments that start the stack CLI with the parent watchdog."""
-    cli_args = ["local-stack", "--host", host, "--port", str(port)]
+    """Program and arguments that start the stack CLI as a child that ends with the app."""
+    cli_args = ["local-stack", "--host", host, "--port", str(port),
+                "--exit-on-stdin-eof", "--exit-with-parent"]
     if getattr(sys, "frozen", False):  # a bundled app: the executable is the CLI itself
         return sys.executable, cli_args
-    return sys.executable, ["-c", _CHILD_BOOT, *cli_args]
+    return sys.executable, ["-m", "medispecs_desktop", *cli_args]
 
 
 class LocalStackProcess(QObject):
@@ -102,8 +87,7 @@ class LocalStackProcess(QObject):
         self._reported = False
         self.info = None
         self._stdout = b""
-        log.info("starting the local stack: %s %s", program, " ".join(
-            a for a in args if not a.startswith("import ")))
+        log.info("starting the local stack: %s %s", program, " ".join(args))
         self._process.start(program, args)  # stdin stays open: the child's lifeline
         self._timer.start(self._start_timeout_ms)
 
@@ -167,7 +151,9 @@ class LocalStackProcess(QObject):
         for line in text.splitlines():
             if line.strip():
                 self._stderr_tail = [*self._stderr_tail[-19:], line]
-                log.info("local stack: %s", redact(line))
+                # the stack logs every request at INFO: keep those out of the app's log
+                level = logging.DEBUG if " INFO " in line else logging.INFO
+                log.log(level, "local stack: %s", redact(line))
 
     @Slot(QProcess.ProcessError)
     def _on_error(self, error: QProcess.ProcessError) -> None:

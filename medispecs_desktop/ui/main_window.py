@@ -1,0 +1,550 @@
+"""The main window: menus, tool bar, the centre (library | player), the upload-queue dock,
+the demo banner and the status bar.
+
+The window is a passive view: it shows what the controller (``ui.app``) tells it and turns
+user actions into signals. Feature views are installed into its slots with
+:meth:`MainWindow.set_library_view`, :meth:`set_player_view` and :meth:`set_uploads_view`;
+until then each slot shows a placeholder.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medispecs_desktop import APP_NAME
+from medispecs_desktop.ui.icons import app_icon, icon
+
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.MP4 *.MOV);;All files (*)"
+
+PAGE_WELCOME = "welcome"
+PAGE_STARTING = "starting"
+PAGE_SIGNED_OUT = "signed_out"
+PAGE_STACK_FAILED = "stack_failed"
+PAGE_MAIN = "main"
+
+
+def _placeholder(text: str, icon_name: str) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.addStretch(1)
+    pic = QLabel()
+    pic.setPixmap(icon(icon_name).pixmap(QSize(48, 48)))
+    pic.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label = QLabel(text)
+    label.setObjectName("placeholder")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    layout.addWidget(pic)
+    layout.addWidget(label)
+    layout.addStretch(2)
+    return box
+
+
+class Panel(QWidget):
+    """A centred card with a title, a text and buttons (first run, starting, signed out)."""
+
+    def __init__(self, title: str, text: str = "", icon_name: str = "app") -> None:
+        super().__init__()
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.card = QFrame()
+        self.card.setObjectName("panel")
+        self.card.setMaximumWidth(560)
+        self.card.setMinimumWidth(420)
+        row.addWidget(self.card, 3)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
+        layout = QVBoxLayout(self.card)
+        layout.setContentsMargins(28, 24, 28, 24)
+        layout.setSpacing(12)
+        head = QHBoxLayout()
+        pic = QLabel()
+        pic.setPixmap(icon(icon_name).pixmap(QSize(40, 40)))
+        self.title = QLabel(title)
+        self.title.setObjectName("panelTitle")
+        self.title.setWordWrap(True)
+        head.addWidget(pic)
+        head.addWidget(self.title, 1)
+        layout.addLayout(head)
+        self.text = QLabel(text)
+        self.text.setObjectName("panelText")
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.text)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        layout.addWidget(self.progress)
+        self.buttons = QHBoxLayout()
+        self.buttons.addStretch(1)
+        layout.addLayout(self.buttons)
+
+    def add_button(self, text: str, *, primary: bool = False, icon_name: str = "") -> QPushButton:
+        button = QPushButton(text)
+        if icon_name:
+            button.setIcon(icon(icon_name))
+        if primary:
+            button.setProperty("primary", True)
+            button.setDefault(True)
+        self.buttons.addWidget(button)
+        return button
+
+    def set_text(self, text: str) -> None:
+        self.text.setText(text)
+
+
+class MainWindow(QMainWindow):
+    """The application window. Signals are requests for the controller."""
+
+    files_chosen = Signal(list)  # list[str] of video files the user picked (File > Add files)
+    folder_chosen = Signal(str)  # a folder (File > Add folder, e.g. a card)
+    refresh_requested = Signal()
+    settings_requested = Signal()
+    sign_in_requested = Signal()
+    sign_out_requested = Signal()
+    demo_requested = Signal()
+    retry_requested = Signal()  # retry the demo stack / reconnect
+    about_requested = Signal()
+    shortcuts_requested = Signal()
+    open_log_folder_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, qsettings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._qsettings = qsettings
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
+        self.setObjectName("mainWindow")
+        self.setMinimumSize(QSize(880, 560))
+        self.resize(1200, 760)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+        )
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_centre()
+        self._build_uploads_dock()
+        self._build_status_bar()
+        self.set_signed_in(None)
+        self.set_online(None)
+        self.restore_layout()
+
+    # -- construction -----------------------------------------------------------------
+    def _action(
+        self, text: str, icon_name: str = "", shortcut: QKeySequence | str | None = None,
+        tip: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        return action
+
+    def _build_actions(self) -> None:
+        self.action_add_files = self._action(
+            "&Add files…", "add-file", "Ctrl+O", "Add video files to the upload queue")
+        self.action_add_files.triggered.connect(self._choose_files)
+        self.action_add_folder = self._action(
+            "Add &folder…", "add-folder", "Ctrl+Shift+O",
+            "Add every video in a folder (for example a glasses' SD card)")
+        self.action_add_folder.triggered.connect(self._choose_folder)
+        self.action_settings = self._action(
+            "&Settings…", "settings", "Ctrl+,", "Connection and upload settings")
+        self.action_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.action_settings.triggered.connect(self.settings_requested)
+        self.action_sign_in = self._action("Sign &in…", "sign-in", "Ctrl+I", "Sign in")
+        self.action_sign_in.triggered.connect(self.sign_in_requested)
+        self.action_sign_out = self._action(
+            "Sign &out", "sign-out", "Ctrl+Shift+L", "Sign out and forget the saved sign-in")
+        self.action_sign_out.triggered.connect(self.sign_out_requested)
+        self.action_quit = self._action("&Quit", "quit", "Ctrl+Q", "Quit MediSpecs Desktop")
+        self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
+        self.action_quit.triggered.connect(self.quit_requested)
+        self.action_refresh = self._action(
+            "&Refresh", "refresh", "F5", "Reload the recordings from the cloud")
+        self.action_refresh.triggered.connect(self.refresh_requested)
+        self.action_full_screen = self._action("&Full screen", "", "F11")
+        self.action_full_screen.setCheckable(True)
+        self.action_full_screen.toggled.connect(self._toggle_full_screen)
+        self.action_shortcuts = self._action(
+            "&Keyboard shortcuts", "keyboard", "Ctrl+/", "List the keyboard shortcuts")
+        self.action_shortcuts.triggered.connect(self.shortcuts_requested)
+        self.action_open_logs = self._action(
+            "Open &log folder", "log-folder", None, "Open the folder with the app's log files")
+        self.action_open_logs.triggered.connect(self.open_log_folder_requested)
+        self.action_about = self._action(f"&About {APP_NAME}", "about", None)
+        self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.action_about.triggered.connect(self.about_requested)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.action_add_files, self.action_add_folder])
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_settings)
+        file_menu.addSeparator()
+        file_menu.addActions([self.action_sign_in, self.action_sign_out])
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+        self.file_menu = file_menu
+        self.view_menu = bar.addMenu("&View")
+        self.view_menu.addAction(self.action_refresh)
+        self.view_menu.addSeparator()
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.action_shortcuts)
+        help_menu.addAction(self.action_open_logs)
+        help_menu.addSeparator()
+        help_menu.addAction(self.action_about)
+        self.help_menu = help_menu
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main tool bar")
+        bar.setObjectName("mainToolBar")
+        bar.setMovable(False)
+        bar.setIconSize(QSize(20, 20))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addActions([self.action_add_files, self.action_add_folder, self.action_refresh])
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addAction(self.action_settings)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+        self.action_show_toolbar = bar.toggleViewAction()
+        self.action_show_toolbar.setText("Show &tool bar")
+
+    def _build_centre(self) -> None:
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.demo_banner = QFrame()
+        self.demo_banner.setObjectName("demoBanner")
+        banner_row = QHBoxLayout(self.demo_banner)
+        banner_row.setContentsMargins(12, 6, 12, 6)
+        banner_icon = QLabel()
+        banner_icon.setPixmap(icon("demo").pixmap(QSize(18, 18)))
+        self.demo_banner_label = QLabel("Demo — recordings are kept in memory and not stored")
+        banner_row.addWidget(banner_icon)
+        banner_row.addWidget(self.demo_banner_label, 1)
+        self.demo_banner.hide()
+        layout.addWidget(self.demo_banner)
+
+        self.pages = QStackedWidget()
+        layout.addWidget(self.pages, 1)
+        self._pages: dict[str, QWidget] = {}
+
+        self.welcome_panel = Panel("Welcome to MediSpecs Desktop", "", "app")
+        self.welcome_settings_button = self.welcome_panel.add_button(
+            "Open Settings…", primary=True, icon_name="settings")
+        self.welcome_settings_button.clicked.connect(self.settings_requested)
+        self.welcome_demo_button = self.welcome_panel.add_button(
+            "Try the demo (local stack)", icon_name="demo")
+        self.welcome_demo_button.clicked.connect(self.demo_requested)
+        self._add_page(PAGE_WELCOME, self.welcome_panel)
+
+        self.starting_panel = Panel(
+            "Starting demo stack…",
+            "Starting a local, in-memory copy of the MediSpecs cloud on this computer. "
+            "This takes a few seconds.", "demo")
+        self.starting_panel.progress.show()
+        self._add_page(PAGE_STARTING, self.starting_panel)
+
+        self.signed_out_panel = Panel("Sign in to MediSpecs", "", "sign-in")
+        self.signed_out_sign_in_button = self.signed_out_panel.add_button(
+            "Sign in…", primary=True, icon_name="sign-in")
+        self.signed_out_sign_in_button.clicked.connect(self.sign_in_requested)
+        self._add_page(PAGE_SIGNED_OUT, self.signed_out_panel)
+
+        self.stack_failed_panel = Panel("The demo stack could not start", "", "warning")
+        retry = self.stack_failed_panel.add_button("Try again", primary=True, icon_name="refresh")
+        retry.clicked.connect(self.retry_requested)
+        self.stack_failed_panel.add_button("Open Settings…", icon_name="settings").clicked.connect(
+            self.settings_requested)
+        self._add_page(PAGE_STACK_FAILED, self.stack_failed_panel)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("librarySplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.library_view: QWidget = _placeholder(
+            "Your recordings will appear here.", "library")
+        self.player_view: QWidget = _placeholder(
+            "Select a recording to play it.", "player")
+        self.library_view.setMinimumWidth(320)
+        self.player_view.setMinimumWidth(360)
+        self.splitter.addWidget(self.library_view)
+        self.splitter.addWidget(self.player_view)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([460, 700])
+        self._add_page(PAGE_MAIN, self.splitter)
+        self.setCentralWidget(centre)
+
+    def _add_page(self, name: str, widget: QWidget) -> None:
+        self._pages[name] = widget
+        self.pages.addWidget(widget)
+
+    def _build_uploads_dock(self) -> None:
+        dock = QDockWidget("Uploads", self)
+        dock.setObjectName("uploadsDock")
+        dock.setAllowedAreas(
+            Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.uploads_view: QWidget = _placeholder(
+            "Files you add are uploaded here, one after another. "
+            "Use File › Add files… or drop a card's folder.", "upload")
+        self.uploads_view.setMinimumHeight(140)
+        self.uploads_installed = False
+        dock.setWidget(self.uploads_view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.uploads_dock = dock
+        toggle = dock.toggleViewAction()
+        toggle.setText("Show &uploads")
+        toggle.setShortcut(QKeySequence("Ctrl+U"))
+        toggle.setIcon(icon("upload"))
+        self.action_show_uploads = toggle
+        self.view_menu.addAction(toggle)
+        self.view_menu.addAction(self.action_show_toolbar)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.action_full_screen)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(True)
+        self.keyring_notice = QLabel()
+        self.keyring_notice.setPixmap(icon("warning").pixmap(QSize(16, 16)))
+        self.keyring_notice.setToolTip(
+            "No system keyring is available, so your sign-in won't be remembered after you quit.")
+        self.keyring_notice.hide()
+        self.user_icon = QLabel()
+        self.user_icon.setPixmap(icon("user").pixmap(QSize(16, 16)))
+        self.user_label = QLabel()
+        self.user_label.setObjectName("userLabel")
+        self.online_icon = QLabel()
+        self.online_label = QLabel()
+        self.online_label.setObjectName("onlineLabel")
+        self.uploads_label = QLabel("No uploads")
+        self.uploads_label.setObjectName("uploadsLabel")
+        self.uploads_bar = QProgressBar()
+        self.uploads_bar.setObjectName("uploadsBar")
+        self.uploads_bar.setFixedWidth(140)
+        self.uploads_bar.setRange(0, 1000)
+        self.uploads_bar.setTextVisible(False)
+        self.uploads_bar.hide()
+        for widget in (self.uploads_label, self.uploads_bar, self.keyring_notice,
+                       self.user_icon, self.user_label, self.online_icon, self.online_label):
+            bar.addPermanentWidget(widget)
+
+    # -- slots for feature views (other issues install theirs) ------------------------
+    def set_library_view(self, widget: QWidget) -> None:
+        """Replace the library placeholder (left of the splitter)."""
+        self._replace_in_splitter(0, widget)
+        self.library_view = widget
+
+    def set_player_view(self, widget: QWidget) -> None:
+        """Replace the player placeholder (right of the splitter)."""
+        self._replace_in_splitter(1, widget)
+        self.player_view = widget
+
+    def set_uploads_view(self, widget: QWidget) -> None:
+        """Replace the upload-queue placeholder (the bottom dock)."""
+        old = self.uploads_dock.widget()
+        self.uploads_dock.setWidget(widget)
+        if old is not None and old is not widget:
+            old.deleteLater()
+        self.uploads_view = widget
+        self.uploads_installed = True
+
+    def _replace_in_splitter(self, index: int, widget: QWidget) -> None:
+        sizes = self.splitter.sizes()
+        old = self.splitter.replaceWidget(index, widget)
+        if old is not None and old is not widget:
+            old.deleteLater()
+        self.splitter.setSizes(sizes)
+
+    # -- state shown by the controller ------------------------------------------------
+    def show_page(self, name: str) -> None:
+        self.pages.setCurrentWidget(self._pages[name])
+        signed_in_page = name == PAGE_MAIN
+        self.action_refresh.setEnabled(signed_in_page)
+
+    def current_page(self) -> str:
+        current = self.pages.currentWidget()
+        return next(name for name, page in self._pages.items() if page is current)
+
+    def show_welcome(self, missing: list[str]) -> None:
+        names = {
+            "api_url": "the <b>API URL</b> (https://…/ of your MediSpecs deployment)",
+            "region": "the <b>AWS region</b> (for example ap-southeast-1)",
+            "user_pool_id": "the <b>Cognito user pool id</b> (region_XXXXXXXXX)",
+            "client_id": "the <b>app client id</b> of the user pool",
+        }
+        items = "".join(f"<li>{names.get(m, m)}</li>" for m in missing)
+        self.welcome_panel.set_text(
+            "MediSpecs isn't connected to your organisation's cloud yet. Your IT team can "
+            f"give you these settings:<ul>{items}</ul>"
+            "Enter them in <b>Settings</b>, or try the app first with the demo: it runs a "
+            "local copy of the cloud on this computer and keeps nothing after you quit.")
+        self.show_page(PAGE_WELCOME)
+
+    def show_starting_stack(self) -> None:
+        self.show_page(PAGE_STARTING)
+
+    def show_stack_failed(self, reason: str) -> None:
+        self.stack_failed_panel.set_text(_html(reason))
+        self.show_page(PAGE_STACK_FAILED)
+
+    def show_signed_out(self, message: str = "") -> None:
+        self.signed_out_panel.set_text(
+            _html(message) if message else
+            "Sign in with your MediSpecs account to see your recordings and upload new ones.")
+        self.show_page(PAGE_SIGNED_OUT)
+
+    def show_main(self) -> None:
+        self.show_page(PAGE_MAIN)
+
+    def set_demo(self, demo: bool) -> None:
+        self.demo_banner.setVisible(demo)
+        title = APP_NAME + (" — Demo" if demo else "")
+        self.setWindowTitle(title)
+
+    def set_signed_in(self, username: str | None) -> None:
+        if username:
+            self.user_label.setText(username)
+            self.user_label.setToolTip(f"Signed in as {username}")
+        else:
+            self.user_label.setText("Not signed in")
+            self.user_label.setToolTip("")
+        self.action_sign_out.setEnabled(bool(username))
+        self.action_sign_in.setEnabled(not username)
+        self.action_sign_in.setVisible(not username)
+        self.action_sign_out.setVisible(bool(username))
+
+    def set_keyring_notice(self, visible: bool) -> None:
+        self.keyring_notice.setVisible(visible)
+
+    def set_online(self, online: bool | None, detail: str = "") -> None:
+        """None = not known yet (checking)."""
+        if online is None:
+            name, text = "unknown", "Checking…"
+        elif online:
+            name, text = "online", "Online"
+        else:
+            name, text = "offline", "Offline"
+        self.online_icon.setPixmap(icon(name).pixmap(QSize(14, 14)))
+        self.online_label.setText(text)
+        self.online_label.setToolTip(detail or text)
+        self.online_state = online
+
+    def set_upload_totals(
+        self, files_done: int, files_total: int, bytes_done: int, bytes_total: int
+    ) -> None:
+        """Status-bar summary of the upload queue (called by the uploads view)."""
+        if files_total <= 0:
+            self.uploads_label.setText("No uploads")
+            self.uploads_bar.hide()
+            return
+        self.uploads_label.setText(
+            f"Uploaded {files_done} of {files_total} · "
+            f"{_human_bytes(bytes_done)} of {_human_bytes(bytes_total)}")
+        self.uploads_bar.setValue(int(1000 * bytes_done / bytes_total) if bytes_total else 0)
+        self.uploads_bar.setVisible(files_done < files_total)
+
+    def show_message(self, text: str, timeout_ms: int = 6000) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    # -- user actions -----------------------------------------------------------------
+    def _choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add video files", "", VIDEO_FILTER)
+        if files:
+            self.files_chosen.emit(list(files))
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of videos")
+        if folder:
+            self.folder_chosen.emit(folder)
+
+    def _toggle_full_screen(self, on: bool) -> None:
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+
+    def all_actions(self) -> list[QAction]:
+        """Every menu action (for the keyboard-shortcuts list)."""
+        seen: list[QAction] = []
+        for menu in (self.file_menu, self.view_menu, self.help_menu):
+            for action in menu.actions():
+                if not action.isSeparator() and action not in seen:
+                    seen.append(action)
+        return seen
+
+    # -- geometry ---------------------------------------------------------------------
+    def restore_layout(self) -> None:
+        if self._qsettings is None:
+            return
+        geometry = self._qsettings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self._qsettings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = self._qsettings.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def save_layout(self) -> None:
+        if self._qsettings is None:
+            return
+        self._qsettings.setValue("window/geometry", self.saveGeometry())
+        self._qsettings.setValue("window/state", self.saveState())
+        self._qsettings.setValue("window/splitter", self.splitter.saveState())
+        self._qsettings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)
+
+
+def _html(text: str) -> str:
+    return escape(text).replace("\n", "<br>")
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"  # pragma: no cover

@@ -1,0 +1,205 @@
+"""The Settings dialog: connection (API URL, region, user pool, app client, Cognito endpoint)
+and uploads (files at once, parts in flight, bandwidth). Saved with ``core.config``; no secret
+is ever shown or stored here (the refresh token lives in the OS keyring)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medispecs_desktop.core.config import Paths, Settings, load_settings, save_settings
+from medispecs_desktop.core.errors import ConfigurationError
+
+REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+POOL_RE = re.compile(r"^[\w-]+_[0-9A-Za-z]+$")
+CLIENT_RE = re.compile(r"^[\w+]+$")
+
+CONNECTION_FIELDS = ("api_url", "region", "user_pool_id", "client_id", "cognito_endpoint")
+UPLOAD_FIELDS = ("max_concurrent_files", "max_parts_in_flight", "bandwidth_limit_kbps")
+
+
+def _valid_url(value: str) -> bool:
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def validate(values: dict[str, str]) -> dict[str, str]:
+    """Field name -> problem, for the connection fields (empty dict when all is well)."""
+    problems: dict[str, str] = {}
+    if values["api_url"] and not _valid_url(values["api_url"]):
+        problems["api_url"] = "The API URL must start with https:// (or http:// for a test stack)."
+    if values["region"] and not REGION_RE.match(values["region"]):
+        problems["region"] = "The region looks like ap-southeast-1 or eu-west-2."
+    if values["user_pool_id"] and not POOL_RE.match(values["user_pool_id"]):
+        problems["user_pool_id"] = "A user pool id looks like ap-southeast-1_AbC123xyz."
+    elif (values["user_pool_id"] and values["region"]
+          and not values["user_pool_id"].startswith(values["region"] + "_")
+          and not values["cognito_endpoint"]):
+        problems["user_pool_id"] = (
+            f"The user pool id should start with the region ({values['region']}_…).")
+    if values["client_id"] and not CLIENT_RE.match(values["client_id"]):
+        problems["client_id"] = "The app client id has only letters and digits."
+    if values["cognito_endpoint"] and not _valid_url(values["cognito_endpoint"]):
+        problems["cognito_endpoint"] = "The Cognito endpoint must be a URL (leave it empty on AWS)."
+    return problems
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; on Save writes them and emits :attr:`saved`.
+
+    In demo mode the connection comes from the local stack: those fields are read-only and
+    only the upload settings are saved (the saved connection is left as it was).
+    """
+
+    saved = Signal(object)  # the new effective Settings
+
+    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._paths = paths
+        self.setWindowTitle("Settings")
+        self.setObjectName("settingsDialog")
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.setSpacing(12)
+
+        connection = QGroupBox("Connection")
+        form = QFormLayout(connection)
+        self.fields: dict[str, QLineEdit] = {}
+        rows = (
+            ("api_url", "API &URL", "https://abc123.execute-api.ap-southeast-1.amazonaws.com"),
+            ("region", "&Region", "ap-southeast-1"),
+            ("user_pool_id", "User &pool id", "ap-southeast-1_AbC123xyz"),
+            ("client_id", "App &client id", "1h57kf5cpq17m0eml12EXAMPLE"),
+            ("cognito_endpoint", "Cognito &endpoint", "optional: only for a test stack"),
+        )
+        for name, label, placeholder in rows:
+            edit = QLineEdit(str(getattr(settings, name)))
+            edit.setObjectName(name)
+            edit.setPlaceholderText(placeholder)
+            edit.setReadOnly(settings.demo)
+            edit.textChanged.connect(self._revalidate)
+            self.fields[name] = edit
+            form.addRow(label, edit)
+        hint = QLabel(
+            "Your IT team has these values (they come from the deployment's outputs). "
+            "Environment variables MEDISPECS_API_URL, MEDISPECS_REGION, MEDISPECS_USER_POOL_ID, "
+            "MEDISPECS_CLIENT_ID and MEDISPECS_COGNITO_ENDPOINT override them.")
+        if settings.demo:
+            hint.setText("Demo: the connection points at the local stack started with the app "
+                         "and is not saved. Upload settings are saved.")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        layout.addWidget(connection)
+
+        uploads = QGroupBox("Uploads")
+        form2 = QFormLayout(uploads)
+        self.max_files = QSpinBox()
+        self.max_files.setObjectName("max_concurrent_files")
+        self.max_files.setRange(1, 8)
+        self.max_files.setValue(settings.max_concurrent_files)
+        self.max_files.setToolTip("How many files upload at the same time.")
+        self.max_parts = QSpinBox()
+        self.max_parts.setObjectName("max_parts_in_flight")
+        self.max_parts.setRange(1, 16)
+        self.max_parts.setValue(settings.max_parts_in_flight)
+        self.max_parts.setToolTip("How many parts of one file are sent in parallel.")
+        self.bandwidth = QSpinBox()
+        self.bandwidth.setObjectName("bandwidth_limit_kbps")
+        self.bandwidth.setRange(0, 10_000_000)
+        self.bandwidth.setSingleStep(1000)
+        self.bandwidth.setSuffix(" kbit/s")
+        self.bandwidth.setSpecialValueText("Unlimited")
+        self.bandwidth.setValue(settings.bandwidth_limit_kbps)
+        self.bandwidth.setToolTip("Cap the upload speed (e.g. on a shared hospital network).")
+        form2.addRow("Files at &once", self.max_files)
+        form2.addRow("Parts in &flight per file", self.max_parts)
+        form2.addRow("&Bandwidth limit", self.bandwidth)
+        layout.addWidget(uploads)
+
+        advanced = QGroupBox("Advanced")
+        form3 = QFormLayout(advanced)
+        self.allow_plaintext = QCheckBox(
+            "Allow a plain-text token file when no secure keyring exists (headless/CI only)")
+        self.allow_plaintext.setObjectName("allow_plaintext_keyring")
+        self.allow_plaintext.setChecked(settings.allow_plaintext_keyring)
+        form3.addRow(self.allow_plaintext)
+        layout.addWidget(advanced)
+
+        self.error = QLabel()
+        self.error.setObjectName("errorMessage")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.buttons.accepted.connect(self._save)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self._revalidate()
+
+    def values(self) -> dict[str, str]:
+        return {name: edit.text().strip() for name, edit in self.fields.items()}
+
+    def _revalidate(self) -> dict[str, str]:
+        problems = {} if self._settings.demo else validate(self.values())
+        for name, edit in self.fields.items():
+            edit.setProperty("invalid", name in problems)
+            edit.setToolTip(problems.get(name, ""))
+            edit.style().unpolish(edit)
+            edit.style().polish(edit)
+        if problems:
+            self.error.setText("\n".join(problems.values()))
+        self.error.setVisible(bool(problems))
+        self.save_button.setEnabled(not problems)
+        return problems
+
+    def edited_settings(self) -> Settings:
+        """The settings as edited (the effective ones, for the running app)."""
+        upload_values = {
+            "max_concurrent_files": self.max_files.value(),
+            "max_parts_in_flight": self.max_parts.value(),
+            "bandwidth_limit_kbps": self.bandwidth.value(),
+            "allow_plaintext_keyring": self.allow_plaintext.isChecked(),
+        }
+        if self._settings.demo:
+            return self._settings.with_overrides(**upload_values)
+        return self._settings.with_overrides(**self.values(), **upload_values, demo=False)
+
+    def _save(self) -> None:
+        if self._revalidate():
+            return
+        try:
+            effective = self.edited_settings()
+            if self._settings.demo:
+                # keep the user's own connection in the file; change only the upload settings
+                stored = load_settings(self._paths, env={})
+                upload_values = {name: getattr(effective, name) for name in
+                                 (*UPLOAD_FIELDS, "allow_plaintext_keyring")}
+                save_settings(stored.with_overrides(**upload_values), self._paths)
+            else:
+                save_settings(effective, self._paths)
+        except (ConfigurationError, OSError) as exc:
+            self.error.setText(f"The settings could not be saved: {exc}")
+            self.error.show()
+            return
+        self.saved.emit(effective)
+        self.accept()
