@@ -1,0 +1,1210 @@
+"""The upload engine: runs the persistent queue (store.py) against the videos API and S3.
+
+Threads: one scheduler thread picks runnable jobs in queue order, at most
+``settings.max_concurrent_files`` at a time, each in its own worker thread; a worker sends up to
+``settings.max_parts_in_flight`` parts at once. Everything a job learns is committed to SQLite
+before the next step, so a crash at any point resumes (see ``jobs.Phase``).
+
+The job's row is the source of truth for control: pause/cancel (from this process or from the
+CLI in another one) change the row, and a worker checks the row before every part and its
+in-memory flag before every block, so it stops within one block.
+
+The API the GUI uses: :meth:`UploadEngine.start`/:meth:`~UploadEngine.stop`,
+:meth:`~UploadEngine.add_paths`, :meth:`~UploadEngine.pause`/``resume``/``cancel``/``retry``/
+``upload_next``/``pause_all``/``resume_all``, :meth:`~UploadEngine.jobs`, and two kinds of plain
+listeners: :meth:`~UploadEngine.subscribe_jobs` (a :class:`Job` after every change) and
+:meth:`~UploadEngine.subscribe_progress` (throttled :class:`ProgressSnapshot`). Listeners run on
+engine threads; a GUI hops to its own thread itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import requests
+
+from medispecs_desktop.core.config import Settings
+from medispecs_desktop.core.errors import (
+    ApiError,
+    ConflictError,
+    MediSpecsError,
+    NotFoundError,
+    NotSignedInError,
+    OfflineError,
+    ServerError,
+)
+from medispecs_desktop.core.hashing import READ_CHUNK, Sha256, fingerprint, sha256_file
+from medispecs_desktop.core.uploads.jobs import (
+    ACTIVE_STATES,
+    RUNNABLE_STATES,
+    TERMINAL_STATES,
+    WAITING_STATES,
+    Job,
+    JobState,
+    Part,
+    Phase,
+)
+from medispecs_desktop.core.uploads.network import Backoff, Reachability
+from medispecs_desktop.core.uploads.progress import ProgressHub, ProgressListener
+from medispecs_desktop.core.uploads.scanner import ScanResult, scan_paths
+from medispecs_desktop.core.uploads.store import InvalidTransitionError, QueueStore
+from medispecs_desktop.core.uploads.transfer import (
+    ConnectionLostError,
+    FileSlice,
+    RejectedError,
+    SourceError,
+    TokenBucket,
+    TransientError,
+    UrlExpiredError,
+    UrlRewriter,
+    make_upload_session,
+    put_object,
+)
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+S3_MIN_PART = 5 * MIB
+S3_MAX_PARTS = 10_000
+S3_MAX_PART = 5 * 1024 * MIB
+SIGN_BATCH_MAX = 100
+
+T = TypeVar("T")
+
+
+class UploadApi(Protocol):
+    """The part of ``core.api.ApiClient`` the engine uses (contract §4)."""
+
+    def upload_url(
+        self, video_id: str, *, content_type: str, size: int, sha256_b64: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def thumbnail_upload_url(self, video_id: str) -> dict[str, Any]: ...
+
+    def create_multipart(
+        self, video_id: str, *, size: int, part_size: int, content_type: str
+    ) -> dict[str, Any]: ...
+
+    def sign_parts(
+        self, video_id: str, upload_id: str, parts: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]: ...
+
+    def list_parts(self, video_id: str, upload_id: str) -> list[dict[str, Any]]: ...
+
+    def complete_multipart(
+        self, video_id: str, upload_id: str, parts: list[dict[str, Any]]
+    ) -> dict[str, Any]: ...
+
+    def abort_multipart(self, video_id: str, upload_id: str) -> None: ...
+
+    def create_video(self, payload: dict[str, Any]) -> Any: ...
+
+    def update_video(
+        self,
+        video_id: str,
+        *,
+        version: int,
+        title: str | None = None,
+        notes: str | None = None,
+        thumbnail: bool | None = None,
+    ) -> Any: ...
+
+    def get_video(self, video_id: str) -> Any: ...
+
+    def find_duplicates(
+        self, *, sha256s: Sequence[str] = (), fingerprints: Sequence[str] = ()
+    ) -> list[dict[str, Any]]: ...
+
+    def ping(self) -> bool: ...
+
+
+Prober = Callable[[Path], Any]  # core.media.probe -> MediaInfo (with api_fields())
+Thumbnailer = Callable[[Path], bytes]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    multipart_threshold: int = 16 * MIB  # files below go as one PUT
+    min_part_size: int = 8 * MIB
+    backoff_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_cap: float = 20.0
+    max_expired_resigns: int = 3  # 403 "Request has expired" in a row before giving up
+    probe_interval: float = 15.0  # seconds between api.ping() while offline
+    source_check_interval: float = 5.0  # seconds between looks for a pulled card
+    cloud_duplicate_check: bool = True
+    put_timeout: tuple[float, float] = (15.0, 120.0)
+
+
+def choose_part_size(size: int, minimum: int = 8 * MIB) -> int:
+    """Smallest whole-MiB part size >= ``minimum`` that fits ``size`` in 10,000 parts."""
+    minimum = max(minimum, S3_MIN_PART)
+    needed = -(-size // S3_MAX_PARTS)
+    part = max(minimum, -(-needed // MIB) * MIB)
+    if part > S3_MAX_PART:
+        raise RejectedError(
+            "The file is larger than S3 allows for one object (5 TiB).", code="too_large"
+        )
+    return part
+
+
+@dataclass
+class AddResult:
+    """What :meth:`UploadEngine.add_paths` did with each dropped path."""
+
+    added: list[Job] = field(default_factory=list)
+    already_queued: list[Job] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+class Interrupted(Exception):
+    """A job must stop now (pause, cancel, engine stop, sign-out, sibling part failed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SourceChangedError(MediSpecsError):
+    code = "source_changed"
+
+
+class _Control:
+    """Per-running-job stop flag, checked per block by FileSlice and per part by the worker."""
+
+    def __init__(self, job_id: int, store: QueueStore) -> None:
+        self.job_id = job_id
+        self._store = store
+        self._reason: str | None = None
+        self._lock = threading.Lock()
+
+    def stop(self, reason: str) -> None:
+        with self._lock:
+            if self._reason is None:
+                self._reason = reason
+
+    @property
+    def reason(self) -> str | None:
+        return self._reason
+
+    def check(self) -> None:
+        if self._reason is not None:
+            raise Interrupted(self._reason)
+
+    def check_row(self) -> None:
+        """Also look at the row: another process may have paused or cancelled the job."""
+        self.check()
+        state = self._store.state_of(self.job_id)
+        if state is None:
+            self.stop("removed")
+        elif state not in ACTIVE_STATES and state is not JobState.QUEUED:
+            self.stop(state.value)
+        self.check()
+
+
+class UploadEngine:
+    def __init__(
+        self,
+        store: QueueStore,
+        api: UploadApi,
+        user_id: str,
+        *,
+        settings: Settings | None = None,
+        options: EngineOptions | None = None,
+        probe: Prober | None = None,
+        thumbnail: Thumbnailer | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        url_rewriter: UrlRewriter | None = None,
+    ) -> None:
+        if not user_id:
+            raise ValueError("an upload engine belongs to a signed-in user")
+        self.store = store
+        self.api = api
+        self.user_id = user_id
+        self.settings = settings or Settings()
+        self.options = options or EngineOptions()
+        self._probe = probe
+        self._thumbnail = thumbnail
+        self._session = session or make_upload_session(
+            pool_maxsize=max(4, self.settings.max_concurrent_files
+                             * self.settings.max_parts_in_flight + 2)
+        )
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.url_rewriter = url_rewriter  # test hook: send PUTs through a fault proxy
+        rate = self.settings.bandwidth_limit_kbps * 1000 / 8
+        self.bucket = TokenBucket(rate, sleep=sleep, clock=clock)
+        self.progress = ProgressHub()
+        self.reachability = Reachability(
+            api.ping, interval=self.options.probe_interval, clock=clock
+        )
+        self._job_listeners: list[Callable[[Job], None]] = []
+        self._cond = threading.Condition()
+        self._running: dict[int, _Control] = {}
+        self._threads: dict[int, threading.Thread] = {}
+        self._scheduler: threading.Thread | None = None
+        self._stopping = False
+        self._signed_out = False
+        self._next_source_check = 0.0
+
+    # ------------------------------------------------------------------ listeners
+    def subscribe_jobs(self, listener: Callable[[Job], None]) -> Callable[[], None]:
+        """``listener(job)`` after every change of one of this user's jobs."""
+        with self._cond:
+            self._job_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._cond:
+                if listener in self._job_listeners:
+                    self._job_listeners.remove(listener)
+
+        return unsubscribe
+
+    def subscribe_progress(self, listener: ProgressListener) -> Callable[[], None]:
+        """``listener(snapshot)`` at most 10 times a second while bytes move."""
+        return self.progress.subscribe(listener)
+
+    def _emit(self, job: Job) -> None:
+        with self._cond:
+            listeners = list(self._job_listeners)
+        for listener in listeners:
+            try:
+                listener(job)
+            except Exception:
+                log.exception("job listener failed")
+
+    def _set(self, job: Job, *, expect: Iterable[JobState] | None = None, **changes: Any) -> Job:
+        new = self.store.update(
+            job.id, self.user_id, expect=tuple(expect) if expect is not None else None, **changes
+        )
+        if "state" in changes:
+            log.info("job %s (%s): %s -> %s", job.id, job.name, job.state.value, new.state.value)
+        self._emit(new)
+        return new
+
+    # ------------------------------------------------------------------ queries
+    def jobs(self, states: Sequence[JobState] | None = None) -> list[Job]:
+        return self.store.list_jobs(self.user_id, states=states)
+
+    def job(self, job_id: int) -> Job:
+        return self.store.get(job_id, self.user_id)
+
+    def is_idle(self, job_ids: Iterable[int] | None = None) -> bool:
+        """True when none of ``job_ids`` (default: all jobs) is queued or running."""
+        jobs = self.jobs()
+        if job_ids is not None:
+            wanted = set(job_ids)
+            jobs = [j for j in jobs if j.id in wanted]
+        return all(j.state not in RUNNABLE_STATES for j in jobs)
+
+    def wait_until(
+        self,
+        predicate: Callable[[list[Job]], bool],
+        timeout: float | None = None,
+    ) -> bool:
+        """Block until ``predicate(jobs)`` holds (checked on every job change)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        changed = threading.Event()
+        unsubscribe = self.subscribe_jobs(lambda _job: changed.set())
+        try:
+            while True:
+                if predicate(self.jobs()):
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                changed.wait(0.5 if remaining is None else min(0.5, remaining))
+                changed.clear()
+        finally:
+            unsubscribe()
+
+    # ------------------------------------------------------------------ adding
+    def add_paths(
+        self, paths: Iterable[str | os.PathLike[str]], *, front: bool = False
+    ) -> AddResult:
+        """Scan ``paths`` (files and folders) and queue every video file found, once.
+
+        Only ``stat`` and one SQLite transaction per call: fast enough for hundreds of files;
+        hashing and probing happen later on the workers. A GUI still calls it off its thread.
+        """
+        scan: ScanResult = scan_paths(paths)
+        result = AddResult(skipped=list(scan.skipped))
+        entries: list[tuple[Path, int, int]] = []
+        for path in scan.files:
+            try:
+                st = path.stat()
+            except OSError as exc:
+                result.skipped.append((path, f"cannot be read: {exc.strerror or exc}"))
+                continue
+            if st.st_size == 0:
+                result.skipped.append((path, "empty file (0 bytes)"))
+                continue
+            entries.append((path, st.st_size, st.st_mtime_ns))
+        for job, created in self.store.add_many(self.user_id, entries, front=front):
+            (result.added if created else result.already_queued).append(job)
+            if created:
+                self._emit(job)
+        self._wake()
+        return result
+
+    # ------------------------------------------------------------------ control
+    def pause(self, job_id: int) -> Job:
+        job = self.job(job_id)
+        if job.state is JobState.PAUSED:
+            return job
+        job = self._set(
+            job, expect=tuple(RUNNABLE_STATES | WAITING_STATES), state=JobState.PAUSED
+        )
+        self._interrupt(job_id, "paused")
+        return job
+
+    def resume(self, job_id: int) -> Job:
+        job = self.job(job_id)
+        if job.state in RUNNABLE_STATES:
+            return job
+        job = self._set(
+            job, expect=(JobState.PAUSED, *WAITING_STATES), state=JobState.QUEUED, error=None,
+            error_code=None,
+        )
+        self._wake()
+        return job
+
+    def pause_all(self) -> list[int]:
+        ids = self.store.transition_all(
+            self.user_id, tuple(RUNNABLE_STATES | WAITING_STATES), JobState.PAUSED
+        )
+        for job_id in ids:
+            self._interrupt(job_id, "paused")
+        self._emit_many(ids)
+        return ids
+
+    def resume_all(self) -> list[int]:
+        ids = self.store.transition_all(
+            self.user_id, (JobState.PAUSED, *WAITING_STATES), JobState.QUEUED
+        )
+        self._emit_many(ids)
+        self._wake()
+        return ids
+
+    def upload_next(self, job_id: int) -> Job:
+        """Move the job to the front of the queue (and queue it if it was paused)."""
+        job = self.store.move_to_front(job_id, self.user_id)
+        if job.state is JobState.PAUSED or job.state in WAITING_STATES:
+            job = self.resume(job_id)
+        else:
+            self._emit(job)
+        self._wake()
+        return job
+
+    def cancel(self, job_id: int) -> Job:
+        """Stop the job for good and abort its multipart upload (no parts left in S3)."""
+        job = self.job(job_id)
+        if job.state is JobState.DONE:
+            raise InvalidTransitionError(f"Job {job_id} is already uploaded; nothing to cancel.")
+        if job.state is not JobState.CANCELLED:
+            job = self._set(job, state=JobState.CANCELLED)
+        thread = self._interrupt(job_id, "cancelled")
+        if thread is not None:
+            thread.join(timeout=60)
+        return self._abort_remote(self.job(job_id))
+
+    def retry(self, job_id: int) -> Job:
+        """Queue a failed/cancelled job again; it continues from what S3 already has.
+
+        If the file changed since it was queued, the job starts over for the new content
+        (any old multipart upload is aborted first, never mixed with new bytes).
+        """
+        job = self.job(job_id)
+        if job.state not in (JobState.FAILED, JobState.CANCELLED):
+            if job.state in (JobState.PAUSED, *WAITING_STATES):
+                return self.resume(job_id)
+            return job
+        try:
+            st = job.path.stat()
+        except OSError:
+            st = None
+        changes: dict[str, Any] = {
+            "state": JobState.QUEUED, "error": None, "error_code": None,
+            "attempts": job.attempts + 1,
+        }
+        if st is not None and (st.st_size != job.size or st.st_mtime_ns != job.mtime_ns) and (
+            job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING)
+        ):
+            job = self._abort_remote(job)
+            changes.update(size=st.st_size, mtime_ns=st.st_mtime_ns, fingerprint=None,
+                           sha256=None, media={})
+            job = self.store.reset_upload(job.id, self.user_id, **changes)
+            self._emit(job)
+        elif job.state is JobState.CANCELLED:
+            job = self._abort_remote(job)
+            job = self.store.reset_upload(job.id, self.user_id, **changes)
+            self._emit(job)
+        else:
+            job = self._set(job, **changes)
+        self._wake()
+        return job
+
+    def remove(self, job_id: int) -> None:
+        """Forget a finished, failed or cancelled job (its uploaded video stays in the cloud)."""
+        job = self.job(job_id)
+        if job.state not in TERMINAL_STATES:
+            raise InvalidTransitionError("Cancel the upload before removing it from the list.")
+        if job.upload_id:
+            self._abort_remote(job)
+        self.store.remove(job_id, self.user_id)
+
+    def network_changed(self, online: bool) -> None:
+        """The OS (e.g. Qt's QNetworkInformation) says the network came back or went away."""
+        self.reachability.report(online)
+        if online:
+            self._requeue_waiting_network()
+
+    def _emit_many(self, ids: Iterable[int]) -> None:
+        for job_id in ids:
+            try:
+                self._emit(self.job(job_id))
+            except MediSpecsError:
+                pass
+
+    def _interrupt(self, job_id: int, reason: str) -> threading.Thread | None:
+        with self._cond:
+            control = self._running.get(job_id)
+            thread = self._threads.get(job_id)
+        if control is not None:
+            control.stop(reason)
+        return thread
+
+    def _abort_remote(self, job: Job) -> Job:
+        if not job.upload_id or job.phase not in (Phase.PARTS, Phase.COMPLETING):
+            return job
+        try:
+            self.api.abort_multipart(job.video_id, job.upload_id)
+        except (OfflineError, ServerError) as exc:
+            log.warning("job %s: abort of its multipart upload deferred: %s", job.id, exc)
+            return job
+        except NotFoundError:
+            pass
+        return self.store.reset_upload(job.id, self.user_id)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start the scheduler; jobs waiting for this user's sign-in are queued again."""
+        with self._cond:
+            if self._scheduler is not None and self._scheduler.is_alive():
+                return
+            self._stopping = False
+            self._signed_out = False
+        for job_id in self.store.transition_all(
+            self.user_id, (JobState.WAITING_SIGN_IN,), JobState.QUEUED
+        ):
+            self._emit(self.job(job_id))
+        self._scheduler = threading.Thread(
+            target=self._schedule_loop, name=f"uploads-{self.user_id[:8]}", daemon=True
+        )
+        self._scheduler.start()
+
+    def stop(self, *, timeout: float = 30.0, reason: str = "stopped") -> None:
+        """Stop all work; running jobs go back to queued (or ``reason``'s state) for next time."""
+        with self._cond:
+            self._stopping = True
+            controls = list(self._running.values())
+            threads = list(self._threads.values())
+            self._cond.notify_all()
+        for control in controls:
+            control.stop(reason)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._scheduler is not None:
+            self._scheduler.join(max(0.0, deadline - time.monotonic()))
+            self._scheduler = None
+
+    def sign_out(self) -> None:
+        """The user signed out: stop, and park their jobs until they sign in again."""
+        self._signed_out = True
+        self.stop(reason="signed-out")
+        self._emit_many(
+            self.store.transition_all(
+                self.user_id,
+                (*RUNNABLE_STATES, JobState.WAITING_NETWORK, JobState.WAITING_SOURCE),
+                JobState.WAITING_SIGN_IN,
+            )
+        )
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _requeue_waiting_network(self) -> None:
+        ids = self.store.transition_all(
+            self.user_id, (JobState.WAITING_NETWORK,), JobState.QUEUED
+        )
+        if ids:
+            log.info("network is back: %d upload(s) resume", len(ids))
+            self._emit_many(ids)
+            self._wake()
+
+    def _check_sources(self) -> None:
+        for job in self.jobs((JobState.WAITING_SOURCE,)):
+            try:
+                st = job.path.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                try:
+                    self._set(job, expect=(JobState.WAITING_SOURCE,), state=JobState.QUEUED)
+                except InvalidTransitionError:
+                    continue
+
+    def _schedule_loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                slots = self.settings.max_concurrent_files - len(self._running)
+                exclude = list(self._running)
+            try:
+                while slots > 0:
+                    job = self.store.next_runnable(self.user_id, exclude)
+                    if job is None:
+                        break
+                    self._launch(job)
+                    exclude.append(job.id)
+                    slots -= 1
+                waiting = self.store.list_jobs(
+                    self.user_id, states=(JobState.WAITING_NETWORK, JobState.WAITING_SOURCE)
+                )
+                if any(j.state is JobState.WAITING_NETWORK for j in waiting):
+                    if self.reachability.online or self.reachability.due():
+                        if self.reachability.probe():
+                            self._requeue_waiting_network()
+                            continue
+                now = self._clock()
+                if any(j.state is JobState.WAITING_SOURCE for j in waiting) and (
+                    now >= self._next_source_check
+                ):
+                    self._next_source_check = now + self.options.source_check_interval
+                    self._check_sources()
+                timeout = min(
+                    self.options.source_check_interval,
+                    max(0.01, self.reachability.seconds_until_probe())
+                    if any(j.state is JobState.WAITING_NETWORK for j in waiting)
+                    else self.options.probe_interval,
+                )
+            except Exception:
+                log.exception("upload scheduler error")
+                timeout = 1.0
+            with self._cond:
+                if self._stopping:
+                    return
+                self._cond.wait(timeout)
+
+    def _launch(self, job: Job) -> None:
+        control = _Control(job.id, self.store)
+        thread = threading.Thread(
+            target=self._run_job, args=(job, control), name=f"upload-{job.id}", daemon=True
+        )
+        with self._cond:
+            self._running[job.id] = control
+            self._threads[job.id] = thread
+        thread.start()
+
+    # ------------------------------------------------------------------ one job
+    def _run_job(self, job: Job, control: _Control) -> None:
+        try:
+            self._process(job, control)
+        except Interrupted as stop:
+            self._after_interrupt(job, stop.reason)
+        except InvalidTransitionError:
+            log.info("job %s changed state elsewhere (paused/cancelled); worker stops", job.id)
+        except Exception as exc:  # noqa: BLE001 - every failure ends in a state, never a crash
+            self._after_error(job, exc)
+        finally:
+            self.progress.untrack(job.id)
+            with self._cond:
+                self._running.pop(job.id, None)
+                self._threads.pop(job.id, None)
+                self._cond.notify_all()
+
+    def _after_interrupt(self, job: Job, reason: str) -> None:
+        target = {
+            "stopped": JobState.QUEUED,
+            "signed-out": JobState.WAITING_SIGN_IN,
+        }.get(reason)
+        if target is not None:
+            try:
+                self._set(job, expect=tuple(ACTIVE_STATES), state=target)
+            except InvalidTransitionError:
+                pass
+        if reason == "cancelled":
+            self._abort_remote(self.job(job.id))
+
+    def _fail_or_wait(self, job: Job, state: JobState, exc: BaseException, code: str) -> None:
+        message = str(exc) or type(exc).__name__
+        try:
+            self._set(
+                job,
+                expect=tuple(ACTIVE_STATES | {JobState.QUEUED}),
+                state=state,
+                error=message,
+                error_code=code,
+            )
+        except InvalidTransitionError:
+            pass  # paused/cancelled meanwhile: the user's choice wins
+
+    def _after_error(self, job: Job, exc: BaseException) -> None:
+        if isinstance(exc, NotSignedInError):
+            self._fail_or_wait(job, JobState.WAITING_SIGN_IN, exc, exc.code)
+            return
+        if isinstance(exc, (OfflineError, ConnectionLostError)):
+            self.reachability.mark_offline()
+            self._fail_or_wait(job, JobState.WAITING_NETWORK, exc, "offline")
+            return
+        if (isinstance(exc, SourceError) and exc.vanished) or isinstance(exc, FileNotFoundError):
+            self._fail_or_wait(
+                job, JobState.WAITING_SOURCE,
+                MediSpecsError(f"{job.path} is not available (card removed?): waiting for it."),
+                "source_vanished",
+            )
+            return
+        if isinstance(exc, MediSpecsError):
+            log.warning("job %s (%s) failed: %s", job.id, job.name, exc)
+            self._fail_or_wait(job, JobState.FAILED, exc, exc.code)
+            return
+        if isinstance(exc, OSError):
+            log.warning("job %s (%s) failed: %s", job.id, job.name, exc)
+            self._fail_or_wait(
+                job, JobState.FAILED,
+                MediSpecsError(f"Cannot read {job.path}: {exc.strerror or exc}"), "source",
+            )
+            return
+        log.exception("job %s (%s): unexpected error", job.id, job.name)
+        self._fail_or_wait(
+            job, JobState.FAILED, MediSpecsError(f"Internal error: {exc!r}"), "internal"
+        )
+
+    def _process(self, job: Job, control: _Control) -> None:
+        control.check()
+        job = self._set(job, expect=tuple(RUNNABLE_STATES), state=JobState.HASHING)
+        if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
+            self._check_source(job)
+        if job.phase is Phase.NEW:
+            maybe = self._prepare(job, control)
+            if maybe is None:
+                return  # duplicate: done without sending a byte
+            job = maybe
+        control.check_row()
+        if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
+            job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.UPLOADING)
+            if job.size < self.options.multipart_threshold:
+                job = self._upload_single(job, control)
+            else:
+                job = self._upload_multipart(job, control)
+        control.check_row()
+        job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.FINALIZING)
+        if job.phase is Phase.COMPLETED:
+            job = self._create_record(job)
+        if job.phase is Phase.RECORDED:
+            job = self._attach_thumbnail(job, control)
+        self._set(
+            job, expect=tuple(ACTIVE_STATES), state=JobState.DONE, phase=Phase.FINISHED,
+            bytes_done=job.size, error=None, error_code=None,
+        )
+
+    # -- steps ------------------------------------------------------------------------------
+    def _check_source(self, job: Job) -> None:
+        """The file must still be there, a regular file, and unchanged since it was queued."""
+        try:
+            st = os.stat(job.path)
+        except FileNotFoundError:
+            raise SourceError(f"{job.path} is gone", vanished=True) from None
+        except OSError as exc:
+            raise SourceError(
+                f"Cannot read {job.path}: {exc.strerror or exc}", vanished=True
+            ) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise SourceChangedError(f"{job.path} is not a regular file; only files are uploaded.")
+        if st.st_size != job.size or st.st_mtime_ns != job.mtime_ns:
+            raise SourceChangedError(
+                f"{job.name} changed since it was queued (size {job.size:,} -> {st.st_size:,} "
+                "bytes or modified time differs); it was not uploaded half-old-half-new. "
+                "Retry to upload the new content."
+            )
+
+    def _prepare(self, job: Job, control: _Control) -> Job | None:
+        """Media probe, fingerprint, duplicate checks: everything before the first byte."""
+        if not job.media:
+            info = self._media_probe(job.path)
+            media = dict(info.api_fields())
+            media["fileSizeBytes"] = job.size
+            job = self._set(job, media=media, content_type=str(media.get("mimeType") or
+                                                               job.content_type))
+        control.check()
+        fp = fingerprint(job.path)
+        if job.fingerprint and job.fingerprint != fp:
+            raise SourceChangedError(f"{job.name} changed since it was queued (content differs).")
+        if not job.fingerprint:
+            other = self.store.claim_fingerprint(job.id, self.user_id, fp)
+            if other is not None:
+                self._set(
+                    job, expect=tuple(ACTIVE_STATES), state=JobState.DONE, phase=Phase.FINISHED,
+                    duplicate_of=other.video_id, fingerprint=fp,
+                    error=f"Same recording as {other.name} (already in the queue).",
+                    error_code="duplicate",
+                )
+                return None
+            job = self.job(job.id)
+        if self.options.cloud_duplicate_check:
+            matches = self._call(lambda: self.api.find_duplicates(fingerprints=[fp]), control)
+            for match in matches:
+                video_id = str(match.get("videoId") or "")
+                if video_id and video_id != job.video_id:
+                    self._set(
+                        job, expect=tuple(ACTIVE_STATES), state=JobState.DONE,
+                        phase=Phase.FINISHED, duplicate_of=video_id,
+                        error="Already in your library; not uploaded again.",
+                        error_code="duplicate",
+                    )
+                    return None
+        return job
+
+    def _media_probe(self, path: Path) -> Any:
+        probe = self._probe
+        if probe is None:
+            from medispecs_desktop.core.media import probe as media_probe
+
+            probe = media_probe
+        return probe(path)
+
+    def _call(self, fn: Callable[[], T], control: _Control | None = None) -> T:
+        """An API call with bounded jittered backoff on connection errors and 5xx."""
+        backoff = self._backoff()
+        attempt = 0
+        while True:
+            if control is not None:
+                control.check()
+            try:
+                result = fn()
+                self.reachability.report(True)
+                return result
+            except (OfflineError, ServerError) as exc:
+                if attempt + 1 >= backoff.attempts:
+                    raise
+                log.info("API call failed (%s); retry %d", exc, attempt + 1)
+                backoff.wait(attempt)
+                attempt += 1
+
+    def _backoff(self) -> Backoff:
+        return Backoff(
+            attempts=self.options.backoff_attempts,
+            base=self.options.backoff_base,
+            cap=self.options.backoff_cap,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+
+    def _send(
+        self,
+        job: Job,
+        control: _Control,
+        sign: Callable[[], tuple[str, dict[str, str]]],
+        offset: int,
+        length: int,
+        fd: int,
+        *,
+        first: tuple[str, dict[str, str]] | None = None,
+        label: str,
+        abort_siblings: threading.Event | None = None,
+    ) -> str:
+        """PUT one slice with re-signing on expiry and backoff on transient failures."""
+        backoff = self._backoff()
+        transient = 0
+        expired = 0
+        signed = first
+        while True:
+            control.check()
+            if abort_siblings is not None and abort_siblings.is_set():
+                raise Interrupted("sibling-failed")
+            if signed is None:
+                signed = self._call(sign, control)
+            url, headers = signed
+
+            def abort_check() -> None:
+                control.check()
+                if abort_siblings is not None and abort_siblings.is_set():
+                    raise Interrupted("sibling-failed")
+
+            body = FileSlice(
+                fd, offset, length,
+                on_read=lambda data: self.progress.add(job.id, len(data)),
+                bucket=None if self.bucket.unlimited else self.bucket,
+                abort_check=abort_check,
+                name=job.name,
+            )
+            try:
+                etag = put_object(
+                    self._session, url, headers, body,
+                    timeout=self.options.put_timeout, url_rewriter=self.url_rewriter,
+                )
+                self.reachability.report(True)
+                return etag
+            except UrlExpiredError:
+                self.progress.add(job.id, -body.sent)
+                expired += 1
+                if expired > self.options.max_expired_resigns:
+                    raise RejectedError(
+                        f"The upload links for {label} kept expiring ({expired} times in a "
+                        "row); check this computer's clock and retry.",
+                        code="url_expired",
+                    ) from None
+                log.info("job %s %s: URL expired, re-signing", job.id, label)
+                signed = None
+            except TransientError as exc:
+                self.progress.add(job.id, -body.sent)
+                expired = 0
+                if transient + 1 >= backoff.attempts:
+                    if isinstance(exc, ConnectionLostError):
+                        raise
+                    raise RejectedError(
+                        f"S3 kept failing for {label} after {transient + 1} tries: {exc}. "
+                        "Retry later.",
+                        code=exc.code,
+                    ) from None
+                log.info("job %s %s: %s; retry %d", job.id, label, exc, transient + 1)
+                if not backoff.wait(transient):
+                    control.check()
+                transient += 1
+            except BaseException:
+                self.progress.add(job.id, -body.sent)
+                raise
+
+    def _open_source(self, job: Job) -> int:
+        try:
+            fd = os.open(job.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise SourceError(f"{job.path} is gone", vanished=True) from None
+        except OSError as exc:
+            raise SourceError(f"Cannot read {job.path}: {exc.strerror or exc}",
+                              vanished=True) from None
+        st = os.fstat(fd)
+        if st.st_size != job.size or st.st_mtime_ns != job.mtime_ns:
+            os.close(fd)
+            raise SourceChangedError(f"{job.name} changed since it was queued; not uploaded.")
+        return fd
+
+    def _upload_single(self, job: Job, control: _Control) -> Job:
+        fd = self._open_source(job)
+        try:
+            digest = sha256_file(job.path)
+            if digest.length != job.size:
+                raise SourceChangedError(f"{job.name} changed while it was read; not uploaded.")
+            job = self._set(job, sha256=digest.hexdigest())
+            sha_b64 = digest.b64digest()
+
+            def sign() -> tuple[str, dict[str, str]]:
+                info = self.api.upload_url(
+                    job.video_id, content_type=job.content_type, size=job.size,
+                    sha256_b64=sha_b64,
+                )
+                return str(info["uploadUrl"]), {str(k): str(v) for k, v in
+                                                dict(info.get("headers") or {}).items()}
+
+            try:
+                first = self._call(sign, control)
+            except ConflictError as exc:
+                if exc.code == "already_uploaded":
+                    return self._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
+                raise
+            self.progress.track(job.id, 0, job.size)
+            self._send(job, control, sign, 0, job.size, fd, first=first, label="the file")
+        finally:
+            os.close(fd)
+        return self._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
+
+    def _upload_multipart(self, job: Job, control: _Control) -> Job:
+        if job.phase is Phase.NEW:
+            part_size = choose_part_size(job.size, self.options.min_part_size)
+            try:
+                created = self._call(
+                    lambda: self.api.create_multipart(
+                        job.video_id, size=job.size, part_size=part_size,
+                        content_type=job.content_type,
+                    ),
+                    control,
+                )
+            except ConflictError as exc:
+                if exc.code == "already_uploaded":
+                    return self._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
+                raise
+            job = self._set(
+                job, upload_id=str(created["uploadId"]),
+                part_size=int(created.get("partSizeBytes") or part_size), phase=Phase.PARTS,
+            )
+            log.info("job %s: multipart upload created (%d parts)", job.id, job.part_count)
+        if job.phase is Phase.COMPLETING:
+            return self._complete(job, control)
+        assert job.upload_id is not None and job.part_size is not None
+        upload_id = job.upload_id
+        try:
+            remote_list = self._call(lambda: self.api.list_parts(job.video_id, upload_id), control)
+        except NotFoundError:
+            log.warning("job %s: multipart upload vanished in S3; starting it again", job.id)
+            job = self.store.reset_upload(job.id, self.user_id)
+            return self._upload_multipart(job, control)
+        remote = {int(p["partNumber"]): p for p in remote_list}
+        journal = self.store.parts(job.id)
+        psize: int = job.part_size or 0
+        count = job.part_count
+
+        def expected_len(n: int) -> int:
+            return min(psize, job.size - (n - 1) * psize)
+
+        confirmed: dict[int, Part] = {}
+        for n, part in journal.items():
+            r = remote.get(n)
+            if (r is not None and int(r.get("size", -1)) == part.size == expected_len(n)
+                    and _etag(r.get("etag")) == _etag(part.etag)):
+                confirmed[n] = part
+            else:
+                self.store.forget_part(job.id, n)
+        done_bytes = sum(p.size for p in confirmed.values())
+        if remote or journal:
+            log.info(
+                "job %s: resuming, %d of %d parts already in S3", job.id, len(confirmed), count
+            )
+        self.progress.track(job.id, done_bytes, job.size)
+        job = self._set(job, bytes_done=done_bytes)
+
+        whole = Sha256()
+        fd = self._open_source(job)
+        abort_siblings = threading.Event()
+        max_flight = max(1, self.settings.max_parts_in_flight)
+        done_lock = threading.Lock()
+        bytes_done = [done_bytes]
+        try:
+            with ThreadPoolExecutor(max_flight, thread_name_prefix=f"part-{job.id}") as pool:
+                pending: dict[Future[Part], int] = {}
+                batch: list[tuple[int, int, int, str]] = []  # (n, offset, length, checksum)
+
+                def collect(block: bool) -> None:
+                    if not pending:
+                        return
+                    finished, _ = wait(
+                        list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED
+                    )
+                    for fut in finished:
+                        pending.pop(fut)
+                        fut.result()  # raises the part's error
+
+                def send_part(n: int, offset: int, length: int, checksum: str,
+                              first: tuple[str, dict[str, str]]) -> Part:
+                    def sign() -> tuple[str, dict[str, str]]:
+                        return _signed(self.api.sign_parts(
+                            job.video_id, upload_id,
+                            [{"partNumber": n, "contentLength": length,
+                              "checksumSHA256": checksum}],
+                        )[0])
+
+                    etag = self._send(
+                        job, control, sign, offset, length, fd, first=first,
+                        label=f"part {n}/{count}", abort_siblings=abort_siblings,
+                    )
+                    part = Part(n, length, checksum, etag)
+                    with done_lock:
+                        bytes_done[0] += length
+                        self.store.record_part(job.id, part, bytes_done=bytes_done[0])
+                    return part
+
+                def flush_batch() -> None:
+                    if not batch:
+                        return
+                    while len(pending) + len(batch) > 2 * max_flight:
+                        collect(block=True)
+                    control.check_row()
+                    signed = self._call(lambda: self.api.sign_parts(
+                        job.video_id, upload_id,
+                        [{"partNumber": n, "contentLength": ln, "checksumSHA256": c}
+                         for n, _o, ln, c in batch],
+                    ), control)
+                    by_number = {int(s["partNumber"]): s for s in signed}
+                    for n, off, ln, c in batch:
+                        fut = pool.submit(send_part, n, off, ln, c, _signed(by_number[n]))
+                        pending[fut] = n
+                    batch.clear()
+
+                try:
+                    for n in range(1, count + 1):
+                        control.check()
+                        offset = (n - 1) * psize
+                        length = expected_len(n)
+                        checksum = _hash_range(fd, offset, length, whole, job)
+                        if n in confirmed:
+                            if confirmed[n].checksum_b64 != checksum:
+                                raise SourceChangedError(
+                                    f"{job.name} changed since part {n} was uploaded; the "
+                                    "upload was stopped so old and new content never mix. "
+                                    "Retry to upload the new content."
+                                )
+                            continue
+                        r = remote.get(n)
+                        if (r is not None and int(r.get("size", -1)) == length
+                                and r.get("checksumSHA256") == checksum):
+                            part = Part(n, length, checksum, str(r.get("etag")))
+                            with done_lock:
+                                bytes_done[0] += length
+                                self.store.record_part(job.id, part, bytes_done=bytes_done[0])
+                            self.progress.add(job.id, length)
+                            continue
+                        batch.append((n, offset, length, checksum))
+                        if len(batch) >= min(max_flight, SIGN_BATCH_MAX):
+                            flush_batch()
+                        collect(block=False)
+                    flush_batch()
+                    while pending:
+                        collect(block=True)
+                except BaseException:
+                    abort_siblings.set()
+                    for fut in pending:
+                        fut.cancel()
+                    raise
+        finally:
+            os.close(fd)
+        if whole.length != job.size:
+            raise SourceChangedError(f"{job.name} changed while it was read; not uploaded.")
+        job = self._set(job, sha256=whole.hexdigest(), phase=Phase.COMPLETING)
+        return self._complete(job, control)
+
+    def _complete(self, job: Job, control: _Control) -> Job:
+        assert job.upload_id is not None
+        upload_id = job.upload_id
+        parts = self.store.parts(job.id)
+        if len(parts) != job.part_count:
+            log.warning("job %s: journal has %d/%d parts at complete; resuming parts",
+                        job.id, len(parts), job.part_count)
+            return self._upload_multipart(self._set(job, phase=Phase.PARTS), control)
+        payload = [
+            {"partNumber": p.part_number, "etag": p.etag, "checksumSHA256": p.checksum_b64}
+            for p in sorted(parts.values(), key=lambda p: p.part_number)
+        ]
+        try:
+            self._call(lambda: self.api.complete_multipart(job.video_id, upload_id, payload),
+                       control)
+        except NotFoundError:
+            # completed before a crash (S3 forgets finished uploads); the record step checks
+            # that the object is really there (status "uploaded", size equal).
+            log.info("job %s: upload already completed earlier", job.id)
+        return self._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
+
+    def _create_record(self, job: Job) -> Job:
+        media = dict(job.media)
+        payload: dict[str, Any] = {
+            "videoId": job.video_id,
+            "title": job.title,
+            **media,
+            "fileSizeBytes": job.size,
+            "mimeType": media.get("mimeType") or job.content_type,
+            "uploadKind": "single" if job.size < self.options.multipart_threshold else "multipart",
+        }
+        if job.sha256:
+            payload["sha256"] = job.sha256
+        if job.fingerprint:
+            payload["fingerprint"] = job.fingerprint
+        video = self._call(lambda: self.api.create_video(payload))
+        status = str(getattr(video, "status", "") or "")
+        if status == "pending":
+            raise RejectedError(
+                "The server does not see the uploaded file (it may have been removed); "
+                "retry to upload it again.",
+                code="object_missing",
+            )
+        version = getattr(video, "version", None)
+        log.info("job %s: record %s created (%s)", job.id, job.video_id, status)
+        return self._set(
+            job, phase=Phase.RECORDED, video_version=int(version) if version is not None else None
+        )
+
+    def _attach_thumbnail(self, job: Job, control: _Control) -> Job:
+        """Best effort: a missing thumbnail never fails an upload that is already safe."""
+        try:
+            maker = self._thumbnail
+            if maker is None:
+                from medispecs_desktop.core.media import thumbnail_jpeg
+
+                maker = thumbnail_jpeg
+            jpeg = maker(job.path)
+        except (MediSpecsError, OSError) as exc:
+            log.warning("job %s: no thumbnail: %s", job.id, exc)
+            return self._set(job, phase=Phase.FINISHED)
+        try:
+            info = self._call(lambda: self.api.thumbnail_upload_url(job.video_id), control)
+            headers = {str(k): str(v) for k, v in dict(info.get("headers") or {}).items()}
+            backoff = self._backoff()
+            for attempt in range(backoff.attempts):
+                try:
+                    put_object(self._session, str(info["uploadUrl"]), headers, jpeg,
+                               timeout=self.options.put_timeout, url_rewriter=self.url_rewriter)
+                    break
+                except UrlExpiredError:
+                    info = self._call(lambda: self.api.thumbnail_upload_url(job.video_id),
+                                      control)
+                except TransientError:
+                    if attempt + 1 >= backoff.attempts:
+                        raise
+                    backoff.wait(attempt)
+            version = job.video_version
+            if version is None:
+                version = int(self._call(lambda: self.api.get_video(job.video_id)).version)
+            try:
+                video = self._call(lambda: self.api.update_video(
+                    job.video_id, version=int(version or 1), thumbnail=True))
+            except ConflictError:
+                current = self._call(lambda: self.api.get_video(job.video_id))
+                video = self._call(lambda: self.api.update_video(
+                    job.video_id, version=int(current.version), thumbnail=True))
+            return self._set(job, phase=Phase.FINISHED,
+                             video_version=int(getattr(video, "version", 0) or 0) or None)
+        except (OfflineError, ConnectionLostError, NotSignedInError, Interrupted):
+            raise
+        except (ApiError, RejectedError, TransientError) as exc:
+            log.warning("job %s: thumbnail not attached: %s", job.id, exc)
+            return self._set(job, phase=Phase.FINISHED)
+
+
+def _etag(value: Any) -> str:
+    return str(value or "").strip().strip('"')
+
+
+def _signed(entry: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    return str(entry["url"]), {str(k): str(v) for k, v in dict(entry.get("headers") or {}).items()}
+
+
+def _hash_range(fd: int, offset: int, length: int, whole: Sha256, job: Job) -> str:
+    """SHA-256 (base64) of one part, feeding the whole-file hash in the same read."""
+    part = Sha256()
+    pos = 0
+    while pos < length:
+        try:
+            data = os.pread(fd, min(READ_CHUNK, length - pos), offset + pos)
+        except OSError as exc:
+            raise SourceError(f"Cannot read {job.name}: {exc.strerror or exc}",
+                              vanished=True) from exc
+        if not data:
+            raise SourceChangedError(f"{job.name} got shorter while it was read; not uploaded.")
+        part.update(data)
+        whole.update(data)
+        pos += len(data)
+    return part.b64digest()

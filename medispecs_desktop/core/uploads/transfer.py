@@ -1,0 +1,296 @@
+"""Moving bytes to S3 through pre-signed URLs: file slices, the bandwidth cap, PUT + errors.
+
+* :class:`FileSlice` streams ``length`` bytes of a file from ``offset``: it has ``read(n)`` and
+  ``__len__``, so ``requests`` sends an exact ``Content-Length`` and never chunked encoding
+  (real S3 answers 501 to that), and only one 64 KiB block is ever in memory. A file that got
+  shorter under it raises :class:`SourceError` instead of sending a short body.
+* :class:`TokenBucket` is the optional bandwidth cap shared by every transfer.
+* :func:`put_object` PUTs one slice and turns S3's answer into an ETag or a classified error:
+  :class:`UrlExpiredError` (re-sign), :class:`TransientError` (back off and retry),
+  :class:`ConnectionLostError` (back off, then wait for the network),
+  :class:`RejectedError` (fail the job with S3's reason).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from medispecs_desktop.core.errors import MediSpecsError
+from medispecs_desktop.core.http import TrustStoreAdapter, make_retry, make_session
+from medispecs_desktop.core.logs import redact
+
+log = logging.getLogger(__name__)
+
+BLOCK_SIZE = 256 * 1024
+UrlRewriter = Callable[[str], str]
+
+
+class TransferError(MediSpecsError):
+    """Base of the classified outcomes of one PUT."""
+
+    code = "transfer"
+
+
+class UrlExpiredError(TransferError):
+    code = "url_expired"
+
+
+class TransientError(TransferError):
+    """5xx, SlowDown, 429, RequestTimeout: retry after a pause."""
+
+    code = "transient"
+
+
+class ConnectionLostError(TransientError):
+    """The connection failed or was cut: retry, then wait for the network."""
+
+    code = "connection"
+
+
+class RejectedError(TransferError):
+    """S3 refused the request for good (403 other than expiry, 4xx): fail with the reason."""
+
+    code = "rejected"
+
+
+class SourceError(MediSpecsError):
+    """The local file could not be read (card pulled, I/O error) or changed while reading."""
+
+    code = "source"
+
+    def __init__(self, message: str, *, vanished: bool = False) -> None:
+        super().__init__(message, code="source_vanished" if vanished else "source")
+        self.vanished = vanished
+
+
+SOURCE_GONE_ERRNOS = frozenset(
+    {errno.ENOENT, errno.EIO, errno.ENXIO, errno.ENODEV, errno.ESTALE, errno.ENOTDIR}
+)
+
+
+class TokenBucket:
+    """Bandwidth cap in bytes/s shared by all transfers (``rate <= 0`` = unlimited)."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = float(rate)
+        self.capacity = float(burst if burst is not None else max(rate / 4, BLOCK_SIZE))
+        self._tokens = self.capacity
+        self._clock = clock
+        self._sleep = sleep
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    @property
+    def unlimited(self) -> bool:
+        return self.rate <= 0
+
+    def consume(self, amount: int) -> None:
+        """Take ``amount`` bytes' worth of tokens, sleeping (outside the lock) until available."""
+        if self.unlimited or amount <= 0:
+            return
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= min(amount, self.capacity):
+                    self._tokens -= amount  # may go negative for amount > capacity: paid later
+                    return
+                wait = (min(amount, self.capacity) - self._tokens) / self.rate
+            self._sleep(wait)
+
+
+class FileSlice:
+    """A read-only view of ``length`` bytes of an open file descriptor from ``offset``.
+
+    ``requests`` uses ``__len__`` for Content-Length and calls ``read(n)`` to stream. Each
+    block read is passed to ``on_read`` (progress, hashing) and charged to ``bucket``.
+    ``abort_check()`` is called per block; raising from it stops the transfer (pause/cancel).
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        offset: int,
+        length: int,
+        *,
+        on_read: Callable[[bytes], None] | None = None,
+        bucket: TokenBucket | None = None,
+        abort_check: Callable[[], None] | None = None,
+        name: str = "",
+    ) -> None:
+        self._fd = fd
+        self._offset = offset
+        self._length = length
+        self._pos = 0
+        self._on_read = on_read
+        self._bucket = bucket
+        self._abort_check = abort_check
+        self.name = name
+
+    def __len__(self) -> int:
+        return self._length - self._pos
+
+    @property
+    def sent(self) -> int:
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        remaining = self._length - self._pos
+        if remaining <= 0:
+            return b""
+        if size is None or size < 0 or size > BLOCK_SIZE:
+            size = BLOCK_SIZE
+        size = min(size, remaining)
+        if self._abort_check is not None:
+            self._abort_check()
+        if self._bucket is not None:
+            self._bucket.consume(size)
+        try:
+            data = os.pread(self._fd, size, self._offset + self._pos)
+        except OSError as exc:
+            raise SourceError(
+                f"Cannot read {self.name or 'the file'}: {exc.strerror or exc}",
+                vanished=exc.errno in SOURCE_GONE_ERRNOS,
+            ) from exc
+        if not data:
+            raise SourceError(
+                f"{self.name or 'The file'} got shorter while uploading (it changed on disk)."
+            )
+        self._pos += len(data)
+        if self._on_read is not None:
+            self._on_read(data)
+        return data
+
+
+@dataclass(frozen=True)
+class S3ErrorInfo:
+    status: int
+    code: str
+    message: str
+
+
+_XML_FIELD = re.compile(r"<(Code|Message)>([^<]*)</\1>")
+
+
+def parse_s3_error(status: int, body: str) -> S3ErrorInfo:
+    found = dict(_XML_FIELD.findall(body or ""))
+    return S3ErrorInfo(status, found.get("Code", ""), found.get("Message", "").strip())
+
+
+def classify_response(status: int, body: str) -> TransferError:
+    """Map a failed S3 answer to the error class that says what to do next."""
+    info = parse_s3_error(status, body)
+    text = f"{info.code or status}: {info.message}" if info.message else (info.code or str(status))
+    reason = f"S3 refused the upload ({text})"
+    if status == 403:
+        expired_codes = ("ExpiredToken", "TokenRefreshRequired")
+        if "expired" in info.message.lower() or info.code in expired_codes:
+            return UrlExpiredError(reason, status=status)
+        return RejectedError(reason, code=info.code or "access_denied", status=status)
+    if status >= 500 or status == 429 or info.code in ("SlowDown", "RequestTimeout", "Throttling"):
+        return TransientError(reason, code=info.code or "server", status=status)
+    if info.code == "BadDigest":
+        return RejectedError(
+            "The file changed while it was being uploaded (S3 checksum mismatch).",
+            code="BadDigest",
+            status=status,
+        )
+    return RejectedError(reason, code=info.code or "rejected", status=status)
+
+
+def safe_url(url: str) -> str:
+    """The URL without its query (signatures) for logs and messages."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def put_object(
+    session: requests.Session,
+    url: str,
+    headers: Mapping[str, str],
+    body: FileSlice | bytes,
+    *,
+    timeout: tuple[float, float] = (15.0, 120.0),
+    url_rewriter: UrlRewriter | None = None,
+) -> str:
+    """PUT ``body`` to a pre-signed ``url`` with exactly the signed ``headers``; returns ETag."""
+    target = url_rewriter(url) if url_rewriter is not None else url
+    send_headers: dict[str, Any] = {k: v for k, v in headers.items() if k.lower() != "host"}
+    length = len(body)
+    declared = next((v for k, v in send_headers.items() if k.lower() == "content-length"), None)
+    if declared is not None and int(declared) != length:
+        raise RejectedError(
+            f"Internal error: signed Content-Length {declared} != part length {length}",
+            code="length_mismatch",
+        )
+    send_headers["Content-Length"] = str(length)
+    for k in [k for k in send_headers if k.lower() == "content-length" and k != "Content-Length"]:
+        del send_headers[k]
+    try:
+        resp = session.put(target, data=body, headers=send_headers, timeout=timeout)
+    except SourceError:
+        raise
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        cause = exc.__context__ or exc.__cause__
+        if isinstance(cause, SourceError):
+            raise cause from None
+        raise ConnectionLostError(
+            f"Connection to {safe_url(url)} failed: {redact(type(exc).__name__)}"
+        ) from None
+    except requests.RequestException as exc:
+        cause = exc.__context__ or exc.__cause__
+        if isinstance(cause, SourceError):
+            raise cause from None
+        raise ConnectionLostError(
+            f"Upload to {safe_url(url)} failed: {redact(str(exc))}"
+        ) from None
+    try:
+        if resp.status_code in (200, 201, 204):
+            etag = resp.headers.get("ETag", "")
+            if not etag:
+                raise TransientError("S3 answered without an ETag", code="no_etag")
+            return etag
+        error = classify_response(resp.status_code, resp.text)
+    finally:
+        resp.close()
+    log.info(
+        "PUT %s -> %s %s", safe_url(url), resp.status_code, getattr(error, "code", "")
+    )
+    raise error
+
+
+class _UploadAdapter(TrustStoreAdapter):
+    """The project's adapter with bigger socket writes (urllib3's default block is 16 KiB)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["blocksize"] = BLOCK_SIZE
+        super().init_poolmanager(*args, **kwargs)
+
+
+def make_upload_session(*, pool_maxsize: int = 16) -> requests.Session:
+    """A session for pre-signed PUTs: OS trust store and proxies like every client session,
+    but no automatic retries (a streamed body cannot be replayed; the engine retries itself)."""
+    session = make_session(retries=0, pool_maxsize=pool_maxsize)
+    adapter = _UploadAdapter(max_retries=make_retry(0), pool_maxsize=pool_maxsize)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
