@@ -1,0 +1,111 @@
+"""boto3 clients for the Lambda, created lazily once per container (thread-safe), and the
+translation of AWS throttling into a retryable 503."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .config import BackendConfig
+from .errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["THROTTLING_CODES", "AwsClients", "error_code", "raise_if_throttled"]
+
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalServerError",
+        "InternalError",
+        "TransactionInProgressException",
+    }
+)
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def raise_if_throttled(exc: ClientError) -> None:
+    if error_code(exc) in THROTTLING_CODES:
+        raise ServiceUnavailable(
+            "the storage service is busy; retry shortly", headers={"Retry-After": "1"}
+        ) from exc
+
+
+class AwsClients:
+    """The S3 and DynamoDB clients of one handler instance, built on first use."""
+
+    def __init__(self, config: BackendConfig) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._dynamodb: DynamoDBClient | None = None
+        self._s3: S3Client | None = None
+
+    def _session(self) -> boto3.session.Session:
+        c = self._config
+        return boto3.session.Session(
+            aws_access_key_id=c.aws_access_key_id,
+            aws_secret_access_key=c.aws_secret_access_key,
+            region_name=c.region,
+        )
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        if self._dynamodb is None:
+            with self._lock:
+                if self._dynamodb is None:
+                    cfg = Config(
+                        retries={"mode": "standard", "max_attempts": 3},
+                        connect_timeout=3,
+                        read_timeout=10,
+                    )
+                    self._dynamodb = self._session().client(
+                        "dynamodb",
+                        region_name=self._config.region,
+                        endpoint_url=self._config.endpoint_url or None,
+                        config=cfg,
+                    )
+        return self._dynamodb
+
+    @property
+    def s3(self) -> S3Client:
+        if self._s3 is None:
+            with self._lock:
+                if self._s3 is None:
+                    style = self._config.s3_addressing_style or (
+                        "path" if self._config.endpoint_url else "auto"
+                    )
+                    s3_options: Any = {"addressing_style": style}
+                    cfg = Config(
+                        signature_version="s3v4",
+                        s3=s3_options,
+                        retries={"mode": "standard", "max_attempts": 3},
+                        connect_timeout=3,
+                        read_timeout=20,
+                        # Only what S3 requires: pre-signed URLs must carry exactly the
+                        # checksum the client computed, nothing boto3 adds on its own.
+                        request_checksum_calculation="when_required",
+                        response_checksum_validation="when_required",
+                    )
+                    self._s3 = self._session().client(
+                        "s3",
+                        region_name=self._config.region,
+                        endpoint_url=self._config.endpoint_url or None,
+                        config=cfg,
+                    )
+        return self._s3
+
+
+__all__ += ["BotoCoreError", "ClientError"]

@@ -1,0 +1,119 @@
+"""Configuration of the ``videos-handler`` Lambda.
+
+Required environment (as the guide defines it): ``TABLE_MAIN``, ``S3_BUCKET``, ``S3_REGION``,
+``PRE_SIGNED_URL_EXPIRY`` (seconds). Optional extras:
+
+==========================  =============  ==================================================
+variable                    default        meaning
+==========================  =============  ==================================================
+``USER_ID_CLAIM``           ``sub``        JWT claim that names the user (items use its value)
+``ALLOW_QUERY_USER_ID``     ``false``      only then may an event WITHOUT an authorizer name
+                                           its user with a ``userId`` query/body parameter
+                                           (the guide's console test events). Never on AWS.
+``MAX_UPLOAD_BYTES``        50 GiB         largest video accepted (single PUT is also
+                                           capped at S3's 5 GiB)
+``CORS_ALLOW_ORIGIN``       ``*``          ``Access-Control-Allow-Origin``
+``LOG_LEVEL``               ``INFO``       level of the JSON request log
+``AWS_ENDPOINT_URL``        (unset)        boto3 honours it itself (moto / local stack)
+==========================  =============  ==================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "BackendConfig", "ConfigError"]
+
+GIB = 1024**3
+DEFAULT_MAX_UPLOAD_BYTES = 50 * GIB
+DEFAULT_EXPIRY_SECONDS = 3600
+MAX_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 pre-signed URLs live at most 7 days
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    """The function is misconfigured (a deployment fault, never a client's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    table_name: str
+    bucket: str
+    region: str
+    presign_expiry_seconds: int = DEFAULT_EXPIRY_SECONDS
+    user_id_claim: str = "sub"
+    allow_query_user_id: bool = False
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    cors_allow_origin: str = "*"
+    endpoint_url: str | None = None
+    """Explicit AWS endpoint (moto). ``None`` lets boto3 use ``AWS_ENDPOINT_URL`` or AWS."""
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    s3_addressing_style: str | None = None
+    """``"path"`` or ``"virtual"``; ``None`` = path style with an endpoint URL, else auto."""
+
+    def __post_init__(self) -> None:
+        if not self.table_name:
+            raise ConfigError("TABLE_MAIN is empty")
+        if not self.bucket:
+            raise ConfigError("S3_BUCKET is empty")
+        if not self.region:
+            raise ConfigError("S3_REGION is empty")
+        if not 1 <= self.presign_expiry_seconds <= MAX_EXPIRY_SECONDS:
+            raise ConfigError(
+                f"PRE_SIGNED_URL_EXPIRY must be 1..{MAX_EXPIRY_SECONDS} seconds, "
+                f"got {self.presign_expiry_seconds}"
+            )
+        if self.max_upload_bytes < 1:
+            raise ConfigError("MAX_UPLOAD_BYTES must be positive")
+        if not self.user_id_claim:
+            raise ConfigError("USER_ID_CLAIM is empty")
+        if self.s3_addressing_style not in (None, "path", "virtual", "auto"):
+            raise ConfigError(f"bad S3 addressing style {self.s3_addressing_style!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BackendConfig:
+        """Read the configuration from the Lambda environment (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        missing = [k for k in ("TABLE_MAIN", "S3_BUCKET") if not env.get(k)]
+        if missing:
+            raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
+        region = env.get("S3_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise ConfigError("missing environment variable: S3_REGION")
+        return cls(
+            table_name=env["TABLE_MAIN"],
+            bucket=env["S3_BUCKET"],
+            region=region,
+            presign_expiry_seconds=_int(env, "PRE_SIGNED_URL_EXPIRY", DEFAULT_EXPIRY_SECONDS),
+            user_id_claim=env.get("USER_ID_CLAIM", "").strip() or "sub",
+            allow_query_user_id=_bool(env, "ALLOW_QUERY_USER_ID", False),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
+            cors_allow_origin=env.get("CORS_ALLOW_ORIGIN", "").strip() or "*",
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")

@@ -1,0 +1,710 @@
+"""The videos API's behaviour (docs/contract.md §1, DESIGN §4/§5/§8), one method per route.
+
+Methods take the normalised ``Request`` and the caller's user id and return a ``Result``; every
+client mistake is raised as an ``ApiError``. DynamoDB and S3 are reached only through
+``VideoStore`` and ``VideoStorage``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import schema
+from .config import BackendConfig
+from .errors import BadRequest, Conflict, NotFound
+from .events import Request
+from .storage import PartInfo, VideoStorage
+from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor
+from .validation import (
+    DEFAULT_CONTENT_TYPE,
+    FINGERPRINT_RE,
+    SHA256_HEX_RE,
+    Field,
+    extension_for,
+    format_utc,
+    parse_bound,
+    parse_limit,
+    parse_recorded_at,
+    validate_checksum_b64,
+    validate_object,
+    validate_upload_id,
+    validate_video_id,
+)
+
+__all__ = ["MIB", "Result", "VideoService"]
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+MIN_PART_BYTES = 5 * MIB
+MAX_PART_BYTES = 5 * GIB
+MAX_PARTS = 10_000
+MAX_SINGLE_PUT_BYTES = 5 * GIB
+MAX_OBJECT_BYTES = 5 * 1024 * GIB
+MAX_SIGN_WINDOW = 100
+MAX_DUPLICATE_QUERIES = 100
+UPLOAD_SESSION_TTL_SECONDS = 8 * 24 * 3600
+
+PUBLIC_FIELDS = (
+    "videoId",
+    "userId",
+    "deviceId",
+    "title",
+    "notes",
+    "s3Key",
+    "s3Bucket",
+    "thumbnailS3Key",
+    "recordedAt",
+    "durationSec",
+    "fileSizeBytes",
+    "mimeType",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "version",
+    "sha256",
+    "fingerprint",
+    "width",
+    "height",
+    "codec",
+)
+
+CREATE_FIELDS: dict[str, Field] = {
+    "videoId": Field("str"),
+    "title": Field("str", required=True, min_len=1, max_len=200),
+    "recordedAt": Field("str", required=True),
+    "deviceId": Field("str", min_len=1, max_len=128),
+    "durationSec": Field("number", minimum=0, maximum=7 * 24 * 3600),
+    "fileSizeBytes": Field("int", minimum=0, maximum=MAX_OBJECT_BYTES),
+    "mimeType": Field("str", max_len=100),
+    "sha256": Field("str", pattern=SHA256_HEX_RE),
+    "fingerprint": Field("str", max_len=100, pattern=FINGERPRINT_RE),
+    "width": Field("int", minimum=0, maximum=100_000),
+    "height": Field("int", minimum=0, maximum=100_000),
+    "codec": Field("str", min_len=1, max_len=64),
+    "notes": Field("str", max_len=10_000),
+    "uploadKind": Field("str", choices=("single", "multipart")),
+}
+
+PATCH_FIELDS: dict[str, Field] = {
+    "version": Field("int", required=True, minimum=1, maximum=2**53),
+    "title": Field("str", min_len=1, max_len=200),
+    "notes": Field("str", max_len=10_000),
+    "thumbnail": Field("true"),
+}
+
+MULTIPART_FIELDS: dict[str, Field] = {
+    "fileSizeBytes": Field("int", required=True, minimum=1, maximum=MAX_OBJECT_BYTES),
+    "partSizeBytes": Field("int", required=True, minimum=MIN_PART_BYTES, maximum=MAX_PART_BYTES),
+    "contentType": Field("str", max_len=100),
+}
+
+SIGN_PART_FIELDS: dict[str, Field] = {
+    "partNumber": Field("int", required=True, minimum=1, maximum=MAX_PARTS),
+    "contentLength": Field("int", required=True, minimum=1, maximum=MAX_PART_BYTES),
+    "checksumSHA256": Field("str", required=True),
+}
+
+COMPLETE_PART_FIELDS: dict[str, Field] = {
+    "partNumber": Field("int", required=True, minimum=1, maximum=MAX_PARTS),
+    "etag": Field("str", required=True, min_len=1, max_len=256),
+    "checksumSHA256": Field("str"),
+}
+
+
+@dataclass(slots=True)
+class Result:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _list_field(body: Mapping[str, Any], name: str, *, maximum: int, required: bool) -> list[Any]:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise BadRequest(f"'{name}' is required", code="validation_error")
+        return []
+    if not isinstance(value, list):
+        raise BadRequest(f"'{name}' must be an array", code="validation_error")
+    if len(value) > maximum:
+        raise BadRequest(f"'{name}' may hold at most {maximum} entries", code="too_many_items")
+    return value
+
+
+def _objects(values: list[Any], name: str) -> list[Mapping[str, Any]]:
+    for v in values:
+        if not isinstance(v, dict):
+            raise BadRequest(f"every entry of '{name}' must be an object", code="validation_error")
+    return values
+
+
+class VideoService:
+    def __init__(
+        self,
+        config: BackendConfig,
+        store: VideoStore,
+        storage: VideoStorage,
+        *,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = lambda: "v_" + uuid.uuid4().hex,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.storage = storage
+        self.clock = clock
+        self.new_id = new_id
+
+    # ================================================================ helpers
+
+    def _now(self) -> str:
+        return format_utc(datetime.fromtimestamp(self.clock(), UTC))
+
+    def _expiry(self) -> tuple[int, str]:
+        seconds = self.config.presign_expiry_seconds
+        return seconds, format_utc(datetime.fromtimestamp(self.clock() + seconds, UTC))
+
+    def video_key(self, user_id: str, video_id: str, content_type: str | None) -> str:
+        return f"videos/{user_id}/{video_id}.{extension_for(content_type)}"
+
+    @staticmethod
+    def thumbnail_key(user_id: str, video_id: str) -> str:
+        return f"thumbnails/{user_id}/{video_id}.jpg"
+
+    def public(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        out = {k: item[k] for k in PUBLIC_FIELDS if item.get(k) is not None}
+        thumb = item.get("thumbnailS3Key")
+        if thumb:
+            out["thumbnailUrl"] = self.storage.presign_get(str(thumb), content_type="image/jpeg")
+        return out
+
+    def _video_or_404(self, user_id: str, video_id: str) -> Item:
+        item = self.store.get_video(user_id, video_id)
+        if item is None:
+            raise NotFound(f"video {video_id} not found", code="not_found")
+        return item
+
+    def _path_video_id(self, req: Request) -> str:
+        return validate_video_id(req.path_parameters.get("videoId"))
+
+    @staticmethod
+    def _body(req: Request) -> dict[str, Any]:
+        body = dict(req.json_object())
+        body.pop("userId", None)  # checked against the caller by the handler
+        return body
+
+    def _confirm_upload(self, item: Item) -> Item:
+        """Promote a ``pending`` record once its object is really in S3 (HeadObject)."""
+        if item.get("status") != "pending":
+            return item
+        info = self.storage.head(str(item["s3Key"]))
+        if info is None:
+            return item
+        thumb_key = self.thumbnail_key(str(item["userId"]), str(item["videoId"]))
+        values: dict[str, Any] = {"fileSizeBytes": info.size, "updatedAt": self._now()}
+        has_thumb = bool(item.get("thumbnailS3Key")) or self.storage.head(thumb_key) is not None
+        if has_thumb:
+            values["thumbnailS3Key"] = thumb_key
+        values["status"] = "ready" if has_thumb and item.get("durationSec") is not None \
+            else "uploaded"
+        if not item.get("mimeType") and info.content_type:
+            values["mimeType"] = info.content_type
+        updated = self.store.update_video(
+            {"PK": str(item["PK"]), "SK": str(item["SK"])},
+            expected_version=None,
+            set_values=values,
+            condition="#status = :pending",
+            condition_values={":pending": "pending"},
+        )
+        if updated is not None:
+            return updated
+        fresh = self.store.get(str(item["PK"]), str(item["SK"]))  # promoted concurrently
+        return fresh if fresh is not None else item
+
+    # ================================================================ list / create / get
+
+    def list_videos(self, req: Request, user_id: str) -> Result:
+        q = req.query
+        limit = parse_limit(q.get("limit"))
+        date_from = parse_bound(q["from"], "from", end=False) if q.get("from") else None
+        date_to = parse_bound(q["to"], "to", end=True) if q.get("to") else None
+        if date_from and date_to and date_from > date_to:
+            raise BadRequest("'from' must not be after 'to'", code="invalid_range")
+        low = schema.VIDEO_SK_PREFIX + (date_from or "")
+        high = schema.VIDEO_SK_PREFIX + (date_to or "") + "~"
+        pk = schema.user_pk(user_id)
+        start = decode_cursor(q["cursor"], pk=pk, low=low, high=high) if q.get("cursor") else None
+        items, last = self.store.query_videos(
+            user_id, low=low, high=high, limit=limit, start=start
+        )
+        return Result(
+            200,
+            {
+                "items": [self.public(i) for i in items],
+                "nextCursor": encode_cursor(last) if last else None,
+            },
+        )
+
+    def create_video(self, req: Request, user_id: str) -> Result:
+        body = validate_object(self._body(req), CREATE_FIELDS)
+        video_id = validate_video_id(body["videoId"]) if "videoId" in body else self.new_id()
+        recorded_at = parse_recorded_at(body["recordedAt"])
+        mime = body.get("mimeType")
+        key = self.video_key(user_id, video_id, mime)
+        sha = body["sha256"].lower() if body.get("sha256") else None
+        fp = body["fingerprint"].lower() if body.get("fingerprint") else None
+
+        pk = schema.user_pk(user_id)
+        existing = self.store.get_video(user_id, video_id)
+        if existing is not None:
+            return Result(200, self.public(self._confirm_upload(existing)))
+
+        info = self.storage.head(key)
+        now = self._now()
+        record: Item = {
+            "PK": pk,
+            "SK": schema.video_sk(recorded_at, video_id),
+            "entity": schema.ENTITY_VIDEO,
+            "videoId": video_id,
+            "userId": user_id,
+            "title": body["title"],
+            "recordedAt": recorded_at,
+            "s3Key": key,
+            "s3Bucket": self.storage.bucket,
+            "createdAt": now,
+            "updatedAt": now,
+            "version": 1,
+        }
+        for name in ("deviceId", "durationSec", "fileSizeBytes", "mimeType", "width", "height",
+                     "codec", "notes", "uploadKind"):
+            if name in body:
+                record[name] = body[name]
+        if sha:
+            record["sha256"] = sha
+        if fp:
+            record["fingerprint"] = fp
+        if info is None:
+            if body.get("uploadKind"):
+                raise Conflict(
+                    f"no uploaded object for {video_id}: upload the bytes before creating the "
+                    "record",
+                    code="not_uploaded",
+                )
+            record["status"] = "pending"
+        else:
+            claimed = body.get("fileSizeBytes")
+            if claimed is not None and claimed != info.size:
+                raise Conflict(
+                    f"fileSizeBytes {claimed} differs from the uploaded object's {info.size} bytes",
+                    code="size_mismatch",
+                )
+            record["fileSizeBytes"] = info.size
+            if not mime and info.content_type:
+                record["mimeType"] = info.content_type
+            thumb_key = self.thumbnail_key(user_id, video_id)
+            if self.storage.head(thumb_key) is not None:
+                record["thumbnailS3Key"] = thumb_key
+            record["status"] = (
+                "ready" if "thumbnailS3Key" in record and "durationSec" in record else "uploaded"
+            )
+
+        outcome = self.store.create_video(record, sha256=sha, fingerprint=fp)
+        if outcome.kind == "duplicate":
+            raise Conflict(
+                f"this file is already stored as {outcome.duplicate_of}", code="duplicate"
+            )
+        assert outcome.item is not None
+        if outcome.kind == "exists":
+            return Result(200, self.public(self._confirm_upload(outcome.item)))
+        return Result(201, self.public(outcome.item))
+
+    def get_video(self, req: Request, user_id: str) -> Result:
+        video_id = self._path_video_id(req)
+        return Result(200, self.public(self._video_or_404(user_id, video_id)))
+
+    def patch_video(self, req: Request, user_id: str) -> Result:
+        video_id = self._path_video_id(req)
+        body = validate_object(self._body(req), PATCH_FIELDS)
+        if not any(k in body for k in ("title", "notes", "thumbnail")):
+            raise BadRequest("nothing to update: give title, notes or thumbnail",
+                             code="validation_error")
+        item = self._video_or_404(user_id, video_id)
+        expected = int(body["version"])
+        if int(item.get("version", 0)) != expected:
+            raise self._version_conflict(expected, item)
+        values: dict[str, Any] = {"updatedAt": self._now()}
+        for name in ("title", "notes"):
+            if name in body:
+                values[name] = body[name]
+        if body.get("thumbnail"):
+            thumb_key = self.thumbnail_key(user_id, video_id)
+            if self.storage.head(thumb_key) is None:
+                raise Conflict("no thumbnail has been uploaded for this video",
+                               code="thumbnail_not_uploaded")
+            values["thumbnailS3Key"] = thumb_key
+            if item.get("status") in ("uploaded", "ready") and item.get("durationSec") is not None:
+                values["status"] = "ready"
+        updated = self.store.update_video(
+            {"PK": str(item["PK"]), "SK": str(item["SK"])},
+            expected_version=expected,
+            set_values=values,
+        )
+        if updated is None:
+            current = self.store.get(str(item["PK"]), str(item["SK"]))
+            if current is None:
+                raise NotFound(f"video {video_id} not found", code="not_found")
+            raise self._version_conflict(expected, current)
+        return Result(200, self.public(updated))
+
+    @staticmethod
+    def _version_conflict(expected: int, item: Mapping[str, Any]) -> Conflict:
+        return Conflict(
+            f"version {expected} is stale; the video is at version {item.get('version')}",
+            code="version_conflict",
+        )
+
+    def delete_video(self, req: Request, user_id: str) -> Result:
+        video_id = self._path_video_id(req)
+        item = self._video_or_404(user_id, video_id)
+        for session in self.store.query_prefix(user_id, f"UPLOAD#{video_id}#"):
+            self.storage.abort_multipart(str(session["s3Key"]), str(session["uploadId"]))
+            self.store.delete(str(session["PK"]), str(session["SK"]))
+        keys = [str(item["s3Key"]), self.thumbnail_key(user_id, video_id)]
+        if item.get("thumbnailS3Key"):
+            keys.append(str(item["thumbnailS3Key"]))
+        self.storage.delete_objects(keys)
+        if not self.store.delete_video(item):
+            raise NotFound(f"video {video_id} not found", code="not_found")
+        return Result(200, {"deleted": video_id})
+
+    # ================================================================ URLs
+
+    def upload_url(self, req: Request, user_id: str) -> Result:
+        video_id = self._path_video_id(req)
+        q = req.query
+        size: int | None = None
+        if q.get("size"):
+            raw = q["size"].strip()
+            if not raw.isdigit() or len(raw) > 15:
+                raise BadRequest("size must be a whole number of bytes", code="invalid_size")
+            size = int(raw)
+            limit = min(MAX_SINGLE_PUT_BYTES, self.config.max_upload_bytes)
+            if size < 1 or size > limit:
+                raise BadRequest(
+                    f"size must be 1..{limit} bytes for a single PUT; use a multipart upload "
+                    "for larger files",
+                    code="invalid_size",
+                )
+        checksum = validate_checksum_b64(q["sha256"], "sha256") if q.get("sha256") else None
+        item = self.store.get_video(user_id, video_id)
+        if item is not None:
+            item = self._confirm_upload(item)
+            if item.get("status") != "pending":
+                raise Conflict(f"video {video_id} is already uploaded", code="already_uploaded")
+        content_type = q.get("contentType") or (item or {}).get("mimeType") or DEFAULT_CONTENT_TYPE
+        content_type = str(content_type).strip().lower()
+        key = str(item["s3Key"]) if item else self.video_key(user_id, video_id, content_type)
+        extension_for(content_type)  # 400 for unsupported types
+        url, headers = self.storage.presign_put(
+            key, content_type=content_type, content_length=size, checksum_sha256=checksum
+        )
+        expires_in, expires_at = self._expiry()
+        return Result(
+            200,
+            {
+                "videoId": video_id,
+                "uploadUrl": url,
+                "method": "PUT",
+                "headers": headers,
+                "s3Key": key,
+                "expiresIn": expires_in,
+                "expiresAt": expires_at,
+            },
+        )
+
+    def playback_url(self, req: Request, user_id: str) -> Result:
+        video_id = self._path_video_id(req)
+        item = self._confirm_upload(self._video_or_404(user_id, video_id))
+        if item.get("status") == "pending":
+            raise Conflict(f"video {video_id} has no uploaded bytes yet", code="not_uploaded")
+        url = self.storage.presign_get(str(item["s3Key"]))
+        expires_in, expires_at = self._expiry()
+        return Result(
+            200,
+            {"videoId": video_id, "playbackUrl": url, "expiresIn": expires_in,
+             "expiresAt": expires_at},
+        )
+
+    def thumbnail_upload_url(self, req: Request, user_id: str) -> Result:
+        video_id = self._path_video_id(req)
+        key = self.thumbnail_key(user_id, video_id)
+        url, headers = self.storage.presign_put(key, content_type="image/jpeg")
+        expires_in, expires_at = self._expiry()
+        return Result(
+            200,
+            {
+                "videoId": video_id,
+                "uploadUrl": url,
+                "method": "PUT",
+                "headers": headers,
+                "s3Key": key,
+                "expiresIn": expires_in,
+                "expiresAt": expires_at,
+            },
+        )
+
+    # ================================================================ multipart
+
+    def _session(self, req: Request, user_id: str) -> tuple[str, str, Item]:
+        video_id = self._path_video_id(req)
+        upload_id = validate_upload_id(req.path_parameters.get("uploadId"))
+        session = self.store.get(schema.user_pk(user_id), schema.upload_sk(video_id, upload_id))
+        if session is None:
+            raise NotFound(
+                "the multipart upload does not exist (aborted, completed or never started)",
+                code="no_such_upload",
+            )
+        return video_id, upload_id, session
+
+    @staticmethod
+    def _expected_part_size(session: Mapping[str, Any], part_number: int) -> int:
+        size = int(session["fileSizeBytes"])
+        part = int(session["partSizeBytes"])
+        count = int(session["partCount"])
+        return part if part_number < count else size - part * (count - 1)
+
+    def create_multipart(self, req: Request, user_id: str) -> Result:
+        video_id = self._path_video_id(req)
+        body = validate_object(self._body(req), MULTIPART_FIELDS)
+        size = int(body["fileSizeBytes"])
+        part_size = int(body["partSizeBytes"])
+        if size > self.config.max_upload_bytes:
+            raise BadRequest(
+                f"fileSizeBytes {size} exceeds the maximum upload size "
+                f"{self.config.max_upload_bytes}",
+                code="too_large",
+            )
+        part_count = math.ceil(size / part_size)
+        if part_count > MAX_PARTS:
+            raise BadRequest(
+                f"{part_count} parts exceed S3's limit of {MAX_PARTS}; use parts of at least "
+                f"{math.ceil(size / MAX_PARTS)} bytes",
+                code="too_many_parts",
+            )
+        item = self.store.get_video(user_id, video_id)
+        if item is not None:
+            item = self._confirm_upload(item)
+            if item.get("status") != "pending":
+                raise Conflict(f"video {video_id} is already uploaded", code="already_uploaded")
+        content_type = str(
+            body.get("contentType") or (item or {}).get("mimeType") or DEFAULT_CONTENT_TYPE
+        ).strip().lower()
+        key = str(item["s3Key"]) if item else self.video_key(user_id, video_id, content_type)
+        extension_for(content_type)
+        upload_id = self.storage.create_multipart(key, content_type=content_type)
+        now = self.clock()
+        self.store.put(
+            {
+                "PK": schema.user_pk(user_id),
+                "SK": schema.upload_sk(video_id, upload_id),
+                "entity": schema.ENTITY_UPLOAD,
+                "videoId": video_id,
+                "uploadId": upload_id,
+                "s3Key": key,
+                "contentType": content_type,
+                "fileSizeBytes": size,
+                "partSizeBytes": part_size,
+                "partCount": part_count,
+                "createdAt": format_utc(datetime.fromtimestamp(now, UTC)),
+                "ttl": int(now) + UPLOAD_SESSION_TTL_SECONDS,
+            }
+        )
+        return Result(
+            201,
+            {
+                "videoId": video_id,
+                "uploadId": upload_id,
+                "s3Key": key,
+                "partSizeBytes": part_size,
+                "partCount": part_count,
+            },
+        )
+
+    def sign_parts(self, req: Request, user_id: str) -> Result:
+        _video_id, upload_id, session = self._session(req, user_id)
+        body = validate_object(self._body(req), {}, ignore=("parts",))
+        raw_parts = _objects(
+            _list_field(body, "parts", maximum=MAX_SIGN_WINDOW, required=True),
+            "parts",
+        )
+        if not raw_parts:
+            raise BadRequest("'parts' must not be empty", code="validation_error")
+        count = int(session["partCount"])
+        seen: set[int] = set()
+        checked: list[tuple[int, int, str]] = []
+        for raw in raw_parts:
+            part = validate_object(raw, SIGN_PART_FIELDS)
+            number = int(part["partNumber"])
+            if number > count:
+                raise BadRequest(
+                    f"partNumber {number} is beyond this upload's {count} parts",
+                    code="invalid_part_number",
+                )
+            if number in seen:
+                raise BadRequest(f"partNumber {number} is listed twice", code="duplicate_part")
+            seen.add(number)
+            expected = self._expected_part_size(session, number)
+            if int(part["contentLength"]) != expected:
+                raise BadRequest(
+                    f"part {number} must be exactly {expected} bytes, not "
+                    f"{part['contentLength']}",
+                    code="invalid_part_size",
+                )
+            checksum = validate_checksum_b64(part["checksumSHA256"], "checksumSHA256")
+            checked.append((number, expected, checksum))
+        key = str(session["s3Key"])
+        _, expires_at = self._expiry()
+        out = []
+        for number, length, checksum in checked:
+            out.append(
+                {
+                    "partNumber": number,
+                    "url": self.storage.presign_part(key, upload_id, number, length, checksum),
+                    "headers": {
+                        "Content-Length": str(length),
+                        "x-amz-checksum-sha256": checksum,
+                    },
+                    "expiresAt": expires_at,
+                }
+            )
+        return Result(200, {"parts": out})
+
+    def list_parts(self, req: Request, user_id: str) -> Result:
+        _video_id, upload_id, session = self._session(req, user_id)
+        try:
+            parts = self.storage.list_parts(str(session["s3Key"]), upload_id)
+        except NotFound:
+            self.store.delete(str(session["PK"]), str(session["SK"]))  # stale session
+            raise
+        out: list[dict[str, Any]] = []
+        for p in parts:
+            entry: dict[str, Any] = {"partNumber": p.part_number, "etag": p.etag, "size": p.size}
+            if p.checksum_sha256:
+                entry["checksumSHA256"] = p.checksum_sha256
+            out.append(entry)
+        return Result(200, {"parts": out})
+
+    def complete_multipart(self, req: Request, user_id: str) -> Result:
+        video_id, upload_id, session = self._session(req, user_id)
+        body = validate_object(self._body(req), {}, ignore=("parts",))
+        raw_parts = _objects(
+            _list_field(body, "parts", maximum=MAX_PARTS, required=True), "parts"
+        )
+        if not raw_parts:
+            raise BadRequest("'parts' must not be empty", code="validation_error")
+        given: dict[int, Mapping[str, Any]] = {}
+        for raw in raw_parts:
+            part = validate_object(raw, COMPLETE_PART_FIELDS)
+            number = int(part["partNumber"])
+            if number in given:
+                raise BadRequest(f"partNumber {number} is listed twice", code="duplicate_part")
+            if part.get("checksumSHA256") is not None:
+                validate_checksum_b64(part["checksumSHA256"], "checksumSHA256")
+            given[number] = part
+        key = str(session["s3Key"])
+        stored = {p.part_number: p for p in self.storage.list_parts(key, upload_id)}
+        missing = sorted(n for n in given if n not in stored)
+        if missing:
+            raise BadRequest(
+                f"part(s) {', '.join(map(str, missing[:10]))} are not in S3; upload them first",
+                code="invalid_part",
+            )
+        total = sum(stored[n].size for n in given)
+        expected_total = int(session["fileSizeBytes"])
+        if total != expected_total:
+            raise BadRequest(
+                f"the listed parts hold {total} bytes but the upload was created for "
+                f"{expected_total}",
+                code="size_mismatch",
+            )
+        parts = [
+            PartInfo(
+                part_number=n,
+                etag=str(given[n]["etag"]),
+                size=stored[n].size,
+                checksum_sha256=given[n].get("checksumSHA256") or stored[n].checksum_sha256,
+            )
+            for n in sorted(given)
+        ]
+        self.storage.complete_multipart(key, upload_id, parts)
+        info = self.storage.head(key)
+        if info is None:  # pragma: no cover - S3 just completed it
+            raise ConflictRetry("the object is not visible yet; retry")
+        self.store.delete(str(session["PK"]), str(session["SK"]))
+        record = self.store.get_video(user_id, video_id)
+        if record is not None:
+            self._confirm_upload(record)
+        return Result(200, {"videoId": video_id, "s3Key": key, "fileSizeBytes": info.size})
+
+    def abort_multipart(self, req: Request, user_id: str) -> Result:
+        video_id = self._path_video_id(req)
+        upload_id = validate_upload_id(req.path_parameters.get("uploadId"))
+        pk = schema.user_pk(user_id)
+        session = self.store.get(pk, schema.upload_sk(video_id, upload_id))
+        if session is not None:
+            self.storage.abort_multipart(str(session["s3Key"]), upload_id)
+            self.store.delete(pk, str(session["SK"]))
+        return Result(200, {"aborted": upload_id})
+
+    # ================================================================ duplicates
+
+    def find_duplicates(self, req: Request, user_id: str) -> Result:
+        body = self._body(req)
+        validate_object(body, {}, ignore=("sha256", "fingerprints"))
+        shas = _list_field(body, "sha256", maximum=MAX_DUPLICATE_QUERIES, required=False)
+        fps = _list_field(body, "fingerprints", maximum=MAX_DUPLICATE_QUERIES, required=False)
+        for s in shas:
+            if not isinstance(s, str) or not SHA256_HEX_RE.match(s):
+                raise BadRequest("'sha256' entries must be 64 hex characters",
+                                 code="validation_error")
+        for f in fps:
+            if not isinstance(f, str) or len(f) > 100 or not FINGERPRINT_RE.match(f):
+                raise BadRequest("'fingerprints' entries must look like '{size}:{sha256 hex}'",
+                                 code="validation_error")
+        sha_keys = {schema.sha256_sk(s): s.lower() for s in shas}
+        fp_keys = {schema.fingerprint_sk(f.lower()): f for f in fps}
+        found = self.store.batch_get(schema.user_pk(user_id), [*sha_keys, *fp_keys])
+        by_sk = {str(i["SK"]): str(i["videoId"]) for i in found}
+        matches: list[dict[str, str]] = []
+        for sk, value in sha_keys.items():
+            if sk in by_sk:
+                matches.append({"sha256": value, "videoId": by_sk[sk]})
+        for sk, value in fp_keys.items():
+            if sk in by_sk:
+                matches.append({"fingerprint": value, "videoId": by_sk[sk]})
+        return Result(200, {"matches": matches})
+
+    # ================================================================ routing
+
+    def routes(self) -> dict[str, Callable[[Request, str], Result]]:
+        return {
+            "GET /videos": self.list_videos,
+            "POST /videos": self.create_video,
+            "POST /videos/duplicates": self.find_duplicates,
+            "GET /videos/{videoId}": self.get_video,
+            "PATCH /videos/{videoId}": self.patch_video,
+            "DELETE /videos/{videoId}": self.delete_video,
+            "GET /videos/{videoId}/upload-url": self.upload_url,
+            "GET /videos/{videoId}/playback-url": self.playback_url,
+            "GET /videos/{videoId}/thumbnail-upload-url": self.thumbnail_upload_url,
+            "POST /videos/{videoId}/multipart": self.create_multipart,
+            "POST /videos/{videoId}/multipart/{uploadId}/sign": self.sign_parts,
+            "GET /videos/{videoId}/multipart/{uploadId}/parts": self.list_parts,
+            "POST /videos/{videoId}/multipart/{uploadId}/complete": self.complete_multipart,
+            "DELETE /videos/{videoId}/multipart/{uploadId}": self.abort_multipart,
+        }

@@ -1,0 +1,170 @@
+"""Backend fixtures: one real moto server over HTTP per test session (S3 + DynamoDB), the
+AppMain table from ``backend.schema`` and the bucket, and helpers to call the handler with
+API Gateway HTTP API (payload 2.0) events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from medispecs_desktop.backend.config import BackendConfig
+from medispecs_desktop.backend.handler import App
+from medispecs_desktop.backend.schema import create_table_kwargs
+
+REGION = "eu-west-2"
+BUCKET = "medispecs-videos"
+TABLE = "AppMain"
+
+
+@dataclass
+class Moto:
+    endpoint: str
+    s3: Any
+    dynamodb: Any
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Moto]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    cfg = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint, config=cfg,
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    ddb.create_table(**create_table_kwargs(TABLE))
+    try:
+        yield Moto(endpoint, s3, ddb)
+    finally:
+        server.stop()
+
+
+def make_config(endpoint: str, **overrides: Any) -> BackendConfig:
+    kwargs: dict[str, Any] = {
+        "table_name": TABLE,
+        "bucket": BUCKET,
+        "region": REGION,
+        "presign_expiry_seconds": 900,
+        "endpoint_url": endpoint,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    kwargs.update(overrides)
+    return BackendConfig(**kwargs)
+
+
+@dataclass
+class Api:
+    """Calls the real handler with payload-2.0 events, as API Gateway would."""
+
+    app: App
+    user: str = field(default_factory=lambda: "user-" + uuid.uuid4().hex[:12])
+    ddb_calls: list[str] = field(default_factory=list)
+
+    def event(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        raw_body: str | None = None,
+        query: dict[str, str] | None = None,
+        user: str | None = ...,  # type: ignore[assignment]
+        claims: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        who = self.user if user is ... else user
+        ctx: dict[str, Any] = {
+            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+            "requestId": uuid.uuid4().hex,
+            "stage": "$default",
+        }
+        if claims is not None:
+            ctx["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        elif who is not None:
+            ctx["authorizer"] = {"jwt": {"claims": {"sub": who}, "scopes": None}}
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"content-type": "application/json"},
+            "requestContext": ctx,
+            "isBase64Encoded": False,
+        }
+        if query:
+            event["queryStringParameters"] = query
+        if raw_body is not None:
+            event["body"] = raw_body
+        elif body is not None:
+            event["body"] = json.dumps(body)
+        return event
+
+    def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        resp = self.app(self.event(method, path, **kw), None)
+        text = resp["body"]
+        return resp["statusCode"], (json.loads(text) if text else None)
+
+    def raw(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self.app(event, None)
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        body = {"title": "clip", "recordedAt": "2025-11-03T14:30:00Z", **fields}
+        status, out = self.call("POST", "/videos", body=body)
+        assert status in (200, 201), out
+        return out
+
+
+@pytest.fixture
+def backend_config(moto_server: Moto) -> BackendConfig:
+    return make_config(moto_server.endpoint)
+
+
+@pytest.fixture
+def app(backend_config: BackendConfig) -> App:
+    return App(backend_config)
+
+
+@pytest.fixture
+def api(app: App) -> Api:
+    """A fresh user per test (isolated partition and S3 prefix), DynamoDB ops recorded."""
+    a = Api(app)
+
+    def record(event_name: str, **_: Any) -> None:
+        a.ddb_calls.append(event_name.rsplit(".", 1)[-1])
+
+    app.clients.dynamodb.meta.events.register("before-call.dynamodb", record)
+    return a
+
+
+@pytest.fixture
+def other_api(app: App) -> Api:
+    return Api(app)
+
+
+@pytest.fixture
+def put_object(moto_server: Moto) -> Callable[..., None]:
+    def _put(key: str, data: bytes, content_type: str = "video/mp4") -> None:
+        moto_server.s3.put_object(Bucket=BUCKET, Key=key, Body=data, ContentType=content_type)
+
+    return _put
+
+
+@pytest.fixture(scope="session")
+def make_app(moto_server: Moto) -> Callable[..., App]:
+    """``make_app(**config_overrides)`` -> a handler App against the session's moto server."""
+
+    def factory(**overrides: Any) -> App:
+        return App(make_config(moto_server.endpoint, **overrides))
+
+    return factory
