@@ -36,15 +36,19 @@ def _isolated_home(
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[dict[str, Any]]:
-    """One embedded local stack (moto + local API gateway + real handler) per test session."""
-    from medispecs_desktop.local.stack import LocalStack
+    """One embedded local stack (moto + local API gateway + real handler) per test session.
 
-    stack = LocalStack(port=0, with_samples=True)
-    info = stack.start()
+    It runs as a child process (``medispecs-desktop local-stack``), as the app runs it: moto's
+    state is process-global, so in this process any ``mock_aws`` would wipe it, and its work
+    would compete with the tests for this process's GIL.
+    """
+    from medispecs_desktop.local.child import start_stack_process, stop_stack_process
+
+    proc, info = start_stack_process()
     try:
         yield info
     finally:
-        stack.stop()
+        stop_stack_process(proc)
 
 
 @pytest.fixture

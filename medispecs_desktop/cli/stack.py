@@ -88,9 +88,11 @@ def _port(value: int, name: str) -> str | None:
 
 def _watch_stdin(stop: Callable[[str], None]) -> None:
     def watch() -> None:
+        # os.read on the raw descriptor: a daemon thread blocked inside sys.stdin's buffered
+        # reader would hold its lock and abort the interpreter at exit.
         try:
-            stream: Any = sys.stdin.buffer
-            while stream.read1(65536):
+            fd = sys.stdin.fileno()
+            while os.read(fd, 65536):
                 pass
         except (OSError, ValueError, AttributeError):
             pass

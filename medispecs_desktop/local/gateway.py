@@ -300,7 +300,9 @@ class _BadRequest(Exception):
 
 
 class _GatewayServer(ConnectionTrackingMixin, ThreadingHTTPServer):
-    daemon_threads = True
+    # Non-daemon request threads are the ones server_close() joins (daemon ones are not
+    # tracked); close_connections() first ends idle keep-alive ones so the join is prompt.
+    daemon_threads = False
     block_on_close = True
     allow_reuse_address = True
     gateway: LocalGateway

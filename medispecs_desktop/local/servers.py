@@ -31,7 +31,10 @@ def is_loopback_host(host: str) -> bool:
 
 
 class ConnectionTrackingMixin:
-    """Mix into a ``socketserver.ThreadingMixIn`` server (before it) to track connections."""
+    """Mix into a ``socketserver.ThreadingMixIn`` server (before it) to track connections.
+
+    Use it with ``daemon_threads = False``: ``server_close()`` joins only non-daemon request
+    threads, and :meth:`close_connections` makes sure none of them is left waiting."""
 
     def _tracked(self) -> set[socket.socket]:
         conns: set[socket.socket] | None = getattr(self, "_open_connections", None)

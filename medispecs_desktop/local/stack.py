@@ -77,6 +77,7 @@ class MotoServer:
         from werkzeug.serving import ThreadedWSGIServer
 
         class _Server(ConnectionTrackingMixin, ThreadedWSGIServer):
+            daemon_threads = False  # joined by server_close() (see servers.py)
             block_on_close = True
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
