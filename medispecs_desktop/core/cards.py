@@ -701,3 +701,46 @@ def _still_same_file(clip: CardClip) -> str | None:
         except OSError as exc:
             return f"cannot be read: {exc.strerror or exc}"
     return None
+
+
+# --- one call for the import dialog ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardScan:
+    """The clips of one card, classified; ``cloud_checked`` is False when the cloud could not
+    be asked (offline, signed out): then nothing is marked IN_CLOUD and ``note`` says why."""
+
+    card_root: Path
+    clips: list[CardClip]
+    cloud_checked: bool
+    note: str | None = None
+
+    def count(self, status: ClipStatus) -> int:
+        return sum(1 for c in self.clips if c.status is status)
+
+
+def scan_and_classify(
+    root: str | os.PathLike[str],
+    *,
+    queued_fingerprints: Callable[[], Collection[str]] | Collection[str] = (),
+    find_duplicates: DuplicateLookup | None = None,
+    sha256_of: Callable[[Path], str] = sha256_hex,
+) -> CardScan:
+    """:func:`scan_card` then :func:`classify` (runs on a worker thread: it reads the card and
+    may call the API). A failing cloud lookup (a ``MediSpecsError``: offline, not signed in,
+    server error) leaves the clips classified against the local queue only, with a note."""
+    clips = scan_card(root)
+    queued = queued_fingerprints() if callable(queued_fingerprints) else queued_fingerprints
+    try:
+        result = classify(clips, queued_fingerprints=queued, find_duplicates=find_duplicates,
+                          sha256_of=sha256_of)
+    except MediSpecsError as exc:
+        log.warning("cloud duplicate check failed: %s", exc.code)
+        result = classify(clips, queued_fingerprints=queued, find_duplicates=None)
+        return CardScan(Path(root), result, False,
+                        f"Could not check the cloud ({exc.message}); clips already uploaded "
+                        "may show as new (the upload queue checks again before sending).")
+    checked = find_duplicates is not None
+    note = None if checked else "Not checked against the cloud."
+    return CardScan(Path(root), result, checked, note)

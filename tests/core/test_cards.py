@@ -359,3 +359,24 @@ def test_check_card_in_cloud_against_records(card: FakeCard) -> None:
     assert not checks[card.second].verified and "not confirmed" in checks[card.second].reason
     assert not checks[card.bogus].verified
     assert not safe_to_erase(clips, checks).safe
+
+
+def test_scan_and_classify_survives_an_offline_cloud(card: FakeCard) -> None:
+    from medispecs_desktop.core.cards import scan_and_classify
+    from medispecs_desktop.core.errors import OfflineError
+
+    def offline(**_: Any) -> list[dict[str, Any]]:
+        raise OfflineError("The server cannot be reached.")
+
+    result = scan_and_classify(card.root, queued_fingerprints=lambda: {fingerprint(card.second)},
+                               find_duplicates=offline)
+    assert not result.cloud_checked and result.note and "cannot be reached" in result.note
+    names = by_name(result.clips)
+    assert names["GLS_0002.MOV"].status is ClipStatus.QUEUED
+    assert names["GLS_0003.MP4"].status is ClipStatus.NEW
+    assert result.count(ClipStatus.UNREADABLE) == 2
+    cloud = DictCloud()
+    cloud.add(card.third, "v3")
+    checked = scan_and_classify(card.root, find_duplicates=cloud)
+    assert checked.cloud_checked and checked.note is None
+    assert checked.count(ClipStatus.IN_CLOUD) == 1 and checked.count(ClipStatus.DUPLICATE) == 1

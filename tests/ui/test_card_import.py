@@ -1,0 +1,284 @@
+"""The card import dialog (real widgets via pytest-qt, real TaskRunner threads, real clips)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from medispecs_desktop.core.cards import (
+    ClipStatus,
+    check_card_in_cloud,
+    erase_verified,
+    scan_and_classify,
+    sha256_hex,
+)
+from medispecs_desktop.core.hashing import fingerprint
+from medispecs_desktop.core.uploads.jobs import Job, JobState
+from medispecs_desktop.local.samples import make_video
+from medispecs_desktop.ui.card_import import (
+    COL_NAME,
+    COL_RECORDED,
+    COL_SELECT,
+    COL_SIZE,
+    COL_STATUS,
+    COL_THUMB,
+    CardImportDialog,
+)
+from medispecs_desktop.ui.tasks import TaskRunner
+
+T0 = datetime(2025, 6, 1, 7, 0, 0, tzinfo=UTC)
+
+
+class DictCloud:
+    """The cloud's duplicate index and records, answering like the API (contract §1)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def upload(self, path: Path, video_id: str, status: str = "ready") -> None:
+        self.records[video_id] = {"videoId": video_id, "status": status,
+                                  "fileSizeBytes": path.stat().st_size,
+                                  "sha256": sha256_hex(path), "fingerprint": fingerprint(path)}
+
+    def find_duplicates(self, *, sha256s: Any = (), fingerprints: Any = ()) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for rec in self.records.values():
+            if rec["sha256"] in sha256s:
+                out.append({"sha256": rec["sha256"], "videoId": rec["videoId"]})
+            if rec["fingerprint"] in fingerprints:
+                out.append({"fingerprint": rec["fingerprint"], "videoId": rec["videoId"]})
+        return out
+
+    def verify(self, clips: Any) -> Any:
+        return check_card_in_cloud(clips, find_duplicates=self.find_duplicates,
+                                   get_video=self.records.get)
+
+
+@pytest.fixture
+def tasks(qtbot: QtBot) -> Iterator[TaskRunner]:
+    runner = TaskRunner({"api": 1, "uploads": 1, "media": 1})
+    yield runner
+    runner.shutdown(timeout=5)
+
+
+def card_with(root: Path, *, broken: bool) -> dict[str, Path]:
+    media = root / "DCIM" / "100MEDIA"
+    files = {
+        "new": make_video(media / "GLS_0101.MP4", seconds=1.0, codec="libx264",
+                          creation_time=T0, device_id="gl-1", seed=11),
+        "queued": make_video(media / "GLS_0102.MOV", seconds=0.8, codec="mpeg4", width=176,
+                             height=144, creation_time=T0.replace(minute=5), seed=12),
+        "cloud": make_video(media / "GLS_0103.MP4", seconds=1.2, codec="libx264",
+                            creation_time=T0.replace(minute=9), seed=13),
+    }
+    files["copy"] = root / "DCIM" / "101MEDIA" / "COPY_0101.MP4"
+    files["copy"].parent.mkdir(parents=True)
+    shutil.copyfile(files["new"], files["copy"])
+    (root / "DCIM" / "README.TXT").write_text("not a clip")
+    if broken:
+        whole = make_video(root.parent / "src" / "w.mp4", seconds=1.0)
+        files["broken"] = media / "GLS_0104.MP4"
+        files["broken"].write_bytes(whole.read_bytes()[:2000])
+    return files
+
+
+def open_dialog(qtbot: QtBot, tasks: TaskRunner, root: Path, cloud: DictCloud, queued: set[str],
+                queue_log: list[list[Path]], *, demo: bool = False) -> CardImportDialog:
+    dialog = CardImportDialog(
+        "GLASSES_SD",
+        tasks=tasks,
+        scan=lambda: scan_and_classify(root, queued_fingerprints=lambda: queued,
+                                       find_duplicates=cloud.find_duplicates),
+        queue_paths=queue_log.append,
+        verify=cloud.verify,
+        erase=lambda clips, checks: erase_verified(clips, checks, demo=demo),
+        demo=demo,
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() > 0, timeout=15000)
+    readable = sum(1 for c in dialog.clips if c.readable)
+    qtbot.waitUntil(lambda: dialog.thumbnails_done == readable, timeout=15000)
+    return dialog
+
+
+def row_of(dialog: CardImportDialog, path: Path) -> int:
+    return next(i for i, c in enumerate(dialog.clips) if c.path == path)
+
+
+def job(path: Path, state: JobState, **kw: Any) -> Job:
+    size = path.stat().st_size if path.exists() else 0
+    return Job(id=1, user_id="u", path=path, size=size, mtime_ns=0,
+               video_id=kw.pop("video_id", "v_1"), state=state, **kw)
+
+
+def test_dialog_lists_and_classifies_every_clip(qtbot: QtBot, tasks: TaskRunner,
+                                                tmp_path: Path) -> None:
+    root = tmp_path / "SD"
+    files = card_with(root, broken=True)
+    cloud = DictCloud()
+    cloud.upload(files["cloud"], "v_cloud")
+    queue_log: list[list[Path]] = []
+    dialog = open_dialog(qtbot, tasks, root, cloud, {fingerprint(files["queued"])}, queue_log)
+
+    assert dialog.table.rowCount() == 5  # README.TXT is not a clip
+    expected = {"new": ClipStatus.NEW, "queued": ClipStatus.QUEUED,
+                "cloud": ClipStatus.IN_CLOUD, "copy": ClipStatus.DUPLICATE,
+                "broken": ClipStatus.UNREADABLE}
+    for key, status in expected.items():
+        row = row_of(dialog, files[key])
+        assert dialog.status_of(files[key]) is status, key
+        item = dialog.table.item(row, COL_STATUS)
+        assert item is not None and item.data(Qt.ItemDataRole.UserRole) == status.value
+    table = dialog.table
+    new_row = row_of(dialog, files["new"])
+    assert table.item(new_row, COL_NAME).text() == "DCIM/100MEDIA/GLS_0101.MP4"  # type: ignore[union-attr]
+    local = T0.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert table.item(new_row, COL_RECORDED).text() == local  # type: ignore[union-attr]
+    assert table.item(new_row, COL_SIZE).text().endswith("KB")  # type: ignore[union-attr]
+    assert "same as GLS_0101.MP4" in table.item(row_of(dialog, files["copy"]), COL_STATUS).text()  # type: ignore[union-attr]
+    broken_status = table.item(row_of(dialog, files["broken"]), COL_STATUS).text()  # type: ignore[union-attr]
+    assert broken_status.startswith("Unreadable") and "GLS_0104.MP4" in broken_status
+    # Only the new clip is pre-selected; the duplicate can be ticked; others cannot.
+    assert dialog.selected_paths() == [files["new"]]
+    assert dialog.import_button.text() == "Import 1 clip"
+    for key in ("queued", "cloud", "broken"):
+        check = table.item(row_of(dialog, files[key]), COL_SELECT)
+        assert check is not None and not check.flags() & Qt.ItemFlag.ItemIsUserCheckable
+    dialog.set_checked(files["copy"], True)
+    assert dialog.import_button.text() == "Import 2 clips"
+    dialog.set_checked(files["copy"], False)
+    # Thumbnails were cut from the clips in the background.
+    for key in ("new", "queued", "cloud", "copy"):
+        thumb = table.item(row_of(dialog, files[key]), COL_THUMB)
+        pixmap = thumb.data(Qt.ItemDataRole.DecorationRole)  # type: ignore[union-attr]
+        assert pixmap is not None and not pixmap.isNull() and pixmap.width() > 0
+    assert "1 new" in dialog.title.text() and "1 unreadable" in dialog.title.text()
+    # An unreadable clip means the card is never safe to erase.
+    assert not dialog.erase_button.isVisible()
+
+
+def test_import_upload_verify_and_erase(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) -> None:
+    root = tmp_path / "SD"
+    files = card_with(root, broken=False)
+    cloud = DictCloud()
+    cloud.upload(files["cloud"], "v_cloud")
+    queue_log: list[list[Path]] = []
+    dialog = open_dialog(qtbot, tasks, root, cloud, {fingerprint(files["queued"])}, queue_log)
+
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert queue_log == [[files["new"]]]
+    assert dialog.status_of(files["new"]) is ClipStatus.QUEUED
+    assert dialog.import_button.text() == "Import 0 clips" and not dialog.import_button.isEnabled()
+
+    dialog.on_job_changed(job(files["new"], JobState.UPLOADING))
+    assert dialog.status_of(files["new"]) is ClipStatus.UPLOADING
+    dialog.on_job_changed(job(files["queued"], JobState.WAITING_SOURCE))
+    status = dialog.table.item(row_of(dialog, files["queued"]), COL_STATUS)
+    assert status is not None and "Waiting for the card" in status.text()
+    dialog.on_job_changed(job(tmp_path / "elsewhere.mp4", JobState.DONE))  # not on this card
+
+    # Both uploads finish: the cloud now has them; the dialog verifies and offers to erase.
+    cloud.upload(files["new"], "v_new")
+    cloud.upload(files["queued"], "v_queued")
+    dialog.on_job_changed(job(files["new"], JobState.DONE, video_id="v_new"))
+    assert not dialog.erase_button.isVisible()  # "queued" is still uploading
+    dialog.on_job_changed(job(files["queued"], JobState.DONE, video_id="v_queued"))
+    qtbot.waitUntil(lambda: dialog.erase_button.isVisible(), timeout=15000)
+    for key in ("new", "queued", "cloud", "copy"):
+        assert dialog.status_of(files[key]) is ClipStatus.VERIFIED, key
+    assert "All 4 clips" in dialog.safe_label.text() and "safe to erase" in dialog.safe_label.text()
+    assert dialog.erase_button.text() == "Erase 4 verified clips…"
+
+    seen: list[str] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen.append(box.text())
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    QTimer.singleShot(0, answer)
+    with qtbot.waitSignal(dialog.erased, timeout=15000) as erased:
+        qtbot.mouseClick(dialog.erase_button, Qt.MouseButton.LeftButton)
+    assert seen and "Delete the 4 verified clips" in seen[0]
+    assert sorted(erased.args[0]) == sorted(files[k] for k in ("new", "queued", "cloud", "copy"))
+    assert not any(files[k].exists() for k in ("new", "queued", "cloud", "copy"))
+    assert (root / "DCIM" / "README.TXT").exists()  # never anything else
+    assert (root / "DCIM" / "100MEDIA").is_dir()
+    assert "Erased 4 verified clips" in dialog.safe_label.text()
+
+
+def test_cancel_in_confirmation_erases_nothing(qtbot: QtBot, tasks: TaskRunner,
+                                               tmp_path: Path) -> None:
+    root = tmp_path / "SD"
+    files = card_with(root, broken=False)
+    cloud = DictCloud()
+    for key in ("new", "queued", "cloud"):
+        cloud.upload(files[key], f"v_{key}")
+    dialog = open_dialog(qtbot, tasks, root, cloud, set(), [])
+    # Everything is already in the cloud: the dialog verifies at once.
+    qtbot.waitUntil(lambda: dialog.erase_button.isVisible(), timeout=15000)
+    assert dialog.import_button.text() == "Import 0 clips"
+
+    def cancel() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(0, cancel)
+    qtbot.mouseClick(dialog.erase_button, Qt.MouseButton.LeftButton)
+    assert all(p.exists() for p in files.values())
+
+
+def test_demo_mode_never_offers_to_erase(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) -> None:
+    root = tmp_path / "SD"
+    files = card_with(root, broken=False)
+    cloud = DictCloud()
+    for key in ("new", "queued", "cloud"):
+        cloud.upload(files[key], f"v_{key}")
+    dialog = open_dialog(qtbot, tasks, root, cloud, set(), [], demo=True)
+    qtbot.waitUntil(lambda: "Demo mode" in dialog.safe_label.text(), timeout=15000)
+    assert all(dialog.status_of(files[k]) is ClipStatus.VERIFIED for k in ("new", "cloud"))
+    assert not dialog.erase_button.isVisible()
+    assert "Demo mode" in dialog.note.text()
+    dialog.erase_verified_now()  # even called directly, nothing happens
+    qtbot.wait(50)
+    assert all(p.exists() for p in files.values())
+
+
+def test_unverified_clip_keeps_card_unsafe(qtbot: QtBot, tasks: TaskRunner,
+                                           tmp_path: Path) -> None:
+    root = tmp_path / "SD"
+    files = card_with(root, broken=False)
+    cloud = DictCloud()
+    cloud.upload(files["new"], "v_new")
+    cloud.upload(files["cloud"], "v_cloud")
+    cloud.upload(files["queued"], "v_queued", status="pending")  # bytes not confirmed
+    dialog = open_dialog(qtbot, tasks, root, cloud, set(), [])
+    qtbot.waitUntil(lambda: "Do not erase" in dialog.safe_label.text(), timeout=15000)
+    assert "1 clip not yet verified" in dialog.safe_label.text()
+    assert dialog.status_of(files["queued"]) is ClipStatus.IN_CLOUD
+    status = dialog.table.item(row_of(dialog, files["queued"]), COL_STATUS)
+    assert status is not None and "not confirmed" in status.text()
+    assert not dialog.erase_button.isVisible()
+
+
+def test_scan_failure_is_shown(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) -> None:
+    dialog = CardImportDialog(
+        "GONE", tasks=tasks,
+        scan=lambda: scan_and_classify(tmp_path / "pulled"),
+        queue_paths=lambda paths: None,
+    )
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "could not be read" in dialog.title.text(), timeout=15000)
+    assert "removed" in dialog.title.text()
+    assert not dialog.import_button.isEnabled()
