@@ -73,9 +73,9 @@ def _setup_logging(verbose: bool) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    logging.getLogger("medispecs_desktop.local.gateway").setLevel(
-        logging.INFO if verbose else logging.WARNING
-    )
+    for chatty in ("medispecs_desktop.local.gateway", "medispecs_desktop.backend"):
+        # one line per request: only with --verbose
+        logging.getLogger(chatty).setLevel(logging.INFO if verbose else logging.WARNING)
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "s3transfer", "moto"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 

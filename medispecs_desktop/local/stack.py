@@ -115,15 +115,11 @@ def sign_in(endpoint: str, region: str, client_id: str, username: str, password:
     return dict(result["AuthenticationResult"])
 
 
-def _lambda_handler(config: Any) -> LambdaHandler:
-    """The real handler bound to ``config`` (the backend's ``build_app``)."""
-    from medispecs_desktop.backend import handler as backend_handler
+def _lambda_handler(config: Any, clock: Callable[[], float]) -> LambdaHandler:
+    """The real ``videos-handler`` bound to ``config`` (the backend's ``build_app``)."""
+    from medispecs_desktop.backend.handler import build_app
 
-    app = backend_handler.build_app(config)
-    if callable(app):
-        return app  # type: ignore[no-any-return]
-    handle: Callable[[dict[str, Any], Any], Any] = app.handle
-    return handle
+    return build_app(config, clock=clock)
 
 
 class LocalStack:
@@ -228,7 +224,7 @@ class LocalStack:
                 audiences={prov.client_id},
                 clock=self.clock,
             )
-            handler = _lambda_handler(self._backend_config(endpoint))
+            handler = _lambda_handler(self._backend_config(endpoint), self.clock)
             self.gateway = LocalGateway(
                 handler,
                 verifier,
