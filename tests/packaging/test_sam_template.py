@@ -1,0 +1,411 @@
+"""The SAM template (packaging/template.yaml) against cfn-lint, the handler's routes, the OpenAPI
+file, the table schema and the AWS calls the backend really makes."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from cfnlint.decode import cfn_yaml
+
+from medispecs_desktop.backend import schema
+from medispecs_desktop.backend.routes import ROUTE_KEYS
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "packaging" / "template.yaml"
+BACKEND = ROOT / "medispecs_desktop" / "backend"
+OPENAPI = BACKEND / "openapi.yaml"
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+# boto3 operation (client or resource method name) -> the IAM actions it needs. A call the
+# backend makes that is not listed here fails the test: decide its permission deliberately.
+S3_ACTIONS: dict[str, set[str]] = {
+    "head_object": {"s3:GetObject"},
+    "get_object": {"s3:GetObject"},
+    "get_object_attributes": {"s3:GetObject", "s3:GetObjectAttributes"},
+    "put_object": {"s3:PutObject"},
+    "copy_object": {"s3:GetObject", "s3:PutObject"},
+    "delete_object": {"s3:DeleteObject"},
+    "delete_objects": {"s3:DeleteObject"},
+    "create_multipart_upload": {"s3:PutObject"},
+    "upload_part": {"s3:PutObject"},
+    "complete_multipart_upload": {"s3:PutObject"},
+    "abort_multipart_upload": {"s3:AbortMultipartUpload"},
+    "list_parts": {"s3:ListMultipartUploadParts"},
+    "list_multipart_uploads": {"s3:ListBucketMultipartUploads"},
+    "list_objects": {"s3:ListBucket"},
+    "list_objects_v2": {"s3:ListBucket"},
+    "head_bucket": {"s3:ListBucket"},
+}
+DYNAMODB_ACTIONS: dict[str, set[str]] = {
+    "get_item": {"dynamodb:GetItem"},
+    "put_item": {"dynamodb:PutItem"},
+    "update_item": {"dynamodb:UpdateItem"},
+    "delete_item": {"dynamodb:DeleteItem"},
+    "query": {"dynamodb:Query"},
+    "scan": {"dynamodb:Scan"},
+    "batch_get_item": {"dynamodb:BatchGetItem"},
+    "batch_write_item": {"dynamodb:BatchWriteItem"},
+    "transact_get_items": {"dynamodb:GetItem"},
+    "describe_table": {"dynamodb:DescribeTable"},
+    # transact_write_items needs the item-level action of each kind of entry it carries:
+    "transact_write_items": set(),
+}
+TRANSACT_ENTRY_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+# A HeadObject/GetObject of a missing key answers 404 only with s3:ListBucket on the bucket
+# (403 otherwise), so ListBucket comes with any object read.
+IMPLIED = {"s3:GetObject": {"s3:ListBucket"}}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+ENV_NOT_FOR_DEPLOYMENT = {"ALLOW_QUERY_USER_ID"}
+ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+
+
+@cache
+def template() -> dict[str, Any]:
+    return cfn_yaml.load(str(TEMPLATE))
+
+
+def resources(kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template()["Resources"].items() if v["Type"] == kind}
+
+
+def only(kind: str) -> dict[str, Any]:
+    found = resources(kind)
+    assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+    return next(iter(found.values()))
+
+
+def function() -> dict[str, Any]:
+    return only("AWS::Serverless::Function")
+
+
+def policy_statements() -> list[dict[str, Any]]:
+    role_name = function()["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = template()["Resources"][role_name]
+    assert role["Type"] == "AWS::IAM::Role"
+    assert "ManagedPolicyArns" not in role["Properties"], "managed policies are not least privilege"
+    statements: list[dict[str, Any]] = []
+    for policy in role["Properties"]["Policies"]:
+        statements.extend(policy["PolicyDocument"]["Statement"])
+    return statements
+
+
+def backend_sources() -> Iterator[tuple[Path, ast.Module]]:
+    files = sorted(p for p in BACKEND.rglob("*.py") if "__pycache__" not in p.parts)
+    assert files, "no backend sources"
+    for path in files:
+        yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def aws_calls() -> tuple[set[str], set[str], set[str]]:
+    """(S3 operations, DynamoDB operations, TransactWriteItems entry kinds) the backend uses.
+
+    Operations are method calls whose name is an S3 or DynamoDB API of boto3 (client or resource:
+    ``client.head_object(...)``, ``table.query(...)``) plus string constants naming an S3
+    operation (``generate_presigned_url("upload_part", ...)``, ``get_paginator("list_parts")``).
+    """
+    s3_ops = set(boto3.client("s3", region_name="us-east-1").meta.method_to_api_mapping)
+    ddb_ops = set(boto3.client("dynamodb", region_name="us-east-1").meta.method_to_api_mapping)
+    assert not s3_ops & ddb_ops
+    used_s3: set[str] = set()
+    used_ddb: set[str] = set()
+    dict_keys: set[str] = set()
+    for _path, tree in backend_sources():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                name = node.func.attr
+                if name in s3_ops:
+                    used_s3.add(name)
+                elif name in ddb_ops:
+                    used_ddb.add(name)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value in s3_ops:
+                    used_s3.add(node.value)
+            if isinstance(node, ast.Dict):
+                dict_keys.update(
+                    k.value
+                    for k in node.keys
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                )
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "dict"
+            ):
+                dict_keys.update(kw.arg for kw in node.keywords if kw.arg)
+    entries = (
+        dict_keys & set(TRANSACT_ENTRY_ACTIONS) if "transact_write_items" in used_ddb else set()
+    )
+    return used_s3, used_ddb, entries
+
+
+def required_actions() -> set[str]:
+    s3, ddb, entries = aws_calls()
+    unknown = sorted((s3 - S3_ACTIONS.keys()) | (ddb - DYNAMODB_ACTIONS.keys()))
+    assert not unknown, f"backend calls {unknown}: add their IAM actions to the table in this test"
+    needed: set[str] = set()
+    for op in s3:
+        needed |= S3_ACTIONS[op]
+    for op in ddb:
+        needed |= DYNAMODB_ACTIONS[op]
+    needed |= {TRANSACT_ENTRY_ACTIONS[e] for e in entries}
+    for action, implied in IMPLIED.items():
+        if action in needed:
+            needed |= implied
+    return needed
+
+
+def backend_env_vars() -> set[str]:
+    """Environment variables the backend reads.
+
+    In every backend module that touches ``os.environ``/``getenv``, the string constants shaped
+    like an environment variable (``UPPER_CASE``) that are a subscript or a call argument:
+    ``env["TABLE_MAIN"]``, ``env.get("USER_ID_CLAIM")``, ``_int(env, "MAX_UPLOAD_BYTES", ...)``.
+    """
+    names: set[str] = set()
+    for path, tree in backend_sources():
+        source = path.read_text(encoding="utf-8")
+        if "environ" not in source and "getenv" not in source:
+            continue
+        for node in ast.walk(tree):
+            candidates: list[ast.expr] = []
+            if isinstance(node, ast.Subscript):
+                candidates.append(node.slice)
+            elif isinstance(node, ast.Call):
+                candidates.extend(node.args)
+            for arg in candidates:
+                if (
+                    isinstance(arg, ast.Constant)
+                    and isinstance(arg.value, str)
+                    and ENV_NAME.match(arg.value)
+                ):
+                    names.add(arg.value)
+    return names
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# ------------------------------------------------------------------------------------ tests
+
+
+def test_cfn_lint_passes() -> None:
+    exe = Path(sys.executable).with_name("cfn-lint")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "cfnlint"]
+    result = subprocess.run(
+        [*cmd, "--", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AWS_DEFAULT_REGION": "ap-southeast-1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_template_routes_equal_handler_routes_and_openapi() -> None:
+    events = function()["Properties"]["Events"]
+    template_routes = []
+    for name, event in events.items():
+        assert event["Type"] == "HttpApi", name
+        props = event["Properties"]
+        assert props["ApiId"] == {"Ref": "HttpApi"}, name
+        assert "Auth" not in props, f"{name} overrides the JWT authorizer"
+        template_routes.append(f"{props['Method'].upper()} {props['Path']}")
+    assert len(template_routes) == len(set(template_routes)), "duplicate route"
+    assert sorted(template_routes) == sorted(ROUTE_KEYS)
+
+    spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
+    openapi_routes = sorted(
+        f"{method.upper()} {path}"
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in HTTP_METHODS and method != "options"
+    )
+    assert openapi_routes == sorted(ROUTE_KEYS)
+
+
+def test_every_route_needs_a_cognito_jwt_and_cors_preflight_does_not() -> None:
+    api = only("AWS::Serverless::HttpApi")["Properties"]
+    auth = api["Auth"]
+    default = auth["DefaultAuthorizer"]
+    jwt = auth["Authorizers"][default]
+    assert jwt["IdentitySource"] == "$request.header.Authorization"
+    issuer = jwt["JwtConfiguration"]["issuer"]["Fn::Sub"]
+    pool = next(iter(resources("AWS::Cognito::UserPool")))
+    assert issuer == f"https://cognito-idp.${{AWS::Region}}.amazonaws.com/${{{pool}}}"
+    client = next(iter(resources("AWS::Cognito::UserPoolClient")))
+    assert jwt["JwtConfiguration"]["audience"] == [{"Ref": client}]
+    # OPTIONS is answered by API Gateway's CORS support (no route, so no authorizer).
+    assert not any(
+        e["Properties"]["Method"].upper() in ("OPTIONS", "ANY")
+        for e in function()["Properties"]["Events"].values()
+    )
+    cors = api["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [{"Ref": "CorsAllowOrigin"}]
+    assert template()["Parameters"]["CorsAllowOrigin"]["Default"] == "*"
+    assert cors["AllowHeaders"] == ["Content-Type", "Authorization"]
+    assert set(cors["AllowMethods"]) == {"GET", "POST", "PATCH", "DELETE", "OPTIONS"}
+    used_methods = {k.split()[0] for k in ROUTE_KEYS}
+    assert used_methods <= set(cors["AllowMethods"])
+
+
+def test_public_app_client_for_the_desktop() -> None:
+    client = only("AWS::Cognito::UserPoolClient")["Properties"]
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
+    pool = only("AWS::Cognito::UserPool")["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+def test_iam_actions_are_exactly_the_calls_the_handler_makes() -> None:
+    needed = required_actions()
+    assert needed, "found no AWS calls in the backend"
+    granted: set[str] = set()
+    for statement in policy_statements():
+        assert statement["Effect"] == "Allow"
+        actions = set(as_list(statement["Action"]))
+        assert not any("*" in a for a in actions), f"wildcard action in {statement}"
+        granted |= actions
+    assert "dynamodb:Scan" not in granted or "dynamodb:Scan" in needed
+    missing = needed - granted
+    extra = granted - needed - LOG_ACTIONS
+    assert not missing, f"the role lacks {sorted(missing)}"
+    assert not extra, f"the role grants {sorted(extra)} that no backend code calls"
+
+
+def test_iam_resources_are_scoped() -> None:
+    for statement in policy_statements():
+        actions = as_list(statement["Action"])
+        res = as_list(statement["Resource"])
+        text = str(res)
+        assert "'*'" not in text and not any(r == "*" for r in res), statement
+        service = {a.split(":")[0] for a in actions}
+        assert len(service) == 1, f"one service per statement: {statement}"
+        if service == {"dynamodb"}:
+            assert res == [
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
+                    ":table/${TableName}"
+                }
+            ]
+        elif service == {"s3"} and actions == ["s3:ListBucket"]:
+            assert len(res) == 1 and "/" not in str(res[0]).replace("Arn'", "")
+        elif service == {"s3"}:
+            prefixes = sorted(r["Fn::Sub"][0].rsplit("}", 1)[1] for r in res)
+            assert prefixes == ["/thumbnails/*", "/videos/*"]
+        elif service == {"logs"}:
+            assert res == [{"Fn::GetAtt": ["VideosFunctionLogGroup", "Arn"]}]
+
+
+def test_function_runtime_handler_and_environment() -> None:
+    props = function()["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["x86_64"]
+    assert props["Handler"] == "videos_handler.lambda_handler"
+    assert props["CodeUri"] == "out/videos-handler.zip"
+    assert props["Timeout"] <= 29, "HTTP API integrations time out after 30 s"
+    env = set(props["Environment"]["Variables"])
+    assert {"TABLE_MAIN", "S3_BUCKET", "S3_REGION", "PRE_SIGNED_URL_EXPIRY"} <= env
+    assert not env & ENV_NOT_FOR_DEPLOYMENT, "the console-test switch must not be deployed"
+    read = {v for v in backend_env_vars() if not v.startswith("AWS_")} - ENV_NOT_FOR_DEPLOYMENT
+    assert read <= env, f"the backend reads {sorted(read - env)} that the template does not set"
+    assert env <= backend_env_vars(), f"the backend never reads {sorted(env - backend_env_vars())}"
+    logs = template()["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
+    assert logs["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${FunctionName}"}
+    assert logs["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_bucket_is_private_encrypted_unversioned_and_cleans_up_multipart() -> None:
+    bucket = only("AWS::S3::Bucket")
+    assert bucket["Condition"] == "CreateBucket"
+    props = bucket["Properties"]
+    block = props["PublicAccessBlockConfiguration"]
+    assert all(
+        block[k] is True
+        for k in (
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        )
+    )
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert props.get("VersioningConfiguration", {}).get("Status") != "Enabled"
+    rules = props["LifecycleConfiguration"]["Rules"]
+    abort = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
+    assert abort and abort[0]["Status"] == "Enabled"
+    days = abort[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+    assert days == {"Ref": "AbortIncompleteMultipartDays"}
+    assert 1 <= template()["Parameters"]["AbortIncompleteMultipartDays"]["Default"] <= 7
+    cors = props["CorsConfiguration"]["CorsRules"][0]
+    assert "PUT" in cors["AllowedMethods"] and "ETag" in cors["ExposedHeaders"]
+
+    policy = only("AWS::S3::BucketPolicy")
+    assert policy["Condition"] == "CreateBucket"
+    deny = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny[0]["Action"] == "s3:*" and deny[0]["Principal"] == "*"
+
+
+def test_table_matches_the_backend_schema() -> None:
+    table = only("AWS::DynamoDB::Table")
+    assert table["Condition"] == "CreateTable"
+    assert table["DeletionPolicy"] == "Retain"
+    props = table["Properties"]
+    want = schema.create_table_kwargs("x")
+    assert props["AttributeDefinitions"] == want["AttributeDefinitions"]
+    assert props["KeySchema"] == want["KeySchema"]
+    assert props["BillingMode"] == want["BillingMode"] == "PAY_PER_REQUEST"
+    assert props.get("GlobalSecondaryIndexes") == want.get("GlobalSecondaryIndexes")
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["DeletionProtectionEnabled"] is True
+    assert template()["Parameters"]["TableName"]["Default"] == schema.DEFAULT_TABLE_NAME
+
+
+def test_existing_table_and_bucket_can_be_used() -> None:
+    params = template()["Parameters"]
+    assert params["UseExistingTable"]["AllowedValues"] == ["true", "false"]
+    assert params["UseExistingBucket"]["AllowedValues"] == ["true", "false"]
+    env = function()["Properties"]["Environment"]["Variables"]
+    assert env["TABLE_MAIN"] == {
+        "Fn::If": ["CreateTable", {"Ref": "AppMainTable"}, {"Ref": "TableName"}]
+    }
+    assert env["S3_BUCKET"] == {
+        "Fn::If": ["CreateBucket", {"Ref": "VideosBucket"}, {"Ref": "BucketName"}]
+    }
+    rule = template()["Rules"]["ExistingBucketNeedsName"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "UseExistingBucket"}, "true"]}
+
+
+def test_outputs_cover_the_desktop_settings() -> None:
+    outputs = template()["Outputs"]
+    assert {"ApiUrl", "Region", "UserPoolId", "ClientId", "BucketName", "TableName"} <= set(outputs)
+    settings_json = outputs["DesktopSettingsJson"]["Value"]["Fn::Sub"]
+    for key in ("api_url", "region", "user_pool_id", "client_id"):
+        assert f'"{key}"' in settings_json
+
+
+@pytest.mark.parametrize("doc", ["docs/deploy.md", "packaging/samconfig.toml.example"])
+def test_deploy_docs_exist(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    assert "template.yaml" in text or "template_file" in text
