@@ -1,0 +1,383 @@
+"""The player streams real pre-signed S3 URLs (moto over HTTP, Range requests) offscreen.
+
+Clips are real H.264 MP4 files made with PyAV; frames reach a real QVideoSink through the
+real QVideoWidget; positions are Qt's. The URL provider is the only seam: once the local
+stack serves playback URLs the app wires ``ApiClient.playback_url`` to it (see test at the end).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from PySide6.QtMultimedia import QMediaPlayer
+
+from medispecs_desktop.core.errors import ConflictError, OfflineError
+from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.player import SHORTCUTS, PlayerController, PlayerWidget
+from medispecs_desktop.ui.positions import PositionStore
+from medispecs_desktop.ui.tasks import TaskRunner
+
+BUCKET = "player-test"
+FPS = 25
+CLIP_SECONDS = 12
+
+
+@dataclass
+class Url:
+    url: str
+    expires_at: float
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[tuple[Any, str]]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(signature_version="s3v4"),
+    )
+    client.create_bucket(Bucket=BUCKET)
+    try:
+        yield client, endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def clip_key(s3: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    from medispecs_desktop.local.samples import make_video
+
+    client, _ = s3
+    path = make_video(
+        tmp_path_factory.mktemp("clips") / "review.mp4",
+        seconds=CLIP_SECONDS,
+        width=160,
+        height=120,
+        fps=FPS,
+    )
+    key = "videos/u/v_player.mp4"
+    client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes(), ContentType="video/mp4")
+    return key
+
+
+def _video(**kw: Any) -> Video:
+    data = {
+        "videoId": "v_player",
+        "title": "Knee review",
+        "recordedAt": "2025-11-03T14:30:00Z",
+        "status": "ready",
+        "durationSec": CLIP_SECONDS,
+    }
+    data.update(kw)
+    return Video.from_api(data)
+
+
+class Provider:
+    """Signs real GET URLs for the clip; counts calls; can fail on demand."""
+
+    def __init__(self, client: Any, key: str, lifetime: float = 3600.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.client, self.key, self.lifetime, self.clock = client, key, lifetime, clock
+        self.calls = 0
+        self.fail: BaseException | None = None
+        self.first_url: str | None = None
+
+    def __call__(self, video_id: str) -> Url:
+        self.calls += 1
+        if self.fail is not None:
+            raise self.fail
+        if self.calls == 1 and self.first_url is not None:
+            return Url(self.first_url, self.clock() + self.lifetime)
+        url = self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": BUCKET, "Key": self.key}, ExpiresIn=3600
+        )
+        return Url(url, self.clock() + self.lifetime)
+
+
+@pytest.fixture
+def tasks(qtbot: Any) -> Iterator[TaskRunner]:
+    runner = TaskRunner()
+    runner.controllers = []  # type: ignore[attr-defined]
+    yield runner
+    for controller in runner.controllers:  # type: ignore[attr-defined]
+        controller.shutdown()
+    runner.shutdown()
+
+
+def _make(qtbot: Any, tasks: TaskRunner, provider: Provider, **kw: Any) -> tuple[
+    PlayerController, PlayerWidget, list[Any]
+]:
+    controller = PlayerController(provider, tasks, **kw)
+    tasks.controllers.append(controller)  # type: ignore[attr-defined]
+    widget = PlayerWidget(controller)
+    qtbot.addWidget(widget)
+    widget.resize(640, 480)
+    widget.show()
+    controller.audio.setMuted(True)
+    frames: list[Any] = []
+    sink = controller.video_sink
+    assert sink is not None
+    sink.videoFrameChanged.connect(lambda f: frames.append(f.startTime()))
+    return controller, widget, frames
+
+
+def test_plays_real_stream_with_duration_and_frames(qtbot: Any, s3: Any, clip_key: str,
+                                                    tasks: TaskRunner) -> None:
+    client, _ = s3
+    provider = Provider(client, clip_key)
+    controller, widget, frames = _make(qtbot, tasks, provider)
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=10_000)
+    assert abs(controller.duration - CLIP_SECONDS * 1000) <= 100
+    qtbot.waitUntil(lambda: len(frames) >= 5, timeout=10_000)
+    assert controller.player.error() == QMediaPlayer.Error.NoError
+    assert abs(controller.frame_rate - FPS) < 0.5
+    assert widget.slider.maximum() == controller.duration
+    assert "Knee review" in widget.title_label.text()
+    assert provider.calls == 1
+    qtbot.waitUntil(lambda: controller.player.position() > 200, timeout=10_000)
+    assert widget.time_label.text().endswith(f"/ 0:{CLIP_SECONDS:02d}")
+
+
+def test_seek_skip_and_frame_steps_land_on_expected_positions(
+    qtbot: Any, s3: Any, clip_key: str, tasks: TaskRunner
+) -> None:
+    client, _ = s3
+    controller, widget, frames = _make(qtbot, tasks, Provider(client, clip_key))
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    controller.pause()
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=5_000)
+
+    controller.seek(4_000)
+    qtbot.waitUntil(lambda: controller.player.position() == 4_000, timeout=5_000)
+    frame_ms = 1000 / FPS
+    controller.step_frames(1)
+    qtbot.waitUntil(lambda: controller.player.position() == 4_000 + frame_ms, timeout=5_000)
+    controller.step_frames(1)
+    qtbot.waitUntil(lambda: controller.player.position() == 4_000 + 2 * frame_ms, timeout=5_000)
+    controller.step_frames(-1)
+    qtbot.waitUntil(lambda: controller.player.position() == 4_000 + frame_ms, timeout=5_000)
+    assert controller.state == "paused"
+
+    # the sink shows the frame at the new position (frame timestamps are in microseconds)
+    qtbot.waitUntil(
+        lambda: frames and abs(frames[-1] / 1000 - (4_000 + frame_ms)) <= frame_ms, timeout=5_000
+    )
+
+    # keyboard: → +5 s, ← -5 s, L +30 s clamps at the end, J -30 s clamps at 0
+    widget.setFocus()
+    controller.seek(2_000)
+    qtbot.waitUntil(lambda: controller.player.position() == 2_000, timeout=5_000)
+    widget.actions_by_name["forward_small"].trigger()
+    qtbot.waitUntil(lambda: controller.player.position() == 7_000, timeout=5_000)
+    widget.actions_by_name["back_small"].trigger()
+    qtbot.waitUntil(lambda: controller.player.position() == 2_000, timeout=5_000)
+    widget.actions_by_name["back_big"].trigger()
+    qtbot.waitUntil(lambda: controller.player.position() == 0, timeout=5_000)
+    widget.actions_by_name["frame_forward"].trigger()
+    qtbot.waitUntil(lambda: controller.player.position() == frame_ms, timeout=5_000)
+
+
+def test_speed_volume_mute_and_shortcut_help(qtbot: Any, s3: Any, clip_key: str,
+                                             tasks: TaskRunner) -> None:
+    client, _ = s3
+    controller, widget, _frames = _make(qtbot, tasks, Provider(client, clip_key))
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    for _ in range(10):
+        widget.actions_by_name["faster"].trigger()
+    assert controller.rate == 2.0
+    assert widget.speed.currentText() == "2×"
+    for _ in range(10):
+        widget.actions_by_name["slower"].trigger()
+    assert controller.rate == 0.25
+    controller.set_rate(1.0)
+    assert widget.speed.currentText() == "1×"
+
+    muted = controller.audio.isMuted()
+    widget.actions_by_name["mute"].trigger()
+    assert controller.audio.isMuted() is (not muted)
+    assert widget.mute_button.isChecked() is (not muted)
+    widget.volume.setValue(40)
+    assert abs(controller.audio.volume() - 0.4) < 0.01
+
+    # every shortcut the issue names is bound and listed in the help overlay
+    bound = {seq.toString() for a in widget.actions() for seq in a.shortcuts()}
+    for key in ("Space", "J", "K", "L", "Left", "Right", ",", ".", "[", "]", "F", "M"):
+        assert key in bound, key
+    help_text = widget.help_overlay.text()
+    for _keys, text, _name in SHORTCUTS:
+        assert text in help_text
+    assert not widget.help_overlay.isVisible()
+    widget.actions_by_name["help"].trigger()
+    assert widget.help_overlay.isVisible()
+    widget.actions_by_name["escape"].trigger()
+    assert not widget.help_overlay.isVisible()
+
+    widget.actions_by_name["toggle"].trigger()  # Space: pause
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=5_000)
+    widget.actions_by_name["toggle"].trigger()
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+
+    widget.actions_by_name["fullscreen"].trigger()
+    assert widget.window().isFullScreen()
+    widget.actions_by_name["escape"].trigger()
+    assert not widget.window().isFullScreen()
+
+
+def test_url_is_renewed_before_it_expires_and_playback_continues(
+    qtbot: Any, s3: Any, clip_key: str, tasks: TaskRunner
+) -> None:
+    client, _ = s3
+    now = [1_000_000.0]
+    provider = Provider(client, clip_key, lifetime=1.0, clock=lambda: now[0])
+    controller, _widget, frames = _make(
+        qtbot, tasks, provider, clock=lambda: now[0], min_refresh_ms=50
+    )
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    # lifetime 1 s -> renewal scheduled at 80 % of it
+    assert 0 < controller.refresh_due_in_ms <= 800
+    qtbot.waitUntil(lambda: controller.player.position() >= 300, timeout=5_000)
+    with qtbot.waitSignal(controller.urlRefreshed, timeout=5_000):
+        pass
+    before = controller.url_refreshes
+    assert before >= 1 and provider.calls >= 2
+    position_after = controller.position
+    assert position_after >= 300  # continued, not restarted
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+    count = len(frames)
+    qtbot.waitUntil(lambda: len(frames) > count + 3, timeout=5_000)
+    assert controller.player.error() == QMediaPlayer.Error.NoError
+
+
+def test_expired_url_error_is_renewed_at_the_same_position(
+    qtbot: Any, s3: Any, clip_key: str, tasks: TaskRunner, s3_endpoint_missing: str
+) -> None:
+    """The first URL is already dead (S3 answers an error, as for an expired signature): the
+    player renews it and plays instead of showing a black box."""
+    client, _ = s3
+    now = [2_000_000.0]
+    provider = Provider(client, clip_key, lifetime=-1.0, clock=lambda: now[0])
+    provider.first_url = s3_endpoint_missing
+    controller, widget, frames = _make(qtbot, tasks, provider, clock=lambda: now[0])
+    provider.lifetime = 3600.0  # the renewed URL is good for an hour
+    with qtbot.waitSignal(controller.urlRefreshed, timeout=10_000):
+        controller.open(_video())
+    qtbot.waitUntil(lambda: len(frames) >= 3, timeout=10_000)
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+    assert provider.calls == 2
+    assert not widget.message_label.isVisible() or "error" not in widget.message_label.text()
+
+
+@pytest.fixture
+def s3_endpoint_missing(s3: Any) -> str:
+    client, _ = s3
+    return str(client.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "videos/u/expired.mp4"}, ExpiresIn=3600
+    ))
+
+
+def test_stream_that_keeps_failing_shows_a_clear_message(
+    qtbot: Any, s3: Any, s3_endpoint_missing: str, tasks: TaskRunner
+) -> None:
+    client, _ = s3
+    provider = Provider(client, "videos/u/expired.mp4")
+    controller, widget, _frames = _make(qtbot, tasks, provider)
+    controller.open(_video())
+    qtbot.waitUntil(lambda: "could not be streamed" in widget.message_label.text(),
+                    timeout=10_000)
+    assert controller.state == "error"
+    assert provider.calls == 3  # first URL + at most two renewals, never a loop
+    text = widget.message_label.text()
+    assert "could not be streamed" in text
+    assert widget.message_label.isVisible() and widget.retry_button.isVisible()
+    assert "X-Amz-Signature" not in text
+
+
+def test_not_uploaded_and_offline_messages(qtbot: Any, s3: Any, clip_key: str,
+                                           tasks: TaskRunner) -> None:
+    client, _ = s3
+    provider = Provider(client, clip_key)
+    controller, widget, _frames = _make(qtbot, tasks, provider)
+
+    provider.fail = ConflictError("Video has no uploaded bytes", code="not_uploaded", status=409)
+    controller.open(_video())
+    qtbot.waitUntil(lambda: controller.state == "error", timeout=5_000)
+    assert "“Knee review” is not in the cloud yet" in widget.message_label.text()
+
+    provider.fail = OfflineError("connection refused")
+    controller.open(_video(videoId="v_other", title="Other"))
+    qtbot.waitUntil(lambda: "No network connection" in widget.message_label.text(),
+                    timeout=5_000)
+    assert controller.state == "error"
+
+    # a record the list already knows has no bytes: no request at all
+    calls = provider.calls
+    controller.open(_video(videoId="v_pending", title="Pending one", status="pending"))
+    assert provider.calls == calls
+    assert "“Pending one” is not in the cloud yet" in widget.message_label.text()
+
+    # back online: Try again plays
+    provider.fail = None
+    controller.open(_video())
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=10_000)
+    assert not widget.message_label.isVisible()
+
+
+def test_remembers_position_and_offers_to_resume(qtbot: Any, s3: Any, clip_key: str,
+                                                  tasks: TaskRunner, tmp_path: Path) -> None:
+    client, _ = s3
+    store = PositionStore(tmp_path, "user-1")
+    controller, widget, _frames = _make(qtbot, tasks, Provider(client, clip_key), positions=store)
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    controller.pause()
+    controller.seek(6_000)
+    qtbot.waitUntil(lambda: controller.player.position() == 6_000, timeout=5_000)
+    controller.close()
+    qtbot.waitUntil(lambda: store.get("v_player") == 6_000, timeout=5_000)
+    # the store is on disk: a new session (new store object) sees it
+    assert PositionStore(tmp_path, "user-1").get("v_player") == 6_000
+
+    with qtbot.waitSignal(controller.resumeOffered, timeout=10_000) as offered:
+        controller.open(_video())
+    assert offered.args == [6_000]
+    assert widget.resume_bar.isVisible()
+    assert "0:06" in widget.resume_label.text()
+    widget.resume_button.click()
+    qtbot.waitUntil(lambda: controller.player.position() >= 6_000, timeout=5_000)
+    assert not widget.resume_bar.isVisible()
+
+
+def test_position_store_rules(tmp_path: Path) -> None:
+    store = PositionStore(tmp_path, "u")
+    store.save("a", 2_000, 60_000)  # too close to the start
+    assert store.get("a") is None
+    store.save("a", 30_000, 60_000)
+    assert store.get("a") == 30_000
+    store.save("a", 58_000, 60_000)  # watched to the end: forgotten
+    assert store.get("a") is None
+    store.save("b", 10_000, 60_000)
+    assert (store.path.stat().st_mode & 0o777) == 0o600
+    store.path.write_text("{broken", encoding="utf-8")
+    assert PositionStore(tmp_path, "u").get("b") is None  # unreadable -> start over, no crash
