@@ -198,6 +198,12 @@ class PlayerController(QObject):
         self.audio.mutedChanged.connect(lambda m: self.mutedChanged.emit(bool(m)))
         self.audio.volumeChanged.connect(lambda v: self.volumeChanged.emit(float(v)))
 
+    def set_positions(self, positions: PositionStore | None, *, save: bool = True) -> None:
+        """The signed-in user's resume positions (None: remember nothing)."""
+        if save:
+            self.save_position()
+        self._positions = positions
+
     # -- outputs ---------------------------------------------------------------------------
 
     def set_video_output(self, output: QObject | None) -> None:
@@ -864,3 +870,51 @@ class PlayerWidget(QWidget):
                 widget.setValue(value)
         finally:
             widget.blockSignals(False)
+
+
+# -- the view the app installs -------------------------------------------------------------
+
+
+class PlayerView(QWidget):
+    """The player as the main window shows it: one controller for the app's lifetime, the
+    playback URL from ``ctx.api``, resume positions per signed-in user."""
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+
+        def playback_url(video_id: str) -> PlaybackUrlLike:
+            api = ctx.api
+            if api is None:
+                raise NotSignedInError("Not signed in.")
+            url: PlaybackUrlLike = api.playback_url(video_id)
+            return url
+
+        self.controller = PlayerController(playback_url, ctx.tasks, parent=self)
+        self.widget = PlayerWidget(self.controller)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.widget)
+        ctx.signed_in.connect(self._on_signed_in)
+        ctx.signed_out.connect(self._on_signed_out)
+        if getattr(ctx, "user", None) is not None:
+            self._on_signed_in(ctx.user)
+
+    def _on_signed_in(self, user: Any) -> None:
+        user_id = str(getattr(user, "sub", "") or getattr(user, "username", ""))
+        try:
+            self.controller.set_positions(PositionStore(self.ctx.paths.data_dir, user_id))
+        except OSError as exc:
+            log.warning("Resume positions unavailable: %s", exc)
+
+    def _on_signed_out(self) -> None:
+        # forget positions first: sign-out deletes them, nothing may be written afterwards
+        self.controller.set_positions(None, save=False)
+        self.controller.close()
+
+    def open_video(self, video: Video) -> None:
+        self.controller.open(video)
+        self.widget.setFocus()
+
+    def actions_for_menu(self) -> list[QAction]:
+        return list(self.widget.actions_by_name.values())
