@@ -8,20 +8,51 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
+from openapi_schema_validator import OAS30Validator
 
 from medispecs_desktop.backend.config import BackendConfig
 from medispecs_desktop.backend.handler import App
+from medispecs_desktop.backend.routes import match_route
 from medispecs_desktop.backend.schema import create_table_kwargs
 
 REGION = "eu-west-2"
 BUCKET = "medispecs-videos"
 TABLE = "AppMain"
+
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "medispecs_desktop" / "backend" / "openapi.yaml"
+SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def response_schema(route_key: str, status: int) -> dict[str, Any]:
+    method, path = route_key.split(" ", 1)
+    responses = SPEC["paths"][path][method.lower()]["responses"]
+    if str(status) not in responses:
+        raise AssertionError(f"{route_key} answered {status}, which openapi.yaml does not list")
+    return _resolve(responses[str(status)])["content"]["application/json"]["schema"]
+
+
+def validate_response(route_key: str, status: int, body: Any) -> None:
+    """Assert ``body`` is what openapi.yaml promises for ``route_key`` + ``status``."""
+    schema = {**response_schema(route_key, status), "components": SPEC["components"]}
+    OAS30Validator(schema).validate(body)
 
 
 @dataclass
@@ -111,9 +142,15 @@ class Api:
         return event
 
     def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        """Call the handler; every answer of a known route is checked against openapi.yaml."""
         resp = self.app(self.event(method, path, **kw), None)
         text = resp["body"]
-        return resp["statusCode"], (json.loads(text) if text else None)
+        assert resp["headers"]["Access-Control-Allow-Origin"] == "*"
+        body = json.loads(text) if text else None
+        match = match_route(method, path.split("?", 1)[0])
+        if match is not None:
+            validate_response(match.route_key, resp["statusCode"], body)
+        return resp["statusCode"], body
 
     def raw(self, event: dict[str, Any]) -> dict[str, Any]:
         return self.app(event, None)
