@@ -4,6 +4,7 @@ bytes PUT through the pre-signed URL it hands out."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -24,8 +25,10 @@ from moto.server import ThreadedMotoServer
 from medispecs_desktop.backend.schema import create_table_kwargs
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "packaging"))
-import build_lambda  # noqa: E402
+_spec = importlib.util.spec_from_file_location("build_lambda", ROOT / "packaging/build_lambda.py")
+assert _spec and _spec.loader
+build_lambda = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_lambda)
 
 REGION = "ap-southeast-1"
 BUCKET = "medispecs-videos"

@@ -1,0 +1,119 @@
+"""The desktop bundle's inputs: the .desktop entry, the PyInstaller spec's references, the
+licence notes (kept honest against the installed PyAV/FFmpeg/Qt), and the window probe that
+packaging/check_bundle.sh relies on (run here against a real offscreen Qt window)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import av
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGING = ROOT / "packaging"
+LICENSES = (PACKAGING / "THIRD_PARTY_LICENSES.md").read_text(encoding="utf-8")
+
+
+def test_desktop_entry_is_valid_and_launches_the_installed_command() -> None:
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    entry.read(PACKAGING / "linux" / "medispecs-desktop.desktop", encoding="utf-8")
+    main = entry["Desktop Entry"]
+    assert main["Type"] == "Application"
+    assert main["Name"] == "MediSpecs Desktop"
+    assert main["Terminal"] == "false"
+    assert main["Categories"].endswith(";")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts = pyproject["project"]["scripts"]
+    assert main["Exec"].split()[0] in scripts  # the console script pip installs
+    assert main["TryExec"] in scripts
+    # The CLI takes no file arguments: no %f/%F/%u field codes.
+    assert "%" not in main["Exec"]
+    assert main["Icon"] == "medispecs-desktop"  # installed from resources/icons/app.svg
+    assert (ROOT / "resources" / "icons" / "app.svg").is_file()
+    for action in main["Actions"].strip(";").split(";"):
+        section = entry[f"Desktop Action {action}"]
+        assert section["Exec"].split()[0] in scripts
+
+
+def test_spec_references_existing_files() -> None:
+    spec = (PACKAGING / "medispecs-desktop.spec").read_text(encoding="utf-8")
+    assert 'ROOT / "medispecs_desktop" / "__main__.py"' in spec
+    assert (ROOT / "medispecs_desktop" / "__main__.py").is_file()
+    assert 'ROOT / "resources"' in spec and (ROOT / "resources").is_dir()
+    assert 'ROOT / "packaging" / "bundle_probe.py"' in spec
+    assert "PySide6.QtMultimedia" in spec and "PySide6.QtMultimediaWidgets" in spec
+    compile(spec, "medispecs-desktop.spec", "exec")  # valid Python
+    for script in ("build_app.sh", "check_bundle.sh"):
+        text = (PACKAGING / script).read_text(encoding="utf-8")
+        assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text
+        assert os.access(PACKAGING / script, os.X_OK)
+        result = subprocess.run(["bash", "-n", str(PACKAGING / script)], capture_output=True)
+        assert result.returncode == 0, result.stderr
+
+
+def test_licence_notes_match_the_installed_media_stack() -> None:
+    # PyAV: version, its FFmpeg version, and the GPL encoders its wheel links.
+    assert f"av {av.__version__}" in LICENSES or f"PyAV {av.__version__}" in LICENSES
+    assert str(av.ffmpeg_version_info) in LICENSES
+    libs = Path(av.__file__).resolve().parent.parent / "av.libs"
+    if libs.is_dir():
+        shipped = {re.sub(r"-[0-9a-f]{8}\.so.*$", "", p.name) for p in libs.iterdir()}
+        for gpl in ("libx264", "libx265"):
+            if gpl in shipped:
+                assert gpl in LICENSES and "GPL-2.0-or-later" in LICENSES
+    # Qt / PySide6 version and licence.
+    pyside = metadata.version("PySide6-Essentials")
+    assert pyside in LICENSES and "LGPL-3.0-only" in LICENSES
+    for name in ("boto3", "moto", "numpy", "requests", "keyring", "PyJWT", "platformdirs"):
+        assert f"| {name}" in LICENSES or f"{name}," in LICENSES, name
+        assert metadata.version(name) in LICENSES, f"{name} {metadata.version(name)} not noted"
+
+
+def test_window_probe_reports_the_main_window_and_quits(tmp_path: Path) -> None:
+    report = tmp_path / "windows.json"
+    app = (
+        "import runpy, sys\n"
+        f"runpy.run_path({str(PACKAGING / 'bundle_probe.py')!r})\n"
+        "from PySide6.QtWidgets import QApplication, QMainWindow, QDialog\n"
+        "app = QApplication([])\n"
+        "w = QMainWindow(); w.setWindowTitle('MediSpecs Desktop'); w.resize(800, 600); w.show()\n"
+        "d = QDialog(w); d.setWindowTitle('Sign in'); d.show()\n"
+        "sys.exit(app.exec())\n"
+    )
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "MEDISPECS_BUNDLE_PROBE": str(report),
+        "MEDISPECS_BUNDLE_PROBE_TIMEOUT": "20",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", app], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    windows = json.loads(report.read_text(encoding="utf-8"))["windows"]
+    main = [w for w in windows if w["main_window"]]
+    assert main and main[0]["title"] == "MediSpecs Desktop"
+    assert main[0]["width"] == 800
+
+
+def test_window_probe_is_inert_without_its_variable(tmp_path: Path) -> None:
+    app = (
+        "import runpy\n"
+        f"runpy.run_path({str(PACKAGING / 'bundle_probe.py')!r})\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "print(QApplication.exec.__name__)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MEDISPECS_BUNDLE_PROBE"}
+    result = subprocess.run(
+        [sys.executable, "-c", app], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "exec"
