@@ -138,12 +138,10 @@ class Pool:
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[Pool]:
-    """A user pool + public app client on a real moto server over HTTP."""
-    from medispecs_desktop.local.stack import MotoServer
-
-    server = MotoServer()
-    endpoint = server.start()
+def pool(local_stack: dict[str, Any]) -> Iterator[Pool]:
+    """A user pool + public app client of our own on the local stack's moto (over HTTP), so
+    these tests can add users and clients without touching the demo pool."""
+    endpoint = local_stack["awsEndpoint"]
     admin = boto3.session.Session().client(
         "cognito-idp", region_name=REGION, endpoint_url=endpoint,
         aws_access_key_id="local", aws_secret_access_key="local",
@@ -160,8 +158,21 @@ def pool() -> Iterator[Pool]:
     try:
         yield p
     finally:
-        admin.delete_user_pool(UserPoolId=pool_id)  # leave moto's global state as found
-        server.stop()
+        admin.delete_user_pool(UserPoolId=pool_id)
+
+
+def test_demo_user_signs_in_with_the_stack_settings(local_stack: dict[str, Any]) -> None:
+    settings = Settings(
+        api_url=local_stack["apiUrl"], region=local_stack["region"],
+        user_pool_id=local_stack["userPoolId"], client_id=local_stack["clientId"],
+        cognito_endpoint=local_stack["awsEndpoint"],
+    )
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    user = auth.sign_in(local_stack["username"], local_stack["password"])
+    assert user.username == local_stack["username"]
+    with pytest.raises(AuthError) as info:
+        CognitoAuth(settings, MemoryTokenStore()).sign_in(local_stack["username"], "wrong-1A!")
+    assert info.value.code == "wrong_password"
 
 
 class FakeClock:
