@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from medispecs_desktop.core.errors import MediSpecsError
+from medispecs_desktop.core.errors import MediSpecsError, NotFoundError
 from medispecs_desktop.core.hashing import fingerprint, sha256_file
 from medispecs_desktop.core.media import MediaError, MediaInfo, probe
 from medispecs_desktop.core.uploads.scanner import is_video_name, scan_paths
@@ -448,6 +448,36 @@ def _lookup(find: DuplicateLookup, kind: str, values: Collection[str]) -> dict[s
     return found
 
 
+def _path_key(path: str | os.PathLike[str]) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+@dataclass(frozen=True)
+class QueueIndex:
+    """What the local upload queue holds, for :func:`classify`."""
+
+    fingerprints: frozenset[str] = frozenset()
+    paths: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_jobs(cls, jobs: Iterable[Any]) -> QueueIndex:
+        """From upload jobs (``core.uploads.jobs.Job``): every job not finished, failed or
+        cancelled counts as queued."""
+        fps: set[str] = set()
+        paths: set[str] = set()
+        for job in jobs:
+            state = str(getattr(getattr(job, "state", ""), "value", getattr(job, "state", "")))
+            if state in ("done", "failed", "cancelled"):
+                continue
+            fp = getattr(job, "fingerprint", None)
+            if fp:
+                fps.add(str(fp))
+            path = getattr(job, "path", None)
+            if path:
+                paths.add(_path_key(path))
+        return cls(frozenset(fps), frozenset(paths))
+
+
 def sha256_hex(path: Path) -> str:
     return sha256_file(path).hexdigest()
 
@@ -456,13 +486,15 @@ def classify(
     clips: Sequence[CardClip],
     *,
     queued_fingerprints: Collection[str] = (),
+    queued_paths: Collection[str | os.PathLike[str]] = (),
     find_duplicates: DuplicateLookup | None = None,
     sha256_of: Callable[[Path], str] = sha256_hex,
     confirm_with_sha256: bool = True,
 ) -> list[CardClip]:
     """The clips (same order) with ``status`` NEW, DUPLICATE, QUEUED or IN_CLOUD.
 
-    * QUEUED: the clip's fingerprint is in the local upload queue.
+    * QUEUED: the clip's fingerprint is in the local upload queue, or the queue has a job for
+      this very file (``queued_paths``: a job is queued before its fingerprint is computed).
     * IN_CLOUD: the cloud has a record with the clip's fingerprint, confirmed (unless
       ``confirm_with_sha256`` is False) by the whole-file SHA-256: a fingerprint is a quick
       filter, only the full hash proves the same content. ``find_duplicates=None`` (offline)
@@ -474,10 +506,11 @@ def classify(
     """
     out = list(clips)
     queued = set(queued_fingerprints)
+    queued_files = {_path_key(p) for p in queued_paths}
     readable = [i for i, c in enumerate(out) if c.readable and c.fingerprint]
 
     for i in readable:
-        if out[i].fingerprint in queued:
+        if out[i].fingerprint in queued or _path_key(out[i].path) in queued_files:
             out[i] = replace(out[i], status=ClipStatus.QUEUED)
 
     def ensure_sha(i: int) -> str | None:
@@ -597,6 +630,39 @@ def check_card_in_cloud(
         record = get_video(video_id) if video_id else None
         results[clip.path] = verify_in_cloud(clip, record, local_sha256=digest)
     return results
+
+
+class VideoLookup(Protocol):
+    """The part of ``core.api.ApiClient`` the cloud check uses."""
+
+    def find_duplicates(
+        self, *, sha256s: Sequence[str] = ..., fingerprints: Sequence[str] = ...
+    ) -> list[dict[str, Any]]: ...
+
+    def get_video(self, video_id: str) -> Any: ...
+
+
+def check_card_with_api(
+    clips: Sequence[CardClip],
+    api: VideoLookup,
+    *,
+    sha256_of: Callable[[Path], str] = sha256_hex,
+) -> dict[Path, CloudCheck]:
+    """:func:`check_card_in_cloud` through the videos API (``ApiClient``): a record that is
+    gone (404) counts as missing; other API errors propagate (nothing is verified then)."""
+
+    def get_video(video_id: str) -> Mapping[str, Any] | None:
+        try:
+            video = api.get_video(video_id)
+        except NotFoundError:
+            return None
+        if isinstance(video, Mapping):
+            return video
+        to_api = getattr(video, "to_api", None)
+        return to_api() if callable(to_api) else None
+
+    return check_card_in_cloud(clips, find_duplicates=api.find_duplicates,
+                               get_video=get_video, sha256_of=sha256_of)
 
 
 @dataclass(frozen=True)
@@ -724,20 +790,27 @@ def scan_and_classify(
     root: str | os.PathLike[str],
     *,
     queued_fingerprints: Callable[[], Collection[str]] | Collection[str] = (),
+    queued: Callable[[], QueueIndex] | QueueIndex | None = None,
     find_duplicates: DuplicateLookup | None = None,
     sha256_of: Callable[[Path], str] = sha256_hex,
 ) -> CardScan:
     """:func:`scan_card` then :func:`classify` (runs on a worker thread: it reads the card and
     may call the API). A failing cloud lookup (a ``MediSpecsError``: offline, not signed in,
-    server error) leaves the clips classified against the local queue only, with a note."""
+    server error) leaves the clips classified against the local queue only, with a note.
+
+    ``queued`` is the upload queue's :class:`QueueIndex` (e.g. ``lambda:
+    QueueIndex.from_jobs(engine.jobs())``); ``queued_fingerprints`` a plain set instead."""
     clips = scan_card(root)
-    queued = queued_fingerprints() if callable(queued_fingerprints) else queued_fingerprints
+    index = queued() if callable(queued) else (queued or QueueIndex())
+    fps = set(queued_fingerprints() if callable(queued_fingerprints) else queued_fingerprints)
+    fps |= index.fingerprints
     try:
-        result = classify(clips, queued_fingerprints=queued, find_duplicates=find_duplicates,
-                          sha256_of=sha256_of)
+        result = classify(clips, queued_fingerprints=fps, queued_paths=index.paths,
+                          find_duplicates=find_duplicates, sha256_of=sha256_of)
     except MediSpecsError as exc:
         log.warning("cloud duplicate check failed: %s", exc.code)
-        result = classify(clips, queued_fingerprints=queued, find_duplicates=None)
+        result = classify(clips, queued_fingerprints=fps, queued_paths=index.paths,
+                          find_duplicates=None)
         return CardScan(Path(root), result, False,
                         f"Could not check the cloud ({exc.message}); clips already uploaded "
                         "may show as new (the upload queue checks again before sending).")

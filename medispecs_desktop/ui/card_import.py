@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,16 +38,17 @@ from PySide6.QtWidgets import (
 )
 
 from medispecs_desktop.core.cards import (
+    Card,
     CardClip,
     CardScan,
+    CardWatcher,
     ClipStatus,
     CloudCheck,
     EraseResult,
     safe_to_erase,
 )
-from medispecs_desktop.core.errors import MediSpecsError
 from medispecs_desktop.core.media import thumbnail_jpeg
-from medispecs_desktop.ui.library import format_duration, format_local_time, format_size
+from medispecs_desktop.core.models import parse_utc
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,9 @@ class CardImportDialog(QDialog):
         self._closed = False
         self._verifying = False
         self._populating = False
+        self._importing = False
+        self._card_present = True
+        self._unsubscribe: list[Callable[[], None]] = []
         self.thumbnails_done = 0
 
         self.title = QLabel(f"Reading the card {card_label}…")
@@ -224,17 +228,59 @@ class CardImportDialog(QDialog):
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
     def import_selected(self) -> None:
+        """Queue the ticked clips (``queue_paths`` runs off the GUI thread)."""
         paths = self.selected_paths()
-        if not paths:
+        if not paths or self._importing:
             return
-        try:
-            self._queue_paths(paths)
-        except MediSpecsError as exc:
-            QMessageBox.warning(self, "Import", f"The clips could not be queued: {exc}")
-            return
-        for path in paths:
-            self.set_clip_status(path, ClipStatus.QUEUED)
-        self.imported.emit(paths)
+        self._importing = True
+        self.import_button.setEnabled(False)
+        queue = self._queue_paths
+        self._start(lambda: queue(paths), lambda result: self._on_queued(paths, result),
+                    self._on_queue_failed, API_KIND)
+
+    def follow_jobs(
+        self,
+        subscribe: Callable[[Callable[[Any], None]], Callable[[], None]],
+        call_soon: Callable[[Callable[[], Any]], None],
+    ) -> None:
+        """Follow the upload engine: ``subscribe`` is ``UploadEngine.subscribe_jobs`` (its
+        listener runs on engine threads), ``call_soon`` is ``TaskRunner.call_soon`` (hops to
+        the GUI thread). Unsubscribes when the dialog closes."""
+
+        def listener(job: Any) -> None:
+            call_soon(lambda: self._job_on_gui_thread(job))
+
+        self._unsubscribe.append(subscribe(listener))
+
+    def card_removed(self) -> None:
+        """The card was pulled: say which clips still need it (the queue keeps them and
+        waits for the card; clips already in the cloud are safe)."""
+        self._card_present = False
+        need = [c for c in self._clips
+                if c.status in (ClipStatus.QUEUED, ClipStatus.UPLOADING)]
+        not_imported = [c for c in self._clips if c.status in (ClipStatus.NEW,
+                                                                ClipStatus.DUPLICATE)]
+        lines = ["The card was removed."]
+        if need:
+            lines.append(f"{len(need)} clip{'s' if len(need) != 1 else ''} still need the "
+                         "card to finish uploading: " + ", ".join(c.name for c in need)
+                         + ". Put the card back to continue.")
+        else:
+            lines.append("No upload needs the card any more.")
+        if not_imported:
+            lines.append(f"{len(not_imported)} clip{'s' if len(not_imported) != 1 else ''} "
+                         "were not imported.")
+        self.note.setText(" ".join(lines))
+        self.note.show()
+        self._populating = True
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, COL_SELECT)
+            if item is not None:
+                item.setFlags(Qt.ItemFlag.ItemIsSelectable)
+                item.setData(Qt.ItemDataRole.CheckStateRole, None)
+        self._populating = False
+        self.erase_button.hide()
+        self._update_buttons()
 
     def on_job_changed(self, job: Any) -> None:
         """Follow an upload job (``core.uploads.jobs.Job`` or anything with ``path``,
@@ -291,7 +337,7 @@ class CardImportDialog(QDialog):
 
     def confirm_erase(self) -> None:
         verdict = safe_to_erase(self._clips, self._checks)
-        if self._demo or self._erase is None or not verdict.safe:
+        if self._demo or self._erase is None or not verdict.safe or not self._card_present:
             return
         n = len(verdict.verified)
         answer = QMessageBox.question(
@@ -307,7 +353,7 @@ class CardImportDialog(QDialog):
 
     def erase_verified_now(self) -> None:
         """Erase without asking (after :meth:`confirm_erase`)."""
-        if self._demo or self._erase is None:
+        if self._demo or self._erase is None or not self._card_present:
             return
         erase = self._erase
         clips, checks = list(self._clips), dict(self._checks)
@@ -328,6 +374,27 @@ class CardImportDialog(QDialog):
                 on_error(exc)
 
         self._futures.append(self._tasks.run(kind, fn, done, failed))
+
+    def _job_on_gui_thread(self, job: Any) -> None:
+        if not self._closed:
+            self.on_job_changed(job)
+
+    def _on_queued(self, paths: list[Path], result: Any) -> None:
+        self._importing = False
+        skipped = {Path(p): why for p, why in getattr(result, "skipped", None) or []}
+        queued = [p for p in paths if p not in skipped]
+        for path in queued:
+            if self.status_of(path) in (ClipStatus.NEW, ClipStatus.DUPLICATE):
+                self.set_clip_status(path, ClipStatus.QUEUED)
+        for path, why in skipped.items():
+            self.set_clip_status(path, ClipStatus.FAILED, detail=f"not queued: {why}")
+        self._update_buttons()
+        self.imported.emit(queued)
+
+    def _on_queue_failed(self, exc: BaseException) -> None:
+        self._importing = False
+        self._update_buttons()
+        QMessageBox.warning(self, "Import", f"The clips could not be queued: {exc}")
 
     def _on_scanned(self, scan: CardScan) -> None:
         self._clips = list(scan.clips)
@@ -473,7 +540,7 @@ class CardImportDialog(QDialog):
     def _update_buttons(self) -> None:
         n = len(self.selected_paths())
         self.import_button.setText(f"Import {n} clip{'s' if n != 1 else ''}")
-        self.import_button.setEnabled(n > 0)
+        self.import_button.setEnabled(n > 0 and not self._importing and self._card_present)
 
     def _maybe_verify(self) -> None:
         readable = [c for c in self._clips if c.readable]
@@ -512,9 +579,92 @@ class CardImportDialog(QDialog):
 
     def _shutdown(self) -> None:
         self._closed = True
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
         for future in self._futures:
             future.cancel()
         self._futures.clear()
+
+
+class CardMonitor(QObject):
+    """Polls for recording cards on the task runner (never on the GUI thread: a stat of a
+    slow mount can block) and emits ``inserted``/``removed`` with :class:`Card` values.
+
+    Operating systems and Qt offer no portable insertion signal, so this is a timer; the
+    default interval (2 s) keeps the cost to a few ``stat`` calls per mount point."""
+
+    inserted = Signal(object)  # Card
+    removed = Signal(object)  # Card
+
+    def __init__(self, tasks: Tasks, watcher: CardWatcher | None = None, *,
+                 interval_ms: int = 2000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks = tasks
+        self.watcher = watcher or CardWatcher()
+        self._busy = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(100, interval_ms))
+        self._timer.timeout.connect(self.poll_now)
+
+    def start(self) -> None:
+        self.poll_now()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @property
+    def cards(self) -> list[Card]:
+        return self.watcher.cards
+
+    def poll_now(self) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        self._tasks.run(MEDIA_KIND, self.watcher.poll, self._on_polled, self._on_failed)
+
+    def _on_polled(self, result: tuple[list[Card], list[Card]]) -> None:
+        self._busy = False
+        inserted, removed = result
+        for card in removed:
+            self.removed.emit(card)
+        for card in inserted:
+            self.inserted.emit(card)
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._busy = False
+        log.warning("card polling failed: %s", exc)
+
+
+def format_local_time(recorded_at: str | None) -> str:
+    """A UTC "YYYY-MM-DDTHH:MM:SSZ" as local "YYYY-MM-DD HH:MM"."""
+    if not recorded_at:
+        return ""
+    try:
+        return parse_utc(recorded_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return recorded_at
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
 
 
 def _summary(scan: CardScan) -> str:

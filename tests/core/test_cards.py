@@ -380,3 +380,79 @@ def test_scan_and_classify_survives_an_offline_cloud(card: FakeCard) -> None:
     checked = scan_and_classify(card.root, find_duplicates=cloud)
     assert checked.cloud_checked and checked.note is None
     assert checked.count(ClipStatus.IN_CLOUD) == 1 and checked.count(ClipStatus.DUPLICATE) == 1
+
+
+# --- through the real local stack (moto + gateway + handler) and the real upload engine ---------
+
+
+def test_card_to_cloud_to_safe_to_erase_through_the_local_stack(
+    local_stack: dict[str, Any], card: FakeCard, tmp_path: Path
+) -> None:
+    from medispecs_desktop.core import media
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+    from medispecs_desktop.core.cards import QueueIndex, check_card_with_api, scan_and_classify
+    from medispecs_desktop.core.config import Settings
+    from medispecs_desktop.core.uploads.engine import UploadEngine
+    from medispecs_desktop.core.uploads.jobs import JobState
+    from medispecs_desktop.core.uploads.store import QueueStore
+
+    info = local_stack
+    settings = Settings(api_url=info["apiUrl"], region=info["region"],
+                        user_pool_id=info["userPoolId"], client_id=info["clientId"],
+                        cognito_endpoint=info["awsEndpoint"], demo=bool(info["demo"]))
+    # A user of its own, so other tests' uploads to the shared stack do not interfere.
+    user = info["users"][1]
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    me = auth.sign_in(user["username"], user["password"])
+    api = ApiClient(settings, auth)
+    engine = UploadEngine(QueueStore(tmp_path / "queue.db"), api, me.sub, settings=settings,
+                          probe=media.probe, thumbnail=media.thumbnail_jpeg)
+
+    # 1. Insert the card: nothing of it is queued or in the cloud yet (maybe from another run
+    #    of this test in the same stack: then it is all in the cloud, which is also fine).
+    first = scan_and_classify(card.root, queued=lambda: QueueIndex.from_jobs(engine.jobs()),
+                              find_duplicates=api.find_duplicates)
+    assert first.cloud_checked
+    names = by_name(first.clips)
+    assert names["BACKUP_0001.MP4"].status in (ClipStatus.DUPLICATE, ClipStatus.IN_CLOUD)
+    to_import = [c.path for c in first.clips if c.status is ClipStatus.NEW]
+
+    # 2. Import the new ones: they are queued (before any hashing) ...
+    engine.add_paths(to_import)
+    queued = scan_and_classify(card.root, queued=lambda: QueueIndex.from_jobs(engine.jobs()))
+    assert {c.path for c in queued.clips if c.status is ClipStatus.QUEUED} == set(to_import)
+
+    # 3. ... uploaded for real through pre-signed URLs ...
+    engine.start()
+    try:
+        assert engine.wait_until(lambda jobs: all(j.state.is_terminal for j in jobs),
+                                 timeout=60)
+    finally:
+        engine.stop()
+    assert all(j.state is JobState.DONE for j in engine.jobs()), [j.error for j in engine.jobs()]
+
+    # 4. ... and now every readable clip is in the cloud, the copy included (same bytes).
+    after = scan_and_classify(card.root, queued=lambda: QueueIndex.from_jobs(engine.jobs()),
+                              find_duplicates=api.find_duplicates)
+    statuses = {c.name: c.status for c in after.clips}
+    for name in ("GLS_0001.MP4", "BACKUP_0001.MP4", "GLS_0002.MOV", "GLS_0003.MP4"):
+        assert statuses[name] is ClipStatus.IN_CLOUD, name
+    record = api.get_video(str(by_name(after.clips)["GLS_0002.MOV"].video_id))
+    assert record.recorded_at == "2025-05-06T09:45:10Z" and record.codec == "mpeg4"
+    assert record.device_id == "glasses-A1"
+
+    # 5. Verified in cloud (record, S3 size, SHA-256) -> the readable clips are safe to erase,
+    #    the card is not (two unreadable files would be lost).
+    checks = check_card_with_api(after.clips, api)
+    readable = [c for c in after.clips if c.readable]
+    assert all(checks[c.path].verified for c in readable)
+    assert safe_to_erase(readable, checks).safe
+    assert not safe_to_erase(after.clips, checks).safe
+    with pytest.raises(CardError, match="demo"):
+        erase_verified(after.clips, checks, demo=settings.demo)
+    assert all(c.path.exists() for c in after.clips)
+    result = erase_verified(after.clips, checks, demo=False)
+    assert sorted(result.deleted) == sorted(c.path for c in readable)
+    for path in (card.truncated, card.bogus, card.notes):
+        assert path.exists()

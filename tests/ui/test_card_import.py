@@ -174,8 +174,9 @@ def test_import_upload_verify_and_erase(qtbot: QtBot, tasks: TaskRunner, tmp_pat
     queue_log: list[list[Path]] = []
     dialog = open_dialog(qtbot, tasks, root, cloud, {fingerprint(files["queued"])}, queue_log)
 
-    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
-    assert queue_log == [[files["new"]]]
+    with qtbot.waitSignal(dialog.imported, timeout=15000) as imported:
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert queue_log == [[files["new"]]] and imported.args[0] == [files["new"]]
     assert dialog.status_of(files["new"]) is ClipStatus.QUEUED
     assert dialog.import_button.text() == "Import 0 clips" and not dialog.import_button.isEnabled()
 
@@ -282,3 +283,97 @@ def test_scan_failure_is_shown(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) 
     qtbot.waitUntil(lambda: "could not be read" in dialog.title.text(), timeout=15000)
     assert "removed" in dialog.title.text()
     assert not dialog.import_button.isEnabled()
+
+
+def test_card_removed_says_which_clips_still_need_it(qtbot: QtBot, tasks: TaskRunner,
+                                                     tmp_path: Path) -> None:
+    root = tmp_path / "SD"
+    files = card_with(root, broken=False)
+    cloud = DictCloud()
+    dialog = open_dialog(qtbot, tasks, root, cloud, {fingerprint(files["queued"])}, [])
+    dialog.on_job_changed(job(files["queued"], JobState.UPLOADING))
+    dialog.card_removed()
+    text = dialog.note.text()
+    assert "The card was removed" in text
+    assert "1 clip still need the card" in text and "GLS_0102.MOV" in text
+    assert "were not imported" in text
+    assert not dialog.import_button.isEnabled() and dialog.selected_paths() == []
+
+
+def test_card_monitor_emits_inserted_and_removed(qtbot: QtBot, tasks: TaskRunner,
+                                                 tmp_path: Path) -> None:
+    from medispecs_desktop.core.cards import CardWatcher
+    from medispecs_desktop.ui.card_import import CardMonitor
+
+    mounts = tmp_path / "media"
+    mounts.mkdir()
+    monitor = CardMonitor(tasks, CardWatcher([mounts], environ={}, include_system=False),
+                          interval_ms=100)
+    inserted: list[Any] = []
+    removed: list[Any] = []
+    monitor.inserted.connect(inserted.append)
+    monitor.removed.connect(removed.append)
+    monitor.start()
+    card_with(mounts / "SD_B", broken=False)
+    qtbot.waitUntil(lambda: len(inserted) == 1, timeout=15000)
+    assert inserted[0].root == mounts / "SD_B" and inserted[0].reason == "DCIM folder"
+    shutil.rmtree(mounts / "SD_B")
+    qtbot.waitUntil(lambda: len(removed) == 1, timeout=15000)
+    assert removed[0].label == "SD_B" and monitor.cards == []
+    monitor.stop()
+
+
+def test_dialog_with_the_real_engine_and_local_stack(
+    qtbot: QtBot, tasks: TaskRunner, tmp_path: Path, local_stack: dict[str, Any]
+) -> None:
+    """Import -> upload -> verified in cloud -> "safe to erase" (demo: never erased)."""
+    from medispecs_desktop.core import media
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+    from medispecs_desktop.core.cards import QueueIndex, check_card_with_api
+    from medispecs_desktop.core.config import Settings
+    from medispecs_desktop.core.uploads.engine import UploadEngine
+    from medispecs_desktop.core.uploads.store import QueueStore
+
+    info = local_stack
+    settings = Settings(api_url=info["apiUrl"], region=info["region"],
+                        user_pool_id=info["userPoolId"], client_id=info["clientId"],
+                        cognito_endpoint=info["awsEndpoint"], demo=bool(info["demo"]))
+    user = info["users"][1]
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    me = auth.sign_in(user["username"], user["password"])
+    api = ApiClient(settings, auth)
+    engine = UploadEngine(QueueStore(tmp_path / "queue.db"), api, me.sub, settings=settings,
+                          probe=media.probe, thumbnail=media.thumbnail_jpeg)
+    root = tmp_path / "SD"
+    media_dir = root / "DCIM" / "100MEDIA"
+    # Unique content per run (seeded by the temp path) so the clips are new to the stack.
+    seed = abs(hash(str(tmp_path))) % 10_000
+    clips = [make_video(media_dir / f"UI_{i}.MP4", seconds=0.6, seed=seed + i,
+                        creation_time=T0.replace(minute=i)) for i in range(2)]
+    dialog = CardImportDialog(
+        "SD", tasks=tasks,
+        scan=lambda: scan_and_classify(root, queued=lambda: QueueIndex.from_jobs(engine.jobs()),
+                                       find_duplicates=api.find_duplicates),
+        queue_paths=engine.add_paths,
+        verify=lambda cs: check_card_with_api(cs, api),
+        erase=lambda cs, checks: erase_verified(cs, checks, demo=settings.demo),
+        demo=settings.demo,
+    )
+    qtbot.addWidget(dialog)
+    dialog.follow_jobs(engine.subscribe_jobs, tasks.call_soon)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=15000)
+    assert [dialog.status_of(p) for p in clips] == [ClipStatus.NEW, ClipStatus.NEW]
+    engine.start()
+    try:
+        with qtbot.waitSignal(dialog.imported, timeout=15000):
+            qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: all(dialog.status_of(p) is ClipStatus.VERIFIED for p in clips),
+                        timeout=60000)
+    finally:
+        engine.stop()
+    qtbot.waitUntil(lambda: "All 2 clips" in dialog.safe_label.text(), timeout=15000)
+    assert "Demo mode" in dialog.safe_label.text()
+    assert not dialog.erase_button.isVisible()
+    assert all(p.exists() for p in clips)
+    dialog.close()
