@@ -162,31 +162,46 @@ class Api:
         return out
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def backend_config(moto_server: Moto) -> BackendConfig:
     return make_config(moto_server.endpoint)
 
 
-@pytest.fixture
-def app(backend_config: BackendConfig) -> App:
-    return App(backend_config)
+@dataclass
+class _Recorder:
+    calls: list[str] = field(default_factory=list)
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        self.calls.append(event_name.rsplit(".", 1)[-1])
+
+
+@pytest.fixture(scope="session")
+def _shared_app(backend_config: BackendConfig) -> tuple[App, _Recorder]:
+    """One handler for the session (clients built once, as in a warm Lambda container), with
+    every DynamoDB operation it makes recorded through botocore's event hooks."""
+    app = App(backend_config)
+    recorder = _Recorder()
+    app.clients.dynamodb.meta.events.register("before-call.dynamodb", recorder)
+    return app, recorder
 
 
 @pytest.fixture
-def api(app: App) -> Api:
-    """A fresh user per test (isolated partition and S3 prefix), DynamoDB ops recorded."""
-    a = Api(app)
-
-    def record(event_name: str, **_: Any) -> None:
-        a.ddb_calls.append(event_name.rsplit(".", 1)[-1])
-
-    app.clients.dynamodb.meta.events.register("before-call.dynamodb", record)
-    return a
+def app(_shared_app: tuple[App, _Recorder]) -> App:
+    return _shared_app[0]
 
 
 @pytest.fixture
-def other_api(app: App) -> Api:
-    return Api(app)
+def api(_shared_app: tuple[App, _Recorder]) -> Api:
+    """A fresh user per test (isolated partition and S3 prefix); ``api.ddb_calls`` lists the
+    DynamoDB operations made since the fixture was created (clear it to start counting)."""
+    app, recorder = _shared_app
+    recorder.calls.clear()
+    return Api(app, ddb_calls=recorder.calls)
+
+
+@pytest.fixture
+def other_api(_shared_app: tuple[App, _Recorder]) -> Api:
+    return Api(_shared_app[0], ddb_calls=[])
 
 
 @pytest.fixture
