@@ -117,7 +117,9 @@ class MediaInfo:
     container: str = ""
     frame_rate: float | None = None
     has_audio: bool = False
-    rotation: int = 0  # degrees the player turns the picture (display matrix)
+    # Degrees (counter-clockwise, 0/90/180/270) a player turns the picture (the display
+    # matrix phones write for portrait clips); width/height are the coded, unturned size.
+    rotation: int = 0
 
     @property
     def recorded_at_datetime(self) -> datetime:

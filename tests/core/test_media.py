@@ -239,3 +239,40 @@ def test_frame_time_base_sanity(make_video: MakeVideo) -> None:
     # The duration of a one-frame clip is one frame, never zero (a zero would be refused).
     info = probe(make_video("one.mp4", seconds=1 / 25, fps=25))
     assert info.duration_sec == pytest.approx(float(Fraction(1, 25)), abs=1e-3)
+
+
+def _set_display_matrix(path: Path, matrix: tuple[int, ...]) -> None:
+    """Write a track display matrix into an MP4's tkhd box, as phones do for portrait clips."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd")
+    version = data[at + 4]
+    start = at + 8 + (28 if version == 1 else 20) + 16  # times/ids/duration, reserved..volume
+    assert struct.unpack(">9i", data[start:start + 36])[0] == 0x10000  # identity before
+    data[start:start + 36] = struct.pack(">9i", *matrix)
+    path.write_bytes(bytes(data))
+
+
+def test_portrait_clip_thumbnail_is_turned_like_a_player_shows_it(tmp_path: Path) -> None:
+    path = tmp_path / "portrait.mp4"
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(10):
+            img = np.zeros((240, 320, 3), np.uint8)
+            img[:, :160] = 255  # left half white
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    # 90 degrees clockwise for display (the matrix an iPhone writes for portrait).
+    _set_display_matrix(path, (0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000))
+    info = probe(path)
+    assert info.rotation == 270 and (info.width, info.height) == (320, 240)
+    pixels = decode_jpeg(thumbnail_jpeg(path, max_width=120))
+    assert pixels.shape[:2] == (160, 120)  # portrait, scaled to 120 wide
+    # Turned clockwise: the white left half is now the top half.
+    assert pixels[:70].mean() > 240 and pixels[-70:].mean() < 15
