@@ -190,7 +190,7 @@ def install_views(window: MainWindow, ctx: AppContext) -> None:
 
 
 @dataclass
-class TestHooks:
+class AppHooks:
     """See the module docstring; all off unless the environment turns them on."""
 
     autologin: bool = False
@@ -200,7 +200,7 @@ class TestHooks:
     screenshot_delay_ms: int = 1000
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> TestHooks:
+    def from_env(cls, env: dict[str, str] | None = None) -> AppHooks:
         env = dict(os.environ) if env is None else env
         shot = env.get(ENV_SCREENSHOT, "").strip()
         try:
@@ -280,13 +280,13 @@ class AppController(QObject):
         ctx: AppContext,
         window: MainWindow,
         *,
-        hooks: TestHooks | None = None,
+        hooks: AppHooks | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.window = window
-        self.hooks = hooks or TestHooks()
+        self.hooks = hooks or AppHooks()
         self.sign_in_dialog: SignInDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._restore_pending = False
@@ -630,7 +630,7 @@ def run_app(args: argparse.Namespace) -> int:
     ctx = AppContext(settings, paths)
     window = MainWindow(ctx.qsettings)
     install_views(window, ctx)
-    controller = AppController(ctx, window, hooks=TestHooks.from_env())
+    controller = AppController(ctx, window, hooks=AppHooks.from_env())
     app.aboutToQuit.connect(controller.shutdown)
     controller.show_window()
     controller.start(local=local, config_error=problem)
@@ -647,8 +647,8 @@ def run_app(args: argparse.Namespace) -> int:
 __all__ = [
     "AppContext",
     "AppController",
+    "AppHooks",
     "OnlineMonitor",
-    "TestHooks",
     "grab_window",
     "install_views",
     "make_application",

@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
-        self.setMinimumSize(QSize(880, 560))
+        self.setMinimumSize(QSize(720, 480))
         self.resize(1200, 760)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks

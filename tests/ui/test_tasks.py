@@ -60,8 +60,9 @@ def test_result_and_error_are_delivered_on_the_gui_thread(qtbot: Any, runner: Ta
 
 
 def test_gui_thread_keeps_beating_while_a_slow_task_runs(qtbot: Any, runner: TaskRunner) -> None:
-    """A heartbeat QTimer at 10 ms keeps firing (no gap > 150 ms) while a task blocks for
-    the duration of 30 heartbeats; the task's result then arrives on the GUI thread."""
+    """A heartbeat QTimer at 10 ms keeps firing while a task blocks for the duration of 60
+    heartbeats (had the GUI thread waited for it, one gap would be >= 600 ms); the task's
+    result then arrives on the GUI thread."""
     release = threading.Event()
     beats: list[int] = []
     clock = QElapsedTimer()
@@ -71,7 +72,7 @@ def test_gui_thread_keeps_beating_while_a_slow_task_runs(qtbot: Any, runner: Tas
 
     def beat() -> None:
         beats.append(clock.elapsed())
-        if len(beats) == 30:
+        if len(beats) == 60:
             release.set()
 
     heartbeat.timeout.connect(beat)
@@ -79,7 +80,7 @@ def test_gui_thread_keeps_beating_while_a_slow_task_runs(qtbot: Any, runner: Tas
 
     def slow() -> str:
         if not release.wait(timeout=10):  # blocks the worker, never the GUI
-            raise TimeoutError("heartbeat never reached 30")
+            raise TimeoutError("heartbeat never reached 60")
         return "slow done"
 
     runner.run(API, slow, results.append)
@@ -89,9 +90,9 @@ def test_gui_thread_keeps_beating_while_a_slow_task_runs(qtbot: Any, runner: Tas
     finally:
         heartbeat.stop()
     assert results == ["slow done"]
-    assert len(beats) >= 30
+    assert len(beats) >= 60
     gaps = [b - a for a, b in itertools.pairwise(beats)]
-    assert max(gaps) < 150, f"GUI thread stalled for {max(gaps)} ms"
+    assert max(gaps) < 400, f"GUI thread stalled for {max(gaps)} ms"
 
 
 def test_pools_are_separate(qtbot: Any, qapp: QApplication) -> None:

@@ -1,0 +1,416 @@
+"""The application shell with real widgets (pytest-qt, offscreen) against the real local stack:
+first run, settings, sign-in (wrong password, unknown user, new-password challenge), silent
+sign-in from the keyring, sign-out clearing the keyring, offline start, the demo child."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import keyring
+import keyring.backend
+import keyring.errors
+import psutil
+import pytest
+from keyring.backends import fail
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton
+
+from medispecs_desktop import __version__
+from medispecs_desktop.core.config import Paths, Settings, load_settings
+from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog
+from medispecs_desktop.ui.app import AppContext, AppController, AppHooks, install_views
+from medispecs_desktop.ui.main_window import (
+    PAGE_MAIN,
+    PAGE_SIGNED_OUT,
+    PAGE_STARTING,
+    PAGE_WELCOME,
+    MainWindow,
+)
+from medispecs_desktop.ui.settings_dialog import SettingsDialog
+from medispecs_desktop.ui.signin import SignInDialog
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A test keyring backend (never the developer's keyring)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        try:
+            del self.values[(service, username)]
+        except KeyError as exc:
+            raise keyring.errors.PasswordDeleteError(username) from exc
+
+    def refresh_tokens(self) -> list[str]:
+        return [user for (_svc, user) in self.values if user.startswith("refresh-token:")]
+
+
+@pytest.fixture
+def test_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def stack_settings(local_stack: dict[str, Any]) -> Settings:
+    return Settings(
+        api_url=local_stack["apiUrl"], region=local_stack["region"],
+        user_pool_id=local_stack["userPoolId"], client_id=local_stack["clientId"],
+        cognito_endpoint=local_stack["awsEndpoint"])
+
+
+Shell = tuple[AppContext, MainWindow, AppController]
+
+
+@pytest.fixture
+def make_shell(qtbot: Any) -> Iterator[Callable[..., Shell]]:
+    made: list[Shell] = []
+
+    def factory(settings: Settings, *, hooks: AppHooks | None = None) -> Shell:
+        paths = Paths.default().ensure()
+        ctx = AppContext(settings, paths)
+        window = MainWindow(ctx.qsettings)
+        qtbot.addWidget(window)
+        install_views(window, ctx)
+        controller = AppController(ctx, window, hooks=hooks)
+        made.append((ctx, window, controller))
+        controller.show_window()
+        return ctx, window, controller
+
+    yield factory
+    for _ctx, _window, controller in made:
+        controller.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _dialog(qtbot: Any, controller: AppController) -> SignInDialog:
+    qtbot.waitUntil(lambda: controller.sign_in_dialog is not None
+                    and controller.sign_in_dialog.isVisible(), timeout=10_000)
+    assert controller.sign_in_dialog is not None
+    return controller.sign_in_dialog
+
+
+def _submit(qtbot: Any, dialog: SignInDialog, username: str, password: str) -> None:
+    dialog.username.setText(username)
+    dialog.password.setText(password)
+    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+
+
+def _wait_error(qtbot: Any, dialog: SignInDialog) -> str:
+    qtbot.waitUntil(lambda: bool(dialog.error_text) and not dialog.busy, timeout=15_000)
+    return dialog.error_text
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+def test_first_run_says_what_to_enter_and_settings_connect_the_app(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    test_keyring: MemoryKeyring,
+) -> None:
+    ctx, window, controller = make_shell(Settings())
+    controller.start()
+    assert window.current_page() == PAGE_WELCOME
+    text = window.welcome_panel.text.text()
+    for words in ("API URL", "user pool id", "app client id"):
+        assert words in text
+    assert window.welcome_demo_button.text() == "Try the demo (local stack)"
+    assert window.online_label.text() == "Checking…"
+
+    qtbot.mouseClick(window.welcome_settings_button, Qt.MouseButton.LeftButton)
+    dialog = controller.settings_dialog
+    assert isinstance(dialog, SettingsDialog) and dialog.isVisible()
+    dialog.fields["api_url"].setText("not a url")
+    assert not dialog.save_button.isEnabled()
+    assert "https://" in dialog.error.text()
+    for name in ("api_url", "region", "user_pool_id", "client_id", "cognito_endpoint"):
+        dialog.fields[name].setText(getattr(stack_settings, name))
+    dialog.max_files.setValue(3)
+    assert dialog.save_button.isEnabled()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+
+    saved = load_settings(ctx.paths, env={})
+    assert saved.api_url == stack_settings.api_url
+    assert saved.client_id == stack_settings.client_id
+    assert saved.max_concurrent_files == 3
+    assert not saved.demo
+    assert "token" not in ctx.paths.settings_file.read_text().lower()
+    # now configured: nothing remembered, so the sign-in dialog opens; the API is reachable
+    _dialog(qtbot, controller)
+    qtbot.waitUntil(lambda: window.online_label.text() == "Online", timeout=10_000)
+
+
+def test_sign_in_restore_and_sign_out_clear_the_keyring(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    local_stack: dict[str, Any], test_keyring: MemoryKeyring,
+) -> None:
+    ctx, window, controller = make_shell(stack_settings)
+    controller.start()
+    dialog = _dialog(qtbot, controller)
+    assert window.current_page() == PAGE_SIGNED_OUT
+    _submit(qtbot, dialog, local_stack["username"], local_stack["password"])
+    assert dialog.busy and not dialog.submit.isEnabled()  # busy state while the call runs
+    qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=15_000)
+    assert ctx.user is not None and ctx.user.username == local_stack["username"]
+    assert window.user_label.text() == ctx.user.display_name
+    assert window.keyring_notice.isHidden()
+    assert window.action_sign_out.isEnabled()
+    assert len(test_keyring.refresh_tokens()) == 1  # remembered in the (test) keyring
+    qtbot.waitUntil(lambda: window.online_label.text() == "Online", timeout=10_000)
+
+    # next start: silent sign-in from the keyring, no dialog
+    ctx2, window2, controller2 = make_shell(stack_settings)
+    with qtbot.waitSignal(controller2.milestone, timeout=15_000,
+                          check_params_cb=lambda name: name == "signed_in"):
+        controller2.start()
+    assert window2.current_page() == PAGE_MAIN
+    assert controller2.sign_in_dialog is None
+    assert ctx2.user is not None and ctx2.user.username == local_stack["username"]
+
+    # sign out (menu) forgets the tokens, keyring entry included
+    with qtbot.waitSignal(controller2.milestone, timeout=15_000,
+                          check_params_cb=lambda name: name == "signed_out"):
+        window2.action_sign_out.trigger()
+    assert window2.current_page() == PAGE_SIGNED_OUT
+    assert window2.user_label.text() == "Not signed in"
+    assert test_keyring.refresh_tokens() == []
+    assert ctx2.auth is not None and not ctx2.auth.signed_in
+
+
+def test_wrong_password_and_unknown_user_messages(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    local_stack: dict[str, Any], test_keyring: MemoryKeyring,
+) -> None:
+    _ctx, window, controller = make_shell(stack_settings)
+    controller.start()
+    dialog = _dialog(qtbot, controller)
+    _submit(qtbot, dialog, local_stack["username"], "Wrong-password-1")
+    assert _wait_error(qtbot, dialog) == "Wrong username or password."
+    assert dialog.isVisible() and dialog.submit.isEnabled()
+    assert dialog.password.hasFocus() or QApplication.focusWidget() is None
+
+    _submit(qtbot, dialog, f"nobody-{uuid.uuid4().hex[:6]}", "Whatever-1")
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=15_000)
+    message = _wait_error(qtbot, dialog)
+    # moto answers an unknown user like Cognito with "prevent user existence errors" on
+    assert message.startswith(("There is no account", "Wrong username or password"))
+
+    dialog.username.clear()
+    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    assert dialog.error_text == "Enter your username and password."  # no network call
+    assert window.current_page() == PAGE_SIGNED_OUT
+
+
+def test_new_password_challenge(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    local_stack: dict[str, Any], test_keyring: MemoryKeyring,
+) -> None:
+    username = f"nurse-{uuid.uuid4().hex[:8]}"
+    idp = boto3.client("cognito-idp", region_name=local_stack["region"],
+                       endpoint_url=local_stack["awsEndpoint"])
+    idp.admin_create_user(UserPoolId=local_stack["userPoolId"], Username=username,
+                          TemporaryPassword="Temp-pass-123", MessageAction="SUPPRESS")
+
+    ctx, window, controller = make_shell(stack_settings)
+    controller.start()
+    dialog = _dialog(qtbot, controller)
+    _submit(qtbot, dialog, username, "Temp-pass-123")
+    qtbot.waitUntil(lambda: dialog.on_new_password_step and not dialog.busy, timeout=15_000)
+    assert dialog.title.text() == "Choose a new password"
+    assert username in dialog.new_password_hint.text()
+
+    dialog.new_password.setText("Brand-new-pass-1")
+    dialog.confirm_password.setText("Brand-new-pass-2")
+    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    assert dialog.error_text == "The two passwords are not the same."
+
+    dialog.confirm_password.setText("Brand-new-pass-1")
+    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=15_000)
+    assert ctx.user is not None and ctx.user.username == username
+    # the new password is the real one now
+    auth = ctx.auth
+    assert auth is not None
+    assert auth.sign_in(username, "Brand-new-pass-1").username == username
+
+
+def test_offline_start_shows_offline_and_never_blocks(
+    qtbot: Any, make_shell: Callable[..., Shell], test_keyring: MemoryKeyring,
+) -> None:
+    """The API host accepts connections but never answers (a black hole: the worst case, the
+    ping waits for its 5 s read timeout) and the sign-in service refuses connections. The
+    indicator turns Offline, sign-in says why, and the GUI thread keeps beating throughout:
+    a call made on the GUI thread would freeze it for seconds."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(16)  # never accept(): connects succeed, no byte ever comes back
+    api_url = f"http://127.0.0.1:{blackhole.getsockname()[1]}"
+    refused = f"http://127.0.0.1:{_free_port()}"
+    settings = Settings(api_url=api_url, region="eu-west-2",
+                        user_pool_id="eu-west-2_Offline1", client_id="offlineclient",
+                        cognito_endpoint=refused)
+    beats: list[int] = []
+    clock = QElapsedTimer()
+    clock.start()
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: beats.append(clock.elapsed()))
+    heartbeat.start(10)
+    try:
+        _ctx, window, controller = make_shell(settings)
+        controller.start()
+        assert window.online_label.text() == "Checking…"
+        dialog = _dialog(qtbot, controller)
+        _submit(qtbot, dialog, "someone", "Some-password-1")
+        message = _wait_error(qtbot, dialog)
+        qtbot.waitUntil(lambda: window.online_label.text() == "Offline", timeout=15_000)
+    finally:
+        heartbeat.stop()
+        blackhole.close()
+    assert message.startswith("Can't reach the sign-in service")
+    assert "can't be reached" in window.online_label.toolTip()
+    assert window.current_page() == PAGE_SIGNED_OUT
+    assert clock.elapsed() >= 4000  # the ping really waited for its timeout...
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
+    # ...while the GUI thread never stopped (allowance for a loaded 2-core CI machine)
+    assert len(beats) > 100 and max(gaps) < 1000, f"GUI thread stalled for {max(gaps)} ms"
+
+
+def test_without_a_keyring_the_session_works_and_says_it_is_not_remembered(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    local_stack: dict[str, Any], no_keyring: None,
+) -> None:
+    ctx, window, controller = make_shell(stack_settings)
+    controller.start()
+    dialog = _dialog(qtbot, controller)
+    _submit(qtbot, dialog, local_stack["username"], local_stack["password"])
+    qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=15_000)
+    assert ctx.auth is not None and not ctx.auth.remembered
+    assert window.keyring_notice.isVisible()
+    assert "won't be remembered" in window.statusBar().currentMessage()
+
+
+def test_demo_mode_runs_the_stack_as_a_child_that_ends_with_the_app(
+    qtbot: Any, make_shell: Callable[..., Shell],
+) -> None:
+    ctx, window, controller = make_shell(Settings(demo=True))
+    controller.start(local=True)
+    assert window.demo_banner.isVisible()
+    assert "not stored" in window.demo_banner_label.text()
+    assert window.current_page() == PAGE_STARTING
+    assert window.starting_panel.title.text() == "Starting demo stack…"
+    dialog = _dialog(qtbot, controller)  # opens once the child printed its JSON line
+    assert ctx.stack is not None and ctx.stack.info is not None
+    child = psutil.Process(ctx.stack.pid)
+    assert child.ppid() == psutil.Process().pid
+    assert ctx.settings.demo and ctx.settings.api_url == ctx.stack.info["apiUrl"]
+    assert dialog.username.text() == ctx.stack.info["username"]
+    assert dialog.password.text() == ctx.stack.info["password"]
+    assert not dialog.info.isHidden() and "not stored" in dialog.info.text()
+    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=15_000)
+    assert window.keyring_notice.isHidden()  # demo never uses the keyring: nothing to say
+    controller.shutdown()
+    assert not ctx.stack.running
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+
+
+def test_window_layout_is_remembered_and_views_plug_in(
+    qtbot: Any, tmp_path: Any,
+) -> None:
+    qsettings = QSettings(str(tmp_path / "ui-state.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(qsettings)
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(770, 530)
+    window.uploads_dock.hide()
+    window.save_layout()
+    assert "geometry" in (tmp_path / "ui-state.ini").read_text()
+
+    again = MainWindow(QSettings(str(tmp_path / "ui-state.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    again.show()
+    assert (again.width(), again.height()) == (770, 530)
+    assert again.uploads_dock.isHidden()
+
+    library, player, uploads = QLabel("library"), QLabel("player"), QLabel("uploads")
+    again.set_library_view(library)
+    again.set_player_view(player)
+    again.set_uploads_view(uploads)
+    assert again.splitter.widget(0) is library and again.splitter.widget(1) is player
+    assert again.uploads_dock.widget() is uploads and again.uploads_installed
+
+    again.set_upload_totals(1, 3, 5_000_000, 20_000_000)
+    assert again.uploads_label.text() == "Uploaded 1 of 3 · 5.0 MB of 20.0 MB"
+    assert again.uploads_bar.value() == 250 and not again.uploads_bar.isHidden()
+    again.set_upload_totals(0, 0, 0, 0)
+    assert again.uploads_label.text() == "No uploads" and again.uploads_bar.isHidden()
+
+
+def test_menus_shortcuts_and_about(qtbot: Any, tmp_path: Any) -> None:
+    window = MainWindow(None)
+    qtbot.addWidget(window)
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["&File", "&View", "&Help"]
+    file_items = [a.text() for a in window.file_menu.actions() if not a.isSeparator()]
+    assert file_items == ["&Add files…", "Add &folder…", "&Settings…", "Sign &in…",
+                          "Sign &out", "&Quit"]
+    help_items = [a.text() for a in window.help_menu.actions() if not a.isSeparator()]
+    assert help_items[:2] == ["&Keyboard shortcuts", "Open &log folder"]
+    assert all(not a.icon().isNull() for a in (window.action_add_files, window.action_settings,
+                                               window.action_about))
+
+    shortcuts = ShortcutsDialog(window.all_actions(), window)
+    qtbot.addWidget(shortcuts)
+    rows = {shortcuts.table.item(r, 0).text(): shortcuts.table.item(r, 1).text()
+            for r in range(shortcuts.table.rowCount())}
+    assert rows["Add files"] == "Ctrl+O"
+    assert rows["Quit"] == "Ctrl+Q"
+    assert rows["Show uploads"] == "Ctrl+U"
+
+    about = AboutDialog(Paths.default(), window, demo=True)
+    qtbot.addWidget(about)
+    assert __version__ in about.title.text() and "demo mode" in about.title.text()
+
+    requested: list[str] = []
+    window.about_requested.connect(lambda: requested.append("about"))
+    window.action_about.trigger()
+    assert requested == ["about"]
+    buttons = window.findChildren(QPushButton)
+    assert any(b.text() == "Try the demo (local stack)" for b in buttons)
