@@ -467,12 +467,14 @@ class VideoTableModel(QAbstractTableModel):
         def work() -> PageLike:
             return fetch(query, cursor)
 
-        self._tasks.run(
+        if not _submit(
+            self._tasks,
             self._kind,
             work,
             lambda page: self._on_page(generation, page, replace),
             lambda exc: self._on_failed(generation, exc),
-        )
+        ):
+            self._set_loading(False)
 
     def _on_page(self, generation: int, page: PageLike, replace: bool) -> None:
         if generation != self._generation:
@@ -647,12 +649,16 @@ class VideoTableModel(QAbstractTableModel):
                     Qt.TransformationMode.SmoothTransformation,
                 )
 
-            self._tasks.run(
+            if not _submit(
+                self._tasks,
                 self._kind,
                 work,
                 _bind(self._on_thumbnail, video),
                 _bind(self._on_thumbnail_failed, video),
-            )
+            ):
+                self._thumb_jobs -= 1
+                self._thumb_wanted.clear()
+                return
 
     def _on_thumbnail(self, video: Video, image: QImage | None) -> None:
         self._thumb_jobs -= 1
@@ -710,6 +716,21 @@ def _sort_key(
     if col == COL_STATUS:
         return status
     return recorded_at  # thumbnail and recorded-at columns sort by time (ISO sorts)
+
+
+def _submit(
+    tasks: TasksLike,
+    kind: str,
+    fn: Callable[[], Any],
+    on_done: Callable[[Any], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> bool:
+    """``tasks.run`` unless the runner is closed (the app is quitting): then nothing."""
+    if getattr(tasks, "closed", False):
+        log.debug("task dropped: the task runner is closed")
+        return False
+    tasks.run(kind, fn, on_done, on_error)
+    return True
 
 
 def _bind(fn: Callable[[Video, Any], None], video: Video) -> Callable[[Any], None]:
@@ -1190,7 +1211,7 @@ class LibraryWidget(QWidget):
         self._started = True
         cache = self.cache
         if cache is not None:
-            self.tasks.run(API_KIND, cache.load_listing, self._on_cache_loaded,
+            _submit(self.tasks, API_KIND, cache.load_listing, self._on_cache_loaded,
                            lambda exc: log.warning("Cached listing unavailable: %s", exc))
         self.model.refresh()
 
@@ -1287,7 +1308,7 @@ class LibraryWidget(QWidget):
         def failed(_exc: BaseException) -> None:
             self._probing = False
 
-        self.tasks.run(API_KIND, probe, done, failed)
+        _submit(self.tasks, API_KIND, probe, done, failed)
 
     def _save_listing(self) -> None:
         cache = self.cache
@@ -1302,7 +1323,8 @@ class LibraryWidget(QWidget):
                 videos, next_cursor=cursor, date_from=query.date_from, date_to=query.date_to
             )
 
-        self.tasks.run(API_KIND, work, None, lambda exc: log.warning("Listing not cached: %s", exc))
+        _submit(self.tasks, API_KIND, work, None,
+                lambda exc: log.warning("Listing not cached: %s", exc))
 
     # -- filters ---------------------------------------------------------------------------
 
@@ -1427,7 +1449,7 @@ class LibraryWidget(QWidget):
                     self._on_load_failed(exc)
                 self.details.show_message(f"Not saved: {describe_error(exc)}", error=True)
 
-        self.tasks.run(API_KIND, work, done, failed)
+        _submit(self.tasks, API_KIND, work, done, failed)
 
     def _reload(self, video: Video) -> None:
         api = self.api
@@ -1449,7 +1471,7 @@ class LibraryWidget(QWidget):
                 return
             self.details.show_message(f"Could not reload: {describe_error(exc)}", error=True)
 
-        self.tasks.run(API_KIND, lambda: api.get_video(video.video_id), done, failed)
+        _submit(self.tasks, API_KIND, lambda: api.get_video(video.video_id), done, failed)
 
     def _delete(self, video: Video) -> None:
         if not self._confirm(self, delete_confirmation_text(video)):
@@ -1469,7 +1491,7 @@ class LibraryWidget(QWidget):
                 return
             self.details.show_message(f"Not deleted: {describe_error(exc)}", error=True)
 
-        self.tasks.run(API_KIND, lambda: api.delete_video(video.video_id), done, failed)
+        _submit(self.tasks, API_KIND, lambda: api.delete_video(video.video_id), done, failed)
 
     def _removed(self, video: Video, message: str) -> None:
         self.model.remove_video(video.video_id)
@@ -1479,13 +1501,13 @@ class LibraryWidget(QWidget):
         self.details.show_message(message)
         cache = self.cache
         if cache is not None:
-            self.tasks.run(API_KIND, lambda: cache.remove(video.video_id), None,
+            _submit(self.tasks, API_KIND, lambda: cache.remove(video.video_id), None,
                            lambda exc: log.warning("Cache not updated: %s", exc))
 
     def _cache_upsert(self, video: Video) -> None:
         cache = self.cache
         if cache is not None:
-            self.tasks.run(API_KIND, lambda: cache.upsert(video), None,
+            _submit(self.tasks, API_KIND, lambda: cache.upsert(video), None,
                            lambda exc: log.warning("Cache not updated: %s", exc))
 
     def _load_thumbnail(self, video: Video) -> bytes | None:
@@ -1602,7 +1624,7 @@ class LibraryView(QWidget):
             thumbnail_cache.clear_all(paths.cache_dir)
             positions.clear_all(paths.data_dir)
 
-        self.ctx.tasks.run(API_KIND, clear, None,
+        _submit(self.ctx.tasks, API_KIND, clear, None,
                            lambda exc: log.warning("Could not clear the caches: %s", exc))
 
     def _on_online(self, online: bool) -> None:

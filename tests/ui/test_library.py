@@ -1,0 +1,489 @@
+"""The library: model (qtmodeltester with paging), search/sort, local queue rows, and the whole
+widget against the running local stack (real API, real thumbnails through pre-signed URLs,
+real offline: a loopback port with nothing listening, then a real forwarder)."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QPixmap
+
+from medispecs_desktop.core.api import ApiClient
+from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+from medispecs_desktop.core.config import Paths, Settings
+from medispecs_desktop.core.errors import NotFoundError
+from medispecs_desktop.core.http import make_session
+from medispecs_desktop.core.library_cache import LibraryCache
+from medispecs_desktop.core.models import Video, format_utc
+from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
+from medispecs_desktop.ui.library import (
+    COL_DURATION,
+    COL_RECORDED,
+    COL_STATUS,
+    COL_THUMB,
+    COL_TITLE,
+    VIDEO_ROLE,
+    LibraryProxyModel,
+    LibraryQuery,
+    LibraryWidget,
+    LocalQueueItem,
+    VideoTableModel,
+    local_date_range_to_utc,
+)
+from medispecs_desktop.ui.tasks import TaskRunner
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    items: list[Video]
+    next_cursor: str | None
+
+
+class ListSource:
+    """A page source over a plain list (newest first), the way the API pages it."""
+
+    def __init__(self, videos: list[Video]) -> None:
+        self.videos = videos
+        self.calls: list[tuple[LibraryQuery, str | None]] = []
+
+    def __call__(self, query: LibraryQuery, cursor: str | None) -> Page:
+        self.calls.append((query, cursor))
+        start = int(cursor or 0)
+        chunk = self.videos[start:start + query.limit]
+        end = start + len(chunk)
+        return Page(chunk, str(end) if end < len(self.videos) else None)
+
+
+def _videos(n: int) -> list[Video]:
+    base = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+    return [
+        Video.from_api({
+            "videoId": f"v_{i:05d}",
+            "title": f"Recording {i:05d}" + (" knee" if i % 10 == 0 else ""),
+            "recordedAt": format_utc(base - timedelta(minutes=i)),
+            "status": ("ready", "uploaded", "processing", "error")[i % 4],
+            "durationSec": 30 + i,
+            "fileSizeBytes": 10_000 * (i + 1),
+            "deviceId": "glasses-1",
+        })
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def tasks(qtbot: Any) -> Iterator[TaskRunner]:
+    runner = TaskRunner()
+    yield runner
+    runner.shutdown()
+
+
+# -- the model on its own ----------------------------------------------------------------------
+
+
+def test_model_passes_qtmodeltester_with_paging(qtbot: Any, qtmodeltester: Any,
+                                                 tasks: TaskRunner) -> None:
+    source = ListSource(_videos(137))
+    model = VideoTableModel(source, tasks, query=LibraryQuery(limit=20))
+    qtmodeltester.check(model)  # stays attached: checks every insert below
+    with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
+        model.refresh()
+    assert model.rowCount() == 20
+    assert model.canFetchMore(QModelIndex())
+    assert not model.canFetchMore(model.index(0, 0))
+    while model.has_more:
+        if model.canFetchMore(QModelIndex()):
+            model.fetchMore(QModelIndex())
+        qtbot.waitUntil(lambda: not model.loading, timeout=5_000)
+        qtmodeltester.check(model)  # (the tester itself calls fetchMore too)
+        assert not model.canFetchMore(QModelIndex()) or model.has_more
+    assert model.rowCount() == 137
+    assert [c for _q, c in source.calls] == [None, *[str(20 * k) for k in range(1, 7)]]
+    ids = [model.index(r, 0).data(VIDEO_ROLE).video_id for r in range(model.rowCount())]
+    assert ids == [v.video_id for v in source.videos]  # newest first, no gaps, no duplicates
+    assert model.index(0, COL_TITLE).data() == "Recording 00000 knee"
+    assert model.index(0, COL_DURATION).data() == "0:30"
+    assert model.index(1, COL_STATUS).data() == "Uploaded"
+    assert model.index(3, COL_STATUS).data() == "Error"
+    assert model.headerData(COL_RECORDED, Qt.Orientation.Horizontal) == "Recorded"
+
+    # a refresh replaces the rows with the first page again
+    with qtbot.waitSignal(model.listingReplaced, timeout=5_000):
+        model.refresh()
+    assert model.rowCount() == 20
+
+
+def test_proxy_search_and_sort(qtbot: Any, qtmodeltester: Any, tasks: TaskRunner) -> None:
+    source = ListSource(_videos(60))
+    model = VideoTableModel(source, tasks, query=LibraryQuery(limit=100))
+    proxy = LibraryProxyModel()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
+        model.refresh()
+    proxy.set_search("KNEE")
+    assert proxy.rowCount() == 6
+    assert all("knee" in proxy.index(r, COL_TITLE).data() for r in range(proxy.rowCount()))
+    proxy.set_search("")
+    proxy.sort(COL_DURATION, Qt.SortOrder.DescendingOrder)
+    assert proxy.video_at(0).video_id == "v_00059"
+    proxy.sort(COL_RECORDED, Qt.SortOrder.DescendingOrder)
+    assert proxy.video_at(0).video_id == "v_00000"
+    proxy.sort(COL_RECORDED, Qt.SortOrder.AscendingOrder)
+    assert proxy.video_at(0).video_id == "v_00059"
+
+
+def test_local_queue_items_show_on_top_until_the_server_lists_them(
+    qtbot: Any, qtmodeltester: Any, tasks: TaskRunner
+) -> None:
+    videos = _videos(5)
+    source = ListSource(videos[1:])
+    model = VideoTableModel(source, tasks, query=LibraryQuery(limit=50))
+    qtmodeltester.check(model)
+    with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
+        model.refresh()
+    uploading = LocalQueueItem("v_00000", "Fresh from the card", "uploading", progress=0.42,
+                               file_size_bytes=5_000_000)
+    queued = LocalQueueItem("v_new", "Queued clip", "queued")
+    model.set_local_items([uploading, queued])
+    assert model.rowCount() == 6
+    assert model.index(0, COL_STATUS).data() == "On this computer: uploading 42%"
+    assert model.index(1, COL_STATUS).data() == "On this computer: queued"
+    # progress update: same rows, repaint only
+    model.set_local_items([LocalQueueItem("v_00000", "Fresh from the card", "uploading",
+                                          progress=0.9), queued])
+    assert model.index(0, COL_STATUS).data() == "On this computer: uploading 90%"
+    # the upload finished: the server lists it, the local row goes
+    source.videos = videos
+    with qtbot.waitSignal(model.listingReplaced, timeout=5_000):
+        model.refresh()
+    titles = [model.index(r, COL_TITLE).data() for r in range(model.rowCount())]
+    assert titles.count("Fresh from the card") == 0
+    assert titles[0] == "Queued clip" and model.rowCount() == 6
+    assert model.video_at(0) is None and model.video_at(1).video_id == "v_00000"
+
+
+def test_local_dates_become_utc_bounds() -> None:
+    plus8 = timezone(timedelta(hours=8))
+    assert local_date_range_to_utc(date(2025, 11, 3), date(2025, 11, 3), tz=plus8) == (
+        "2025-11-02T16:00:00Z", "2025-11-03T15:59:59Z")
+    minus5 = timezone(timedelta(hours=-5))
+    assert local_date_range_to_utc(date(2025, 11, 1), None, tz=minus5) == (
+        "2025-11-01T05:00:00Z", None)
+    assert local_date_range_to_utc(None, None) == (None, None)
+
+
+# -- against the running local stack -----------------------------------------------------------
+
+DAY = datetime(2001, 2, 3, 9, 0, tzinfo=UTC)  # nobody else records on this day
+
+
+@dataclass
+class Stack:
+    info: dict[str, Any]
+    settings: Settings
+    api: ApiClient
+    auth: CognitoAuth
+    ids: list[str]
+    titles: list[str]
+
+
+def _settings(info: dict[str, Any], api_url: str | None = None) -> Settings:
+    return Settings(api_url=api_url or info["apiUrl"], region=info["region"],
+                    user_pool_id=info["userPoolId"], client_id=info["clientId"],
+                    cognito_endpoint=info["awsEndpoint"])
+
+
+@pytest.fixture(scope="module")
+def stack(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    from medispecs_desktop.local.samples import make_video
+    from medispecs_desktop.local.seed import upload_recording
+
+    settings = _settings(local_stack)
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    user = next(u for u in local_stack["users"] if u["username"] != local_stack["username"])
+    auth.sign_in(user["username"], user["password"])
+    api = ApiClient(settings, auth)
+    folder = tmp_path_factory.mktemp("library-clips")
+    tag = uuid.uuid4().hex[:6]
+    ids, titles = [], []
+    with requests.Session() as session:
+        session.trust_env = False
+        for i in range(3):
+            title = f"Library test {tag} #{i}"
+            path = make_video(folder / f"lib{i}.mp4", seconds=1.0, width=160, height=120, seed=i)
+            seeded = upload_recording(session, local_stack["apiUrl"], auth.id_token(), path,
+                                      title=title, recorded_at=DAY + timedelta(hours=i),
+                                      notes=f"note {i}")
+            ids.append(seeded.video_id)
+            titles.append(title)
+    try:
+        yield Stack(local_stack, settings, api, auth, ids[::-1], titles[::-1])  # newest first
+    finally:
+        api.close()
+
+
+def _day_range(widget: LibraryWidget) -> None:
+    local_day = DAY.astimezone().date()
+    widget.set_date_range(local_day, local_day + timedelta(days=1))
+
+
+def _make_library(qtbot: Any, api: Any, tasks: TaskRunner, user: str = "u",
+                  **kw: Any) -> LibraryWidget:
+    paths = Paths.default().ensure()
+    widget = LibraryWidget(
+        api, tasks,
+        cache=LibraryCache(paths.cache_dir, user),
+        thumbnails=ThumbnailCache(paths.cache_dir, user),
+        **kw,
+    )
+    qtbot.addWidget(widget)
+    widget.resize(1100, 600)
+    widget.show()
+    return widget
+
+
+def _titles(widget: LibraryWidget) -> list[str]:
+    proxy = widget.proxy
+    return [proxy.index(r, COL_TITLE).data() for r in range(proxy.rowCount())]
+
+
+def test_library_lists_pages_and_thumbnails_from_the_stack(
+    qtbot: Any, stack: Stack, tasks: TaskRunner
+) -> None:
+    widget = _make_library(qtbot, stack.api, tasks, page_size=2)
+    with qtbot.waitSignal(widget.model.pageLoaded, timeout=15_000):
+        _day_range(widget)
+    # 2 per page: the view asks for more by itself (fetchMore) until all 3 are in
+    qtbot.waitUntil(lambda: widget.model.rowCount() == 3 and not widget.model.loading,
+                    timeout=15_000)
+    assert _titles(widget) == stack.titles
+    assert widget.model.query.date_from is not None
+    assert not widget.model.has_more
+
+    # thumbnails: only painted rows ask; they arrive in the background and land on disk
+    qtbot.waitUntil(lambda: widget.model.thumbnails_loaded() == 3, timeout=15_000)
+    pixmap = widget.proxy.index(0, COL_THUMB).data(Qt.ItemDataRole.DecorationRole)
+    assert isinstance(pixmap, QPixmap) and pixmap.width() > 100
+    assert widget.thumbnails is not None
+    assert len(list(widget.thumbnails.directory.iterdir())) == 3
+
+    # the grid shows the same rows with the thumbnail and the title
+    widget.view_toggle.setChecked(True)
+    assert widget.stack.currentWidget() is widget.grid
+    assert widget.grid.modelColumn() == COL_THUMB
+
+    # selection fills the details pane with everything
+    assert widget.select_video(stack.ids[0])
+    details = widget.details
+    assert details.heading.text() == stack.titles[0]
+    assert details.values["video_id"].text() == stack.ids[0]
+    assert details.values["resolution"].text() == "160 × 120"
+    assert details.values["status"].text() == "Ready"
+    assert details.notes_edit.toPlainText() == "note 2"
+    assert details.play_button.isEnabled()
+
+    # search is client-side
+    widget.search.setText(stack.titles[1][-2:])
+    assert _titles(widget) == [stack.titles[1]]
+    widget.search.setText("")
+    widget.shutdown()
+
+
+def test_edit_conflict_then_reload_and_save(qtbot: Any, stack: Stack, tasks: TaskRunner) -> None:
+    widget = _make_library(qtbot, stack.api, tasks)
+    with qtbot.waitSignal(widget.model.pageLoaded, timeout=15_000):
+        _day_range(widget)
+    target = stack.ids[1]
+    assert widget.select_video(target)
+    details = widget.details
+    details.title_edit.setText("Edited here")
+    details.title_edit.textEdited.emit("Edited here")
+    assert details.save_button.isEnabled()
+
+    # someone else changes it first (another computer: same API, new version)
+    other = stack.api.get_video(target)
+    stack.api.update_video(target, version=other.version, title="Edited elsewhere")
+
+    details.save_button.click()
+    qtbot.waitUntil(lambda: "changed somewhere else" in details.message.text(), timeout=10_000)
+    assert details.title_edit.text() == "Edited here"  # the user's text is kept
+    assert details.reload_button.isVisible()
+    assert stack.api.get_video(target).title == "Edited elsewhere"
+
+    details.reload_button.click()
+    qtbot.waitUntil(lambda: "Loaded the latest version" in details.message.text(),
+                    timeout=10_000)
+    assert "Edited elsewhere" in details.message.text()
+    assert details.title_edit.text() == "Edited here"
+    details.save_button.click()
+    qtbot.waitUntil(lambda: details.message.text() == "Saved.", timeout=10_000)
+    assert stack.api.get_video(target).title == "Edited here"
+    row = widget.proxy.mapFromSource(widget.model.index(widget.model.row_of(target), COL_TITLE))
+    assert row.data() == "Edited here"
+    stack.titles[1] = "Edited here"
+    widget.shutdown()
+
+
+def test_delete_asks_naming_the_recording_and_removes_the_row(
+    qtbot: Any, stack: Stack, tasks: TaskRunner
+) -> None:
+    asked: list[str] = []
+    answer = [False]
+
+    def confirm(_parent: Any, text: str) -> bool:
+        asked.append(text)
+        return answer[0]
+
+    widget = _make_library(qtbot, stack.api, tasks, confirm=confirm)
+    with qtbot.waitSignal(widget.model.pageLoaded, timeout=15_000):
+        _day_range(widget)
+    victim, title = stack.ids[2], stack.titles[2]
+    assert widget.select_video(victim)
+    widget.details.delete_button.click()
+    assert asked and f"“{title}”" in asked[-1] and "cannot be undone" in asked[-1]
+    assert widget.model.row_of(victim) >= 0  # cancelled: nothing happened
+    answer[0] = True
+    widget.details.delete_button.click()
+    qtbot.waitUntil(lambda: widget.model.row_of(victim) < 0, timeout=10_000)
+    assert title not in _titles(widget)
+    # the pane no longer shows it (Qt makes a neighbour current, or nothing)
+    assert widget.details.video is None or widget.details.video.video_id != victim
+    with pytest.raises(NotFoundError):
+        stack.api.get_video(victim)
+    del stack.ids[2], stack.titles[2]
+    widget.shutdown()
+
+
+class Forwarder:
+    """A loopback TCP forwarder we can start late: the API 'comes back' when it starts."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        self.port, self.target = port, target
+        self.server: socketserver.ThreadingTCPServer | None = None
+
+    def start(self) -> None:
+        target = self.target
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                upstream = socket.create_connection(target)
+                pipes = [threading.Thread(target=_pipe, args=(self.request, upstream)),
+                         threading.Thread(target=_pipe, args=(upstream, self.request))]
+                for p in pipes:
+                    p.start()
+                for p in pipes:
+                    p.join()
+                upstream.close()
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_offline_opens_cached_listing_then_refreshes_when_network_returns(
+    qtbot: Any, stack: Stack, tasks: TaskRunner
+) -> None:
+    # online once: the listing is cached
+    online = _make_library(qtbot, stack.api, tasks, user="offline-user")
+    with qtbot.waitSignal(online.model.pageLoaded, timeout=15_000):
+        _day_range(online)
+    online.shutdown()  # saves the listing now
+    cache = online.cache
+    assert cache is not None
+    qtbot.waitUntil(lambda: (lst := cache.load_listing()) is not None
+                    and [v.title for v in lst.videos] == stack.titles, timeout=10_000)
+    online.close()
+
+    # the API's port has nothing listening: a real connection refusal
+    port = _free_port()
+    api_host = stack.info["apiUrl"].split("//")[1].split("/")[0]
+    host, api_port = api_host.split(":")
+    offline_url = stack.info["apiUrl"].replace(api_host, f"127.0.0.1:{port}")
+    offline_api = ApiClient(_settings(stack.info, offline_url), stack.auth,
+                            session=make_session(retries=0))
+    forwarder = Forwarder(port, (host, int(api_port)))
+    try:
+        widget = _make_library(qtbot, offline_api, tasks, user="offline-user",
+                               probe_interval_ms=100)
+        local_day = DAY.astimezone().date()
+        with qtbot.waitSignal(widget.onlineChanged, timeout=15_000) as went:
+            widget.set_date_range(local_day, local_day + timedelta(days=1))
+            widget.start()
+        assert went.args == [False]
+        qtbot.waitUntil(lambda: _titles(widget) == stack.titles, timeout=10_000)
+        assert widget.model.stale and not widget.online
+        assert widget.banner.isVisible()
+        assert "Offline" in widget.banner.text() and "saved on" in widget.banner.text()
+        assert widget.select_video(stack.ids[0])
+        details = widget.details
+        for button in (details.save_button, details.delete_button, details.play_button):
+            assert not button.isEnabled()
+            assert "No network connection" in button.toolTip()
+        assert not widget.model.canFetchMore(QModelIndex())
+
+        # the network comes back: the widget notices by itself and refreshes
+        with qtbot.waitSignal(widget.onlineChanged, timeout=15_000) as back:
+            forwarder.start()
+        assert back.args == [True]
+        qtbot.waitUntil(lambda: not widget.model.stale and not widget.banner.isVisible(),
+                        timeout=15_000)
+        assert _titles(widget) == stack.titles
+        assert details.delete_button.isEnabled()
+        widget.shutdown()
+    finally:
+        forwarder.stop()
+        offline_api.close()
+
+
+def test_sign_out_clears_private_caches(qtbot: Any, tasks: TaskRunner, tmp_path: Path) -> None:
+    from medispecs_desktop.core import library_cache, thumbnail_cache
+    from medispecs_desktop.ui import positions
+
+    paths = Paths.default().ensure()
+    cache = LibraryCache(paths.cache_dir, "someone")
+    cache.save_listing(_videos(3), next_cursor=None)
+    cache.close()
+    positions.PositionStore(paths.data_dir, "someone").save("v_1", 60_000, 120_000)
+    library_cache.clear_all(paths.cache_dir)
+    thumbnail_cache.clear_all(paths.cache_dir)
+    positions.clear_all(paths.data_dir)
+    assert LibraryCache(paths.cache_dir, "someone").load_listing() is None
+    assert positions.PositionStore(paths.data_dir, "someone").get("v_1") is None
