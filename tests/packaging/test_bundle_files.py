@@ -117,3 +117,44 @@ def test_window_probe_is_inert_without_its_variable(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "exec"
+
+
+def test_linux_install_and_uninstall_for_one_user(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "_internal").mkdir(parents=True)
+    exe = bundle / "medispecs-desktop"
+    exe.write_text("#!/bin/sh\necho medispecs-desktop 0.1.0\n", encoding="utf-8")
+    exe.chmod(0o755)
+    home = tmp_path / "home"
+    env = {"HOME": str(home), "PATH": os.environ["PATH"], "XDG_DATA_HOME": str(home / "data")}
+    script = str(PACKAGING / "linux" / "install.sh")
+
+    done = subprocess.run(["bash", script, str(bundle)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    installed = home / ".local" / "opt" / "medispecs-desktop" / "medispecs-desktop"
+    link = home / ".local" / "bin" / "medispecs-desktop"
+    assert link.resolve() == installed.resolve()
+    assert subprocess.run([str(link)], capture_output=True, text=True).stdout.startswith(
+        "medispecs-desktop"
+    )
+    entry = (home / "data" / "applications" / "medispecs-desktop.desktop").read_text()
+    assert f"Exec={installed}\n" in entry and f"Exec={installed} --local\n" in entry
+    assert (home / "data/icons/hicolor/scalable/apps/medispecs-desktop.svg").is_file()
+
+    again = subprocess.run(["bash", script, str(bundle)], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr  # reinstall/upgrade in place
+
+    gone = subprocess.run(["bash", script, "--uninstall"], env=env, capture_output=True, text=True)
+    assert gone.returncode == 0, gone.stderr
+    assert not installed.exists() and not link.is_symlink()
+    assert not (home / "data" / "applications" / "medispecs-desktop.desktop").exists()
+
+
+def test_linux_install_refuses_a_missing_bundle(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "PATH": os.environ["PATH"]}
+    script = str(PACKAGING / "linux" / "install.sh")
+    result = subprocess.run(
+        ["bash", script, str(tmp_path / "nope")], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1 and "no bundle" in result.stderr
+    assert not (tmp_path / ".local" / "bin").exists()
