@@ -537,7 +537,8 @@ class VideoService:
 
     def sign_parts(self, req: Request, user_id: str) -> Result:
         _video_id, upload_id, session = self._session(req, user_id)
-        body = validate_object(self._body(req), {}, ignore=("parts",))
+        body = self._body(req)
+        validate_object(body, {}, ignore=("parts",))  # unknown fields
         raw_parts = _objects(
             _list_field(body, "parts", maximum=MAX_SIGN_WINDOW, required=True),
             "parts",
@@ -601,7 +602,8 @@ class VideoService:
 
     def complete_multipart(self, req: Request, user_id: str) -> Result:
         video_id, upload_id, session = self._session(req, user_id)
-        body = validate_object(self._body(req), {}, ignore=("parts",))
+        body = self._body(req)
+        validate_object(body, {}, ignore=("parts",))  # unknown fields
         raw_parts = _objects(
             _list_field(body, "parts", maximum=MAX_PARTS, required=True), "parts"
         )
