@@ -185,6 +185,8 @@ def probe(path: str | os.PathLike[str], *, verify_decode: bool = True) -> MediaI
             duration = _duration_by_demuxing(container, video)
         if duration is None or duration <= 0:
             raise MediaError(f"{file.name} has no playable video frames; it looks broken or empty.")
+        if set(container.format.name.split(",")) & {"mov", "mp4"}:
+            _check_mp4_boxes(file, size)
         first_frame = _first_frame(container, video, file) if verify_decode else None
         tags = _all_tags(container, video)
         recorded, source = _recorded_at(tags, mtime)
@@ -297,6 +299,38 @@ def _is_attached_picture(stream: av.VideoStream) -> bool:
         return bool(disposition is not None and disposition & av.stream.Disposition.attached_pic)
     except (AttributeError, TypeError):
         return False
+
+
+def _check_mp4_boxes(file: Path, size: int) -> None:
+    """Refuse an MP4/MOV whose top-level boxes run past the end of the file: a truncated copy
+    (card pulled while copying, recording cut by a flat battery). FFmpeg opens such a file
+    happily when its index comes first ("faststart") and only fails at the missing frames.
+    Reads a few 8-16 byte box headers, nothing else."""
+    offset = 0
+    try:
+        with file.open("rb") as fh:
+            while offset < size:
+                fh.seek(offset)
+                header = fh.read(16)
+                if len(header) < 8:
+                    break  # trailing padding shorter than a box header
+                box_size = int.from_bytes(header[:4], "big")
+                if box_size == 1 and len(header) == 16:
+                    box_size = int.from_bytes(header[8:16], "big")
+                elif box_size == 0:
+                    return  # "to the end of the file"
+                if box_size < 8:
+                    return  # not a box structure we understand: leave it to FFmpeg
+                if offset + box_size > size:
+                    kind = header[4:8].decode("latin-1")
+                    raise MediaError(
+                        f"{file.name} is incomplete: its '{kind}' data runs past the end of the "
+                        f"file ({offset + box_size - size} bytes missing). Was the copy or the "
+                        "recording cut short?"
+                    )
+                offset += box_size
+    except OSError as exc:
+        raise MediaError(f"{file.name} cannot be read: {exc.strerror or exc}.") from None
 
 
 def _duration(container: av.container.InputContainer, video: av.VideoStream) -> float | None:

@@ -276,3 +276,32 @@ def test_portrait_clip_thumbnail_is_turned_like_a_player_shows_it(tmp_path: Path
     assert pixels.shape[:2] == (160, 120)  # portrait, scaled to 120 wide
     # Turned clockwise: the white left half is now the top half.
     assert pixels[:70].mean() > 240 and pixels[-70:].mean() < 15
+
+
+def test_truncated_faststart_mp4_is_refused(tmp_path: Path) -> None:
+    # With the index first ("faststart") FFmpeg opens a cut file and decodes its first frames;
+    # probe must still see that the media data ends early.
+    path = tmp_path / "faststart.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(25):
+            img = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = path.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # index first
+    assert probe(path).duration_sec == pytest.approx(1.0)
+    cut = tmp_path / "faststart_cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(MediaError, match=r"incomplete: its 'mdat' data runs past the end"):
+        probe(cut)
+    # Trailing bytes after the last box (some cameras pad) are fine.
+    padded = tmp_path / "padded.mp4"
+    padded.write_bytes(data + b"\0" * 4)
+    assert probe(padded).width == 160
