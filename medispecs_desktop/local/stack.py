@@ -122,6 +122,17 @@ def _lambda_handler(config: Any, clock: Callable[[], float]) -> LambdaHandler:
     return build_app(config, clock=clock)
 
 
+def _warm_imports() -> None:
+    import importlib
+
+    for name in ("moto.s3.responses", "moto.dynamodb.responses", "moto.cognitoidp.responses",
+                 "medispecs_desktop.backend.handler"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - the real import reports it later
+            log.debug("could not pre-import %s", name)
+
+
 class LocalStack:
     """moto + provisioning + local API gateway + demo data, on loopback (see module doc)."""
 
@@ -202,6 +213,10 @@ class LocalStack:
                 name="demo-clips", daemon=True,
             )
             maker.start()
+        # moto imports each service's code on its first request; importing it here, while the
+        # main thread starts the server and builds clients, takes ~0.5 s off a cold start.
+        warm = threading.Thread(target=_warm_imports, name="warm-imports", daemon=True)
+        warm.start()
         try:
             self.moto = MotoServer(self.host, self.moto_port)
             endpoint = self.moto.start()

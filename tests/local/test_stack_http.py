@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from botocore.config import Config
 
 from medispecs_desktop.core.media import probe
@@ -31,6 +32,8 @@ def test_info_line_matches_the_contract(local_stack: dict[str, Any]) -> None:
     assert local_stack["awsEndpoint"].startswith("http://127.0.0.1:")
     assert local_stack["username"] == "demo"
     assert [u["username"] for u in local_stack["users"]] == ["demo", "demo2"]
+    jwks = requests.get(local_stack["jwksUrl"], timeout=10).json()
+    assert jwks["keys"] and jwks["keys"][0]["alg"] == "RS256"
 
 
 def test_provisioned_resources(local_stack: dict[str, Any]) -> None:
