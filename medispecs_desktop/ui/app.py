@@ -184,6 +184,9 @@ def install_views(window: MainWindow, ctx: AppContext) -> None:
     A view gets everything from ``ctx`` (settings, api, auth, tasks, signals) and runs
     background work only through ``ctx.tasks``.
     """
+    from medispecs_desktop.ui.library import install_library_views
+
+    install_library_views(window, ctx)  # issue 4: library + player
 
 
 # ----------------------------------------------------------------------------- hooks

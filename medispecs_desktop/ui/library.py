@@ -1640,3 +1640,22 @@ class LibraryView(QWidget):
         self._local_items = list(items)
         if self.library is not None:
             self.library.set_local_items(self._local_items)
+
+
+def install_library_views(window: Any, ctx: Any) -> tuple[LibraryView, Any]:
+    """Plug the library and the player into the main window (called by ``install_views``):
+    double-click/Play opens the player, View ▸ Refresh (F5) reloads the library, and the
+    player's shortcuts are listed in the View menu (and so in Help ▸ Keyboard shortcuts)."""
+    from medispecs_desktop.ui.player import PlayerView
+
+    library = LibraryView(ctx)
+    player = PlayerView(ctx)
+    library.playRequested.connect(player.open_video)
+    window.refresh_requested.connect(library.refresh)
+    window.set_library_view(library)
+    window.set_player_view(player)
+    menu = getattr(window, "view_menu", None)
+    if menu is not None:
+        menu.addSeparator()
+        menu.addActions(player.actions_for_menu())
+    return library, player
