@@ -262,14 +262,16 @@ def candidate_volumes(
     environ: Mapping[str, str] | None = None,
     platform: str | None = None,
     include_system: bool = True,
+    system_roots: Sequence[str | os.PathLike[str]] | None = None,
 ) -> list[Path]:
-    """Volumes to look at: each child of a mount root; an injected root is a volume itself
-    when it looks like a card, otherwise a folder whose children are volumes."""
+    """Volumes to look at: each child of a mount root (``system_roots``, by default
+    :func:`mount_roots` and, on Windows, the drive letters); an injected root is a volume
+    itself when it looks like a card, otherwise a folder whose children are volumes."""
     seen: set[str] = set()
     out: list[Path] = []
 
     def add(path: Path) -> None:
-        key = os.path.normcase(os.path.abspath(path))
+        key = _path_key(path)
         if key not in seen:
             seen.add(key)
             out.append(path)
@@ -282,14 +284,17 @@ def candidate_volumes(
         for child in _children(root):
             add(child)
     if include_system:
-        user_root = {str(p) for p in mount_roots(platform)[:2]}
-        for root in mount_roots(platform):
+        roots = ([Path(p) for p in system_roots] if system_roots is not None
+                 else mount_roots(platform))
+        root_keys = {_path_key(r) for r in roots}
+        for root in roots:
             for child in _children(root):
-                if str(child) in user_root:
-                    continue  # /media/$USER itself is a mount root, not a volume
+                if _path_key(child) in root_keys:
+                    continue  # /media/$USER is itself a mount root inside /media
                 add(child)
-        for drive in _windows_drives():
-            add(drive)
+        if system_roots is None:
+            for drive in _windows_drives():
+                add(drive)
     return out
 
 
@@ -299,11 +304,13 @@ def find_cards(
     environ: Mapping[str, str] | None = None,
     platform: str | None = None,
     include_system: bool = True,
+    system_roots: Sequence[str | os.PathLike[str]] | None = None,
 ) -> list[Card]:
     """Every mounted recording card right now."""
     cards = []
     for volume in candidate_volumes(
-        extra_roots, environ=environ, platform=platform, include_system=include_system
+        extra_roots, environ=environ, platform=platform, include_system=include_system,
+        system_roots=system_roots,
     ):
         card = recognise_card(volume)
         if card is not None:
@@ -323,11 +330,13 @@ class CardWatcher:
         environ: Mapping[str, str] | None = None,
         platform: str | None = None,
         include_system: bool = True,
+        system_roots: Sequence[str | os.PathLike[str]] | None = None,
     ) -> None:
         self._extra = [Path(p) for p in extra_roots]
         self._environ = environ
         self._platform = platform
         self._include_system = include_system
+        self._system_roots = system_roots
         self._known: dict[str, Card] = {}
 
     @property
@@ -343,6 +352,7 @@ class CardWatcher:
                 environ=self._environ,
                 platform=self._platform,
                 include_system=self._include_system,
+                system_roots=self._system_roots,
             )
         }
         inserted = [card for key, card in found.items() if key not in self._known]

@@ -62,7 +62,7 @@ def build_card(root: Path) -> FakeCard:
     copy.parent.mkdir(parents=True)
     shutil.copyfile(first, copy)
     truncated = media / "GLS_0004.MP4"
-    full = make_video(root.parent.parent / "sources" / "whole.mp4", seconds=2.0, seed=4)
+    full = make_video(root.parent / ".sources" / f"{root.name}.mp4", seconds=2.0, seed=4)
     truncated.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     bogus = media / "GLS_0005.MP4"
     bogus.write_bytes(b"this is not a video\n" * 40)
@@ -456,3 +456,20 @@ def test_card_to_cloud_to_safe_to_erase_through_the_local_stack(
     assert sorted(result.deleted) == sorted(c.path for c in readable)
     for path in (card.truncated, card.bogus, card.notes):
         assert path.exists()
+
+
+def test_system_mount_roots_layout(tmp_path: Path) -> None:
+    # A Linux-like layout: /media/$USER/<volume>, /media/<volume>, /mnt/<volume>.
+    media, user_root, mnt = tmp_path / "media", tmp_path / "media" / "nurse", tmp_path / "mnt"
+    a = build_card(user_root / "SD_USER")
+    b = build_card(media / "SD_SHARED")
+    make_video(mnt / "usb" / "VIDEO" / "x.mp4", seconds=0.2)
+    (mnt / "backup").mkdir()
+    roots = [user_root, media, mnt]
+    volumes = candidate_volumes(environ={}, system_roots=roots)
+    assert user_root not in volumes  # a mount root, not a volume
+    assert {a.root, b.root, mnt / "usb", mnt / "backup"} <= set(volumes)
+    cards = find_cards(environ={}, system_roots=roots)
+    assert sorted(c.label for c in cards) == ["SD_SHARED", "SD_USER", "usb"]
+    watcher = CardWatcher(environ={}, system_roots=roots)
+    assert len(watcher.poll()[0]) == 3
