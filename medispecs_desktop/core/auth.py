@@ -44,7 +44,7 @@ from medispecs_desktop.core.errors import (
     NotSignedInError,
     OfflineError,
 )
-from medispecs_desktop.core.http import USER_AGENT
+from medispecs_desktop.core.http import USER_AGENT, make_session, send_botocore_through
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -403,12 +403,15 @@ class CognitoAuth:
             retries={"total_max_attempts": max(1, max_attempts), "mode": "standard"},
             user_agent_extra=USER_AGENT,
         )
-        return boto3.session.Session().client(
+        client = boto3.session.Session().client(
             "cognito-idp",
             region_name=self.settings.region,
             endpoint_url=self.settings.cognito_endpoint or None,
             config=config,
         )
+        # OS trust store + system proxies, like every other call (botocore retries on top)
+        send_botocore_through(client, make_session(retries=0, timeout=(5.0, 20.0)))
+        return client
 
     @property
     def client(self) -> CognitoIdentityProviderClient:

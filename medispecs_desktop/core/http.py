@@ -10,9 +10,9 @@ methods, honouring ``Retry-After``.
 
 from __future__ import annotations
 
+import io
 import ssl
-import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
@@ -45,22 +45,59 @@ def system_ssl_context() -> ssl.SSLContext:
     return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
-_injected = False
-_inject_lock = threading.Lock()
+def send_botocore_through(client: Any, session: requests.Session) -> None:
+    """Make a boto3 client send its HTTP requests through ``session`` (a ``make_session()``).
 
-
-def use_system_trust_store_globally() -> None:
-    """Make every TLS client in this process (boto3 for Cognito included) use the OS store.
-
-    ``make_session`` does not need this (its adapter carries its own context); botocore has
-    no per-client hook for an SSL context, so the application's entry points (CLI, GUI) call
-    this once at start-up, as truststore recommends for applications. Idempotent.
+    botocore builds its own TLS context from its bundled CA file and offers no hook for an
+    SSL context, and ``truststore.inject_into_ssl()`` breaks botocore (infinite recursion
+    setting ``SSLContext.options``). botocore's documented ``before-send`` event lets a
+    handler answer a request instead: we send it with requests (OS trust store, system
+    proxies, timeouts) and hand the answer back. botocore still signs (or not), retries and
+    parses; transport failures are re-raised as botocore's own exception types so its retry
+    policy and callers see what they expect.
     """
-    global _injected
-    with _inject_lock:
-        if not _injected:
-            truststore.inject_into_ssl()
-            _injected = True
+    import botocore.awsrequest
+    import botocore.exceptions
+
+    def send(request: Any, **_: Any) -> Any:
+        url = str(request.url)
+        try:
+            response = session.request(
+                request.method, url, data=request.body, headers=dict(request.headers.items()),
+                allow_redirects=False,
+            )
+        except requests.exceptions.ProxyError as exc:
+            raise botocore.exceptions.ProxyConnectionError(proxy_url="(system proxy)",
+                                                           error=exc) from exc
+        except requests.exceptions.SSLError as exc:
+            raise botocore.exceptions.SSLError(endpoint_url=url, error=exc) from exc
+        except requests.exceptions.ConnectTimeout as exc:
+            raise botocore.exceptions.ConnectTimeoutError(endpoint_url=url, error=exc) from exc
+        except requests.exceptions.Timeout as exc:
+            raise botocore.exceptions.ReadTimeoutError(endpoint_url=url, error=exc) from exc
+        except requests.exceptions.RequestException as exc:
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=url,
+                                                              error=exc) from exc
+        headers = botocore.awsrequest.HTTPHeaders()
+        for key, value in response.headers.items():
+            # requests has already decoded and de-chunked the body
+            if key.lower() not in ("content-encoding", "content-length", "transfer-encoding"):
+                headers[key] = value
+        return botocore.awsrequest.AWSResponse(
+            url, response.status_code, headers, _RawBody(response.content)
+        )
+
+    client.meta.events.register("before-send.*", send)
+
+
+class _RawBody(io.BytesIO):
+    """The ``raw`` botocore's AWSResponse reads a body from."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        chunk = self.read()
+        while chunk:
+            yield chunk
+            chunk = self.read()
 
 
 def make_retry(

@@ -1,0 +1,452 @@
+"""Headless account and library commands: ``login``, ``logout``, ``whoami``, ``list``, ``get``,
+``delete``, ``playback-url`` — the same settings, keyring and core as the app, for IT scripting
+and tests.
+
+Settings come from the settings file, then ``MEDISPECS_*`` environment variables, then the
+top-level options (``--api-url`` …). ``login`` keeps the refresh token in the OS keyring; every
+later command signs in silently from it. Output for people goes to stdout, problems to stderr;
+``--json`` output is one stable JSON document (see ``JSON_HELP``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, TextIO
+
+from medispecs_desktop.cli.main import (
+    EXIT_AUTH,
+    EXIT_ERROR,
+    EXIT_NOT_FOUND,
+    EXIT_OFFLINE,
+    EXIT_OK,
+    EXIT_USAGE,
+)
+from medispecs_desktop.core.api import MAX_LIMIT, ApiClient
+from medispecs_desktop.core.auth import (
+    CognitoAuth,
+    KeyringTokenStore,
+    NewPasswordRequired,
+    UserInfo,
+)
+from medispecs_desktop.core.config import Paths, Settings, load_settings
+from medispecs_desktop.core.errors import (
+    AuthError,
+    MediSpecsError,
+    NotFoundError,
+    NotSignedInError,
+    OfflineError,
+)
+from medispecs_desktop.core.logs import setup_logging
+from medispecs_desktop.core.models import Video, format_utc
+
+log = logging.getLogger(__name__)
+
+
+class UsageError(MediSpecsError):
+    """The command line cannot work as given (exit code 2)."""
+
+    code = "usage"
+
+
+VIDEO_FIELDS = (
+    "videoId", "title", "recordedAt", "status", "userId", "deviceId", "notes", "durationSec",
+    "fileSizeBytes", "mimeType", "width", "height", "codec", "sha256", "fingerprint", "s3Key",
+    "thumbnailS3Key", "thumbnailUrl", "createdAt", "updatedAt", "version",
+)
+
+JSON_HELP = (
+    "JSON output (--json) is stable: a video is an object with the keys "
+    + ", ".join(VIDEO_FIELDS)
+    + " (null when unknown; times are UTC 'YYYY-MM-DDTHH:MM:SSZ'; thumbnailUrl is a short-lived "
+    "pre-signed URL; fields the service adds later appear as extra keys). "
+    "`list --json` prints {\"items\": [video, ...], \"nextCursor\": string|null}; "
+    "`get --json` prints one video; `whoami --json` prints {\"username\", \"sub\", \"email\", "
+    "\"name\", \"remembered\"}; `playback-url --json` prints {\"videoId\", \"playbackUrl\", "
+    "\"expiresAt\"}."
+)
+
+EXIT_HELP = ("Exit codes: 0 ok, 1 error, 2 usage, 3 not signed in / sign-in failed, "
+             "4 offline, 5 not found.")
+
+KEYRING_HELP = (
+    "The refresh token is kept in the OS keyring (Keychain, Credential Manager, Secret "
+    "Service). On a machine without one the sign-in works for the `login` command only; set "
+    "MEDISPECS_ALLOW_PLAINTEXT_KEYRING=1 to keep it in a private plain-text file instead "
+    "(headless/CI machines only)."
+)
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def register(subparsers: Any) -> None:
+    def add(name: str, handler: Callable[[argparse.Namespace, Context], int], help_text: str,
+            description: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = subparsers.add_parser(
+            name, help=help_text, description=description,
+            epilog=f"{EXIT_HELP} {KEYRING_HELP}",
+        )
+        parser.set_defaults(func=_runner(handler))
+        return parser
+
+    login = add(
+        "login", cmd_login, "sign in and remember the sign-in in the OS keyring",
+        "Sign in to the user pool with a username and password. Prompts for what is missing "
+        "(on a terminal); for scripts use --password-stdin. An account with a temporary "
+        "password must choose a new one: prompted on a terminal, or the second stdin line with "
+        "--new-password-stdin.",
+    )
+    login.add_argument("--username", "-u", help="the account's username")
+    login.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin")
+    login.add_argument("--new-password-stdin", action="store_true",
+                       help="with a temporary password, read the new password from the next "
+                            "line of stdin")
+
+    add("logout", cmd_logout, "forget the sign-in (keyring and server-side, best effort)",
+        "Forget the remembered sign-in on this computer and revoke its refresh token.")
+
+    whoami = add("whoami", cmd_whoami, "show who is signed in",
+                 "Sign in silently from the keyring and show the user.")
+    whoami.add_argument("--json", action="store_true", help="print JSON")
+
+    listing = add(
+        "list", cmd_list, "list recordings, newest first",
+        "List the signed-in user's recordings, newest first. Dates are UTC: YYYY-MM-DD "
+        f"(the whole day) or an ISO date-time. {JSON_HELP}",
+    )
+    listing.add_argument("--from", dest="date_from", type=_date_arg, metavar="DATE",
+                         help="recorded at or after (UTC)")
+    listing.add_argument("--to", dest="date_to", type=_date_arg, metavar="DATE",
+                         help="recorded at or before (UTC; a date includes the whole day)")
+    listing.add_argument("--limit", type=_limit_arg, default=50, metavar="N",
+                         help=f"page size, 1..{MAX_LIMIT} (default 50)")
+    listing.add_argument("--cursor", help="continue after a previous page (its nextCursor)")
+    listing.add_argument("--all", action="store_true", help="follow every page")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+
+    get = add("get", cmd_get, "show one recording", f"Show one recording. {JSON_HELP}")
+    get.add_argument("video_id", metavar="ID")
+    get.add_argument("--json", action="store_true", help="print JSON")
+
+    delete = add(
+        "delete", cmd_delete, "delete a recording (the video, its thumbnail and its record)",
+        "Delete a recording from the cloud: the video, its thumbnail and its record. Asks for "
+        "confirmation on a terminal; scripts must pass --yes.",
+    )
+    delete.add_argument("video_id", metavar="ID")
+    delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    playback = add("playback-url", cmd_playback_url, "print a short-lived streaming URL",
+                   f"Print a pre-signed URL that streams the recording. {JSON_HELP}")
+    playback.add_argument("video_id", metavar="ID")
+    playback.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _date_arg(text: str) -> str:
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or an ISO date-time"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # documented: dates are UTC
+    return format_utc(moment)
+
+
+def _limit_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}")
+    return value
+
+
+# --------------------------------------------------------------------------- context
+
+
+class Context:
+    """Settings, the token store, the auth session and (lazily) the API client."""
+
+    def __init__(self, args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO,
+                 stderr: TextIO) -> None:
+        self.args = args
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.paths = Paths.default()
+        self.settings = settings_from_args(args, self.paths)
+        self.store = KeyringTokenStore.for_settings(self.settings, self.paths)
+        self.auth = CognitoAuth(self.settings, self.store)
+        self._api: ApiClient | None = None
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout)
+
+    def err(self, text: str) -> None:
+        print(text, file=self.stderr)
+
+    def json(self, value: Any) -> None:
+        json.dump(value, self.stdout, indent=2, ensure_ascii=False)
+        self.stdout.write("\n")
+
+    def signed_in(self) -> UserInfo:
+        """Sign in silently from the keyring, or explain why not."""
+        user = self.auth.restore()
+        if user is not None:
+            return user
+        if self.auth.remember_error:
+            raise NotSignedInError(f"Not signed in: {self.auth.remember_error}")
+        raise NotSignedInError("Not signed in: run `medispecs-desktop login` first.")
+
+    @property
+    def api(self) -> ApiClient:
+        if self._api is None:
+            self.settings.require()
+            self.signed_in()
+            self._api = ApiClient(self.settings, self.auth)
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+
+def settings_from_args(args: argparse.Namespace, paths: Paths | None = None) -> Settings:
+    """The settings file, then the environment, then the command-line options."""
+    return load_settings(paths).with_overrides(
+        api_url=getattr(args, "api_url", None),
+        region=getattr(args, "region", None),
+        user_pool_id=getattr(args, "user_pool_id", None),
+        client_id=getattr(args, "client_id", None),
+        cognito_endpoint=getattr(args, "cognito_endpoint", None),
+    )
+
+
+def exit_code_for(error: BaseException) -> int:
+    if isinstance(error, UsageError):
+        return EXIT_USAGE
+    if isinstance(error, NotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, OfflineError):
+        return EXIT_OFFLINE
+    if isinstance(error, AuthError):
+        return EXIT_AUTH
+    return EXIT_ERROR
+
+
+def _runner(handler: Callable[[argparse.Namespace, Context], int]
+            ) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        verbose = bool(getattr(args, "verbose", False))
+        stdin, stdout, stderr = sys.stdin, sys.stdout, sys.stderr
+        ctx: Context | None = None
+        try:
+            paths = Paths.default().ensure()
+            setup_logging(paths.log_dir, level=logging.DEBUG if verbose else logging.INFO,
+                          console=verbose)
+            ctx = Context(args, stdin=stdin, stdout=stdout, stderr=stderr)
+            return handler(args, ctx)
+        except MediSpecsError as exc:
+            print(f"error: {exc}", file=stderr)
+            log.info("%s failed: %s (%s)", getattr(args, "command", "?"), exc, exc.code)
+            return exit_code_for(exc)
+        except KeyboardInterrupt:
+            print("interrupted", file=stderr)
+            return 130
+        finally:
+            if ctx is not None:
+                ctx.close()
+
+    return run
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _read_line(stream: TextIO, what: str) -> str:
+    line = stream.readline()
+    value = line.rstrip("\r\n")
+    if not value:
+        raise UsageError(f"expected {what} on stdin, got nothing")
+    return value
+
+
+def cmd_login(args: argparse.Namespace, ctx: Context) -> int:
+    interactive = ctx.stdin.isatty()
+    try:
+        username = (args.username or "").strip()
+        if not username:
+            if args.password_stdin or not interactive:
+                raise UsageError("give --username when the password comes from stdin")
+            last = ctx.auth.last_username()
+            typed = input(f"Username [{last}]: " if last else "Username: ").strip()
+            username = typed or (last or "")
+        if args.password_stdin:
+            password = _read_line(ctx.stdin, "the password")
+        elif interactive:
+            password = getpass.getpass("Password: ")
+        else:
+            raise UsageError("no terminal to ask for the password: use --password-stdin")
+        try:
+            user = ctx.auth.sign_in(username, password)
+        except NewPasswordRequired as challenge:
+            new_password = _new_password(args, ctx, challenge)
+            user = ctx.auth.complete_new_password(challenge, new_password)
+    except UsageError as exc:
+        ctx.err(f"error: {exc}")
+        return EXIT_USAGE
+    who = f"{user.username} ({user.email})" if user.email else user.username
+    ctx.out(f"Signed in as {who}.")
+    if not ctx.auth.remembered:
+        ctx.err(
+            "warning: the sign-in will NOT be remembered for later commands: "
+            f"{ctx.auth.remember_error or 'no secure keyring'}"
+        )
+    return EXIT_OK
+
+
+def _new_password(args: argparse.Namespace, ctx: Context, challenge: NewPasswordRequired) -> str:
+    if args.new_password_stdin:
+        return _read_line(ctx.stdin, "the new password (second line)")
+    if args.password_stdin or not ctx.stdin.isatty():
+        raise AuthError(
+            f"{challenge} Pass --new-password-stdin with the new password on the second "
+            "line of stdin.",
+            code="new_password_required",
+        )
+    ctx.err(str(challenge))
+    for _ in range(3):
+        first = getpass.getpass("New password: ")
+        if first and first == getpass.getpass("Repeat the new password: "):
+            return first
+        ctx.err("The passwords do not match (or are empty): try again.")
+    raise AuthError("No new password chosen.", code="new_password_required")
+
+
+def cmd_logout(args: argparse.Namespace, ctx: Context) -> int:
+    who = ctx.auth.last_username()
+    ctx.auth.sign_out()
+    ctx.out(f"Signed out {who}." if who else "Nobody was signed in on this computer.")
+    if ctx.auth.remember_error:
+        ctx.err(f"warning: {ctx.auth.remember_error}")
+    return EXIT_OK
+
+
+def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
+    user = ctx.signed_in()
+    if args.json:
+        ctx.json({"username": user.username, "sub": user.sub, "email": user.email,
+                  "name": user.name, "remembered": ctx.auth.remembered})
+    else:
+        ctx.out(user.username + (f" <{user.email}>" if user.email else ""))
+        if user.name:
+            ctx.out(f"name: {user.name}")
+        ctx.out(f"user pool: {ctx.settings.user_pool_id} ({ctx.settings.region})")
+    return EXIT_OK
+
+
+def video_json(video: Video) -> dict[str, Any]:
+    """A video with every documented key (null when unknown), then any extra keys."""
+    data = video.to_api()
+    out: dict[str, Any] = {key: data.pop(key, None) for key in VIDEO_FIELDS}
+    out.update(data)
+    return out
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"  # pragma: no cover
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    total = round(seconds)
+    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
+    api = ctx.api
+    query = {"date_from": args.date_from, "date_to": args.date_to, "limit": args.limit}
+    if args.all:
+        items = list(api.iter_videos(cursor=args.cursor, **query))
+        next_cursor = None
+    else:
+        page = api.list_videos(cursor=args.cursor, **query)
+        items, next_cursor = page.items, page.next_cursor
+    if args.json:
+        ctx.json({"items": [video_json(v) for v in items], "nextCursor": next_cursor})
+        return EXIT_OK
+    if not items:
+        ctx.out("No recordings.")
+    else:
+        ctx.out(f"{'RECORDED (UTC)':<21} {'VIDEO ID':<34} {'STATUS':<10} {'DURATION':>8} "
+                f"{'SIZE':>9}  TITLE")
+        for v in items:
+            ctx.out(f"{v.recorded_at:<21} {v.video_id:<34} {v.status:<10} "
+                    f"{_duration(v.duration_sec):>8} {_size(v.file_size_bytes):>9}  {v.title}")
+    if next_cursor:
+        ctx.err(f"more recordings: add --cursor {next_cursor} (or --all)")
+    return EXIT_OK
+
+
+def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
+    video = ctx.api.get_video(args.video_id)
+    if args.json:
+        ctx.json(video_json(video))
+        return EXIT_OK
+    data = video_json(video)
+    data.pop("thumbnailUrl", None)  # long, signed and useless on a terminal
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        if value is not None:
+            ctx.out(f"{key:<{width}}  {value}")
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
+    api = ctx.api
+    if not args.yes:
+        if not ctx.stdin.isatty():
+            ctx.err("error: refusing to delete without confirmation: pass --yes")
+            return EXIT_USAGE
+        video = api.get_video(args.video_id)
+        answer = input(
+            f"Delete {video.title or video.video_id!r} ({video.video_id}, recorded "
+            f"{video.recorded_at}) from the cloud? This cannot be undone. [y/N] "
+        )
+        if answer.strip().lower() not in ("y", "yes"):
+            ctx.err("Not deleted.")
+            return EXIT_ERROR
+    api.delete_video(args.video_id)
+    ctx.out(f"Deleted {args.video_id}.")
+    return EXIT_OK
+
+
+def cmd_playback_url(args: argparse.Namespace, ctx: Context) -> int:
+    grant = ctx.api.playback_url(args.video_id)
+    expires = format_utc(datetime.fromtimestamp(grant.expires_at, UTC))
+    if args.json:
+        ctx.json({"videoId": args.video_id, "playbackUrl": grant.url, "expiresAt": expires})
+    else:
+        ctx.out(grant.url)
+        ctx.err(f"valid until {expires}")
+    return EXIT_OK
+
