@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -24,6 +25,7 @@ from medispecs_desktop.core.http import (
     TrustStoreAdapter,
     make_retry,
     make_session,
+    send_botocore_through,
 )
 
 Script = Callable[["Handler"], None]
@@ -244,3 +246,74 @@ def test_an_extra_ca_bundle_is_trusted_on_top_of_the_os_store(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     response = quick_session(retries=0).get(server.url + "/secure")
     assert response.status_code == 200
+
+
+# --------------------------------------------------------------------------- boto3 transport
+
+
+def _cognito_client(endpoint: str) -> Any:
+    import boto3
+    import botocore
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "cognito-idp", region_name="ap-southeast-1", endpoint_url=endpoint,
+        config=Config(signature_version=botocore.UNSIGNED,
+                      retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+
+
+def _initiate(client: Any) -> Any:
+    return client.initiate_auth(ClientId="c", AuthFlow="USER_PASSWORD_AUTH",
+                                AuthParameters={"USERNAME": "u", "PASSWORD": "p"})
+
+
+def test_boto3_calls_go_through_the_session(tls_server: tuple[Server, Path],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore alone trusts only its CA file; routed through our session, a Cognito call
+    trusts what the session's truststore context trusts (here: the OS store + a test CA)."""
+    import botocore.exceptions
+
+    server, cert = tls_server
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(var, raising=False)
+    trusting = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    trusting.load_verify_locations(cafile=str(cert))
+    answer = json.dumps({"AuthenticationResult": {"AccessToken": "a", "IdToken": "i",
+                                                  "RefreshToken": "r", "ExpiresIn": 3600}})
+    server.script = [lambda h: h.reply(200, answer.encode(),
+                                       {"Content-Type": "application/x-amz-json-1.1"})]
+
+    plain = _cognito_client(server.url)
+    with pytest.raises(botocore.exceptions.SSLError):
+        _initiate(plain)
+
+    routed = _cognito_client(server.url)
+    send_botocore_through(routed, quick_session(retries=0, ssl_context=trusting))
+    result = _initiate(routed)
+    assert result["AuthenticationResult"]["AccessToken"] == "a"
+    method, path, headers = server.seen[-1]
+    assert (method, path) == ("POST", "/")
+    assert headers["X-Amz-Target"] == "AWSCognitoIdentityProviderService.InitiateAuth"
+    assert "Authorization" not in headers  # unsigned: no AWS credentials involved
+
+
+def test_boto3_errors_keep_their_types(server: Server) -> None:
+    import botocore.exceptions
+
+    client = _cognito_client(server.url)
+    send_botocore_through(client, quick_session(retries=0))
+    server.script = [lambda h: h.reply(
+        400, b'{"__type": "NotAuthorizedException", "message": "Incorrect username or password."}',
+        {"Content-Type": "application/x-amz-json-1.1"})]
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        _initiate(client)
+    assert info.value.response["Error"]["Code"] == "NotAuthorizedException"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    offline = _cognito_client(f"http://127.0.0.1:{port}")
+    send_botocore_through(offline, quick_session(retries=0))
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        _initiate(offline)
