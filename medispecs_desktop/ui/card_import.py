@@ -107,6 +107,7 @@ class CardImportDialog(QDialog):
     ``verify(clips)`` checks clips against the cloud (``core.cards.check_card_in_cloud``);
     ``erase(clips, checks)`` deletes verified clips (``core.cards.erase_verified`` with the
     app's demo flag). ``thumbnail(path)`` makes JPEG bytes (``core.media.thumbnail_jpeg``).
+    With ``auto_import`` the new clips are queued as soon as the card has been read.
     """
 
     imported = Signal(list)  # the paths handed to the queue
@@ -124,6 +125,7 @@ class CardImportDialog(QDialog):
         | None = None,
         thumbnail: Callable[[Path], bytes] = thumbnail_jpeg,
         demo: bool = False,
+        auto_import: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -137,6 +139,7 @@ class CardImportDialog(QDialog):
         self._erase = erase
         self._thumbnail = thumbnail
         self._demo = demo
+        self._auto_import = auto_import
         self._clips: list[CardClip] = []
         self._rows: dict[Path, int] = {}
         self._errors: dict[Path, str] = {}
@@ -430,6 +433,8 @@ class CardImportDialog(QDialog):
         for clip in self._clips:
             if clip.readable:
                 self._request_thumbnail(clip.path)
+        if self._auto_import and self.selected_paths():
+            self.import_selected()  # the user chose "import cards automatically"
         self._maybe_verify()
 
     def _on_scan_failed(self, exc: BaseException) -> None:

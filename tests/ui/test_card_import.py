@@ -377,3 +377,22 @@ def test_dialog_with_the_real_engine_and_local_stack(
     assert not dialog.erase_button.isVisible()
     assert all(p.exists() for p in clips)
     dialog.close()
+
+
+def test_auto_import_queues_new_clips_at_once(qtbot: QtBot, tasks: TaskRunner,
+                                              tmp_path: Path) -> None:
+    root = tmp_path / "SD"
+    files = card_with(root, broken=True)
+    queue_log: list[list[Path]] = []
+    dialog = CardImportDialog(
+        "SD", tasks=tasks, scan=lambda: scan_and_classify(root),
+        queue_paths=queue_log.append, auto_import=True,
+    )
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.imported, timeout=15000):
+        pass
+    # Every new clip, but not the duplicate (same bytes as GLS_0101) nor the broken file.
+    assert queue_log == [[files["new"], files["queued"], files["cloud"]]]
+    assert dialog.status_of(files["new"]) is ClipStatus.QUEUED
+    assert dialog.status_of(files["copy"]) is ClipStatus.DUPLICATE
+    assert "Not checked against the cloud" in dialog.note.text()
