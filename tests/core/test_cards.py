@@ -473,3 +473,29 @@ def test_system_mount_roots_layout(tmp_path: Path) -> None:
     assert sorted(c.label for c in cards) == ["SD_SHARED", "SD_USER", "usb"]
     watcher = CardWatcher(environ={}, system_roots=roots)
     assert len(watcher.poll()[0]) == 3
+
+
+def test_check_card_with_api_treats_a_deleted_record_as_missing(card: FakeCard) -> None:
+    from medispecs_desktop.core.cards import check_card_with_api
+    from medispecs_desktop.core.errors import NotFoundError
+    from medispecs_desktop.core.models import Video
+
+    cloud = DictCloud()
+    cloud.add(card.first, "v_gone")
+    cloud.add(card.second, "v_here")
+    second = Video(video_id="v_here", title="b", recorded_at="2025-05-06T09:45:10Z",
+                   status="uploaded", file_size_bytes=card.second.stat().st_size,
+                   sha256=sha256_hex(card.second))
+
+    class Api:
+        find_duplicates = cloud
+
+        def get_video(self, video_id: str) -> Video:
+            if video_id == "v_here":
+                return second
+            raise NotFoundError("gone", status=404)
+
+    clips = [c for c in scan_card(card.root) if c.path in (card.first, card.second)]
+    checks = check_card_with_api(clips, Api())
+    assert not checks[card.first].verified and checks[card.first].reason == "no cloud record"
+    assert checks[card.second].verified and checks[card.second].video_id == "v_here"
