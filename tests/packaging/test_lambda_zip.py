@@ -199,6 +199,7 @@ def _run_events(
     endpoint: str,
     events: list[dict[str, Any]],
     handler: str = build_lambda.HANDLER,
+    console_test: bool = True,
 ) -> dict[str, Any]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -208,14 +209,15 @@ def _run_events(
         "S3_BUCKET": BUCKET,
         "S3_REGION": REGION,
         "PRE_SIGNED_URL_EXPIRY": "900",
-        # ... plus what a console test without an authorizer needs, and moto instead of AWS
-        "ALLOW_QUERY_USER_ID": "true",
+        # ... moto instead of AWS, and (console test events) users named by a parameter
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": REGION,
         "AWS_LAMBDA_FUNCTION_NAME": "videos-handler",
     }
+    if console_test:
+        env["ALLOW_QUERY_USER_ID"] = "true"
     runner = code_dir.parent / "runner.py"
     runner.write_text(RUNNER, encoding="utf-8")
     result = subprocess.run(
@@ -360,3 +362,24 @@ def test_event_4_without_bytes_is_404(
     (playback,) = _run_events(clean_venv, code, provisioned, [EVENT_4])["results"]
     assert playback["statusCode"] == 404, playback
     assert json.loads(playback["body"])["error"]["code"] == "not_found"
+
+
+def test_deployed_configuration_needs_the_authorizers_claims(
+    lambda_zip: Path, clean_venv: Path, provisioned: str, tmp_path: Path
+) -> None:
+    """As deployed (no ALLOW_QUERY_USER_ID), the guide's bare event is refused and the same
+    event with the claims the JWT authorizer passes is served; another user is refused."""
+    code = tmp_path / "task"
+    with zipfile.ZipFile(lambda_zip) as zf:
+        zf.extractall(code)
+    claims = {"authorizer": {"jwt": {"claims": {"sub": "u_123"}, "scopes": None}}}
+    with_token = {**EVENT_1, "requestContext": {**EVENT_1["requestContext"], **claims}}
+    other_user = {**with_token, "queryStringParameters": {"userId": "u_999"}}
+    bare, served, refused = _run_events(
+        clean_venv, code, provisioned, [EVENT_1, with_token, other_user], console_test=False
+    )["results"]
+    assert bare["statusCode"] == 401, bare
+    assert served["statusCode"] == 200, served
+    assert json.loads(served["body"])["items"] == []
+    assert refused["statusCode"] == 403, refused
+    assert json.loads(refused["body"])["error"]["code"] == "forbidden"

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from cfnlint.decode import cfn_yaml
 
-from medispecs_desktop.backend import schema
+from medispecs_desktop.backend import handler, schema
 from medispecs_desktop.backend.routes import ROUTE_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -263,6 +263,9 @@ def test_every_route_needs_a_cognito_jwt_and_cors_preflight_does_not() -> None:
     assert set(cors["AllowMethods"]) == {"GET", "POST", "PATCH", "DELETE", "OPTIONS"}
     used_methods = {k.split()[0] for k in ROUTE_KEYS}
     assert used_methods <= set(cors["AllowMethods"])
+    # The handler's own CORS headers (local gateway, direct invocations) say the same.
+    assert handler.CORS_ALLOW_HEADERS.split(",") == cors["AllowHeaders"]
+    assert set(handler.CORS_ALLOW_METHODS.split(",")) == set(cors["AllowMethods"])
 
 
 def test_public_app_client_for_the_desktop() -> None:
