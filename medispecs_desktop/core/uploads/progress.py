@@ -105,6 +105,7 @@ class ProgressHub:
             self._rates.setdefault(job_id, RollingRate(self._window))
 
     def untrack(self, job_id: int) -> None:
+        self.flush()  # listeners see the job's last byte count before it leaves
         with self._lock:
             self._done.pop(job_id, None)
             self._total.pop(job_id, None)

@@ -1,0 +1,345 @@
+"""The upload engine end to end: real local stack (moto over HTTP, real Lambda handler), real
+bytes through real pre-signed URLs, the strict S3 proxy in front of moto, real video files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medispecs_desktop.core.uploads.engine import UploadEngine, choose_part_size
+from medispecs_desktop.core.uploads.jobs import Job, JobState, Phase
+from medispecs_desktop.core.uploads.progress import ProgressSnapshot
+
+MIB = 1024 * 1024
+TIMEOUT = 60
+
+
+def settled(
+    engine: UploadEngine, ids: list[int] | None = None, timeout: float = TIMEOUT
+) -> list[Job]:
+    def done(jobs: list[Job]) -> bool:
+        wanted = [j for j in jobs if ids is None or j.id in ids]
+        return all(j.state.is_terminal or j.state is JobState.PAUSED for j in wanted)
+
+    assert engine.wait_until(done, timeout=timeout), [
+        (j.id, j.state, j.error) for j in engine.jobs()
+    ]
+    return [j for j in engine.jobs() if ids is None or j.id in ids]
+
+
+def object_sha256(s3: Any, bucket: str, key: str) -> str:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return hashlib.sha256(body).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def no_multipart_left(s3: Any, bucket: str) -> bool:
+    return not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+
+def test_part_size_fits_any_file_in_10000_parts() -> None:
+    assert choose_part_size(1) == 8 * MIB
+    assert choose_part_size(20 * 1024**3) == 8 * MIB  # 20 GB -> 2,385 parts
+    for size in (80 * 1024**3, 5 * 1024**4 - 1):
+        part = choose_part_size(size)
+        assert part % MIB == 0 and -(-size // part) <= 10_000
+    assert choose_part_size(12 * MIB, 5 * MIB) == 5 * MIB
+
+
+def test_single_and_multipart_upload_through_strict_s3(
+    make_engine, big_video, make_video, proxy, s3, local_stack, demo_api
+) -> None:
+    api, _sub = demo_api
+    small = make_video("small.mp4", seconds=1)
+    big = big_video("big.mkv", 13)  # 3 parts of 5 MiB
+    engine = make_engine()
+    snapshots: list[ProgressSnapshot] = []
+    engine.subscribe_progress(snapshots.append)
+    changes: list[tuple[int, JobState]] = []
+    engine.subscribe_jobs(lambda j: changes.append((j.id, j.state)))
+    engine.start()
+    added = engine.add_paths([small, big])
+    assert len(added.added) == 2
+    jobs = settled(engine)
+    assert [j.state for j in jobs] == [JobState.DONE, JobState.DONE], [j.error for j in jobs]
+    for job, path in zip(jobs, (small, big), strict=True):
+        video = api.get_video(job.video_id)
+        assert video.status == "ready" and video.thumbnail_s3_key
+        assert video.file_size_bytes == path.stat().st_size
+        assert video.sha256 == file_sha256(path) == job.sha256
+        assert object_sha256(s3, local_stack["bucket"], video.s3_key) == video.sha256
+        assert video.title == path.stem
+        assert video.duration_sec and video.duration_sec > 0
+    # the big one went as 3 parts, each with a checksum the proxy verified
+    part_puts = [r for r in proxy.stats.puts(ok=True) if r.part_number]
+    assert sorted(r.part_number for r in part_puts) == [1, 2, 3]
+    assert no_multipart_left(s3, local_stack["bucket"])
+    # progress: bytes reached the total, throttled to <= ~10/s
+    assert snapshots and max(s.jobs.get(jobs[1].id).bytes_done for s in snapshots
+                             if jobs[1].id in s.jobs) == big.stat().st_size
+    span = snapshots[-1].at - snapshots[0].at
+    assert len(snapshots) <= 10 * span + 10
+    states = [s for i, s in changes if i == jobs[1].id]
+    states = [s for k, s in enumerate(states) if k == 0 or states[k - 1] is not s]
+    assert states[:3] == [JobState.QUEUED, JobState.HASHING, JobState.UPLOADING]
+    assert states[-2:] == [JobState.FINALIZING, JobState.DONE]
+
+
+def test_same_file_twice_is_queued_once_and_a_copy_is_not_uploaded_again(
+    make_engine, make_video, proxy, tmp_path
+) -> None:
+    clip = make_video("clip.mp4", seconds=1, seed=3)
+    engine = make_engine()
+    first = engine.add_paths([clip])
+    again = engine.add_paths([clip, clip.parent])
+    assert len(first.added) == 1 and not again.added
+    assert [j.id for j in again.already_queued] == [first.added[0].id]
+    engine.start()
+    settled(engine)
+    puts_before = len(proxy.stats.puts())
+    # the same clip from "another card": a copy elsewhere is found by fingerprint in the cloud
+    copy = tmp_path / "card2" / "CLIP0001.MP4"
+    copy.parent.mkdir()
+    copy.write_bytes(clip.read_bytes())
+    job = engine.add_paths([copy]).added[0]
+    done = settled(engine, [job.id])[0]
+    assert done.state is JobState.DONE and done.error_code == "duplicate"
+    assert done.duplicate_of == first.added[0].video_id
+    assert len(proxy.stats.puts()) == puts_before  # not a byte sent
+
+
+def test_connection_cut_mid_part_resumes_only_missing_parts(
+    make_engine, big_video, proxy, s3, local_stack, demo_api, no_sleep
+) -> None:
+    api, _ = demo_api
+    video = big_video("cut.mkv", 16)  # 4 parts
+    # part 3 is cut after 1 MiB, and the connection for part 4 is reset after 100 KB
+    proxy.inject("cut", after_bytes=MIB, match=lambda m, p, q: q.get("partNumber") == ["3"])
+    proxy.inject("reset", after_bytes=100_000, match=lambda m, p, q: q.get("partNumber") == ["4"])
+    engine = make_engine()
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    done = settled(engine)[0]
+    assert done.state is JobState.DONE, done.error
+    ok = sorted(proxy.stats.ok_parts())
+    assert ok == [1, 2, 3, 4]  # each part accepted exactly once: nothing resent
+    assert no_sleep.calls  # backed off (without sleeping for real)
+    rec = api.get_video(job.video_id)
+    assert object_sha256(s3, local_stack["bucket"], rec.s3_key) == file_sha256(video)
+
+
+def test_expired_urls_are_resigned_and_endless_expiry_fails_clearly(
+    make_engine, big_video, make_video, proxy, demo_api
+) -> None:
+    api, _ = demo_api
+    video = big_video("exp.mkv", 11)
+    proxy.inject("expire", times=2)
+    engine = make_engine()
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    done = settled(engine, [job.id])[0]
+    assert done.state is JobState.DONE, done.error
+    assert len([r for r in proxy.stats.puts() if r.status == 403]) == 2
+    assert api.get_video(job.video_id).status == "ready"
+
+    clip = make_video("always-expired.mp4", seconds=1, seed=11)
+    proxy.inject("expire", times=50)
+    job2 = engine.add_paths([clip]).added[0]
+    failed = settled(engine, [job2.id])[0]
+    assert failed.state is JobState.FAILED and failed.error_code == "url_expired"
+    assert "kept expiring" in (failed.error or "")
+    assert len([r for r in proxy.stats.puts() if r.status == 403]) == 2 + 4  # 1 + 3 re-signs
+
+
+def test_5xx_storm_backs_off_then_succeeds_or_fails_clearly(
+    make_engine, make_video, proxy, no_sleep
+) -> None:
+    clip = make_video("storm.mp4", seconds=1, seed=21)
+    proxy.inject("status", times=3, status=503, code="SlowDown",
+                 message="Please reduce your request rate.")
+    engine = make_engine()
+    engine.start()
+    job = engine.add_paths([clip]).added[0]
+    assert settled(engine, [job.id])[0].state is JobState.DONE
+    assert len(no_sleep.calls) == 3 and all(0 <= d <= 20 for d in no_sleep.calls)
+
+    clip2 = make_video("storm2.mp4", seconds=1, seed=22)
+    proxy.inject("status", times=100, status=500, code="InternalError")
+    job2 = engine.add_paths([clip2]).added[0]
+    failed = settled(engine, [job2.id])[0]
+    assert failed.state is JobState.FAILED
+    assert "S3 kept failing" in (failed.error or "") and "InternalError" in (failed.error or "")
+    proxy.clear_faults()
+    engine.retry(job2.id)
+    assert settled(engine, [job2.id])[0].state is JobState.DONE
+
+
+def test_lost_network_waits_then_resumes_by_itself(
+    make_engine, big_video, proxy, s3, local_stack, demo_api
+) -> None:
+    video = big_video("net.mkv", 11)
+    # every try of part 2 is cut: more than the backoff allows -> waiting-for-network
+    proxy.inject("reset", times=4, after_bytes=0,
+                 match=lambda m, p, q: q.get("partNumber") == ["2"])
+    engine = make_engine()
+    seen: list[JobState] = []
+    engine.subscribe_jobs(lambda j: seen.append(j.state))
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    done = settled(engine, [job.id])[0]
+    assert JobState.WAITING_NETWORK in seen
+    assert done.state is JobState.DONE, done.error
+    assert sorted(proxy.stats.ok_parts()) == [1, 2, 3]
+    api, _ = demo_api
+    key = api.get_video(job.video_id).s3_key
+    assert object_sha256(s3, local_stack["bucket"], key) == file_sha256(video)
+
+
+def test_cancel_aborts_the_multipart_upload(
+    make_engine, big_video, proxy, s3, local_stack
+) -> None:
+    import threading
+
+    video = big_video("cancel.mkv", 16)
+    gate = threading.Event()
+    proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["2"])
+    engine = make_engine(max_parts_in_flight=1)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    assert proxy.wait_for_puts(1, ok=True)  # part 1 is in S3
+    assert engine.wait_until(lambda js: js[0].upload_id is not None, timeout=TIMEOUT)
+    assert s3.list_multipart_uploads(Bucket=local_stack["bucket"]).get("Uploads")
+    gate.set()
+    cancelled = engine.cancel(job.id)
+    assert cancelled.state is JobState.CANCELLED and cancelled.upload_id is None
+    assert no_multipart_left(s3, local_stack["bucket"])
+    assert engine.store.parts(job.id) == {}
+
+
+def test_pause_keeps_the_upload_and_resume_sends_only_the_rest(
+    make_engine, big_video, proxy, s3, local_stack, demo_api
+) -> None:
+    import threading
+
+    video = big_video("pause.mkv", 16)
+    gate = threading.Event()
+    proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["3"])
+    engine = make_engine(max_parts_in_flight=1)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    assert proxy.wait_for_puts(2, ok=True)
+    paused = engine.pause(job.id)
+    gate.set()
+    assert paused.state is JobState.PAUSED
+    settled(engine, [job.id])
+    assert engine.job(job.id).state is JobState.PAUSED
+    assert engine.job(job.id).upload_id  # kept
+    engine.resume(job.id)
+    done = settled(engine, [job.id])[0]
+    assert done.state is JobState.DONE, done.error
+    assert sorted(proxy.stats.ok_parts()) == [1, 2, 3, 4]
+    api, _ = demo_api
+    key = api.get_video(job.video_id).s3_key
+    assert object_sha256(s3, local_stack["bucket"], key) == file_sha256(video)
+
+
+def test_bad_files_fail_clearly_and_the_queue_goes_on(
+    make_engine, make_video, tmp_path, proxy
+) -> None:
+    good = make_video("good.mp4", seconds=1, seed=31)
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_bytes(b"this is not a video at all" * 100)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    changed = make_video("changed.mp4", seconds=1, seed=32)
+    unreadable = make_video("becomes-dir.mp4", seconds=1, seed=33)
+    vanished = make_video("vanished.mp4", seconds=1, seed=34)
+    engine = make_engine()
+    added = engine.add_paths([good, not_video, empty, changed, unreadable, vanished])
+    assert (empty, "empty file (0 bytes)") in added.skipped
+    by_name = {j.name: j for j in added.added}
+    # after queueing: one file changes, one is replaced by a directory, one disappears
+    make_video("changed.mp4", seconds=2, seed=35)  # re-recorded: other size and content
+    unreadable.unlink()
+    unreadable.mkdir()
+    saved = vanished.read_bytes()
+    vanished.unlink()
+    engine.start()
+    assert engine.wait_until(lambda js: all(j.state.is_terminal or j.state.is_waiting for j in js),
+                             timeout=TIMEOUT)
+    jobs = {j.name: j for j in engine.jobs()}
+    assert jobs["good.mp4"].state is JobState.DONE
+    assert jobs["notes.mp4"].state is JobState.FAILED and jobs["notes.mp4"].error_code == "media"
+    assert jobs["changed.mp4"].state is JobState.FAILED
+    assert "changed since it was queued" in (jobs["changed.mp4"].error or "")
+    assert jobs["becomes-dir.mp4"].state is JobState.FAILED
+    assert "not a regular file" in (jobs["becomes-dir.mp4"].error or "")
+    assert jobs["vanished.mp4"].state is JobState.WAITING_SOURCE
+    # nothing of the failed files reached S3
+    assert len(proxy.stats.puts(ok=True)) == 2  # good.mp4 + its thumbnail
+    # the card comes back: the job resumes by itself
+    vanished.write_bytes(saved)
+    os.utime(vanished, ns=(by_name["vanished.mp4"].mtime_ns, by_name["vanished.mp4"].mtime_ns))
+    done = settled(engine, [by_name["vanished.mp4"].id])[0]
+    assert done.state is JobState.DONE, done.error
+    # a retry of the changed file uploads the new content
+    engine.retry(jobs["changed.mp4"].id)
+    redo = settled(engine, [jobs["changed.mp4"].id])[0]
+    assert redo.state is JobState.DONE and redo.size == changed.stat().st_size
+
+
+def test_200_files_queue_at_once_quickly(make_engine, tmp_path) -> None:
+    folder = tmp_path / "card" / "DCIM"
+    folder.mkdir(parents=True)
+    for i in range(200):
+        (folder / f"CLIP{i:04d}.MP4").write_bytes(os.urandom(64))
+    engine = make_engine()
+    t0 = time.perf_counter()
+    result = engine.add_paths([tmp_path / "card"])
+    elapsed = time.perf_counter() - t0
+    assert len(result.added) == 200 and elapsed < 2.0, elapsed
+    assert [j.name for j in engine.jobs()][:3] == ["CLIP0000.MP4", "CLIP0001.MP4", "CLIP0002.MP4"]
+
+
+def test_jobs_belong_to_their_user_and_sign_out_parks_them(
+    make_engine, make_video, tmp_path
+) -> None:
+    clip = make_video("mine.mp4", seconds=1, seed=41)
+    db = tmp_path / "shared.sqlite3"
+    mine = make_engine(db=db)
+    job = mine.add_paths([clip]).added[0]
+    other = make_engine(db=db, user_id="someone-else")
+    assert other.jobs() == []
+    with pytest.raises(Exception, match="No upload job"):
+        other.pause(job.id)
+    mine.sign_out()
+    assert mine.job(job.id).state is JobState.WAITING_SIGN_IN
+    other.start()
+    time.sleep(0)  # the other user's scheduler never picks it
+    assert mine.job(job.id).state is JobState.WAITING_SIGN_IN
+    mine.start()  # the same user signs in again
+    assert settled(mine, [job.id])[0].state is JobState.DONE
+
+
+def test_upload_next_and_pause_all_resume_all(make_engine, make_video) -> None:
+    clips = [make_video(f"q{i}.mp4", seconds=1, seed=50 + i) for i in range(3)]
+    engine = make_engine(max_concurrent_files=1)
+    jobs = engine.add_paths(clips).added
+    engine.upload_next(jobs[2].id)
+    assert [j.id for j in engine.jobs()] == [jobs[2].id, jobs[0].id, jobs[1].id]
+    paused = engine.pause_all()
+    assert sorted(paused) == sorted(j.id for j in jobs)
+    engine.start()
+    assert all(j.state is JobState.PAUSED for j in engine.jobs())
+    engine.resume_all()
+    final = settled(engine)
+    assert all(j.state is JobState.DONE for j in final)
+    assert final[0].phase is Phase.FINISHED
