@@ -487,3 +487,64 @@ def test_sign_out_clears_private_caches(qtbot: Any, tasks: TaskRunner, tmp_path:
     positions.clear_all(paths.data_dir)
     assert LibraryCache(paths.cache_dir, "someone").load_listing() is None
     assert positions.PositionStore(paths.data_dir, "someone").get("v_1") is None
+
+
+def test_app_views_sign_in_list_play_then_sign_out_clears_caches(
+    qtbot: Any, local_stack: dict[str, Any]
+) -> None:
+    """The views as install_views puts them into the real main window."""
+    from medispecs_desktop.ui.app import AppContext, install_views
+    from medispecs_desktop.ui.library import LibraryView
+    from medispecs_desktop.ui.main_window import MainWindow
+    from medispecs_desktop.ui.player import PlayerView
+
+    paths = Paths.default().ensure()
+    ctx = AppContext(_settings(local_stack), paths, token_store=MemoryTokenStore())
+    window = MainWindow(ctx.qsettings)
+    qtbot.addWidget(window)
+    try:
+        install_views(window, ctx)
+        library, player = window.library_view, window.player_view
+        assert isinstance(library, LibraryView) and isinstance(player, PlayerView)
+        shortcuts = {a.text() for a in window.all_actions()}
+        assert {"Play / pause", "Next frame (pauses)", "Mute / unmute"} <= shortcuts
+        window.show()
+
+        assert ctx.auth is not None
+        user = ctx.auth.sign_in(local_stack["username"], local_stack["password"])
+        ctx.user = user
+        ctx.signed_in.emit(user)
+        assert library.library is not None
+        inner = library.library
+        qtbot.waitUntil(lambda: inner.model.rowCount() >= 3 and not inner.model.loading,
+                        timeout=15_000)
+        row = next(r for r in range(inner.proxy.rowCount())
+                   if inner.proxy.video_at(r) is not None and inner.proxy.video_at(r).has_bytes)
+        video = inner.proxy.video_at(row)
+        assert video is not None
+
+        # double-click plays it in the player
+        index = inner.proxy.index(row, COL_TITLE)
+        with qtbot.waitSignal(player.controller.firstFrame, timeout=15_000):
+            inner.table.doubleClicked.emit(index)
+        assert player.controller.video is not None
+        assert player.controller.video.video_id == video.video_id
+        inner.shutdown()  # flush the listing cache now
+        cache_file = inner.cache.path if inner.cache is not None else None
+        assert cache_file is not None
+        qtbot.waitUntil(lambda: inner.cache is not None
+                        and inner.cache.load_listing() is not None, timeout=10_000)
+
+        # sign-out: views close, caches and positions are deleted
+        ctx.user = None
+        ctx.signed_out.emit()
+        assert library.library is None
+        assert player.controller.video is None
+        qtbot.waitUntil(lambda: not cache_file.exists(), timeout=10_000)
+        from medispecs_desktop.core.thumbnail_cache import thumbnails_dir
+        qtbot.waitUntil(lambda: not thumbnails_dir(paths.cache_dir).exists(), timeout=10_000)
+    finally:
+        player_view = window.player_view
+        if isinstance(player_view, PlayerView):
+            player_view.controller.shutdown()
+        ctx.shutdown()
