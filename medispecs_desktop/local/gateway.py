@@ -313,6 +313,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "MediSpecsLocalGateway/1.0"
     sys_version = ""
     timeout = 120  # idle keep-alive connections are closed after this many seconds
+    disable_nagle_algorithm = True  # else small responses stall ~40 ms (Nagle + delayed ACK)
     server: _GatewayServer
 
     def version_string(self) -> str:
@@ -328,7 +329,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.server.gateway._handle(self)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
-    do_TRACE = do_CONNECT = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method token (TRACE, QUERY, FOO...) is routed too, so it is answered as
+        # API Gateway does (404 Not Found) instead of http.server's 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def read_body(self, limit: int) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -385,9 +392,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(result.body)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+        # headers and body in one write (one TCP segment for small answers)
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
 
 
 class LocalGateway:

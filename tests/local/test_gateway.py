@@ -311,3 +311,12 @@ def test_gateway_refuses_non_loopback_hosts() -> None:
     for host in ("0.0.0.0", "192.168.1.10", "example.org", "::"):
         with pytest.raises(ValueError, match="loopback"):
             LocalGateway(Recorder(), verifier=None, host=host)  # type: ignore[arg-type]
+
+
+def test_any_method_token_is_answered_like_api_gateway(gateway, stack_users, http) -> None:
+    gw, rec = gateway
+    auth = bearer(stack_users["demo"]["IdToken"])
+    for method in ("QUERY", "TRACE", "PROPFIND", "CONNECT"):
+        r = http.request(method, f"{gw.url}/videos", headers=auth)
+        assert (r.status_code, r.json()) == (404, {"message": "Not Found"}), method
+    assert rec.events == []
