@@ -48,10 +48,13 @@ class LocalStackProcess(QObject):
         port: int = 0,
         start_timeout_ms: int = 90_000,
         program: tuple[str, list[str]] | None = None,
+        retries: int = 1,
     ) -> None:
         super().__init__(parent)
         self._program = program or stack_command(port)
         self._start_timeout_ms = start_timeout_ms
+        self._retries = retries
+        self._attempt = 0
         self.info: dict[str, Any] | None = None
         self._stdout = b""
         self._stderr_tail: list[str] = []
@@ -82,14 +85,21 @@ class LocalStackProcess(QObject):
     def start(self) -> None:
         if self.running:
             return
+        self._attempt = 0
+        self._launch()
+
+    def _launch(self) -> None:
+        self._attempt += 1
         program, args = self._program
         self._stopping = False
         self._reported = False
         self.info = None
         self._stdout = b""
         log.info("starting the local stack: %s %s", program, " ".join(args))
+        self._stderr_tail = []
         self._process.start(program, args)  # stdin stays open: the child's lifeline
-        self._timer.start(self._start_timeout_ms)
+        if not self._timer.isActive():  # one deadline for all attempts
+            self._timer.start(self._start_timeout_ms)
 
     def stop(self, timeout_ms: int = 5000) -> None:
         """End the child (blocks for at most ``timeout_ms``; called once, on quit)."""
@@ -158,12 +168,20 @@ class LocalStackProcess(QObject):
     @Slot(QProcess.ProcessError)
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
+            self._attempt = self._retries + 1  # a missing program will not appear on retry
             self._fail(f"Could not start the demo stack: {self._process.errorString()}")
 
     @Slot(int, QProcess.ExitStatus)
     def _on_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
-        self._timer.stop()
         if self.info is None:
+            if not self._stopping and not self._reported and self._attempt <= self._retries:
+                # a start-up failure can be transient (a port taken between probe and bind,
+                # a racy import): try once more before telling the user
+                log.warning("local stack exited with %s before it was ready; starting it again",
+                            code)
+                QTimer.singleShot(0, self._launch)
+                return
+            self._timer.stop()
             if not self._stopping:
                 tail = "\n".join(self._stderr_tail[-5:])
                 self._fail(

@@ -5,7 +5,9 @@ sign-in from the keyring, sign-out clearing the keyring, offline start, the demo
 from __future__ import annotations
 
 import itertools
+import json
 import socket
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,6 +26,7 @@ from medispecs_desktop import __version__
 from medispecs_desktop.core.config import Paths, Settings, load_settings
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog
 from medispecs_desktop.ui.app import AppContext, AppController, AppHooks, install_views
+from medispecs_desktop.ui.local_stack_process import LocalStackProcess
 from medispecs_desktop.ui.main_window import (
     PAGE_MAIN,
     PAGE_SIGNED_OUT,
@@ -414,3 +417,34 @@ def test_menus_shortcuts_and_about(qtbot: Any, tmp_path: Any) -> None:
     assert requested == ["about"]
     buttons = window.findChildren(QPushButton)
     assert any(b.text() == "Try the demo (local stack)" for b in buttons)
+
+
+def test_stack_process_reports_failures_clearly(qtbot: Any) -> None:
+    """A child that dies before its JSON line is retried once, then reported with its stderr;
+    a child that prints nonsense is killed and reported; a good line is parsed."""
+    dies = LocalStackProcess(program=(sys.executable, [
+        "-c", "import sys; print('port 5000 is taken', file=sys.stderr); sys.exit(3)"]))
+    with qtbot.waitSignal(dies.failed, timeout=15_000) as failed:
+        dies.start()
+    assert failed.args[0].startswith("The demo stack stopped before it was ready (exit code 3)")
+    assert "port 5000 is taken" in failed.args[0]
+    assert dies._attempt == 2  # retried once
+
+    garbage = LocalStackProcess(program=(sys.executable, [
+        "-c", "import time; print('{not json', flush=True); time.sleep(30)"]))
+    with qtbot.waitSignal(garbage.failed, timeout=15_000) as failed:
+        garbage.start()
+    assert "unexpected" in failed.args[0]
+    qtbot.waitUntil(lambda: not garbage.running, timeout=5000)
+
+    line = json.dumps({"apiUrl": "http://127.0.0.1:1", "region": "eu-west-2",
+                       "userPoolId": "eu-west-2_x", "clientId": "c",
+                       "awsEndpoint": "http://127.0.0.1:2", "password": "secret-demo-pw"})
+    good = LocalStackProcess(program=(sys.executable, [
+        "-c", f"import sys; print({line!r}, flush=True); sys.stdin.read()"]))
+    with qtbot.waitSignal(good.ready, timeout=15_000) as ready:
+        good.start()
+    assert ready.args[0]["apiUrl"] == "http://127.0.0.1:1"
+    assert good.running
+    good.stop(timeout_ms=5000)  # closes stdin: this child ends on EOF, like the real one
+    assert not good.running
