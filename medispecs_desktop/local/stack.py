@@ -122,17 +122,6 @@ def _lambda_handler(config: Any, clock: Callable[[], float]) -> LambdaHandler:
     return build_app(config, clock=clock)
 
 
-def _warm_imports() -> None:
-    import importlib
-
-    for name in ("moto.s3.responses", "moto.dynamodb.responses", "moto.cognitoidp.responses",
-                 "medispecs_desktop.backend.handler"):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # pragma: no cover - the real import reports it later
-            log.debug("could not pre-import %s", name)
-
-
 class LocalStack:
     """moto + provisioning + local API gateway + demo data, on loopback (see module doc)."""
 
@@ -207,16 +196,16 @@ class LocalStack:
         maker: threading.Thread | None = None
         if self.with_samples:
             # PyAV encodes off the GIL: make the demo clips while moto starts and provisions.
+            # (Imported here, in this thread: concurrent first imports of one module from two
+            # threads can see it half-initialised.)
+            import medispecs_desktop.local.seed  # noqa: F401
+
             workdir = tempfile.TemporaryDirectory(prefix="medispecs-demo-")
             maker = threading.Thread(
                 target=self._make_clips, args=(Path(workdir.name), clips_box),
                 name="demo-clips", daemon=True,
             )
             maker.start()
-        # moto imports each service's code on its first request; importing it here, while the
-        # main thread starts the server and builds clients, takes ~0.5 s off a cold start.
-        warm = threading.Thread(target=_warm_imports, name="warm-imports", daemon=True)
-        warm.start()
         try:
             self.moto = MotoServer(self.host, self.moto_port)
             endpoint = self.moto.start()
