@@ -17,7 +17,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from medispecs_desktop.cli.main import (
     EXIT_AUTH,
@@ -26,13 +26,6 @@ from medispecs_desktop.cli.main import (
     EXIT_OFFLINE,
     EXIT_OK,
     EXIT_USAGE,
-)
-from medispecs_desktop.core.api import MAX_LIMIT, ApiClient
-from medispecs_desktop.core.auth import (
-    CognitoAuth,
-    KeyringTokenStore,
-    NewPasswordRequired,
-    UserInfo,
 )
 from medispecs_desktop.core.config import Paths, Settings, load_settings
 from medispecs_desktop.core.errors import (
@@ -45,7 +38,13 @@ from medispecs_desktop.core.errors import (
 from medispecs_desktop.core.logs import setup_logging
 from medispecs_desktop.core.models import Video, format_utc
 
+if TYPE_CHECKING:  # the heavy imports (boto3, requests, keyring) wait for a command to run
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import NewPasswordRequired, UserInfo
+
 log = logging.getLogger(__name__)
+
+MAX_LIMIT = 100  # the API's page size limit (core.api.MAX_LIMIT)
 
 
 class UsageError(MediSpecsError):
@@ -186,6 +185,8 @@ class Context:
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.paths = Paths.default()
         self.settings = settings_from_args(args, self.paths)
+        from medispecs_desktop.core.auth import CognitoAuth, KeyringTokenStore
+
         self.store = KeyringTokenStore.for_settings(self.settings, self.paths)
         self.auth = CognitoAuth(self.settings, self.store)
         self._api: ApiClient | None = None
@@ -214,6 +215,8 @@ class Context:
         if self._api is None:
             self.settings.require()
             self.signed_in()
+            from medispecs_desktop.core.api import ApiClient
+
             self._api = ApiClient(self.settings, self.auth)
         return self._api
 
@@ -283,6 +286,8 @@ def _read_line(stream: TextIO, what: str) -> str:
 
 
 def cmd_login(args: argparse.Namespace, ctx: Context) -> int:
+    from medispecs_desktop.core.auth import NewPasswordRequired
+
     interactive = ctx.stdin.isatty()
     try:
         username = (args.username or "").strip()
