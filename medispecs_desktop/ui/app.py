@@ -11,8 +11,9 @@ start-up benchmark; none of them changes what a user sees):
 
 * ``MEDISPECS_AUTOLOGIN=1`` — in demo mode only, sign in with the demo account without the
   dialog.
-* ``MEDISPECS_TEST_EVENTS=1`` — print ``medispecs-event: <name> <ms since start>`` lines on
-  stdout for ``window_shown``, ``stack_ready``, ``signed_in``, ``screenshot_saved``.
+* ``MEDISPECS_TEST_EVENTS=1`` — print ``medispecs-event: <name> <ms>`` lines on stdout for
+  ``window_shown``, ``views_ready``, ``stack_ready``, ``signed_in``, ``screenshot_saved``
+  (ms since ``ui.app`` was imported).
 * ``MEDISPECS_EXIT_ON=<event>`` — quit cleanly right after that event.
 * ``MEDISPECS_SCREENSHOT_TO=<file.png>`` — after sign-in (with autologin) or once the window
   is shown, wait ``MEDISPECS_SCREENSHOT_DELAY_MS`` (default 1000) and save a grab of the
@@ -36,13 +37,6 @@ from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QApplication
 
 from medispecs_desktop import APP_ID, APP_NAME, __version__
-from medispecs_desktop.core.auth import (
-    CognitoAuth,
-    KeyringTokenStore,
-    MemoryTokenStore,
-    TokenStore,
-    UserInfo,
-)
 from medispecs_desktop.core.config import Paths, Settings, load_settings
 from medispecs_desktop.core.errors import ConfigurationError, OfflineError
 from medispecs_desktop.core.logs import setup_logging
@@ -51,11 +45,14 @@ from medispecs_desktop.ui.icons import app_icon, stylesheet
 from medispecs_desktop.ui.local_stack_process import LocalStackProcess
 from medispecs_desktop.ui.main_window import MainWindow
 from medispecs_desktop.ui.settings_dialog import SettingsDialog
-from medispecs_desktop.ui.signin import SignInDialog, describe_error
 from medispecs_desktop.ui.tasks import API, UPLOADS, TaskRunner
 
 if TYPE_CHECKING:
+    # boto3 (under core.auth) takes ~0.5 s to import: it is loaded on a worker thread after
+    # the window is shown (see run_app), never before
     from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, TokenStore, UserInfo
+    from medispecs_desktop.ui.signin import SignInDialog
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +95,7 @@ class AppContext(QObject):
         tasks: TaskRunner | None = None,
         token_store: TokenStore | None = None,
         qsettings: QSettings | None = None,
+        build_clients: bool = True,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -117,14 +115,19 @@ class AppContext(QObject):
         self.online: bool | None = None
         self.stack: LocalStackProcess | None = None
         self.demo_credentials: tuple[str, str] | None = None
-        self.token_store: TokenStore = MemoryTokenStore()
-        self._build_clients()
+        self.token_store: TokenStore | None = None
+        self.clients_built = False
+        if build_clients:
+            self.build_clients()
 
     @property
     def demo(self) -> bool:
         return self.settings.demo
 
-    def _build_clients(self) -> None:
+    def build_clients(self) -> None:
+        """(Re)create the token store, ``auth`` and ``api`` for the current settings."""
+        from medispecs_desktop.core.auth import CognitoAuth, KeyringTokenStore, MemoryTokenStore
+
         settings = self.settings
         if self._token_store_override is not None:
             self.token_store = self._token_store_override
@@ -144,6 +147,7 @@ class AppContext(QObject):
             self.api = ApiClient(settings, self.auth)
         if old_api is not None:
             old_api.close()
+        self.clients_built = True
 
     def apply_settings(self, settings: Settings) -> bool:
         """Use new settings; returns True if the connection changed (then auth/api are new
@@ -152,7 +156,7 @@ class AppContext(QObject):
                       for f in (*CONNECTION_FIELDS, "demo", "allow_plaintext_keyring"))
         self.settings = settings
         if changed:
-            self._build_clients()
+            self.build_clients()
             self.online = None
         self.settings_changed.emit(settings)
         return changed
@@ -325,6 +329,9 @@ class AppController(QObject):
         self.window.show()
         QTimer.singleShot(0, lambda: self._milestone("window_shown"))
 
+    def views_installed(self) -> None:
+        self._milestone("views_ready")
+
     # -- the demo stack ---------------------------------------------------------------
     def start_demo(self) -> None:
         ctx = self.ctx
@@ -363,6 +370,8 @@ class AppController(QObject):
             self.open_sign_in()
 
     def _autologin_failed(self, exc: BaseException) -> None:
+        from medispecs_desktop.ui.signin import describe_error
+
         text, _ = describe_error(exc)
         log.error("demo auto sign-in failed: %s", text)
         self.window.show_signed_out(text)
@@ -411,10 +420,14 @@ class AppController(QObject):
                 "You're offline: MediSpecs can't reach the sign-in service. It will sign you "
                 "in again when the connection is back.")
             return
+        from medispecs_desktop.ui.signin import describe_error
+
         text, _ = describe_error(exc)
         self.window.show_signed_out(text)
 
     def open_sign_in(self) -> None:
+        from medispecs_desktop.ui.signin import SignInDialog
+
         ctx = self.ctx
         if ctx.auth is None:
             self.open_settings()
@@ -619,6 +632,12 @@ def _install_signal_handlers(app: QApplication) -> QTimer:
     return ticker
 
 
+def _preload_core() -> None:
+    """Import the heavy core modules (boto3, requests, keyring) off the GUI thread."""
+    import medispecs_desktop.core.api
+    import medispecs_desktop.core.auth  # noqa: F401
+
+
 def run_app(args: argparse.Namespace) -> int:
     """Open the main window; with ``args.local`` start the demo stack first."""
     paths = Paths.default().ensure()
@@ -630,13 +649,24 @@ def run_app(args: argparse.Namespace) -> int:
         settings = settings.with_overrides(demo=True)
     app = make_application()
     ticker = _install_signal_handlers(app)
-    ctx = AppContext(settings, paths)
+    # Show the window first; boto3 & co. (~0.5-1 s of imports) load on a worker meanwhile.
+    ctx = AppContext(settings, paths, build_clients=False)
     window = MainWindow(ctx.qsettings)
-    install_views(window, ctx)
     controller = AppController(ctx, window, hooks=AppHooks.from_env())
     app.aboutToQuit.connect(controller.shutdown)
     controller.show_window()
-    controller.start(local=local, config_error=problem)
+    if local:
+        controller.start(local=True)  # the stack child needs none of those imports
+
+    def core_loaded(_result: object = None) -> None:
+        if not ctx.clients_built:
+            ctx.build_clients()
+        install_views(window, ctx)
+        controller.views_installed()
+        if not local:
+            controller.start(config_error=problem)
+
+    ctx.tasks.run(API, _preload_core, core_loaded, lambda _exc: core_loaded())
     try:
         code = int(app.exec())
     finally:
