@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -109,7 +109,7 @@ class ApiClient:
         tokens: TokenProvider,
         *,
         session: requests.Session | None = None,
-        clock: Any = time.time,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not settings.api_url:
             raise ConfigurationError(
@@ -280,7 +280,7 @@ class ApiClient:
         )
 
     def playback_url(self, video_id: str) -> PlaybackUrl:
-        now = float(self._clock())
+        now = self._clock()
         data = self._object("GET", f"/videos/{self._vid(video_id)}/playback-url")
         url = data.get("playbackUrl")
         if not isinstance(url, str) or not url:
