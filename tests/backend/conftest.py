@@ -220,3 +220,9 @@ def make_app(moto_server: Moto) -> Callable[..., App]:
         return App(make_config(moto_server.endpoint, **overrides))
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def check_response() -> Callable[[str, int, Any], None]:
+    """``check_response(route_key, status, body)``: assert it is what openapi.yaml promises."""
+    return validate_response
