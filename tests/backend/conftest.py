@@ -170,9 +170,12 @@ def backend_config(moto_server: Moto) -> BackendConfig:
 @dataclass
 class _Recorder:
     calls: list[str] = field(default_factory=list)
+    every_call: set[str] = field(default_factory=set)  # never cleared by tests
 
     def __call__(self, event_name: str, **_: Any) -> None:
-        self.calls.append(event_name.rsplit(".", 1)[-1])
+        op = event_name.rsplit(".", 1)[-1]
+        self.calls.append(op)
+        self.every_call.add(op)
 
 
 @pytest.fixture(scope="session")
@@ -191,12 +194,15 @@ def app(_shared_app: tuple[App, _Recorder]) -> App:
 
 
 @pytest.fixture
-def api(_shared_app: tuple[App, _Recorder]) -> Api:
+def api(_shared_app: tuple[App, _Recorder]) -> Iterator[Api]:
     """A fresh user per test (isolated partition and S3 prefix); ``api.ddb_calls`` lists the
-    DynamoDB operations made since the fixture was created (clear it to start counting)."""
+    DynamoDB operations made since the fixture was created (clear it to start counting).
+    After every test: the handler never used Scan."""
     app, recorder = _shared_app
     recorder.calls.clear()
-    return Api(app, ddb_calls=recorder.calls)
+    recorder.every_call.clear()
+    yield Api(app, ddb_calls=recorder.calls)
+    assert "Scan" not in recorder.every_call, "the handler used Scan"
 
 
 @pytest.fixture
