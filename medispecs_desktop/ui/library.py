@@ -541,6 +541,18 @@ class VideoTableModel(QAbstractTableModel):
     def mark_stale(self, stale: bool = True) -> None:
         self.stale = stale
 
+    def display_text(self, row: int, col: int) -> str:
+        """What the view shows in ``row``/``col`` (for delegates; never None)."""
+        local_count = len(self._local)
+        if 0 <= row < local_count:
+            value = self._local_data(self._local[row], col, Qt.ItemDataRole.DisplayRole)
+        elif 0 <= row - local_count < len(self._videos):
+            value = self._video_data(self._videos[row - local_count], col,
+                                     Qt.ItemDataRole.DisplayRole)
+        else:
+            value = None
+        return str(value) if value is not None else ""
+
     # -- row access and edits --------------------------------------------------------------
 
     def video_at(self, row: int) -> Video | None:
@@ -747,6 +759,31 @@ def _placeholder(size: QSize) -> QPixmap:
     return pixmap
 
 
+def source_row(index: QModelIndex | QPersistentModelIndex) -> tuple[VideoTableModel, int] | None:
+    """The :class:`VideoTableModel` and row behind ``index`` (through any proxies).
+
+    Python code reads rows this way rather than with ``index.data(role)``: with PySide6 6.12
+    on CPython 3.11 every invalid QVariant converted to ``None`` drops a reference to
+    ``None`` (a refcount bug that ends in "deallocating None"), so product code never asks
+    Qt for a value that may be empty.
+    """
+    if not index.isValid():
+        return None
+    model: Any = index.model()
+    current: Any = index
+    while isinstance(model, QSortFilterProxyModel):
+        current = model.mapToSource(current)
+        model = model.sourceModel()
+    if isinstance(model, VideoTableModel) and current.isValid():
+        return model, current.row()
+    return None
+
+
+def video_for_index(index: QModelIndex | QPersistentModelIndex) -> Video | None:
+    found = source_row(index)
+    return found[0].video_at(found[1]) if found is not None else None
+
+
 class LibraryProxyModel(QSortFilterProxyModel):
     """Client-side title search (case-insensitive, any part of the title) and sorting."""
 
@@ -761,8 +798,7 @@ class LibraryProxyModel(QSortFilterProxyModel):
         self.setFilterFixedString(text.strip())
 
     def video_at(self, row: int) -> Video | None:
-        value = self.index(row, 0).data(VIDEO_ROLE)
-        return value if isinstance(value, Video) else None
+        return video_for_index(self.index(row, 0))
 
 
 # -- views ---------------------------------------------------------------------------------
@@ -775,11 +811,13 @@ class _GridDelegate(QStyledItemDelegate):
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
         super().initStyleOption(option, index)
-        model = index.model()
-        row, parent = index.row(), index.parent()
+        found = source_row(index)
+        if found is None:
+            return
+        model, row = found
 
         def text(col: int) -> str:
-            return str(model.index(row, col, parent).data(Qt.ItemDataRole.DisplayRole) or "")
+            return model.display_text(row, col)
 
         option.text = f"{text(COL_TITLE)}\n{text(COL_RECORDED)} · {text(COL_STATUS)}"
         option.features |= QStyleOptionViewItem.ViewItemFeature.HasDisplay
@@ -1385,8 +1423,7 @@ class LibraryWidget(QWidget):
         index = self.table.selectionModel().currentIndex()
         if not index.isValid():
             return None
-        value = index.siblingAtColumn(0).data(VIDEO_ROLE)
-        return value if isinstance(value, Video) else None
+        return video_for_index(index)
 
     def select_video(self, video_id: str) -> bool:
         row = self.model.row_of(video_id)
@@ -1409,12 +1446,11 @@ class LibraryWidget(QWidget):
             self.details.set_video(None)
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        value = current.siblingAtColumn(0).data(VIDEO_ROLE) if current.isValid() else None
-        self.details.set_video(value if isinstance(value, Video) else None)
+        self.details.set_video(video_for_index(current))
 
     def _on_activated(self, index: QModelIndex) -> None:
-        value = index.siblingAtColumn(0).data(VIDEO_ROLE)
-        if isinstance(value, Video) and value.has_bytes and self.online:
+        value = video_for_index(index)
+        if value is not None and value.has_bytes and self.online:
             self.playRequested.emit(value)
 
     # -- network actions -------------------------------------------------------------------

@@ -548,3 +548,26 @@ def test_app_views_sign_in_list_play_then_sign_out_clears_caches(
         if isinstance(player_view, PlayerView):
             player_view.controller.shutdown()
         ctx.shutdown()
+
+
+def test_qt_binding_keeps_none_and_true_alive(qtbot: Any) -> None:
+    """PySide6 6.12.0 on CPython 3.11 dropped a reference to True on every ``emit`` and to None
+    on every empty QVariant returned to Python; the app died after a few thousand (pinned out
+    in pyproject.toml). Guard against a binding that does it again."""
+    import sys
+
+    from PySide6.QtCore import QObject, QStringListModel, Signal
+
+    class Emitter(QObject):
+        fired = Signal(int)
+
+    emitter = Emitter()
+    emitter.fired.connect(lambda _v: None)
+    model = QStringListModel(["a"])
+    index = model.index(0, 0)
+    true_before, none_before = sys.getrefcount(True), sys.getrefcount(None)
+    for i in range(2_000):
+        emitter.fired.emit(i)
+        assert index.data(Qt.ItemDataRole.DecorationRole) is None
+    assert sys.getrefcount(True) >= true_before - 10
+    assert sys.getrefcount(None) >= none_before - 10
