@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Cold start of the desktop app to its main window shown (median of N runs), with and without
+``--local``; with ``--local`` also to the demo stack ready and to signed in.
+
+    .venv/bin/python tests/benchmarks/bench_startup.py [--runs 5] [--platform offscreen|xcb]
+
+Each run is a fresh process with a fresh settings directory. Times are wall-clock from
+``Popen`` to the app's ``medispecs-event:`` line (``MEDISPECS_TEST_EVENTS=1``); the app quits
+by itself after the last event it is asked for (``MEDISPECS_EXIT_ON``). ``--platform xcb``
+runs the real window in a private Xvfb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        raise SystemExit("Xvfb is not installed")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [exe, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    ready, _, _ = select.select([read_fd], [], [], 20)
+    number = os.read(read_fd, 64).decode().strip() if ready else ""
+    os.close(read_fd)
+    if not number.isdigit():
+        proc.kill()
+        raise SystemExit("Xvfb did not start")
+    return proc, f":{number}"
+
+
+def one_run(local: bool, env_base: dict[str, str]) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="medispecs-bench-") as home:
+        env = dict(env_base)
+        env.update({"MEDISPECS_HOME": home, "MEDISPECS_TEST_EVENTS": "1",
+                    "MEDISPECS_EXIT_ON": "signed_in" if local else "window_shown"})
+        if local:
+            env["MEDISPECS_AUTOLOGIN"] = "1"
+        args = [sys.executable, "-m", "medispecs_desktop"] + (["--local"] if local else [])
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        times: dict[str, float] = {}
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("medispecs-event: "):
+                times[line.split()[1]] = time.perf_counter() - start
+        proc.wait(60)
+        times["exit"] = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"the app exited with {proc.returncode}: {times}")
+        return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--platform", choices=("offscreen", "xcb"), default="offscreen")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = args.platform
+    env["QT_LOGGING_RULES"] = "qt.*=false"
+    for var in ("MEDISPECS_API_URL", "MEDISPECS_USER_POOL_ID", "MEDISPECS_CLIENT_ID",
+                "MEDISPECS_COGNITO_ENDPOINT"):
+        env.pop(var, None)
+    xvfb = None
+    if args.platform == "xcb":
+        xvfb, env["DISPLAY"] = start_xvfb()
+    try:
+        one_run(False, env)  # warm the OS file cache once: "cold" = a new process, not a cold disk
+        print(f"startup benchmark: {args.runs} runs each, QT_QPA_PLATFORM={args.platform}, "
+              f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+        for local in (False, True):
+            runs = [one_run(local, env) for _ in range(args.runs)]
+            events = ["window_shown", "stack_ready", "signed_in"] if local else ["window_shown"]
+            label = "medispecs-desktop --local" if local else "medispecs-desktop"
+            for event in events:
+                values = [r[event] for r in runs]
+                print(f"  {label:28s} to {event:13s} median {statistics.median(values):6.2f} s"
+                      f"  (min {min(values):.2f}, max {max(values):.2f})")
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
