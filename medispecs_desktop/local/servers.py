@@ -81,7 +81,7 @@ class ServerThread:
 
     def _serve(self) -> None:
         try:
-            self.server.serve_forever(poll_interval=0.2)
+            self.server.serve_forever(poll_interval=0.05)
         except Exception:  # pragma: no cover - logged, the owner notices on stop
             log.exception("%s stopped unexpectedly", self.name)
 

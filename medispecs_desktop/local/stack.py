@@ -315,8 +315,11 @@ class LocalStack:
     def stop(self) -> None:
         """Stop the gateway, then moto (dropping everything it held). Safe to call twice."""
         global _running
+        started = time.perf_counter()
         gateway, self.gateway = self.gateway, None
         moto, self.moto = self.moto, None
+        if gateway is None and moto is None:
+            return
         if gateway is not None:
             gateway.stop()
         if moto is not None:
@@ -329,3 +332,4 @@ class LocalStack:
         with _running_lock:
             if _running is self:
                 _running = None
+        log.info("local stack stopped in %.2f s", time.perf_counter() - started)
