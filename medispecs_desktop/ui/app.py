@@ -114,6 +114,7 @@ class AppContext(QObject):
         self.user: UserInfo | None = None
         self.online: bool | None = None
         self.stack: LocalStackProcess | None = None
+        self.engine: Any = None  # the signed-in user's UploadEngine (ui.uploads sets it)
         self.demo_credentials: tuple[str, str] | None = None
         self.token_store: TokenStore | None = None
         self.clients_built = False
@@ -168,6 +169,8 @@ class AppContext(QObject):
 
     def shutdown(self) -> None:
         """Stop background work and the local stack (on quit)."""
+        if self.engine is not None:  # running uploads go back to queued for the next start
+            self.engine.stop(timeout=5.0)
         self.tasks.shutdown(timeout=2.0)
         if self.api is not None:
             self.api.close()
@@ -191,6 +194,10 @@ def install_views(window: MainWindow, ctx: AppContext) -> None:
     from medispecs_desktop.ui.library import install_library_views
 
     install_library_views(window, ctx)  # issue 4: library + player
+    from medispecs_desktop.ui.cards_wiring import install_card_import
+    from medispecs_desktop.ui.uploads import install_uploads
+
+    install_card_import(window, ctx, install_uploads(window, ctx))  # issue 5 + card import
 
 
 # ----------------------------------------------------------------------------- hooks

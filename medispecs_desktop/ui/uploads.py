@@ -1,0 +1,990 @@
+"""The upload queue in the main window: a Qt adapter over the core upload engine.
+
+* :class:`UploadService` owns the signed-in user's :class:`UploadEngine` (built once per
+  sign-in off the GUI thread, started after sign-in, ``sign_out()`` on sign-out; the
+  ``AppContext`` stops it on quit) and is the only place that talks to it. Every engine call
+  that touches disk or network (adding files, pause, cancel…) runs on the task runner.
+* The engine's listeners run on engine threads. They only store the latest job rows and the
+  latest progress snapshot under a lock and poke a :func:`~medispecs_desktop.ui.tasks.throttled`
+  wrapper; the GUI thread applies whatever is pending at most every 100 ms (so progress reaches
+  the widgets at most ~10 times a second however fast the bytes move).
+* :class:`UploadsModel` is a table model over the jobs (validated with ``qtmodeltester``);
+  :class:`ProgressDelegate` paints its progress column; :class:`UploadsPanel` is the dock's
+  widget with its tool bar and context menu.
+* Totals for the whole queue go to the status bar (``MainWindow.set_upload_totals``), a desktop
+  notification (:mod:`~medispecs_desktop.ui.notify`) says when a batch finished or a file
+  failed, and the library shows queued recordings and refreshes when one is done.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QTableView,
+    QToolBar,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medispecs_desktop.core.logs import redact
+from medispecs_desktop.core.uploads.jobs import (
+    RUNNABLE_STATES,
+    TERMINAL_STATES,
+    WAITING_STATES,
+    Job,
+    JobState,
+)
+from medispecs_desktop.core.uploads.progress import JobProgress, ProgressSnapshot
+from medispecs_desktop.ui.dropzone import DropZone
+from medispecs_desktop.ui.icons import icon
+from medispecs_desktop.ui.notify import ERROR, INFO, Notifier
+from medispecs_desktop.ui.tasks import API, MEDIA, throttled
+
+log = logging.getLogger(__name__)
+
+COL_NAME, COL_SIZE, COL_PROGRESS, COL_SPEED, COL_FINISH, COL_STATE, COL_ERROR = range(7)
+HEADERS = ("File", "Size", "Progress", "Speed", "Finishes", "State", "Error")
+
+_ROOT = QModelIndex()
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # float 0..1 (progress column)
+JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 2  # int
+STATE_ROLE = Qt.ItemDataRole.UserRole + 3  # JobState
+
+UPDATE_INTERVAL_MS = 100  # at most ~10 GUI updates a second
+LIBRARY_REFRESH_DELAY_MS = 400
+
+BUSY_STATES = frozenset(RUNNABLE_STATES | {JobState.WAITING_NETWORK, JobState.WAITING_SOURCE})
+PAUSABLE = frozenset(RUNNABLE_STATES | WAITING_STATES)
+RESUMABLE = frozenset({JobState.PAUSED, *WAITING_STATES})
+RETRYABLE = frozenset({JobState.FAILED, JobState.CANCELLED})
+CANCELLABLE = frozenset(set(JobState) - {JobState.DONE, JobState.CANCELLED})
+FINISHED = frozenset({JobState.DONE, JobState.CANCELLED})
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def format_bytes(size: float | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover
+
+
+def format_speed(bps: float | None) -> str:
+    if not bps or bps <= 0:
+        return ""
+    return f"{format_bytes(bps)}/s"
+
+
+def format_finish(eta_seconds: float | None, now: datetime) -> str:
+    """The local clock time at which something ``eta_seconds`` from ``now`` ends."""
+    if eta_seconds is None or eta_seconds < 0:
+        return ""
+    try:
+        end = now + timedelta(seconds=eta_seconds)
+    except OverflowError:
+        return ""
+    if end.date() == now.date():
+        return end.strftime("%H:%M:%S" if eta_seconds < 60 else "%H:%M")
+    if end - now < timedelta(days=7):
+        return end.strftime("%a %H:%M")
+    return end.strftime("%Y-%m-%d %H:%M")
+
+
+def state_text(job: Job) -> str:
+    if job.state is JobState.DONE and job.error_code == "duplicate":
+        return "Already in your library"
+    return job.state.label
+
+
+def error_text(job: Job) -> str:
+    if job.state is JobState.DONE or not job.error:
+        return ""
+    return redact(job.error)
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+class UploadsModel(QAbstractTableModel):
+    """One row per job, in queue order (``position``, then id), plus the latest progress."""
+
+    def __init__(self, parent: QObject | None = None, *,
+                 now: Callable[[], datetime] = lambda: datetime.now().astimezone()) -> None:
+        super().__init__(parent)
+        self._jobs: list[Job] = []
+        self._keys: list[tuple[float, int]] = []
+        self._rows: dict[int, int] = {}
+        self._progress: dict[int, JobProgress] = {}
+        self.now = now
+
+    # -- queries ----------------------------------------------------------------------
+    def jobs(self) -> list[Job]:
+        return list(self._jobs)
+
+    def job(self, job_id: int) -> Job | None:
+        row = self._rows.get(job_id)
+        return None if row is None else self._jobs[row]
+
+    def job_at(self, row: int) -> Job | None:
+        return self._jobs[row] if 0 <= row < len(self._jobs) else None
+
+    def row_of(self, job_id: int) -> int | None:
+        return self._rows.get(job_id)
+
+    def progress_of(self, job_id: int) -> JobProgress | None:
+        return self._progress.get(job_id)
+
+    def bytes_done(self, job: Job) -> int:
+        if job.state is JobState.DONE:
+            return job.size
+        live = self._progress.get(job.id)
+        done = live.bytes_done if live is not None else job.bytes_done
+        return max(0, min(job.size, done))
+
+    def fraction(self, job: Job) -> float:
+        if job.size <= 0:
+            return 1.0 if job.state is JobState.DONE else 0.0
+        return self.bytes_done(job) / job.size
+
+    # -- Qt model API -----------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._jobs)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(HEADERS)):
+            return HEADERS[section]
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._jobs):
+            return None
+        job = self._jobs[index.row()]
+        col = index.column()
+        if role == JOB_ID_ROLE:
+            return job.id
+        if role == STATE_ROLE:
+            return job.state
+        if role == PROGRESS_ROLE:
+            return self.fraction(job) if col == COL_PROGRESS else None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(job, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_NAME:
+                return str(job.path)
+            if col in (COL_ERROR, COL_STATE) and error_text(job):
+                return error_text(job)
+            if col == COL_PROGRESS:
+                return f"{format_bytes(self.bytes_done(job))} of {format_bytes(job.size)}"
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_SIZE, COL_SPEED):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
+            return _state_icon(job.state)
+        return None
+
+    def _display(self, job: Job, col: int) -> str:
+        live = self._progress.get(job.id)
+        running = job.state is JobState.UPLOADING and live is not None
+        if col == COL_NAME:
+            return job.name
+        if col == COL_SIZE:
+            return format_bytes(job.size)
+        if col == COL_PROGRESS:
+            return f"{self.fraction(job) * 100:.0f}%"
+        if col == COL_SPEED:
+            return format_speed(live.speed_bps) if running and live else ""
+        if col == COL_FINISH:
+            return format_finish(live.eta_seconds, self.now()) if running and live else ""
+        if col == COL_STATE:
+            return state_text(job)
+        if col == COL_ERROR:
+            return error_text(job)
+        return ""  # pragma: no cover
+
+    # -- changes (GUI thread) ---------------------------------------------------------
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._jobs, self._keys, self._rows, self._progress = [], [], {}, {}
+        self.endResetModel()
+
+    def set_jobs(self, jobs: Iterable[Job]) -> None:
+        ordered = sorted(jobs, key=_key)
+        self.beginResetModel()
+        self._jobs = ordered
+        self._keys = [_key(j) for j in ordered]
+        self._reindex()
+        self._progress = {k: v for k, v in self._progress.items() if k in self._rows}
+        self.endResetModel()
+
+    def upsert(self, job: Job) -> None:
+        row = self._rows.get(job.id)
+        if row is not None and self._keys[row] == _key(job):
+            self._jobs[row] = job
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+            return
+        if row is not None:  # moved in the queue ("upload next")
+            self._remove_row(row)
+        at = bisect.bisect_left(self._keys, _key(job))
+        self.beginInsertRows(QModelIndex(), at, at)
+        self._jobs.insert(at, job)
+        self._keys.insert(at, _key(job))
+        self._reindex(at)
+        self.endInsertRows()
+
+    def upsert_many(self, jobs: Sequence[Job]) -> None:
+        fresh = sorted((j for j in jobs if j.id not in self._rows), key=_key)
+        bulk: set[int] = set()
+        if fresh and (not self._keys or _key(fresh[0]) > self._keys[-1]):
+            # the common case (files added at the end): one insertion for all of them
+            first = len(self._jobs)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            self._jobs.extend(fresh)
+            self._keys.extend(_key(j) for j in fresh)
+            self._reindex(first)
+            self.endInsertRows()
+            bulk = {j.id for j in fresh}
+        for job in jobs:
+            if job.id not in bulk:
+                self.upsert(job)
+
+    def remove_ids(self, ids: Iterable[int]) -> None:
+        for job_id in ids:
+            row = self._rows.get(job_id)
+            if row is not None:
+                self._remove_row(row)
+            self._progress.pop(job_id, None)
+
+    def _remove_row(self, row: int) -> None:
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._jobs[row]
+        del self._keys[row]
+        self._reindex(row)
+        self.endRemoveRows()
+
+    def _reindex(self, start: int = 0) -> None:
+        if start == 0:
+            self._rows = {}
+        for i in range(start, len(self._jobs)):
+            self._rows[self._jobs[i].id] = i
+        for job_id in [k for k, r in self._rows.items() if r >= len(self._jobs)
+                       or self._jobs[r].id != k]:
+            del self._rows[job_id]
+
+    def apply_progress(self, snapshot: ProgressSnapshot) -> None:
+        old, new = self._progress, dict(snapshot.jobs)
+        self._progress = {k: v for k, v in new.items() if k in self._rows}
+        changed = [self._rows[k] for k in set(old) | set(self._progress)
+                   if k in self._rows and old.get(k) != self._progress.get(k)]
+        if changed:
+            self.dataChanged.emit(self.index(min(changed), COL_PROGRESS),
+                                  self.index(max(changed), COL_FINISH))
+
+
+def _key(job: Job) -> tuple[float, int]:
+    return (job.position, job.id)
+
+
+_STATE_ICONS = {
+    JobState.DONE: "online",
+    JobState.FAILED: "warning",
+    JobState.UPLOADING: "upload",
+    JobState.WAITING_NETWORK: "offline",
+}
+
+
+def _state_icon(state: JobState) -> Any:
+    name = _STATE_ICONS.get(state)
+    return icon(name) if name else None
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Paints the progress column as a progress bar (the model gives ``PROGRESS_ROLE``)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        value = index.data(PROGRESS_ROLE)
+        if value is None:
+            super().paint(painter, option, index)
+            return
+        bar = QStyleOptionProgressBar()
+        widget = option.widget
+        if widget is not None:
+            bar.initFrom(widget)
+        rect = option.rect
+        bar.rect = rect.adjusted(3, 4, -3, -4)
+        bar.minimum = 0
+        bar.maximum = 1000
+        bar.progress = max(0, min(1000, round(float(value) * 1000)))
+        bar.text = f"{float(value) * 100:.0f}%"
+        bar.textVisible = True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+
+
+# ----------------------------------------------------------------------------- skipped
+
+
+class SkippedDialog(QDialog):
+    """Lists what a drop or "Add folder…" did not queue, with the reason (non-modal)."""
+
+    def __init__(self, skipped: Sequence[tuple[Path, str]], *, added: int = 0,
+                 already: int = 0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Files not added")
+        self.setObjectName("skippedDialog")
+        self.resize(640, 360)
+        layout = QVBoxLayout(self)
+        parts = [f"{added} video{'s' if added != 1 else ''} added to the upload queue"]
+        if already:
+            parts.append(f"{already} already in the queue")
+        summary = QLabel("; ".join(parts) + f". {len(skipped)} item"
+                         f"{'s were' if len(skipped) != 1 else ' was'} not added:")
+        summary.setWordWrap(True)
+        self.summary = summary
+        layout.addWidget(summary)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["File", "Reason"])
+        self.tree.setRootIsDecorated(False)
+        for path, reason in skipped:
+            item = QTreeWidgetItem([path.name or str(path), reason])
+            item.setToolTip(0, str(path))
+            self.tree.addTopLevelItem(item)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.tree, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def reasons(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item is not None:
+                out[item.toolTip(0)] = item.text(1)
+        return out
+
+
+# ----------------------------------------------------------------------------- service
+
+
+EngineFactory = Callable[[Any, str], Any]  # (ctx, user_id) -> UploadEngine (not started)
+
+
+def default_engine_factory(ctx: Any, user_id: str, options: Any = None) -> Any:
+    """The real engine over the app's queue database (runs on a worker thread)."""
+    from medispecs_desktop.core.uploads.engine import UploadEngine
+    from medispecs_desktop.core.uploads.store import QueueStore
+
+    store = QueueStore(ctx.paths.queue_db)
+    return UploadEngine(store, ctx.api, user_id, settings=ctx.settings, options=options)
+
+
+class UploadService(QObject):
+    """The signed-in user's upload engine, seen from the GUI thread (see the module doc)."""
+
+    engine_changed = Signal(object)  # UploadEngine | None
+    added = Signal(object)  # engine.AddResult
+    totals_changed = Signal(int, int, int, int)  # files done/total, bytes done/total
+    message = Signal(str)
+    library_changed = Signal()  # a job reached done: reload the library
+
+    def __init__(self, ctx: Any, *, notifier: Notifier | None = None,
+                 engine_factory: EngineFactory | None = None,
+                 library: Any = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tasks = ctx.tasks
+        self.notifier = notifier
+        self.library = library
+        self._factory = engine_factory or default_engine_factory
+        self.model = UploadsModel(self)
+        self.engine: Any = None
+        self._gen = 0
+        self._lock = threading.Lock()
+        self._pending: dict[int, Job] = {}
+        self._snapshot: ProgressSnapshot | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._states: dict[int, JobState] = {}
+        self._batch_done = 0
+        self._batch_failed = 0
+        self.adds_running = 0
+        self.applied = 0  # GUI updates applied (tests check the ~10/s bound)
+        self.last_add: Any = None
+        self._kick = throttled(self._apply_pending, UPDATE_INTERVAL_MS, self)
+        self._library_timer = QTimer(self)
+        self._library_timer.setSingleShot(True)
+        self._library_timer.setInterval(LIBRARY_REFRESH_DELAY_MS)
+        self._library_timer.timeout.connect(self.library_changed)
+        ctx.signed_in.connect(self._on_signed_in)
+        ctx.signed_out.connect(self._on_signed_out)
+        ctx.online_changed.connect(self.network_changed)
+        if getattr(ctx, "user", None) is not None:
+            self._on_signed_in(ctx.user)
+
+    # -- engine lifecycle ---------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        return self.engine is not None
+
+    def _on_signed_in(self, user: Any) -> None:
+        user_id = str(getattr(user, "sub", "") or "")
+        if not user_id or self.ctx.api is None or self.tasks.closed:
+            return
+        if self.engine is not None and self.engine.user_id == user_id:
+            return
+        self._detach()
+        self._gen += 1
+        gen = self._gen
+        ctx, factory = self.ctx, self._factory
+
+        def build() -> tuple[Any, list[Job]]:
+            engine = factory(ctx, user_id)
+            self._subscribe(engine, gen)
+            engine.start()
+            return engine, engine.jobs()
+
+        self.tasks.run(API, build, lambda r: self._attached(gen, *r), self._attach_failed)
+
+    def _subscribe(self, engine: Any, gen: int) -> None:
+        def on_job(job: Job) -> None:  # engine thread
+            with self._lock:
+                if gen != self._gen:
+                    return
+                self._pending[job.id] = job
+            self._kick()
+
+        def on_progress(snapshot: ProgressSnapshot) -> None:  # engine thread
+            with self._lock:
+                if gen != self._gen:
+                    return
+                self._snapshot = snapshot
+            self._kick()
+
+        self._unsubscribe = [engine.subscribe_jobs(on_job),
+                             engine.subscribe_progress(on_progress)]
+
+    def _attached(self, gen: int, engine: Any, jobs: list[Job]) -> None:
+        if gen != self._gen:  # signed out (or in as someone else) meanwhile
+            self.tasks.run(API, lambda: _park(engine))
+            return
+        self.engine = engine
+        self.ctx.engine = engine
+        self._states = {j.id: j.state for j in jobs}
+        self.model.set_jobs(jobs)
+        self._apply_pending()
+        self.engine_changed.emit(engine)
+        if self.ctx.online is False:
+            self.network_changed(False)
+
+    def _attach_failed(self, exc: BaseException) -> None:
+        log.error("upload queue unavailable: %s", exc)
+        self.message.emit(f"The upload queue could not be opened: {exc}")
+
+    def _on_signed_out(self) -> None:
+        self._gen += 1
+        engine = self._detach()
+        if engine is not None and not self.tasks.closed:
+            self.tasks.run(API, lambda: _park(engine))
+
+    def _detach(self) -> Any:
+        engine = self.engine
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        with self._lock:
+            self._pending.clear()
+            self._snapshot = None
+        self._kick.cancel()
+        self.engine = None
+        if getattr(self.ctx, "engine", None) is engine:
+            self.ctx.engine = None
+        self._states = {}
+        self._batch_done = self._batch_failed = 0
+        self.model.clear()
+        self._push_totals()
+        self._push_library_items()
+        if engine is not None:
+            self.engine_changed.emit(None)
+        return engine
+
+    # -- engine -> GUI (GUI thread, at most every UPDATE_INTERVAL_MS) --------------------
+    def _apply_pending(self) -> None:
+        if self.engine is None:
+            return  # keep what is pending until the engine is attached
+        with self._lock:
+            jobs = list(self._pending.values())
+            snapshot = self._snapshot
+            self._pending = {}
+            self._snapshot = None
+        if not jobs and snapshot is None:
+            return
+        self.applied += 1
+        if jobs:
+            self._apply_jobs(jobs)
+        if snapshot is not None:
+            self.model.apply_progress(snapshot)
+        self._push_totals()
+
+    def flush(self) -> None:
+        """Apply pending updates now (GUI thread)."""
+        self._kick.flush()
+        self._apply_pending()
+
+    def _apply_jobs(self, jobs: list[Job]) -> None:
+        failed: list[Job] = []
+        finished = False
+        for job in jobs:
+            before = self._states.get(job.id)
+            self._states[job.id] = job.state
+            if job.state is JobState.FAILED and before is not JobState.FAILED:
+                failed.append(job)
+            if job.state is JobState.DONE and before is not JobState.DONE:
+                finished = True
+                if job.error_code != "duplicate":
+                    self._batch_done += 1
+        self.model.upsert_many(jobs)
+        if finished:
+            self._library_timer.start()
+        self._push_library_items()
+        notifier = self.notifier
+        if failed:
+            self._batch_failed += len(failed)
+            if notifier is not None:
+                if len(failed) == 1:
+                    job = failed[0]
+                    notifier.notify("Upload failed", f"{job.name}: {error_text(job)}", ERROR)
+                else:
+                    notifier.notify("Uploads failed", f"{len(failed)} files could not be "
+                                    "uploaded; see the Uploads panel.", ERROR)
+        if (self._batch_done or self._batch_failed) and not any(
+                j.state in BUSY_STATES for j in self.model.jobs()):
+            done, bad = self._batch_done, self._batch_failed
+            self._batch_done = self._batch_failed = 0
+            if notifier is not None:
+                text = f"{done} recording{'s' if done != 1 else ''} uploaded"
+                if bad:
+                    text += f", {bad} failed"
+                notifier.notify("Uploads finished", text + ".", ERROR if bad else INFO)
+
+    def totals(self) -> tuple[int, int, int, int]:
+        jobs = [j for j in self.model.jobs() if j.state is not JobState.CANCELLED]
+        files_done = sum(1 for j in jobs if j.state is JobState.DONE)
+        bytes_total = sum(j.size for j in jobs)
+        bytes_done = sum(self.model.bytes_done(j) for j in jobs)
+        return files_done, len(jobs), bytes_done, bytes_total
+
+    def _push_totals(self) -> None:
+        self.totals_changed.emit(*self.totals())
+
+    def _push_library_items(self) -> None:
+        library = self.library
+        if library is None or not hasattr(library, "set_local_items"):
+            return
+        from medispecs_desktop.ui.library import LocalQueueItem
+
+        items = []
+        for job in self.model.jobs():
+            if job.state in FINISHED:
+                continue
+            media = job.media or {}
+            duration = media.get("durationSec")
+            items.append(LocalQueueItem(
+                video_id=job.video_id, title=job.title, state=job.state.value,
+                recorded_at=media.get("recordedAt"), file_size_bytes=job.size,
+                device_id=media.get("deviceId"),
+                duration_sec=float(duration) if isinstance(duration, (int, float)) else None,
+                progress=self.model.fraction(job), error=error_text(job) or None))
+        library.set_local_items(items)
+
+    # -- GUI -> engine (work runs on the task runner) -----------------------------------
+    def add_paths(self, paths: Sequence[str | Path], *, front: bool = False) -> bool:
+        """Scan and queue files/folders off the GUI thread; ``added`` reports the result."""
+        engine = self.engine
+        paths = [str(p) for p in paths]
+        if not paths:
+            return False
+        if engine is None or self.tasks.closed:
+            self.message.emit("Sign in to upload recordings.")
+            return False
+        self.adds_running += 1
+        self.message.emit(f"Looking for videos in {len(paths)} item"
+                          f"{'s' if len(paths) != 1 else ''}…")
+        self.tasks.run(MEDIA, lambda: engine.add_paths(paths, front=front),
+                       self._added, self._add_failed)
+        return True
+
+    def _added(self, result: Any) -> None:
+        self.adds_running -= 1
+        self.last_add = result
+        added, already, skipped = len(result.added), len(result.already_queued), \
+            len(result.skipped)
+        parts = [f"{added} video{'s' if added != 1 else ''} added to the upload queue"]
+        if already:
+            parts.append(f"{already} already queued")
+        if skipped:
+            parts.append(f"{skipped} skipped")
+        self.message.emit("; ".join(parts) + ".")
+        self.added.emit(result)
+
+    def _add_failed(self, exc: BaseException) -> None:
+        self.adds_running -= 1
+        log.error("adding files failed: %s", exc)
+        self.message.emit(f"Could not add the files: {exc}")
+
+    def control(self, op: str, job_ids: Sequence[int]) -> None:
+        """``op`` is one of pause/resume/cancel/retry/upload_next/remove, for each job."""
+        engine = self.engine
+        if engine is None or not job_ids or self.tasks.closed:
+            return
+        ids = list(job_ids)
+        method = getattr(engine, op)
+
+        def work() -> list[tuple[int, str]]:
+            errors = []
+            for job_id in ids:
+                try:
+                    method(job_id)
+                except Exception as exc:  # noqa: BLE001 - reported per job
+                    errors.append((job_id, str(exc)))
+            return errors
+
+        def done(errors: list[tuple[int, str]]) -> None:
+            if op == "remove":
+                failed = {e[0] for e in errors}
+                gone = [i for i in ids if i not in failed]
+                with self._lock:  # a change queued before the removal must not re-add it
+                    for job_id in gone:
+                        self._pending.pop(job_id, None)
+                for job_id in gone:
+                    self._states.pop(job_id, None)
+                self.model.remove_ids(gone)
+                self._push_totals()
+                self._push_library_items()
+            if errors:
+                self.message.emit(errors[0][1] if len(errors) == 1 else
+                                  f"{len(errors)} uploads could not be changed: {errors[0][1]}")
+
+        self.tasks.run(API, work, done, lambda exc: self.message.emit(str(exc)))
+
+    def pause_all(self) -> None:
+        self._engine_call("pause_all")
+
+    def resume_all(self) -> None:
+        self._engine_call("resume_all")
+
+    def remove_finished(self) -> None:
+        self.control("remove", [j.id for j in self.model.jobs() if j.state in FINISHED])
+
+    def network_changed(self, online: bool) -> None:
+        self._engine_call("network_changed", bool(online))
+
+    def _engine_call(self, name: str, *args: Any) -> None:
+        engine = self.engine
+        if engine is None or self.tasks.closed:
+            return
+        fn = getattr(engine, name)
+        self.tasks.run(API, lambda: fn(*args), None,
+                       lambda exc: self.message.emit(f"Uploads: {exc}"))
+
+
+def _park(engine: Any) -> None:
+    """Sign-out: stop the engine, park the user's jobs for their next sign-in, close the db."""
+    try:
+        engine.sign_out()
+    finally:
+        store = getattr(engine, "store", None)
+        if store is not None:
+            store.close()
+
+
+# ----------------------------------------------------------------------------- the panel
+
+
+class UploadsPanel(QWidget):
+    """The Uploads dock: a tool bar, the jobs table and a per-row context menu."""
+
+    def __init__(self, service: UploadService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("uploadsPanel")
+        self.service = service
+        self.confirm: Callable[[str], bool] = self._ask
+        self.skipped_dialog: SkippedDialog | None = None
+        self.model = service.model
+
+        self.toolbar = QToolBar("Uploads")
+        self.toolbar.setObjectName("uploadsToolBar")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.action_pause = self._action("Pause", "Pause the selected uploads", "pause")
+        self.action_resume = self._action("Resume", "Resume the selected uploads", "resume")
+        self.action_cancel = self._action("Cancel…", "Cancel the selected uploads", "cancel")
+        self.action_retry = self._action("Retry", "Try the selected failed uploads again",
+                                         "retry")
+        self.action_next = self._action("Upload next", "Move the selected uploads to the "
+                                         "front of the queue", "upload_next")
+        self.action_remove = self._action("Remove", "Remove the selected finished uploads "
+                                          "from the list", "remove")
+        self.action_pause_all = QAction("Pause all", self)
+        self.action_pause_all.setToolTip("Pause every upload")
+        self.action_pause_all.triggered.connect(service.pause_all)
+        self.action_resume_all = QAction("Resume all", self)
+        self.action_resume_all.setToolTip("Resume every paused or waiting upload")
+        self.action_resume_all.triggered.connect(service.resume_all)
+        self.action_remove_finished = QAction("Remove finished", self)
+        self.action_remove_finished.setToolTip("Remove uploaded and cancelled files from the "
+                                               "list (the recordings stay in the cloud)")
+        self.action_remove_finished.triggered.connect(service.remove_finished)
+        for action in (self.action_pause, self.action_resume, self.action_cancel,
+                       self.action_retry, self.action_next):
+            self.toolbar.addAction(action)
+        self.toolbar.addSeparator()
+        self.toolbar.addActions([self.action_pause_all, self.action_resume_all,
+                                 self.action_remove_finished])
+
+        self.table = QTableView()
+        self.table.setObjectName("uploadsTable")
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_ERROR, QHeaderView.ResizeMode.Interactive)
+        for col, width in ((COL_SIZE, 80), (COL_PROGRESS, 140), (COL_SPEED, 90),
+                           (COL_FINISH, 80), (COL_STATE, 150), (COL_ERROR, 220)):
+            self.table.setColumnWidth(col, width)
+        self.empty = QLabel("Files you add are uploaded here, one after another. Drop files "
+                            "or folders on the window, or use File › Add files….")
+        self.empty.setObjectName("placeholder")
+        self.empty.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 4)
+        top = QHBoxLayout()
+        top.addWidget(self.toolbar, 1)
+        layout.addLayout(top)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table, 1)
+
+        self.table.selectionModel().selectionChanged.connect(self.update_actions)
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved,
+                       self.model.dataChanged):
+            signal.connect(self.update_actions)
+        service.engine_changed.connect(lambda _e: self.update_actions())
+        service.added.connect(self._show_added)
+        self.update_actions()
+
+    def _action(self, text: str, tip: str, op: str) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda: self.trigger(op))
+        return action
+
+    # -- selection & actions ----------------------------------------------------------
+    def selected_jobs(self) -> list[Job]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [j for j in (self.model.job_at(r) for r in rows) if j is not None]
+
+    def select_jobs(self, job_ids: Iterable[int]) -> None:
+        selection = self.table.selectionModel()
+        selection.clearSelection()
+        for job_id in job_ids:
+            row = self.model.row_of(job_id)
+            if row is not None:
+                selection.select(self.model.index(row, 0),
+                                 selection.SelectionFlag.Select
+                                 | selection.SelectionFlag.Rows)
+
+    def update_actions(self, *_: Any) -> None:
+        states = {j.state for j in self.selected_jobs()}
+        ready = self.service.ready
+        self.action_pause.setEnabled(ready and bool(states & PAUSABLE))
+        self.action_resume.setEnabled(ready and bool(states & RESUMABLE))
+        self.action_cancel.setEnabled(ready and bool(states & CANCELLABLE))
+        self.action_retry.setEnabled(ready and bool(states & RETRYABLE))
+        self.action_next.setEnabled(ready and bool(states - TERMINAL_STATES))
+        self.action_remove.setEnabled(ready and bool(states & TERMINAL_STATES))
+        all_states = {j.state for j in self.model.jobs()}
+        self.action_pause_all.setEnabled(ready and bool(all_states & PAUSABLE))
+        self.action_resume_all.setEnabled(ready and bool(all_states & RESUMABLE))
+        self.action_remove_finished.setEnabled(ready and bool(all_states & FINISHED))
+        has_rows = self.model.rowCount() > 0
+        self.empty.setVisible(not has_rows)
+        self.table.setVisible(has_rows)
+
+    def trigger(self, op: str) -> None:
+        jobs = self.selected_jobs()
+        wanted = {"pause": PAUSABLE, "resume": RESUMABLE, "cancel": CANCELLABLE,
+                  "retry": RETRYABLE, "upload_next": frozenset(set(JobState) - TERMINAL_STATES),
+                  "remove": TERMINAL_STATES}[op]
+        ids = [j.id for j in jobs if j.state in wanted]
+        if not ids:
+            return
+        if op == "cancel":
+            names = ", ".join(j.name for j in jobs if j.id in ids[:3])
+            more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
+            if not self.confirm(f"Cancel the upload of {names}{more}? The bytes already sent "
+                                "are discarded; you can retry later from the start."):
+                return
+        self.service.control(op, ids)
+
+    def _ask(self, text: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Cancel upload", text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def context_menu(self) -> QMenu:
+        menu = QMenu(self)
+        for action in (self.action_pause, self.action_resume, self.action_next,
+                       self.action_retry, self.action_cancel, self.action_remove):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addActions([self.action_pause_all, self.action_resume_all])
+        return menu
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid() and not self.table.selectionModel().isRowSelected(
+                index.row(), QModelIndex()):
+            job = self.model.job_at(index.row())
+            if job is not None:
+                self.select_jobs([job.id])
+        self.update_actions()
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _show_added(self, result: Any) -> None:
+        if not result.skipped:
+            return
+        if self.skipped_dialog is not None:
+            self.skipped_dialog.close()
+        dialog = SkippedDialog(result.skipped, added=len(result.added),
+                               already=len(result.already_queued), parent=self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(lambda *_: self._forget_dialog(dialog))
+        self.skipped_dialog = dialog
+        dialog.show()
+
+    def _forget_dialog(self, dialog: SkippedDialog) -> None:
+        if self.skipped_dialog is dialog:
+            self.skipped_dialog = None
+
+
+# ----------------------------------------------------------------------------- install
+
+
+def install_uploads(window: Any, ctx: Any, *, engine_factory: EngineFactory | None = None,
+                    notifier: Notifier | None = None) -> UploadsPanel:
+    """Put the upload queue into the main window (called by ``ui.app.install_views``):
+    the dock's panel, drops on the window, File › Add files…/Add folder…, the status-bar
+    totals, notifications, and the library's queued rows/refresh."""
+    if notifier is None:
+        notifier = Notifier(window.show_message, icon=window.windowIcon(), parent=window)
+    library = getattr(window, "library_view", None)
+    service = UploadService(ctx, notifier=notifier, engine_factory=engine_factory,
+                            library=library if hasattr(library, "set_local_items") else None,
+                            parent=window)
+    panel = UploadsPanel(service)
+    window.set_uploads_view(panel)
+    window.files_chosen.connect(service.add_paths)
+    window.folder_chosen.connect(lambda folder: service.add_paths([folder]))
+    drops = DropZone(window, hint=lambda text: window.show_message(text, 3000) if text
+                     else window.statusBar().clearMessage())
+    drops.paths_dropped.connect(service.add_paths)
+    service.totals_changed.connect(window.set_upload_totals)
+    service.message.connect(window.show_message)
+    if library is not None and hasattr(library, "refresh"):
+        service.library_changed.connect(library.refresh)
+
+    def show_dock(result: Any) -> None:
+        if result.added:
+            window.uploads_dock.show()
+            window.uploads_dock.raise_()
+
+    service.added.connect(show_dock)
+    panel.dropzone = drops  # type: ignore[attr-defined]
+    window.uploads_panel = panel
+    return panel
+
+
+__all__ = [
+    "COL_ERROR",
+    "COL_FINISH",
+    "COL_NAME",
+    "COL_PROGRESS",
+    "COL_SIZE",
+    "COL_SPEED",
+    "COL_STATE",
+    "HEADERS",
+    "JOB_ID_ROLE",
+    "PROGRESS_ROLE",
+    "ProgressDelegate",
+    "SkippedDialog",
+    "UploadService",
+    "UploadsModel",
+    "UploadsPanel",
+    "default_engine_factory",
+    "format_finish",
+    "format_speed",
+    "install_uploads",
+]
