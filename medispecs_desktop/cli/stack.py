@@ -103,16 +103,10 @@ def _watch_stdin(stop: Callable[[str], None]) -> None:
 
 
 def _watch_parent(stop: Callable[[str], None], done: threading.Event) -> None:
+    # Polling getppid() (the process is re-parented when its parent dies) rather than
+    # prctl(PR_SET_PDEATHSIG): that fires when the *thread* that spawned us ends, which would
+    # stop the stack early for a parent that starts it from a worker thread.
     parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:  # the kernel sends SIGTERM when the parent dies; polling below is the fallback
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            pr_set_pdeathsig = 1
-            libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
 
     def watch() -> None:
         while not done.wait(PARENT_POLL_SECONDS):
@@ -196,8 +190,12 @@ def _serve(stack: Any, done: threading.Event, reason: list[str]) -> int:
         return EXIT_ERROR
     if done.is_set():
         return EXIT_OK
-    sys.stdout.write(json.dumps(info, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(info, separators=(",", ":")) + "\n")
+        sys.stdout.flush()
+    except OSError as exc:  # e.g. the reader of our stdout has gone away
+        log.error("local stack: cannot write its settings line (%s); stopping", exc)
+        return EXIT_ERROR
     log.warning(
         "local stack ready: API %s, user %r (%s). Stop with Ctrl+C.",
         info["apiUrl"], info["username"], DEMO_NOTE,
