@@ -111,10 +111,11 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
-                if self._tokens >= min(amount, self.capacity):
+                need = min(amount, self.capacity)
+                if self._tokens >= need - 1.0:  # a byte of slack: float rounding never spins
                     self._tokens -= amount  # may go negative for amount > capacity: paid later
                     return
-                wait = (min(amount, self.capacity) - self._tokens) / self.rate
+                wait = max(0.001, (need - self._tokens) / self.rate)
             self._sleep(wait)
 
 
