@@ -108,7 +108,8 @@ class App:
             raise Forbidden("userId names another user", code="forbidden")
         if req.method in ("POST", "PATCH"):
             body = req.json()
-            if isinstance(body, dict) and "userId" in body and body["userId"] != user:
+            named_in_body = body.get("userId") if isinstance(body, dict) else None
+            if named_in_body is not None and named_in_body != user:
                 raise Forbidden("userId names another user", code="forbidden")
         return user
 

@@ -325,7 +325,8 @@ class VideoService:
 
     def get_video(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)
-        return Result(200, self.public(self._video_or_404(user_id, video_id)))
+        item = self._confirm_upload(self._video_or_404(user_id, video_id))
+        return Result(200, self.public(item))
 
     def patch_video(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)

@@ -297,3 +297,13 @@ def test_generated_video_id(api: Any, make_app: Callable[..., Any]) -> None:
     video = api.create(title="no id")
     assert video["videoId"].startswith("v_") and len(video["videoId"]) == 34
     assert video["status"] == "pending"
+
+
+def test_get_confirms_a_pending_record_once_bytes_arrive(api: Any) -> None:
+    created = api.create(videoId="v_late", userId=None)  # a null userId counts as absent
+    assert created["status"] == "pending"
+    put_via_upload_url(api, "v_late", b"late bytes")
+    status, video = api.call("GET", "/videos/v_late")
+    assert status == 200
+    assert video["status"] == "uploaded" and video["fileSizeBytes"] == 10
+    assert video["version"] == 2
