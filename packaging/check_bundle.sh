@@ -13,7 +13,12 @@ fi
 [ -x "$app" ] || { echo "check_bundle: $app not built" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+stack_pid=""
+cleanup() {
+  if [ -n "$stack_pid" ]; then kill "$stack_pid" 2>/dev/null || true; wait "$stack_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 export MEDISPECS_HOME="$tmp/home" QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES="qt.multimedia.*=false"
 # Nothing from the build machine's Python may leak into the frozen app.
 unset PYTHONPATH PYTHONHOME VIRTUAL_ENV
@@ -47,3 +52,33 @@ else
   echo "check_bundle: FAILED - no main window" >&2
   exit 1
 fi
+
+# The demo path, all frozen: moto + local gateway + the Lambda handler (local-stack, with the
+# PyAV-made sample clips), then the CLI signs in to its Cognito and lists the samples.
+echo "+ $app local-stack   (then login + list against it)"
+"$app" local-stack >"$tmp/stack.out" 2>"$tmp/stack.err" &
+stack_pid=$!
+for _ in $(seq 1 600); do
+  [ -s "$tmp/stack.out" ] && break
+  kill -0 "$stack_pid" 2>/dev/null || break
+  sleep 0.2
+done
+if [ ! -s "$tmp/stack.out" ]; then
+  echo "check_bundle: FAILED - the frozen local stack did not start" >&2
+  tail -n 40 "$tmp/stack.err" >&2
+  exit 1
+fi
+field() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])' "$tmp/stack.out" "$1"; }
+unset MEDISPECS_BUNDLE_PROBE
+export MEDISPECS_API_URL="$(field apiUrl)" MEDISPECS_REGION="$(field region)" \
+       MEDISPECS_USER_POOL_ID="$(field userPoolId)" MEDISPECS_CLIENT_ID="$(field clientId)" \
+       MEDISPECS_COGNITO_ENDPOINT="$(field awsEndpoint)" MEDISPECS_ALLOW_PLAINTEXT_KEYRING=1
+field password | "$app" login --username "$(field username)" --password-stdin
+"$app" list --json >"$tmp/list.json"
+count=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["items"]) if isinstance(d, dict) else len(d))' "$tmp/list.json")
+if [ "$count" -lt 1 ]; then
+  echo "check_bundle: FAILED - the demo library is empty" >&2
+  cat "$tmp/list.json" >&2
+  exit 1
+fi
+echo "check_bundle: OK - frozen demo stack served $count recordings to the frozen CLI"
