@@ -69,6 +69,17 @@ class JwtVerifier:
             jwks_url, cache_jwk_set=True, lifespan=jwks_lifespan, timeout=timeout
         )
 
+    def prefetch(self) -> int:
+        """Fetch (and cache) the JWKS now; returns how many keys it has. Raises
+        :class:`InvalidTokenError` if it cannot be fetched or has no keys."""
+        try:
+            keys = self._jwks.get_jwk_set().keys
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError(f"JWKS unreachable: {exc}") from None
+        if not keys:
+            raise InvalidTokenError("the JWKS has no signing keys")
+        return len(keys)
+
     def verify(self, token: str) -> dict[str, Any]:
         """Return the token's claims, or raise :class:`InvalidTokenError`."""
         if not token or token.count(".") != 2:

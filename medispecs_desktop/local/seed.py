@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,15 +161,25 @@ def seed_library(
     clips: Sequence[tuple[DemoClip, Path, datetime]],
     *,
     timeout: float = 30.0,
+    workers: int = 3,
 ) -> list[SeededVideo]:
-    """Upload ``clips`` (from :func:`make_demo_clips`) for the token's user."""
-    seeded = []
-    with requests.Session() as session:
-        session.trust_env = False  # loopback: never through a proxy
-        for clip, path, recorded in clips:
-            seeded.append(
-                upload_recording(session, api_url, id_token, path, title=clip.title,
-                                 recorded_at=recorded, notes=clip.notes, timeout=timeout)
-            )
+    """Upload ``clips`` (from :func:`make_demo_clips`) for the token's user, ``workers`` at a
+    time; returns them in ``clips`` order. The first failure is raised (as :class:`SeedError`
+    for an HTTP step)."""
+
+    def one(item: tuple[DemoClip, Path, datetime]) -> SeededVideo:
+        clip, path, recorded = item
+        with requests.Session() as session:
+            session.trust_env = False  # loopback: never through a proxy
+            return upload_recording(session, api_url, id_token, path, title=clip.title,
+                                    recorded_at=recorded, notes=clip.notes, timeout=timeout)
+
+    if not clips:
+        return []
+    # The first upload alone: it runs every code path once (lazy imports, client creation in
+    # the handler and in moto), so the parallel ones never race on a first import.
+    seeded = [one(clips[0])]
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="demo-seed") as pool:
+        seeded.extend(pool.map(one, clips[1:]))
     log.info("demo library seeded with %d recordings", len(seeded))
     return seeded

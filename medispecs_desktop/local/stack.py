@@ -24,7 +24,7 @@ from typing import Any
 import requests
 
 from medispecs_desktop.local.gateway import CorsConfig, LambdaHandler, LocalGateway
-from medispecs_desktop.local.jwt_verify import JwtVerifier, cognito_issuer
+from medispecs_desktop.local.jwt_verify import InvalidTokenError, JwtVerifier, cognito_issuer
 from medispecs_desktop.local.provision import (
     DEFAULT_BUCKET,
     DEFAULT_REGION,
@@ -228,6 +228,10 @@ class LocalStack:
                 audiences={prov.client_id},
                 clock=self.clock,
             )
+            try:
+                verifier.prefetch()  # fail now, not on the first request
+            except InvalidTokenError as exc:
+                raise LocalStackError(f"the user pool's JWKS is not served: {exc}") from exc
             handler = _lambda_handler(self._backend_config(endpoint), self.clock)
             self.gateway = LocalGateway(
                 handler,
