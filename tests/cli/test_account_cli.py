@@ -386,3 +386,117 @@ def test_fail_keyring_in_process_says_why(local_stack: dict[str, Any], run: Any)
     code, _out, err = run("login", "-u", new_username(local_stack), "--password-stdin",
                          stdin=PASSWORD + "\n")
     assert code == EXIT_OK and "NOT be remembered" in err
+
+
+# --------------------------------------------------------------------------- a real terminal
+
+
+class Terminal:
+    """`python -m medispecs_desktop ...` on a pseudo-terminal, so getpass/input really prompt."""
+
+    def __init__(self, cli: Cli, *args: str) -> None:
+        import pty
+
+        self.output = b""
+        self.seen = 0  # output before this offset was matched already
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: exec at once
+            os.chdir(ROOT)
+            os.execve(sys.executable, [sys.executable, "-m", "medispecs_desktop", *args],
+                      cli.env)
+        self.pid, self.fd = pid, fd
+
+    def expect(self, text: str, timeout: float = 30) -> None:
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.output[self.seen:]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {text!r} in {self.output!r}"
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:  # the child exited
+                    chunk = b""
+                assert chunk, f"the command ended without {text!r}: {self.output!r}"
+                self.output += chunk
+        self.seen = self.output.index(text.encode(), self.seen) + len(text)
+
+    def send(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\n")
+
+    def wait(self) -> int:
+        import select
+
+        while True:  # drain what is left, then reap
+            ready, _, _ = select.select([self.fd], [], [], 30)
+            try:
+                chunk = os.read(self.fd, 4096) if ready else b""
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            self.output += chunk
+        os.close(self.fd)
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+
+def test_interactive_login_new_password_and_delete(local_stack: dict[str, Any],
+                                                   tmp_path: Path) -> None:
+    username = new_username(local_stack, temporary="Temporary-Pass-7!")
+    cli = Cli(local_stack, tmp_path)
+
+    term = Terminal(cli, "login")
+    term.expect("Username: ")
+    term.send(username)
+    term.expect("Password: ")
+    term.send("Temporary-Pass-7!")
+    term.expect("New password: ")
+    term.send("Chosen-New-Pass-7!")
+    term.expect("Repeat the new password: ")
+    term.send("Not-The-Same-7!")
+    term.expect("do not match")
+    term.expect("New password: ")
+    term.send("Chosen-New-Pass-7!")
+    term.expect("Repeat the new password: ")
+    term.send("Chosen-New-Pass-7!")
+    assert term.wait() == EXIT_OK, term.output
+    assert f"Signed in as {username}.".encode() in term.output
+    assert b"Chosen-New-Pass-7!" not in term.output  # getpass does not echo
+
+    again = Terminal(cli, "login")  # the last user is offered as the default
+    again.expect(f"Username [{username}]: ")
+    again.send("")
+    again.expect("Password: ")
+    again.send("Chosen-New-Pass-7!")
+    assert again.wait() == EXIT_OK, again.output
+
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+    from medispecs_desktop.core.config import Settings
+
+    settings = Settings(api_url=local_stack["apiUrl"], region=local_stack["region"],
+                        user_pool_id=local_stack["userPoolId"],
+                        client_id=local_stack["clientId"],
+                        cognito_endpoint=local_stack["awsEndpoint"])
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    auth.sign_in(username, "Chosen-New-Pass-7!")
+    with ApiClient(settings, auth) as api:
+        video = api.create_video({"videoId": f"v_{uuid.uuid4().hex}", "title": "Keep me",
+                                  "recordedAt": "2025-06-01T10:00:00Z"})
+        keep = Terminal(cli, "delete", video.video_id)
+        keep.expect("[y/N] ")
+        keep.send("n")
+        assert keep.wait() == EXIT_ERROR and b"Not deleted." in keep.output
+        assert api.get_video(video.video_id).title == "Keep me"
+
+        drop = Terminal(cli, "delete", video.video_id)
+        drop.expect("'Keep me'")
+        drop.expect("[y/N] ")
+        drop.send("y")
+        assert drop.wait() == EXIT_OK and f"Deleted {video.video_id}.".encode() in drop.output
+        with pytest.raises(Exception, match="not found"):
+            api.get_video(video.video_id)
