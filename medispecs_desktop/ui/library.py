@@ -901,6 +901,7 @@ class VideoDetailsPane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.video: Video | None = None
+        self._drafts: dict[str, tuple[str, str]] = {}
         self._online = True
         self._offline_reason = ""
         self._busy = False
@@ -934,9 +935,11 @@ class VideoDetailsPane(QWidget):
         self.save_button = QPushButton("Save changes")
         self.reload_button = QPushButton("Reload latest")
         self.reload_button.setVisible(False)
+        self.revert_button = QPushButton("Revert")
         self.delete_button = QPushButton("Delete…")
         buttons = QHBoxLayout()
-        for b in (self.play_button, self.save_button, self.reload_button, self.delete_button):
+        for b in (self.play_button, self.save_button, self.revert_button, self.reload_button,
+                  self.delete_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
@@ -960,6 +963,7 @@ class VideoDetailsPane(QWidget):
 
         self.play_button.clicked.connect(lambda: self.video and self.playRequested.emit(self.video))
         self.save_button.clicked.connect(self._save)
+        self.revert_button.clicked.connect(self.revert)
         self.delete_button.clicked.connect(
             lambda: self.video and self.deleteRequested.emit(self.video)
         )
@@ -974,6 +978,11 @@ class VideoDetailsPane(QWidget):
     def set_video(self, video: Video | None, *, keep_edits: bool = False) -> None:
         previous = self.video
         same = video is not None and previous is not None and video.video_id == previous.video_id
+        if previous is not None and not same and self.is_dirty():
+            # unsaved edits are never lost by clicking another row: kept as a draft
+            self._drafts[previous.video_id] = (
+                self.title_edit.text(), self.notes_edit.toPlainText()
+            )
         self.video = video
         if not (keep_edits and same):
             self.clear_message()
@@ -1008,9 +1017,28 @@ class VideoDetailsPane(QWidget):
             v["video_id"].setText(video.video_id)
             v["sha256"].setText(video.sha256 or "")
             if not (keep_edits and same):
-                self.title_edit.setText(video.title)
-                self.notes_edit.setPlainText(video.notes or "")
+                draft = self._drafts.pop(video.video_id, None) if not same else None
+                self.title_edit.setText(draft[0] if draft else video.title)
+                self.notes_edit.setPlainText(draft[1] if draft else (video.notes or ""))
+                if draft is not None and self.is_dirty():
+                    self.show_message(
+                        "You have unsaved changes to this recording (kept from before). "
+                        "Save them, or select “Revert” to discard them."
+                    )
         self._update_actions()
+
+    def revert(self) -> None:
+        """Discard unsaved edits of the shown recording."""
+        if self.video is not None:
+            self._drafts.pop(self.video.video_id, None)
+            self.title_edit.setText(self.video.title)
+            self.notes_edit.setPlainText(self.video.notes or "")
+            self.clear_message()
+        self._update_actions()
+
+    def drafts(self) -> dict[str, tuple[str, str]]:
+        """Unsaved edits of recordings not shown right now (video id -> title, notes)."""
+        return dict(self._drafts)
 
     def set_online(self, online: bool, reason: str = "") -> None:
         self._online = online
@@ -1037,6 +1065,7 @@ class VideoDetailsPane(QWidget):
         self.title_edit.setEnabled(has)
         self.notes_edit.setEnabled(has)
         self.save_button.setEnabled(has and net and self.is_dirty())
+        self.revert_button.setEnabled(has and self.is_dirty())
         self.delete_button.setEnabled(has and net)
         self.reload_button.setEnabled(has and net)
         playable = video is not None and video.has_bytes

@@ -571,3 +571,30 @@ def test_qt_binding_keeps_none_and_true_alive(qtbot: Any) -> None:
         assert index.data(Qt.ItemDataRole.DecorationRole) is None
     assert sys.getrefcount(True) >= true_before - 10
     assert sys.getrefcount(None) >= none_before - 10
+
+
+def test_details_pane_keeps_unsaved_edits_when_another_row_is_selected(qtbot: Any) -> None:
+    from medispecs_desktop.ui.library import VideoDetailsPane
+
+    a, b = _videos(2)
+    pane = VideoDetailsPane()
+    qtbot.addWidget(pane)
+    pane.set_video(a)
+    assert not pane.save_button.isEnabled()
+    pane.title_edit.setText("Renamed but not saved")
+    pane.notes_edit.setPlainText("draft notes")
+    assert pane.save_button.isEnabled() and pane.revert_button.isEnabled()
+    pane.set_video(b)
+    assert pane.title_edit.text() == b.title and not pane.is_dirty()
+    assert pane.drafts() == {a.video_id: ("Renamed but not saved", "draft notes")}
+    pane.set_video(a)
+    assert pane.title_edit.text() == "Renamed but not saved"
+    assert pane.notes_edit.toPlainText() == "draft notes"
+    assert "unsaved changes" in pane.message.text()
+    pane.revert_button.click()
+    assert pane.title_edit.text() == a.title and not pane.is_dirty()
+    assert pane.drafts() == {}
+    # a pending recording cannot be played, and says why
+    pane.set_video(Video.from_api({**a.to_api(), "status": "pending"}))
+    assert not pane.play_button.isEnabled()
+    assert "not in the cloud yet" in pane.play_button.toolTip()
