@@ -1,0 +1,222 @@
+"""Benchmark: how long the GUI thread stalls while the app uploads several files at once.
+
+Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_gui_uploads.py \
+          [--files 4] [--mb 24] [--interval-ms 5]
+
+Starts the local stack (child process, as the app does), opens the real main window with all
+views installed, signs in as the demo user, and drops ``--files`` real videos (raw-video
+Matroska, ``--mb`` MB each, so they go as multipart uploads) on the window with
+``max_concurrent_files`` = ``--files``. A heartbeat QTimer every ``--interval-ms`` records the
+time between its ticks on the GUI thread; the stall is a gap minus the interval. It reports the
+idle baseline (1 s before the drop), and max/p99/p50 stall while the files queue and upload,
+plus the GUI updates per second and the upload throughput. Goal: max stall <= 50 ms.
+Not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false;qt.qpa.*=false")
+
+import av
+import numpy as np
+from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+
+def write_raw_video(path: Path, megabytes: float, seed: int) -> Path:
+    """A decodable Matroska file of noise frames (big without slow encoding)."""
+    rng = np.random.default_rng(seed)
+    frame_bytes = 320 * 240 * 3 // 2
+    frames = max(2, int(megabytes * 1_000_000 // frame_bytes))
+    with av.open(str(path), mode="w", format="matroska") as container:
+        stream = container.add_stream("rawvideo", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.time_base = Fraction(1, 25)
+        noise = rng.integers(0, 255, size=(8, 240, 320, 3), dtype=np.uint8)
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(noise[i % 8] ^ np.uint8(i & 0xFF),
+                                               format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+class Heartbeat:
+    def __init__(self, interval_ms: int) -> None:
+        self.interval_ms = interval_ms
+        self.gaps: list[float] = []
+        self.cpu: list[float] = []  # GUI-thread CPU time used between ticks (ms)
+        self.context: Any = None  # () -> str, describes the moment of a long stall
+        self.long: list[tuple[float, float, str]] = []
+        self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._beat)
+
+    def _beat(self) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        self.gaps.append((now - self._last) * 1000)
+        self.cpu.append((cpu - self._last_cpu) * 1000)
+        if self.gaps[-1] > 30 and self.context is not None:
+            self.long.append((now, self.gaps[-1], self.context()))
+        self._last, self._last_cpu = now, cpu
+
+    def start(self) -> None:
+        self.gaps, self.cpu = [], []
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
+        self.timer.start()
+
+    def stalls(self) -> list[float]:
+        return [max(0.0, g - self.interval_ms) for g in self.gaps]
+
+
+def run_loop(seconds: float, until: Any = None) -> bool:
+    """Run the real event loop (as app.exec does) until ``until()`` or ``seconds`` pass."""
+    loop = QEventLoop()
+    result = [until is None]
+    check = QTimer()
+    check.setInterval(20)
+
+    def poll() -> None:
+        if until is not None and until():
+            result[0] = True
+            loop.quit()
+
+    check.timeout.connect(poll)
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    check.start()
+    loop.exec()
+    check.stop()
+    return result[0]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--mb", type=float, default=24.0)
+    parser.add_argument("--interval-ms", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--explain", action="store_true",
+                        help="list each stall > 30 ms with the job states at that moment")
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="bench-gui-uploads-"))
+    os.environ["MEDISPECS_HOME"] = str(home)
+    from medispecs_desktop.core.config import Paths, Settings
+    from medispecs_desktop.core.uploads.jobs import JobState
+    from medispecs_desktop.local.child import start_stack_process, stop_stack_process
+    from medispecs_desktop.ui.app import AppContext, AppController, install_views
+    from medispecs_desktop.ui.main_window import MainWindow
+
+    seed = uuid.uuid4().int & 0xFFFF
+    folder = home / "drop"
+    folder.mkdir()
+    t0 = time.perf_counter()
+    files = [write_raw_video(folder / f"bench{i}.mkv", args.mb, seed + i)
+             for i in range(args.files)]
+    total_bytes = sum(f.stat().st_size for f in files)
+    print(f"made {len(files)} files, {total_bytes / 1e6:.1f} MB in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
+
+    proc, info = start_stack_process()
+    _app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:
+        settings = Settings(api_url=info["apiUrl"], region=info["region"],
+                            user_pool_id=info["userPoolId"], client_id=info["clientId"],
+                            cognito_endpoint=info["awsEndpoint"], demo=True,
+                            max_concurrent_files=args.files)
+        ctx = AppContext(settings, Paths.default().ensure())
+        window = MainWindow(ctx.qsettings)
+        install_views(window, ctx)
+        controller = AppController(ctx, window)
+        controller.show_window()
+        assert ctx.auth is not None
+        controller._signed_in(ctx.auth.sign_in(info["username"], info["password"]))
+        panel: Any = window.uploads_view
+        service = panel.service
+        if not run_loop(30, lambda: service.engine is not None):
+            print("the upload queue did not open", file=sys.stderr)
+            return 1
+        beat = Heartbeat(args.interval_ms)
+        beat.start()
+        run_loop(1.0)
+        idle = beat.stalls()
+
+        beat.start()
+        beat.context = lambda: " ".join(j.state.value for j in service.model.jobs())
+        applied0 = service.applied
+        started = time.perf_counter()
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
+        pos = QPoint(window.width() // 2, window.height() // 2)
+        QApplication.sendEvent(window, QDragEnterEvent(
+            pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier))
+        QApplication.sendEvent(window, QDropEvent(
+            QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier))
+        max_running = [0]
+
+        def finished() -> bool:
+            jobs = service.model.jobs()
+            running = sum(1 for j in jobs if j.state is JobState.UPLOADING)
+            max_running[0] = max(max_running[0], running)
+            return len(jobs) == len(files) and all(j.state.is_terminal for j in jobs)
+
+        ok = run_loop(args.timeout, finished)
+        elapsed = time.perf_counter() - started
+        beat.timer.stop()
+        busy = beat.stalls()
+        states = [j.state.value for j in service.model.jobs()]
+        applies = service.applied - applied0
+        print(f"uploads: {states} in {elapsed:.1f} s "
+              f"({total_bytes / 1e6 / elapsed:.1f} MB/s), up to {max_running[0]} uploading "
+              f"at once, max_concurrent_files={args.files}")
+        print(f"GUI updates applied: {applies} ({applies / elapsed:.1f}/s; bound ~10/s)")
+        print(f"heartbeat every {args.interval_ms} ms; stall = gap - interval (ms)")
+        print(f"  idle     : max {max(idle):6.1f}  p99 {pct(idle, .99):6.1f}  "
+              f"p50 {statistics.median(idle):5.1f}  ({len(idle)} ticks)")
+        print(f"  uploading: max {max(busy):6.1f}  p99 {pct(busy, .99):6.1f}  "
+              f"p50 {statistics.median(busy):5.1f}  ({len(busy)} ticks)")
+        print(f"  GUI-thread CPU between two ticks: max {max(beat.cpu):5.1f} ms, "
+              f"total {sum(beat.cpu):.0f} ms of {elapsed * 1000:.0f} ms wall "
+              "(a stall with little CPU is time the thread waited: other processes or the GIL)")
+        if args.explain:
+            for at, gap, what in beat.long:
+                print(f"  stall {gap:6.1f} ms at +{at - started:5.2f} s: {what}")
+        print(f"goal max stall <= 50 ms: {'MET' if max(busy) <= 50 else 'NOT MET'}")
+        controller.shutdown()
+        window.close()
+        return 0 if ok and all(s == JobState.DONE.value for s in states) else 1
+    finally:
+        stop_stack_process(proc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
