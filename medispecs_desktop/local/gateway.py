@@ -292,7 +292,12 @@ def lambda_result_to_http(result: Any) -> HttpResult:
 
 
 class _BodyTooLarge(Exception):
-    pass
+    def __init__(self, *, drained: bool) -> None:
+        super().__init__("request body too large")
+        self.drained = drained
+
+
+_DRAIN_LIMIT = 64 * 1024 * 1024
 
 
 class _BadRequest(Exception):
@@ -350,7 +355,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if length < 0:
             raise _BadRequest
         if length > limit:
-            raise _BodyTooLarge
+            # Read and drop a moderately oversized body, so the client (still sending) gets
+            # the 413 instead of a connection reset; beyond that, just close.
+            if length <= _DRAIN_LIMIT and self._discard(length):
+                raise _BodyTooLarge(drained=True)
+            raise _BodyTooLarge(drained=False)
         data = self.rfile.read(length)
         if len(data) != length:
             raise _BadRequest
@@ -365,18 +374,36 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
                 raise _BadRequest from None
+            if size < 0:
+                raise _BadRequest
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers
+                if total > limit:
+                    raise _BodyTooLarge(drained=True)
                 return b"".join(chunks)
             total += size
+            if total > _DRAIN_LIMIT:
+                raise _BodyTooLarge(drained=False)
             if total > limit:
-                raise _BodyTooLarge
-            chunk = self.rfile.read(size)
-            if len(chunk) != size:
-                raise _BadRequest
-            chunks.append(chunk)
+                chunks.clear()  # too large: keep reading (and dropping) to the end
+                if not self._discard(size):
+                    raise _BodyTooLarge(drained=False)
+            else:
+                chunk = self.rfile.read(size)
+                if len(chunk) != size:
+                    raise _BadRequest
+                chunks.append(chunk)
             self.rfile.readline(8)  # CRLF after the chunk
+
+    def _discard(self, length: int) -> bool:
+        left = length
+        while left > 0:
+            chunk = self.rfile.read(min(left, 1 << 20))
+            if not chunk:
+                return False
+            left -= len(chunk)
+        return True
 
     def send_result(self, result: HttpResult, extra: Mapping[str, str]) -> None:
         self.send_response(result.status)
@@ -492,8 +519,9 @@ class LocalGateway:
     ) -> HttpResult:
         try:
             body = req.read_body(self.max_payload_bytes)
-        except _BodyTooLarge:
-            req.close_connection = True  # the unread body must not be parsed as a request
+        except _BodyTooLarge as exc:
+            if not exc.drained:
+                req.close_connection = True  # the unread body must not be parsed as a request
             return _message(413, "Request Entity Too Large")
         except _BadRequest:
             req.close_connection = True

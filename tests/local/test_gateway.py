@@ -320,3 +320,38 @@ def test_any_method_token_is_answered_like_api_gateway(gateway, stack_users, htt
         r = http.request(method, f"{gw.url}/videos", headers=auth)
         assert (r.status_code, r.json()) == (404, {"message": "Not Found"}), method
     assert rec.events == []
+
+
+def test_oversized_bodies_413_and_the_connection_stays_usable(gateway, stack_users) -> None:
+    gw, rec = gateway
+    auth = bearer(stack_users["demo"]["IdToken"])
+    with requests.Session() as s:
+        s.trust_env = False
+        r = s.post(f"{gw.url}/videos", data=b"z" * (MAX_PAYLOAD_BYTES + 10),
+                   headers={**auth, "Content-Type": "application/json"})
+        assert (r.status_code, r.json()) == (413, {"message": "Request Entity Too Large"})
+        assert r.headers.get("Connection") != "close"  # the body was drained
+        assert s.get(f"{gw.url}/videos", headers=auth).status_code == 200
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(11):
+                yield b"c" * (1024 * 1024)
+
+        r = s.post(f"{gw.url}/videos", data=chunks(),
+                   headers={**auth, "Content-Type": "application/json"})
+        assert (r.status_code, r.json()) == (413, {"message": "Request Entity Too Large"})
+        assert s.get(f"{gw.url}/videos", headers=auth).status_code == 200
+    assert len(rec.events) == 2
+
+
+def test_access_log_has_no_tokens_or_query_secrets(gateway, stack_users, http, caplog) -> None:
+    gw, _ = gateway
+    token = stack_users["demo"]["IdToken"]
+    caplog.set_level("DEBUG", logger="medispecs_desktop.local")
+    http.get(f"{gw.url}/videos?X-Amz-Signature=abcdef123456", headers=bearer(token))
+    http.get(f"{gw.url}/videos", headers=bearer(token[:-3] + "xyz"))  # 401, logged with reason
+    http.get(f"{gw.url}/videos/{token}")  # a token pasted into the path
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/videos" in text
+    assert token not in text and token.split(".")[1] not in text
+    assert "abcdef123456" not in text
