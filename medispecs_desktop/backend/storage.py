@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -36,6 +37,17 @@ class PartInfo:
     etag: str
     size: int
     checksum_sha256: str | None
+
+
+def _require_signed(url: str, headers: Iterable[str]) -> str:
+    """Fail loudly (a server fault) if botocore ever stops signing a header we rely on: an
+    unsigned Content-Length or checksum would let a client store other bytes than declared."""
+    query = parse_qs(urlsplit(url).query)
+    signed = set((query.get("X-Amz-SignedHeaders") or [""])[0].split(";"))
+    missing = [h for h in headers if h.lower() not in signed]
+    if missing:
+        raise RuntimeError(f"pre-signed URL does not sign {', '.join(missing)}")
+    return url
 
 
 def _no_such_upload() -> NotFound:
@@ -108,7 +120,7 @@ class VideoStorage:
         url = self.s3.generate_presigned_url(
             "put_object", Params=params, ExpiresIn=self.expiry, HttpMethod="PUT"
         )
-        return url, headers
+        return _require_signed(url, headers), headers
 
     def presign_get(self, key: str, *, content_type: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
@@ -119,7 +131,7 @@ class VideoStorage:
     def presign_part(
         self, key: str, upload_id: str, part_number: int, content_length: int, checksum: str
     ) -> str:
-        return self.s3.generate_presigned_url(
+        url = self.s3.generate_presigned_url(
             "upload_part",
             Params={
                 "Bucket": self.bucket,
@@ -132,6 +144,7 @@ class VideoStorage:
             ExpiresIn=self.expiry,
             HttpMethod="PUT",
         )
+        return _require_signed(url, ("Content-Length", "x-amz-checksum-sha256"))
 
     # ---------------------------------------------------------------- multipart
 

@@ -70,3 +70,12 @@ def test_throttling_becomes_a_retryable_503(code: str) -> None:
 
 def test_other_client_errors_pass_through() -> None:
     raise_if_throttled(ClientError({"Error": {"Code": "ValidationException"}}, "Query"))
+
+
+def test_unsigned_headers_are_a_server_fault() -> None:
+    from medispecs_desktop.backend.storage import _require_signed
+
+    url = "http://s3/b/k?X-Amz-SignedHeaders=content-length%3Bhost&X-Amz-Signature=abc"
+    assert _require_signed(url, ["Content-Length"]) == url
+    with pytest.raises(RuntimeError, match="x-amz-checksum-sha256"):
+        _require_signed(url, ["Content-Length", "x-amz-checksum-sha256"])
