@@ -14,35 +14,96 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_xvfb(size: str) -> tuple[subprocess.Popen[bytes], str]:
+_OPEN_FDS: dict[int, int] = {}
+
+
+def _read_display(read_fd: int, timeout: float = 20.0) -> str:
+    """The display number Xvfb writes to -displayfd, once it accepts connections."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([read_fd], [], [], max(0.0, left))
+        if not ready:
+            break
+        chunk = os.read(read_fd, 64)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").strip()
+
+
+def _close_fd(pid: int) -> None:
+    fd = _OPEN_FDS.pop(pid, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _display_is_free(number: int) -> bool:
+    """No lock file and no (abstract-namespace) socket for display ``number``: other X servers
+    on this machine, even in other mount namespaces, cannot be hijacked or confused."""
+    if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+        return False
+    if sys.platform.startswith("linux"):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.bind(f"\0/tmp/.X11-unix/X{number}")
+        except OSError:
+            return False
+        finally:
+            probe.close()
+    return True
+
+
+def start_xvfb(size: str = "1280x800") -> tuple[subprocess.Popen[bytes], str]:
+    """A private Xvfb on a random free display; returns (process, DISPLAY)."""
     exe = shutil.which("Xvfb")
     if exe is None:
         raise SystemExit("Xvfb is not installed (Debian/Ubuntu: sudo apt-get install xvfb)")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [exe, "-displayfd", str(write_fd), "-screen", "0", f"{size}x24", "-nolisten", "tcp",
-         "-noreset"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    try:
-        ready, _, _ = select.select([read_fd], [], [], 20)
-        number = os.read(read_fd, 64).decode().strip() if ready else ""
-    finally:
-        os.close(read_fd)
-    if not number.isdigit():
+    rng = random.Random()
+    for _attempt in range(10):
+        number = rng.randrange(100, 30_000)
+        if not _display_is_free(number):
+            continue
+        read_fd, write_fd = os.pipe()
+        proc = subprocess.Popen(
+            [exe, f":{number}", "-displayfd", str(write_fd), "-screen", "0", f"{size}x24",
+             "-nolisten", "tcp", "-noreset"],
+            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        reported = _read_display(read_fd)
+        # keep read_fd open while the server runs: Xvfb may write the newline separately and
+        # dies ("Cannot write display number") if the pipe is closed in between
+        _OPEN_FDS[proc.pid] = read_fd
+        if reported == str(number):
+            return proc, f":{number}"
         proc.kill()
-        raise SystemExit("Xvfb did not start")
-    return proc, f":{number}"
+        proc.wait(5)
+        _close_fd(proc.pid)
+    raise SystemExit("Xvfb did not start on any free display")
+
+
+def stop_xvfb(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    _close_fd(proc.pid)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,14 +145,10 @@ def main(argv: list[str] | None = None) -> int:
                 log = Path(home) / "logs" / "medispecs-desktop.log"
                 tail = log.read_text(encoding="utf-8")[-3000:] if log.exists() else ""
                 print(f"screenshot failed (exit {result.returncode}, events {events})\n"
-                      f"{result.stderr[-2000:]}\n{tail}", file=sys.stderr)
+                      f"{result.stderr[:3000]}\n{tail}", file=sys.stderr)
                 return 1
     finally:
-        xvfb.terminate()
-        try:
-            xvfb.wait(5)
-        except subprocess.TimeoutExpired:
-            xvfb.kill()
+        stop_xvfb(xvfb)
     print(f"wrote {out} ({out.stat().st_size} bytes)")
     return 0
 

@@ -303,9 +303,9 @@ class MainWindow(QMainWindow):
         self.player_view.setMinimumWidth(360)
         self.splitter.addWidget(self.library_view)
         self.splitter.addWidget(self.player_view)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([460, 700])
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([640, 560])  # the library has a list and a details pane
         self._add_page(PAGE_MAIN, self.splitter)
         self.setCentralWidget(centre)
 

@@ -13,9 +13,8 @@ runs the real window in a private Xvfb.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
-import select
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,22 +25,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_HELPERS: list[object] = []
+
+
 def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        raise SystemExit("Xvfb is not installed")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [exe, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    ready, _, _ = select.select([read_fd], [], [], 20)
-    number = os.read(read_fd, 64).decode().strip() if ready else ""
-    os.close(read_fd)
-    if not number.isdigit():
-        proc.kill()
-        raise SystemExit("Xvfb did not start")
-    return proc, f":{number}"
+    """The screenshot script's private-Xvfb helper (random free display)."""
+    spec = importlib.util.spec_from_file_location(
+        "make_screenshot", ROOT / "packaging" / "make_screenshot.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    proc, display = module.start_xvfb("1280x800")
+    _HELPERS.append(module)
+    return proc, str(display)
 
 
 def one_run(local: bool, env_base: dict[str, str]) -> dict[str, float]:
@@ -95,8 +91,7 @@ def main() -> int:
                       f"  (min {min(values):.2f}, max {max(values):.2f})")
     finally:
         if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+            _HELPERS[0].stop_xvfb(xvfb)  # type: ignore[attr-defined]
     return 0
 
 
