@@ -4,6 +4,8 @@ file, the table schema and the AWS calls the backend really makes."""
 from __future__ import annotations
 
 import ast
+import copy
+import json
 import os
 import re
 import subprocess
@@ -78,6 +80,23 @@ ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 @cache
 def template() -> dict[str, Any]:
     return cfn_yaml.load(str(TEMPLATE))
+
+
+@cache
+def transformed() -> dict[str, Any]:
+    """The CloudFormation template AWS's SAM transform makes of ours (what really deploys).
+
+    ``CodeUri`` becomes an S3 URI first, as ``sam deploy``/``cloudformation package`` do."""
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    sam = copy.deepcopy(json.loads(json.dumps(template())))
+    for res in sam["Resources"].values():
+        if res["Type"] == "AWS::Serverless::Function":
+            res["Properties"]["CodeUri"] = "s3://artifacts-bucket/videos-handler.zip"
+    session = boto3.session.Session(region_name="ap-southeast-1")
+    translator = Translator({}, Parser(), boto_session=session)
+    return translator.translate(sam, parameter_values={}, get_managed_policy_map=dict)
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
@@ -266,6 +285,38 @@ def test_every_route_needs_a_cognito_jwt_and_cors_preflight_does_not() -> None:
     # The handler's own CORS headers (local gateway, direct invocations) say the same.
     assert handler.CORS_ALLOW_HEADERS.split(",") == cors["AllowHeaders"]
     assert set(handler.CORS_ALLOW_METHODS.split(",")) == set(cors["AllowMethods"])
+
+
+def test_transformed_template_has_every_route_behind_the_jwt_authorizer(tmp_path: Path) -> None:
+    cfn = transformed()
+    apis = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    assert len(apis) == 1
+    body = apis[0]["Properties"]["Body"]
+    scheme = body["components"]["securitySchemes"]
+    assert [s["x-amazon-apigateway-authorizer"]["type"] for s in scheme.values()] == ["jwt"]
+    routes = []
+    for path, item in body["paths"].items():
+        for method, operation in item.items():
+            routes.append(f"{method.upper()} {path}")
+            assert operation["security"] == [{name: []} for name in scheme], (method, path)
+            integration = operation["x-amazon-apigateway-integration"]
+            assert integration["payloadFormatVersion"] == "2.0"
+            assert integration["type"] == "aws_proxy"
+    assert sorted(routes) == sorted(ROUTE_KEYS)
+    cors = body["x-amazon-apigateway-cors"]
+    assert "OPTIONS" in cors["allowMethods"]  # preflight: API Gateway answers it, no route
+    permissions = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert len(permissions) == len(ROUTE_KEYS)
+    assert not [
+        r for r in cfn["Resources"] if cfn["Resources"][r]["Type"].startswith("AWS::Serverless::")
+    ]
+    # The transformed template (plain CloudFormation) passes cfn-lint too.
+    out = tmp_path / "transformed.json"
+    out.write_text(json.dumps(cfn), encoding="utf-8")
+    exe = Path(sys.executable).with_name("cfn-lint")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "cfnlint"]
+    result = subprocess.run([*cmd, "--", str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_public_app_client_for_the_desktop() -> None:
