@@ -70,8 +70,8 @@ class AboutDialog(QDialog):
         head.addWidget(title, 1)
         layout.addLayout(head)
         details = QLabel(
-            "<table cellspacing='2'>"
-            f"<tr><td>Python</td><td>{escape(platform.python_version())}</td></tr>"
+            "<table cellspacing='0' cellpadding='2'>"
+            f"<tr><td width='110'>Python</td><td>{escape(platform.python_version())}</td></tr>"
             f"<tr><td>Qt / PySide6</td><td>{escape(qVersion())} / "
             f"{escape(PySide6.__version__)}</td></tr>"
             f"<tr><td>PyAV</td><td>{escape(_av_version())}</td></tr>"

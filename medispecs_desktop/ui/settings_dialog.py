@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -79,7 +79,11 @@ class SettingsDialog(QDialog):
         layout.setSpacing(12)
 
         connection = QGroupBox("Connection")
-        form = QFormLayout(connection)
+        connection_layout = QVBoxLayout(connection)
+        form = QFormLayout()
+        form.setVerticalSpacing(8)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        connection_layout.addLayout(form)
         self.fields: dict[str, QLineEdit] = {}
         rows = (
             ("api_url", "API &URL", "https://abc123.execute-api.ap-southeast-1.amazonaws.com"),
@@ -105,7 +109,7 @@ class SettingsDialog(QDialog):
                          "and is not saved. Upload settings are saved.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
-        form.addRow(hint)
+        connection_layout.addWidget(hint)
         layout.addWidget(connection)
 
         uploads = QGroupBox("Uploads")
@@ -135,8 +139,11 @@ class SettingsDialog(QDialog):
 
         advanced = QGroupBox("Advanced")
         form3 = QFormLayout(advanced)
-        self.allow_plaintext = QCheckBox(
-            "Allow a plain-text token file when no secure keyring exists (headless/CI only)")
+        self.allow_plaintext = QCheckBox("Allow a plain-text token file (headless/CI only)")
+        self.allow_plaintext.setToolTip(
+            "Only when this computer has no secure keyring (Keychain, Credential Manager, "
+            "Secret Service): keep the sign-in in a private file readable by you alone. "
+            "Same as MEDISPECS_ALLOW_PLAINTEXT_KEYRING=1.")
         self.allow_plaintext.setObjectName("allow_plaintext_keyring")
         self.allow_plaintext.setChecked(settings.allow_plaintext_keyring)
         form3.addRow(self.allow_plaintext)

@@ -112,6 +112,7 @@ class SignInDialog(QDialog):
         creds = QWidget()
         form = QFormLayout(creds)
         form.setContentsMargins(0, 0, 0, 0)
+        form.setVerticalSpacing(8)
         self.username = QLineEdit(username or (auth.last_username() or ""))
         self.username.setObjectName("username")
         self.username.setPlaceholderText("your MediSpecs username or e-mail")
