@@ -119,11 +119,6 @@ def test_login_list_logout_in_subprocesses(local_stack: dict[str, Any], tmp_path
     assert empty.returncode == EXIT_OK, empty.stderr
     assert json.loads(empty.stdout) == {"items": [], "nextCursor": None}
 
-    who = cli("whoami", "--json")
-    assert who.returncode == EXIT_OK, who.stderr
-    me = json.loads(who.stdout)
-    assert me["username"] == username and me["remembered"] is True and me["sub"]
-
     logout = cli("logout")
     assert logout.returncode == EXIT_OK and f"Signed out {username}." in logout.stdout
     assert cli.stored() == {}
@@ -228,6 +223,19 @@ def _create(local_stack: dict[str, Any], run: Any, title: str, recorded_at: str)
         video = api.create_video({"videoId": f"v_{uuid.uuid4().hex}", "title": title,
                                   "recordedAt": recorded_at, "durationSec": 65})
     return video.video_id
+
+
+def test_whoami(local_stack: dict[str, Any], run: Any) -> None:
+    username = new_username(local_stack)
+    _login(run, username)
+    code, out, _ = run("whoami", "--json")
+    assert code == EXIT_OK
+    me = json.loads(out)
+    assert me["username"] == username and me["remembered"] is True and me["sub"]
+    assert set(me) == {"username", "sub", "email", "name", "remembered"}
+    code, out, _ = run("whoami")
+    assert code == EXIT_OK and out.splitlines()[0] == username
+    assert f"user pool: {local_stack['userPoolId']}" in out
 
 
 def test_list_get_playback_delete(local_stack: dict[str, Any], run: Any) -> None:
