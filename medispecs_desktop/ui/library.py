@@ -177,7 +177,7 @@ class LocalQueueItem:
     error: str | None = None
 
     def status_text(self) -> str:
-        text = f"On this computer: {self.state}"
+        text = f"On this computer: {self.state.replace('-', ' ')}"
         if self.progress is not None and self.state == "uploading":
             text += f" {round(self.progress * 100)}%"
         if self.error:
