@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Build the bundle (unless --no-build) and start it headless far enough to show the main window.
 #   bash packaging/check_bundle.sh [--no-build]
-# Passes when the frozen app's `--version` works, its CLI answers `--help`, and the GUI started
+# Passes when the frozen app's `--version` works, its CLI answers `--help`, the GUI started
 # with QT_QPA_PLATFORM=offscreen shows its main window (a QMainWindow, reported by the runtime
-# hook packaging/bundle_probe.py when MEDISPECS_BUNDLE_PROBE is set) within the time limit. Not part of the default test run: it takes minutes.
+# hook packaging/bundle_probe.py when MEDISPECS_BUNDLE_PROBE is set) and plays a real clip
+# through the bundled Qt Multimedia, and the frozen demo stack (moto + gateway + handler)
+# serves its sample recordings to the frozen CLI after a real Cognito sign-in.
+# Not part of the default test run: it takes minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 app=packaging/out/dist/medispecs-desktop/medispecs-desktop
@@ -34,6 +37,10 @@ echo "+ $app --help"
 export MEDISPECS_API_URL=http://127.0.0.1:9 MEDISPECS_REGION=ap-southeast-1 \
        MEDISPECS_USER_POOL_ID=ap-southeast-1_check MEDISPECS_CLIENT_ID=check
 export MEDISPECS_BUNDLE_PROBE="$tmp/windows.json"
+# ... and, once the window is up, plays a real H.264 clip through the bundled Qt Multimedia
+# FFmpeg plugin (the clip is made with the development environment's PyAV).
+"${PYTHON:-.venv/bin/python}" -c 'import sys; from medispecs_desktop.local.samples import make_video; make_video(sys.argv[1], seconds=1, width=320, height=240)' "$tmp/clip.mp4"
+export MEDISPECS_BUNDLE_PROBE_MEDIA="$tmp/clip.mp4"
 start=$(date +%s.%N)
 set +e
 timeout 120 "$app" >"$tmp/gui.log" 2>&1
@@ -50,6 +57,13 @@ if grep -q '"main_window": true' "$tmp/windows.json"; then
   echo "check_bundle: OK - main window shown, ${elapsed} s from start to probe (exit $rc)"
 else
   echo "check_bundle: FAILED - no main window" >&2
+  exit 1
+fi
+if [ "$rc" -eq 0 ] && grep -q '"played": true' "$tmp/windows.json"; then
+  echo "check_bundle: OK - the bundled Qt Multimedia/FFmpeg played the clip"
+else
+  echo "check_bundle: FAILED - the bundle could not play a video (exit $rc)" >&2
+  tail -n 20 "$tmp/gui.log" >&2
   exit 1
 fi
 
@@ -69,7 +83,7 @@ if [ ! -s "$tmp/stack.out" ]; then
   exit 1
 fi
 field() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])' "$tmp/stack.out" "$1"; }
-unset MEDISPECS_BUNDLE_PROBE
+unset MEDISPECS_BUNDLE_PROBE MEDISPECS_BUNDLE_PROBE_MEDIA
 export MEDISPECS_API_URL="$(field apiUrl)" MEDISPECS_REGION="$(field region)" \
        MEDISPECS_USER_POOL_ID="$(field userPoolId)" MEDISPECS_CLIENT_ID="$(field clientId)" \
        MEDISPECS_COGNITO_ENDPOINT="$(field awsEndpoint)" MEDISPECS_ALLOW_PLAINTEXT_KEYRING=1

@@ -11,8 +11,10 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -77,7 +79,7 @@ def test_licence_notes_match_the_installed_media_stack() -> None:
         assert metadata.version(name) in LICENSES, f"{name} {metadata.version(name)} not noted"
 
 
-def test_window_probe_reports_the_main_window_and_quits(tmp_path: Path) -> None:
+def _probe(tmp_path: Path, extra_env: dict[str, str]) -> tuple[int, dict[str, Any]]:
     report = tmp_path / "windows.json"
     app = (
         "import runpy, sys\n"
@@ -91,17 +93,46 @@ def test_window_probe_reports_the_main_window_and_quits(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
+        "QT_LOGGING_RULES": "qt.multimedia.*=false",
         "MEDISPECS_BUNDLE_PROBE": str(report),
-        "MEDISPECS_BUNDLE_PROBE_TIMEOUT": "20",
+        "MEDISPECS_BUNDLE_PROBE_TIMEOUT": "30",
+        **extra_env,
     }
     result = subprocess.run(
-        [sys.executable, "-c", app], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", app], env=env, capture_output=True, text=True, timeout=90
     )
-    assert result.returncode == 0, result.stderr
-    windows = json.loads(report.read_text(encoding="utf-8"))["windows"]
-    main = [w for w in windows if w["main_window"]]
+    assert report.exists(), result.stderr
+    return result.returncode, json.loads(report.read_text(encoding="utf-8"))
+
+
+def test_window_probe_reports_the_main_window_and_quits(tmp_path: Path) -> None:
+    code, report = _probe(tmp_path, {})
+    assert code == 0
+    main = [w for w in report["windows"] if w["main_window"]]
     assert main and main[0]["title"] == "MediSpecs Desktop"
     assert main[0]["width"] == 800
+    assert "media" not in report
+
+
+def test_window_probe_plays_a_real_clip_through_qt_multimedia(
+    tmp_path: Path, make_video: Callable[..., Path]
+) -> None:
+    clip = make_video("probe.mp4", seconds=1, width=320, height=240)
+    code, report = _probe(tmp_path, {"MEDISPECS_BUNDLE_PROBE_MEDIA": str(clip)})
+    assert code == 0, report
+    assert report["media"]["played"] is True
+    assert (report["media"]["width"], report["media"]["height"]) == (320, 240)
+
+
+def test_window_probe_reports_a_broken_clip(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    code, report = _probe(
+        tmp_path,
+        {"MEDISPECS_BUNDLE_PROBE_MEDIA": str(broken), "MEDISPECS_BUNDLE_PROBE_TIMEOUT": "10"},
+    )
+    assert code == 4
+    assert report["media"]["played"] is False and report["media"]["error"]
 
 
 def test_window_probe_is_inert_without_its_variable(tmp_path: Path) -> None:
