@@ -20,7 +20,7 @@ import pytest
 import yaml
 from cfnlint.decode import cfn_yaml
 
-from medispecs_desktop.backend import handler, schema
+from medispecs_desktop.backend import config, handler, schema
 from medispecs_desktop.backend.routes import ROUTE_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -386,6 +386,21 @@ def test_function_runtime_handler_and_environment() -> None:
     logs = template()["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
     assert logs["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${FunctionName}"}
     assert logs["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_parameter_ranges_agree_with_the_backend() -> None:
+    params = template()["Parameters"]
+    expiry = params["PresignedUrlExpiry"]
+    assert 1 <= expiry["MinValue"] <= expiry["Default"] <= expiry["MaxValue"]
+    assert expiry["MaxValue"] <= config.MAX_EXPIRY_SECONDS
+    assert expiry["Default"] == config.DEFAULT_EXPIRY_SECONDS
+    assert params["MaxUploadBytes"]["Default"] == config.DEFAULT_MAX_UPLOAD_BYTES
+    assert params["UserIdClaim"]["Default"] == "sub"
+    # each parameter feeds the function as documented
+    env = function()["Properties"]["Environment"]["Variables"]
+    assert env["PRE_SIGNED_URL_EXPIRY"] == {"Ref": "PresignedUrlExpiry"}
+    assert env["MAX_UPLOAD_BYTES"] == {"Ref": "MaxUploadBytes"}
+    assert env["USER_ID_CLAIM"] == {"Ref": "UserIdClaim"}
 
 
 def test_bucket_is_private_encrypted_unversioned_and_cleans_up_multipart() -> None:
