@@ -148,6 +148,13 @@ class ApiClient:
                 json=body,
                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             )
+        except requests.exceptions.SSLError as exc:
+            raise OfflineError(
+                f"The secure connection to {self.base_url} failed: its certificate is not "
+                "trusted. If your network inspects TLS, its certificate must be in the "
+                "operating system's certificate store.",
+                code="tls_error",
+            ) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise OfflineError(
                 f"Cannot reach the MediSpecs service at {self.base_url}: check the network "

@@ -463,6 +463,13 @@ class CognitoAuth:
             result: dict[str, Any] = getattr(self.client, operation)(**kwargs)
         except botocore.exceptions.ClientError as exc:
             raise _map_client_error(exc, username=username) from exc
+        except botocore.exceptions.SSLError as exc:
+            raise OfflineError(
+                "The secure connection to the sign-in service failed: its certificate is not "
+                "trusted. If your network inspects TLS, its certificate must be in the "
+                f"operating system's certificate store ({_reason(exc)}).",
+                code="tls_error",
+            ) from exc
         except _OFFLINE_ERRORS as exc:
             raise OfflineError(
                 "Cannot reach the sign-in service "
@@ -682,6 +689,16 @@ class CognitoAuth:
         self._accept(result, username=username, previous_refresh=tokens.refresh_token)
         assert self._tokens is not None
         return self._tokens
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause's message (e.g. the certificate verification failure)."""
+    for _ in range(20):  # chains are short; never loop on a cyclic one
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return str(exc) or type(exc).__name__
 
 
 def _required_attributes(raw: Any) -> tuple[str, ...]:

@@ -317,3 +317,36 @@ def test_boto3_errors_keep_their_types(server: Server) -> None:
     send_botocore_through(offline, quick_session(retries=0))
     with pytest.raises(botocore.exceptions.EndpointConnectionError):
         _initiate(offline)
+
+
+def test_untrusted_certificates_get_a_clear_message(tls_server: tuple[Server, Path],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+    from medispecs_desktop.core.config import Settings
+    from medispecs_desktop.core.errors import OfflineError
+
+    server, _ = tls_server
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(var, raising=False)
+    settings = Settings(api_url=server.url, region="ap-southeast-1", user_pool_id="p",
+                        client_id="c", cognito_endpoint=server.url)
+    auth = CognitoAuth(settings, MemoryTokenStore(), max_attempts=1)
+    with pytest.raises(OfflineError) as info:
+        auth.sign_in("alice", "pw")
+    assert info.value.code == "tls_error"
+    assert "certificate store" in str(info.value) and "certificate verify failed" in str(
+        info.value)
+
+    class Static:
+        def id_token(self) -> str:
+            return "t"
+
+        def force_refresh(self) -> str:
+            return "t"
+
+    api = ApiClient(settings, Static(), session=quick_session(retries=0))
+    with pytest.raises(OfflineError) as api_info:
+        api.list_videos()
+    assert api_info.value.code == "tls_error"
+    assert server.seen == []  # no request was ever sent in clear or to an untrusted peer
