@@ -76,6 +76,7 @@ from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
 log = logging.getLogger(__name__)
 
 API_KIND = "api"
+SAVE_LISTING_DELAY_MS = 2_000  # the offline copy is written this long after the last page
 
 # columns
 COL_THUMB, COL_TITLE, COL_RECORDED, COL_DURATION, COL_SIZE, COL_DEVICE, COL_STATUS = range(7)
@@ -1244,7 +1245,9 @@ class LibraryWidget(QWidget):
         # save the listing a moment after the last page arrives
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
-        self._save_timer.setInterval(1000)
+        self._save_timer.setInterval(SAVE_LISTING_DELAY_MS)
+        self._saving = False
+        self._save_again = False
         self._save_timer.timeout.connect(self._save_listing)
 
         # wiring
@@ -1385,13 +1388,28 @@ class LibraryWidget(QWidget):
         query = self.model.query
         cursor = self.model.next_cursor
 
+        if self._saving:
+            self._save_again = True  # one save at a time; the latest listing wins
+            return
+        self._saving = True
+
         def work() -> None:
             cache.save_listing(
                 videos, next_cursor=cursor, date_from=query.date_from, date_to=query.date_to
             )
 
-        _submit(self.tasks, API_KIND, work, None,
-                lambda exc: log.warning("Listing not cached: %s", exc))
+        def finished(_result: object = None) -> None:
+            self._saving = False
+            if self._save_again:
+                self._save_again = False
+                self._save_timer.start()
+
+        def failed(exc: BaseException) -> None:
+            log.warning("Listing not cached: %s", exc)
+            finished()
+
+        if not _submit(self.tasks, API_KIND, work, finished, failed):
+            self._saving = False
 
     # -- filters ---------------------------------------------------------------------------
 
