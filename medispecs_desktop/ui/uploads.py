@@ -469,6 +469,7 @@ class UploadService(QObject):
         ctx.signed_in.connect(self._on_signed_in)
         ctx.signed_out.connect(self._on_signed_out)
         ctx.online_changed.connect(self.network_changed)
+        ctx.settings_changed.connect(self._settings_changed)
         if getattr(ctx, "user", None) is not None:
             self._on_signed_in(ctx.user)
 
@@ -530,6 +531,12 @@ class UploadService(QObject):
     def _attach_failed(self, exc: BaseException) -> None:
         log.error("upload queue unavailable: %s", exc)
         self.message.emit(f"The upload queue could not be opened: {exc}")
+
+    def _settings_changed(self, settings: Any) -> None:
+        # limits (files at once, parts in flight) apply from the scheduler's next turn; a new
+        # connection signs out (and so parks this engine) right after
+        if self.engine is not None:
+            self.engine.settings = settings
 
     def _on_signed_out(self) -> None:
         self._gen += 1

@@ -16,8 +16,10 @@ Not collected by pytest.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,6 +110,38 @@ def run_loop(seconds: float, until: Any = None) -> bool:
     return result[0]
 
 
+def report(label: str, beat: Heartbeat, seconds: float) -> None:
+    stalls = beat.stalls() or [0.0]
+    print(f"  {label:36}: max {max(stalls):6.1f}  p99 {pct(stalls, .99):6.1f}  "
+          f"p50 {statistics.median(stalls):5.1f}  ({len(stalls)} ticks; GUI-thread CPU "
+          f"{sum(beat.cpu):.0f} ms in {seconds:.1f} s, at most {max(beat.cpu or [0]):.1f} ms "
+          "between two ticks)")
+
+
+CONTROL_SCRIPT = """
+import json, sys
+from pathlib import Path
+from medispecs_desktop.core.api import ApiClient
+from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+from medispecs_desktop.core.config import Settings
+from medispecs_desktop.core.uploads.engine import UploadEngine
+from medispecs_desktop.core.uploads.store import QueueStore
+info, db, n, files = json.loads(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+settings = Settings(api_url=info["apiUrl"], region=info["region"],
+                    user_pool_id=info["userPoolId"], client_id=info["clientId"],
+                    cognito_endpoint=info["awsEndpoint"], max_concurrent_files=n)
+auth = CognitoAuth(settings, MemoryTokenStore())
+user = auth.sign_in(info["username"], info["password"])
+engine = UploadEngine(QueueStore(db / "queue.sqlite3"), ApiClient(settings, auth), user.sub,
+                      settings=settings)
+engine.add_paths(files)
+engine.start()
+ok = engine.wait_until(lambda jobs: all(j.state.is_terminal for j in jobs), timeout=300)
+engine.stop()
+sys.exit(0 if ok and all(j.state.value == "done" for j in engine.jobs()) else 1)
+"""
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -120,8 +154,12 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=4)
     parser.add_argument("--mb", type=float, default=24.0)
+    parser.add_argument("--parts", type=int, default=None,
+                        help="max_parts_in_flight per file (default: the app's setting)")
     parser.add_argument("--interval-ms", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--no-control", dest="control", action="store_false",
+                        help="skip the control run (the same uploads in another process)")
     parser.add_argument("--explain", action="store_true",
                         help="list each stall > 30 ms with the job states at that moment")
     args = parser.parse_args()
@@ -134,15 +172,20 @@ def main() -> int:
     from medispecs_desktop.ui.app import AppContext, AppController, install_views
     from medispecs_desktop.ui.main_window import MainWindow
 
-    seed = uuid.uuid4().int & 0xFFFF
-    folder = home / "drop"
-    folder.mkdir()
+    def make_files(tag: str) -> list[Path]:
+        seed = uuid.uuid4().int & 0xFFFF
+        folder = home / tag
+        folder.mkdir()
+        return [write_raw_video(folder / f"{tag}{i}.mkv", args.mb, seed + i)
+                for i in range(args.files)]
+
     t0 = time.perf_counter()
-    files = [write_raw_video(folder / f"bench{i}.mkv", args.mb, seed + i)
-             for i in range(args.files)]
+    files = make_files("gui")
+    others = make_files("control") if args.control else []
     total_bytes = sum(f.stat().st_size for f in files)
-    print(f"made {len(files)} files, {total_bytes / 1e6:.1f} MB in "
-          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    print(f"made {len(files) + len(others)} files of {args.mb:g} MB in "
+          f"{time.perf_counter() - t0:.1f} s; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs", flush=True)
 
     proc, info = start_stack_process()
     _app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -151,6 +194,10 @@ def main() -> int:
                             user_pool_id=info["userPoolId"], client_id=info["clientId"],
                             cognito_endpoint=info["awsEndpoint"], demo=True,
                             max_concurrent_files=args.files)
+        if args.parts:
+            settings = settings.with_overrides(max_parts_in_flight=args.parts)
+        print(f"max_concurrent_files={settings.max_concurrent_files} "
+              f"max_parts_in_flight={settings.max_parts_in_flight}")
         ctx = AppContext(settings, Paths.default().ensure())
         window = MainWindow(ctx.qsettings)
         install_views(window, ctx)
@@ -164,9 +211,24 @@ def main() -> int:
             print("the upload queue did not open", file=sys.stderr)
             return 1
         beat = Heartbeat(args.interval_ms)
+        print(f"heartbeat every {args.interval_ms} ms; stall = gap - interval (ms)")
         beat.start()
         run_loop(1.0)
-        idle = beat.stalls()
+        report("idle", beat, 1.0)
+
+        if others:
+            # control: the same uploads by the same engine code in ANOTHER process; the
+            # stalls left are this machine's CPU contention, not the app's GIL or GUI work
+            child = subprocess.Popen(
+                [sys.executable, "-c", CONTROL_SCRIPT, json.dumps(info), str(home / "ctl"),
+                 str(args.files), *map(str, others)])
+            beat.start()
+            started = time.perf_counter()
+            run_loop(args.timeout, lambda: child.poll() is not None)
+            beat.timer.stop()
+            report("same uploads in another process", beat, time.perf_counter() - started)
+            if child.wait() != 0:
+                print("  (the control uploads failed)")
 
         beat.start()
         beat.context = lambda: " ".join(j.state.value for j in service.model.jobs())
@@ -193,20 +255,13 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         beat.timer.stop()
         busy = beat.stalls()
+        report("4 uploads in the app (GUI process)", beat, elapsed)
         states = [j.state.value for j in service.model.jobs()]
         applies = service.applied - applied0
         print(f"uploads: {states} in {elapsed:.1f} s "
               f"({total_bytes / 1e6 / elapsed:.1f} MB/s), up to {max_running[0]} uploading "
               f"at once, max_concurrent_files={args.files}")
         print(f"GUI updates applied: {applies} ({applies / elapsed:.1f}/s; bound ~10/s)")
-        print(f"heartbeat every {args.interval_ms} ms; stall = gap - interval (ms)")
-        print(f"  idle     : max {max(idle):6.1f}  p99 {pct(idle, .99):6.1f}  "
-              f"p50 {statistics.median(idle):5.1f}  ({len(idle)} ticks)")
-        print(f"  uploading: max {max(busy):6.1f}  p99 {pct(busy, .99):6.1f}  "
-              f"p50 {statistics.median(busy):5.1f}  ({len(busy)} ticks)")
-        print(f"  GUI-thread CPU between two ticks: max {max(beat.cpu):5.1f} ms, "
-              f"total {sum(beat.cpu):.0f} ms of {elapsed * 1000:.0f} ms wall "
-              "(a stall with little CPU is time the thread waited: other processes or the GIL)")
         if args.explain:
             for at, gap, what in beat.long:
                 print(f"  stall {gap:6.1f} ms at +{at - started:5.2f} s: {what}")

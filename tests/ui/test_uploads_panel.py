@@ -251,7 +251,7 @@ def test_panel_controls_drive_the_engine(
     assert window.uploads_label.text() == "No uploads"
 
 
-def test_sign_out_parks_the_queue_and_sign_in_brings_it_back(
+def test_offline_online_and_sign_out_parks_the_queue_until_sign_in(
     qtbot: Any, shell: Shell, make_video: Callable[..., Path], local_stack: dict[str, Any],
 ) -> None:
     ctx, window, controller = shell
@@ -262,6 +262,15 @@ def test_sign_out_parks_the_queue_and_sign_in_brings_it_back(
     drop(window, [clip])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=10_000)
     job_id = panel.model.jobs()[0].id
+
+    # offline/online from the shell's indicator (QNetworkInformation + ping) reach the engine
+    qtbot.waitUntil(lambda: ctx.online is True, timeout=15_000)
+    ctx.set_online(False)
+    qtbot.waitUntil(lambda: engine.reachability.online is False, timeout=5_000)
+    engine.store.transition_all(engine.user_id, (JobState.QUEUED,), JobState.WAITING_NETWORK)
+    ctx.set_online(True)
+    qtbot.waitUntil(lambda: engine.job(job_id).state is JobState.QUEUED, timeout=5_000)
+    assert engine.reachability.online is True
 
     controller.sign_out()
     assert panel.service.engine is None and ctx.engine is None
