@@ -254,6 +254,12 @@ def _runner(handler: Callable[[argparse.Namespace, Context], int]
         verbose = bool(getattr(args, "verbose", False))
         stdin, stdout, stderr = sys.stdin, sys.stdout, sys.stderr
         ctx: Context | None = None
+        if getattr(args, "local", False):
+            print("error: --local starts the demo stack for the app only; for these commands "
+                  "run `medispecs-desktop local-stack` and point MEDISPECS_API_URL, "
+                  "MEDISPECS_REGION, MEDISPECS_USER_POOL_ID, MEDISPECS_CLIENT_ID and "
+                  "MEDISPECS_COGNITO_ENDPOINT at what it prints", file=stderr)
+            return EXIT_USAGE
         try:
             paths = Paths.default().ensure()
             setup_logging(paths.log_dir, level=logging.DEBUG if verbose else logging.INFO,

@@ -327,6 +327,7 @@ def test_new_password_challenge(local_stack: dict[str, Any], run: Any) -> None:
         (["whoami"], "", {}, EXIT_AUTH, "Not signed in"),
         (["get", "v_nothing"], "", {}, EXIT_AUTH, "Not signed in"),
         (["logout"], "", {}, EXIT_OK, ""),
+        (["--local", "list"], "", {}, EXIT_USAGE, "run `medispecs-desktop local-stack`"),
         (["list"], "", {"MEDISPECS_API_URL": ""}, EXIT_ERROR, "not configured"),
         (["login", "-u", "demo", "--password-stdin"], "pw\n", {"MEDISPECS_CLIENT_ID": ""},
          EXIT_ERROR, "Sign-in is not configured: set client_id"),
