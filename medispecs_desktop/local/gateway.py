@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -313,6 +314,10 @@ class _GatewayServer(ConnectionTrackingMixin, ThreadingHTTPServer):
     gateway: LocalGateway
 
 
+class _GatewayServer6(_GatewayServer):
+    address_family = socket.AF_INET6
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "MediSpecsLocalGateway/1.0"
@@ -470,7 +475,8 @@ class LocalGateway:
         with self._lock:
             if self._server_thread is not None:
                 return self.url
-            server = _GatewayServer((self.host, self.port), _RequestHandler)
+            server_class = _GatewayServer6 if ":" in self.host else _GatewayServer
+            server = server_class((self.host.strip("[]"), self.port), _RequestHandler)
             server.gateway = self
             thread = ServerThread(server, "local-gateway")
             thread.start()
@@ -541,7 +547,11 @@ class LocalGateway:
         except InvalidTokenError as exc:
             log.info("401 for %s %s: %s", method, redact(raw_path), exc)
             return _message(401, "Unauthorized")
-        host = req.headers.get("Host", "localhost").split(":", 1)[0] or "localhost"
+        host_header = req.headers.get("Host", "") or "localhost"
+        if host_header.startswith("["):  # [::1]:port
+            host = host_header[1:].split("]", 1)[0]
+        else:
+            host = host_header.split(":", 1)[0]
         event = build_event(
             method=method,
             raw_path=raw_path,
@@ -553,7 +563,7 @@ class LocalGateway:
             claims=claims,
             request_id=request_id,
             now=self.clock(),
-            domain=host,
+            domain=host or "localhost",
         )
         context = LambdaContext(aws_request_id=request_id)
         try:
