@@ -626,16 +626,28 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 
 def _install_signal_handlers(app: QApplication) -> QTimer:
-    """Ctrl+C / SIGTERM quit cleanly (so the local stack child is stopped too). Python only
-    runs signal handlers between bytecodes: a timer gives it the chance."""
-    def quit_app(*_: Any) -> None:
-        app.quit()
+    """Ctrl+C / SIGTERM quit cleanly (so the local stack child is stopped too).
 
-    signal.signal(signal.SIGINT, quit_app)
-    signal.signal(signal.SIGTERM, quit_app)
+    Python runs a signal handler between two bytecodes of the main thread, which may be in
+    the middle of anything (holding an executor's lock, say): the handler only raises a flag,
+    and a timer - which also gives Python the chance to run the handler while Qt waits for
+    events - quits from a clean point of the event loop."""
+    requested: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        requested.append(signum)
+
+    def poll() -> None:
+        if requested:
+            log.info("quitting on signal %s", signal.Signals(requested[0]).name)
+            requested.clear()
+            app.quit()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     ticker = QTimer()
-    ticker.start(250)
-    ticker.timeout.connect(lambda: None)
+    ticker.timeout.connect(poll)
+    ticker.start(200)
     return ticker
 
 
