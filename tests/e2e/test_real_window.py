@@ -208,15 +208,23 @@ def test_real_window_signs_in_to_the_demo_and_is_not_blank(
     assert not alive, f"stack child still running after the app quit: {alive}"
 
 
-def test_killing_the_app_ends_the_stack_child(xvfb_display: str) -> None:
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_ending_the_app_ends_the_stack_child(xvfb_display: str, how: str) -> None:
+    """SIGTERM: the app quits cleanly (exit 0) and stops its child. SIGKILL: no clean-up code
+    runs in the app at all, and the child still ends (its stdin reaches EOF)."""
     app = App(xvfb_display)
     children: list[psutil.Process] = []
     try:
         app.wait_event("stack_ready")
         children = app.stack_children()
         assert children
-        app.proc.send_signal(signal.SIGKILL)  # no clean-up code runs in the app
-        app.proc.wait(10)
+        app.proc.send_signal(getattr(signal, how))
+        try:
+            code = app.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the app ignored {how}:\n{app.log_tail()}") from None
+        if how == "SIGTERM":
+            assert code == 0, app.log_tail()
         _gone, alive = psutil.wait_procs(children, timeout=15)
         assert not alive, f"orphaned stack child: {alive}"
     finally:

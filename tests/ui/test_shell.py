@@ -4,6 +4,7 @@ sign-in from the keyring, sign-out clearing the keyring, offline start, the demo
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import socket
@@ -25,7 +26,13 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 from medispecs_desktop import __version__
 from medispecs_desktop.core.config import Paths, Settings, load_settings
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog
-from medispecs_desktop.ui.app import AppContext, AppController, AppHooks, install_views
+from medispecs_desktop.ui.app import (
+    AppContext,
+    AppController,
+    AppHooks,
+    install_views,
+    settings_from_args,
+)
 from medispecs_desktop.ui.local_stack_process import LocalStackProcess
 from medispecs_desktop.ui.main_window import (
     PAGE_MAIN,
@@ -448,3 +455,22 @@ def test_stack_process_reports_failures_clearly(qtbot: Any) -> None:
     assert good.running
     good.stop(timeout_ms=5000)  # closes stdin: this child ends on EOF, like the real one
     assert not good.running
+
+
+def test_command_line_options_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = Paths.default().ensure()
+    paths.settings_file.write_text(json.dumps(
+        {"api_url": "https://file.example", "client_id": "fromfile", "region": "eu-west-2"}))
+    monkeypatch.setenv("MEDISPECS_CLIENT_ID", "fromenv")
+    args = argparse.Namespace(api_url="https://option.example", region=None,
+                              user_pool_id=None, client_id=None, cognito_endpoint=None)
+    settings, problem = settings_from_args(args, paths)
+    assert problem == ""
+    assert settings.api_url == "https://option.example"  # option beats file
+    assert settings.client_id == "fromenv"  # environment beats file
+    assert settings.region == "eu-west-2"
+
+    paths.settings_file.write_text("{broken")
+    settings, problem = settings_from_args(args, paths)
+    assert "Cannot read settings file" in problem
+    assert settings.api_url == "https://option.example"
