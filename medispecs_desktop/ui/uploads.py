@@ -39,7 +39,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -47,6 +46,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QMessageBox,
+    QProgressBar,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
@@ -348,7 +348,16 @@ def _state_icon(state: JobState) -> Any:
 
 
 class ProgressDelegate(QStyledItemDelegate):
-    """Paints the progress column as a progress bar (the model gives ``PROGRESS_ROLE``)."""
+    """Paints the progress column as a progress bar (the model gives ``PROGRESS_ROLE``).
+
+    It draws through a hidden ``QProgressBar`` so the app's style sheet for progress bars
+    (colours, chunk) applies to the cells exactly as to the status-bar total."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._bar = QProgressBar(parent)
+        self._bar.setObjectName("uploadRowBar")
+        self._bar.hide()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -356,20 +365,24 @@ class ProgressDelegate(QStyledItemDelegate):
         if value is None:
             super().paint(painter, option, index)
             return
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
         bar = QStyleOptionProgressBar()
-        widget = option.widget
-        if widget is not None:
-            bar.initFrom(widget)
-        rect = option.rect
-        bar.rect = rect.adjusted(3, 4, -3, -4)
+        bar.initFrom(self._bar)
+        bar.state = (bar.state | QStyle.StateFlag.State_Enabled
+                     | QStyle.StateFlag.State_Horizontal)
+        height = min(option.rect.height() - 6, 16)
+        bar.rect = option.rect.adjusted(4, 0, -4, 0)
+        bar.rect.setTop(option.rect.top() + (option.rect.height() - height) // 2)
+        bar.rect.setHeight(height)
         bar.minimum = 0
         bar.maximum = 1000
         bar.progress = max(0, min(1000, round(float(value) * 1000)))
         bar.text = f"{float(value) * 100:.0f}%"
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+        self._bar.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter,
+                                      self._bar)
 
 
 # ----------------------------------------------------------------------------- skipped
