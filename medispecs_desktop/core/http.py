@@ -11,9 +11,11 @@ methods, honouring ``Retry-After``.
 from __future__ import annotations
 
 import io
+import ipaddress
 import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import truststore
@@ -189,6 +191,29 @@ class TrustStoreAdapter(HTTPAdapter):
         )
 
 
+def is_loopback_url(url: str) -> bool:
+    """True for http(s)://localhost/127.x/[::1] URLs (the embedded local stack)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ProxyAwareSession(requests.Session):
+    """System proxies for everything except loopback: a proxy configured for the hospital
+    network (``HTTPS_PROXY``) must not swallow calls to the embedded local stack."""
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if is_loopback_url(str(url)):
+            settings["proxies"] = {}
+        return settings
+
+
 def make_session(
     *,
     retries: int = 3,
@@ -203,7 +228,7 @@ def make_session(
     ``backoff_factor``/``backoff_jitter`` exist so tests need not sleep; ``ssl_context`` so a
     test can trust its own CA. Proxies come from the environment/OS (``trust_env``).
     """
-    session = requests.Session()
+    session = ProxyAwareSession()
     session.trust_env = True
     session.headers["User-Agent"] = USER_AGENT
     adapter = TrustStoreAdapter(

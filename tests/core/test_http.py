@@ -350,3 +350,20 @@ def test_untrusted_certificates_get_a_clear_message(tls_server: tuple[Server, Pa
         api.list_videos()
     assert api_info.value.code == "tls_error"
     assert server.seen == []  # no request was ever sent in clear or to an untrusted peer
+
+
+def test_loopback_never_goes_through_the_system_proxy(server: Server,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hospital HTTP(S)_PROXY must not swallow calls to the embedded local stack."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{s.getsockname()[1]}"
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(var, dead_proxy)
+    assert quick_session(retries=0).get(server.url + "/local").status_code == 200
+    localhost = server.url.replace("127.0.0.1", "localhost")
+    assert quick_session(retries=0).get(localhost + "/local").status_code == 200
+    with pytest.raises(requests.exceptions.ProxyError):
+        quick_session(retries=0).get("http://medispecs-api.invalid/videos")
