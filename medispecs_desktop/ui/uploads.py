@@ -771,6 +771,16 @@ def _park(engine: Any) -> None:
 # ----------------------------------------------------------------------------- the panel
 
 
+_OP_ICONS = {
+    "pause": QStyle.StandardPixmap.SP_MediaPause,
+    "resume": QStyle.StandardPixmap.SP_MediaPlay,
+    "cancel": QStyle.StandardPixmap.SP_DialogCancelButton,
+    "retry": QStyle.StandardPixmap.SP_BrowserReload,
+    "upload_next": QStyle.StandardPixmap.SP_ArrowUp,
+    "remove": QStyle.StandardPixmap.SP_TrashIcon,
+}
+
+
 class UploadsPanel(QWidget):
     """The Uploads dock: a tool bar, the jobs table and a per-row context menu."""
 
@@ -852,6 +862,9 @@ class UploadsPanel(QWidget):
 
     def _action(self, text: str, tip: str, op: str) -> QAction:
         action = QAction(text, self)
+        pixmap = _OP_ICONS.get(op)
+        if pixmap is not None:
+            action.setIcon(self.style().standardIcon(pixmap))
         action.setToolTip(tip)
         action.setStatusTip(tip)
         action.triggered.connect(lambda: self.trigger(op))

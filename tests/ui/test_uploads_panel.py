@@ -416,3 +416,50 @@ def test_an_inserted_card_opens_the_import_dialog_in_the_main_window(
         assert dialog.clips[0].path.name == "GLS_0001.MP4"
     finally:
         controller.shutdown()
+
+
+# ----------------------------------------------------------------------------- drops, notes
+
+
+def test_drop_zone_takes_local_files_only_and_notifier_falls_back_to_the_status_bar(
+    qtbot: Any, tmp_path: Path,
+) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from medispecs_desktop.ui.dropzone import DropZone, local_paths
+    from medispecs_desktop.ui.notify import Notifier
+
+    target = QWidget()
+    qtbot.addWidget(target)
+    hints: list[str] = []
+    zone = DropZone(target, hint=hints.append)
+    got: list[list[str]] = []
+    zone.paths_dropped.connect(got.append)
+
+    remote = QMimeData()
+    remote.setUrls([QUrl("https://example.org/clip.mp4")])
+    assert local_paths(remote) == []
+    enter = QDragEnterEvent(QPoint(1, 1), Qt.DropAction.CopyAction, remote,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert not enter.isAccepted()  # nothing to upload in a web link
+
+    mixed = QMimeData()
+    mixed.setUrls([QUrl.fromLocalFile(str(tmp_path / "a.mp4")),
+                   QUrl("https://example.org/b.mp4"),
+                   QUrl.fromLocalFile(str(tmp_path))])
+    enter = QDragEnterEvent(QPoint(1, 1), Qt.DropAction.CopyAction, mixed,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted() and hints and "Drop" in hints[-1]
+    event = QDropEvent(QPointF(1, 1), Qt.DropAction.CopyAction, mixed,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, event)
+    assert got == [[str(tmp_path / "a.mp4"), str(tmp_path)]]
+
+    shown: list[tuple[str, int]] = []
+    notifier = Notifier(lambda text, ms: shown.append((text, ms)), use_tray=False)
+    note = notifier.notify("Uploads finished", "2 recordings uploaded.")
+    assert note.via == "status bar" and not notifier.uses_tray
+    assert shown == [("Uploads finished: 2 recordings uploaded.", 8000)]
+    assert list(notifier.history) == [note]
