@@ -317,22 +317,54 @@ class KeyringTokenStore:
         target = self._target()
         if isinstance(target, PlaintextFileTokenStore):
             return target.load(key)
-        value = self._call("read", lambda: target.get_password(self.service, key))
-        return value if isinstance(value, str) else None
+        value = self._get(target, key)
+        parts = _chunk_count(value)
+        if parts is None:
+            return value
+        chunks = [self._get(target, f"{key}#{i}") for i in range(parts)]
+        if any(c is None for c in chunks):
+            log.warning("A remembered sign-in is incomplete in the keyring; ignoring it")
+            return None
+        return "".join(c for c in chunks if c is not None)
 
     def save(self, key: str, value: str) -> None:
         target = self._target()
         if isinstance(target, PlaintextFileTokenStore):
             target.save(key, value)
             return
-        self._call("save", lambda: target.set_password(self.service, key, value))
+        old_parts = _chunk_count(self._get(target, key)) or 0
+        if len(value) <= CHUNK_CHARS and not value.startswith(_CHUNK_HEADER):
+            self._set(target, key, value)
+            new_parts = 0
+        else:
+            # Windows Credential Manager holds at most 2560 bytes (1280 UTF-16 characters)
+            # per entry; a Cognito refresh token is ~1.8 KB: store it in numbered parts
+            chunks = [value[i:i + CHUNK_CHARS] for i in range(0, len(value), CHUNK_CHARS)]
+            for i, chunk in enumerate(chunks):
+                self._set(target, f"{key}#{i}", chunk)
+            self._set(target, key, f"{_CHUNK_HEADER}{len(chunks)}")
+            new_parts = len(chunks)
+        for i in range(new_parts, old_parts):  # parts of a longer previous value
+            self._del(target, f"{key}#{i}")
 
     def delete(self, key: str) -> None:
         target = self._target()
         if isinstance(target, PlaintextFileTokenStore):
             target.delete(key)
             return
+        parts = _chunk_count(self._get(target, key)) or 0
+        self._del(target, key)
+        for i in range(parts):
+            self._del(target, f"{key}#{i}")
 
+    def _get(self, target: KeyringBackend, key: str) -> str | None:
+        value = self._call("read", lambda: target.get_password(self.service, key))
+        return value if isinstance(value, str) else None
+
+    def _set(self, target: KeyringBackend, key: str, value: str) -> None:
+        self._call("save", lambda: target.set_password(self.service, key, value))
+
+    def _del(self, target: KeyringBackend, key: str) -> None:
         def _delete() -> None:
             try:
                 target.delete_password(self.service, key)
@@ -340,6 +372,21 @@ class KeyringTokenStore:
                 pass  # nothing stored: already deleted
 
         self._call("delete", _delete)
+
+
+CHUNK_CHARS = 1000
+_CHUNK_HEADER = "medispecs:chunked:v1:"
+
+
+def _chunk_count(value: str | None) -> int | None:
+    """The number of parts when ``value`` is a chunk header, else None."""
+    if value is None or not value.startswith(_CHUNK_HEADER):
+        return None
+    try:
+        count = int(value[len(_CHUNK_HEADER):])
+    except ValueError:
+        return None
+    return count if 0 < count <= 1000 else None
 
 
 # --------------------------------------------------------------------------- auth

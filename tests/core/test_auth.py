@@ -556,6 +556,36 @@ def test_keyring_errors_become_token_store_unavailable(pool: Pool, use_keyring: 
     assert auth.restore() is None
 
 
+class WinVaultLikeKeyring(DictKeyring):
+    """Refuses entries over Windows Credential Manager's 2560-byte (UTF-16) limit."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        if len(password.encode("utf-16-le")) > 2560:
+            raise keyring.errors.PasswordSetError("The stub received bad data.")
+        super().set_password(service, username, password)
+
+
+def test_long_refresh_tokens_fit_windows_credential_manager(use_keyring: Any) -> None:
+    backend: WinVaultLikeKeyring = use_keyring(WinVaultLikeKeyring())
+    store = KeyringTokenStore()
+    token = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ." + "x" * 1750
+    store.save("refresh-token:p/c:alice", token)
+    assert store.load("refresh-token:p/c:alice") == token
+    assert len(backend.values) == 3  # a header and two parts
+    assert all(len(v) <= 1280 for v in backend.values.values())
+
+    store.save("refresh-token:p/c:alice", "short-token")  # shrinks: stale parts go
+    assert store.load("refresh-token:p/c:alice") == "short-token"
+    assert len(backend.values) == 1
+
+    store.save("refresh-token:p/c:alice", token)
+    del backend.values[(KEYRING_SERVICE, "refresh-token:p/c:alice#1")]
+    assert store.load("refresh-token:p/c:alice") is None  # incomplete: never half a token
+    store.delete("refresh-token:p/c:alice")
+    assert backend.values == {}
+    store.delete("refresh-token:p/c:alice")  # twice is fine
+
+
 def test_stores_satisfy_the_protocol(tmp_path: Path) -> None:
     for store in (MemoryTokenStore(), KeyringTokenStore()):
         assert isinstance(store, TokenStore)
