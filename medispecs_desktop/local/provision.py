@@ -161,9 +161,10 @@ def provision(
     bucket: str = DEFAULT_BUCKET,
     table: str = DEFAULT_TABLE,
     usernames: tuple[str, ...] = ("demo", "demo2"),
+    session: boto3.session.Session | None = None,
 ) -> Provisioned:
     """Create every resource on ``endpoint_url`` (an empty moto server) and return their ids."""
-    session = boto3.session.Session()
+    session = session or boto3.session.Session()
     s3 = aws_client("s3", endpoint_url, region, session=session)
     ddb = aws_client("dynamodb", endpoint_url, region, session=session)
     idp = aws_client("cognito-idp", endpoint_url, region, session=session)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 
 from medispecs_desktop.local.gateway import CorsConfig, LambdaHandler, LocalGateway
@@ -99,11 +100,17 @@ class MotoServer:
             thread.stop()
 
 
-def sign_in(endpoint: str, region: str, client_id: str, username: str, password: str) -> dict[
-    str, Any
-]:
+def sign_in(
+    endpoint: str,
+    region: str,
+    client_id: str,
+    username: str,
+    password: str,
+    *,
+    session: boto3.session.Session | None = None,
+) -> dict[str, Any]:
     """Cognito USER_PASSWORD_AUTH against the local endpoint -> ``AuthenticationResult``."""
-    idp = aws_client("cognito-idp", endpoint, region)
+    idp = aws_client("cognito-idp", endpoint, region, session=session)
     try:
         result = idp.initiate_auth(
             ClientId=client_id,
@@ -158,6 +165,8 @@ class LocalStack:
         self.seeded: list[Any] = []
         self.info: dict[str, Any] | None = None
         self.timings: dict[str, float] = {}
+        # one boto3 session for provisioning and the seed's sign-in: service models load once
+        self._boto = boto3.session.Session()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -213,7 +222,8 @@ class LocalStack:
             t = self._mark("moto", t)
             try:
                 self.provisioned = provision(
-                    endpoint, region=self.region, bucket=self.bucket, table=self.table
+                    endpoint, region=self.region, bucket=self.bucket, table=self.table,
+                    session=self._boto,
                 )
             except Exception as exc:
                 raise LocalStackError(
@@ -310,7 +320,7 @@ class LocalStack:
         assert self.provisioned is not None
         demo = self.provisioned.users[0]
         tokens = sign_in(endpoint, self.region, self.provisioned.client_id,
-                         demo.username, demo.password)
+                         demo.username, demo.password, session=self._boto)
         try:
             self.seeded = seed_library(api_url, tokens["IdToken"], clips)
         except Exception as exc:
