@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Cold start of the desktop app to its main window shown (median of N runs), with and without
-``--local``; with ``--local`` also to the demo stack ready and to signed in.
+``--local``; also to the feature views installed (``views_ready``: boto3 and the library,
+player and upload views loaded) and, with ``--local``, to the demo stack ready and signed in.
 
     .venv/bin/python tests/benchmarks/bench_startup.py [--runs 5] [--platform offscreen|xcb]
 
@@ -44,7 +45,7 @@ def one_run(local: bool, env_base: dict[str, str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="medispecs-bench-") as home:
         env = dict(env_base)
         env.update({"MEDISPECS_HOME": home, "MEDISPECS_TEST_EVENTS": "1",
-                    "MEDISPECS_EXIT_ON": "signed_in" if local else "window_shown"})
+                    "MEDISPECS_EXIT_ON": "signed_in" if local else "views_ready"})
         if local:
             env["MEDISPECS_AUTOLOGIN"] = "1"
         args = [sys.executable, "-m", "medispecs_desktop"] + (["--local"] if local else [])
@@ -83,7 +84,8 @@ def main() -> int:
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
         for local in (False, True):
             runs = [one_run(local, env) for _ in range(args.runs)]
-            events = ["window_shown", "stack_ready", "signed_in"] if local else ["window_shown"]
+            events = (["window_shown", "views_ready", "stack_ready", "signed_in"] if local
+                      else ["window_shown", "views_ready"])
             label = "medispecs-desktop --local" if local else "medispecs-desktop"
             for event in events:
                 values = [r[event] for r in runs]
