@@ -3,19 +3,27 @@
 Required environment (as the guide defines it): ``TABLE_MAIN``, ``S3_BUCKET``, ``S3_REGION``,
 ``PRE_SIGNED_URL_EXPIRY`` (seconds). Optional extras:
 
-==========================  =============  ==================================================
-variable                    default        meaning
-==========================  =============  ==================================================
-``USER_ID_CLAIM``           ``sub``        JWT claim that names the user (items use its value)
-``ALLOW_QUERY_USER_ID``     ``false``      only then may an event WITHOUT an authorizer name
+============================  ===========  ==================================================
+variable                      default      meaning
+============================  ===========  ==================================================
+``USER_ID_CLAIM``             ``sub``      JWT claim that names the user (items use its value)
+``ALLOW_QUERY_USER_ID``       ``false``    only then may an event WITHOUT an authorizer name
                                            its user with a ``userId`` query/body parameter
                                            (the guide's console test events). Never on AWS.
-``MAX_UPLOAD_BYTES``        50 GiB         largest video accepted (single PUT is also
+``MAX_UPLOAD_BYTES``          50 GiB       largest video accepted (single PUT is also
                                            capped at S3's 5 GiB)
-``CORS_ALLOW_ORIGIN``       ``*``          ``Access-Control-Allow-Origin``
-``LOG_LEVEL``               ``INFO``       level of the JSON request log
-``AWS_ENDPOINT_URL``        (unset)        boto3 honours it itself (moto / local stack)
-==========================  =============  ==================================================
+``VERIFY_SHA256_MAX_BYTES``   2 GiB        largest object whose whole-file SHA-256 the
+                                           handler checks by reading it from S3 (objects
+                                           S3 stored with a full-object SHA-256 checksum
+                                           are checked without reading, at any size).
+                                           Above it, or when the Lambda would run out of
+                                           time, the record says ``sha256Verified: false``
+                                           (``sha256VerifiedBy: "parts"`` when S3 verified
+                                           every part's checksum). ``0`` = never read.
+``CORS_ALLOW_ORIGIN``         ``*``        ``Access-Control-Allow-Origin``
+``LOG_LEVEL``                 ``INFO``     level of the JSON request log
+``AWS_ENDPOINT_URL``          (unset)      boto3 honours it itself (moto / local stack)
+============================  ===========  ==================================================
 """
 
 from __future__ import annotations
@@ -24,10 +32,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "BackendConfig", "ConfigError"]
+__all__ = [
+    "DEFAULT_MAX_UPLOAD_BYTES",
+    "DEFAULT_VERIFY_SHA256_MAX_BYTES",
+    "BackendConfig",
+    "ConfigError",
+]
 
 GIB = 1024**3
 DEFAULT_MAX_UPLOAD_BYTES = 50 * GIB
+DEFAULT_VERIFY_SHA256_MAX_BYTES = 2 * GIB
 DEFAULT_EXPIRY_SECONDS = 3600
 MAX_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 pre-signed URLs live at most 7 days
 
@@ -48,6 +62,8 @@ class BackendConfig:
     user_id_claim: str = "sub"
     allow_query_user_id: bool = False
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    verify_sha256_max_bytes: int = DEFAULT_VERIFY_SHA256_MAX_BYTES
+    """Largest object hashed by reading it back from S3 (``0``: never read)."""
     cors_allow_origin: str = "*"
     endpoint_url: str | None = None
     """Explicit AWS endpoint (moto). ``None`` lets boto3 use ``AWS_ENDPOINT_URL`` or AWS."""
@@ -70,6 +86,8 @@ class BackendConfig:
             )
         if self.max_upload_bytes < 1:
             raise ConfigError("MAX_UPLOAD_BYTES must be positive")
+        if self.verify_sha256_max_bytes < 0:
+            raise ConfigError("VERIFY_SHA256_MAX_BYTES must be 0 or more")
         if not self.user_id_claim:
             raise ConfigError("USER_ID_CLAIM is empty")
         if self.s3_addressing_style not in (None, "path", "virtual", "auto"):
@@ -93,6 +111,9 @@ class BackendConfig:
             user_id_claim=env.get("USER_ID_CLAIM", "").strip() or "sub",
             allow_query_user_id=_bool(env, "ALLOW_QUERY_USER_ID", False),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
+            verify_sha256_max_bytes=_int(
+                env, "VERIFY_SHA256_MAX_BYTES", DEFAULT_VERIFY_SHA256_MAX_BYTES
+            ),
             cors_allow_origin=env.get("CORS_ALLOW_ORIGIN", "").strip() or "*",
         )
 

@@ -39,6 +39,10 @@ class Request:
     claims: dict[str, Any] | None
     """JWT claims from the authorizer, or ``None`` for an event without an authorizer."""
     source_ip: str | None = None
+    deadline: float | None = None
+    """``time.monotonic()`` value by which slow work (reading an object back to check its
+    SHA-256) must stop so the answer still beats the Lambda/API Gateway timeout; ``None``
+    when the runtime sets no limit (local gateway, tests)."""
     _json: Any = field(default=None, repr=False)
     _json_parsed: bool = field(default=False, repr=False)
 

@@ -33,6 +33,9 @@ LambdaApp = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 CORS_ALLOW_HEADERS = "Content-Type,Authorization"
 CORS_ALLOW_METHODS = "GET,POST,PATCH,DELETE,OPTIONS"
+DEADLINE_MARGIN_SECONDS = 5.0
+"""Slow work (reading an object back for its SHA-256) stops this long before the Lambda's own
+timeout, leaving time to write the record and answer."""
 
 
 class App:
@@ -75,6 +78,18 @@ class App:
             "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
             "isBase64Encoded": False,
         }
+
+    def _deadline(self, context: Any) -> float | None:
+        """Monotonic time by which slow work must stop, from the Lambda context's remaining
+        time (``None`` without one: the local gateway and tests set no limit)."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if not callable(remaining):
+            return None
+        try:
+            millis = float(remaining())
+        except (TypeError, ValueError):
+            return None
+        return self.service.monotonic() + millis / 1000.0 - DEADLINE_MARGIN_SECONDS
 
     # ---------------------------------------------------------------- identity
 
@@ -124,6 +139,7 @@ class App:
         error_code: str | None = None
         try:
             req = parse_event(event, request_id=request_id)
+            req.deadline = self._deadline(context)
             request_id = req.request_id
             if req.method == "OPTIONS":
                 route = "OPTIONS"

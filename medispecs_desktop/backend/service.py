@@ -7,6 +7,8 @@ client mistake is raised as an ``ApiError``. DynamoDB and S3 are reached only th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import time
 import uuid
@@ -19,7 +21,8 @@ from . import schema
 from .config import BackendConfig
 from .errors import BadRequest, Conflict, NotFound
 from .events import Request
-from .storage import PartInfo, VideoStorage
+from .logs import logger
+from .storage import ObjectChanged, ObjectInfo, PartInfo, VideoStorage
 from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor
 from .validation import (
     DEFAULT_CONTENT_TYPE,
@@ -50,6 +53,15 @@ MAX_SIGN_WINDOW = 100
 MAX_DUPLICATE_QUERIES = 100
 UPLOAD_SESSION_TTL_SECONDS = 8 * 24 * 3600
 
+VERIFIED_BY_CHECKSUM = "checksum"
+"""S3's stored full-object SHA-256 (a single PUT with a signed checksum) equals the claim."""
+VERIFIED_BY_READ = "read"
+"""The handler streamed the object from S3 and its SHA-256 equals the claim."""
+VERIFIED_BY_PARTS = "parts"
+"""Not compared (too large or out of time), but S3 verified every part's signed SHA-256."""
+VERIFIED_BY_NONE = "none"
+"""Not compared, and S3 holds no per-part checksums either."""
+
 PUBLIC_FIELDS = (
     "videoId",
     "userId",
@@ -72,6 +84,9 @@ PUBLIC_FIELDS = (
     "width",
     "height",
     "codec",
+    "sha256Verified",
+    "sha256VerifiedBy",
+    "verifiedAt",
 )
 
 CREATE_FIELDS: dict[str, Field] = {
@@ -137,6 +152,20 @@ def _list_field(body: Mapping[str, Any], name: str, *, maximum: int, required: b
     return value
 
 
+def _b64_to_hex(value: str) -> str | None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
+
+
+class ChecksumMismatch(Conflict):
+    """The object in S3 is not the file the client hashed (409 ``checksum_mismatch``)."""
+
+    default_code = "checksum_mismatch"
+
+
 def _objects(values: list[Any], name: str) -> list[Mapping[str, Any]]:
     for v in values:
         if not isinstance(v, dict):
@@ -153,12 +182,15 @@ class VideoService:
         *,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: "v_" + uuid.uuid4().hex,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.store = store
         self.storage = storage
         self.clock = clock
         self.new_id = new_id
+        self.monotonic = monotonic
+        """Compared with ``Request.deadline`` while an object is read back for its SHA-256."""
 
     # ================================================================ helpers
 
@@ -198,15 +230,80 @@ class VideoService:
         body.pop("userId", None)  # checked against the caller by the handler
         return body
 
-    def _confirm_upload(self, item: Item) -> Item:
-        """Promote a ``pending`` record once its object is really in S3 (HeadObject)."""
+    def _verify_sha256(
+        self, key: str, info: ObjectInfo, sha_hex: str, deadline: float | None
+    ) -> dict[str, Any]:
+        """Check the claimed whole-file SHA-256 against the object in S3.
+
+        Returns the attributes to store with the record. A full-object checksum S3 stored
+        (single PUT with a signed ``x-amz-checksum-sha256``) is compared without reading;
+        otherwise the object is streamed from S3 and hashed, up to
+        ``verify_sha256_max_bytes`` and while ``deadline`` (monotonic) allows. Above that the
+        record says ``sha256Verified: false`` and whether S3 verified every part.
+        Raises ``ChecksumMismatch`` (nothing deleted yet) when the bytes differ."""
+        claimed = sha_hex.lower()
+        full = info.full_object_sha256
+        actual = _b64_to_hex(full) if full else None
+        verified_by = VERIFIED_BY_CHECKSUM
+        if actual is None and info.size <= self.config.verify_sha256_max_bytes:
+            def out_of_time() -> bool:
+                return deadline is not None and self.monotonic() >= deadline
+
+            if not out_of_time():
+                actual = self.storage.read_sha256(key, info, out_of_time=out_of_time)
+                verified_by = VERIFIED_BY_READ
+        if actual is None:
+            by = VERIFIED_BY_PARTS if info.all_parts_checksummed else VERIFIED_BY_NONE
+            logger.info(
+                "sha256 not compared",
+                extra={"s3Key": key, "size": info.size, "sha256VerifiedBy": by},
+            )
+            return {"sha256Verified": False, "sha256VerifiedBy": by}
+        if actual != claimed:
+            raise ChecksumMismatch(
+                f"the uploaded object's SHA-256 is {actual}, not the sha256 {claimed} given for "
+                "the file: S3 holds other bytes than the file that was hashed. The object was "
+                "deleted so that no record points at it; upload the file again.",
+            )
+        return {"sha256Verified": True, "sha256VerifiedBy": verified_by,
+                "verifiedAt": self._now()}
+
+    def _discard_mismatched(self, key: str, video_id: str) -> None:
+        """Delete an object whose bytes are not the file's, so nothing can point at them."""
+        logger.warning("sha256 mismatch: object deleted",
+                       extra={"s3Key": key, "videoId": video_id})
+        self.storage.delete_objects([key])
+
+    def _confirm_upload(
+        self, item: Item, *, deadline: float | None = None, strict: bool = False
+    ) -> Item:
+        """Promote a ``pending`` record once its object is really in S3 (HeadObject) and, when
+        the record holds a ``sha256``, the object's bytes match it.
+
+        On a mismatch the object is deleted and the record stays ``pending`` (the bytes can
+        be uploaded again); ``strict`` then raises the 409 ``checksum_mismatch`` too (routes
+        whose caller asked to confirm these bytes)."""
         if item.get("status") != "pending":
             return item
-        info = self.storage.head(str(item["s3Key"]))
+        key = str(item["s3Key"])
+        info = self.storage.head(key, checksums=True)
         if info is None:
             return item
+        values: dict[str, Any] = {}
+        if item.get("sha256"):
+            try:
+                values.update(self._verify_sha256(key, info, str(item["sha256"]), deadline))
+            except ChecksumMismatch:
+                self._discard_mismatched(key, str(item["videoId"]))
+                if strict:
+                    raise
+                return item
+            except ObjectChanged:
+                if strict:
+                    raise
+                return item  # overwritten meanwhile: still pending, the next call checks
         thumb_key = self.thumbnail_key(str(item["userId"]), str(item["videoId"]))
-        values: dict[str, Any] = {"fileSizeBytes": info.size, "updatedAt": self._now()}
+        values.update({"fileSizeBytes": info.size, "updatedAt": self._now()})
         has_thumb = bool(item.get("thumbnailS3Key")) or self.storage.head(thumb_key) is not None
         if has_thumb:
             values["thumbnailS3Key"] = thumb_key
@@ -262,9 +359,10 @@ class VideoService:
         pk = schema.user_pk(user_id)
         existing = self.store.get_video(user_id, video_id)
         if existing is not None:
-            return Result(200, self.public(self._confirm_upload(existing)))
+            return Result(200, self.public(
+                self._confirm_upload(existing, deadline=req.deadline, strict=True)))
 
-        info = self.storage.head(key)
+        info = self.storage.head(key, checksums=True)
         now = self._now()
         record: Item = {
             "PK": pk,
@@ -303,6 +401,12 @@ class VideoService:
                     f"fileSizeBytes {claimed} differs from the uploaded object's {info.size} bytes",
                     code="size_mismatch",
                 )
+            if sha:
+                try:
+                    record.update(self._verify_sha256(key, info, sha, req.deadline))
+                except ChecksumMismatch:
+                    self._discard_mismatched(key, video_id)
+                    raise
             record["fileSizeBytes"] = info.size
             if not mime and info.content_type:
                 record["mimeType"] = info.content_type
@@ -320,12 +424,14 @@ class VideoService:
             )
         assert outcome.item is not None
         if outcome.kind == "exists":
-            return Result(200, self.public(self._confirm_upload(outcome.item)))
+            return Result(200, self.public(
+                self._confirm_upload(outcome.item, deadline=req.deadline, strict=True)))
         return Result(201, self.public(outcome.item))
 
     def get_video(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)
-        item = self._confirm_upload(self._video_or_404(user_id, video_id))
+        item = self._confirm_upload(self._video_or_404(user_id, video_id),
+                                    deadline=req.deadline)
         return Result(200, self.public(item))
 
     def patch_video(self, req: Request, user_id: str) -> Result:
@@ -404,7 +510,7 @@ class VideoService:
         checksum = validate_checksum_b64(q["sha256"], "sha256") if q.get("sha256") else None
         item = self.store.get_video(user_id, video_id)
         if item is not None:
-            item = self._confirm_upload(item)
+            item = self._confirm_upload(item, deadline=req.deadline)
             if item.get("status") != "pending":
                 raise Conflict(f"video {video_id} is already uploaded", code="already_uploaded")
         content_type = q.get("contentType") or (item or {}).get("mimeType") or DEFAULT_CONTENT_TYPE
@@ -430,7 +536,8 @@ class VideoService:
 
     def playback_url(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)
-        item = self._confirm_upload(self._video_or_404(user_id, video_id))
+        item = self._confirm_upload(self._video_or_404(user_id, video_id),
+                                    deadline=req.deadline)
         if item.get("status") == "pending":
             raise Conflict(f"video {video_id} has no uploaded bytes yet", code="not_uploaded")
         url = self.storage.presign_get(str(item["s3Key"]))
@@ -499,7 +606,7 @@ class VideoService:
             )
         item = self.store.get_video(user_id, video_id)
         if item is not None:
-            item = self._confirm_upload(item)
+            item = self._confirm_upload(item, deadline=req.deadline)
             if item.get("status") != "pending":
                 raise Conflict(f"video {video_id} is already uploaded", code="already_uploaded")
         content_type = str(
@@ -651,7 +758,7 @@ class VideoService:
         self.store.delete(str(session["PK"]), str(session["SK"]))
         record = self.store.get_video(user_id, video_id)
         if record is not None:
-            self._confirm_upload(record)
+            self._confirm_upload(record, deadline=req.deadline, strict=True)
         return Result(200, {"videoId": video_id, "s3Key": key, "fileSizeBytes": info.size})
 
     def abort_multipart(self, req: Request, user_id: str) -> Result:

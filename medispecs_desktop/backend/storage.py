@@ -8,20 +8,28 @@ length or content. URLs are never logged.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws import error_code, raise_if_throttled
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["ObjectInfo", "PartInfo", "VideoStorage"]
+__all__ = ["READ_CHUNK_BYTES", "ObjectChanged", "ObjectInfo", "PartInfo", "VideoStorage"]
+
+READ_CHUNK_BYTES = 8 * 1024 * 1024
+"""GetObject is hashed in chunks of this size: memory stays flat at any object size."""
+
+_MULTIPART_ETAG = re.compile(r'-(\d+)"?$')
+_COMPOSITE_SUFFIX = re.compile(r"-(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +37,48 @@ class ObjectInfo:
     size: int
     content_type: str | None
     etag: str | None
+    checksum_sha256: str | None = None
+    """``ChecksumSHA256`` of HeadObject with ``ChecksumMode=ENABLED`` (base64; a multipart
+    object's composite checksum may end in ``-N``)."""
+    checksum_type: str | None = None
+    """``FULL_OBJECT`` or ``COMPOSITE`` when S3 says which (moto does not)."""
+
+    @property
+    def part_count(self) -> int | None:
+        """Parts of a multipart object (from its ``...-N`` ETag); ``None`` for a single PUT."""
+        m = _MULTIPART_ETAG.search(self.etag or "")
+        return int(m.group(1)) if m else None
+
+    @property
+    def full_object_sha256(self) -> str | None:
+        """The base64 SHA-256 of the whole object when S3 stored one: a single PUT sent with a
+        (signed) ``x-amz-checksum-sha256``, which S3 verified against the bytes it received.
+        A multipart object's SHA-256 is a checksum of the parts' checksums, not of the bytes."""
+        value = self.checksum_sha256
+        if not value:
+            return None
+        if self.checksum_type is not None:
+            return value if self.checksum_type.upper() == "FULL_OBJECT" else None
+        if self.part_count is not None or _COMPOSITE_SUFFIX.search(value):
+            return None
+        return value
+
+    @property
+    def all_parts_checksummed(self) -> bool:
+        """A multipart object whose composite SHA-256 exists: S3 then verified every part's
+        SHA-256 on upload (a composite is only computed when every part carried one)."""
+        value = self.checksum_sha256
+        parts = self.part_count
+        if not value or parts is None or self.full_object_sha256 is not None:
+            return False
+        m = _COMPOSITE_SUFFIX.search(value)
+        return m is None or int(m.group(1)) == parts
+
+
+class ObjectChanged(Conflict):
+    """The object changed (or vanished) between HeadObject and GetObject: a retry re-checks."""
+
+    default_code = "concurrent_update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +100,13 @@ def _require_signed(url: str, headers: Iterable[str]) -> str:
     return url
 
 
+def _read_failed() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "reading the uploaded object back to check its SHA-256 failed; retry",
+        headers={"Retry-After": "1"},
+    )
+
+
 def _no_such_upload() -> NotFound:
     return NotFound(
         "the multipart upload does not exist (aborted, completed or never started)",
@@ -69,9 +126,14 @@ class VideoStorage:
 
     # ---------------------------------------------------------------- objects
 
-    def head(self, key: str) -> ObjectInfo | None:
+    def head(self, key: str, *, checksums: bool = False) -> ObjectInfo | None:
+        """HeadObject; ``checksums=True`` also asks for the stored SHA-256 checksum (the same
+        single request, same ``s3:GetObject`` permission)."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if checksums:
+            kwargs["ChecksumMode"] = "ENABLED"
         try:
-            resp = self.s3.head_object(Bucket=self.bucket, Key=key)
+            resp = self.s3.head_object(**kwargs)
         except ClientError as exc:
             if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -81,7 +143,56 @@ class VideoStorage:
             size=int(resp.get("ContentLength", 0)),
             content_type=resp.get("ContentType"),
             etag=resp.get("ETag"),
+            checksum_sha256=resp.get("ChecksumSHA256"),
+            checksum_type=resp.get("ChecksumType"),
         )
+
+    def read_sha256(
+        self,
+        key: str,
+        info: ObjectInfo,
+        *,
+        out_of_time: Callable[[], bool] | None = None,
+        chunk_size: int = READ_CHUNK_BYTES,
+    ) -> str | None:
+        """The SHA-256 (hex) of the object ``info`` describes, streamed with GetObject in
+        ``chunk_size`` chunks (memory stays flat).
+
+        ``IfMatch`` pins the ETag HeadObject saw, so a concurrent overwrite is an
+        ``ObjectChanged`` (409, retry), never a false mismatch. Returns ``None`` when
+        ``out_of_time()`` turns true between chunks. A stream that breaks or ends short of
+        ``info.size`` is a 503 (retry): only a complete read is ever compared."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if info.etag:
+            kwargs["IfMatch"] = info.etag
+        try:
+            resp = self.s3.get_object(**kwargs)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in ("PreconditionFailed", "412", "404", "NoSuchKey", "NotFound"):
+                raise ObjectChanged(
+                    "the uploaded object changed while it was being checked; retry"
+                ) from None
+            raise_if_throttled(exc)
+            raise
+        except BotoCoreError as exc:
+            raise _read_failed() from exc
+        digest = hashlib.sha256()
+        read = 0
+        body = resp["Body"]
+        try:
+            for chunk in body.iter_chunks(chunk_size):
+                digest.update(chunk)
+                read += len(chunk)
+                if out_of_time is not None and read < info.size and out_of_time():
+                    return None
+        except (BotoCoreError, OSError) as exc:
+            raise _read_failed() from exc
+        finally:
+            body.close()
+        if read != info.size:
+            raise _read_failed()
+        return digest.hexdigest()
 
     def delete_objects(self, keys: Iterable[str]) -> None:
         objects: list[Any] = [{"Key": k} for k in dict.fromkeys(keys)]
