@@ -150,7 +150,8 @@ class LocalStack:
                 f"the local stack listens on loopback only (127.0.0.1, ::1, localhost), "
                 f"not {host!r}: it has demo passwords and no TLS"
             )
-        self.host = host
+        # "localhost" could resolve to anything /etc/hosts says: bind the loopback address
+        self.host = "127.0.0.1" if host.strip().lower() == "localhost" else host
         self.port = port
         self.with_samples = with_samples
         self.region = region
