@@ -85,6 +85,23 @@ _SEEKABLE = (
 )
 
 
+STANDBY_LEAD_MS = 1_500  # the standby player is parked this far ahead of the visible one
+STANDBY_TIMEOUT_MS = 15_000  # not ready by then: reload the source instead
+
+
+class _Standby:
+    """A hidden player loading a renewed URL (see PlayerController._prepare_standby)."""
+
+    def __init__(self, player: QMediaPlayer, sink: QVideoSink, url: PlaybackUrlLike) -> None:
+        self.player = player
+        self.sink = sink
+        self.url = url
+        self.target: int | None = None
+        self.ready = False
+        self.timer = QTimer(player)
+        self.timer.setSingleShot(True)
+
+
 class PlaybackUrlLike(Protocol):
     url: str
     expires_at: float
@@ -189,14 +206,35 @@ class PlayerController(QObject):
         self._save_timer.setInterval(SAVE_POSITION_EVERY_MS)
         self._save_timer.timeout.connect(self.save_position)
 
-        self.player.positionChanged.connect(self._on_position)
-        self.player.durationChanged.connect(lambda d: self.durationChanged.emit(int(d)))
-        self.player.playbackStateChanged.connect(self._on_playback_state)
-        self.player.mediaStatusChanged.connect(self._on_media_status)
-        self.player.errorOccurred.connect(self._on_error)
-        self.player.playbackRateChanged.connect(lambda r: self.rateChanged.emit(float(r)))
+        self._output: QObject | None = None
+        self._standby: _Standby | None = None
+        self.seamless_swaps = 0
+        self._connect_player(self.player)
         self.audio.mutedChanged.connect(lambda m: self.mutedChanged.emit(bool(m)))
         self.audio.volumeChanged.connect(lambda v: self.volumeChanged.emit(float(v)))
+
+    def _connect_player(self, player: QMediaPlayer) -> None:
+        player.positionChanged.connect(self._on_position)
+        player.durationChanged.connect(self._on_duration)
+        player.playbackStateChanged.connect(self._on_playback_state)
+        player.mediaStatusChanged.connect(self._on_media_status)
+        player.errorOccurred.connect(self._on_error)
+        player.playbackRateChanged.connect(self._on_rate)
+
+    def _disconnect_player(self, player: QMediaPlayer) -> None:
+        for signal in (player.positionChanged, player.durationChanged,
+                       player.playbackStateChanged, player.mediaStatusChanged,
+                       player.errorOccurred, player.playbackRateChanged):
+            try:
+                signal.disconnect()
+            except (RuntimeError, TypeError):  # pragma: no cover - nothing connected
+                pass
+
+    def _on_duration(self, duration: int) -> None:
+        self.durationChanged.emit(int(duration))
+
+    def _on_rate(self, rate: float) -> None:
+        self.rateChanged.emit(float(rate))
 
     def set_positions(self, positions: PositionStore | None, *, save: bool = True) -> None:
         """The signed-in user's resume positions (None: remember nothing)."""
@@ -213,6 +251,7 @@ class PlayerController(QObject):
                 self._sink.videoFrameChanged.disconnect(self._on_frame)
             except (RuntimeError, TypeError):  # pragma: no cover
                 pass
+        self._output = output
         self.player.setVideoOutput(output)  # type: ignore[arg-type]  # None detaches
         sink = self.player.videoSink()
         self._sink = sink
@@ -267,6 +306,7 @@ class PlayerController(QObject):
         self._fetch_url(position=position, play=True, offer_resume=False)
 
     def _stop_media(self) -> None:
+        self._drop_standby()
         self._request += 1
         self._refresh_timer.stop()
         self._save_timer.stop()
@@ -358,6 +398,10 @@ class PlayerController(QObject):
         def done(url: PlaybackUrlLike) -> None:
             if request != self._request or self.video is None:
                 return
+            if reason == "expiry" and self.player.mediaStatus() in _SEEKABLE \
+                    and self._pending_position is None:
+                self._prepare_standby(url)  # swapped in without a visible stall
+                return
             self.url_refreshes += 1
             # take the position again: playback went on while the URL was being fetched
             now = self.player.position()
@@ -377,6 +421,103 @@ class PlayerController(QObject):
             self.message.emit("error", describe_url_error(exc, video.title))
 
         self._submit(lambda: provider(video.video_id), done, failed)
+
+    # -- seamless renewal: a second player on the new URL takes over --------------------
+
+    def _prepare_standby(self, url: PlaybackUrlLike) -> None:
+        """Load the new URL in a hidden player, park it a little ahead of the visible one,
+        and swap them when playback reaches that point (paused: at once). The visible player
+        keeps playing meanwhile, so the renewal shows no stall; if the standby cannot get
+        ready in time, fall back to reloading the source at the same position."""
+        self._drop_standby()
+        standby = QMediaPlayer(self)
+        sink = QVideoSink(standby)
+        standby.setVideoOutput(sink)
+        state = _Standby(standby, sink, url)
+        self._standby = state
+        standby.mediaStatusChanged.connect(lambda status: self._standby_status(state, status))
+        standby.errorOccurred.connect(lambda _e, _t: self._standby_failed(state))
+        sink.videoFrameChanged.connect(lambda frame: self._standby_frame(state, frame))
+        state.timer.timeout.connect(lambda: self._standby_failed(state))
+        state.timer.start(STANDBY_TIMEOUT_MS)
+        standby.setSource(QUrl(url.url))
+        standby.pause()
+
+    def _standby_status(self, state: _Standby, status: QMediaPlayer.MediaStatus) -> None:
+        if state is not self._standby or state.target is not None:
+            return
+        if status in (QMediaPlayer.MediaStatus.LoadedMedia,
+                      QMediaPlayer.MediaStatus.BufferedMedia):
+            playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+            lead = round(STANDBY_LEAD_MS * max(1.0, self.rate)) if playing else 0
+            target = self.player.position() + lead
+            duration = self.player.duration()
+            if duration > 0:
+                target = min(target, max(0, duration - 1))
+            state.target = target
+            state.player.setPosition(target)
+
+    def _standby_frame(self, state: _Standby, frame: Any) -> None:
+        if state is not self._standby or state.target is None or state.ready:
+            return
+        if frame.startTime() < 0 or frame.startTime() // 1000 < state.target - self.frame_ms * 2:
+            return  # a frame from before the seek
+        state.ready = True
+        if self.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState \
+                or self.player.position() >= state.target:
+            self._swap_to_standby()
+
+    def _standby_failed(self, state: _Standby) -> None:
+        if state is not self._standby:
+            return
+        log.info("Standby player not ready: renewing by reloading the source")
+        url = state.url
+        self._drop_standby()
+        position = self.player.position()
+        play = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        self.url_refreshes += 1
+        self._apply_url(url, position=position, play=play)
+        self.urlRefreshed.emit()
+
+    def _swap_to_standby(self) -> None:
+        state = self._standby
+        if state is None:
+            return
+        self._standby = None
+        state.timer.stop()
+        old, new = self.player, state.player
+        playing = old.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        rate = old.playbackRate()
+        self._disconnect_player(old)
+        old.pause()
+        new.setVideoOutput(self._output)  # type: ignore[arg-type]
+        new.setAudioOutput(self.audio)
+        new.setPlaybackRate(rate)
+        self.player = new
+        self._connect_player(new)
+        if self._output is not None:
+            self.set_video_output(self._output)
+        if playing:
+            new.play()
+        old.stop()
+        old.setSource(QUrl())
+        old.deleteLater()
+        state.sink.deleteLater()
+        self._url = state.url
+        self._schedule_refresh(state.url)
+        self.url_refreshes += 1
+        self.seamless_swaps += 1
+        self.urlRefreshed.emit()
+
+    def _drop_standby(self) -> None:
+        state = self._standby
+        self._standby = None
+        if state is not None:
+            state.timer.stop()
+            state.player.stop()
+            state.player.setSource(QUrl())
+            state.player.deleteLater()
+            state.sink.deleteLater()
 
     # -- transport -------------------------------------------------------------------------
 
@@ -412,6 +553,9 @@ class PlayerController(QObject):
         target = max(0, int(position_ms))
         if duration > 0:
             target = min(target, duration)
+        if self._standby is not None:  # parked for the old position: start it again
+            url = self._standby.url
+            self._prepare_standby(url)
         loaded = self.player.mediaStatus() in _SEEKABLE
         if self._pending_position is not None or not loaded:
             self._pending_position = target  # applied once the media has loaded
@@ -498,6 +642,11 @@ class PlayerController(QObject):
     # -- media events ----------------------------------------------------------------------
 
     def _on_position(self, position: int) -> None:
+        standby = self._standby
+        if standby is not None and standby.ready and standby.target is not None \
+                and position >= standby.target + self.frame_ms and self._sink is None:
+            self._swap_to_standby()  # no video output to watch: go by the position
+            return
         if self._pending_position is None:
             self.positionChanged.emit(position)
 
@@ -533,7 +682,13 @@ class PlayerController(QObject):
             if self._state not in ("error", "loading", "idle"):
                 self._set_state("stopped")
 
-    def _on_frame(self, _frame: Any) -> None:
+    def _on_frame(self, frame: Any) -> None:
+        standby = self._standby
+        if standby is not None and standby.ready and standby.target is not None:
+            shown_ms = frame.startTime() // 1000 if frame.startTime() >= 0 else -1
+            if shown_ms >= standby.target - self.frame_ms * 1.5:
+                # the frame just before the standby's first one is on screen: hand over
+                self._swap_to_standby()
         if self._awaiting_first_frame:
             self._awaiting_first_frame = False
             self._error_refreshes = 0
