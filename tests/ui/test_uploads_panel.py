@@ -183,10 +183,25 @@ def test_panel_controls_drive_the_engine(
         assert action.isEnabled(), action.text()
         action.trigger()
 
+    # the library lists the queued recordings ("on this computer") until they are uploaded
+    from medispecs_desktop.ui.library import COL_STATUS as LIBRARY_STATUS
+
+    library = window.library_view.library  # type: ignore[attr-defined]
+    video_a = panel.model.job(ids["a.mp4"]).video_id
+
+    def library_status(video_id: str) -> str:
+        row = library.model.row_of(video_id)
+        return "" if row < 0 else str(library.model.index(row, LIBRARY_STATUS).data())
+
+    qtbot.waitUntil(lambda: all(library_status(j.video_id) for j in panel.model.jobs()),
+                    timeout=10_000)
+    assert library_status(video_a) == "On this computer: queued"
+
     act(panel.action_pause, "a.mp4")
     qtbot.waitUntil(lambda: engine_state("a.mp4") is JobState.PAUSED, timeout=10_000)
     qtbot.waitUntil(lambda: panel.model.job(ids["a.mp4"]).state is JobState.PAUSED)
     assert panel.model.index(panel.model.row_of(ids["a.mp4"]), COL_STATE).data() == "Paused"
+    assert library_status(video_a) == "On this computer: paused"
     act(panel.action_resume, "a.mp4")
     qtbot.waitUntil(lambda: engine_state("a.mp4") is JobState.QUEUED, timeout=10_000)
 
