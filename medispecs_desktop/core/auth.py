@@ -539,6 +539,7 @@ class CognitoAuth:
         if not (id_token and access and refresh):
             raise AuthError("The sign-in service returned no tokens.", code="no_tokens")
         expires_in = float(auth.get("ExpiresIn") or 3600)
+        self._check_issuer(id_token)
         user = UserInfo.from_id_token(id_token, fallback_username=username)
         with self._lock:
             old_user = self.user.username if self.user else self.last_username()
@@ -548,6 +549,17 @@ class CognitoAuth:
                 self._remember(user.username, refresh, old_user)
         log.info("Signed in as %s (remembered: %s)", user.username, self.remembered)
         return user
+
+    def _check_issuer(self, id_token: str) -> None:
+        """The app client must belong to the configured pool (else the keyring scope and the
+        API's authorizer would disagree with the tokens)."""
+        issuer = str(decode_claims(id_token).get("iss") or "")
+        actual = issuer.rstrip("/").rsplit("/", 1)[-1]
+        if issuer and actual != self.settings.user_pool_id:
+            raise ConfigurationError(
+                f"The app client {self.settings.client_id} belongs to the user pool {actual}, "
+                f"not {self.settings.user_pool_id}: correct the user pool id in Settings."
+            )
 
     def _remember(self, username: str, refresh: str, old_user: str | None) -> None:
         try:

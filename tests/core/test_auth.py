@@ -291,6 +291,7 @@ def test_offline_sign_in(pool: Pool) -> None:
         ({"client_id": "no-such-client"}, "Check the region, user pool id and app client id"),
         ({"client_id": ""}, "Sign-in is not configured: set client_id"),
         ({"user_pool_id": "", "region": ""}, "region, user_pool_id"),
+        ({"user_pool_id": "ap-southeast-1_SomeOtherPool"}, "belongs to the user pool"),
     ],
 )
 def test_misconfigured_pool_or_client(pool: Pool, overrides: dict[str, str], words: str) -> None:
