@@ -396,11 +396,13 @@ def test_parameter_ranges_agree_with_the_backend() -> None:
     assert expiry["Default"] == config.DEFAULT_EXPIRY_SECONDS
     assert params["MaxUploadBytes"]["Default"] == config.DEFAULT_MAX_UPLOAD_BYTES
     assert params["UserIdClaim"]["Default"] == "sub"
+    assert params["VerifySha256MaxBytes"]["Default"] == config.DEFAULT_VERIFY_SHA256_MAX_BYTES
     # each parameter feeds the function as documented
     env = function()["Properties"]["Environment"]["Variables"]
     assert env["PRE_SIGNED_URL_EXPIRY"] == {"Ref": "PresignedUrlExpiry"}
     assert env["MAX_UPLOAD_BYTES"] == {"Ref": "MaxUploadBytes"}
     assert env["USER_ID_CLAIM"] == {"Ref": "UserIdClaim"}
+    assert env["VERIFY_SHA256_MAX_BYTES"] == {"Ref": "VerifySha256MaxBytes"}
 
 
 def test_bucket_is_private_encrypted_unversioned_and_cleans_up_multipart() -> None:
