@@ -65,9 +65,9 @@ def distributions_for(names: set[str]) -> dict[str, md.Distribution]:
 
 def declared_licence(dist: md.Distribution) -> str:
     meta = dist.metadata
-    expr = meta.get("License-Expression")
+    expr = meta.get_all("License-Expression") or []
     if expr:
-        return str(expr)
+        return str(expr[0])
     classifiers = [
         c.split("::")[-1].strip()
         for c in meta.get_all("Classifier") or []
@@ -75,7 +75,7 @@ def declared_licence(dist: md.Distribution) -> str:
     ]
     if classifiers:
         return "; ".join(classifiers)
-    text = (meta.get("License") or "").strip().splitlines()
+    text = "".join(meta.get_all("License") or []).strip().splitlines()
     return text[0][:80] if text else "(not declared)"
 
 
