@@ -109,7 +109,8 @@ def stop_xvfb(proc: subprocess.Popen[bytes]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
-    parser.add_argument("--size", default="1280x800", help="screen size WxH (default 1280x800)")
+    parser.add_argument("--size", default="1600x1000",
+                        help="screen size WxH (default 1600x1000; the window takes 85 %%)")
     parser.add_argument("--delay-ms", type=int, default=3000,
                         help="wait after sign-in before the grab (default 3000)")
     parser.add_argument("--timeout", type=float, default=180.0)

@@ -14,6 +14,7 @@ from html import escape
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -303,9 +304,9 @@ class MainWindow(QMainWindow):
         self.player_view.setMinimumWidth(360)
         self.splitter.addWidget(self.library_view)
         self.splitter.addWidget(self.player_view)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([640, 560])  # the library has a list and a details pane
+        self.splitter.setStretchFactor(0, 3)  # the library has a list and a details pane
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([660, 540])
         self._add_page(PAGE_MAIN, self.splitter)
         self.setCentralWidget(centre)
 
@@ -512,10 +513,22 @@ class MainWindow(QMainWindow):
         return seen
 
     # -- geometry ---------------------------------------------------------------------
+    def _default_size(self) -> None:
+        """First start: 85 % of the screen (at most 1440 x 900), never below the minimum."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        width = max(self.minimumWidth(), min(1440, int(available.width() * 0.85)))
+        height = max(self.minimumHeight(), min(900, int(available.height() * 0.85)))
+        self.resize(width, height)
+
     def restore_layout(self) -> None:
+        geometry = self._qsettings.value("window/geometry") if self._qsettings else None
+        if geometry is None:
+            self._default_size()
         if self._qsettings is None:
             return
-        geometry = self._qsettings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self._qsettings.value("window/state")
