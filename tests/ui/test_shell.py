@@ -9,6 +9,7 @@ import itertools
 import json
 import socket
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -474,3 +475,41 @@ def test_command_line_options_override_settings(monkeypatch: pytest.MonkeyPatch)
     settings, problem = settings_from_args(args, paths)
     assert "Cannot read settings file" in problem
     assert settings.api_url == "https://option.example"
+
+
+def test_online_indicator_follows_the_api(
+    qtbot: Any, make_shell: Callable[..., Shell], test_keyring: MemoryKeyring,
+) -> None:
+    """A real HTTP server stands in for the API host: down -> Offline, up again -> Online."""
+    import http.server
+
+    port = _free_port()
+
+    def serve() -> http.server.ThreadingHTTPServer:
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", port), http.server.BaseHTTPRequestHandler)  # answers 501: reachable
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    settings = Settings(api_url=f"http://127.0.0.1:{port}", region="eu-west-2",
+                        user_pool_id="eu-west-2_Online1", client_id="onlineclient")
+    ctx, window, controller = make_shell(settings)
+    changes: list[bool] = []
+    ctx.online_changed.connect(changes.append)
+    server = serve()
+    try:
+        controller.monitor.check_now()
+        qtbot.waitUntil(lambda: window.online_label.text() == "Online", timeout=10_000)
+    finally:
+        server.shutdown()
+        server.server_close()
+    controller.monitor.check_now()
+    qtbot.waitUntil(lambda: window.online_label.text() == "Offline", timeout=10_000)
+    server = serve()
+    try:
+        controller.monitor.check_now()
+        qtbot.waitUntil(lambda: window.online_label.text() == "Online", timeout=10_000)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert changes == [True, False, True]
