@@ -189,3 +189,57 @@ def test_linux_install_refuses_a_missing_bundle(tmp_path: Path) -> None:
     )
     assert result.returncode == 1 and "no bundle" in result.stderr
     assert not (tmp_path / ".local" / "bin").exists()
+
+
+def test_collect_licenses_copies_the_bundled_distributions_licences(tmp_path: Path) -> None:
+    """Against a table of contents shaped like PyInstaller's (PYZ-00.toc / COLLECT-00.toc)."""
+    build, app = tmp_path / "build", tmp_path / "app"
+    build.mkdir()
+    pyz = (
+        str(build / "PYZ-00.pyz"),
+        [
+            ("boto3", "/x/boto3/__init__.py", "PYMODULE"),
+            ("boto3.session", "/x/boto3/session.py", "PYMODULE"),
+            ("jmespath", "/x/jmespath/__init__.py", "PYMODULE"),
+            ("json", "/usr/lib/python3.11/json/__init__.py", "PYMODULE"),  # stdlib: no distribution
+        ],
+    )
+    collect = (
+        [
+            ("av.libs/libx264-d6533a8d.so.165", "/x/av.libs/libx264.so", "BINARY"),
+            ("av/__init__.py", "/x/av/__init__.py", "DATA"),
+        ],
+    )
+    (build / "PYZ-00.toc").write_text(repr(pyz), encoding="utf-8")
+    (build / "COLLECT-00.toc").write_text(repr(collect), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(PACKAGING / "collect_licenses.py"), str(build), str(app)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    index = (app / "licenses" / "INDEX.md").read_text(encoding="utf-8")
+    for name in ("boto3", "jmespath", "av"):
+        version = metadata.version(name)
+        assert f"| {name} | {version} |" in index
+        folder = app / "licenses" / f"{name}-{version}"
+        assert folder.is_dir() and any(folder.iterdir()), name
+    assert "| boto3 | " in index and "Apache-2.0" in index
+    rows = [line for line in index.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + 3  # the table's header + three distributions (no stdlib row)
+
+
+def test_collect_licenses_refuses_a_missing_build(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PACKAGING / "collect_licenses.py"),
+            str(tmp_path / "no"),
+            str(tmp_path / "app"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "no table of contents" in result.stderr
