@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,7 @@ class AppContext(QObject):
         token_store: TokenStore | None = None,
         qsettings: QSettings | None = None,
         build_clients: bool = True,
+        clock: Callable[[], float] = time.time,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -105,6 +107,7 @@ class AppContext(QObject):
             {UPLOADS: max(2, settings.max_concurrent_files * settings.max_parts_in_flight)},
             parent=self)
         self._token_store_override = token_store
+        self._clock = clock  # token expiry arithmetic (tests move it forward)
         if qsettings is None:
             qsettings = QSettings(str(paths.config_dir / "ui-state.ini"),
                                   QSettings.Format.IniFormat, self)
@@ -141,7 +144,7 @@ class AppContext(QObject):
         self.api = None
         self.user = None
         if settings.region and settings.user_pool_id and settings.client_id:
-            self.auth = CognitoAuth(settings, self.token_store)
+            self.auth = CognitoAuth(settings, self.token_store, clock=self._clock)
         if settings.api_url and self.auth is not None:
             from medispecs_desktop.core.api import ApiClient
 

@@ -10,6 +10,7 @@ import json
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -44,6 +45,7 @@ from medispecs_desktop.ui.main_window import (
 )
 from medispecs_desktop.ui.settings_dialog import SettingsDialog
 from medispecs_desktop.ui.signin import SignInDialog
+from medispecs_desktop.ui.tasks import API
 
 # ----------------------------------------------------------------------------- fixtures
 
@@ -109,9 +111,10 @@ Shell = tuple[AppContext, MainWindow, AppController]
 def make_shell(qtbot: Any) -> Iterator[Callable[..., Shell]]:
     made: list[Shell] = []
 
-    def factory(settings: Settings, *, hooks: AppHooks | None = None) -> Shell:
+    def factory(settings: Settings, *, hooks: AppHooks | None = None,
+                clock: Callable[[], float] = time.time) -> Shell:
         paths = Paths.default().ensure()
-        ctx = AppContext(settings, paths)
+        ctx = AppContext(settings, paths, clock=clock)
         window = MainWindow(ctx.qsettings)
         qtbot.addWidget(window)
         install_views(window, ctx)
@@ -513,3 +516,28 @@ def test_online_indicator_follows_the_api(
         server.shutdown()
         server.server_close()
     assert changes == [True, False, True]
+
+
+def test_tokens_are_refreshed_before_they_expire(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    local_stack: dict[str, Any], test_keyring: MemoryKeyring,
+) -> None:
+    """An hour later (the app's clock moved on), the next API call first refreshes the ID
+    token with the refresh token from the keyring, on a worker, and then succeeds."""
+    offset = [0.0]
+    ctx, window, controller = make_shell(stack_settings, clock=lambda: time.time() + offset[0])
+    controller.start()
+    _submit(qtbot, _dialog(qtbot, controller), local_stack["username"], local_stack["password"])
+    qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=15_000)
+    auth, api = ctx.auth, ctx.api
+    assert auth is not None and api is not None and auth.expires_at is not None
+    first_expiry = auth.expires_at
+    offset[0] = first_expiry - time.time() - 60  # one minute left: inside the refresh margin
+    results: list[Any] = []
+    ctx.tasks.run(API, lambda: api.list_videos(limit=5), results.append, results.append)
+    qtbot.waitUntil(lambda: bool(results), timeout=15_000)
+    page = results[0]
+    assert not isinstance(page, BaseException), page
+    assert len(page.items) >= 1  # the demo user's seeded recordings
+    assert auth.expires_at is not None and auth.expires_at > first_expiry + 3000  # refreshed
+    assert len(test_keyring.refresh_tokens()) == 1
