@@ -347,6 +347,11 @@ def _state_icon(state: JobState) -> Any:
     return icon(name) if name else None
 
 
+# computed once: PySide6's flag operators are Python code, and paint runs for every cell
+_SELECTED = QStyle.StateFlag.State_Selected
+_BAR_STATE = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+
+
 class ProgressDelegate(QStyledItemDelegate):
     """Paints the progress column as a progress bar (the model gives ``PROGRESS_ROLE``).
 
@@ -365,12 +370,11 @@ class ProgressDelegate(QStyledItemDelegate):
         if value is None:
             super().paint(painter, option, index)
             return
-        if option.state & QStyle.StateFlag.State_Selected:
+        if option.state & _SELECTED:
             painter.fillRect(option.rect, option.palette.highlight())
         bar = QStyleOptionProgressBar()
         bar.initFrom(self._bar)
-        bar.state = (bar.state | QStyle.StateFlag.State_Enabled
-                     | QStyle.StateFlag.State_Horizontal)
+        bar.state = bar.state | _BAR_STATE
         height = min(option.rect.height() - 6, 16)
         bar.rect = option.rect.adjusted(4, 0, -4, 0)
         bar.rect.setTop(option.rect.top() + (option.rect.height() - height) // 2)
