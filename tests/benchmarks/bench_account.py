@@ -1,7 +1,7 @@
 """Benchmark (not collected by pytest): headless CLI and API client latency against a local
 stack child process.
 
-    .venv/bin/python tests/cli/bench_account.py [--runs 5]
+    .venv/bin/python tests/benchmarks/bench_account.py [--runs 5]
 
 Prints the median wall time of `medispecs-desktop login` / `list --json` / `--version` as
 separate processes (what a script pays per command), then in-process medians of sign-in,
