@@ -54,7 +54,7 @@ def main() -> None:
                 "MEDISPECS_USER_POOL_ID": info["userPoolId"],
                 "MEDISPECS_CLIENT_ID": info["clientId"],
                 "MEDISPECS_COGNITO_ENDPOINT": info["awsEndpoint"],
-                "PYTHONPATH": str(Path(__file__).resolve().parent),
+                "PYTHONPATH": str(ROOT / "tests" / "cli"),
                 "PYTHON_KEYRING_BACKEND": "file_keyring.FileKeyring",
                 "MEDISPECS_TEST_KEYRING_FILE": str(Path(tmp) / "keyring.json"),
             })
