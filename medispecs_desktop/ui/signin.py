@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from medispecs_desktop.core.auth import CognitoAuth, NewPasswordRequired, UserInfo
 from medispecs_desktop.core.errors import (
@@ -113,7 +114,7 @@ class SignInDialog(QDialog):
         form = QFormLayout(creds)
         form.setContentsMargins(0, 0, 0, 0)
         form.setVerticalSpacing(8)
-        self.username = QLineEdit(username or (auth.last_username() or ""))
+        self.username = QLineEdit(username)
         self.username.setObjectName("username")
         self.username.setPlaceholderText("your MediSpecs username or e-mail")
         self.password = QLineEdit(password)
@@ -177,6 +178,16 @@ class SignInDialog(QDialog):
             self.password.setFocus()
         else:
             self.username.setFocus()
+            # the last user's name comes from the keyring (D-Bus/Keychain: may be slow or ask
+            # to unlock): fetch it on a worker and fill it in if the field is still empty
+            tasks.run(API, auth.last_username, self._prefill_username, lambda _exc: None)
+
+    def _prefill_username(self, name: Any) -> None:
+        if not isValid(self):  # the dialog was closed and deleted meanwhile
+            return
+        if name and not self.username.text() and not self.busy:
+            self.username.setText(str(name))
+            self.password.setFocus()
 
     # -- state ------------------------------------------------------------------------
     @property

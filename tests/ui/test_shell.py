@@ -541,3 +541,16 @@ def test_tokens_are_refreshed_before_they_expire(
     assert len(page.items) >= 1  # the demo user's seeded recordings
     assert auth.expires_at is not None and auth.expires_at > first_expiry + 3000  # refreshed
     assert len(test_keyring.refresh_tokens()) == 1
+
+
+def test_sign_in_prefills_the_last_user_from_the_keyring(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    test_keyring: MemoryKeyring,
+) -> None:
+    scope = f"{stack_settings.user_pool_id}/{stack_settings.client_id}"
+    test_keyring.set_password("medispecs-desktop", f"last-user:{scope}", "dr-who")
+    _ctx, _window, controller = make_shell(stack_settings)
+    controller.start()  # no refresh token for dr-who: the dialog opens
+    dialog = _dialog(qtbot, controller)
+    qtbot.waitUntil(lambda: dialog.username.text() == "dr-who", timeout=10_000)
+    assert dialog.password.text() == ""
