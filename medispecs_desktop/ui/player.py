@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -742,6 +743,7 @@ class PlayerWidget(QWidget):
         self.controller = controller
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._slider_dragging = False
+        self._fullscreen_home: tuple[QWidget, int] | None = None
 
         self.video_widget = QVideoWidget()
         self.video_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -922,15 +924,45 @@ class PlayerWidget(QWidget):
     def _escape(self) -> None:
         if self.help_overlay.isVisible():
             self.help_overlay.setVisible(False)
-        elif self.window().isFullScreen():
+        elif self.is_fullscreen:
             self.toggle_fullscreen()
 
+    @property
+    def is_fullscreen(self) -> bool:
+        return self._fullscreen_home is not None or (
+            self.isWindow() and self.isFullScreen()
+        )
+
     def toggle_fullscreen(self) -> None:
-        window = self.window()
-        if window.isFullScreen():
-            window.showNormal()
-        else:
-            window.showFullScreen()
+        """The player alone fills the screen (it leaves its place in the window and comes
+        back to it); Esc or F again restores it. The video keeps playing throughout."""
+        if self._fullscreen_home is not None:
+            parent, index = self._fullscreen_home
+            self._fullscreen_home = None
+            self.showNormal()
+            layout = parent.layout()
+            self.setParent(parent)
+            if isinstance(layout, QBoxLayout):
+                layout.insertWidget(max(0, index), self)
+            elif layout is not None:
+                layout.addWidget(self)
+            self.show()
+            self.setFocus()
+            return
+        current = self.parentWidget()
+        if current is None:  # already a window of its own
+            if self.isFullScreen():
+                self.showNormal()
+            else:
+                self.showFullScreen()
+            return
+        layout = current.layout()
+        index = layout.indexOf(self) if layout is not None else -1
+        self._fullscreen_home = (current, index)
+        self.setParent(None)
+        self.showFullScreen()
+        self.activateWindow()
+        self.setFocus()
 
     # -- controller -> widgets -------------------------------------------------------------
 

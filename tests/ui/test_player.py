@@ -245,6 +245,38 @@ def test_speed_volume_mute_and_shortcut_help(qtbot: Any, s3: Any, clip_key: str,
     assert not widget.window().isFullScreen()
 
 
+def test_fullscreen_takes_the_player_out_of_the_window_and_back(
+    qtbot: Any, s3: Any, clip_key: str, tasks: TaskRunner
+) -> None:
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+    client, _ = s3
+    controller = PlayerController(Provider(client, clip_key), tasks)
+    tasks.controllers.append(controller)  # type: ignore[attr-defined]
+    window = QWidget()
+    qtbot.addWidget(window)
+    layout = QVBoxLayout(window)
+    layout.addWidget(QLabel("library"))
+    widget = PlayerWidget(controller)
+    layout.addWidget(widget)
+    layout.addWidget(QLabel("status"))
+    window.show()
+    controller.audio.setMuted(True)
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    widget.actions_by_name["fullscreen"].trigger()
+    assert widget.isWindow() and widget.isFullScreen() and widget.is_fullscreen
+    assert not window.isFullScreen()
+    frames_before = controller.video_sink
+    assert frames_before is not None
+    with qtbot.waitSignal(frames_before.videoFrameChanged, timeout=5_000):
+        pass  # still playing while fullscreen
+    widget.actions_by_name["escape"].trigger()
+    assert not widget.is_fullscreen and widget.parentWidget() is window
+    assert layout.indexOf(widget) == 1
+    assert controller.state == "playing"
+
+
 def test_url_is_renewed_before_it_expires_and_playback_continues(
     qtbot: Any, s3: Any, clip_key: str, tasks: TaskRunner
 ) -> None:
