@@ -31,8 +31,8 @@ build_lambda = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(build_lambda)
 
 REGION = "ap-southeast-1"
-BUCKET = "medispecs-videos"
-TABLE = "AppMain"
+BUCKET = "medispecs-videos-zip-test"  # moto state is shared by every server in this process
+TABLE = "AppMainZipTest"
 
 # The guide's test events, verbatim.
 EVENT_1 = {
