@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import select
 import shutil
 import signal
@@ -206,6 +207,12 @@ def test_real_window_signs_in_to_the_demo_and_is_not_blank(
     assert banner > 0.005, "the demo banner is not visible"
     _gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"stack child still running after the app quit: {alive}"
+    log_text = (Path(os.environ["MEDISPECS_HOME"]) / "logs" / "medispecs-desktop.log").read_text(
+        encoding="utf-8")
+    assert "Signed in as demo" in log_text
+    assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.", log_text), "a token reached the log"
+    assert '"password"' not in log_text and "X-Amz-Signature=" not in log_text.replace(
+        "X-Amz-Signature=REDACTED", "")
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
