@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -464,3 +465,61 @@ def test_verify_limit_is_configurable() -> None:
         BackendConfig.from_env({**env, "VERIFY_SHA256_MAX_BYTES": "-1"})
     with pytest.raises(ConfigError, match="VERIFY_SHA256_MAX_BYTES"):
         BackendConfig.from_env({**env, "VERIFY_SHA256_MAX_BYTES": "2GiB"})
+
+
+# --------------------------------------------------------------------------- faults
+
+def test_object_overwritten_during_the_check_is_a_retryable_409(
+    h: Handler, moto_server: Any
+) -> None:
+    """GetObject pins HeadObject's ETag (IfMatch): bytes replaced in between are never hashed
+    as if they were the object HeadObject saw, and nothing is deleted."""
+    data = os.urandom(30_000)
+    key = upload_single(h.api, "v_race", data)
+    replacement = os.urandom(30_000)
+
+    def overwrite(**_: Any) -> None:
+        moto_server.s3.put_object(Bucket=BUCKET, Key=key, Body=replacement)
+
+    events = h.api.app.clients.s3.meta.events
+    events.register_first("before-call.s3.GetObject", overwrite, unique_id="sha-race")
+    try:
+        status, err = create(h.api, "v_race", data)
+    finally:
+        events.unregister("before-call.s3.GetObject", unique_id="sha-race")
+    assert status == 409 and err["error"]["code"] == "concurrent_update", err
+    assert object_exists(moto_server.s3, key)
+    assert h.api.call("GET", "/videos/v_race")[0] == 404
+    # the retry checks the bytes now in S3 (the replacement): they are not the file
+    status, err = create(h.api, "v_race", data)
+    assert status == 409 and err["error"]["code"] == "checksum_mismatch"
+
+
+@pytest.mark.parametrize("declared_length", [True, False])
+def test_a_broken_read_is_a_503_never_a_mismatch(
+    h: Handler, moto_server: Any, declared_length: bool
+) -> None:
+    """A stream cut short (fault injected into the real GetObject response) must not be
+    compared: 503 to retry, the object kept, no record."""
+    from botocore.response import StreamingBody
+
+    data = os.urandom(50_000)
+    vid = f"v_cut{int(declared_length)}"
+    key = upload_single(h.api, vid, data)
+
+    def truncate(parsed: dict[str, Any], **_: Any) -> None:
+        body = parsed["Body"].read()
+        short = io.BytesIO(body[: len(body) // 2])
+        parsed["Body"] = StreamingBody(short, len(body) if declared_length else None)
+
+    events = h.api.app.clients.s3.meta.events
+    events.register("after-call.s3.GetObject", truncate, unique_id="sha-cut")
+    try:
+        status, err = create(h.api, vid, data)
+    finally:
+        events.unregister("after-call.s3.GetObject", unique_id="sha-cut")
+    assert status == 503 and err["error"]["code"] == "service_unavailable", err
+    assert object_exists(moto_server.s3, key)
+    assert h.api.call("GET", f"/videos/{vid}")[0] == 404
+    status, video = create(h.api, vid, data)  # the retry reads it whole
+    assert status == 201 and video["sha256VerifiedBy"] == "read"
