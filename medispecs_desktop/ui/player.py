@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QHideEvent, QKeySequence
 from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
@@ -808,23 +808,37 @@ class PlayerWidget(QWidget):
         self.volume.setValue(round(controller.audio.volume() * 100))
         self.volume.setMaximumWidth(100)
         self.volume.setAccessibleName("Volume")
-        self.fullscreen_button = self._button("⛶", "Fullscreen (F)", self.toggle_fullscreen)
+        self.fullscreen_button = self._button("Full screen", "Fullscreen (F)",
+                                              self.toggle_fullscreen)
+        self.fullscreen_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_TitleBarMaxButton))
+        self.fullscreen_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.help_button = self._button("?", "Keyboard shortcuts (?)", self.toggle_help)
 
-        controls = QHBoxLayout()
+        seek_row = QHBoxLayout()
+        seek_row.addWidget(self.slider, 1)
+        seek_row.addWidget(self.time_label)
+        buttons = QHBoxLayout()
         for w in (self.play_button, self.back_big, self.back_small, self.frame_back,
                   self.frame_forward, self.forward_small, self.forward_big):
-            controls.addWidget(w)
-        controls.addWidget(self.slider, 1)
-        controls.addWidget(self.time_label)
-        controls.addWidget(self.speed)
-        controls.addWidget(self.mute_button)
-        controls.addWidget(self.volume)
-        controls.addWidget(self.fullscreen_button)
-        controls.addWidget(self.help_button)
+            buttons.addWidget(w)
+        buttons.addStretch(1)
+        buttons.addWidget(self.speed)
+        buttons.addWidget(self.mute_button)
+        buttons.addWidget(self.volume)
+        buttons.addWidget(self.fullscreen_button)
+        buttons.addWidget(self.help_button)
+        controls = QVBoxLayout()
+        controls.addLayout(seek_row)
+        controls.addLayout(buttons)
 
         # help overlay (on top of the video)
-        self.help_overlay = QLabel(self.shortcut_help_text())
+        # A frameless tool window: video surfaces are native and would hide a child widget.
+        self.help_overlay = QLabel(self.shortcut_help_text(), self)
+        self.help_overlay.setWindowFlags(
+            Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint
+        )
+        self.help_overlay.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.help_overlay.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.help_overlay.setTextFormat(Qt.TextFormat.RichText)
         self.help_overlay.setStyleSheet(
             "background: rgba(20,20,20,215); color: white; padding: 12px; border-radius: 6px;"
@@ -835,7 +849,6 @@ class PlayerWidget(QWidget):
         grid = QGridLayout(video_area)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.video_widget, 0, 0)
-        grid.addWidget(self.help_overlay, 0, 0, Qt.AlignmentFlag.AlignCenter)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.title_label)
@@ -917,9 +930,19 @@ class PlayerWidget(QWidget):
         return f"<b>Keyboard shortcuts</b><table>{rows}</table>"
 
     def toggle_help(self) -> None:
-        self.help_overlay.setVisible(not self.help_overlay.isVisible())
-        if self.help_overlay.isVisible():
-            self.help_overlay.raise_()
+        overlay = self.help_overlay
+        if overlay.isVisible():
+            overlay.hide()
+            return
+        overlay.adjustSize()
+        centre = self.video_widget.mapToGlobal(self.video_widget.rect().center())
+        overlay.move(centre.x() - overlay.width() // 2, centre.y() - overlay.height() // 2)
+        overlay.show()
+        overlay.raise_()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.help_overlay.hide()  # a separate tool window: it must not linger alone
+        super().hideEvent(event)
 
     def _escape(self) -> None:
         if self.help_overlay.isVisible():
