@@ -161,6 +161,26 @@ class LibraryCache:
                 self._conn.execute("ROLLBACK")
                 raise
 
+    def append(
+        self, videos: Sequence[Video], *, first_position: int, next_cursor: str | None
+    ) -> None:
+        """Add a further page of the same listing (rows keep their display order)."""
+        rows = [(v.video_id, first_position + i, _encode(v)) for i, v in enumerate(videos)]
+        meta = {"saved_at": repr(self._clock()), "next_cursor": json.dumps(next_cursor)}
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO videos(video_id, position, body) VALUES(?, ?, ?)", rows
+                )
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", meta.items()
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     def upsert(self, video: Video) -> None:
         """Keep the cache in step after an edit (same place in the list if present)."""
         with self._lock:

@@ -76,7 +76,6 @@ from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
 log = logging.getLogger(__name__)
 
 API_KIND = "api"
-SAVE_LISTING_DELAY_MS = 2_000  # the offline copy is written this long after the last page
 
 # columns
 COL_THUMB, COL_TITLE, COL_RECORDED, COL_DURATION, COL_SIZE, COL_DEVICE, COL_STATUS = range(7)
@@ -258,6 +257,7 @@ class VideoTableModel(QAbstractTableModel):
     pageLoaded = Signal(int)  # rows added (0 for an empty page)
     loadFailed = Signal(object)  # the exception
     listingReplaced = Signal()  # a fresh first page (or the cache) replaced the rows
+    pageAppended = Signal(object)  # list[Video]: the rows a further page added
 
     def __init__(
         self,
@@ -504,6 +504,8 @@ class VideoTableModel(QAbstractTableModel):
                 self._append(fresh)
                 self.endInsertRows()
             self._set_loading(False)
+            if fresh:
+                self.pageAppended.emit(fresh)
         self.pageLoaded.emit(len(items))
 
     def _append(self, items: Sequence[Video]) -> None:
@@ -1250,12 +1252,10 @@ class LibraryWidget(QWidget):
         self._probe.timeout.connect(self._probe_network)
         self._probing = False
         # save the listing a moment after the last page arrives
-        self._save_timer = QTimer(self)
-        self._save_timer.setSingleShot(True)
-        self._save_timer.setInterval(SAVE_LISTING_DELAY_MS)
-        self._saving = False
-        self._save_again = False
-        self._save_timer.timeout.connect(self._save_listing)
+        # offline copy: written in order, one write at a time, incrementally per page
+        self._cache_writes: deque[Callable[[], None]] = deque()
+        self._cache_busy = False
+        self._cache_next_position = 0
 
         # wiring
         self.search.textChanged.connect(self._on_search)
@@ -1271,6 +1271,7 @@ class LibraryWidget(QWidget):
         self.model.pageLoaded.connect(self._on_page_loaded)
         self.model.loadingChanged.connect(self._on_loading)
         self.model.listingReplaced.connect(self._on_listing_replaced)
+        self.model.pageAppended.connect(self._on_page_appended)
         self.proxy.rowsInserted.connect(lambda *_: self._update_count())
         self.proxy.rowsRemoved.connect(lambda *_: self._update_count())
         self.proxy.modelReset.connect(self._update_count)
@@ -1318,11 +1319,22 @@ class LibraryWidget(QWidget):
         self._cached_at = None
         self.banner.setVisible(False)
         self._update_count()
-        self._save_timer.start()
 
     def _on_listing_replaced(self) -> None:
         self._update_count()
         self._reselect()
+        if not self.model.stale:
+            self._save_listing()
+
+    def _on_page_appended(self, videos: list[Video]) -> None:
+        cache = self.cache
+        if cache is None or self.model.stale or not videos:
+            return
+        first = self._cache_next_position
+        self._cache_next_position += len(videos)
+        cursor = self.model.next_cursor
+        self._cache_write(lambda: cache.append(videos, first_position=first,
+                                               next_cursor=cursor))
 
     def _on_load_failed(self, exc: BaseException) -> None:
         if isinstance(exc, OfflineError):
@@ -1388,35 +1400,41 @@ class LibraryWidget(QWidget):
         _submit(self.tasks, API_KIND, probe, done, failed)
 
     def _save_listing(self) -> None:
+        """Replace the offline copy with the rows loaded now (after a fresh first page)."""
         cache = self.cache
         if cache is None or self.model.stale:
             return
         videos = self.model.videos
         query = self.model.query
         cursor = self.model.next_cursor
+        self._cache_next_position = len(videos)
+        self._cache_write(lambda: cache.save_listing(
+            videos, next_cursor=cursor, date_from=query.date_from, date_to=query.date_to
+        ))
 
-        if self._saving:
-            self._save_again = True  # one save at a time; the latest listing wins
+    def _cache_write(self, write: Callable[[], None]) -> None:
+        """Run cache writes on a worker one after another, in the order they were asked
+        for (a page's rows never land before the listing they extend)."""
+        self._cache_writes.append(write)
+        self._next_cache_write()
+
+    def _next_cache_write(self) -> None:
+        if self._cache_busy or not self._cache_writes:
             return
-        self._saving = True
-
-        def work() -> None:
-            cache.save_listing(
-                videos, next_cursor=cursor, date_from=query.date_from, date_to=query.date_to
-            )
+        write = self._cache_writes.popleft()
+        self._cache_busy = True
 
         def finished(_result: object = None) -> None:
-            self._saving = False
-            if self._save_again:
-                self._save_again = False
-                self._save_timer.start()
+            self._cache_busy = False
+            self._next_cache_write()
 
         def failed(exc: BaseException) -> None:
-            log.warning("Listing not cached: %s", exc)
+            log.warning("Offline listing not updated: %s", exc)
             finished()
 
-        if not _submit(self.tasks, API_KIND, work, finished, failed):
-            self._saving = False
+        if not _submit(self.tasks, API_KIND, write, finished, failed):
+            self._cache_busy = False
+            self._cache_writes.clear()
 
     # -- filters ---------------------------------------------------------------------------
 
@@ -1591,14 +1609,12 @@ class LibraryWidget(QWidget):
         self.details.show_message(message)
         cache = self.cache
         if cache is not None:
-            _submit(self.tasks, API_KIND, lambda: cache.remove(video.video_id), None,
-                           lambda exc: log.warning("Cache not updated: %s", exc))
+            self._cache_write(lambda: cache.remove(video.video_id))
 
     def _cache_upsert(self, video: Video) -> None:
         cache = self.cache
         if cache is not None:
-            _submit(self.tasks, API_KIND, lambda: cache.upsert(video), None,
-                           lambda exc: log.warning("Cache not updated: %s", exc))
+            self._cache_write(lambda: cache.upsert(video))
 
     def _load_thumbnail(self, video: Video) -> bytes | None:
         # runs on a worker
@@ -1619,9 +1635,10 @@ class LibraryWidget(QWidget):
 
     def shutdown(self) -> None:
         self._probe.stop()
-        if self._save_timer.isActive():
-            self._save_timer.stop()
-            self._save_listing()
+
+    def cache_idle(self) -> bool:
+        """No offline-copy write waiting or running (tests, shutdown)."""
+        return not self._cache_busy and not self._cache_writes
 
 
 class _blocked:

@@ -245,3 +245,17 @@ def test_default_locations_under_platform_cache_dir() -> None:
     assert cache.path.is_relative_to(paths.cache_dir)
     thumbs = ThumbnailCache(paths.cache_dir, "u")
     assert thumbs.directory.is_relative_to(paths.cache_dir)
+
+
+def test_append_pages_keeps_order_and_cursor(tmp_path: Path) -> None:
+    cache = LibraryCache(tmp_path, "u")
+    cache.save_listing([_video(i) for i in range(3)], next_cursor="c1",
+                       date_from="2025-01-01T00:00:00Z")
+    cache.remove("v_00001")
+    cache.append([_video(i) for i in range(3, 6)], first_position=3, next_cursor=None)
+    listing = cache.load_listing()
+    assert listing is not None
+    assert [v.video_id for v in listing.videos] == [
+        "v_00000", "v_00002", "v_00003", "v_00004", "v_00005"]
+    assert listing.next_cursor is None
+    assert listing.date_from == "2025-01-01T00:00:00Z"  # the listing's filter is unchanged

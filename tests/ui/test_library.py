@@ -272,6 +272,13 @@ def test_library_lists_pages_and_thumbnails_from_the_stack(
     assert _titles(widget) == stack.titles
     assert widget.model.query.date_from is not None
     assert not widget.model.has_more
+    # the offline copy grew page by page, in display order
+    cache = widget.cache
+    assert cache is not None
+    qtbot.waitUntil(widget.cache_idle, timeout=10_000)
+    listing = cache.load_listing()
+    assert listing is not None and [v.title for v in listing.videos] == stack.titles
+    assert listing.next_cursor is None
 
     # thumbnails: only painted rows ask; they arrive in the background and land on disk
     qtbot.waitUntil(lambda: widget.model.thumbnails_loaded() == 3, timeout=15_000)
