@@ -478,6 +478,8 @@ class UploadService(QObject):
         self.adds_running = 0
         self.applied = 0  # GUI updates applied (tests check the ~10/s bound)
         self.last_add: Any = None
+        self._online = True
+        self._network_lock = threading.Lock()
         self._kick = throttled(self._apply_pending, UPDATE_INTERVAL_MS, self)
         self._library_timer = QTimer(self)
         self._library_timer.setSingleShot(True)
@@ -751,7 +753,18 @@ class UploadService(QObject):
         self.control("remove", [j.id for j in self.model.jobs() if j.state in FINISHED])
 
     def network_changed(self, online: bool) -> None:
-        self._engine_call("network_changed", bool(online))
+        """The shell's online indicator changed. Calls run on a pool: each applies the
+        latest value, one at a time, so a quick off/on never ends offline."""
+        self._online = bool(online)
+        engine = self.engine
+        if engine is None or self.tasks.closed:
+            return
+
+        def apply() -> None:
+            with self._network_lock:
+                engine.network_changed(self._online)
+
+        self.tasks.run(API, apply, None, lambda exc: self.message.emit(f"Uploads: {exc}"))
 
     def _engine_call(self, name: str, *args: Any) -> None:
         engine = self.engine

@@ -180,7 +180,8 @@ def test_panel_controls_drive_the_engine(
 
     def act(action: Any, name: str) -> None:
         panel.select_jobs([ids[name]])
-        assert action.isEnabled(), action.text()
+        # the panel follows the engine within ~100 ms: the action enables for the row's state
+        qtbot.waitUntil(action.isEnabled, timeout=5_000)
         action.trigger()
 
     # the library lists the queued recordings ("on this computer") until they are uploaded
@@ -326,15 +327,17 @@ def test_200_files_dropped_at_once_queue_without_freezing_the_gui(
     for i in range(200):  # distinct content each (the queue de-duplicates by file)
         (folder / f"clip{i:03d}.mp4").write_bytes(token + i.to_bytes(4, "big") * 64)
 
-    gaps: list[float] = []
+    gaps: list[float] = []  # wall time between two heartbeats (ms)
+    busy: list[float] = []  # GUI-thread CPU time between two heartbeats (ms)
     clock = QElapsedTimer()
     clock.start()
-    last = [clock.elapsed()]
+    last = [clock.elapsed(), time.thread_time()]
 
     def beat() -> None:
-        now = clock.elapsed()
+        now, cpu = clock.elapsed(), time.thread_time()
         gaps.append(now - last[0])
-        last[0] = now
+        busy.append((cpu - last[1]) * 1000)
+        last[:] = [now, cpu]
 
     heartbeat = QTimer()
     heartbeat.setInterval(5)
@@ -345,8 +348,10 @@ def test_200_files_dropped_at_once_queue_without_freezing_the_gui(
     qtbot.wait(150)
     heartbeat.stop()
     assert len(gaps) > 10
-    # loose bound on this shared machine; bench_gui_uploads.py measures it precisely
-    assert max(gaps) < 250, f"GUI thread stalled {max(gaps)} ms"
+    # the GUI thread's own work between two beats stays small; the wall-clock bound is loose
+    # because this machine is shared (bench_gui_uploads.py measures it precisely)
+    assert max(busy) < 100, f"GUI thread busy {max(busy):.0f} ms in one go"
+    assert max(gaps) < 500, f"GUI thread stalled {max(gaps)} ms"
     assert window.uploads_label.text().startswith("Uploaded 0 of 200")
     assert {j.state for j in panel.model.jobs()} == {JobState.QUEUED}
 
