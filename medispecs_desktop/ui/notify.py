@@ -39,6 +39,8 @@ class Notification:
 
 class Notifier(QObject):
     """Shows notifications through the tray when available, else ``status(text, ms)``.
+    ``on_activate`` runs when the user clicks the tray icon or a message (e.g. raise the
+    window).
 
     ``status`` is typically ``MainWindow.show_message``; ``use_tray=None`` asks Qt whether
     the desktop has a system tray (it has none on the offscreen platform or a bare X server).
@@ -51,6 +53,7 @@ class Notifier(QObject):
         icon: QIcon | None = None,
         use_tray: bool | None = None,
         timeout_ms: int = 8000,
+        on_activate: Callable[[], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -63,6 +66,9 @@ class Notifier(QObject):
         if use_tray:
             self.tray = QSystemTrayIcon(icon or QIcon(), self)
             self.tray.setToolTip("MediSpecs uploads")
+            if on_activate is not None:  # a click on the icon or on a message
+                self.tray.activated.connect(lambda _reason: on_activate())
+                self.tray.messageClicked.connect(on_activate)
             self.tray.show()
 
     @property

@@ -989,7 +989,14 @@ def install_uploads(window: Any, ctx: Any, *, engine_factory: EngineFactory | No
     the dock's panel, drops on the window, File › Add files…/Add folder…, the status-bar
     totals, notifications, and the library's queued rows/refresh."""
     if notifier is None:
-        notifier = Notifier(window.show_message, icon=window.windowIcon(), parent=window)
+        def bring_to_front() -> None:
+            window.showNormal()
+            window.raise_()
+            window.activateWindow()
+            window.uploads_dock.show()
+
+        notifier = Notifier(window.show_message, icon=window.windowIcon(),
+                            on_activate=bring_to_front, parent=window)
     library = getattr(window, "library_view", None)
     service = UploadService(ctx, notifier=notifier, engine_factory=engine_factory,
                             library=library if hasattr(library, "set_local_items") else None,

@@ -483,3 +483,10 @@ def test_drop_zone_takes_local_files_only_and_notifier_falls_back_to_the_status_
     assert note.via == "status bar" and not notifier.uses_tray
     assert shown == [("Uploads finished: 2 recordings uploaded.", 8000)]
     assert list(notifier.history) == [note]
+    # asked to use a tray where the platform has none: still said, through the fallback
+    tray = Notifier(lambda text, ms: shown.append((text, ms)), use_tray=True,
+                    on_activate=lambda: None)
+    failed = tray.notify("Upload failed", "a.mp4: the file changed", "error")
+    assert failed.via in ("tray", "status bar") and list(tray.history) == [failed]
+    tray.close()
+    assert tray.tray is None
