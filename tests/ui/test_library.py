@@ -143,6 +143,15 @@ def test_proxy_search_and_sort(qtbot: Any, qtmodeltester: Any, tasks: TaskRunner
     assert proxy.video_at(0).video_id == "v_00000"
     proxy.sort(COL_RECORDED, Qt.SortOrder.AscendingOrder)
     assert proxy.video_at(0).video_id == "v_00059"
+    proxy.sort(COL_TITLE, Qt.SortOrder.DescendingOrder)
+    assert proxy.video_at(0).video_id == "v_00059"
+    proxy.sort(COL_STATUS, Qt.SortOrder.AscendingOrder)
+    assert proxy.index(0, COL_STATUS).data() == "Error"
+    # search and sort together, and rows added later land in place
+    proxy.set_search("knee")
+    proxy.sort(COL_DURATION, Qt.SortOrder.AscendingOrder)
+    assert [proxy.video_at(r).video_id for r in range(proxy.rowCount())] == [
+        f"v_{i:05d}" for i in range(0, 60, 10)]
 
 
 def test_local_queue_items_show_on_top_until_the_server_lists_them(
