@@ -503,12 +503,14 @@ class UploadService(QObject):
             return
         if self.engine is not None and self.engine.user_id == user_id:
             return
-        self._detach()
+        old = self._detach()  # another user's engine must never run with these tokens
         self._gen += 1
         gen = self._gen
         ctx, factory = self.ctx, self._factory
 
         def build() -> tuple[Any, list[Job]]:
+            if old is not None:
+                _park(old)
             engine = factory(ctx, user_id)
             self._subscribe(engine, gen)
             engine.start()

@@ -312,6 +312,42 @@ def test_offline_online_and_sign_out_parks_the_queue_until_sign_in(
     qtbot.waitUntil(lambda: states(window) == [JobState.DONE], timeout=60_000)
 
 
+def test_another_user_never_sees_or_runs_the_first_users_queue(
+    qtbot: Any, shell: Shell, make_video: Callable[..., Path], local_stack: dict[str, Any],
+) -> None:
+    import boto3
+
+    ctx, window, controller = shell
+    panel = panel_of(window)
+    first = panel.service.engine
+    first.stop()
+    drop(window, [make_video("mine/clip.mp4", seconds=0.5, seed=unique_seed())])
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=10_000)
+    job_id = panel.model.jobs()[0].id
+
+    username, password = f"nurse-{uuid.uuid4().hex[:8]}", "Second-user-pass-123"
+    idp = boto3.client("cognito-idp", region_name=local_stack["region"],
+                       endpoint_url=local_stack["awsEndpoint"])
+    idp.admin_create_user(UserPoolId=local_stack["userPoolId"], Username=username,
+                          MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=local_stack["userPoolId"], Username=username,
+                                Password=password, Permanent=True)
+    assert ctx.auth is not None
+    other = ctx.auth.sign_in(username, password)
+    controller._signed_in(other)  # even without a sign-out in between
+    qtbot.waitUntil(lambda: panel.service.engine is not None
+                    and panel.service.engine.user_id == other.sub, timeout=15_000)
+    assert panel.model.rowCount() == 0 and panel.service.engine.jobs() == []
+    from medispecs_desktop.core.uploads.store import QueueStore
+
+    store = QueueStore(first.store.path)
+    try:  # the first user's job is parked for their next sign-in, not run for this one
+        qtbot.waitUntil(lambda: store.get(job_id, first.user_id).state
+                        is JobState.WAITING_SIGN_IN, timeout=10_000)
+    finally:
+        store.close()
+
+
 # ----------------------------------------------------------------------------- no freeze
 
 
