@@ -12,6 +12,7 @@ S3-shaped values real S3 returns are covered by the ``ObjectInfo`` tests at the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import itertools
@@ -65,11 +66,17 @@ class Handler:
     s3_calls: S3Calls
 
 
-def _handler(app: App, api_type: type) -> Handler:
+@contextlib.contextmanager
+def _handler(app: App, api_type: type) -> Iterator[Handler]:
     """A fresh user on ``app`` (own partition and S3 prefix) with its S3 calls recorded."""
     recorder = S3Calls()
-    app.clients.s3.meta.events.register("before-call.s3", recorder)
-    return Handler(api_type(app, ddb_calls=[]), recorder)
+    uid = f"s3-calls-{id(recorder)}"
+    events = app.clients.s3.meta.events
+    events.register("before-call.s3", recorder, unique_id=uid)
+    try:
+        yield Handler(api_type(app, ddb_calls=[]), recorder)
+    finally:
+        events.unregister("before-call.s3", unique_id=uid)
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +85,10 @@ def _verify_app(make_app: Callable[..., App]) -> App:
 
 
 @pytest.fixture
-def h(_verify_app: App, api: Any) -> Handler:
+def h(_verify_app: App, api: Any) -> Iterator[Handler]:
     """The default configuration (VERIFY_SHA256_MAX_BYTES = 2 GiB), a fresh user per test."""
-    return _handler(_verify_app, type(api))
+    with _handler(_verify_app, type(api)) as handler:
+        yield handler
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +97,10 @@ def _small_limit_app(make_app: Callable[..., App]) -> App:
 
 
 @pytest.fixture
-def small(_small_limit_app: App, api: Any) -> Handler:
+def small(_small_limit_app: App, api: Any) -> Iterator[Handler]:
     """VERIFY_SHA256_MAX_BYTES lowered to 64 KiB."""
-    return _handler(_small_limit_app, type(api))
+    with _handler(_small_limit_app, type(api)) as handler:
+        yield handler
 
 
 def upload_single(api: Any, vid: str, data: bytes, *, sha_b64: str | None = None) -> str:
@@ -408,7 +417,11 @@ def test_reading_stops_before_the_lambda_times_out(
     stepping_app: tuple[App, list[float]], moto_server: Any, api: Any
 ) -> None:
     app, readings = stepping_app
-    h = _handler(app, type(api))
+    with _handler(app, type(api)) as h:
+        _check_deadline(app, h, readings)
+
+
+def _check_deadline(app: App, h: Handler, readings: list[float]) -> None:
     data = os.urandom(2 * PART)  # two 8 MiB reads: the clock runs out after the first
     upload_multipart(h.api, "v_slow", data)
     body = {"videoId": "v_slow", "title": "t", "recordedAt": "2025-11-03T14:30:00Z",
