@@ -266,7 +266,7 @@ class VideoTableModel(QAbstractTableModel):
         *,
         query: LibraryQuery | None = None,
         thumbnail_loader: Callable[[Video], bytes | None] | None = None,
-        max_thumbnails_in_memory: int = 600,
+        max_thumbnails_in_memory: int = 250,  # 192x108 pixmaps: ~20 MB
         max_thumbnail_jobs: int = 3,
         kind: str = API_KIND,
         parent: QObject | None = None,

@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QHideEvent, QKeySequence
 from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
+    QApplication,
     QBoxLayout,
     QComboBox,
     QGridLayout,
@@ -1107,6 +1108,9 @@ class PlayerView(QWidget):
         layout.addWidget(self.widget)
         ctx.signed_in.connect(self._on_signed_in)
         ctx.signed_out.connect(self._on_signed_out)
+        app = QApplication.instance()
+        if app is not None:  # remember where the user was when the app quits
+            app.aboutToQuit.connect(self.controller.shutdown)
         if getattr(ctx, "user", None) is not None:
             self._on_signed_in(ctx.user)
 
