@@ -36,7 +36,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QPainter
+from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -836,6 +836,15 @@ class UploadsPanel(QWidget):
         for action in (self.action_pause, self.action_resume, self.action_cancel,
                        self.action_retry, self.action_next):
             self.toolbar.addAction(action)
+        # keys work while the queue has the focus (they don't clash with the player's)
+        for action, key in ((self.action_remove, QKeySequence.StandardKey.Delete),
+                            (self.action_retry, QKeySequence("Ctrl+R")),
+                            (self.action_next, QKeySequence("Ctrl+Up")),
+                            (self.action_pause, QKeySequence("Ctrl+P")),
+                            (self.action_resume, QKeySequence("Ctrl+Shift+P"))):
+            action.setShortcut(key)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
         self.toolbar.addSeparator()
         self.toolbar.addActions([self.action_pause_all, self.action_resume_all,
                                  self.action_remove_finished])

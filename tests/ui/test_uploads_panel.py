@@ -261,7 +261,13 @@ def test_panel_controls_drive_the_engine(
     panel.action_remove_finished.trigger()
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=10_000)
     assert [j.id for j in engine.jobs()] == [ids["broken.mp4"]]
-    act(panel.action_remove, "broken.mp4")
+    # Delete in the queue removes the selected finished row
+    panel.select_jobs([ids["broken.mp4"]])
+    qtbot.waitUntil(panel.action_remove.isEnabled, timeout=5_000)
+    window.activateWindow()
+    panel.table.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.table, timeout=5_000)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: panel.model.rowCount() == 0, timeout=10_000)
     assert engine.jobs() == []
     assert window.uploads_label.text() == "No uploads"
