@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaPlayer
 
 from medispecs_desktop.core.errors import ConflictError, OfflineError
@@ -215,7 +216,9 @@ def test_speed_volume_mute_and_shortcut_help(qtbot: Any, s3: Any, clip_key: str,
     assert widget.speed.currentText() == "1×"
 
     muted = controller.audio.isMuted()
-    widget.actions_by_name["mute"].trigger()
+    widget.activateWindow()
+    widget.setFocus()
+    qtbot.keyClick(widget.slider, Qt.Key.Key_M)  # a real key press, focus inside the player
     assert controller.audio.isMuted() is (not muted)
     assert widget.mute_button.isChecked() is (not muted)
     widget.volume.setValue(40)
