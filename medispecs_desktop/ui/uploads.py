@@ -79,6 +79,7 @@ COL_NAME, COL_SIZE, COL_PROGRESS, COL_SPEED, COL_FINISH, COL_STATE, COL_ERROR = 
 HEADERS = ("File", "Size", "Progress", "Speed", "Finishes", "State", "Error")
 
 _ROOT = QModelIndex()
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # float 0..1 (progress column)
 JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 2  # int
 STATE_ROLE = Qt.ItemDataRole.UserRole + 3  # JobState
@@ -200,9 +201,7 @@ class UploadsModel(QAbstractTableModel):
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -455,6 +454,7 @@ class UploadService(QObject):
     totals_changed = Signal(int, int, int, int)  # files done/total, bytes done/total
     message = Signal(str)
     library_changed = Signal()  # a job reached done: reload the library
+    jobs_applied = Signal()  # job rows changed (not just progress)
 
     def __init__(self, ctx: Any, *, notifier: Notifier | None = None,
                  engine_factory: EngineFactory | None = None,
@@ -622,6 +622,7 @@ class UploadService(QObject):
                 if job.error_code != "duplicate":
                     self._batch_done += 1
         self.model.upsert_many(jobs)
+        self.jobs_applied.emit()
         if finished:
             self._library_timer.start()
         self._push_library_items()
@@ -881,8 +882,9 @@ class UploadsPanel(QWidget):
         layout.addWidget(self.table, 1)
 
         self.table.selectionModel().selectionChanged.connect(self.update_actions)
+        # not on dataChanged: progress changes it ten times a second, states come with jobs
         for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved,
-                       self.model.dataChanged):
+                       service.jobs_applied):
             signal.connect(self.update_actions)
         service.engine_changed.connect(lambda _e: self.update_actions())
         service.added.connect(self._show_added)
