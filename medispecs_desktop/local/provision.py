@@ -192,6 +192,10 @@ def provision(
             GenerateSecret=False,
             ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             PreventUserExistenceErrors="ENABLED",
+            # the ID token carries what the client may read: without these the app knows
+            # only the username ("demo"), not the clinician's name and e-mail
+            ReadAttributes=["email", "email_verified", "name"],
+            WriteAttributes=["email", "name"],
             AccessTokenValidity=60,
             IdTokenValidity=60,
             RefreshTokenValidity=30,

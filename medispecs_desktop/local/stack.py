@@ -82,7 +82,10 @@ class MotoServer:
             block_on_close = True
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        app = DomainDispatcherApplication(create_backend_app)
+        from medispecs_desktop.local.revoke import RevokeTokenMiddleware
+
+        # moto lacks Cognito RevokeToken: answered here, so a sign-out is quiet and real
+        app = RevokeTokenMiddleware(DomainDispatcherApplication(create_backend_app))
         server = _Server(self.host, self.port, app, handler=MotoRequestHandler)
         self._thread = ServerThread(server, "moto-server")
         self._thread.start()

@@ -175,3 +175,50 @@ def test_upload_through_the_stack_as_a_client_would(local_stack, stack_users, ht
     assert http.delete(f"{api}/videos/{video_id}", headers=auth).json() == {"deleted": video_id}
     assert http.get(f"{api}/videos/{video_id}", headers=auth).status_code == 404
 
+
+
+def _idp(local_stack: dict[str, Any]) -> Any:
+    return boto3.client("cognito-idp", endpoint_url=local_stack["awsEndpoint"],
+                        region_name=local_stack["region"],
+                        aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def test_revoke_token_ends_the_refresh_token_quietly(local_stack: dict[str, Any]) -> None:
+    """moto has no RevokeToken: the stack answers it like Cognito (a sign-out used to get a
+    500 and a traceback in the stack's stderr, copied into the app's log)."""
+    from botocore.exceptions import ClientError
+
+    from medispecs_desktop.local.stack import sign_in
+
+    user = local_stack["users"][1]  # a session of its own: the shared ones stay valid
+    fresh = sign_in(local_stack["awsEndpoint"], local_stack["region"], local_stack["clientId"],
+                    user["username"], user["password"])
+    idp = _idp(local_stack)
+    refresh = {"REFRESH_TOKEN": fresh["RefreshToken"]}
+    idp.initiate_auth(ClientId=local_stack["clientId"], AuthFlow="REFRESH_TOKEN_AUTH",
+                      AuthParameters=refresh)  # works before
+    idp.revoke_token(Token=fresh["RefreshToken"], ClientId=local_stack["clientId"])
+    with pytest.raises(ClientError) as refused:
+        idp.initiate_auth(ClientId=local_stack["clientId"], AuthFlow="REFRESH_TOKEN_AUTH",
+                          AuthParameters=refresh)
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    idp.revoke_token(Token=fresh["RefreshToken"], ClientId=local_stack["clientId"])  # again: ok
+    with pytest.raises(ClientError) as unknown_client:
+        idp.revoke_token(Token=fresh["RefreshToken"], ClientId="no-such-client")
+    assert unknown_client.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_demo_id_token_carries_the_clinicians_name_and_email(local_stack: dict[str, Any]
+                                                             ) -> None:
+    import jwt
+
+    from medispecs_desktop.local.stack import sign_in
+
+    result = sign_in(local_stack["awsEndpoint"], local_stack["region"], local_stack["clientId"],
+                     local_stack["username"], local_stack["password"])
+    claims = jwt.decode(result["IdToken"], options={"verify_signature": False})
+    assert claims["email"] == "demo@example.org"
+    assert claims["name"] == "Demo clinician (demo)"
+    client = _idp(local_stack).describe_user_pool_client(
+        UserPoolId=local_stack["userPoolId"], ClientId=local_stack["clientId"])["UserPoolClient"]
+    assert {"email", "name"} <= set(client["ReadAttributes"])
