@@ -503,22 +503,27 @@ class UploadService(QObject):
             return
         if self.engine is not None and self.engine.user_id == user_id:
             return
+        gen = self._next_generation()  # first: the old engine's listeners are ignored now
         old = self._detach()  # another user's engine must never run with these tokens
-        self._gen += 1
-        gen = self._gen
         ctx, factory = self.ctx, self._factory
 
-        def build() -> tuple[Any, list[Job]]:
+        def build() -> tuple[Any, list[Job], list[Callable[[], None]]]:
             if old is not None:
                 _park(old)
             engine = factory(ctx, user_id)
-            self._subscribe(engine, gen)
+            unsubscribe = self._subscribe(engine, gen)  # before start: no change is missed
             engine.start()
-            return engine, engine.jobs()
+            return engine, engine.jobs(), unsubscribe
 
         self.tasks.run(API, build, lambda r: self._attached(gen, *r), self._attach_failed)
 
-    def _subscribe(self, engine: Any, gen: int) -> None:
+    def _next_generation(self) -> int:
+        """A new engine generation: listeners of older engines are ignored from now on."""
+        with self._lock:
+            self._gen += 1
+            return self._gen
+
+    def _subscribe(self, engine: Any, gen: int) -> list[Callable[[], None]]:
         def on_job(job: Job) -> None:  # engine thread
             with self._lock:
                 if gen != self._gen:
@@ -533,13 +538,16 @@ class UploadService(QObject):
                 self._snapshot = snapshot
             self._kick()
 
-        self._unsubscribe = [engine.subscribe_jobs(on_job),
-                             engine.subscribe_progress(on_progress)]
+        return [engine.subscribe_jobs(on_job), engine.subscribe_progress(on_progress)]
 
-    def _attached(self, gen: int, engine: Any, jobs: list[Job]) -> None:
+    def _attached(self, gen: int, engine: Any, jobs: list[Job],
+                  unsubscribe: list[Callable[[], None]]) -> None:
         if gen != self._gen:  # signed out (or in as someone else) meanwhile
+            for fn in unsubscribe:
+                fn()
             self.tasks.run(API, lambda: _park(engine))
             return
+        self._unsubscribe = unsubscribe
         self.engine = engine
         self.ctx.engine = engine
         self._states = {j.id: j.state for j in jobs}
@@ -560,7 +568,7 @@ class UploadService(QObject):
             self.engine.settings = settings
 
     def _on_signed_out(self) -> None:
-        self._gen += 1
+        self._next_generation()
         engine = self._detach()
         if engine is not None and not self.tasks.closed:
             self.tasks.run(API, lambda: _park(engine))
