@@ -1,0 +1,341 @@
+"""Upload engine benchmarks (a script, not collected by pytest).
+
+    .venv/bin/python tests/benchmarks/bench_upload.py [sink] [stack] [rss] [--mb N] [--big-gb G]
+
+sink   throughput of the engine vs `curl -T` for the same file to the same endpoint, a fast
+       loopback sink that accepts PUTs and discards the bytes (goal: ratio >= 0.9)
+stack  the same against the embedded local stack (real pre-signed URLs, moto behind them)
+rss    client peak RSS uploading a sparse 4 GB file vs a 100 MB file to the sink, each in a
+       fresh process (goals: ratio <= 1.2, <= 150 MB)
+
+Against the sink the engine runs with a stand-in for the videos API (URLs pointing at the
+sink), so the numbers measure the client: hashing each part (and the whole file in the same
+pass), streaming it with an exact Content-Length, threads, progress. curl has no hashing work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+MIB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- the sink
+class Sink:
+    """HTTP/1.1 keep-alive server on 127.0.0.1: reads each PUT body into one reused buffer."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self.sock.getsockname()[1]
+        self.bytes = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf = bytearray(4 * MIB)
+        view = memoryview(buf)
+        pending = b""
+        try:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * MIB)
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    pending += chunk
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                headers = {}
+                for line in head.split(b"\r\n")[1:]:
+                    k, _, v = line.partition(b":")
+                    headers[k.strip().lower()] = v.strip()
+                if headers.get(b"expect", b"").lower() == b"100-continue":
+                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                left = int(headers.get(b"content-length", b"0"))
+                if b"chunked" in headers.get(b"transfer-encoding", b""):
+                    conn.sendall(b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\n\r\n")
+                    return
+                take = min(left, len(pending))
+                left -= take
+                pending = pending[take:]
+                received = take
+                while left:
+                    n = conn.recv_into(view, min(left, len(buf)))
+                    if not n:
+                        return
+                    left -= n
+                    received += n
+                with self._lock:
+                    self.bytes += received
+                conn.sendall(b'HTTP/1.1 200 OK\r\nETag: "sink"\r\nContent-Length: 0\r\n\r\n')
+        finally:
+            conn.close()
+
+
+class SinkApi:
+    """Stand-in for the videos API whose pre-signed URLs all point at the sink."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def upload_url(self, video_id: str, *, content_type: str, size: int,
+                   sha256_b64: str | None = None) -> dict[str, Any]:
+        return {"uploadUrl": f"{self.base}/{video_id}", "headers": {"Content-Type": content_type}}
+
+    def create_multipart(self, video_id: str, *, size: int, part_size: int,
+                         content_type: str) -> dict[str, Any]:
+        return {"uploadId": "u1", "partSizeBytes": part_size}
+
+    def sign_parts(self, video_id: str, upload_id: str, parts: list[dict[str, Any]]
+                   ) -> list[dict[str, Any]]:
+        return [{"partNumber": p["partNumber"],
+                 "url": f"{self.base}/{video_id}?partNumber={p['partNumber']}&uploadId=u1",
+                 "headers": {"Content-Length": str(p["contentLength"]),
+                             "x-amz-checksum-sha256": p["checksumSHA256"]}} for p in parts]
+
+    def list_parts(self, video_id: str, upload_id: str) -> list[dict[str, Any]]:
+        return []
+
+    def complete_multipart(self, video_id: str, upload_id: str, parts: list[dict[str, Any]]
+                           ) -> dict[str, Any]:
+        return {"videoId": video_id}
+
+    def abort_multipart(self, video_id: str, upload_id: str) -> None:
+        pass
+
+    def create_video(self, payload: dict[str, Any]) -> Any:
+        return SimpleNamespace(status="uploaded", version=1)
+
+    def update_video(self, video_id: str, **kw: Any) -> Any:
+        return SimpleNamespace(status="ready", version=2)
+
+    def get_video(self, video_id: str) -> Any:
+        return SimpleNamespace(status="uploaded", version=1)
+
+    def thumbnail_upload_url(self, video_id: str) -> dict[str, Any]:
+        return {"uploadUrl": f"{self.base}/thumb", "headers": {"Content-Type": "image/jpeg"}}
+
+    def find_duplicates(self, **kw: Any) -> list[dict[str, Any]]:
+        return []
+
+    def ping(self) -> bool:
+        return True
+
+
+def _fake_probe(path: Path) -> Any:
+    return SimpleNamespace(api_fields=lambda: {"recordedAt": "2025-01-01T00:00:00Z",
+                                               "mimeType": "video/mp4", "durationSec": 1.0})
+
+
+def make_file(path: Path, size: int, *, sparse: bool = False) -> Path:
+    with path.open("wb") as fh:
+        if sparse:
+            fh.truncate(size)
+        else:
+            block = os.urandom(MIB)
+            for _ in range(size // MIB):
+                fh.write(block)
+            fh.write(block[: size % MIB])
+    return path
+
+
+def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
+                  user: str = "bench", probe: Any = _fake_probe) -> float:
+    """Seconds for the engine to take the file from queued to done."""
+    from medispecs_desktop.core.uploads.engine import EngineOptions, UploadEngine
+    from medispecs_desktop.core.uploads.jobs import JobState
+    from medispecs_desktop.core.uploads.store import QueueStore
+
+    db = home / f"q-{time.monotonic_ns()}.sqlite3"
+    engine = UploadEngine(
+        QueueStore(db), api, user, settings=settings,
+        options=EngineOptions(cloud_duplicate_check=False),
+        probe=probe, thumbnail=lambda _p: b"\xff\xd8\xff\xd9",
+    )
+    engine.start()
+    t0 = time.perf_counter()
+    job = engine.add_paths([path]).added[0]
+    ok = engine.wait_until(lambda js: all(j.state.is_terminal for j in js), timeout=3600)
+    elapsed = time.perf_counter() - t0
+    final = engine.job(job.id)
+    engine.stop()
+    engine.store.close()
+    if not ok or final.state is not JobState.DONE:
+        raise SystemExit(f"engine upload failed: {final.state} {final.error}")
+    return elapsed
+
+
+def curl_upload(url: str, path: Path, headers: dict[str, str] | None = None) -> float:
+    cmd = ["curl", "-sS", "-f", "-T", str(path), "-o", "/dev/null", "-H", "Expect:"]
+    for k, v in (headers or {}).items():
+        if k.lower() != "content-length":
+            cmd += ["-H", f"{k}: {v}"]
+    t0 = time.perf_counter()
+    subprocess.run([*cmd, url], check=True)
+    return time.perf_counter() - t0
+
+
+def report(name: str, size: int, engine_s: float, curl_s: float) -> dict[str, Any]:
+    e, c = size / engine_s / 1e6, size / curl_s / 1e6
+    row = {"bench": name, "MB": round(size / 1e6), "engine_MBps": round(e, 1),
+           "curl_MBps": round(c, 1), "ratio": round(e / c, 2)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+class SinkProcess:
+    """The sink in its own process, so it never competes with the client for the GIL."""
+
+    def __init__(self) -> None:
+        # stdin is a pipe the child watches: it exits when this process dies, however it dies
+        self.proc = subprocess.Popen([sys.executable, __file__, "_sink"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+# --------------------------------------------------------------------------- benches
+def bench_sink(size_mb: int, tmp: Path) -> None:
+    sink = SinkProcess()
+    path = make_file(tmp / "sink.mp4", size_mb * MIB)
+    api = SinkApi(sink.url)
+    engine_upload(api, path, home=tmp)  # warm up (page cache, imports)
+    runs = [(engine_upload(api, path, home=tmp), curl_upload(f"{sink.url}/curl", path))
+            for _ in range(3)]
+    sink.close()
+    best_e = min(r[0] for r in runs)
+    best_c = min(r[1] for r in runs)
+    report("sink (best of 3)", path.stat().st_size, best_e, best_c)
+
+
+def bench_stack(size_mb: int, tmp: Path) -> None:
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+    from medispecs_desktop.core.config import Settings
+    from medispecs_desktop.core.hashing import sha256_file
+    from medispecs_desktop.local.child import start_stack_process, stop_stack_process
+    from medispecs_desktop.local.samples import make_video
+
+    proc, info = start_stack_process()
+    try:
+        settings = Settings(api_url=info["apiUrl"], region=info["region"],
+                            user_pool_id=info["userPoolId"], client_id=info["clientId"],
+                            cognito_endpoint=info["awsEndpoint"])
+        auth = CognitoAuth(settings, MemoryTokenStore())
+        user = auth.sign_in(info["username"], info["password"])
+        api = ApiClient(settings, auth)
+        # a real (tiny) video with the bulk appended: probe needs a video, moto needs RAM
+        base = make_video(tmp / "stack.mp4", seconds=1)
+        with base.open("ab") as fh:
+            block = os.urandom(MIB)
+            for _ in range(size_mb):
+                fh.write(block)
+        size = base.stat().st_size
+        e = engine_upload(api, base, home=tmp, settings=settings, user=user.sub,
+                          probe=lambda p: SimpleNamespace(api_fields=lambda: {
+                              "recordedAt": "2025-01-01T00:00:00Z", "mimeType": "video/mp4",
+                              "durationSec": 1.0}))
+        digest = sha256_file(base)
+        signed = api.upload_url("v_benchcurl0001", content_type="video/mp4", size=size,
+                                sha256_b64=digest.b64digest())
+        c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
+        report("local stack", size, e, c)
+    finally:
+        stop_stack_process(proc)
+
+
+def _rss_child(size: int, sparse: bool, tmp: Path) -> None:
+    sink = SinkProcess()
+    path = make_file(tmp / f"rss-{size}.mp4", size, sparse=sparse)
+    try:
+        elapsed = engine_upload(SinkApi(sink.url), path, home=tmp)
+    finally:
+        sink.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
+    print(json.dumps({"size_MB": round(size / 1e6), "peak_rss_MiB": round(peak, 1),
+                      "MBps": round(size / elapsed / 1e6, 1)}), flush=True)
+    path.unlink()
+
+
+def bench_rss(big_gb: float, tmp: Path) -> None:
+    rows = []
+    for size, sparse in ((100 * MIB, False), (int(big_gb * 1024**3), True)):
+        out = subprocess.run(
+            [sys.executable, __file__, "_rss", str(size), str(int(sparse)), str(tmp)],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip().splitlines()[-1]
+        rows.append(json.loads(out))
+        print(out, flush=True)
+    ratio = rows[1]["peak_rss_MiB"] / rows[0]["peak_rss_MiB"]
+    print(json.dumps({"bench": "rss", "ratio_big_vs_100MB": round(ratio, 2),
+                      "goal": "<= 1.2 and <= 150 MiB"}), flush=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_sink":
+        sink = Sink()
+        print(sink.url, flush=True)
+        sys.stdin.read()  # EOF: the parent is gone
+        os._exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "_rss":
+        _rss_child(int(sys.argv[2]), sys.argv[3] == "1", Path(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", nargs="*", default=["sink", "stack", "rss"])
+    parser.add_argument("--mb", type=int, default=512, help="file size for the sink bench")
+    parser.add_argument("--stack-mb", type=int, default=100)
+    parser.add_argument("--big-gb", type=float, default=4.0)
+    args = parser.parse_args()
+    if not shutil.which("curl"):
+        raise SystemExit("curl is needed for the comparison")
+    import logging
+
+    logging.basicConfig(level=logging.INFO if os.environ.get("BENCH_VERBOSE") else logging.WARNING,
+                        format="%(relativeCreated)6d %(threadName)s %(name)s: %(message)s")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-upload-"))
+    os.environ.setdefault("MEDISPECS_HOME", str(tmp / "home"))
+    try:
+        if "sink" in args.which:
+            bench_sink(args.mb, tmp)
+        if "stack" in args.which:
+            bench_stack(args.stack_mb, tmp)
+        if "rss" in args.which:
+            bench_rss(args.big_gb, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
