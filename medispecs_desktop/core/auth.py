@@ -141,6 +141,13 @@ class NewPasswordRequired(AuthError):
         return f"NewPasswordRequired(username={self.username!r})"
 
 
+class SignInCancelled(AuthError):
+    """The sign-in was cancelled while its request ran; the session it got was discarded."""
+
+    def __init__(self) -> None:
+        super().__init__("The sign-in was cancelled.", code="cancelled")
+
+
 class TokenStoreUnavailable(MediSpecsError):
     """No secure place to keep the refresh token (no keyring, or a plain-text one refused)."""
 
@@ -531,8 +538,10 @@ class CognitoAuth:
         return result
 
     def _accept(self, result: dict[str, Any], *, username: str,
-                previous_refresh: str | None = None) -> UserInfo:
-        """Take an AuthenticationResult: keep tokens in memory, the refresh token in the store."""
+                previous_refresh: str | None = None,
+                cancel: threading.Event | None = None) -> UserInfo:
+        """Take an AuthenticationResult: keep tokens in memory, the refresh token in the store.
+        If ``cancel`` is set by now, the tokens are revoked instead and SignInCancelled raised."""
         auth = result.get("AuthenticationResult") or {}
         id_token, access = auth.get("IdToken"), auth.get("AccessToken")
         refresh = auth.get("RefreshToken") or previous_refresh
@@ -542,13 +551,26 @@ class CognitoAuth:
         self._check_issuer(id_token)
         user = UserInfo.from_id_token(id_token, fallback_username=username)
         with self._lock:
+            cancelled = cancel is not None and cancel.is_set()
+            if not cancelled:
+                self._store_session(user, id_token, access, refresh, expires_in,
+                                    previous_refresh)
+        if cancelled:
+            log.info("A sign-in finished after it was cancelled: its session was discarded")
+            if refresh != previous_refresh:
+                self._revoke(refresh)
+            raise SignInCancelled()
+        log.info("Signed in as %s (remembered: %s)", user.username, self.remembered)
+        return user
+
+    def _store_session(self, user: UserInfo, id_token: str, access: str, refresh: str,
+                       expires_in: float, previous_refresh: str | None) -> None:
+        with self._lock:
             old_user = self.user.username if self.user else self.last_username()
             self._tokens = Tokens(id_token, access, refresh, self.clock() + expires_in)
             self.user = user
             if refresh != previous_refresh or not self.remembered:
                 self._remember(user.username, refresh, old_user)
-        log.info("Signed in as %s (remembered: %s)", user.username, self.remembered)
-        return user
 
     def _check_issuer(self, id_token: str) -> None:
         """The app client must belong to the configured pool (else the keyring scope and the
@@ -578,8 +600,13 @@ class CognitoAuth:
 
     # ---- public API
 
-    def sign_in(self, username: str, password: str) -> UserInfo:
-        """Sign in with a username and password; may raise :class:`NewPasswordRequired`."""
+    def sign_in(self, username: str, password: str, *,
+                cancel: threading.Event | None = None) -> UserInfo:
+        """Sign in with a username and password; may raise :class:`NewPasswordRequired`.
+
+        ``cancel``: set it (from any thread) to abandon the sign-in; if Cognito answers
+        afterwards, the session is revoked rather than kept, and :class:`SignInCancelled`
+        is raised."""
         username = username.strip()
         if not username or not password:
             raise AuthError("Enter a username and a password.", code="missing_credentials")
@@ -606,10 +633,12 @@ class CognitoAuth:
                 "ask your administrator.",
                 code="unsupported_challenge",
             )
-        return self._accept(result, username=username)
+        return self._accept(result, username=username, cancel=cancel)
 
-    def complete_new_password(self, challenge: NewPasswordRequired, new_password: str) -> UserInfo:
-        """Answer the NEW_PASSWORD_REQUIRED challenge and finish signing in."""
+    def complete_new_password(self, challenge: NewPasswordRequired, new_password: str, *,
+                              cancel: threading.Event | None = None) -> UserInfo:
+        """Answer the NEW_PASSWORD_REQUIRED challenge and finish signing in (``cancel`` as
+        for :meth:`sign_in`)."""
         if not new_password:
             raise AuthError("Enter a new password.", code="missing_credentials")
         result = self._call(
@@ -626,7 +655,7 @@ class CognitoAuth:
                 f"({result['ChallengeName']}); ask your administrator.",
                 code="unsupported_challenge",
             )
-        return self._accept(result, username=challenge.username)
+        return self._accept(result, username=challenge.username, cancel=cancel)
 
     def restore(self) -> UserInfo | None:
         """Sign in silently with the remembered refresh token; None if there is none (or it
@@ -671,6 +700,20 @@ class CognitoAuth:
         if refresh and self.settings.client_id:
             self._revoke(refresh)
         log.info("Signed out")
+
+    def discard(self, user: UserInfo) -> bool:
+        """Sign out only if ``user`` (the object a sign-in returned) is still the current
+        session: for a sign-in whose answer came after the user cancelled it. A session made
+        since by another sign-in is left alone. True if something was discarded."""
+        with self._lock:
+            if self.user is not user or self._tokens is None:
+                return False
+            refresh = self._tokens.refresh_token
+            self._forget(user.username)
+        if self.settings.client_id:
+            self._revoke(refresh)
+        log.info("Discarded a sign-in that finished after it was cancelled")
+        return True
 
     def _forget(self, username: str | None) -> None:
         with self._lock:

@@ -100,23 +100,36 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.setObjectName("shortcutsDialog")
-        self.setMinimumSize(420, 420)
+        self.setMinimumSize(480, 560)
         layout = QVBoxLayout(self)
-        rows = [(a.text().replace("&", "").rstrip("…"),
-                 a.shortcut().toString(QKeySequence.SequenceFormat.NativeText))
-                for a in actions if not a.shortcut().isEmpty()]
+        native = QKeySequence.SequenceFormat.NativeText
+        # every key of an action (the player's Play/pause is Space *and* K), in a column wide
+        # enough for "Ctrl+Shift+O" plus the cell padding of the style sheet
+        rows = [(a.text().replace("&", "").rstrip("…").rstrip("."),
+                 ", ".join(k.toString(native) for k in a.shortcuts()))
+                for a in actions if a.shortcuts()]
         self.table = QTableWidget(len(rows), 2)
-        self.table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+        self.table.setHorizontalHeaderLabels(["Action", "Keys"])
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(
+            self.fontMetrics().height() + 10)  # a list, not a form: compact rows
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(
-            1, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         for row, (name, keys) in enumerate(rows):
             self.table.setItem(row, 0, QTableWidgetItem(name))
             self.table.setItem(row, 1, QTableWidgetItem(keys))
+        widest = max((self.fontMetrics().horizontalAdvance(k) for _n, k in rows), default=0)
+        self.table.setColumnWidth(1, max(120, widest + 32))
         layout.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setDefault(True)  # Enter or Esc closes it
+        close.setFocus()

@@ -332,6 +332,7 @@ class AppController(QObject):
             self.begin_restore()
         else:
             self.window.show_welcome(self.ctx.settings.missing())
+            self.window.set_not_configured()
             if config_error:
                 self.window.show_message(config_error, 0)
 
@@ -489,7 +490,9 @@ class AppController(QObject):
         ctx.user = None
         self.window.set_signed_in(None)
         self.window.set_keyring_notice(False)
-        self.window.show_signed_out("You have signed out. Your saved sign-in was forgotten.")
+        self.window.show_signed_out(
+            "You have signed out." if ctx.demo else
+            "You have signed out. Your saved sign-in was forgotten.")
         ctx.signed_out.emit()
         # forgetting the keyring entry and revoking the token touch disk/network: off the GUI
         ctx.tasks.run(API, auth.sign_out,
@@ -520,6 +523,7 @@ class AppController(QObject):
             self.begin_restore()
         else:
             self.window.show_welcome(settings.missing())
+            self.window.set_not_configured()
 
     # -- online -----------------------------------------------------------------------
     def _online_changed(self, online: bool) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
+from PySide6.QtSvg import QSvgRenderer
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,37 @@ def icon(name: str) -> QIcon:
         log.warning("icon %s missing at %s", name, path)
         return QIcon()
     return QIcon(str(path))
+
+
+_COLOUR = re.compile(r'(fill|stroke)="#[0-9a-fA-F]{3,8}"')
+ON_ACCENT_COLOUR = "#ffffff"
+_ON_ACCENT_SIZES = (16, 20, 24, 32, 48)
+
+
+@functools.cache
+def icon_on_accent(name: str) -> QIcon:
+    """The named icon drawn in white, for buttons with the accent (teal) background: the
+    primary and default buttons. The regular icons are dark and vanish on the accent."""
+    path = icon_path(name)
+    try:
+        svg = path.read_text(encoding="utf-8")
+    except OSError:
+        log.warning("icon %s missing at %s", name, path)
+        return QIcon()
+    white = _COLOUR.sub(lambda m: f'{m.group(1)}="{ON_ACCENT_COLOUR}"', svg).encode()
+    renderer = QSvgRenderer(QByteArray(white))
+    if not renderer.isValid():
+        log.warning("icon %s is not a valid SVG", name)
+        return QIcon()
+    result = QIcon()
+    for size in _ON_ACCENT_SIZES:
+        image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        renderer.render(painter)
+        painter.end()
+        result.addPixmap(QPixmap.fromImage(image))
+    return result
 
 
 def app_icon() -> QIcon:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from medispecs_desktop import APP_NAME
-from medispecs_desktop.ui.icons import app_icon, icon
+from medispecs_desktop.ui.icons import app_icon, icon, icon_on_accent
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.MP4 *.MOV);;All files (*)"
 
@@ -41,6 +41,8 @@ PAGE_STARTING = "starting"
 PAGE_SIGNED_OUT = "signed_out"
 PAGE_STACK_FAILED = "stack_failed"
 PAGE_MAIN = "main"
+
+LIBRARY_SHARE = 0.55  # of the width, on a first start: the list needs title, date, duration
 
 
 def _placeholder(text: str, icon_name: str) -> QWidget:
@@ -106,8 +108,8 @@ class Panel(QWidget):
 
     def add_button(self, text: str, *, primary: bool = False, icon_name: str = "") -> QPushButton:
         button = QPushButton(text)
-        if icon_name:
-            button.setIcon(icon(icon_name))
+        if icon_name:  # a dark icon vanishes on the primary button's accent background
+            button.setIcon(icon_on_accent(icon_name) if primary else icon(icon_name))
         if primary:
             button.setProperty("primary", True)
             button.setDefault(True)
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
     def __init__(self, qsettings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._qsettings = qsettings
+        self._split_done = False  # the library/player split was set (or restored)
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
@@ -269,7 +272,10 @@ class MainWindow(QMainWindow):
             "Open Settings…", primary=True, icon_name="settings")
         self.welcome_settings_button.clicked.connect(self.settings_requested)
         self.welcome_demo_button = self.welcome_panel.add_button(
-            "Try the demo (local stack)", icon_name="demo")
+            "Try the demo", icon_name="demo")
+        self.welcome_demo_button.setToolTip(
+            "Runs a copy of the MediSpecs cloud on this computer, with sample recordings. "
+            "Nothing is kept after you quit.")
         self.welcome_demo_button.clicked.connect(self.demo_requested)
         self._add_page(PAGE_WELCOME, self.welcome_panel)
 
@@ -400,6 +406,19 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self._pages[name])
         signed_in_page = name == PAGE_MAIN
         self.action_refresh.setEnabled(signed_in_page)
+        if signed_in_page and not self._split_done:
+            self._default_split()
+
+    def _default_split(self) -> None:
+        """First time the library is shown (no remembered layout): give the list its share
+        of the width. The splitter only hands out *extra* width by its stretch factors, so
+        left alone the list keeps its small size hint and truncates every column."""
+        total = self.pages.width() - self.splitter.handleWidth()
+        if total <= 0 or not self.isVisible():
+            return  # not laid out yet: the next show_page does it
+        library = max(self.library_view.minimumWidth(), int(total * LIBRARY_SHARE))
+        self.splitter.setSizes([library, max(1, total - library)])
+        self._split_done = True
 
     def current_page(self) -> str:
         current = self.pages.currentWidget()
@@ -438,8 +457,9 @@ class MainWindow(QMainWindow):
 
     def set_demo(self, demo: bool) -> None:
         self.demo_banner.setVisible(demo)
-        title = APP_NAME + (" — Demo" if demo else "")
-        self.setWindowTitle(title)
+        # Qt appends the application display name to titles that don't end with it (X11,
+        # Windows): end with it, or the bar reads "MediSpecs Desktop — Demo — MediSpecs Desktop"
+        self.setWindowTitle(f"Demo — {APP_NAME}" if demo else APP_NAME)
 
     def set_signed_in(self, username: str | None) -> None:
         if username:
@@ -455,6 +475,11 @@ class MainWindow(QMainWindow):
 
     def set_keyring_notice(self, visible: bool) -> None:
         self.keyring_notice.setVisible(visible)
+
+    def set_not_configured(self) -> None:
+        """No cloud set up yet: nothing to check, so don't say "Checking…" forever."""
+        self.set_online(None, "MediSpecs isn't connected to a cloud yet: see Settings.")
+        self.online_label.setText("Not set up")
 
     def set_online(self, online: bool | None, detail: str = "") -> None:
         """None = not known yet (checking)."""
@@ -514,7 +539,8 @@ class MainWindow(QMainWindow):
 
     # -- geometry ---------------------------------------------------------------------
     def _default_size(self) -> None:
-        """First start: 85 % of the screen (at most 1440 x 900), never below the minimum."""
+        """First start: 85 % of the screen (at most 1440 x 900), never below the minimum,
+        centred on the screen (left to the window manager it may hang off the bottom)."""
         screen = self.screen() or QApplication.primaryScreen()
         if screen is None:
             return
@@ -522,6 +548,8 @@ class MainWindow(QMainWindow):
         width = max(self.minimumWidth(), min(1440, int(available.width() * 0.85)))
         height = max(self.minimumHeight(), min(900, int(available.height() * 0.85)))
         self.resize(width, height)
+        self.move(available.x() + max(0, (available.width() - width) // 2),
+                  available.y() + max(0, (available.height() - height) // 2))
 
     def restore_layout(self) -> None:
         geometry = self._qsettings.value("window/geometry") if self._qsettings else None
@@ -536,14 +564,15 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         splitter = self._qsettings.value("window/splitter")
         if splitter is not None:
-            self.splitter.restoreState(splitter)
+            self._split_done = bool(self.splitter.restoreState(splitter))
 
     def save_layout(self) -> None:
         if self._qsettings is None:
             return
         self._qsettings.setValue("window/geometry", self.saveGeometry())
         self._qsettings.setValue("window/state", self.saveState())
-        self._qsettings.setValue("window/splitter", self.splitter.saveState())
+        if self._split_done:  # never saved before the library was shown and laid out
+            self._qsettings.setValue("window/splitter", self.splitter.saveState())
         self._qsettings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

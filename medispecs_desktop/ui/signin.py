@@ -7,6 +7,7 @@ a busy state while it waits, so the GUI thread never waits on the network.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,14 +29,19 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from medispecs_desktop.core.auth import CognitoAuth, NewPasswordRequired, UserInfo
+from medispecs_desktop.core.auth import (
+    CognitoAuth,
+    NewPasswordRequired,
+    SignInCancelled,
+    UserInfo,
+)
 from medispecs_desktop.core.errors import (
     AuthError,
     ConfigurationError,
     MediSpecsError,
     OfflineError,
 )
-from medispecs_desktop.ui.icons import icon
+from medispecs_desktop.ui.icons import icon, icon_on_accent
 from medispecs_desktop.ui.tasks import API, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -78,6 +84,7 @@ class SignInDialog(QDialog):
         self._tasks = tasks
         self._challenge: NewPasswordRequired | None = None
         self._request = 0  # answers to an abandoned request are ignored
+        self._cancel = threading.Event()  # set when the running request is abandoned
         self.busy = False
         self.setWindowTitle("Sign in to MediSpecs")
         self.setObjectName("signInDialog")
@@ -167,12 +174,14 @@ class SignInDialog(QDialog):
         self.buttons = QDialogButtonBox()
         self.submit = self.buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
         self.submit.setObjectName("submit")
-        self.submit.setDefault(True)
-        self.submit.setIcon(icon("sign-in"))
+        self.submit.setIcon(icon_on_accent("sign-in"))  # the default button is accent-coloured
         self.cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+        # Enter signs in: the default button must be set once the button box is inside the
+        # dialog (set before, QDialog doesn't know it and Enter does nothing)
+        self.submit.setDefault(True)
 
         if self.username.text():
             self.password.setFocus()
@@ -238,7 +247,7 @@ class SignInDialog(QDialog):
             (self.username if not username else self.password).setFocus()
             return
         auth = self._auth
-        self._run(lambda: auth.sign_in(username, password))
+        self._run(lambda cancel: auth.sign_in(username, password, cancel=cancel))
 
     def _submit_new_password(self) -> None:
         new, again = self.new_password.text(), self.confirm_password.text()
@@ -253,21 +262,35 @@ class SignInDialog(QDialog):
         challenge = self._challenge
         assert challenge is not None
         auth = self._auth
-        self._run(lambda: auth.complete_new_password(challenge, new))
+        self._run(lambda cancel: auth.complete_new_password(challenge, new, cancel=cancel))
 
-    def _run(self, fn: Callable[[], UserInfo]) -> None:
+    def _run(self, fn: Callable[[threading.Event], UserInfo]) -> None:
         self._request += 1
         request = self._request
+        cancel = self._cancel = threading.Event()
         self._set_busy(True)
-        self._tasks.run(
-            API, fn,
-            lambda user: self._done(request, user),
-            lambda exc: self._failed(request, exc),
-        )
+        auth, tasks = self._auth, self._tasks
 
-    def _done(self, request: int, user: Any) -> None:
-        if request != self._request:
-            return
+        def done(user: Any) -> None:
+            if isValid(self) and request == self._request:
+                self._done(user)
+            elif isinstance(user, UserInfo) and not tasks.closed:
+                # cancelled after Cognito answered: nobody sees this session, so end it
+                # (only if it is still the current one: a newer sign-in stays)
+                tasks.run(API, lambda: auth.discard(user), None, lambda _exc: None)
+
+        def failed(exc: BaseException) -> None:
+            if isValid(self) and request == self._request:
+                self._failed(exc)
+
+        tasks.run(API, lambda: fn(cancel), done, failed)
+
+    def _abandon(self) -> None:
+        """Forget the running request: its answer is ignored and its session discarded."""
+        self._request += 1
+        self._cancel.set()
+
+    def _done(self, user: Any) -> None:
         self._set_busy(False)
         self.password.clear()
         self.new_password.clear()
@@ -275,8 +298,8 @@ class SignInDialog(QDialog):
         self.signed_in.emit(user)
         self.accept()
 
-    def _failed(self, request: int, exc: BaseException) -> None:
-        if request != self._request:
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, SignInCancelled):
             return
         if isinstance(exc, NewPasswordRequired):
             self._challenge = exc
@@ -304,7 +327,7 @@ class SignInDialog(QDialog):
         self.reject()
 
     def reject(self) -> None:
-        self._request += 1  # a late answer must not act on a closed dialog
+        self._abandon()  # a late answer must not act on a closed dialog, nor sign anyone in
         self._set_busy(False)
         self.password.clear()
         self.new_password.clear()
@@ -312,5 +335,5 @@ class SignInDialog(QDialog):
         super().reject()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._request += 1
+        self._abandon()
         super().closeEvent(event)

@@ -22,10 +22,11 @@ import keyring.errors
 import psutil
 import pytest
 from keyring.backends import fail
-from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
-from medispecs_desktop import __version__
+from medispecs_desktop import APP_NAME, __version__
 from medispecs_desktop.core.config import Paths, Settings, load_settings
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog
 from medispecs_desktop.ui.app import (
@@ -165,8 +166,8 @@ def test_first_run_says_what_to_enter_and_settings_connect_the_app(
     text = window.welcome_panel.text.text()
     for words in ("API URL", "user pool id", "app client id"):
         assert words in text
-    assert window.welcome_demo_button.text() == "Try the demo (local stack)"
-    assert window.online_label.text() == "Checking…"
+    assert window.welcome_demo_button.text() == "Try the demo"
+    assert window.online_label.text() == "Not set up"  # nothing to check: not "Checking…"
 
     qtbot.mouseClick(window.welcome_settings_button, Qt.MouseButton.LeftButton)
     dialog = controller.settings_dialog
@@ -427,7 +428,7 @@ def test_menus_shortcuts_and_about(qtbot: Any, tmp_path: Any) -> None:
     window.action_about.trigger()
     assert requested == ["about"]
     buttons = window.findChildren(QPushButton)
-    assert any(b.text() == "Try the demo (local stack)" for b in buttons)
+    assert any(b.text() == "Try the demo" for b in buttons)
 
 
 def test_stack_process_reports_failures_clearly(qtbot: Any) -> None:
@@ -554,3 +555,138 @@ def test_sign_in_prefills_the_last_user_from_the_keyring(
     dialog = _dialog(qtbot, controller)
     qtbot.waitUntil(lambda: dialog.username.text() == "dr-who", timeout=10_000)
     assert dialog.password.text() == ""
+
+
+# ----------------------------------------------------------------------------- quality pass
+
+
+def _lightness(icon: QIcon) -> float:
+    """Mean lightness (0-255) of an icon's visible pixels."""
+    image = icon.pixmap(QSize(20, 20)).toImage()
+    values = [QColor(image.pixel(x, y)).lightness()
+              for x in range(image.width()) for y in range(image.height())
+              if QColor.fromRgba(image.pixel(x, y)).alpha() > 128]
+    assert values, "the icon is empty"
+    return sum(values) / len(values)
+
+
+def test_enter_signs_in_and_shows_the_clinicians_name(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    local_stack: dict[str, Any], test_keyring: MemoryKeyring,
+) -> None:
+    """Enter in the password field signs in (the default button used to be lost, so Enter did
+    nothing); the status bar shows the name from the ID token, not just the username."""
+    ctx, window, controller = make_shell(stack_settings)
+    controller.start()
+    dialog = _dialog(qtbot, controller)
+    assert dialog.submit.isDefault()
+    # the default (accent-coloured) button carries a light icon, not the dark one
+    assert _lightness(dialog.submit.icon()) > 200
+    dialog.username.setText(local_stack["username"])
+    dialog.password.setText(local_stack["password"])
+    dialog.password.setFocus()
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    assert dialog.busy
+    qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=15_000)
+    assert ctx.user is not None and ctx.user.email == "demo@example.org"
+    assert window.user_label.text() == "Demo clinician (demo)"
+
+
+def test_a_sign_in_cancelled_while_it_runs_leaves_no_session(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    local_stack: dict[str, Any], test_keyring: MemoryKeyring,
+) -> None:
+    """Cancel while Cognito is still answering: the late success must not leave a signed-in
+    session (with a remembered refresh token) that the window doesn't show."""
+    ctx, window, controller = make_shell(stack_settings)
+    controller.start()
+    dialog = _dialog(qtbot, controller)
+    auth = ctx.auth
+    assert auth is not None
+    gate, entered = threading.Event(), threading.Event()
+    real_call = auth._call
+
+    def slow_call(*args: Any, **kwargs: Any) -> Any:  # the real call, answered late
+        entered.set()
+        assert gate.wait(15)
+        return real_call(*args, **kwargs)
+
+    auth._call = slow_call  # type: ignore[method-assign]
+    _submit(qtbot, dialog, local_stack["username"], local_stack["password"])
+    qtbot.waitUntil(entered.is_set, timeout=5_000)
+    qtbot.mouseClick(dialog.cancel, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    gate.set()
+    qtbot.waitUntil(lambda: ctx.tasks.pending(API) == 0, timeout=15_000)
+    qtbot.wait(50)  # let any late delivery run
+    assert not auth.signed_in and auth.user is None
+    assert ctx.user is None and window.current_page() == PAGE_SIGNED_OUT
+    assert window.user_label.text() == "Not signed in"
+    assert test_keyring.refresh_tokens() == []
+
+
+def test_discard_only_ends_the_session_it_was_given(
+    stack_settings: Settings, local_stack: dict[str, Any], test_keyring: MemoryKeyring,
+) -> None:
+    """The late answer of a cancelled sign-in arriving after a newer sign-in must not sign
+    the newer one out."""
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+
+    auth = CognitoAuth(stack_settings, MemoryTokenStore())
+    stale = auth.sign_in(local_stack["username"], local_stack["password"])
+    current = auth.sign_in(local_stack["username"], local_stack["password"])
+    assert not auth.discard(stale) and auth.user is current and auth.signed_in
+    assert auth.discard(current) and not auth.signed_in
+
+
+def test_window_titles_name_the_app_once(qtbot: Any) -> None:
+    """Qt appends the display name to titles not ending with it: "MediSpecs Desktop — Demo"
+    became "MediSpecs Desktop — Demo — MediSpecs Desktop" in the title bar."""
+    window = MainWindow(None)
+    qtbot.addWidget(window)
+    for demo in (False, True):
+        window.set_demo(demo)
+        assert window.windowTitle().endswith(APP_NAME)
+        assert window.windowTitle().count(APP_NAME) == 1
+    assert "Demo" in window.windowTitle()
+
+
+def test_primary_buttons_have_light_icons_on_the_accent(qtbot: Any) -> None:
+    window = MainWindow(None)
+    qtbot.addWidget(window)
+    assert _lightness(window.welcome_settings_button.icon()) > 200  # was dark on teal
+    assert _lightness(window.signed_out_sign_in_button.icon()) > 200
+    assert _lightness(window.welcome_demo_button.icon()) < 200  # white button: regular icon
+
+
+def test_first_start_centres_the_window_and_gives_the_library_its_share(
+    qtbot: Any, make_shell: Callable[..., Shell],
+) -> None:
+    """No remembered layout: the window is centred on the screen, and the library list gets
+    more than half the width when it is first shown (it used to keep its small size hint and
+    truncate every column)."""
+    _ctx, window, _controller = make_shell(Settings())
+    available = window.screen().availableGeometry()
+    centre = window.geometry().center()
+    assert abs(centre.x() - available.center().x()) <= 2
+    assert abs(centre.y() - available.center().y()) <= 2
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.width() == 1280)
+    window.show_main()
+    library, player = window.splitter.sizes()
+    assert library >= 0.5 * (library + player), (library, player)
+    assert player >= window.player_view.minimumWidth()
+
+
+def test_shortcuts_list_every_key_of_an_action(qtbot: Any) -> None:
+    parent = MainWindow(None)
+    qtbot.addWidget(parent)
+    play = QAction("Play / pause", parent)
+    play.setShortcuts(["Space", "K"])
+    dialog = ShortcutsDialog([*parent.all_actions(), play], parent)
+    qtbot.addWidget(dialog)
+    rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text()
+            for r in range(dialog.table.rowCount())}
+    assert rows["Play / pause"] == "Space, K"
+    widest = dialog.fontMetrics().horizontalAdvance(rows["Add folder"])
+    assert dialog.table.columnWidth(1) >= widest + 16  # "Ctrl+Shift+O" not clipped
