@@ -1123,9 +1123,21 @@ class UploadEngine:
             payload["sha256"] = job.sha256
         if job.fingerprint:
             payload["fingerprint"] = job.fingerprint
-        video = self._call(lambda: self.api.create_video(payload))
+        try:
+            video = self._call(lambda: self.api.create_video(payload))
+        except ConflictError as exc:
+            if exc.code not in ("checksum_mismatch", "size_mismatch"):
+                raise
+            # the server refused the bytes (and removed them): a retry uploads them again
+            self.store.reset_upload(job.id, self.user_id, sha256=None)
+            raise RejectedError(
+                f"The cloud copy of {job.name} did not match the file ({exc.code}); it was "
+                "discarded. Retry to upload it again.",
+                code=exc.code,
+            ) from None
         status = str(getattr(video, "status", "") or "")
         if status == "pending":
+            self.store.reset_upload(job.id, self.user_id, sha256=None)
             raise RejectedError(
                 "The server does not see the uploaded file (it may have been removed); "
                 "retry to upload it again.",

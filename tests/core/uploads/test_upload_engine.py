@@ -343,3 +343,33 @@ def test_upload_next_and_pause_all_resume_all(make_engine, make_video) -> None:
     final = settled(engine)
     assert all(j.state is JobState.DONE for j in final)
     assert final[0].phase is Phase.FINISHED
+
+
+def test_expired_sign_in_parks_jobs_until_the_user_signs_in_again(
+    make_engine, make_video, local_stack
+) -> None:
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.errors import NotSignedInError
+    from tests.core.uploads.conftest import stack_settings
+
+    class ExpiredSession:
+        """A token provider whose refresh token has expired (as CognitoAuth reports it)."""
+
+        def id_token(self) -> str:
+            raise NotSignedInError("Your session expired: sign in again.")
+
+        def force_refresh(self) -> str:
+            return self.id_token()
+
+    clip = make_video("expired.mp4", seconds=1, seed=71)
+    db_engine = make_engine(api=ApiClient(stack_settings(local_stack), ExpiredSession()))
+    job = db_engine.add_paths([clip]).added[0]
+    db_engine.start()
+    assert db_engine.wait_until(
+        lambda js: js[0].state is JobState.WAITING_SIGN_IN, timeout=TIMEOUT)
+    assert "sign in again" in (db_engine.job(job.id).error or "")
+    db_engine.stop()
+    # the user signs in: a new engine (same user, same queue) picks the job up and finishes it
+    fresh = make_engine(db=db_engine.store.path)
+    fresh.start()
+    assert settled(fresh, [job.id])[0].state is JobState.DONE
