@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -182,6 +182,7 @@ class SignInDialog(QDialog):
         # Enter signs in: the default button must be set once the button box is inside the
         # dialog (set before, QDialog doesn't know it and Enter does nothing)
         self.submit.setDefault(True)
+        self._fit_submit()
 
         if self.username.text():
             self.password.setFocus()
@@ -190,6 +191,17 @@ class SignInDialog(QDialog):
             # the last user's name comes from the keyring (D-Bus/Keychain: may be slow or ask
             # to unlock): fetch it on a worker and fill it in if the field is still empty
             tasks.run(API, auth.last_username, self._prefill_username, lambda _exc: None)
+
+    SUBMIT_TEXTS = ("Sign in", "Signing in…", "Set password")
+
+    def _fit_submit(self) -> None:
+        """The style sheet sets default buttons in bold, which Qt's size hint doesn't count
+        ("Sign ir"): make room for the widest of the button's texts in bold."""
+        font = QFont(self.submit.font())
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        text = max(metrics.horizontalAdvance(t) for t in self.SUBMIT_TEXTS)
+        self.submit.setMinimumWidth(text + self.submit.iconSize().width() + 44)
 
     def _prefill_username(self, name: Any) -> None:
         if not isValid(self):  # the dialog was closed and deleted meanwhile

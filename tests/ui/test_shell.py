@@ -690,3 +690,22 @@ def test_shortcuts_list_every_key_of_an_action(qtbot: Any) -> None:
     assert rows["Play / pause"] == "Space, K"
     widest = dialog.fontMetrics().horizontalAdvance(rows["Add folder"])
     assert dialog.table.columnWidth(1) >= widest + 16  # "Ctrl+Shift+O" not clipped
+
+
+def test_the_bold_default_button_is_wide_enough_for_its_texts(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    test_keyring: MemoryKeyring,
+) -> None:
+    """Default buttons are bold (style sheet) but Qt sized the button for regular text: the
+    dialog showed "Sign ir"."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    _ctx, _window, controller = make_shell(stack_settings)
+    controller.start()
+    dialog = _dialog(qtbot, controller)
+    font = QFont(dialog.submit.font())
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    for text in ("Sign in", "Signing in…", "Set password"):
+        needed = metrics.horizontalAdvance(text) + dialog.submit.iconSize().width() + 28
+        assert dialog.submit.width() >= needed, (text, dialog.submit.width(), needed)
