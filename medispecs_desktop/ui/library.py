@@ -88,7 +88,7 @@ VIDEO_ID_ROLE = Qt.ItemDataRole.UserRole + 3
 LOCAL_ITEM_ROLE = Qt.ItemDataRole.UserRole + 4
 
 THUMB_SIZE = QSize(96, 54)
-GRID_THUMB_SIZE = QSize(192, 108)
+GRID_THUMB_SIZE = QSize(160, 90)
 
 STATUS_TEXT = {
     "pending": "Waiting for upload",
@@ -887,7 +887,8 @@ class _GridDelegate(QStyledItemDelegate):
         def text(col: int) -> str:
             return model.display_text(row, col)
 
-        option.text = f"{text(COL_TITLE)}\n{text(COL_RECORDED)} · {text(COL_STATUS)}"
+        # U+2028 (line separator) is how Qt's item views break a caption into lines
+        option.text = f"{text(COL_TITLE)}\u2028{text(COL_RECORDED)} · {text(COL_STATUS)}"
         option.features |= QStyleOptionViewItem.ViewItemFeature.HasDisplay
 
 
