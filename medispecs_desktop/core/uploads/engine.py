@@ -44,6 +44,7 @@ from medispecs_desktop.core.errors import (
     ServerError,
 )
 from medispecs_desktop.core.hashing import READ_CHUNK, Sha256, fingerprint, sha256_file
+from medispecs_desktop.core.uploads.awake import SleepInhibitor
 from medispecs_desktop.core.uploads.jobs import (
     ACTIVE_STATES,
     RUNNABLE_STATES,
@@ -228,6 +229,7 @@ class UploadEngine:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         url_rewriter: UrlRewriter | None = None,
+        sleep_inhibitor: SleepInhibitor | None = None,
     ) -> None:
         if not user_id:
             raise ValueError("an upload engine belongs to a signed-in user")
@@ -246,6 +248,7 @@ class UploadEngine:
         self._clock = clock
         self._rng = rng or random.Random()
         self.url_rewriter = url_rewriter  # test hook: send PUTs through a fault proxy
+        self.awake = sleep_inhibitor if sleep_inhibitor is not None else SleepInhibitor()
         rate = self.settings.bandwidth_limit_kbps * 1000 / 8
         self.bucket = TokenBucket(rate, sleep=sleep, clock=clock)
         self.progress = ProgressHub()
@@ -571,6 +574,12 @@ class UploadEngine:
                     continue
 
     def _schedule_loop(self) -> None:
+        try:
+            self._schedule()
+        finally:
+            self.awake.release()
+
+    def _schedule(self) -> None:
         while True:
             with self._cond:
                 if self._stopping:
@@ -585,6 +594,9 @@ class UploadEngine:
                     self._launch(job)
                     exclude.append(job.id)
                     slots -= 1
+                with self._cond:
+                    busy = bool(self._running)
+                self.awake.set(busy)  # the OS may not sleep while bytes move
                 waiting = self.store.list_jobs(
                     self.user_id, states=(JobState.WAITING_NETWORK, JobState.WAITING_SOURCE)
                 )

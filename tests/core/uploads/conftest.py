@@ -17,6 +17,7 @@ import pytest
 from medispecs_desktop.core.api import ApiClient
 from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
 from medispecs_desktop.core.config import Settings
+from medispecs_desktop.core.uploads.awake import SleepInhibitor
 from medispecs_desktop.core.uploads.engine import EngineOptions, UploadEngine
 from medispecs_desktop.core.uploads.store import QueueStore
 from tests.support.strict_s3_proxy import StrictS3Proxy
@@ -92,7 +93,8 @@ def make_engine(
     engines: list[UploadEngine] = []
 
     def factory(*, options: EngineOptions = TEST_OPTIONS, db: Path | None = None,
-                api: Any = None, user_id: str | None = None, **kw: Any) -> UploadEngine:
+                api: Any = None, user_id: str | None = None, awake: Any = None,
+                **kw: Any) -> UploadEngine:
         client, sub = demo_api
         store = QueueStore(db or tmp_path / "queue.sqlite3")
         engine = UploadEngine(
@@ -100,6 +102,7 @@ def make_engine(
             settings=stack_settings(local_stack, **kw),
             options=options, sleep=no_sleep, rng=random.Random(7),
             url_rewriter=proxy.rewrite,
+            sleep_inhibitor=awake or SleepInhibitor(enabled=False),
         )
         engines.append(engine)
         return engine

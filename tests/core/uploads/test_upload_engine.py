@@ -4,7 +4,9 @@ bytes through real pre-signed URLs, the strict S3 proxy in front of moto, real v
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -55,8 +57,9 @@ def test_part_size_fits_any_file_in_10000_parts() -> None:
 
 
 def test_single_and_multipart_upload_through_strict_s3(
-    make_engine, big_video, make_video, proxy, s3, local_stack, demo_api
+    make_engine, big_video, make_video, proxy, s3, local_stack, demo_api, caplog
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="medispecs_desktop")
     api, _sub = demo_api
     small = make_video("small.mp4", seconds=1)
     big = big_video("big.mkv", 13)  # 3 parts of 5 MiB
@@ -89,6 +92,9 @@ def test_single_and_multipart_upload_through_strict_s3(
     assert len(snapshots) <= 10 * span + 10
     states = [s for i, s in changes if i == jobs[1].id]
     states = [s for k, s in enumerate(states) if k == 0 or states[k - 1] is not s]
+    logged = caplog.text
+    assert "multipart upload created" in logged
+    assert "X-Amz-Signature" not in logged and "X-Amz-Credential" not in logged
     assert states[:3] == [JobState.QUEUED, JobState.HASHING, JobState.UPLOADING]
     assert states[-2:] == [JobState.FINALIZING, JobState.DONE]
 
@@ -208,13 +214,18 @@ def test_cancel_aborts_the_multipart_upload(
 ) -> None:
     import threading
 
+    from medispecs_desktop.core.uploads.awake import SleepInhibitor
+
     video = big_video("cancel.mkv", 16)
     gate = threading.Event()
     proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["2"])
-    engine = make_engine(max_parts_in_flight=1)
+    # a stand-in for systemd-inhibit/caffeinate: a real child process held while uploading
+    awake = SleepInhibitor([sys.executable, "-c", "import time; time.sleep(120)"])
+    engine = make_engine(max_parts_in_flight=1, awake=awake)
     engine.start()
     job = engine.add_paths([video]).added[0]
     assert proxy.wait_for_puts(1, ok=True)  # part 1 is in S3
+    assert awake.held  # the OS is asked not to sleep while bytes move
     assert engine.wait_until(lambda js: js[0].upload_id is not None, timeout=TIMEOUT)
     assert s3.list_multipart_uploads(Bucket=local_stack["bucket"]).get("Uploads")
     gate.set()
@@ -222,6 +233,7 @@ def test_cancel_aborts_the_multipart_upload(
     assert cancelled.state is JobState.CANCELLED and cancelled.upload_id is None
     assert no_multipart_left(s3, local_stack["bucket"])
     assert engine.store.parts(job.id) == {}
+    assert engine.wait_until(lambda _js: not awake.held, timeout=TIMEOUT)
 
 
 def test_pause_keeps_the_upload_and_resume_sends_only_the_rest(

@@ -234,3 +234,24 @@ def test_progress_is_throttled_and_has_speed_and_eta() -> None:
     assert last.eta_seconds is not None and 8 <= last.eta_seconds <= 10
     hub.add(1, -500)  # a failed part's bytes are taken back
     assert hub.snapshot().jobs[1].bytes_done == 999_500
+
+
+def test_sleep_inhibitor_holds_a_process_and_gives_up_when_unavailable() -> None:
+    import sys
+
+    from medispecs_desktop.core.uploads.awake import SleepInhibitor
+
+    awake = SleepInhibitor([sys.executable, "-c", "import time; time.sleep(60)"])
+    awake.set(True)
+    first = awake._proc
+    awake.set(True)  # idempotent: still the same child
+    assert awake.held and awake._proc is first
+    awake.set(False)
+    assert not awake.held and first is not None and first.poll() is not None
+    broken = SleepInhibitor([sys.executable, "-c", "raise SystemExit(1)"])
+    broken.set(True)
+    assert broken._proc is not None
+    broken._proc.wait()
+    broken.set(True)  # it died by itself: no retry loop
+    assert not broken.held and broken._command is None
+    SleepInhibitor(["/nonexistent/inhibit"]).set(True)  # never raises
