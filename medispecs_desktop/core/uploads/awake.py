@@ -1,8 +1,8 @@
 """Ask the operating system not to sleep while uploads run (best effort, never fatal).
 
-* Linux: ``systemd-inhibit --what=idle:sleep … sleep infinity`` held as a child process (logind
-  drops the lock when the child ends). Without logind (containers) the child exits at once and
-  nothing happens.
+* Linux: ``systemd-inhibit --what=idle:sleep … tail --pid=<our pid> -f /dev/null`` held as a
+  child process (logind drops the lock when it ends; ``tail --pid`` ends with us, even after a
+  kill -9). Without logind (containers) the child exits at once and nothing happens.
 * macOS: ``caffeinate -i -w <our pid>`` (ends by itself if we die).
 * Windows: ``SetThreadExecutionState(ES_CONTINUOUS | ES_SYSTEM_REQUIRED)`` — per thread, so
   :meth:`SleepInhibitor.set` must be called from one long-lived thread (the engine's scheduler).
@@ -26,10 +26,14 @@ _ES_SYSTEM_REQUIRED = 0x00000001
 def default_command() -> list[str] | None:
     if sys.platform == "darwin" and shutil.which("caffeinate"):
         return ["caffeinate", "-i", "-w", str(os.getpid())]
-    if sys.platform.startswith("linux") and shutil.which("systemd-inhibit"):
+    if sys.platform.startswith("linux") and shutil.which("systemd-inhibit") and shutil.which(
+        "tail"
+    ):
+        # `tail --pid` ends when this process ends, even after kill -9: never a stale lock
         return [
             "systemd-inhibit", "--what=idle:sleep", "--who=MediSpecs Desktop",
-            "--why=Uploading recordings", "--mode=block", "sleep", "infinity",
+            "--why=Uploading recordings", "--mode=block",
+            "tail", f"--pid={os.getpid()}", "-f", "/dev/null",
         ]
     return None
 
