@@ -49,6 +49,7 @@ from medispecs_desktop.core.cards import (
 )
 from medispecs_desktop.core.media import thumbnail_jpeg
 from medispecs_desktop.core.models import parse_utc
+from medispecs_desktop.ui.icons import fit_bold_button
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ API_KIND = "api"
 COL_SELECT, COL_THUMB, COL_NAME, COL_RECORDED, COL_DURATION, COL_SIZE, COL_STATUS = range(7)
 HEADERS = ["", "Preview", "File", "Recorded", "Duration", "Size", "Status"]
 THUMB_SIZE = QSize(96, 54)
+NAME_WIDTH = 240
 
 STATUS_TEXT: dict[ClipStatus, str] = {
     ClipStatus.NEW: "New",
@@ -168,11 +170,17 @@ class CardImportDialog(QDialog):
         self.table.setIconSize(THUMB_SIZE)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
+        # the status is what the clinician reads: it takes the free width; long card paths
+        # are elided in the middle (the file name stays visible, the full path in a tooltip)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
-        for col in (COL_SELECT, COL_RECORDED, COL_DURATION, COL_SIZE, COL_STATUS):
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_STATUS, QHeaderView.ResizeMode.Stretch)
+        for col in (COL_SELECT, COL_RECORDED, COL_DURATION, COL_SIZE):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(COL_THUMB, THUMB_SIZE.width() + 8)
+        self.table.setColumnWidth(COL_NAME, NAME_WIDTH)
         self.table.itemChanged.connect(self._on_item_changed)
 
         self.safe_label = QLabel("")
@@ -183,6 +191,7 @@ class CardImportDialog(QDialog):
         self.import_button = QPushButton("Import 0 clips")
         self.import_button.setObjectName("importButton")
         self.import_button.setDefault(True)
+        fit_bold_button(self.import_button, ("Import 888 clips",))
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.import_selected)
         self.erase_button = QPushButton("Erase verified clips…")
@@ -521,7 +530,11 @@ class CardImportDialog(QDialog):
             status = self.table.item(row, COL_STATUS)
             if status is not None:
                 status.setData(Qt.ItemDataRole.UserRole, clip.status.value)
-                status.setToolTip(clip.error or self._errors.get(clip.path, "") or "")
+                status.setToolTip(clip.error or self._errors.get(clip.path, "")
+                                  or values[COL_STATUS])
+            name = self.table.item(row, COL_NAME)
+            if name is not None:
+                name.setToolTip(str(clip.path))
             check = self.table.item(row, COL_SELECT)
             if check is not None and clip.status not in (ClipStatus.NEW, ClipStatus.DUPLICATE):
                 check.setFlags(Qt.ItemFlag.ItemIsSelectable)

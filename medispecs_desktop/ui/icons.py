@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QPushButton
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,22 @@ def icon_on_accent(name: str) -> QIcon:
         painter.end()
         result.addPixmap(QPixmap.fromImage(image))
     return result
+
+
+BUTTON_PADDING = 44  # the style sheet's 14 px on each side, the border, icon spacing, slack
+
+
+def fit_bold_button(button: QPushButton, texts: tuple[str, ...]) -> None:
+    """Give a default/primary button room for the widest of ``texts`` in bold.
+
+    The style sheet sets those buttons in bold, but Qt computes a button's size hint from the
+    regular font, so the bold text got clipped ("Sign ir", "mport 2 clip")."""
+    font = QFont(button.font())
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    text = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+    icon_width = button.iconSize().width() if not button.icon().isNull() else 0
+    button.setMinimumWidth(text + icon_width + BUTTON_PADDING)
 
 
 def app_icon() -> QIcon:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -41,7 +41,7 @@ from medispecs_desktop.core.errors import (
     MediSpecsError,
     OfflineError,
 )
-from medispecs_desktop.ui.icons import icon, icon_on_accent
+from medispecs_desktop.ui.icons import fit_bold_button, icon, icon_on_accent
 from medispecs_desktop.ui.tasks import API, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -195,13 +195,7 @@ class SignInDialog(QDialog):
     SUBMIT_TEXTS = ("Sign in", "Signing in…", "Set password")
 
     def _fit_submit(self) -> None:
-        """The style sheet sets default buttons in bold, which Qt's size hint doesn't count
-        ("Sign ir"): make room for the widest of the button's texts in bold."""
-        font = QFont(self.submit.font())
-        font.setBold(True)
-        metrics = QFontMetrics(font)
-        text = max(metrics.horizontalAdvance(t) for t in self.SUBMIT_TEXTS)
-        self.submit.setMinimumWidth(text + self.submit.iconSize().width() + 44)
+        fit_bold_button(self.submit, self.SUBMIT_TEXTS)
 
     def _prefill_username(self, name: Any) -> None:
         if not isValid(self):  # the dialog was closed and deleted meanwhile

@@ -396,3 +396,28 @@ def test_auto_import_queues_new_clips_at_once(qtbot: QtBot, tasks: TaskRunner,
     assert dialog.status_of(files["new"]) is ClipStatus.QUEUED
     assert dialog.status_of(files["copy"]) is ClipStatus.DUPLICATE
     assert "Not checked against the cloud" in dialog.note.text()
+
+
+def test_status_column_and_import_button_are_fully_visible(
+    qtbot: QtBot, tasks: TaskRunner, tmp_path: Path,
+) -> None:
+    """At the dialog's own size the Status column (what a clinician reads: new, unreadable
+    and why) is on screen, not behind a horizontal scroll bar after a stretched File column;
+    the bold default button shows its whole text (it read "mport 2 clip")."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    root = tmp_path / "card"
+    files = card_with(root, broken=True)
+    dialog = open_dialog(qtbot, tasks, root, DictCloud(), set(), [])
+    table = dialog.table
+    qtbot.waitUntil(lambda: table.horizontalHeader().length() > 0)
+    right_edge = table.columnViewportPosition(COL_STATUS) + table.columnWidth(COL_STATUS)
+    assert right_edge <= table.viewport().width()
+    assert not table.horizontalScrollBar().isVisible()
+    status = table.item(row_of(dialog, files["broken"]), COL_STATUS)
+    assert status.text().startswith("Unreadable") and status.toolTip()
+    assert table.item(row_of(dialog, files["new"]), COL_NAME).toolTip() == str(files["new"])
+    font = QFont(dialog.import_button.font())
+    font.setBold(True)
+    needed = QFontMetrics(font).horizontalAdvance(dialog.import_button.text()) + 28
+    assert dialog.import_button.width() >= needed
