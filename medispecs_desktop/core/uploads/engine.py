@@ -58,7 +58,11 @@ from medispecs_desktop.core.uploads.jobs import (
 from medispecs_desktop.core.uploads.network import Backoff, Reachability
 from medispecs_desktop.core.uploads.progress import ProgressHub, ProgressListener
 from medispecs_desktop.core.uploads.scanner import ScanResult, scan_paths
-from medispecs_desktop.core.uploads.store import InvalidTransitionError, QueueStore
+from medispecs_desktop.core.uploads.store import (
+    InvalidTransitionError,
+    JobNotFoundError,
+    QueueStore,
+)
 from medispecs_desktop.core.uploads.transfer import (
     ConnectionLostError,
     FileSlice,
@@ -668,6 +672,7 @@ class UploadEngine:
     def _fail_or_wait(self, job: Job, state: JobState, exc: BaseException, code: str) -> None:
         message = str(exc) or type(exc).__name__
         try:
+            job = self.job(job.id)
             self._set(
                 job,
                 expect=tuple(ACTIVE_STATES | {JobState.QUEUED}),
@@ -675,8 +680,8 @@ class UploadEngine:
                 error=message,
                 error_code=code,
             )
-        except InvalidTransitionError:
-            pass  # paused/cancelled meanwhile: the user's choice wins
+        except (InvalidTransitionError, JobNotFoundError):
+            pass  # paused/cancelled/removed meanwhile: the user's choice wins
 
     def _after_error(self, job: Job, exc: BaseException) -> None:
         if isinstance(exc, NotSignedInError):

@@ -366,13 +366,14 @@ class QueueStore:
         return _row_to_job(new)
 
     def claim_fingerprint(self, job_id: int, user_id: str, fp: str) -> Job | None:
-        """Store ``fp`` on the job unless another live/done job of the user has it.
+        """Store ``fp`` on the job unless another live job of the user has it.
 
         Returns the other job (this one is then a duplicate) or ``None``. Atomic, so two
-        copies of one clip started at once cannot both be uploaded.
+        copies of one clip queued at once cannot both be uploaded. Finished jobs are not
+        consulted: the cloud duplicate check knows whether that video still exists.
         """
         with self._tx() as db:
-            states = (*_LIVE_STATES, JobState.DONE.value)
+            states = _LIVE_STATES
             row = db.execute(
                 f"SELECT {_COLUMNS} FROM jobs WHERE user_id = ? AND fingerprint = ? AND id != ? "
                 f"AND state IN ({','.join('?' * len(states))}) ORDER BY id LIMIT 1",
