@@ -260,7 +260,8 @@ def _open(file: Path) -> Iterator[av.container.InputContainer]:
         container = av.open(str(file), mode="r")
     except av.error.InvalidDataError:
         raise MediaError(
-            f"{file.name} is not a video file FFmpeg can read (broken or another kind of file)."
+            f"{file.name} is not a video this app can read: it is damaged or another kind "
+            "of file."
         ) from None
     except (av.error.FFmpegError, OSError) as exc:
         raise MediaError(f"{file.name} cannot be opened as a video: {_reason(exc)}.") from None
@@ -282,7 +283,8 @@ def _video_stream(container: av.container.InputContainer, file: Path) -> av.Vide
     if not names & _VIDEO_CONTAINERS:
         # FFmpeg "opens" text (tty demuxer), still images and raw streams too: not recordings.
         raise MediaError(
-            f"{file.name} is not a video recording (FFmpeg sees {container.format.long_name})."
+            f"{file.name} is not a video recording (it looks like: "
+            f"{container.format.long_name or container.format.name})."
         )
     streams = [s for s in container.streams.video if not _is_attached_picture(s)]
     if not streams:

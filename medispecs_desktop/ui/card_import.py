@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -98,6 +100,15 @@ class Tasks(Protocol):
         on_done: Callable[[Any], None] | None = ...,
         on_error: Callable[[BaseException], None] | None = ...,
     ) -> cf.Future[Any]: ...
+
+
+class _ElideRight(QStyledItemDelegate):
+    """The status column keeps its beginning ("Unreadable: why…"); the table elides the
+    other columns in the middle."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Any) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
 
 
 class CardImportDialog(QDialog):
@@ -181,6 +192,7 @@ class CardImportDialog(QDialog):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(COL_THUMB, THUMB_SIZE.width() + 8)
         self.table.setColumnWidth(COL_NAME, NAME_WIDTH)
+        self.table.setItemDelegateForColumn(COL_STATUS, _ElideRight(self.table))
         self.table.itemChanged.connect(self._on_item_changed)
 
         self.safe_label = QLabel("")

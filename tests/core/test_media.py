@@ -134,8 +134,9 @@ def test_header_only_file_is_refused(make_video: MakeVideo, tmp_path: Path) -> N
 def test_non_video_files_are_refused(tmp_path: Path, name: str, content: bytes, words: str) -> None:
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(MediaError, match=words):
+    with pytest.raises(MediaError, match=words) as refused:
         probe(path)
+    assert "FFmpeg" not in str(refused.value)  # the message is shown to clinicians
 
 
 def test_audio_only_file_is_not_a_video(tmp_path: Path) -> None:
