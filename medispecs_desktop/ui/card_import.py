@@ -346,6 +346,7 @@ class CardImportDialog(QDialog):
             self._errors.pop(clip.path, None)
         self._render_row(row)
         self._update_buttons()
+        self.title.setText(_progress_summary(self._clips))
 
     def verify_now(self) -> None:
         """Check every clip against the cloud (in the background)."""
@@ -695,6 +696,29 @@ def format_size(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} TB"
+
+
+_SUMMARY_WORDS: tuple[tuple[ClipStatus, str], ...] = (
+    (ClipStatus.NEW, "new"),
+    (ClipStatus.DUPLICATE, "duplicate"),
+    (ClipStatus.QUEUED, "queued"),
+    (ClipStatus.UPLOADING, "uploading"),
+    (ClipStatus.IN_CLOUD, "in the cloud"),
+    (ClipStatus.VERIFIED, "verified in the cloud"),
+    (ClipStatus.FAILED, "failed"),
+    (ClipStatus.UNREADABLE, "unreadable"),
+)
+
+
+def _progress_summary(clips: Sequence[CardClip]) -> str:
+    """The title once clips move on (the scan's summary would still say "2 new")."""
+    total = len(clips)
+    if not total:
+        return "No clips on this card."
+    counts = {status: sum(1 for c in clips if c.status is status) for status, _ in
+              _SUMMARY_WORDS}
+    parts = [f"{counts[status]} {words}" for status, words in _SUMMARY_WORDS if counts[status]]
+    return f"{total} clip{'s' if total != 1 else ''} on the card: " + ", ".join(parts) + "."
 
 
 def _summary(scan: CardScan) -> str:

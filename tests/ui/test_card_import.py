@@ -182,6 +182,7 @@ def test_import_upload_verify_and_erase(qtbot: QtBot, tasks: TaskRunner, tmp_pat
 
     dialog.on_job_changed(job(files["new"], JobState.UPLOADING))
     assert dialog.status_of(files["new"]) is ClipStatus.UPLOADING
+    assert "1 uploading" in dialog.title.text() and "new" not in dialog.title.text()
     dialog.on_job_changed(job(files["queued"], JobState.WAITING_SOURCE))
     status = dialog.table.item(row_of(dialog, files["queued"]), COL_STATUS)
     assert status is not None and "Waiting for the card" in status.text()
@@ -196,6 +197,8 @@ def test_import_upload_verify_and_erase(qtbot: QtBot, tasks: TaskRunner, tmp_pat
     qtbot.waitUntil(lambda: dialog.erase_button.isVisible(), timeout=15000)
     for key in ("new", "queued", "cloud", "copy"):
         assert dialog.status_of(files[key]) is ClipStatus.VERIFIED, key
+    # the title follows the clips (it used to keep saying "1 new" from the scan)
+    assert dialog.title.text() == "4 clips on the card: 4 verified in the cloud."
     assert "All 4 clips" in dialog.safe_label.text() and "safe to erase" in dialog.safe_label.text()
     assert dialog.erase_button.text() == "Erase 4 verified clips…"
 
