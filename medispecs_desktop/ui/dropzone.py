@@ -5,6 +5,12 @@ it accepts drags that carry local files or folders, shows a hint while the drag 
 window, and on drop emits :attr:`DropZone.paths_dropped` with the local paths. It does no
 file-system work itself (a dropped folder may be a slow card): the receiver scans the paths
 off the GUI thread.
+
+Text fields (search, title, notes, date edits…) would take a file drag themselves and insert
+the file's path as text. :func:`refuse_file_drops` makes the text inputs under a widget pass
+drags of local files on (they still take dragged *text*), so a file dropped anywhere on the
+window reaches the drop zone. :class:`DropZone` applies it to its window when installed; views
+built later (the library appears at sign-in) call it on themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +19,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 HINT = "Drop to add the videos to the upload queue (folders are searched for videos)"
 
@@ -29,6 +42,48 @@ def local_paths(mime: QMimeData | None) -> list[str]:
             if path and path not in out:
                 out.append(path)
     return out
+
+
+_DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
+_TEXT_INPUTS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
+
+
+class _FileDropGuard(QObject):
+    """Event filter for text inputs: a drag that carries local files is ignored there, so Qt
+    offers it to the parents, up to the window's :class:`DropZone`. Other drags (text) are
+    left to the input."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _DRAG_EVENTS and isinstance(event, QDropEvent) and local_paths(
+                event.mimeData()):
+            event.ignore()
+            return True
+        return False
+
+
+_GUARD: _FileDropGuard | None = None
+
+
+def refuse_file_drops(*roots: QWidget) -> int:
+    """Make every text input in ``roots`` (and the roots themselves) pass file drags on to
+    the window's drop zone instead of inserting the path. Returns how many widgets were
+    guarded (installing twice is harmless: Qt keeps one filter per object)."""
+    global _GUARD
+    if _GUARD is None:
+        _GUARD = _FileDropGuard()
+    count = 0
+    for root in roots:
+        widgets: list[QWidget] = [root, *root.findChildren(QWidget)]
+        for widget in widgets:
+            if not isinstance(widget, _TEXT_INPUTS):
+                continue
+            targets: list[QWidget] = [widget]
+            if isinstance(widget, QAbstractScrollArea):
+                targets.append(widget.viewport())  # text edits take drops on the viewport
+            for target in targets:
+                target.installEventFilter(_GUARD)
+                count += 1
+    return count
 
 
 class DropZone(QObject):
@@ -50,6 +105,7 @@ class DropZone(QObject):
         self.enabled = True
         target.setAcceptDrops(True)
         target.installEventFilter(self)
+        refuse_file_drops(target)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
@@ -82,4 +138,4 @@ class DropZone(QObject):
         self._target.removeEventFilter(self)
 
 
-__all__ = ["HINT", "DropZone", "local_paths"]
+__all__ = ["HINT", "DropZone", "local_paths", "refuse_file_drops"]

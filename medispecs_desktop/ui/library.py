@@ -72,6 +72,7 @@ from medispecs_desktop.core.errors import (
 from medispecs_desktop.core.library_cache import CachedListing, LibraryCache
 from medispecs_desktop.core.models import Video, format_utc
 from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
+from medispecs_desktop.ui.dropzone import refuse_file_drops
 
 log = logging.getLogger(__name__)
 
@@ -1345,6 +1346,8 @@ class LibraryWidget(QWidget):
         self.details.deleteRequested.connect(self._delete)
         self.details.playRequested.connect(self.playRequested)
         self.details.reloadRequested.connect(self._reload)
+        # a file dragged over the search box or the title/notes goes to the upload queue
+        refuse_file_drops(self)
 
     # -- start / refresh -------------------------------------------------------------------
 

@@ -614,3 +614,67 @@ def test_details_pane_keeps_unsaved_edits_when_another_row_is_selected(qtbot: An
     pane.set_video(Video.from_api({**a.to_api(), "status": "pending"}))
     assert not pane.play_button.isEnabled()
     assert "not in the cloud yet" in pane.play_button.toolTip()
+
+
+def _drag(target: Any, mime: Any) -> tuple[bool, bool]:
+    """A drag-enter then a drop on ``target`` as the platform delivers them (QApplication
+    routes both: ignored enters go to the parents, the drop to whoever took the enter)."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    pos = QPoint(5, 5)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, drop)
+    return enter.isAccepted(), drop.isAccepted()
+
+
+def test_files_dropped_on_text_fields_go_to_the_upload_queue_not_into_the_text(
+    qtbot: Any, tasks: TaskRunner, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtWidgets import QMainWindow
+
+    from medispecs_desktop.ui.dropzone import DropZone
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    zone = DropZone(window)
+    got: list[list[str]] = []
+    zone.paths_dropped.connect(got.append)
+    # the library is built after the drop zone (at sign-in), as in the app; it is never
+    # started here: no API call is made
+    library = LibraryWidget(api=None, tasks=tasks)  # type: ignore[arg-type]
+    window.setCentralWidget(library)
+    window.resize(1000, 700)
+    window.show()
+    library.details.set_video(_videos(1)[0])
+    clip = tmp_path / "ward round.mp4"
+    files = QMimeData()
+    files.setUrls([QUrl.fromLocalFile(str(clip))])
+    files.setText(clip.as_uri())  # file managers send the path as text too
+    fields = {
+        "search": library.search,
+        "title": library.details.title_edit,
+        "notes": library.details.notes_edit.viewport(),
+        "date": library.date_from,
+    }
+    library.date_filter.setChecked(True)
+    before = {name: (library.search.text(), library.details.title_edit.text(),
+                     library.details.notes_edit.toPlainText()) for name in fields}
+    for name, field in fields.items():
+        got.clear()
+        assert _drag(field, files) == (True, True), name
+        assert got == [[str(clip)]], name
+        assert (library.search.text(), library.details.title_edit.text(),
+                library.details.notes_edit.toPlainText()) == before[name], name
+    # dragged text still goes into a text field
+    text = QMimeData()
+    text.setText("knee")
+    got.clear()
+    assert _drag(library.search, text) == (True, True)
+    assert library.search.text() == "knee" and got == []
