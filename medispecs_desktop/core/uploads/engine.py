@@ -266,6 +266,7 @@ class UploadEngine:
         self._scheduler: threading.Thread | None = None
         self._stopping = False
         self._signed_out = False
+        self._dirty = True
         self._next_source_check = 0.0
 
     # ------------------------------------------------------------------ listeners
@@ -554,6 +555,7 @@ class UploadEngine:
 
     def _wake(self) -> None:
         with self._cond:
+            self._dirty = True  # never lost: the scheduler checks it before it waits
             self._cond.notify_all()
 
     def _requeue_waiting_network(self) -> None:
@@ -588,6 +590,7 @@ class UploadEngine:
             with self._cond:
                 if self._stopping:
                     return
+                self._dirty = False
                 slots = self.settings.max_concurrent_files - len(self._running)
                 exclude = list(self._running)
             try:
@@ -627,7 +630,8 @@ class UploadEngine:
             with self._cond:
                 if self._stopping:
                     return
-                self._cond.wait(timeout)
+                if not self._dirty:
+                    self._cond.wait(timeout)
 
     def _launch(self, job: Job) -> None:
         control = _Control(job.id, self.store)
@@ -654,6 +658,7 @@ class UploadEngine:
             with self._cond:
                 self._running.pop(job.id, None)
                 self._threads.pop(job.id, None)
+                self._dirty = True
                 self._cond.notify_all()
 
     def _after_interrupt(self, job: Job, reason: str) -> None:
