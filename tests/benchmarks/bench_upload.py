@@ -179,6 +179,8 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
         options=EngineOptions(cloud_duplicate_check=False),
         probe=probe, thumbnail=lambda _p: b"\xff\xd8\xff\xd9",
     )
+    marks: dict[str, float] = {}
+    engine.subscribe_jobs(lambda j: marks.setdefault(j.state.value, time.perf_counter()))
     engine.start()
     t0 = time.perf_counter()
     job = engine.add_paths([path]).added[0]
@@ -189,7 +191,14 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
     engine.store.close()
     if not ok or final.state is not JobState.DONE:
         raise SystemExit(f"engine upload failed: {final.state} {final.error}")
+    LAST_PHASES.update(
+        bytes_s=marks.get("finalizing", t0) - marks.get("uploading", t0),
+        record_s=marks.get("done", t0) - marks.get("finalizing", t0),
+    )
     return elapsed
+
+
+LAST_PHASES: dict[str, float] = {}
 
 
 def curl_upload(url: str, path: Path, headers: dict[str, str] | None = None) -> float:
@@ -270,7 +279,9 @@ def bench_stack(size_mb: int, tmp: Path) -> None:
         signed = api.upload_url("v_benchcurl0001", content_type="video/mp4", size=size,
                                 sha256_b64=digest.b64digest())
         c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
-        report("local stack", size, e, c)
+        report("local stack, end to end (parts + complete + record + thumbnail)", size, e, c)
+        report("local stack, bytes phase only (multipart parts + complete)", size,
+               LAST_PHASES["bytes_s"], c)
     finally:
         stop_stack_process(proc)
 
