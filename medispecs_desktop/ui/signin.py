@@ -52,9 +52,8 @@ MIN_PASSWORD_LENGTH = 8
 def describe_error(exc: BaseException) -> tuple[str, bool]:
     """A user-facing sentence for a sign-in failure, and whether Settings may fix it."""
     if isinstance(exc, OfflineError):
-        return (
-            "Can't reach the sign-in service. Check the network connection (and proxy), "
-            f"then try again.\n\nDetails: {exc}", False)
+        # core.auth's message already says what and where (and what to check): once is enough
+        return f"{exc}\nThen try again.", False
     if isinstance(exc, ConfigurationError):
         return f"MediSpecs isn't set up correctly for signing in. {exc}", True
     if isinstance(exc, AuthError | MediSpecsError):
@@ -211,16 +210,29 @@ class SignInDialog(QDialog):
 
     @property
     def error_text(self) -> str:
-        return self.error.text() if not self.error.isHidden() else ""
+        return self.error.text().replace("\u200b", "") if not self.error.isHidden() else ""
 
     def _toggle_echo(self, show: bool) -> None:
         self.password.setEchoMode(
             QLineEdit.EchoMode.Normal if show else QLineEdit.EchoMode.Password)
 
     def _show_error(self, text: str, *, settings: bool = False) -> None:
-        self.error.setText(text)
+        # let long addresses wrap (QLabel breaks lines only at spaces)
+        self.error.setText(text.replace("/", "/\u200b"))
         self.error.show()
         self.open_settings.setVisible(settings)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """A top-level dialog doesn't grow for a word-wrapped label's height by itself: the
+        message was cut off after its first lines."""
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        height = self.heightForWidth(self.width()) if self.hasHeightForWidth() else -1
+        needed = max(height, self.sizeHint().height(), self.minimumSizeHint().height())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _clear_error(self) -> None:
         self.error.clear()
@@ -320,6 +332,7 @@ class SignInDialog(QDialog):
             return
         self._set_busy(False)
         text, settings = describe_error(exc)
+        log.warning("sign-in failed: %s", text.replace("\n", " "))  # never the password
         self._show_error(text, settings=settings)
         if self.on_new_password_step:
             self.new_password.setFocus()

@@ -318,7 +318,11 @@ def test_offline_start_shows_offline_and_never_blocks(
     finally:
         heartbeat.stop()
         blackhole.close()
-    assert message.startswith("Can't reach the sign-in service")
+    assert message.startswith("Cannot reach the sign-in service")
+    assert refused in message and "Details" not in message  # said once, with the address
+    # the whole message is on screen: the dialog grew for the wrapped label
+    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+    assert dialog.error.geometry().bottom() < dialog.buttons.geometry().top()
     assert "can't be reached" in window.online_label.toolTip()
     assert window.current_page() == PAGE_SIGNED_OUT
     assert clock.elapsed() >= 4000  # the ping really waited for its timeout...
@@ -709,3 +713,24 @@ def test_the_bold_default_button_is_wide_enough_for_its_texts(
     for text in ("Sign in", "Signing in…", "Set password"):
         needed = metrics.horizontalAdvance(text) + dialog.submit.iconSize().width() + 28
         assert dialog.submit.width() >= needed, (text, dialog.submit.width(), needed)
+
+
+def test_a_long_sign_in_error_is_shown_whole(
+    qtbot: Any, make_shell: Callable[..., Shell], stack_settings: Settings,
+    test_keyring: MemoryKeyring,
+) -> None:
+    """The dialog grows for a long, word-wrapped message (it was cut off after two lines)."""
+    _ctx, _window, controller = make_shell(stack_settings)
+    controller.start()
+    dialog = _dialog(qtbot, controller)
+    long_text = ("The app client 1234567890abcdefghijklmnop belongs to the user pool "
+                 "eu-west-2_Zyxwvutsr, not eu-west-2_Abcdefghi: correct the user pool id in "
+                 "Settings. " * 4 + "https://cognito-idp.eu-west-2.amazonaws.com/"
+                 "eu-west-2_Abcdefghi/.well-known/jwks.json")
+    dialog._show_error(long_text, settings=True)
+    qtbot.wait(20)
+    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+    assert dialog.error.geometry().bottom() < dialog.open_settings.geometry().top()
+    assert dialog.open_settings.geometry().bottom() < dialog.buttons.geometry().top()
+    assert dialog.buttons.geometry().bottom() <= dialog.height()
+    assert dialog.error_text == long_text
