@@ -37,12 +37,14 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QImage, QPixmap, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDateEdit,
     QFormLayout,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -52,8 +54,10 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -89,7 +93,19 @@ VIDEO_ID_ROLE = Qt.ItemDataRole.UserRole + 3
 LOCAL_ITEM_ROLE = Qt.ItemDataRole.UserRole + 4
 
 THUMB_SIZE = QSize(96, 54)
+TABLE_THUMB_SIZE = QSize(64, 36)  # in the table: more rows on a laptop screen
 GRID_THUMB_SIZE = QSize(160, 90)
+# The table hides these (in this order) when the list is too narrow for them and a readable
+# title; the details pane shows every field of the selected recording anyway.
+OPTIONAL_COLUMNS = (COL_DEVICE, COL_SIZE, COL_THUMB)
+TITLE_MIN_WIDTH = 150
+# the widest text each fixed column shows (the header text counts too)
+COLUMN_SAMPLES = {
+    COL_RECORDED: ("2026-12-28 23:58",),
+    COL_DURATION: ("0:00:00",),
+    COL_SIZE: ("999.9 MB",),
+    COL_DEVICE: ("glasses-0000",),
+}
 
 STATUS_TEXT = {
     "pending": "Waiting for upload",
@@ -417,6 +433,11 @@ class VideoTableModel(QAbstractTableModel):
             return item
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATUS:
             return QColor("#b00020" if item.error else "#6a4c93")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_STATUS:
+                return item.status_text()  # elided in a narrow column
+            if col == COL_TITLE:
+                return item.title
         return None
 
     def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
@@ -894,31 +915,86 @@ class _GridDelegate(QStyledItemDelegate):
 
 
 class LibraryTableView(QTableView):
+    """The recordings table. Every column but the title is as wide as its widest text (measured
+    from the font, not by reading 10,000 rows); the title takes the rest. When the list is too
+    narrow for all of them and a readable title, the device, size and thumbnail columns step
+    aside (in that order) and come back when there is room: never a horizontal scroll bar for
+    the columns a clinician scans (title, recorded, duration, status)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setSortingEnabled(True)
         self.setAlternatingRowColors(True)
-        self.setIconSize(THUMB_SIZE)
+        self.setIconSize(TABLE_THUMB_SIZE)
         self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
+        self.verticalHeader().setDefaultSectionSize(TABLE_THUMB_SIZE.height() + 8)
         header = self.horizontalHeader()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setAccessibleName("Recordings table")
+        self._widths: dict[int, int] = {}
 
     def setModel(self, model: Any) -> None:
         super().setModel(model)
-        self.setColumnWidth(COL_THUMB, THUMB_SIZE.width() + 8)
-        self.setColumnWidth(COL_RECORDED, 130)
-        self.setColumnWidth(COL_DURATION, 70)
-        self.setColumnWidth(COL_SIZE, 80)
-        self.setColumnWidth(COL_DEVICE, 110)
-        self.setColumnWidth(COL_STATUS, 150)
+        self.size_columns()
+
+    def column_widths(self) -> dict[int, int]:
+        """The width each fixed column needs for its widest text (and its header)."""
+        cell = self.fontMetrics()
+        head = self.horizontalHeader().fontMetrics()
+        pad = 2 * self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 14
+        samples: dict[int, tuple[str, ...]] = {
+            **COLUMN_SAMPLES, COL_STATUS: tuple(STATUS_TEXT.values()),
+        }
+        widths = {COL_THUMB: TABLE_THUMB_SIZE.width() + 10}
+        for col, texts in samples.items():
+            widths[col] = max(
+                [cell.horizontalAdvance(t) + pad for t in texts]
+                + [head.horizontalAdvance(HEADERS[col]) + pad + 12]  # + the sort arrow
+            )
+        return widths
+
+    def size_columns(self) -> None:
+        header = self.horizontalHeader()
+        if header.count() > COL_TITLE:  # per-section modes need the model's sections
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+            header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        self._widths = self.column_widths()
+        for col, width in self._widths.items():
+            self.setColumnWidth(col, width)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Hide the optional columns the viewport has no room for; show them again when it
+        has. Called on every resize."""
+        if not self._widths or self.model() is None:
+            return
+        available = self.viewport().width()
+        shown = [c for c in self._widths if c not in OPTIONAL_COLUMNS]
+        need = TITLE_MIN_WIDTH + sum(self._widths[c] for c in shown)
+        hidden: set[int] = set()
+        for col in reversed(OPTIONAL_COLUMNS):  # thumbnail first to get room, device last
+            if need + self._widths[col] <= available:
+                need += self._widths[col]
+            else:
+                hidden.add(col)
+        # keep the priority order: a later column never shows while an earlier one is hidden
+        for i, col in enumerate(OPTIONAL_COLUMNS):
+            if col in hidden:
+                hidden.update(OPTIONAL_COLUMNS[:i])
+        for col in OPTIONAL_COLUMNS:
+            if self.isColumnHidden(col) != (col in hidden):
+                self.setColumnHidden(col, col in hidden)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
 
 
 class LibraryGridView(QListView):
@@ -983,23 +1059,58 @@ class VideoDetailsPane(QWidget):
         font.setBold(True)
         self.heading.setFont(font)
 
-        form = QFormLayout()
-        self.values: dict[str, QLabel] = {}
-        for key, label in self.FIELDS:
-            value = QLabel("")
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(True)
-            self.values[key] = value
-            form.addRow(label + ":", value)
+        # Metadata in two label/value column pairs (the pane sits beneath the list and is
+        # wider than tall); long values (recorded, ids) span the width. The identifiers are
+        # read-only line edits: selectable, and a 64-digit hash never widens the pane.
+        self.values: dict[str, QLabel | QLineEdit] = {}
+        self.fields = QWidget()
+        grid = QGridLayout(self.fields)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(4)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        labels = dict(self.FIELDS)
+        row = 0
+        pairs: list[tuple[str, ...]] = [
+            ("recorded",), ("duration", "size"), ("resolution", "codec"), ("device", "status"),
+            ("created", "updated"), ("version",), ("video_id",), ("sha256",),
+        ]
+        for keys in pairs:
+            for i, key in enumerate(keys):
+                value: QLabel | QLineEdit
+                if key in ("video_id", "sha256"):
+                    value = QLineEdit()
+                    value.setReadOnly(True)
+                    value.setFrame(False)
+                    value.setStyleSheet("background: transparent; border: none; padding: 0;")
+                    value.setMinimumWidth(60)
+                else:
+                    value = QLabel("")
+                    value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                    value.setWordWrap(True)
+                self.values[key] = value
+                name = QLabel(labels[key] + ":")
+                name.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+                span = 3 if len(keys) == 1 else 1
+                grid.addWidget(name, row, 2 * i)
+                grid.addWidget(value, row, 2 * i + 1, 1, span)
+            row += 1
 
         self.title_edit = QLineEdit()
         self.title_edit.setMaxLength(200)
         self.title_edit.setPlaceholderText("Title")
         self.notes_edit = QPlainTextEdit()
         self.notes_edit.setPlaceholderText("Notes")
-        self.notes_edit.setMaximumHeight(120)
-        form.addRow("Title:", self.title_edit)
-        form.addRow("Notes:", self.notes_edit)
+        line = self.notes_edit.fontMetrics().lineSpacing()
+        self.notes_edit.setMinimumHeight(2 * line + 14)
+        self.notes_edit.setMaximumHeight(5 * line + 14)
+        self.notes_edit.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                      QSizePolicy.Policy.Preferred)
+        edits = QFormLayout()
+        edits.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        edits.addRow("Title:", self.title_edit)
+        edits.addRow("Notes:", self.notes_edit)
 
         self.play_button = QPushButton("Play")
         self.save_button = QPushButton("Save changes")
@@ -1008,28 +1119,45 @@ class VideoDetailsPane(QWidget):
         self.revert_button = QPushButton("Revert")
         self.delete_button = QPushButton("Delete…")
         buttons = QHBoxLayout()
-        for b in (self.play_button, self.save_button, self.revert_button, self.reload_button,
-                  self.delete_button):
+        for b in (self.play_button, self.save_button, self.revert_button, self.reload_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.delete_button)  # apart from the everyday buttons
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setVisible(False)
 
+        # the metadata folds away (the heading stays) to give the list more rows
+        self.fields_toggle = QToolButton()
+        self.fields_toggle.setCheckable(True)
+        self.fields_toggle.setChecked(True)
+        self.fields_toggle.setAutoRaise(True)
+        self.fields_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.fields_toggle.toggled.connect(self.set_fields_visible)
+        head = QHBoxLayout()
+        head.addWidget(self.heading, 1)
+        head.addWidget(self.fields_toggle, 0, Qt.AlignmentFlag.AlignTop)
+
         inner = QWidget()
         layout = QVBoxLayout(inner)
-        layout.addWidget(self.heading)
-        layout.addLayout(form)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addLayout(head)
+        layout.addWidget(self.fields)
+        layout.addLayout(edits)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setWidget(inner)
+        self.scroll = scroll
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+        self.set_fields_visible(True)
 
         self.play_button.clicked.connect(lambda: self.video and self.playRequested.emit(self.video))
         self.save_button.clicked.connect(self._save)
@@ -1043,6 +1171,18 @@ class VideoDetailsPane(QWidget):
         self.title_edit.textEdited.connect(lambda _t: self._update_actions())
         self.notes_edit.textChanged.connect(self._update_actions)
         self.set_video(None)
+
+    def set_fields_visible(self, visible: bool) -> None:
+        """Show or fold away the metadata (the title, notes and buttons stay)."""
+        self.fields.setVisible(visible)
+        self.fields_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if visible else Qt.ArrowType.RightArrow)
+        self.fields_toggle.setText("Hide details" if visible else "Show details")
+        self.fields_toggle.setToolTip(
+            "Fold the recording's details away to see more of the list" if visible
+            else "Show all details of the recording")
+        if self.fields_toggle.isChecked() != visible:
+            self.fields_toggle.setChecked(visible)
 
     # state
     def set_video(self, video: Video | None, *, keep_edits: bool = False) -> None:
@@ -1086,6 +1226,11 @@ class VideoDetailsPane(QWidget):
             v["version"].setText(str(video.version))
             v["video_id"].setText(video.video_id)
             v["sha256"].setText(video.sha256 or "")
+            for key in ("video_id", "sha256"):
+                field = v[key]
+                if isinstance(field, QLineEdit):
+                    field.setCursorPosition(0)  # show the start, not the end, of a long id
+                    field.setToolTip(field.text())
             if not (keep_edits and same):
                 draft = self._drafts.pop(video.video_id, None) if not same else None
                 self.title_edit.setText(draft[0] if draft else video.title)
@@ -1305,8 +1450,9 @@ class LibraryWidget(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 1)
         self.splitter = splitter
+        self._split_sized = False
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -1348,6 +1494,28 @@ class LibraryWidget(QWidget):
         self.details.reloadRequested.connect(self._reload)
         # a file dragged over the search box or the title/notes goes to the upload queue
         refuse_file_drops(self)
+
+    # -- layout ----------------------------------------------------------------------------
+
+    DETAILS_SHARE = 0.45  # of the list + details height at most, on first show
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._split_sized:
+            QTimer.singleShot(0, self._size_split)
+
+    def _size_split(self) -> None:
+        """First show: the details pane gets what it needs (heading, metadata, title, notes,
+        buttons), but never more than :attr:`DETAILS_SHARE` of the height; the list the rest.
+        (Left to the splitter, both get their size hints and the list shows two rows.)"""
+        total = sum(self.splitter.sizes())
+        if total <= 0 or self._split_sized:
+            return
+        content = self.details.scroll.widget()
+        want = content.sizeHint().height() if content is not None else 0
+        details = max(140, min(want + 4, int(total * self.DETAILS_SHARE)))
+        self.splitter.setSizes([max(1, total - details), details])
+        self._split_sized = True
 
     # -- start / refresh -------------------------------------------------------------------
 

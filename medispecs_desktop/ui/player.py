@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QHideEvent, QKeySequence
 from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
@@ -47,12 +47,14 @@ from medispecs_desktop.core.errors import (
 )
 from medispecs_desktop.core.logs import redact
 from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.icons import icon as named_icon
 from medispecs_desktop.ui.positions import MIN_RESUME_MS, PositionStore
 
 log = logging.getLogger(__name__)
 
 API_KIND = "api"
 RATES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+ICON_SIZE = QSize(20, 20)  # player control icons
 DEFAULT_FPS = 30.0
 REFRESH_FRACTION = 0.8
 SMALL_STEP_MS = 5_000
@@ -783,8 +785,10 @@ class PlayerWidget(QWidget):
         self.back_small = self._button(
             "−5 s", "Back 5 seconds (←)", lambda: c.skip(-SMALL_STEP_MS)
         )
-        self.frame_back = self._button("◀|", "Previous frame (,)", lambda: c.step_frames(-1))
-        self.frame_forward = self._button("|▶", "Next frame (.)", lambda: c.step_frames(1))
+        self.frame_back = self._icon_button(
+            "frame-back", "Previous frame (,)", lambda: c.step_frames(-1))
+        self.frame_forward = self._icon_button(
+            "frame-forward", "Next frame (.)", lambda: c.step_frames(1))
         self.forward_small = self._button(
             "+5 s", "Forward 5 seconds (→)", lambda: c.skip(SMALL_STEP_MS)
         )
@@ -795,6 +799,13 @@ class PlayerWidget(QWidget):
         self.slider.setRange(0, 0)
         self.slider.setAccessibleName("Position")
         self.time_label = QLabel("0:00 / 0:00")
+        self.time_label.setAlignment(
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # wide enough for "h:mm:ss / h:mm:ss" from the start: the text never truncates and
+        # the slider does not jump when an hour-long recording opens
+        self.time_label.setMinimumWidth(
+            self.time_label.fontMetrics().horizontalAdvance("00:00:00 / 00:00:00") + 4)
+        self.time_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         self.speed = QComboBox()
         for rate in RATES:
             self.speed.addItem(f"{rate:g}×", rate)
@@ -807,18 +818,26 @@ class PlayerWidget(QWidget):
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(round(controller.audio.volume() * 100))
-        self.volume.setMaximumWidth(100)
+        self.volume.setMinimumWidth(60)  # squeezed to its handle it looks like a checkbox
+        self.volume.setMaximumWidth(110)
+        self.volume.setToolTip("Volume")
         self.volume.setAccessibleName("Volume")
-        self.fullscreen_button = self._button("Full screen", "Fullscreen (F)",
-                                              self.toggle_fullscreen)
-        self.fullscreen_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_TitleBarMaxButton))
-        self.fullscreen_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        self.help_button = self._button("?", "Keyboard shortcuts (?)", self.toggle_help)
+        self.fullscreen_button = self._icon_button(
+            "fullscreen", "Full screen (F)", self.toggle_fullscreen)
+        self.help_button = self._icon_button(
+            "keyboard", "Keyboard shortcuts (?)", self.toggle_help)
+        self.play_button.setAccessibleName("Play")
+        self.mute_button.setAccessibleName("Mute")
+        for button in (self.play_button, self.mute_button):
+            button.setIconSize(ICON_SIZE)
+            button.setAutoRaise(True)
 
+        # the seek slider has a full-width row of its own above the buttons
         seek_row = QHBoxLayout()
         seek_row.addWidget(self.slider, 1)
         seek_row.addWidget(self.time_label)
         buttons = QHBoxLayout()
+        buttons.setSpacing(2)
         for w in (self.play_button, self.back_big, self.back_small, self.frame_back,
                   self.frame_forward, self.forward_small, self.forward_big):
             buttons.addWidget(w)
@@ -828,7 +847,13 @@ class PlayerWidget(QWidget):
         buttons.addWidget(self.volume)
         buttons.addWidget(self.fullscreen_button)
         buttons.addWidget(self.help_button)
-        controls = QVBoxLayout()
+        # one widget for the bar: compact buttons, so the player leaves the library its room
+        self.control_bar = QWidget()
+        self.control_bar.setObjectName("playerControls")
+        self.control_bar.setStyleSheet("QToolButton { padding: 3px 5px; }")
+        controls = QVBoxLayout(self.control_bar)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.setSpacing(2)
         controls.addLayout(seek_row)
         controls.addLayout(buttons)
 
@@ -852,6 +877,7 @@ class PlayerWidget(QWidget):
         grid.addWidget(self.video_widget, 0, 0)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title_label)
         layout.addWidget(self.resume_bar)
         layout.addWidget(video_area, 1)
@@ -859,7 +885,7 @@ class PlayerWidget(QWidget):
         msg.addWidget(self.message_label, 1)
         msg.addWidget(self.retry_button)
         layout.addLayout(msg)
-        layout.addLayout(controls)
+        layout.addWidget(self.control_bar)
 
         self.actions_by_name: dict[str, QAction] = {}
         handlers: dict[str, Callable[[], None]] = {
@@ -914,7 +940,19 @@ class PlayerWidget(QWidget):
         button.setText(text)
         button.setToolTip(tip)
         button.setAccessibleName(tip)
+        button.setAutoRaise(True)
         button.clicked.connect(slot)
+        return button
+
+    def _icon_button(self, name: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+        """An icon-only button; the tooltip (and the accessible name) say what it does and
+        its shortcut, the text is for screen readers and a missing icon file."""
+        button = self._button(tip.split(" (")[0], tip, slot)
+        button.setIcon(named_icon(name))
+        button.setIconSize(ICON_SIZE)
+        button.setToolButtonStyle(
+            Qt.ToolButtonStyle.ToolButtonIconOnly if not button.icon().isNull()
+            else Qt.ToolButtonStyle.ToolButtonTextOnly)
         return button
 
     # -- help ------------------------------------------------------------------------------
@@ -960,6 +998,13 @@ class PlayerWidget(QWidget):
     def toggle_fullscreen(self) -> None:
         """The player alone fills the screen (it leaves its place in the window and comes
         back to it); Esc or F again restores it. The video keeps playing throughout."""
+        self._toggle_fullscreen()
+        full = self.is_fullscreen
+        self.fullscreen_button.setIcon(named_icon("fullscreen-exit" if full else "fullscreen"))
+        self.fullscreen_button.setToolTip("Leave full screen (F, Esc)" if full
+                                          else "Full screen (F)")
+
+    def _toggle_fullscreen(self) -> None:
         if self._fullscreen_home is not None:
             parent, index = self._fullscreen_home
             self._fullscreen_home = None

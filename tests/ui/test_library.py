@@ -678,3 +678,83 @@ def test_files_dropped_on_text_fields_go_to_the_upload_queue_not_into_the_text(
     got.clear()
     assert _drag(library.search, text) == (True, True)
     assert library.search.text() == "knee" and got == []
+
+
+def _usable(widget: Any, min_width: int) -> bool:
+    return widget.isVisible() and widget.width() >= min_width
+
+
+@pytest.mark.parametrize("screen", [(1280, 720), (1366, 768), (1920, 1080)])
+def test_layout_is_usable_on_laptop_and_desktop_screens(
+    qtbot: Any, local_stack: dict[str, Any], screen: tuple[int, int]
+) -> None:
+    """The real window with the app's style, signed in, a recording open in the player, at the
+    size the first start gives it (85 % of the screen) and maximised: the seek slider, the time,
+    the search box and the columns a clinician scans all have room; nothing is a blank square;
+    no horizontal scroll bars."""
+    from PySide6.QtWidgets import QAbstractButton, QApplication
+
+    from medispecs_desktop.ui.app import AppContext, AppController, install_views
+    from medispecs_desktop.ui.icons import stylesheet
+    from medispecs_desktop.ui.library import LibraryView
+    from medispecs_desktop.ui.main_window import MainWindow
+    from medispecs_desktop.ui.player import PlayerView
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    old_sheet = app.styleSheet()
+    app.setStyleSheet(stylesheet())
+    paths = Paths.default().ensure()
+    ctx = AppContext(_settings(local_stack), paths, token_store=MemoryTokenStore())
+    window = MainWindow(ctx.qsettings)
+    qtbot.addWidget(window)
+    controller = AppController(ctx, window)
+    try:
+        install_views(window, ctx)
+        width, height = screen
+        window.resize(int(width * 0.85), int(height * 0.85))
+        controller.show_window()
+        assert ctx.auth is not None
+        controller._signed_in(ctx.auth.sign_in(local_stack["username"], local_stack["password"]))
+        library, player = window.library_view, window.player_view
+        assert isinstance(library, LibraryView) and isinstance(player, PlayerView)
+        inner = library.library
+        assert inner is not None
+        qtbot.waitUntil(lambda: inner.model.rowCount() >= 3 and not inner.model.loading,
+                        timeout=15_000)
+        row = next(r for r in range(inner.proxy.rowCount())
+                   if inner.proxy.video_at(r) is not None and inner.proxy.video_at(r).has_bytes)
+        inner.table.selectRow(row)
+        with qtbot.waitSignal(player.controller.firstFrame, timeout=15_000):
+            inner.table.doubleClicked.emit(inner.proxy.index(row, COL_TITLE))
+
+        for size in ((int(width * 0.85), int(height * 0.85)), (width, height - 40)):
+            window.resize(*size)
+            qtbot.waitUntil(lambda s=size: window.width() == s[0], timeout=2_000)
+            QApplication.processEvents()
+            w = player.widget
+            fm = w.time_label.fontMetrics()
+            assert _usable(w.slider, max(200, w.width() // 2)), size
+            assert w.slider.y() < w.play_button.y()  # a row of its own above the buttons
+            assert _usable(w.time_label, fm.horizontalAdvance("0:00:00 / 0:00:00")), size
+            for button in w.findChildren(QAbstractButton):
+                if button.isVisibleTo(w) and button.parent() is not w.resume_bar:
+                    assert not button.icon().isNull() or button.text().strip(), button
+                    assert button.toolTip() or button.text().strip(), button
+                    assert button.width() >= button.minimumSizeHint().width(), button
+            assert _usable(w.volume, 60), size
+            assert _usable(inner.search, 200), size
+            table = inner.table
+            for col in (COL_TITLE, COL_RECORDED, COL_DURATION, COL_STATUS):
+                assert not table.isColumnHidden(col), (size, col)
+                text = inner.proxy.index(0, col).data() or ""
+                need = table.fontMetrics().horizontalAdvance(text) + 8
+                assert table.columnWidth(col) >= (140 if col == COL_TITLE else need), (size, col)
+            assert table.horizontalScrollBar().maximum() == 0, size
+            assert table.viewport().height() >= 3 * table.verticalHeader().defaultSectionSize()
+            details = inner.details
+            assert details.scroll.horizontalScrollBar().maximum() == 0, size
+            assert _usable(details.title_edit, 200) and _usable(details.notes_edit, 200)
+    finally:
+        app.setStyleSheet(old_sheet)
+        controller.shutdown()
