@@ -385,3 +385,26 @@ def test_expired_sign_in_parks_jobs_until_the_user_signs_in_again(
     fresh = make_engine(db=db_engine.store.path)
     fresh.start()
     assert settled(fresh, [job.id])[0].state is JobState.DONE
+
+
+def test_retry_of_a_failed_multipart_continues_from_what_s3_has(
+    make_engine, big_video, proxy, s3, local_stack, demo_api
+) -> None:
+    video = big_video("retry.mkv", 16)  # 4 parts
+    proxy.inject("status", times=100, status=500, code="InternalError",
+                 match=lambda m, p, q: q.get("partNumber") == ["3"])
+    engine = make_engine(max_parts_in_flight=1)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    failed = settled(engine, [job.id])[0]
+    assert failed.state is JobState.FAILED and failed.upload_id and failed.phase is Phase.PARTS
+    assert sorted(proxy.stats.ok_parts()) == [1, 2]
+    proxy.clear_faults()
+    engine.retry(job.id)
+    done = settled(engine, [job.id])[0]
+    assert done.state is JobState.DONE, done.error
+    assert sorted(proxy.stats.ok_parts()) == [1, 2, 3, 4]  # parts 1-2 were not sent again
+    api, _ = demo_api
+    key = api.get_video(job.video_id).s3_key
+    assert object_sha256(s3, local_stack["bucket"], key) == file_sha256(video)
+    assert no_multipart_left(s3, local_stack["bucket"])
