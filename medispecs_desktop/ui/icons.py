@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QPushButton, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,23 @@ def fit_bold_button(button: QPushButton, texts: tuple[str, ...]) -> None:
     text = max((metrics.horizontalAdvance(t) for t in texts), default=0)
     icon_width = button.iconSize().width() if not button.icon().isNull() else 0
     button.setMinimumWidth(text + icon_width + BUTTON_PADDING)
+
+
+def fit_height(window: QWidget) -> None:
+    """Grow a dialog to the height its layout needs at its current width.
+
+    Qt sizes a top-level window from its layout's size hints, which ignore word-wrapped
+    labels' height-for-width: a dialog with a wrapped hint or error squeezed its form rows
+    together or cut the message off. Call it once shown and after a wrapped text changes."""
+    layout = window.layout()
+    if layout is None:
+        return
+    layout.activate()
+    needed = max(window.minimumSizeHint().height(), window.sizeHint().height())
+    if layout.hasHeightForWidth():
+        needed = max(needed, layout.totalHeightForWidth(window.width()))
+    if needed > window.height():
+        window.resize(window.width(), needed)
 
 
 def app_icon() -> QIcon:

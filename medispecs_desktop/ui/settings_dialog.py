@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlparse
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from medispecs_desktop.core.config import Paths, Settings, load_settings, save_settings
 from medispecs_desktop.core.errors import ConfigurationError
+from medispecs_desktop.ui.icons import fit_height
 
 REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 POOL_RE = re.compile(r"^[\w-]+_[0-9A-Za-z]+$")
@@ -177,7 +179,13 @@ class SettingsDialog(QDialog):
             self.error.setText("\n".join(problems.values()))
         self.error.setVisible(bool(problems))
         self.save_button.setEnabled(not problems)
+        if self.isVisible():
+            fit_height(self)
         return problems
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        fit_height(self)  # the wrapped hint squeezed the connection rows together
 
     def edited_settings(self) -> Settings:
         """The settings as edited (the effective ones, for the running app)."""
@@ -207,6 +215,7 @@ class SettingsDialog(QDialog):
         except (ConfigurationError, OSError) as exc:
             self.error.setText(f"The settings could not be saved: {exc}")
             self.error.show()
+            fit_height(self)
             return
         self.saved.emit(effective)
         self.accept()

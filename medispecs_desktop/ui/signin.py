@@ -41,7 +41,7 @@ from medispecs_desktop.core.errors import (
     MediSpecsError,
     OfflineError,
 )
-from medispecs_desktop.ui.icons import fit_bold_button, icon, icon_on_accent
+from medispecs_desktop.ui.icons import fit_bold_button, fit_height, icon, icon_on_accent
 from medispecs_desktop.ui.tasks import API, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -224,15 +224,8 @@ class SignInDialog(QDialog):
         self._fit_height()
 
     def _fit_height(self) -> None:
-        """A top-level dialog doesn't grow for a word-wrapped label's height by itself: the
-        message was cut off after its first lines."""
-        layout = self.layout()
-        if layout is not None:
-            layout.activate()
-        height = self.heightForWidth(self.width()) if self.hasHeightForWidth() else -1
-        needed = max(height, self.sizeHint().height(), self.minimumSizeHint().height())
-        if needed > self.height():
-            self.resize(self.width(), needed)
+        """The dialog grows for a long, wrapped message (it was cut off after two lines)."""
+        fit_height(self)
 
     def _clear_error(self) -> None:
         self.error.clear()

@@ -734,3 +734,34 @@ def test_a_long_sign_in_error_is_shown_whole(
     assert dialog.open_settings.geometry().bottom() < dialog.buttons.geometry().top()
     assert dialog.buttons.geometry().bottom() <= dialog.height()
     assert dialog.error_text == long_text
+
+
+def test_settings_rows_are_not_squeezed_by_the_wrapped_hint(qtbot: Any) -> None:
+    """The connection fields touched each other: the dialog was sized without the wrapped
+    hint's height, so the form rows were compressed below their size."""
+    from medispecs_desktop.ui.icons import stylesheet
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    previous = app.styleSheet()
+    app.setStyleSheet(stylesheet())  # the app's look: its padding is what squeezed the rows
+    try:
+        _check_settings_rows(qtbot)
+    finally:
+        app.setStyleSheet(previous)
+
+
+def _check_settings_rows(qtbot: Any) -> None:
+    dialog = SettingsDialog(Settings(), Paths.default().ensure())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    edits = [dialog.fields[name] for name in
+             ("api_url", "region", "user_pool_id", "client_id", "cognito_endpoint")]
+    for edit in edits:
+        assert edit.height() >= edit.sizeHint().height(), edit.objectName()
+    for upper, lower in itertools.pairwise(edits):
+        assert lower.geometry().top() - upper.geometry().bottom() >= 6
+    dialog.fields["api_url"].setText("not a url")  # the error line appears: still room
+    assert dialog.buttons.geometry().bottom() <= dialog.height()
+    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
