@@ -991,6 +991,11 @@ class LibraryTableView(QTableView):
         for col in OPTIONAL_COLUMNS:
             if self.isColumnHidden(col) != (col in hidden):
                 self.setColumnHidden(col, col in hidden)
+        # rows as tall as the thumbnail when it shows, as a line of text when it does not
+        row = (TABLE_THUMB_SIZE.height() + 8 if COL_THUMB not in hidden
+               else self.fontMetrics().height() + 14)
+        if self.verticalHeader().defaultSectionSize() != row:
+            self.verticalHeader().setDefaultSectionSize(row)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -1093,8 +1098,8 @@ class VideoDetailsPane(QWidget):
                 name = QLabel(labels[key] + ":")
                 name.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
                 span = 3 if len(keys) == 1 else 1
-                grid.addWidget(name, row, 2 * i)
-                grid.addWidget(value, row, 2 * i + 1, 1, span)
+                grid.addWidget(name, row, 2 * i, Qt.AlignmentFlag.AlignTop)
+                grid.addWidget(value, row, 2 * i + 1, 1, span, Qt.AlignmentFlag.AlignTop)
             row += 1
 
         self.title_edit = QLineEdit()

@@ -752,6 +752,8 @@ def test_layout_is_usable_on_laptop_and_desktop_screens(
                 assert table.columnWidth(col) >= (140 if col == COL_TITLE else need), (size, col)
             assert table.horizontalScrollBar().maximum() == 0, size
             assert table.viewport().height() >= 3 * table.verticalHeader().defaultSectionSize()
+            if not table.isColumnHidden(COL_THUMB):
+                assert table.rowHeight(0) >= table.iconSize().height()
             details = inner.details
             assert details.scroll.horizontalScrollBar().maximum() == 0, size
             assert _usable(details.title_edit, 200) and _usable(details.notes_edit, 200)
