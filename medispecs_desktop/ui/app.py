@@ -42,7 +42,7 @@ from medispecs_desktop.core.config import Paths, Settings, load_settings
 from medispecs_desktop.core.errors import ConfigurationError, OfflineError
 from medispecs_desktop.core.logs import setup_logging
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog, open_folder
-from medispecs_desktop.ui.icons import app_icon, stylesheet
+from medispecs_desktop.ui.icons import app_icon, icon, stylesheet
 from medispecs_desktop.ui.local_stack_process import LocalStackProcess
 from medispecs_desktop.ui.main_window import MainWindow
 from medispecs_desktop.ui.settings_dialog import SettingsDialog
@@ -200,7 +200,9 @@ def install_views(window: MainWindow, ctx: AppContext) -> None:
     from medispecs_desktop.ui.cards_wiring import install_card_import
     from medispecs_desktop.ui.uploads import install_uploads
 
-    install_card_import(window, ctx, install_uploads(window, ctx))  # issue 5 + card import
+    cards = install_card_import(window, ctx, install_uploads(window, ctx))  # issue 5 + cards
+    if cards.action.icon().isNull():  # every File-menu item has an icon
+        cards.action.setIcon(icon("card"))
 
 
 # ----------------------------------------------------------------------------- hooks

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QPushButton, QWidget
 log = logging.getLogger(__name__)
 
 ICON_NAMES = (
-    "about", "add-file", "add-folder", "app", "demo", "keyboard", "library", "log-folder",
+    "about", "add-file", "add-folder", "app", "card", "demo", "keyboard", "library", "log-folder",
     "offline", "online", "player", "quit", "refresh", "settings", "sign-in", "sign-out",
     "unknown", "upload", "user", "warning",
 )

@@ -172,6 +172,10 @@ def test_first_run_says_what_to_enter_and_settings_connect_the_app(
     qtbot.mouseClick(window.welcome_settings_button, Qt.MouseButton.LeftButton)
     dialog = controller.settings_dialog
     assert isinstance(dialog, SettingsDialog) and dialog.isVisible()
+    items = [a for a in window.file_menu.actions() if not a.isSeparator()]
+    assert "Import from &card…" in [a.text() for a in items]
+    assert all(not a.icon().isNull() for a in items), [a.text() for a in items
+                                                        if a.icon().isNull()]
     dialog.fields["api_url"].setText("not a url")
     assert not dialog.save_button.isEnabled()
     assert "https://" in dialog.error.text()
