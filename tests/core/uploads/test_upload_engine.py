@@ -398,12 +398,13 @@ def test_retry_of_a_failed_multipart_continues_from_what_s3_has(
     job = engine.add_paths([video]).added[0]
     failed = settled(engine, [job.id])[0]
     assert failed.state is JobState.FAILED and failed.upload_id and failed.phase is Phase.PARTS
-    assert sorted(proxy.stats.ok_parts()) == [1, 2]
+    assert 3 not in proxy.stats.ok_parts() and {1, 2} <= set(proxy.stats.ok_parts())
     proxy.clear_faults()
     engine.retry(job.id)
     done = settled(engine, [job.id])[0]
     assert done.state is JobState.DONE, done.error
-    assert sorted(proxy.stats.ok_parts()) == [1, 2, 3, 4]  # parts 1-2 were not sent again
+    # every part accepted exactly once: what S3 had before the retry was not sent again
+    assert sorted(proxy.stats.ok_parts()) == [1, 2, 3, 4]
     api, _ = demo_api
     key = api.get_video(job.video_id).s3_key
     assert object_sha256(s3, local_stack["bucket"], key) == file_sha256(video)
