@@ -104,7 +104,7 @@ COLUMN_SAMPLES = {
     COL_RECORDED: ("2026-12-28 23:58",),
     COL_DURATION: ("0:00:00",),
     COL_SIZE: ("999.9 MB",),
-    COL_DEVICE: ("glasses-0000",),
+    COL_DEVICE: ("glasses-00000",),
 }
 
 STATUS_TEXT = {
@@ -396,6 +396,8 @@ class VideoTableModel(QAbstractTableModel):
                 return f"{video.recorded_at} (UTC)"
             if col == COL_TITLE:
                 return video.title
+            if col == COL_DEVICE:
+                return video.device_id or None  # elided in a narrow column
         if role == Qt.ItemDataRole.AccessibleTextRole and col == COL_THUMB:
             return f"Thumbnail of {video.title}"
         return None

@@ -32,6 +32,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QPoint,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -809,6 +810,20 @@ _OP_ICONS = {
 }
 
 
+class QueueTable(QTableView):
+    """The jobs table. Its size hint is a few rows high (not Qt's 192 px default): the dock
+    that holds it takes its hint when the first file is queued, and must not squeeze the
+    library and the player to make room for rows that are not there."""
+
+    HINT_ROWS = 3
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        rows = self.verticalHeader().defaultSectionSize() * self.HINT_ROWS
+        frame = 2 * self.frameWidth()
+        return QSize(hint.width(), self.horizontalHeader().sizeHint().height() + rows + frame)
+
+
 class UploadsPanel(QWidget):
     """The Uploads dock: a tool bar, the jobs table and a per-row context menu."""
 
@@ -858,7 +873,7 @@ class UploadsPanel(QWidget):
         self.toolbar.addActions([self.action_pause_all, self.action_resume_all,
                                  self.action_remove_finished])
 
-        self.table = QTableView()
+        self.table = QueueTable()
         self.table.setObjectName("uploadsTable")
         self.table.setModel(self.model)
         self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))

@@ -532,3 +532,29 @@ def test_drop_zone_takes_local_files_only_and_notifier_falls_back_to_the_status_
     assert failed.via in ("tray", "status bar") and list(tray.history) == [failed]
     tray.close()
     assert tray.tray is None
+
+
+def test_the_first_queued_file_does_not_squeeze_the_library_and_player(
+    qtbot: Any, shell: Shell, make_video: Callable[..., Path],
+) -> None:
+    """The dock shows its hint line while the queue is empty; when the table takes its place
+    the dock grows by a few rows at most (Qt's default table hint is 192 px: the library
+    and the player lost a third of their height)."""
+    _ctx, window, _controller = shell
+    panel = panel_of(window)
+    window.resize(1088, 612)  # first start on a 1280x720 screen
+    window.uploads_dock.show()
+    qtbot.waitUntil(lambda: panel.empty.isVisible(), timeout=5_000)
+    QApplication.processEvents()
+    before = window.uploads_dock.height()
+    centre_before = window.splitter.height()
+    clip = make_video(f"squeeze{unique_seed()}.mp4", seconds=0.4, seed=unique_seed())
+    panel.service.add_paths([str(clip)])
+    qtbot.waitUntil(lambda: panel.table.isVisible(), timeout=15_000)
+    for _ in range(3):
+        QApplication.processEvents()
+    rows = panel.table.verticalHeader().defaultSectionSize()
+    grown = window.uploads_dock.height() - before
+    assert grown <= 3 * rows + 10, (before, window.uploads_dock.height())
+    assert window.splitter.height() >= centre_before - (3 * rows + 10)
+    assert window.splitter.height() >= 300
