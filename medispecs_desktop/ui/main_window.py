@@ -42,6 +42,7 @@ PAGE_SIGNED_OUT = "signed_out"
 PAGE_STACK_FAILED = "stack_failed"
 PAGE_MAIN = "main"
 
+MIN_WIDTH, MIN_HEIGHT = 960, 600  # fits a 1024 x 768 screen
 LIBRARY_SHARE = 0.55  # of the width, on a first start: the list needs title, date, duration
 
 
@@ -143,7 +144,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
-        self.setMinimumSize(QSize(720, 480))
+        # below this the player's buttons turn into "…" and the list shows one row
+        self.setMinimumSize(QSize(MIN_WIDTH, MIN_HEIGHT))
         self.resize(1200, 760)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks

@@ -381,7 +381,7 @@ def test_window_layout_is_remembered_and_views_plug_in(
     window = MainWindow(qsettings)
     qtbot.addWidget(window)
     window.show()
-    window.resize(770, 530)
+    window.resize(960, 640)
     window.uploads_dock.hide()
     window.save_layout()
     assert "geometry" in (tmp_path / "ui-state.ini").read_text()
@@ -389,7 +389,7 @@ def test_window_layout_is_remembered_and_views_plug_in(
     again = MainWindow(QSettings(str(tmp_path / "ui-state.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(again)
     again.show()
-    assert (again.width(), again.height()) == (770, 530)
+    assert (again.width(), again.height()) == (960, 640)
     assert again.uploads_dock.isHidden()
 
     library, player, uploads = QLabel("library"), QLabel("player"), QLabel("uploads")
@@ -675,9 +675,11 @@ def test_first_start_centres_the_window_and_gives_the_library_its_share(
     truncate every column)."""
     _ctx, window, _controller = make_shell(Settings())
     available = window.screen().availableGeometry()
-    centre = window.geometry().center()
-    assert abs(centre.x() - available.center().x()) <= 2
-    assert abs(centre.y() - available.center().y()) <= 2
+    frame = window.geometry()
+    for start, size, room in ((frame.x() - available.x(), frame.width(), available.width()),
+                              (frame.y() - available.y(), frame.height(), available.height())):
+        # centred; a window larger than the screen starts at its top-left corner
+        assert abs(start - max(0, (room - size) // 2)) <= 2, (start, size, room)
     window.resize(1280, 720)
     qtbot.waitUntil(lambda: window.width() == 1280)
     window.show_main()
@@ -769,3 +771,32 @@ def _check_settings_rows(qtbot: Any) -> None:
     dialog.fields["api_url"].setText("not a url")  # the error line appears: still room
     assert dialog.buttons.geometry().bottom() <= dialog.height()
     assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+
+
+def test_at_its_minimum_size_the_window_is_still_usable(
+    qtbot: Any, make_shell: Callable[..., Shell],
+) -> None:
+    """The window could be shrunk to 720 x 480, where the player's buttons read "…"."""
+    from PySide6.QtWidgets import QAbstractButton
+
+    from medispecs_desktop.ui.icons import stylesheet
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    previous = app.styleSheet()
+    app.setStyleSheet(stylesheet())
+    try:
+        _ctx, window, _controller = make_shell(Settings())
+        window.resize(window.minimumSize())
+        window.show_main()
+        qtbot.waitUntil(lambda: window.size() == window.minimumSize(), timeout=2_000)
+        QApplication.processEvents()
+        player = window.player_view
+        buttons = [b for b in player.findChildren(QAbstractButton) if b.isVisibleTo(player)]
+        assert buttons
+        for button in buttons:
+            assert button.width() >= button.minimumSizeHint().width(), button.toolTip()
+        library, _player = window.splitter.sizes()
+        assert library >= window.library_view.minimumWidth()
+    finally:
+        app.setStyleSheet(previous)
