@@ -1028,7 +1028,13 @@ class PlayerWidget(QWidget):
         layout = current.layout()
         index = layout.indexOf(self) if layout is not None else -1
         self._fullscreen_home = (current, index)
+        screen = current.window().screen()
         self.setParent(None)
+        if screen is not None:
+            # the screen the window is on, and its whole area even where no window manager
+            # honours the full-screen state (kiosk sessions, X without a WM)
+            self.setScreen(screen)
+            self.setGeometry(screen.geometry())
         self.showFullScreen()
         self.activateWindow()
         self.setFocus()

@@ -270,12 +270,16 @@ def test_fullscreen_takes_the_player_out_of_the_window_and_back(
     widget.actions_by_name["fullscreen"].trigger()
     assert widget.isWindow() and widget.isFullScreen() and widget.is_fullscreen
     assert not window.isFullScreen()
+    screen = window.screen()
+    assert widget.screen() is screen and widget.geometry() == screen.geometry()
+    assert widget.fullscreen_button.toolTip().startswith("Leave full screen")
     frames_before = controller.video_sink
     assert frames_before is not None
     with qtbot.waitSignal(frames_before.videoFrameChanged, timeout=5_000):
         pass  # still playing while fullscreen
     widget.actions_by_name["escape"].trigger()
     assert not widget.is_fullscreen and widget.parentWidget() is window
+    assert widget.fullscreen_button.toolTip() == "Full screen (F)"
     assert layout.indexOf(widget) == 1
     assert controller.state == "playing"
 
