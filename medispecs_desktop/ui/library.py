@@ -1499,6 +1499,7 @@ class LibraryWidget(QWidget):
         self.details.deleteRequested.connect(self._delete)
         self.details.playRequested.connect(self.playRequested)
         self.details.reloadRequested.connect(self._reload)
+        self.details.fields_toggle.toggled.connect(self._on_details_folded)
         # a file dragged over the search box or the title/notes goes to the upload queue
         refuse_file_drops(self)
 
@@ -1518,11 +1519,26 @@ class LibraryWidget(QWidget):
         total = sum(self.splitter.sizes())
         if total <= 0 or self._split_sized:
             return
-        content = self.details.scroll.widget()
-        want = content.sizeHint().height() if content is not None else 0
-        details = max(140, min(want + 4, int(total * self.DETAILS_SHARE)))
-        self.splitter.setSizes([max(1, total - details), details])
+        self._fit_details(total)
         self._split_sized = True
+
+    def _fit_details(self, total: int | None = None) -> None:
+        total = sum(self.splitter.sizes()) if total is None else total
+        content = self.details.scroll.widget()
+        if content is None or total <= 0:
+            return
+        layout = content.layout()
+        if layout is not None:
+            layout.activate()
+        want = content.sizeHint().height()
+        details = max(120, min(want + 4, int(total * self.DETAILS_SHARE)))
+        self.splitter.setSizes([max(1, total - details), details])
+
+    def _on_details_folded(self, visible: bool) -> None:
+        """Folding the details away gives their height to the list; unfolding takes it
+        back (up to the first-show share)."""
+        if self._split_sized:
+            self._fit_details()
 
     # -- start / refresh -------------------------------------------------------------------
 

@@ -760,3 +760,26 @@ def test_layout_is_usable_on_laptop_and_desktop_screens(
     finally:
         app.setStyleSheet(old_sheet)
         controller.shutdown()
+
+
+def test_folding_the_details_gives_their_height_to_the_list(
+    qtbot: Any, tasks: TaskRunner
+) -> None:
+    library = LibraryWidget(api=None, tasks=tasks)  # type: ignore[arg-type]  # never started
+    qtbot.addWidget(library)
+    library.resize(600, 700)
+    library.show()
+    qtbot.waitUntil(lambda: library._split_sized, timeout=2_000)
+    library.details.set_video(_videos(1)[0])
+    list_before, details_before = library.splitter.sizes()
+    assert details_before <= 0.45 * (list_before + details_before) + 1
+    library.details.fields_toggle.click()  # "Hide details"
+    assert not library.details.fields.isVisible()
+    list_folded, details_folded = library.splitter.sizes()
+    assert details_folded < details_before - 80 and list_folded > list_before + 80
+    # what stays (title, notes, buttons) is still shown whole
+    assert library.details.delete_button.isVisible()
+    assert library.details.scroll.verticalScrollBar().maximum() == 0
+    library.details.fields_toggle.click()  # "Show details"
+    assert library.details.fields.isVisible()
+    assert library.splitter.sizes()[1] >= details_before - 2
