@@ -399,9 +399,12 @@ class AppController(QObject):
         self.ctx.user = None
         self.window.set_signed_in(None)
         self.ctx.set_online(False)
+        log.warning("the demo stack stopped unexpectedly (exit code %s)", code)
         self.window.show_stack_failed(
-            f"The demo stack stopped unexpectedly (exit code {code}). Its recordings are gone; "
-            "start it again to continue the demo.")
+            "The demo's local copy of the cloud stopped unexpectedly, and the recordings "
+            "uploaded to it are gone. Choose Try again to start a fresh demo.\n\n"
+            f"(exit code {code}; the log folder has the details)",
+            title="The demo stopped")
         self.ctx.signed_out.emit()
 
     # -- sign-in ----------------------------------------------------------------------

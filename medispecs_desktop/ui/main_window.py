@@ -444,7 +444,9 @@ class MainWindow(QMainWindow):
     def show_starting_stack(self) -> None:
         self.show_page(PAGE_STARTING)
 
-    def show_stack_failed(self, reason: str) -> None:
+    def show_stack_failed(self, reason: str, *,
+                          title: str = "The demo stack could not start") -> None:
+        self.stack_failed_panel.title.setText(title)
         self.stack_failed_panel.set_text(_html(reason))
         self.show_page(PAGE_STACK_FAILED)
 

@@ -800,3 +800,20 @@ def test_at_its_minimum_size_the_window_is_still_usable(
         assert library >= window.library_view.minimumWidth()
     finally:
         app.setStyleSheet(previous)
+
+
+def test_a_demo_stack_that_dies_later_is_not_called_a_failed_start(
+    qtbot: Any, make_shell: Callable[..., Shell],
+) -> None:
+    """The panel said "The demo stack could not start" over "…stopped unexpectedly"."""
+    from medispecs_desktop.ui.main_window import PAGE_STACK_FAILED
+
+    _ctx, window, controller = make_shell(Settings(demo=True))
+    controller._stack_failed("The demo stack stopped before it was ready (exit code 3).")
+    assert window.stack_failed_panel.title.text() == "The demo stack could not start"
+    controller._stack_finished(9)  # what the child's finished signal calls
+    assert window.current_page() == PAGE_STACK_FAILED
+    assert window.stack_failed_panel.title.text() == "The demo stopped"
+    text = window.stack_failed_panel.text.text()
+    assert "Try again" in text and "exit code 9" in text
+    assert window.user_label.text() == "Not signed in" and window.online_label.text() == "Offline"
