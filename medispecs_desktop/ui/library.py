@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import (
     QAbstractTableModel,
     QDate,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -1002,6 +1003,12 @@ class LibraryTableView(QTableView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.fit_columns()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # a style sheet or a system font applies its font at polish time: measure again
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange) and self._widths:
+            self.size_columns()
 
 
 class LibraryGridView(QListView):

@@ -783,3 +783,25 @@ def test_folding_the_details_gives_their_height_to_the_list(
     library.details.fields_toggle.click()  # "Show details"
     assert library.details.fields.isVisible()
     assert library.splitter.sizes()[1] >= details_before - 2
+
+
+def test_table_columns_are_measured_again_when_the_font_changes(
+    qtbot: Any, tasks: TaskRunner
+) -> None:
+    from PySide6.QtGui import QFont
+
+    from medispecs_desktop.ui.library import LibraryTableView
+
+    model = VideoTableModel(ListSource(_videos(3)), tasks, query=LibraryQuery(limit=20))
+    table = LibraryTableView()
+    qtbot.addWidget(table)
+    table.setModel(model)
+    table.resize(900, 300)
+    table.show()
+    small = table.columnWidth(COL_RECORDED)
+    font = QFont(table.font())
+    font.setPointSizeF(font.pointSizeF() * 1.6)
+    table.setFont(font)  # as a style sheet's font-size or a larger system font does
+    assert table.columnWidth(COL_RECORDED) >= small * 1.4
+    assert table.columnWidth(COL_RECORDED) >= table.fontMetrics().horizontalAdvance(
+        "2026-12-28 23:58")
