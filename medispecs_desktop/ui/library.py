@@ -99,7 +99,7 @@ GRID_THUMB_SIZE = QSize(160, 90)
 # The table hides these (in this order) when the list is too narrow for them and a readable
 # title; the details pane shows every field of the selected recording anyway.
 OPTIONAL_COLUMNS = (COL_DEVICE, COL_SIZE, COL_THUMB)
-TITLE_MIN_WIDTH = 150
+TITLE_MIN_WIDTH = 180  # the title keeps this much before an optional column shows
 # the widest text each fixed column shows (the header text counts too)
 COLUMN_SAMPLES = {
     COL_RECORDED: ("2026-12-28 23:58",),
@@ -109,7 +109,7 @@ COLUMN_SAMPLES = {
 }
 
 STATUS_TEXT = {
-    "pending": "Waiting for upload",
+    "pending": "Upload pending",
     "uploaded": "Uploaded",
     "processing": "Processing",
     "ready": "Ready",

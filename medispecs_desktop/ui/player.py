@@ -850,7 +850,7 @@ class PlayerWidget(QWidget):
         # one widget for the bar: compact buttons, so the player leaves the library its room
         self.control_bar = QWidget()
         self.control_bar.setObjectName("playerControls")
-        self.control_bar.setStyleSheet("QToolButton { padding: 3px 5px; }")
+        self.control_bar.setStyleSheet("QToolButton { padding: 3px 4px; }")
         controls = QVBoxLayout(self.control_bar)
         controls.setContentsMargins(0, 0, 0, 0)
         controls.setSpacing(2)
