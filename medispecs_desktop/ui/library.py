@@ -1167,7 +1167,7 @@ class VideoDetailsPane(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setWidget(inner)
-        self.scroll = scroll
+        self.scroll_area = scroll
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -1531,7 +1531,7 @@ class LibraryWidget(QWidget):
 
     def _fit_details(self, total: int | None = None) -> None:
         total = sum(self.splitter.sizes()) if total is None else total
-        content = self.details.scroll.widget()
+        content = self.details.scroll_area.widget()
         if content is None or total <= 0:
             return
         layout = content.layout()

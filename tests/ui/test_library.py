@@ -755,7 +755,7 @@ def test_layout_is_usable_on_laptop_and_desktop_screens(
             if not table.isColumnHidden(COL_THUMB):
                 assert table.rowHeight(0) >= table.iconSize().height()
             details = inner.details
-            assert details.scroll.horizontalScrollBar().maximum() == 0, size
+            assert details.scroll_area.horizontalScrollBar().maximum() == 0, size
             assert _usable(details.title_edit, 200) and _usable(details.notes_edit, 200)
     finally:
         app.setStyleSheet(old_sheet)
@@ -779,7 +779,7 @@ def test_folding_the_details_gives_their_height_to_the_list(
     assert details_folded < details_before - 80 and list_folded > list_before + 80
     # what stays (title, notes, buttons) is still shown whole
     assert library.details.delete_button.isVisible()
-    assert library.details.scroll.verticalScrollBar().maximum() == 0
+    assert library.details.scroll_area.verticalScrollBar().maximum() == 0
     library.details.fields_toggle.click()  # "Show details"
     assert library.details.fields.isVisible()
     assert library.splitter.sizes()[1] >= details_before - 2
