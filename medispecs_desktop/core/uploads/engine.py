@@ -150,6 +150,9 @@ class EngineOptions:
     source_check_interval: float = 5.0  # seconds between looks for a pulled card
     cloud_duplicate_check: bool = True
     put_timeout: tuple[float, float] = (15.0, 120.0)
+    # after the server refuses the uploaded copy (checksum_mismatch, not_uploaded) the file is
+    # uploaded again this many times by itself before the job fails
+    integrity_reuploads: int = 1
 
 
 def choose_part_size(size: int, minimum: int = 8 * MIB) -> int:
@@ -183,6 +186,15 @@ class Interrupted(Exception):
 
 class SourceChangedError(MediSpecsError):
     code = "source_changed"
+
+
+# POST /videos answers after which the bytes must be sent again: the server deleted an object
+# whose SHA-256 did not match, or the object is not there (deleted, or lost before a crash)
+REUPLOAD_CODES = frozenset({"checksum_mismatch", "size_mismatch", "not_uploaded"})
+
+
+class _CloudCopyRejected(MediSpecsError):
+    """The record step refused the uploaded bytes; the job's transfer state was reset."""
 
 
 class _Control:
@@ -730,17 +742,39 @@ class UploadEngine:
             if maybe is None:
                 return  # duplicate: done without sending a byte
             job = maybe
-        control.check_row()
-        if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
-            job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.UPLOADING)
-            if job.size < self.options.multipart_threshold:
-                job = self._upload_single(job, control)
-            else:
-                job = self._upload_multipart(job, control)
-        control.check_row()
-        job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.FINALIZING)
-        if job.phase is Phase.COMPLETED:
-            job = self._create_record(job)
+        reuploads = 0
+        while True:
+            control.check_row()
+            if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
+                job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.UPLOADING)
+                if job.size < self.options.multipart_threshold:
+                    job = self._upload_single(job, control)
+                else:
+                    job = self._upload_multipart(job, control)
+            control.check_row()
+            job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.FINALIZING)
+            if job.phase is not Phase.COMPLETED:
+                break
+            try:
+                job = self._create_record(job)
+                break
+            except _CloudCopyRejected as exc:
+                # the transfer state is already reset (phase new): the next pass re-reads,
+                # re-hashes and re-uploads the file
+                job = self.job(job.id)
+                if reuploads >= self.options.integrity_reuploads:
+                    raise RejectedError(
+                        f"The uploaded copy of {job.name} did not match the file "
+                        f"({exc.code}) again after it was uploaded "
+                        f"{reuploads + 1} times; check the card/disk. Retry starts a fresh "
+                        "upload.",
+                        code=exc.code,
+                    ) from None
+                reuploads += 1
+                log.warning("job %s: %s; uploading it again (%d of %d)", job.id, exc,
+                            reuploads, self.options.integrity_reuploads)
+                self._check_source(job)
+                self.progress.track(job.id, 0, job.size)
         if job.phase is Phase.RECORDED:
             job = self._attach_thumbnail(job, control)
         self._set(
@@ -1150,21 +1184,20 @@ class UploadEngine:
         try:
             video = self._call(lambda: self.api.create_video(payload))
         except ConflictError as exc:
-            if exc.code not in ("checksum_mismatch", "size_mismatch"):
+            if exc.code not in REUPLOAD_CODES:
                 raise
-            # the server refused the bytes (and removed them): a retry uploads them again
+            # the server refused (and removed) the bytes or does not see them: forget the
+            # transfer so the next pass uploads the file again from its first byte
             self.store.reset_upload(job.id, self.user_id, sha256=None)
-            raise RejectedError(
-                f"The cloud copy of {job.name} did not match the file ({exc.code}); it was "
-                "discarded. Retry to upload it again.",
+            raise _CloudCopyRejected(
+                f"the cloud copy of {job.name} was refused by the server ({exc.code})",
                 code=exc.code,
             ) from None
         status = str(getattr(video, "status", "") or "")
         if status == "pending":
             self.store.reset_upload(job.id, self.user_id, sha256=None)
-            raise RejectedError(
-                "The server does not see the uploaded file (it may have been removed); "
-                "retry to upload it again.",
+            raise _CloudCopyRejected(
+                f"the server does not see the uploaded copy of {job.name}",
                 code="object_missing",
             )
         version = getattr(video, "version", None)
