@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
         self._add_page(PAGE_WELCOME, self.welcome_panel)
 
         self.starting_panel = Panel(
-            "Starting demo stack…",
+            "Starting the demo…",
             "Starting a local, in-memory copy of the MediSpecs cloud on this computer. "
             "This takes a few seconds.", "demo")
         self.starting_panel.progress.show()
@@ -294,7 +294,7 @@ class MainWindow(QMainWindow):
         self.signed_out_sign_in_button.clicked.connect(self.sign_in_requested)
         self._add_page(PAGE_SIGNED_OUT, self.signed_out_panel)
 
-        self.stack_failed_panel = Panel("The demo stack could not start", "", "warning")
+        self.stack_failed_panel = Panel("The demo could not start", "", "warning")
         retry = self.stack_failed_panel.add_button("Try again", primary=True, icon_name="refresh")
         retry.clicked.connect(self.retry_requested)
         self.stack_failed_panel.add_button("Open Settings…", icon_name="settings").clicked.connect(
@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
         self.show_page(PAGE_STARTING)
 
     def show_stack_failed(self, reason: str, *,
-                          title: str = "The demo stack could not start") -> None:
+                          title: str = "The demo could not start") -> None:
         self.stack_failed_panel.title.setText(title)
         self.stack_failed_panel.set_text(_html(reason))
         self.show_page(PAGE_STACK_FAILED)

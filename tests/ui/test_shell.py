@@ -357,7 +357,7 @@ def test_demo_mode_runs_the_stack_as_a_child_that_ends_with_the_app(
     assert window.demo_banner.isVisible()
     assert "not stored" in window.demo_banner_label.text()
     assert window.current_page() == PAGE_STARTING
-    assert window.starting_panel.title.text() == "Starting demo stack…"
+    assert window.starting_panel.title.text() == "Starting the demo…"
     dialog = _dialog(qtbot, controller)  # opens once the child printed its JSON line
     assert ctx.stack is not None and ctx.stack.info is not None
     child = psutil.Process(ctx.stack.pid)
@@ -805,12 +805,13 @@ def test_at_its_minimum_size_the_window_is_still_usable(
 def test_a_demo_stack_that_dies_later_is_not_called_a_failed_start(
     qtbot: Any, make_shell: Callable[..., Shell],
 ) -> None:
-    """The panel said "The demo stack could not start" over "…stopped unexpectedly"."""
+    """The panel said "The demo stack could not start" over "…stopped unexpectedly"; no
+    "stack" jargon in the titles a clinician reads."""
     from medispecs_desktop.ui.main_window import PAGE_STACK_FAILED
 
     _ctx, window, controller = make_shell(Settings(demo=True))
     controller._stack_failed("The demo stack stopped before it was ready (exit code 3).")
-    assert window.stack_failed_panel.title.text() == "The demo stack could not start"
+    assert window.stack_failed_panel.title.text() == "The demo could not start"
     controller._stack_finished(9)  # what the child's finished signal calls
     assert window.current_page() == PAGE_STACK_FAILED
     assert window.stack_failed_panel.title.text() == "The demo stopped"
