@@ -302,6 +302,7 @@ class VideoTableModel(QAbstractTableModel):
         self._has_more = False
         self._loading = False
         self._generation = 0
+        self._closed = False
         self.stale = False
         self.last_error: BaseException | None = None
         # thumbnails
@@ -502,6 +503,13 @@ class VideoTableModel(QAbstractTableModel):
         ):
             self._set_loading(False)
 
+    def close(self) -> None:
+        """Sign-out / teardown: answers still on their way (pages, thumbnails) are dropped."""
+        self._closed = True
+        self._generation += 1
+        self._thumbnail_loader = None
+        self._thumb_wanted.clear()
+
     def _on_page(self, generation: int, page: PageLike, replace: bool) -> None:
         if generation != self._generation:
             return
@@ -682,7 +690,7 @@ class VideoTableModel(QAbstractTableModel):
             while len(self._thumb_wanted) > 64:  # scrolled past: forget the oldest wishes
                 dropped = self._thumb_wanted.popleft()
                 self._thumb_pending.discard(dropped.video_id)
-            QTimer.singleShot(0, self._pump_thumbnails)
+            QTimer.singleShot(0, self, self._pump_thumbnails)
         return self._placeholder
 
     def _pump_thumbnails(self) -> None:
@@ -718,6 +726,8 @@ class VideoTableModel(QAbstractTableModel):
                 return
 
     def _on_thumbnail(self, video: Video, image: QImage | None) -> None:
+        if self._closed:
+            return
         self._thumb_jobs -= 1
         self._thumb_pending.discard(video.video_id)
         if image is None:
@@ -733,6 +743,8 @@ class VideoTableModel(QAbstractTableModel):
         self._pump_thumbnails()
 
     def _on_thumbnail_failed(self, video: Video, exc: BaseException) -> None:
+        if self._closed:
+            return
         self._thumb_jobs -= 1
         self._thumb_pending.discard(video.video_id)
         self._thumb_failed.add(video.video_id)
@@ -1517,7 +1529,7 @@ class LibraryWidget(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self._split_sized:
-            QTimer.singleShot(0, self._size_split)
+            QTimer.singleShot(0, self, self._size_split)  # not after the widget is deleted
 
     def _size_split(self) -> None:
         """First show: the details pane gets what it needs (heading, metadata, title, notes,
@@ -1902,6 +1914,7 @@ class LibraryWidget(QWidget):
 
     def shutdown(self) -> None:
         self._probe.stop()
+        self.model.close()
 
     def cache_idle(self) -> bool:
         """No offline-copy write waiting or running (tests, shutdown)."""
