@@ -54,9 +54,10 @@ class Request:
         return self._json
 
     def json_object(self) -> dict[str, Any]:
-        """The body as a JSON object; an empty body counts as ``{}``."""
+        """The body as a JSON object; an empty body counts as ``{}`` (a JSON ``null`` is no
+        object: 400)."""
         value = self.json()
-        if value is None:
+        if value is None and not self.raw_body.strip():
             return {}
         if not isinstance(value, dict):
             raise BadRequest("request body must be a JSON object", code="invalid_body")

@@ -115,9 +115,14 @@ def format_utc(moment: datetime) -> str:
     )
 
 
+_ISO_CHARS_RE = re.compile(r"^[0-9A-Za-z:.,+\- ]+$")
+"""What an ISO 8601 date-time can hold: ASCII only (``fromisoformat`` would also take a NUL or
+other separators in some positions)."""
+
+
 def _parse_iso(value: str, field: str) -> datetime:
     text = value.strip()
-    if not text or len(text) > 64:
+    if not text or len(text) > 64 or not _ISO_CHARS_RE.match(text):
         raise BadRequest(f"{field} must be an ISO 8601 date-time", code="invalid_date")
     if text[-1] in "zZ":
         text = text[:-1] + "+00:00"
