@@ -6,6 +6,10 @@ user (``medispecs-desktop login`` first). ``upload`` without ``--wait`` only que
 (the app, or a later ``upload --wait``, sends them); ``--wait`` runs the engine until the queue
 is finished, printing each file's outcome. ``queue`` commands work while the app is running:
 the app's engine notices a pause/cancel before the next part and a resume within seconds.
+
+Only one process sends a queue's bytes (an OS lock next to the queue file, see
+``core.uploads.runner_lock``). While the app runs, ``upload`` queues the files for it, and
+``upload --wait`` waits for the app to finish them (taking over if the app quits).
 """
 
 from __future__ import annotations
@@ -140,6 +144,7 @@ def cmd_upload(args: argparse.Namespace, ctx: Context) -> int:
     engine = _engine(ctx)
     try:
         ids: list[int] | None = None
+        elsewhere = engine.runner_elsewhere()  # the app (or another --wait) runs the queue
         if args.paths:
             result = engine.add_paths(args.paths, front=args.front)
             ids = [j.id for j in result.added + result.already_queued]
@@ -148,15 +153,20 @@ def cmd_upload(args: argparse.Namespace, ctx: Context) -> int:
                     ctx.err(f"skipped {path}: {reason}")
                 ctx.out(f"Queued {len(result.added)} file(s)"
                         + (f"; {len(result.already_queued)} already queued"
-                           if result.already_queued else "") + ".")
+                           if result.already_queued else "")
+                        + ("; the running MediSpecs app will upload them" if elsewhere
+                           and not args.wait else "") + ".")
             if not ids and not args.wait:
                 return EXIT_ERROR if result.skipped else EXIT_OK
         if not args.wait:
-            if not args.json:
-                ctx.out("Run `medispecs-desktop upload --wait` (or open the app) to upload.")
-            else:
+            if args.json:
                 ctx.json([job_json(engine.job(i)) for i in ids or []])
+            elif not elsewhere:
+                ctx.out("Run `medispecs-desktop upload --wait` (or open the app) to upload.")
             return EXIT_OK
+        if elsewhere and not args.json:
+            ctx.out("The running MediSpecs app is already uploading this queue; waiting for it "
+                    "to finish these files.")
         jobs = _wait(engine, ctx, ids, quiet=args.json)
         if args.json:
             ctx.json([job_json(j) for j in jobs])
@@ -207,7 +217,10 @@ def _wait(engine: UploadEngine, ctx: Context, ids: list[int] | None, *, quiet: b
     finally:
         engine.stop()
         signal.signal(signal.SIGTERM, previous)
-    return [j for j in engine.jobs() if ids is None or j.id in ids]
+    jobs = [j for j in engine.jobs() if ids is None or j.id in ids]
+    for job in jobs:  # outcomes the listener did not print (e.g. seen first by the poll)
+        on_job(job)
+    return jobs
 
 
 def _install_sigterm() -> Any:

@@ -58,6 +58,7 @@ from medispecs_desktop.core.uploads.jobs import (
 )
 from medispecs_desktop.core.uploads.network import Backoff, Reachability
 from medispecs_desktop.core.uploads.progress import ProgressHub, ProgressListener
+from medispecs_desktop.core.uploads.runner_lock import RunnerLock
 from medispecs_desktop.core.uploads.scanner import ScanResult, scan_paths
 from medispecs_desktop.core.uploads.store import (
     InvalidTransitionError,
@@ -153,6 +154,10 @@ class EngineOptions:
     # after the server refuses the uploaded copy (checksum_mismatch, not_uploaded) the file is
     # uploaded again this many times by itself before the job fails
     integrity_reuploads: int = 1
+    # another process runs this queue: how often to look at its rows (listeners, take-over)
+    follow_interval: float = 0.5
+    # the runner looks for jobs queued/resumed by another process at least this often
+    runner_poll_interval: float = 1.0
 
 
 def choose_part_size(size: int, minimum: int = 8 * MIB) -> int:
@@ -247,6 +252,7 @@ class UploadEngine:
         rng: random.Random | None = None,
         url_rewriter: UrlRewriter | None = None,
         sleep_inhibitor: SleepInhibitor | None = None,
+        runner_lock: RunnerLock | None = None,
     ) -> None:
         if not user_id:
             raise ValueError("an upload engine belongs to a signed-in user")
@@ -281,6 +287,11 @@ class UploadEngine:
         self._signed_out = False
         self._dirty = True
         self._next_source_check = 0.0
+        # only the holder of this OS lock sends bytes for this user's queue (see runner_lock)
+        if runner_lock is None and str(store.path) != ":memory:":
+            runner_lock = RunnerLock(store.path, user_id)
+        self.runner_lock = runner_lock
+        self._followed: dict[int, tuple[Any, ...]] = {}
 
     # ------------------------------------------------------------------ listeners
     def subscribe_jobs(self, listener: Callable[[Job], None]) -> Callable[[], None]:
@@ -323,6 +334,18 @@ class UploadEngine:
 
     def job(self, job_id: int) -> Job:
         return self.store.get(job_id, self.user_id)
+
+    @property
+    def is_runner(self) -> bool:
+        """True while this engine sends the queue's bytes (holds the queue's runner lock)."""
+        return self.runner_lock is None or self.runner_lock.held
+
+    def runner_elsewhere(self) -> bool:
+        """True when another process (the app, ``upload --wait``) runs this queue right now:
+        jobs added or resumed here are then uploaded by it."""
+        if self.runner_lock is None or self.runner_lock.held:
+            return False
+        return self.runner_lock.held_elsewhere()
 
     def is_idle(self, job_ids: Iterable[int] | None = None) -> bool:
         """True when none of ``job_ids`` (default: all jobs) is queued or running."""
@@ -553,6 +576,10 @@ class UploadEngine:
         if self._scheduler is not None:
             self._scheduler.join(max(0.0, deadline - time.monotonic()))
             self._scheduler = None
+        with self._cond:
+            quiet = not self._running
+        if self.runner_lock is not None and quiet:
+            self.runner_lock.release()  # kept while a worker still runs: never two runners
 
     def sign_out(self) -> None:
         """The user signed out: stop, and park their jobs until they sign in again."""
@@ -598,12 +625,63 @@ class UploadEngine:
         finally:
             self.awake.release()
 
+    def _become_runner(self) -> bool:
+        """Take the queue's runner lock if it is free (at start, or when the other runner
+        exits or dies: the OS drops its lock)."""
+        lock = self.runner_lock
+        if lock is None or lock.held:
+            return True
+        if not lock.acquire():
+            return False
+        log.info("this process now runs the upload queue")
+        self._followed.clear()
+        return True
+
+    def _follow(self) -> None:
+        """Another process runs the queue: report the changes it makes to its rows to this
+        engine's listeners (and its byte counts as progress)."""
+        seen: dict[int, tuple[Any, ...]] = {}
+        changed = False
+        for job in self.jobs():
+            key = (job.state, job.phase, job.bytes_done, job.error, job.updated_at)
+            seen[job.id] = key
+            if self._followed.get(job.id) == key:
+                continue
+            if job.state in ACTIVE_STATES:
+                self.progress.track(job.id, job.bytes_done, job.size)
+            else:
+                self.progress.untrack(job.id)
+            changed = True
+            self._emit(job)
+        for gone in set(self._followed) - set(seen):
+            self.progress.untrack(gone)
+        self._followed = seen
+        if changed:
+            self.progress.flush()
+
     def _schedule(self) -> None:
+        announced = False
         while True:
             with self._cond:
                 if self._stopping:
                     return
                 self._dirty = False
+            if not self._become_runner():
+                if not announced:
+                    announced = True
+                    log.info("another process runs this upload queue; following it")
+                try:
+                    self._follow()
+                except Exception:
+                    log.exception("upload queue follow error")
+                with self._cond:
+                    if self._stopping:
+                        return
+                    self._cond.wait(self.options.follow_interval)
+                continue
+            with self._cond:
+                if self._stopping:
+                    return
                 slots = self.settings.max_concurrent_files - len(self._running)
                 exclude = list(self._running)
             try:
@@ -632,6 +710,7 @@ class UploadEngine:
                     self._next_source_check = now + self.options.source_check_interval
                     self._check_sources()
                 timeout = min(
+                    self.options.runner_poll_interval,
                     self.options.source_check_interval,
                     max(0.01, self.reachability.seconds_until_probe())
                     if any(j.state is JobState.WAITING_NETWORK for j in waiting)

@@ -1,7 +1,8 @@
 """A real uploading process for the crash tests (run as a script, killed with SIGKILL).
 
     python upload_child.py '{"info": {...stack...}, "db": "...", "paths": [...],
-                             "proxy": "http://127.0.0.1:PORT", "hang_before_create": "marker"}'
+                             "proxy": "http://127.0.0.1:PORT", "hang_before_create": "marker",
+                             "username": "optional", "password": "optional"}'
 
 It signs in as the demo user, runs the upload engine on the queue database ``db`` (S3 PUTs go
 through the strict proxy), and exits 0 once every job is finished, printing the jobs as JSON.
@@ -41,7 +42,8 @@ class HangBeforeCreate:
 def main() -> int:
     cfg = json.loads(sys.argv[1])
     info = cfg["info"]
-    api, sub = signed_in_api(info, info["username"], info["password"])
+    api, sub = signed_in_api(info, cfg.get("username") or info["username"],
+                             cfg.get("password") or info["password"])
     if cfg.get("hang_before_create"):
         api = HangBeforeCreate(api, cfg["hang_before_create"])
     proxy = urlsplit(cfg["proxy"])
