@@ -15,7 +15,9 @@ import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import pytest
 import requests
 
@@ -262,6 +264,44 @@ def test_child_stack_gateway_isolates_users_too(
         r = s.get(f"{local_stack['apiUrl']}/videos/{vid}",
                   headers={"Authorization": f"Bearer {alice.id_token}"}, timeout=30)
         assert r.status_code == 200
+
+
+def test_bucket_is_private_and_urls_are_short_lived(
+    gateway: Gateway, local_stack: dict[str, Any], alice: User, alice_data: dict[str, Any]
+) -> None:
+    """moto checks no signature, so privacy is checked as configuration: public access fully
+    blocked, no grant or policy for everyone; and every URL handed out is pre-signed, scoped
+    to one key and short-lived."""
+    s3 = boto3.client("s3", endpoint_url=local_stack["awsEndpoint"],
+                      region_name=local_stack["region"], aws_access_key_id="local",
+                      aws_secret_access_key="local")
+    block = s3.get_public_access_block(Bucket=local_stack["bucket"])
+    assert all(block["PublicAccessBlockConfiguration"].values())
+    public = ("http://acs.amazonaws.com/groups/global/AllUsers",
+              "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+    acl = s3.get_bucket_acl(Bucket=local_stack["bucket"])
+    assert not [g for g in acl["Grants"] if g["Grantee"].get("URI") in public]
+    key = alice_data["record"]["s3Key"]
+    obj_acl = s3.get_object_acl(Bucket=local_stack["bucket"], Key=key)
+    assert not [g for g in obj_acl["Grants"] if g["Grantee"].get("URI") in public]
+    try:
+        policy = s3.get_bucket_policy(Bucket=local_stack["bucket"])["Policy"]
+    except s3.exceptions.ClientError:
+        policy = ""
+    assert '"Allow"' not in policy or '"*"' not in policy
+
+    vid = alice_data["vid"]
+    r = gateway.call("GET", f"/videos/{vid}/playback-url", alice.id_token)
+    url = r.json()["playbackUrl"]
+    parts = urlsplit(url)
+    q = parse_qs(parts.query)
+    assert parts.path.endswith("/" + key)
+    assert q["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and q["X-Amz-Signature"]
+    assert 0 < int(q["X-Amz-Expires"][0]) <= 3600
+    assert r.json()["expiresIn"] == int(q["X-Amz-Expires"][0])
+    # no AWS credential of the API's own reaches the client other than inside a signature
+    body = json.dumps(r.json())
+    assert "aws_secret_access_key" not in body.lower() and "SecretAccessKey" not in body
 
 
 def test_lambda_log_of_the_attacks_holds_no_secret(
