@@ -173,7 +173,7 @@ def _backend_config(info: dict[str, Any]) -> BackendConfig:
 @pytest.fixture(scope="session")
 def make_gateway(local_stack: dict[str, Any]) -> Iterator[Callable[..., Gateway]]:
     """``make_gateway(clock=...)``: a started in-process gateway with its own log capture."""
-    started: list[tuple[LocalGateway, CapturedLog, list[logging.Logger]]] = []
+    started: list[tuple[LocalGateway, CapturedLog, list[tuple[logging.Logger, int]]]] = []
     app = App(_backend_config(local_stack))
 
     def factory(*, clock: Callable[[], float] = time.time) -> Gateway:
@@ -189,17 +189,19 @@ def make_gateway(local_stack: dict[str, Any]) -> Iterator[Callable[..., Gateway]
         loggers = [logging.getLogger(n) for n in
                    (LOGGER_NAME, "medispecs_desktop.local.gateway",
                     "medispecs_desktop.local.jwt_verify")]
+        levels = [(lg, lg.level) for lg in loggers]
         for lg in loggers:
             lg.addHandler(capture)
             lg.setLevel(logging.DEBUG)
-        started.append((gw, capture, loggers))
+        started.append((gw, capture, levels))
         return Gateway(url, capture, int(url.rsplit(":", 1)[1]))
 
     yield factory
-    for gw, capture, loggers in started:
+    for gw, capture, levels in reversed(started):
         gw.stop()
-        for lg in loggers:
+        for lg, level in levels:
             lg.removeHandler(capture)
+            lg.setLevel(level)
 
 
 @pytest.fixture(scope="session")
