@@ -10,6 +10,7 @@ the token no longer works, and the sign-out clearing removed the caches.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -24,10 +25,11 @@ import av
 import keyring
 import numpy as np
 import pytest
+import requests
 
 from medispecs_desktop.core import library_cache, thumbnail_cache
 from medispecs_desktop.core.api import ApiClient
-from medispecs_desktop.core.auth import CognitoAuth, KeyringTokenStore
+from medispecs_desktop.core.auth import CognitoAuth, KeyringTokenStore, MemoryTokenStore
 from medispecs_desktop.core.config import Paths, Settings
 from medispecs_desktop.core.library_cache import LibraryCache
 from medispecs_desktop.core.logs import setup_logging
@@ -241,3 +243,46 @@ def test_client_session_keeps_secrets_out_of_files_and_caches_private(
         cleanup.sign_out()
         shutil.rmtree(media, ignore_errors=True)
         os.environ.pop("MEDISPECS_TEST_KEYRING_FILE", None)
+
+
+def test_client_never_signs_with_aws_credentials(
+    local_stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even with AWS credentials in the environment, the client's Cognito calls go unsigned
+    (a public app client) and its API calls carry only the bearer token."""
+    canary_key, canary_secret = "AKIACANARYCANARY0001", "canary/secret/never/sent"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", canary_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", canary_secret)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "canary-session-token")
+    settings = _settings(local_stack)
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    sent: list[tuple[str, dict[str, str], bytes]] = []
+
+    def record(request: Any, **_kw: Any) -> None:
+        body = request.body if isinstance(request.body, bytes) else \
+            str(request.body or "").encode()
+        sent.append((request.url, dict(request.headers), body))
+
+    auth.client.meta.events.register("before-send", record)
+    user = local_stack["users"][1]
+    auth.sign_in(user["username"], user["password"])
+    auth.force_refresh()
+    assert len(sent) >= 2
+    for url, headers, body in sent:
+        text = json.dumps({k: str(v) for k, v in headers.items()}) + body.decode("latin-1")
+        assert "authorization" not in {k.lower() for k in headers}, url
+        assert canary_key not in text and "canary" not in text.lower()
+        assert "X-Amz-Security-Token" not in headers
+
+    api_requests: list[requests.PreparedRequest] = []
+    session = requests.Session()
+    session.trust_env = False
+    session.hooks["response"].append(lambda r, *_a, **_k: api_requests.append(r.request))
+    api = ApiClient(settings, auth, session=session)
+    api.list_videos(limit=1)
+    assert api_requests
+    for prepared in api_requests:
+        auth_header = prepared.headers["Authorization"]
+        assert auth_header == f"Bearer {auth.id_token()}"
+        assert canary_key not in json.dumps(dict(prepared.headers))
+    auth.sign_out()
