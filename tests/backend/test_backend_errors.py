@@ -26,6 +26,7 @@ def test_malformed_bodies(api: Any) -> None:
         ("[1, 2]", "invalid_body"),
         ('"a string"', "invalid_body"),
         ("[" * 100_000, "invalid_json"),
+        ("null", "invalid_body"),  # a JSON null is no object (an empty body is {})
     ]
     for raw, code in cases:
         status, err = api.call("POST", "/videos", raw_body=raw)
@@ -259,3 +260,15 @@ def test_misconfigured_function_answers_500(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(ConfigError):
         handler_module.lambda_handler({}, None)
     handler_module.reset_for_tests()
+
+
+def test_null_body_is_not_an_empty_object_and_dates_are_ascii(api: Any) -> None:
+    status, err = api.call("POST", "/videos/duplicates", raw_body="null")
+    assert status == 400 and err["error"]["code"] == "invalid_body", err
+    status, body = api.call("POST", "/videos/duplicates", raw_body="")
+    assert status == 200 and body == {"matches": []}
+    for when in ("2025-01-01T00:00:00\x00Z", "2025-01-01T00:00:00\u00a0Z",
+                 "\uff12025-01-01T00:00:00Z", "2025-01-01\u202e00:00:00Z"):
+        status, err = api.call(
+            "POST", "/videos", raw_body=json.dumps({"title": "t", "recordedAt": when}))
+        assert status == 400 and err["error"]["code"] == "invalid_date", (when, err)
