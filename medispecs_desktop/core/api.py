@@ -28,7 +28,7 @@ from urllib.parse import quote
 import requests
 
 from medispecs_desktop.core.auth import TokenProvider
-from medispecs_desktop.core.config import Settings
+from medispecs_desktop.core.config import Settings, require_secure_url
 from medispecs_desktop.core.errors import (
     ApiError,
     ConfigurationError,
@@ -115,6 +115,7 @@ class ApiClient:
             raise ConfigurationError(
                 "The videos API URL is not set: enter it in Settings (or MEDISPECS_API_URL)."
             )
+        require_secure_url(settings.api_url, "videos API URL")
         self.settings = settings
         self.base_url = settings.api_url.rstrip("/")
         self.tokens = tokens

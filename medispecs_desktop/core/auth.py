@@ -36,7 +36,7 @@ import keyring
 import keyring.errors
 from botocore.config import Config
 
-from medispecs_desktop.core.config import Paths, Settings, private_dir
+from medispecs_desktop.core.config import Paths, Settings, private_dir, require_secure_url
 from medispecs_desktop.core.errors import (
     AuthError,
     ConfigurationError,
@@ -464,6 +464,8 @@ class CognitoAuth:
             )
 
     def _make_client(self, max_attempts: int) -> CognitoIdentityProviderClient:
+        if self.settings.cognito_endpoint:  # passwords and refresh tokens travel here
+            require_secure_url(self.settings.cognito_endpoint, "Cognito endpoint")
         config = Config(
             signature_version=botocore.UNSIGNED,  # a public app client: no AWS credentials
             region_name=self.settings.region,

@@ -13,6 +13,7 @@ import stat
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -138,13 +139,43 @@ class Paths:
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable only by the current user."""
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        path.chmod(stat.S_IRWXU)
-    except OSError:  # pragma: no cover - e.g. a filesystem without permissions
-        pass
+    """Create ``path`` readable only by the current user; every missing parent it creates on
+    the way is private too (existing parents are left as they are)."""
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=stat.S_IRWXU, exist_ok=True)
+    for folder in (*missing, path):
+        try:
+            folder.chmod(stat.S_IRWXU)
+        except OSError:  # pragma: no cover - e.g. a filesystem without permissions
+            pass
     return path
+
+
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def require_secure_url(url: str, what: str) -> str:
+    """``url`` if it is https (or plain http to this machine, e.g. the local demo stack).
+
+    Tokens and passwords travel on these connections: plain http to any other host is a
+    configuration error, never silently accepted."""
+    parsed = urlsplit(url.strip())
+    host = (parsed.hostname or "").lower()
+    if parsed.scheme == "https" and host:
+        return url
+    if parsed.scheme == "http" and (host in _LOOPBACK_HOSTS or host.startswith("127.")):
+        return url
+    if parsed.scheme == "http":
+        raise ConfigurationError(
+            f"The {what} must use https:// (sign-in tokens would travel unencrypted to {host}); "
+            "plain http:// is only accepted for this computer (127.0.0.1 / localhost)."
+        )
+    raise ConfigurationError(f"The {what} must be an https:// address, not {url!r}.")
 
 
 def load_settings(paths: Paths | None = None, env: dict[str, str] | None = None) -> Settings:

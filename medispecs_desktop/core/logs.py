@@ -6,8 +6,10 @@ signature part of pre-signed URLs are replaced before a record reaches any handl
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 import re
 from pathlib import Path
 
@@ -24,13 +26,13 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     # Authorization headers and bearer tokens
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_.=+/]+"), r"\1REDACTED"),
-    # anything that looks like a JWT
-    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "REDACTED-JWT"),
+    # anything that looks like a JWT (3 parts) or a JWE such as a Cognito refresh token (5)
+    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*){2,4}"), "REDACTED-JWT"),
     # key/value pairs naming secrets
     (
         re.compile(
             r"(?i)([\"']?(?:password|refresh_?token|id_?token|access_?token|RefreshToken|"
-            r"IdToken|AccessToken|secret)[\"']?\s*[:=]\s*[\"']?)[^\"',\s}]+"
+            r"IdToken|AccessToken|secret|Session)[\"']?\s*[:=]\s*[\"']?)[^\"',\s}]+"
         ),
         r"\1REDACTED",
     ),
@@ -42,6 +44,23 @@ def redact(text: str) -> str:
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file (the first and each one after a rollover) is created
+    readable only by the user (0600), with no window in which it is world-readable."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.chmod(self.baseFilename, 0o600)  # an older file made before this handler
+        except OSError:  # pragma: no cover
+            pass
+        return io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(fd, "a")),
+            encoding=self.encoding or "utf-8",
+            errors=self.errors,
+        )
 
 
 class RedactingFilter(logging.Filter):
@@ -75,7 +94,7 @@ def setup_logging(log_dir: Path, *, level: int = logging.INFO, console: bool = F
         if getattr(handler, "_medispecs", False):
             root.removeHandler(handler)
             handler.close()
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = PrivateRotatingFileHandler(
         path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
     )
     file_handler.setFormatter(

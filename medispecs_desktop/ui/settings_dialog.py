@@ -22,7 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medispecs_desktop.core.config import Paths, Settings, load_settings, save_settings
+from medispecs_desktop.core.config import (
+    Paths,
+    Settings,
+    load_settings,
+    require_secure_url,
+    save_settings,
+)
 from medispecs_desktop.core.errors import ConfigurationError
 from medispecs_desktop.ui.icons import fit_height
 
@@ -36,14 +42,21 @@ UPLOAD_FIELDS = ("max_concurrent_files", "max_parts_in_flight", "bandwidth_limit
 
 def _valid_url(value: str) -> bool:
     parsed = urlparse(value)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+    if not (parsed.scheme in ("http", "https") and parsed.netloc):
+        return False
+    try:
+        require_secure_url(value, "address")  # http:// only to this computer
+    except ConfigurationError:
+        return False
+    return True
 
 
 def validate(values: dict[str, str]) -> dict[str, str]:
     """Field name -> problem, for the connection fields (empty dict when all is well)."""
     problems: dict[str, str] = {}
     if values["api_url"] and not _valid_url(values["api_url"]):
-        problems["api_url"] = "The API URL must start with https:// (or http:// for a test stack)."
+        problems["api_url"] = (
+            "The API URL must start with https:// (http:// only for a stack on this computer).")
     if values["region"] and not REGION_RE.match(values["region"]):
         problems["region"] = "The region looks like ap-southeast-1 or eu-west-2."
     if values["user_pool_id"] and not POOL_RE.match(values["user_pool_id"]):
@@ -56,7 +69,8 @@ def validate(values: dict[str, str]) -> dict[str, str]:
     if values["client_id"] and not CLIENT_RE.match(values["client_id"]):
         problems["client_id"] = "The app client id has only letters and digits."
     if values["cognito_endpoint"] and not _valid_url(values["cognito_endpoint"]):
-        problems["cognito_endpoint"] = "The Cognito endpoint must be a URL (leave it empty on AWS)."
+        problems["cognito_endpoint"] = (
+            "The Cognito endpoint must be an https:// URL (leave it empty on AWS).")
     return problems
 
 

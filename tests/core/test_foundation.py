@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import stat
 from pathlib import Path
 
@@ -119,3 +120,83 @@ def test_video_round_trip_and_times() -> None:
     assert video.to_api()["fileSizeBytes"] == 10485760
     assert format_utc(parse_utc("2025-11-03T22:30:00+08:00")) == "2025-11-03T14:30:00Z"
     assert not Video.from_api({"videoId": "v_2", "status": "pending"}).has_bytes
+
+
+def test_private_dir_makes_every_folder_it_creates_private(tmp_path: Path) -> None:
+    from medispecs_desktop.core.config import private_dir
+
+    (tmp_path / "existing").mkdir(mode=0o755)
+    private_dir(tmp_path / "existing" / "a" / "b")
+    assert stat.S_IMODE((tmp_path / "existing").stat().st_mode) == 0o755  # not ours to change
+    assert stat.S_IMODE((tmp_path / "existing" / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "existing" / "a" / "b").stat().st_mode) == 0o700
+
+
+def test_thumbnail_cache_parent_dir_is_private(tmp_path: Path) -> None:
+    from medispecs_desktop.core.thumbnail_cache import ThumbnailCache, thumbnails_dir
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    ThumbnailCache(cache, "user-1")
+    assert stat.S_IMODE(thumbnails_dir(cache).stat().st_mode) == 0o700
+
+
+def test_log_file_stays_0600_after_rotation(tmp_path: Path) -> None:
+    path = setup_logging(tmp_path / "logs")
+    root = logging.getLogger()
+    handler = next(h for h in root.handlers if getattr(h, "_medispecs", False))
+    try:
+        logging.getLogger("x").warning("before")
+        assert isinstance(handler, logging.handlers.RotatingFileHandler)
+        handler.doRollover()  # what happens at 2 MB
+        logging.getLogger("x").warning("after")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.with_name(path.name + ".1").stat().st_mode) == 0o600
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def test_redact_removes_a_whole_cognito_refresh_token_and_challenge_session() -> None:
+    # Cognito refresh tokens are JWEs: five dot-separated parts
+    jwe = (
+        "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ."
+        + "A" * 342 + "." + "B" * 16 + "." + "C" * 1500 + "." + "D" * 22
+    )
+    out = redact(f"refresh failed for {jwe}")
+    assert "C" * 20 not in out and "D" * 22 not in out and "A" * 20 not in out
+    assert "s3ss10n-value" not in redact('{"Session": "s3ss10n-value"}')
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://abc.execute-api.eu-west-2.amazonaws.com", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:9000/", True),
+        ("http://[::1]:9000/", True),
+        ("http://videos.example.org", False),
+        ("http://10.0.0.5", False),
+        ("ftp://videos.example.org", False),
+    ],
+)
+def test_tokens_never_travel_over_plain_http_to_another_host(url: str, ok: bool) -> None:
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+    from medispecs_desktop.ui.settings_dialog import validate
+
+    settings = Settings(api_url=url, region="eu-west-2", user_pool_id="eu-west-2_x",
+                        client_id="c", cognito_endpoint=url)
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    form = {"api_url": url, "region": "eu-west-2", "user_pool_id": "eu-west-2_x",
+            "client_id": "c", "cognito_endpoint": url}
+    if ok:
+        ApiClient(settings, auth)
+        assert auth.client is not None
+        assert validate(form) == {}
+    else:
+        with pytest.raises(ConfigurationError, match="https://"):
+            ApiClient(settings, auth)
+        with pytest.raises(ConfigurationError, match="https://"):
+            _ = auth.client
+        assert set(validate(form)) == {"api_url", "cognito_endpoint"}
