@@ -8,6 +8,16 @@ from typing import Any
 
 VIDEO_STATUSES = ("pending", "uploaded", "processing", "ready", "error")
 
+#: How the server checked a record's whole-file SHA-256 (``sha256VerifiedBy``): ``checksum``
+#: (S3's full-object checksum of a single PUT), ``read`` (the object was read back and hashed),
+#: ``parts`` (not compared: S3 verified every part's signed checksum) or ``none``.
+SHA256_VERIFIED_BY = ("checksum", "read", "parts", "none")
+
+#: The integrity line the library and the CLI show for a record (see :attr:`Video.integrity`).
+INTEGRITY_VERIFIED = "verified (SHA-256 checked in the cloud)"
+INTEGRITY_PARTS = "parts checked (the whole file's SHA-256 was not compared)"
+INTEGRITY_NOT_VERIFIED = "not verified"
+
 
 def parse_utc(value: str) -> datetime:
     """Parse the API's UTC timestamps (``YYYY-MM-DDTHH:MM:SSZ`` or any ISO 8601 with offset)."""
@@ -49,6 +59,9 @@ _API_NAMES: dict[str, str] = {
     "created_at": "createdAt",
     "updated_at": "updatedAt",
     "version": "version",
+    "sha256_verified": "sha256Verified",
+    "sha256_verified_by": "sha256VerifiedBy",
+    "verified_at": "verifiedAt",
 }
 
 
@@ -77,8 +90,10 @@ class Video:
     created_at: str | None = None
     updated_at: str | None = None
     version: int = 1
+    sha256_verified: bool | None = None  # None: the server did not say (older record, pending)
+    sha256_verified_by: str | None = None  # one of SHA256_VERIFIED_BY
+    verified_at: str | None = None  # UTC, when the server matched the SHA-256
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
 
     @property
     def recorded_at_dt(self) -> datetime:
@@ -88,6 +103,16 @@ class Video:
     def has_bytes(self) -> bool:
         """True when the API confirmed the object is in S3."""
         return self.status in ("uploaded", "processing", "ready")
+
+    @property
+    def integrity(self) -> str:
+        """DESIGN §8 in one phrase: the whole-file SHA-256 was checked in the cloud, only the
+        parts were (too large to read back), or nothing was."""
+        if self.sha256_verified is True and self.sha256:
+            return INTEGRITY_VERIFIED
+        if self.sha256_verified_by == "parts":
+            return INTEGRITY_PARTS
+        return INTEGRITY_NOT_VERIFIED
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Video:
@@ -103,6 +128,17 @@ class Video:
         for name in ("file_size_bytes", "width", "height", "version"):
             if name in kwargs:
                 kwargs[name] = int(kwargs[name])
+        # Only a JSON boolean says "verified" (a string "false" must never read as true). A value
+        # of the wrong type stays in ``extra`` (round-trips unchanged) and counts as unverified.
+        typed: tuple[tuple[str, str, type], ...] = (
+            ("sha256_verified", "sha256Verified", bool),
+            ("sha256_verified_by", "sha256VerifiedBy", str),
+            ("verified_at", "verifiedAt", str),
+        )
+        for name, api_name, kind in typed:
+            if name in kwargs and not isinstance(kwargs[name], kind):
+                del kwargs[name]
+                known.discard(api_name)
         kwargs.setdefault("title", "")
         kwargs.setdefault("status", "pending")
         kwargs.setdefault("recorded_at", "1970-01-01T00:00:00Z")

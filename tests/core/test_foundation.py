@@ -122,6 +122,43 @@ def test_video_round_trip_and_times() -> None:
     assert not Video.from_api({"videoId": "v_2", "status": "pending"}).has_bytes
 
 
+
+def test_video_sha256_verification_fields_round_trip() -> None:
+    from medispecs_desktop.core.models import (
+        INTEGRITY_NOT_VERIFIED,
+        INTEGRITY_PARTS,
+        INTEGRITY_VERIFIED,
+    )
+
+    base = {"videoId": "v_1", "title": "t", "recordedAt": "2025-11-03T14:30:00Z",
+            "status": "uploaded", "sha256": "ab" * 32}
+    verified = {**base, "sha256Verified": True, "sha256VerifiedBy": "read",
+                "verifiedAt": "2025-11-03T14:31:00Z"}
+    video = Video.from_api(verified)
+    assert video.sha256_verified is True and video.sha256_verified_by == "read"
+    assert video.verified_at == "2025-11-03T14:31:00Z" and video.extra == {}
+    assert video.integrity == INTEGRITY_VERIFIED
+    assert video.to_api() == {**verified, "userId": "", "version": 1}
+    assert Video.from_api(video.to_api()) == video
+
+    parts = Video.from_api({**base, "sha256Verified": False, "sha256VerifiedBy": "parts"})
+    assert parts.sha256_verified is False and parts.integrity == INTEGRITY_PARTS
+    none = Video.from_api({**base, "sha256Verified": False, "sha256VerifiedBy": "none"})
+    assert none.integrity == INTEGRITY_NOT_VERIFIED
+    older = Video.from_api(base)  # a record made before the server verified anything
+    assert older.sha256_verified is None and older.integrity == INTEGRITY_NOT_VERIFIED
+    assert "sha256Verified" not in older.to_api()
+    # verified without a SHA-256 to show for it is not "verified"
+    assert Video.from_api({**base, "sha256": None, "sha256Verified": True}).integrity == (
+        INTEGRITY_NOT_VERIFIED)
+
+    # A non-boolean flag is never read as true, and is kept as sent.
+    odd = Video.from_api({**base, "sha256Verified": "true", "verifiedAt": 5})
+    assert odd.sha256_verified is None and odd.integrity == INTEGRITY_NOT_VERIFIED
+    assert odd.extra == {"sha256Verified": "true", "verifiedAt": 5}
+    assert odd.to_api()["sha256Verified"] == "true"
+
+
 def test_private_dir_makes_every_folder_it_creates_private(tmp_path: Path) -> None:
     from medispecs_desktop.core.config import private_dir
 
