@@ -1,12 +1,16 @@
 """Upload engine benchmarks (a script, not collected by pytest).
 
     .venv/bin/python tests/benchmarks/bench_upload.py [sink] [stack] [rss] [--mb N] [--big-gb G]
+                                                      [--single] [--part-mb N]
 
 sink   throughput of the engine vs `curl -T` for the same file to the same endpoint, a fast
        loopback sink that accepts PUTs and discards the bytes (goal: ratio >= 0.9)
 stack  the same against the embedded local stack (real pre-signed URLs, moto behind them)
 rss    client peak RSS uploading a sparse 4 GB file vs a 100 MB file to the sink, each in a
        fresh process (goals: ratio <= 1.2, <= 150 MB)
+
+``--single`` makes the engine send each file as one PUT (one SHA-256 pass, no resumable
+parts) to compare with curl's single PUT fairly; ``--part-mb`` sets the engine's part size.
 
 Against the sink the engine runs with a stand-in for the videos API (URLs pointing at the
 sink), so the numbers measure the client: hashing each part (and the whole file in the same
@@ -176,7 +180,7 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
     db = home / f"q-{time.monotonic_ns()}.sqlite3"
     engine = UploadEngine(
         QueueStore(db), api, user, settings=settings,
-        options=EngineOptions(cloud_duplicate_check=False),
+        options=EngineOptions(cloud_duplicate_check=False, **ENGINE_OPTIONS),
         probe=probe, thumbnail=lambda _p: b"\xff\xd8\xff\xd9",
     )
     marks: dict[str, float] = {}
@@ -199,6 +203,7 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
 
 
 LAST_PHASES: dict[str, float] = {}
+ENGINE_OPTIONS: dict[str, Any] = {}  # --single / --part-mb
 
 
 def curl_upload(url: str, path: Path, headers: dict[str, str] | None = None) -> float:
@@ -280,8 +285,9 @@ def bench_stack(size_mb: int, tmp: Path) -> None:
                                 sha256_b64=digest.b64digest())
         c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
         report("local stack, end to end (parts + complete + record + thumbnail)", size, e, c)
-        report("local stack, bytes phase only (multipart parts + complete)", size,
-               LAST_PHASES["bytes_s"], c)
+        phase = ("single PUT" if ENGINE_OPTIONS.get("multipart_threshold")
+                 else "multipart parts + complete")
+        report(f"local stack, bytes phase only ({phase})", size, LAST_PHASES["bytes_s"], c)
     finally:
         stop_stack_process(proc)
 
@@ -340,7 +346,14 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=512, help="file size for the sink bench")
     parser.add_argument("--stack-mb", type=int, default=100)
     parser.add_argument("--big-gb", type=float, default=4.0)
+    parser.add_argument("--single", action="store_true",
+                        help="engine sends every file as one PUT (no multipart), like curl")
+    parser.add_argument("--part-mb", type=int, help="engine's minimum part size (MiB)")
     args = parser.parse_args()
+    if args.single:
+        ENGINE_OPTIONS["multipart_threshold"] = 1 << 50
+    if args.part_mb:
+        ENGINE_OPTIONS["min_part_size"] = args.part_mb * MIB
     if not shutil.which("curl"):
         raise SystemExit("curl is needed for the comparison")
     import logging

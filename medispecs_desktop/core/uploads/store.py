@@ -396,7 +396,8 @@ class QueueStore:
             )
             if bytes_done is not None:
                 db.execute(
-                    "UPDATE jobs SET bytes_done = ?, updated_at = ? WHERE id = ?",
+                    # parts finish out of order: the count never goes backwards
+                    "UPDATE jobs SET bytes_done = MAX(bytes_done, ?), updated_at = ? WHERE id = ?",
                     (bytes_done, self._clock(), job_id),
                 )
 
