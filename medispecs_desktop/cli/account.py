@@ -35,6 +35,7 @@ from medispecs_desktop.core.errors import (
     NotSignedInError,
     OfflineError,
 )
+from medispecs_desktop.core.formatting import format_duration, format_size
 from medispecs_desktop.core.logs import setup_logging
 from medispecs_desktop.core.models import Video, format_utc
 
@@ -375,24 +376,6 @@ def video_json(video: Video) -> dict[str, Any]:
     return out
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"  # pragma: no cover
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    total = round(seconds)
-    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
 def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     api = ctx.api
     query = {"date_from": args.date_from, "date_to": args.date_to, "limit": args.limit}
@@ -411,8 +394,10 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"{'RECORDED (UTC)':<21} {'VIDEO ID':<34} {'STATUS':<10} {'DURATION':>8} "
                 f"{'SIZE':>9}  TITLE")
         for v in items:
+            duration = format_duration(v.duration_sec, missing="-", always_hours=True)
+            size = format_size(v.file_size_bytes, missing="-")
             ctx.out(f"{v.recorded_at:<21} {v.video_id:<34} {v.status:<10} "
-                    f"{_duration(v.duration_sec):>8} {_size(v.file_size_bytes):>9}  {v.title}")
+                    f"{duration:>8} {size:>9}  {v.title}")
     if next_cursor:
         ctx.err(f"more recordings: add --cursor {next_cursor} (or --all)")
     return EXIT_OK

@@ -49,8 +49,8 @@ from medispecs_desktop.core.cards import (
     EraseResult,
     safe_to_erase,
 )
+from medispecs_desktop.core.formatting import format_duration, format_local_time, format_size
 from medispecs_desktop.core.media import thumbnail_jpeg
-from medispecs_desktop.core.models import parse_utc
 from medispecs_desktop.ui.icons import fit_bold_button
 
 log = logging.getLogger(__name__)
@@ -667,35 +667,6 @@ class CardMonitor(QObject):
         self._busy = False
         log.warning("card polling failed: %s", exc)
 
-
-def format_local_time(recorded_at: str | None) -> str:
-    """A UTC "YYYY-MM-DDTHH:MM:SSZ" as local "YYYY-MM-DD HH:MM"."""
-    if not recorded_at:
-        return ""
-    try:
-        return parse_utc(recorded_at).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return recorded_at
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def format_size(size: int | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
 
 
 _SUMMARY_WORDS: tuple[tuple[ClipStatus, str], ...] = (

@@ -74,6 +74,7 @@ from medispecs_desktop.core.errors import (
     NotSignedInError,
     OfflineError,
 )
+from medispecs_desktop.core.formatting import format_duration, format_local_time, format_size
 from medispecs_desktop.core.library_cache import CachedListing, LibraryCache
 from medispecs_desktop.core.models import Video, format_utc
 from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
@@ -222,37 +223,6 @@ def local_date_range_to_utc(
         to_utc(start, end_of_day=False) if start else None,
         to_utc(end, end_of_day=True) if end else None,
     )
-
-
-def format_local_time(recorded_at: str | None) -> str:
-    if not recorded_at:
-        return ""
-    try:
-        from medispecs_desktop.core.models import parse_utc
-
-        return parse_utc(recorded_at).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return recorded_at
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def format_size(size: int | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover
 
 
 def describe_error(exc: BaseException) -> str:

@@ -45,6 +45,7 @@ from medispecs_desktop.core.errors import (
     NotSignedInError,
     OfflineError,
 )
+from medispecs_desktop.core.formatting import format_ms
 from medispecs_desktop.core.logs import redact
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.icons import icon as named_icon
@@ -122,13 +123,6 @@ class TasksLike(Protocol):
 
 
 UrlProvider = Callable[[str], PlaybackUrlLike]
-
-
-def format_ms(ms: int) -> str:
-    total = max(0, int(ms)) // 1000
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def describe_url_error(exc: BaseException, title: str) -> str:
