@@ -580,6 +580,20 @@ class CloudCheck:
     verified: bool
     reason: str
     video_id: str | None = None
+    #: How the server checked the whole-file SHA-256 (the record's ``sha256VerifiedBy``:
+    #: checksum, read, parts or none); None when the check stopped before that.
+    sha256_verified_by: str | None = None
+
+    @property
+    def parts_only(self) -> bool:
+        """S3 verified every part's checksum but the whole file was not compared."""
+        return not self.verified and self.sha256_verified_by == "parts"
+
+
+#: Why a clip whose record only had its parts checked is not safe to erase.
+PARTS_ONLY_REASON = ("only its parts were checked in the cloud: S3 verified each part's "
+                     "checksum, but the server could not compare the whole file's SHA-256 "
+                     "(too large to read back in time), so it is not proven safe to erase")
 
 
 def verify_in_cloud(clip: CardClip, record: Mapping[str, Any] | None, *,
@@ -588,8 +602,11 @@ def verify_in_cloud(clip: CardClip, record: Mapping[str, Any] | None, *,
 
     DESIGN §8: the record exists, its bytes are confirmed in S3 (status uploaded/processing/
     ready), the size S3 reported (``fileSizeBytes``, from HeadObject) equals the local size,
-    and the whole-file SHA-256 the server checked at upload equals the local SHA-256 (read from
-    the card now, so a clip changed since the upload is not erased).
+    the record's whole-file SHA-256 equals the local SHA-256 (read from the card now, so a clip
+    changed since the upload is not erased), and the server compared that SHA-256 with the
+    bytes in S3 (``sha256Verified`` is JSON ``true``). A record whose server could only rely on
+    S3's per-part checksums (``sha256VerifiedBy: "parts"``) is *not* verified: the reason says
+    so. A record without ``sha256Verified`` (made before the server checked) is not verified.
     """
     if record is None:
         return CloudCheck(False, "no cloud record")
@@ -609,7 +626,20 @@ def verify_in_cloud(clip: CardClip, record: Mapping[str, Any] | None, *,
         return CloudCheck(False, "the clip's checksum was not computed", video_id)
     if cloud_sha.lower() != local.lower():
         return CloudCheck(False, "checksum in the cloud differs from the card", video_id)
-    return CloudCheck(True, "verified in cloud", video_id)
+    raw_by = record.get("sha256VerifiedBy")
+    by = raw_by if isinstance(raw_by, str) else None
+    flag = record.get("sha256Verified")
+    if flag is True:  # a JSON boolean only: "true" or 1 is not the server's word
+        how = {"read": " (SHA-256 checked: the server read the file back)",
+               "checksum": " (SHA-256 checked by S3)"}.get(by or "", "")
+        return CloudCheck(True, "verified in cloud" + how, video_id, by)
+    if by == "parts":
+        return CloudCheck(False, PARTS_ONLY_REASON, video_id, by)
+    if flag is False:
+        return CloudCheck(False, "the cloud could not check the file's SHA-256 against the "
+                                 "uploaded bytes", video_id, by)
+    return CloudCheck(False, "the cloud has not confirmed the file's SHA-256 against the "
+                             "uploaded bytes (no sha256Verified in the record)", video_id, by)
 
 
 def check_card_in_cloud(
@@ -681,6 +711,8 @@ class EraseVerdict:
     verified: list[CardClip] = field(default_factory=list)
     pending: list[CardClip] = field(default_factory=list)  # readable, not verified yet
     unreadable: list[CardClip] = field(default_factory=list)
+    #: Why each pending clip is not verified (from its :class:`CloudCheck`), by path.
+    reasons: dict[Path, str] = field(default_factory=dict)
 
     @property
     def message(self) -> str:
@@ -698,7 +730,17 @@ class EraseVerdict:
                          "(not uploaded)")
         if not parts:
             return "There are no clips on this card."
-        return "Do not erase this card yet: " + " and ".join(parts) + "."
+        text = "Do not erase this card yet: " + " and ".join(parts) + "."
+        why = [f"{c.name}: {self.reasons[c.path]}." for c in self.pending
+               if c.path in self.reasons]
+        if why:
+            shown = why[:_REASONS_SHOWN]
+            more = len(why) - len(shown)
+            text += " " + " ".join(shown) + (f" (and {more} more)" if more else "")
+        return text
+
+
+_REASONS_SHOWN = 3
 
 
 def _is_verified(clip: CardClip, verified: Mapping[Path, bool | CloudCheck]) -> bool:
@@ -713,8 +755,13 @@ def safe_to_erase(clips: Sequence[CardClip],
     ok = [c for c in clips if c.readable and _is_verified(c, verified)]
     pending = [c for c in clips if c.readable and not _is_verified(c, verified)]
     unreadable = [c for c in clips if not c.readable]
+    reasons: dict[Path, str] = {}
+    for clip in pending:
+        check = verified.get(clip.path)
+        if isinstance(check, CloudCheck) and check.reason:
+            reasons[clip.path] = check.reason
     return EraseVerdict(safe=bool(ok) and not pending and not unreadable,
-                        verified=ok, pending=pending, unreadable=unreadable)
+                        verified=ok, pending=pending, unreadable=unreadable, reasons=reasons)
 
 
 @dataclass(frozen=True)

@@ -282,7 +282,9 @@ def test_classify_batches_lookups(tmp_path: Path) -> None:
 
 def record_for(path: Path, **over: Any) -> dict[str, Any]:
     rec: dict[str, Any] = {"videoId": "v_x", "status": "ready",
-                           "fileSizeBytes": path.stat().st_size, "sha256": sha256_hex(path)}
+                           "fileSizeBytes": path.stat().st_size, "sha256": sha256_hex(path),
+                           "sha256Verified": True, "sha256VerifiedBy": "read",
+                           "verifiedAt": "2025-05-06T10:00:00Z"}
     rec.update(over)
     return rec
 
@@ -299,11 +301,44 @@ def test_verify_in_cloud_rules(card: FakeCard) -> None:
         "size": record_for(card.first, fileSizeBytes=clip.size_bytes - 1),
         "no checksum": record_for(card.first, sha256=None),
         "differs": record_for(card.first, sha256="0" * 64),
+        # The server could only rely on S3's part checksums: not proven, say why.
+        "only its parts were checked": record_for(card.first, sha256Verified=False,
+                                                  sha256VerifiedBy="parts", verifiedAt=None),
+        "could not check the file's SHA-256": record_for(card.first, sha256Verified=False,
+                                                         sha256VerifiedBy="none"),
+        # A record made before the server checked anything, and flags that are not booleans.
+        "no sha256Verified": record_for(card.first, sha256Verified=None,
+                                        sha256VerifiedBy=None),
+        "has not confirmed": record_for(card.first, sha256Verified="true"),
     }
     for words, rec in cases.items():
         check = verify_in_cloud(clip, rec, local_sha256=sha)
         assert not check.verified and words in check.reason, words
     assert not verify_in_cloud(clip, record_for(card.first)).verified  # no local hash yet
+    parts = verify_in_cloud(clip, record_for(card.first, sha256Verified=False,
+                                             sha256VerifiedBy="parts"), local_sha256=sha)
+    assert parts.parts_only and parts.sha256_verified_by == "parts"
+    assert "not proven safe to erase" in parts.reason
+    ok = verify_in_cloud(clip, record_for(card.first), local_sha256=sha)
+    assert ok.reason.startswith("verified in cloud") and "read the file back" in ok.reason
+    assert not ok.parts_only and ok.sha256_verified_by == "read"
+
+
+def test_safe_to_erase_says_why_a_parts_only_clip_blocks_the_card(card: FakeCard) -> None:
+    clips = [c for c in scan_card(card.root) if c.path in (card.first, card.second)]
+    records = {card.first: record_for(card.first),
+               card.second: record_for(card.second, sha256Verified=False,
+                                       sha256VerifiedBy="parts")}
+    checks = {c.path: verify_in_cloud(c, records[c.path], local_sha256=sha256_hex(c.path))
+              for c in clips}
+    verdict = safe_to_erase(clips, checks)
+    assert not verdict.safe and verdict.verified == [c for c in clips if c.path == card.first]
+    assert verdict.message.startswith("Do not erase this card yet: 1 clip not yet verified")
+    assert "GLS_0002.MOV: only its parts were checked in the cloud" in verdict.message
+    assert "whole file's SHA-256" in verdict.message
+    result = erase_verified(clips, checks, demo=False)
+    assert result.deleted == [card.first] and card.second.exists()
+    assert dict(result.kept)[card.second] == "not verified in the cloud"
 
 
 def test_safe_to_erase_and_erase_only_verified(card: FakeCard) -> None:
@@ -393,6 +428,7 @@ def test_card_to_cloud_to_safe_to_erase_through_the_local_stack(
     from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
     from medispecs_desktop.core.cards import QueueIndex, check_card_with_api, scan_and_classify
     from medispecs_desktop.core.config import Settings
+    from medispecs_desktop.core.models import INTEGRITY_VERIFIED, Video
     from medispecs_desktop.core.uploads.engine import UploadEngine
     from medispecs_desktop.core.uploads.jobs import JobState
     from medispecs_desktop.core.uploads.store import QueueStore
@@ -442,13 +478,42 @@ def test_card_to_cloud_to_safe_to_erase_through_the_local_stack(
     assert record.recorded_at == "2025-05-06T09:45:10Z" and record.codec == "mpeg4"
     assert record.device_id == "glasses-A1"
 
-    # 5. Verified in cloud (record, S3 size, SHA-256) -> the readable clips are safe to erase,
-    #    the card is not (two unreadable files would be lost).
+    # 5. Verified in cloud (record, S3 size, SHA-256 checked by the server: moto keeps no PUT
+    #    checksums, so the server read each object back) -> the readable clips are safe to
+    #    erase, the card is not (two unreadable files would be lost).
     checks = check_card_with_api(after.clips, api)
     readable = [c for c in after.clips if c.readable]
-    assert all(checks[c.path].verified for c in readable)
+    assert all(checks[c.path].verified for c in readable), checks
+    for clip in readable:
+        assert checks[clip.path].sha256_verified_by == "read", checks[clip.path]
+        video = api.get_video(str(checks[clip.path].video_id))
+        assert video.sha256_verified is True and video.verified_at
+        assert video.integrity == INTEGRITY_VERIFIED
     assert safe_to_erase(readable, checks).safe
     assert not safe_to_erase(after.clips, checks).safe
+
+    # 6. The same real records as the server writes them when it cannot compare the whole file
+    #    (too large to read back: only S3's part checksums, or nothing at all): not safe.
+    target = by_name(readable)["GLS_0003.MP4"]
+    target_id = str(checks[target.path].video_id)
+    for by, words in (("parts", "only its parts were checked in the cloud"),
+                      ("none", "could not check the file's SHA-256")):
+        unproven = {**api.get_video(target_id).to_api(), "sha256Verified": False,
+                    "sha256VerifiedBy": by}
+        unproven.pop("verifiedAt", None)
+
+        class Unproven:
+            find_duplicates = api.find_duplicates
+
+            @staticmethod
+            def get_video(video_id: str, _rec: dict[str, Any] = unproven) -> Any:
+                return Video.from_api(_rec) if video_id == target_id else api.get_video(video_id)
+
+        unsafe = check_card_with_api(readable, Unproven())
+        assert not unsafe[target.path].verified and words in unsafe[target.path].reason
+        verdict = safe_to_erase(readable, unsafe)
+        assert not verdict.safe and verdict.pending == [target]
+        assert f"GLS_0003.MP4: {unsafe[target.path].reason}" in verdict.message
     with pytest.raises(CardError, match="demo"):
         erase_verified(after.clips, checks, demo=settings.demo)
     assert all(c.path.exists() for c in after.clips)
@@ -485,7 +550,8 @@ def test_check_card_with_api_treats_a_deleted_record_as_missing(card: FakeCard) 
     cloud.add(card.second, "v_here")
     second = Video(video_id="v_here", title="b", recorded_at="2025-05-06T09:45:10Z",
                    status="uploaded", file_size_bytes=card.second.stat().st_size,
-                   sha256=sha256_hex(card.second))
+                   sha256=sha256_hex(card.second), sha256_verified=True,
+                   sha256_verified_by="checksum")
 
     class Api:
         find_duplicates = cloud
