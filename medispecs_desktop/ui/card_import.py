@@ -156,6 +156,7 @@ class CardImportDialog(QDialog):
         self._clips: list[CardClip] = []
         self._rows: dict[Path, int] = {}
         self._errors: dict[Path, str] = {}
+        self._tips: dict[Path, str] = {}  # the full "verified in cloud" outcome, as a tooltip
         self._checks: dict[Path, CloudCheck] = {}
         self._futures: list[cf.Future[Any]] = []
         self._closed = False
@@ -490,9 +491,14 @@ class CardImportDialog(QDialog):
             if row is None:
                 continue
             if check.verified:
-                self.set_clip_status(path, ClipStatus.VERIFIED, video_id=check.video_id)
+                self._tips[path] = (check.reason[:1].upper() + check.reason[1:]
+                                    + "; the size and SHA-256 match this file")
+                self.set_clip_status(path, ClipStatus.VERIFIED, video_id=check.video_id,
+                                     detail="SHA-256 checked")
             elif self._clips[row].readable:
-                self._errors[path] = f"not verified: {check.reason}"
+                self._errors[path] = ("parts checked only, not safe to erase"
+                                      if check.parts_only else f"not verified: {check.reason}")
+                self._tips[path] = f"Not verified in the cloud: {check.reason}"
                 self._render_row(row)
         self._update_safe_to_erase()
 
@@ -543,8 +549,8 @@ class CardImportDialog(QDialog):
             status = self.table.item(row, COL_STATUS)
             if status is not None:
                 status.setData(Qt.ItemDataRole.UserRole, clip.status.value)
-                status.setToolTip(clip.error or self._errors.get(clip.path, "")
-                                  or values[COL_STATUS])
+                status.setToolTip(clip.error or self._tips.get(clip.path)
+                                  or self._errors.get(clip.path, "") or values[COL_STATUS])
             name = self.table.item(row, COL_NAME)
             if name is not None:
                 name.setToolTip(str(clip.path))

@@ -43,10 +43,15 @@ class DictCloud:
     def __init__(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
 
-    def upload(self, path: Path, video_id: str, status: str = "ready") -> None:
+    def upload(self, path: Path, video_id: str, status: str = "ready",
+               verified_by: str = "read") -> None:
+        """A record as the server writes it; ``verified_by`` "parts"/"none" = the server could
+        not compare the whole file's SHA-256 (``sha256Verified: false``)."""
+        verified = verified_by in ("read", "checksum")
         self.records[video_id] = {"videoId": video_id, "status": status,
                                   "fileSizeBytes": path.stat().st_size,
-                                  "sha256": sha256_hex(path), "fingerprint": fingerprint(path)}
+                                  "sha256": sha256_hex(path), "fingerprint": fingerprint(path),
+                                  "sha256Verified": verified, "sha256VerifiedBy": verified_by}
 
     def find_duplicates(self, *, sha256s: Any = (), fingerprints: Any = ()) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -276,6 +281,32 @@ def test_unverified_clip_keeps_card_unsafe(qtbot: QtBot, tasks: TaskRunner,
     assert not dialog.erase_button.isVisible()
 
 
+def test_parts_only_clip_keeps_card_unsafe_and_says_why(qtbot: QtBot, tasks: TaskRunner,
+                                                         tmp_path: Path) -> None:
+    root = tmp_path / "SD"
+    files = card_with(root, broken=False)
+    cloud = DictCloud()
+    cloud.upload(files["new"], "v_new")
+    cloud.upload(files["queued"], "v_queued", verified_by="checksum")
+    cloud.upload(files["cloud"], "v_cloud", verified_by="parts")  # too large to read back
+    dialog = open_dialog(qtbot, tasks, root, cloud, set(), [])
+    qtbot.waitUntil(lambda: "Do not erase" in dialog.safe_label.text(), timeout=15000)
+    text = dialog.safe_label.text()
+    assert "1 clip not yet verified" in text
+    assert "GLS_0103.MP4: only its parts were checked in the cloud" in text
+    assert dialog.status_of(files["cloud"]) is ClipStatus.IN_CLOUD
+    status = dialog.table.item(row_of(dialog, files["cloud"]), COL_STATUS)
+    assert status is not None
+    assert status.text() == "In cloud — parts checked only, not safe to erase"
+    assert status.toolTip().startswith("Not verified in the cloud: only its parts were checked")
+    assert "whole file's SHA-256" in status.toolTip()
+    verified = dialog.table.item(row_of(dialog, files["queued"]), COL_STATUS)
+    assert verified is not None and verified.text() == "Verified in cloud — SHA-256 checked"
+    assert verified.toolTip() == ("Verified in cloud (SHA-256 checked by S3); the size and "
+                                  "SHA-256 match this file")
+    assert not dialog.erase_button.isVisible()
+
+
 def test_scan_failure_is_shown(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) -> None:
     dialog = CardImportDialog(
         "GONE", tasks=tasks,
@@ -377,6 +408,10 @@ def test_dialog_with_the_real_engine_and_local_stack(
         engine.stop()
     qtbot.waitUntil(lambda: "All 2 clips" in dialog.safe_label.text(), timeout=15000)
     assert "Demo mode" in dialog.safe_label.text()
+    for path in clips:  # moto keeps no PUT checksums: the server read each clip back
+        status = dialog.table.item(row_of(dialog, path), COL_STATUS)
+        assert status is not None and status.text() == "Verified in cloud — SHA-256 checked"
+        assert "the server read the file back" in status.toolTip()
     assert not dialog.erase_button.isVisible()
     assert all(p.exists() for p in clips)
     dialog.close()
