@@ -76,7 +76,7 @@ from medispecs_desktop.core.errors import (
 )
 from medispecs_desktop.core.formatting import format_duration, format_local_time, format_size
 from medispecs_desktop.core.library_cache import CachedListing, LibraryCache
-from medispecs_desktop.core.models import Video, format_utc
+from medispecs_desktop.core.models import INTEGRITY_VERIFIED, Video, format_utc
 from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
 from medispecs_desktop.ui.dropzone import refuse_file_drops
 
@@ -1017,6 +1017,20 @@ class LibraryGridView(QListView):
 # -- details pane --------------------------------------------------------------------------
 
 
+def _integrity_tip(video: Video) -> str:
+    """How the cloud checked the recording's bytes (DESIGN §8), for the Integrity tooltip."""
+    if video.integrity == INTEGRITY_VERIFIED:
+        how = {"checksum": "S3's stored checksum of the upload",
+               "read": "the file read back from storage"}.get(video.sha256_verified_by or "",
+                                                           "the stored file")
+        when = f" on {format_local_time(video.verified_at)}" if video.verified_at else ""
+        return f"The server compared the file's SHA-256 with {how}{when}: they match."
+    if video.sha256_verified_by == "parts":
+        return ("S3 verified each uploaded part's checksum, but the file was too large for the "
+                "server to compare its whole SHA-256. Keep the original until it is verified.")
+    return "The cloud has not compared this file's SHA-256 with the stored bytes."
+
+
 class VideoDetailsPane(QWidget):
     """All metadata of the selected recording; edit title/notes; delete; play."""
 
@@ -1038,6 +1052,7 @@ class VideoDetailsPane(QWidget):
         ("version", "Version"),
         ("video_id", "Recording ID"),
         ("sha256", "SHA-256"),
+        ("integrity", "Integrity"),
     )
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -1070,7 +1085,7 @@ class VideoDetailsPane(QWidget):
         row = 0
         pairs: list[tuple[str, ...]] = [
             ("recorded",), ("duration", "size"), ("resolution", "codec"), ("device", "status"),
-            ("created", "updated"), ("version",), ("video_id",), ("sha256",),
+            ("created", "updated"), ("version", "integrity"), ("video_id",), ("sha256",),
         ]
         for keys in pairs:
             for i, key in enumerate(keys):
@@ -1197,6 +1212,7 @@ class VideoDetailsPane(QWidget):
             self.heading.setText("Select a recording")
             for value in self.values.values():
                 value.setText("")
+                value.setToolTip("")
             self.title_edit.clear()
             self.notes_edit.clear()
         else:
@@ -1222,6 +1238,8 @@ class VideoDetailsPane(QWidget):
             v["version"].setText(str(video.version))
             v["video_id"].setText(video.video_id)
             v["sha256"].setText(video.sha256 or "")
+            v["integrity"].setText(video.integrity)
+            v["integrity"].setToolTip(_integrity_tip(video))
             for key in ("video_id", "sha256"):
                 field = v[key]
                 if isinstance(field, QLineEdit):

@@ -308,6 +308,11 @@ def test_library_lists_pages_and_thumbnails_from_the_stack(
     assert details.values["video_id"].text() == stack.ids[0]
     assert details.values["resolution"].text() == "160 × 120"
     assert details.values["status"].text() == "Ready"
+    # the server checked the whole file's SHA-256 against the bytes in S3 (moto keeps no PUT
+    # checksums, so it read them back)
+    assert details.values["integrity"].text() == "verified (SHA-256 checked in the cloud)"
+    assert details.values["integrity"].toolTip().startswith(
+        "The server compared the file's SHA-256 with the file read back from storage on ")
     assert details.notes_edit.toPlainText() == "note 2"
     assert details.play_button.isEnabled()
 
@@ -587,6 +592,33 @@ def test_qt_binding_keeps_none_and_true_alive(qtbot: Any) -> None:
         assert index.data(Qt.ItemDataRole.DecorationRole) is None
     assert sys.getrefcount(True) >= true_before - 10
     assert sys.getrefcount(None) >= none_before - 10
+
+
+def test_details_pane_integrity_line(qtbot: Any) -> None:
+    from dataclasses import replace
+
+    from medispecs_desktop.ui.library import VideoDetailsPane
+
+    (video,) = _videos(1)
+    pane = VideoDetailsPane()
+    qtbot.addWidget(pane)
+    video = replace(video, sha256="ab" * 32)
+    cases = [
+        (replace(video, sha256_verified=True, sha256_verified_by="checksum",
+                 verified_at="2025-11-03T14:31:00Z"),
+         "verified (SHA-256 checked in the cloud)", "S3's stored checksum"),
+        (replace(video, sha256_verified=False, sha256_verified_by="parts"),
+         "parts checked (the whole file's SHA-256 was not compared)", "each uploaded part"),
+        (replace(video, sha256_verified=False, sha256_verified_by="none"),
+         "not verified", "has not compared"),
+        (video, "not verified", "has not compared"),  # a record from before the check
+    ]
+    for shown, text, tip in cases:
+        pane.set_video(shown)
+        assert pane.values["integrity"].text() == text
+        assert tip in pane.values["integrity"].toolTip()
+    pane.set_video(None)
+    assert pane.values["integrity"].text() == "" and pane.values["integrity"].toolTip() == ""
 
 
 def test_details_pane_keeps_unsaved_edits_when_another_row_is_selected(qtbot: Any) -> None:
