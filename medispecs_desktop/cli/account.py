@@ -58,13 +58,16 @@ VIDEO_FIELDS = (
     "videoId", "title", "recordedAt", "status", "userId", "deviceId", "notes", "durationSec",
     "fileSizeBytes", "mimeType", "width", "height", "codec", "sha256", "fingerprint", "s3Key",
     "thumbnailS3Key", "thumbnailUrl", "createdAt", "updatedAt", "version",
+    "sha256Verified", "sha256VerifiedBy", "verifiedAt",
 )
 
 JSON_HELP = (
     "JSON output (--json) is stable: a video is an object with the keys "
     + ", ".join(VIDEO_FIELDS)
     + " (null when unknown; times are UTC 'YYYY-MM-DDTHH:MM:SSZ'; thumbnailUrl is a short-lived "
-    "pre-signed URL; fields the service adds later appear as extra keys). "
+    "pre-signed URL; sha256Verified is true only when the server compared the whole file's "
+    "SHA-256 with the bytes in S3, sha256VerifiedBy says how: checksum|read|parts|none, "
+    "verifiedAt when; fields the service adds later appear as extra keys). "
     "`list --json` prints {\"items\": [video, ...], \"nextCursor\": string|null}; "
     "`get --json` prints one video; `whoami --json` prints {\"username\", \"sub\", \"email\", "
     "\"name\", \"remembered\"}; `playback-url --json` prints {\"videoId\", \"playbackUrl\", "
@@ -410,10 +413,12 @@ def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     data = video_json(video)
     data.pop("thumbnailUrl", None)  # long, signed and useless on a terminal
+    data["integrity"] = video.integrity  # DESIGN §8 in words: verified / parts checked / not
     width = max(len(k) for k in data)
     for key, value in data.items():
         if value is not None:
-            ctx.out(f"{key:<{width}}  {value}")
+            text = json.dumps(value) if isinstance(value, bool) else value  # true/false
+            ctx.out(f"{key:<{width}}  {text}")
     return EXIT_OK
 
 

@@ -268,9 +268,15 @@ def test_list_get_playback_delete(local_stack: dict[str, Any], run: Any) -> None
     assert "0:01:05" in lines[1]
 
     code, out, _ = run("get", newer)
-    assert code == EXIT_OK and f"videoId         {newer}" in out and "title           Newer" in out
+    shown = _get_lines(out)
+    assert code == EXIT_OK and shown["videoId"] == newer and shown["title"] == "Newer"
+    assert shown["integrity"] == "not verified"  # metadata only: no bytes, nothing checked
+    assert "sha256Verified" not in shown
     code, out, _ = run("get", newer, "--json")
-    assert json.loads(out)["title"] == "Newer"
+    got = json.loads(out)
+    assert got["title"] == "Newer"
+    assert got["sha256Verified"] is None and got["sha256VerifiedBy"] is None
+    assert got["verifiedAt"] is None and "integrity" not in got
 
     code, _, err = run("playback-url", newer)
     assert code == EXIT_ERROR and "no uploaded bytes" in err  # a pending record (409)
@@ -283,6 +289,41 @@ def test_list_get_playback_delete(local_stack: dict[str, Any], run: Any) -> None
     assert code == EXIT_NOT_FOUND and "not found" in err
     code, _, err = run("delete", newer, "--yes")
     assert code == EXIT_NOT_FOUND
+
+
+def _get_lines(out: str) -> dict[str, str]:
+    """`get`'s human output: one "key  value" line per known field."""
+    rows = [line.split(None, 1) for line in out.splitlines() if line.strip()]
+    return {row[0]: row[1] if len(row) > 1 else "" for row in rows}
+
+
+def test_get_shows_that_the_cloud_checked_the_sha256(local_stack: dict[str, Any],
+                                                     run: Any) -> None:
+    # The demo user's seeded recordings were uploaded with their SHA-256; moto keeps no PUT
+    # checksums, so the server read each object back and compared.
+    _login(run, local_stack["username"], local_stack["password"])
+    code, out, _ = run("list", "--json", "--all")
+    assert code == EXIT_OK
+    uploaded = [v for v in json.loads(out)["items"] if v["sha256"] and v["status"] == "ready"]
+    assert uploaded
+    video = uploaded[0]
+    assert video["sha256Verified"] is True and video["sha256VerifiedBy"] == "read"
+    assert video["verifiedAt"].endswith("Z")
+    from medispecs_desktop.cli.account import VIDEO_FIELDS
+
+    assert list(VIDEO_FIELDS)[-3:] == ["sha256Verified", "sha256VerifiedBy", "verifiedAt"]
+    assert list(video)[: len(VIDEO_FIELDS)] == list(VIDEO_FIELDS)  # then the extra keys
+
+    code, out, err = run("get", video["videoId"])
+    assert code == EXIT_OK, err
+    shown = _get_lines(out)
+    assert shown["integrity"] == "verified (SHA-256 checked in the cloud)"
+    assert shown["sha256Verified"] == "true" and shown["sha256VerifiedBy"] == "read"
+    assert shown["verifiedAt"] == video["verifiedAt"] and shown["sha256"] == video["sha256"]
+    assert list(shown)[-1] == "integrity"
+    code, out, _ = run("get", video["videoId"], "--json")
+    got = json.loads(out)
+    assert got["sha256Verified"] is True and got["verifiedAt"] == video["verifiedAt"]
 
 
 def test_playback_url_of_an_uploaded_recording(local_stack: dict[str, Any], run: Any) -> None:
