@@ -591,9 +591,9 @@ class CloudCheck:
 
 
 #: Why a clip whose record only had its parts checked is not safe to erase.
-PARTS_ONLY_REASON = ("only its parts were checked in the cloud: S3 verified each part's "
-                     "checksum, but the server could not compare the whole file's SHA-256 "
-                     "(too large to read back in time), so it is not proven safe to erase")
+PARTS_ONLY_REASON = ("only its parts were checked in the cloud (S3 verified each part's "
+                     "checksum; the whole file's SHA-256 could not be compared, it was too "
+                     "large to read back in time), so it is not proven safe to erase")
 
 
 def verify_in_cloud(clip: CardClip, record: Mapping[str, Any] | None, *,
