@@ -14,96 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
-import select
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from a checkout: tests.support is importable
+    sys.path.insert(0, str(ROOT))
 
-
-_OPEN_FDS: dict[int, int] = {}
-
-
-def _read_display(read_fd: int, timeout: float = 20.0) -> str:
-    """The display number Xvfb writes to -displayfd, once it accepts connections."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while not data.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([read_fd], [], [], max(0.0, left))
-        if not ready:
-            break
-        chunk = os.read(read_fd, 64)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace").strip()
-
-
-def _close_fd(pid: int) -> None:
-    fd = _OPEN_FDS.pop(pid, None)
-    if fd is not None:
-        os.close(fd)
-
-
-def _display_is_free(number: int) -> bool:
-    """No lock file and no (abstract-namespace) socket for display ``number``: other X servers
-    on this machine, even in other mount namespaces, cannot be hijacked or confused."""
-    if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-        return False
-    if sys.platform.startswith("linux"):
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.bind(f"\0/tmp/.X11-unix/X{number}")
-        except OSError:
-            return False
-        finally:
-            probe.close()
-    return True
-
-
-def start_xvfb(size: str = "1280x800") -> tuple[subprocess.Popen[bytes], str]:
-    """A private Xvfb on a random free display; returns (process, DISPLAY)."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        raise SystemExit("Xvfb is not installed (Debian/Ubuntu: sudo apt-get install xvfb)")
-    rng = random.Random()
-    for _attempt in range(10):
-        number = rng.randrange(100, 30_000)
-        if not _display_is_free(number):
-            continue
-        read_fd, write_fd = os.pipe()
-        proc = subprocess.Popen(
-            [exe, f":{number}", "-displayfd", str(write_fd), "-screen", "0", f"{size}x24",
-             "-nolisten", "tcp", "-noreset"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        reported = _read_display(read_fd)
-        # keep read_fd open while the server runs: Xvfb may write the newline separately and
-        # dies ("Cannot write display number") if the pipe is closed in between
-        _OPEN_FDS[proc.pid] = read_fd
-        if reported == str(number):
-            return proc, f":{number}"
-        proc.kill()
-        proc.wait(5)
-        _close_fd(proc.pid)
-    raise SystemExit("Xvfb did not start on any free display")
-
-
-def stop_xvfb(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    _close_fd(proc.pid)
+from tests.support.xvfb import start_xvfb, stop_xvfb  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     out: Path = args.out.resolve()
-    xvfb, display = start_xvfb(args.size)
+    try:
+        xvfb, display = start_xvfb(args.size)
+    except RuntimeError as exc:  # not installed, or no display would start
+        raise SystemExit(str(exc)) from None
     try:
         with tempfile.TemporaryDirectory(prefix="medispecs-shot-") as home:
             env = dict(os.environ)

@@ -14,7 +14,6 @@ runs the real window in a private Xvfb.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import subprocess
@@ -24,21 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script from a checkout: tests.support is importable
+    sys.path.insert(0, str(ROOT))
 
-
-_HELPERS: list[object] = []
-
-
-def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    """The screenshot script's private-Xvfb helper (random free display)."""
-    spec = importlib.util.spec_from_file_location(
-        "make_screenshot", ROOT / "packaging" / "make_screenshot.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    proc, display = module.start_xvfb("1280x800")
-    _HELPERS.append(module)
-    return proc, str(display)
+from tests.support.xvfb import start_xvfb, stop_xvfb  # noqa: E402
 
 
 def one_run(local: bool, env_base: dict[str, str]) -> dict[str, float]:
@@ -77,7 +65,7 @@ def main() -> int:
         env.pop(var, None)
     xvfb = None
     if args.platform == "xcb":
-        xvfb, env["DISPLAY"] = start_xvfb()
+        xvfb, env["DISPLAY"] = start_xvfb("1280x800")
     try:
         one_run(False, env)  # warm the OS file cache once: "cold" = a new process, not a cold disk
         print(f"startup benchmark: {args.runs} runs each, QT_QPA_PLATFORM={args.platform}, "
@@ -93,7 +81,7 @@ def main() -> int:
                       f"  (min {min(values):.2f}, max {max(values):.2f})")
     finally:
         if xvfb is not None:
-            _HELPERS[0].stop_xvfb(xvfb)  # type: ignore[attr-defined]
+            stop_xvfb(xvfb)
     return 0
 
 

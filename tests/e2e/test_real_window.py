@@ -5,12 +5,8 @@ app (SIGKILL, no clean-up at all) still ends the stack child."""
 from __future__ import annotations
 
 import os
-import random
 import re
-import select
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,93 +19,24 @@ import psutil
 import pytest
 from PySide6.QtGui import QImage
 
+from tests.support.xvfb import XvfbNotInstalled, start_xvfb, stop_xvfb
+
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-_OPEN_FDS: dict[int, int] = {}
-
-
-def _read_display(read_fd: int, timeout: float = 20.0) -> str:
-    """The display number Xvfb writes to -displayfd, once it accepts connections."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while not data.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([read_fd], [], [], max(0.0, left))
-        if not ready:
-            break
-        chunk = os.read(read_fd, 64)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace").strip()
-
-
-def _close_fd(pid: int) -> None:
-    fd = _OPEN_FDS.pop(pid, None)
-    if fd is not None:
-        os.close(fd)
-
-
-def _display_is_free(number: int) -> bool:
-    """No lock file and no (abstract-namespace) socket for display ``number``: another X
-    server on this machine (even one in another mount namespace) is never reused."""
-    if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-        return False
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.bind(f"\0/tmp/.X11-unix/X{number}")
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
-
-
 @pytest.fixture(scope="module")
 def xvfb_display() -> Iterator[str]:
     """A private Xvfb on a random free display; yields its DISPLAY (":N")."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
-    rng = random.Random()
-    proc: subprocess.Popen[bytes] | None = None
-    display = ""
-    for _attempt in range(10):
-        number = rng.randrange(100, 30_000)
-        if not _display_is_free(number):
-            continue
-        read_fd, write_fd = os.pipe()
-        proc = subprocess.Popen(
-            [exe, f":{number}", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24",
-             "-nolisten", "tcp", "-noreset"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        reported = _read_display(read_fd)
-        # keep read_fd open while the server runs: Xvfb may write the newline separately and
-        # dies ("Cannot write display number") if the pipe is closed in between
-        _OPEN_FDS[proc.pid] = read_fd
-        if reported == str(number):
-            display = f":{number}"
-            break
-        proc.kill()
-        proc.wait(5)
-        _close_fd(proc.pid)
-        proc = None
-    if proc is None:
-        raise RuntimeError("Xvfb did not start on any free display")
+    try:
+        proc, display = start_xvfb("1280x800")
+    except XvfbNotInstalled as exc:
+        pytest.skip(str(exc))
     try:
         yield display
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        _close_fd(proc.pid)
+        stop_xvfb(proc)
 
 
 class App:
@@ -166,7 +93,8 @@ class App:
         return self.proc.stderr.read()[-2000:]
 
     def stack_children(self) -> list[psutil.Process]:
-        return psutil.Process(self.proc.pid).children(recursive=True)
+        children: list[psutil.Process] = psutil.Process(self.proc.pid).children(recursive=True)
+        return children
 
 
 def _image_stats(path: Path) -> tuple[int, int, float, int, float]:
