@@ -585,7 +585,8 @@ class UploadEngine:
             self.runner_lock.release()  # kept while a worker still runs: never two runners
 
     def sign_out(self) -> None:
-        """The user signed out: stop, and park their jobs until they sign in again."""
+        """The user signed out: stop, park their unfinished jobs until they sign in again, and
+        forget the finished ones (failed jobs stay: they still need the user)."""
         self._signed_out = True
         self.stop(reason="signed-out")
         self._emit_many(
@@ -595,6 +596,9 @@ class UploadEngine:
                 JobState.WAITING_SIGN_IN,
             )
         )
+        purged = self.store.purge_history(self.user_id)
+        if purged:
+            log.info("sign-out: forgot %d finished upload(s)", purged)
 
     def _wake(self) -> None:
         with self._cond:

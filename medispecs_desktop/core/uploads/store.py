@@ -452,6 +452,17 @@ class QueueStore:
                 )
         return ids
 
+    def purge_history(self, user_id: str) -> int:
+        """Forget the user's finished jobs (done, and cancelled ones with nothing left to abort
+        in the cloud): file names can name patients, so they don't outlive the sign-in."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "DELETE FROM jobs WHERE user_id = ? AND (state = ? OR (state = ? AND "
+                "(upload_id IS NULL OR upload_id = '')))",
+                (user_id, JobState.DONE.value, JobState.CANCELLED.value),
+            )
+            return int(cursor.rowcount)
+
     def remove(self, job_id: int, user_id: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM jobs WHERE id = ? AND user_id = ?", (job_id, user_id))

@@ -339,6 +339,8 @@ def test_jobs_belong_to_their_user_and_sign_out_parks_them(
     assert mine.job(job.id).state is JobState.WAITING_SIGN_IN
     mine.start()  # the same user signs in again
     assert settled(mine, [job.id])[0].state is JobState.DONE
+    mine.sign_out()  # finished jobs (file names can name patients) don't outlive the sign-in
+    assert mine.jobs() == []
 
 
 def test_upload_next_and_pause_all_resume_all(make_engine, make_video) -> None:
