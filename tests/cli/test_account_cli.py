@@ -21,7 +21,6 @@ import keyring
 import keyring.backends.fail
 import pytest
 from botocore.config import Config
-from keyring.backend import KeyringBackend
 
 from medispecs_desktop.cli.main import (
     EXIT_AUTH,
@@ -32,6 +31,7 @@ from medispecs_desktop.cli.main import (
     EXIT_USAGE,
     main,
 )
+from tests.support.keyrings import MemoryKeyring, active_keyring
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -162,29 +162,10 @@ def test_keyring_less_machine(local_stack: dict[str, Any], tmp_path: Path) -> No
 # --------------------------------------------------------------------------- in process
 
 
-class DictKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
-
-
 @pytest.fixture
 def run(local_stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     """``run(*argv, stdin="")`` -> (exit code, stdout, stderr), in this process."""
-    previous_keyring = keyring.get_keyring()
-    keyring.set_keyring(DictKeyring())
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     for name, value in stack_env(local_stack).items():
@@ -196,8 +177,8 @@ def run(local_stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
         out, err = capsys.readouterr()
         return code, out, err
 
-    yield invoke
-    keyring.set_keyring(previous_keyring)
+    with active_keyring(MemoryKeyring()):
+        yield invoke
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)

@@ -8,6 +8,7 @@ import socket
 import stat
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ import keyring.backends.fail
 import keyring.errors
 import pytest
 from botocore.config import Config
-from keyring.backend import KeyringBackend
 
 from medispecs_desktop.core.auth import (
     KEYRING_SERVICE,
@@ -40,6 +40,7 @@ from medispecs_desktop.core.errors import (
     NotSignedInError,
     OfflineError,
 )
+from tests.support.keyrings import MemoryKeyring, active_keyring
 
 REGION = "ap-southeast-1"
 PASSWORD = "Correct-Horse-7!"
@@ -48,31 +49,11 @@ PASSWORD = "Correct-Horse-7!"
 # --------------------------------------------------------------------------- keyrings
 
 
-class DictKeyring(KeyringBackend):
-    """A real keyring backend keeping secrets in a dict (secure for the store's purposes)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.values.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
-
-
-class PlaintextKeyring(DictKeyring):
+class PlaintextKeyring(MemoryKeyring):
     """Named like keyrings.alt's plain-text file backend: the store must refuse it."""
 
 
-class LockedKeyring(DictKeyring):
+class LockedKeyring(MemoryKeyring):
     """A keyring whose every call fails (e.g. a locked Secret Service collection)."""
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -88,19 +69,13 @@ class LockedKeyring(DictKeyring):
 @pytest.fixture
 def use_keyring() -> Iterator[Any]:
     """``use_keyring(backend)`` makes it the active keyring for this test only."""
-    previous = keyring.get_keyring()
-
-    def activate(backend: KeyringBackend) -> KeyringBackend:
-        keyring.set_keyring(backend)
-        return backend
-
-    yield activate
-    keyring.set_keyring(previous)
+    with ExitStack() as stack:
+        yield lambda backend: stack.enter_context(active_keyring(backend))
 
 
 @pytest.fixture
-def dict_keyring(use_keyring: Any) -> DictKeyring:
-    backend: DictKeyring = use_keyring(DictKeyring())
+def memory_keyring(use_keyring: Any) -> MemoryKeyring:
+    backend: MemoryKeyring = use_keyring(MemoryKeyring())
     return backend
 
 
@@ -202,7 +177,7 @@ def _closed_port() -> int:
 
 
 def test_sign_in_remembers_refresh_token_only_in_keyring(
-    pool: Pool, dict_keyring: DictKeyring, caplog: pytest.LogCaptureFixture
+    pool: Pool, memory_keyring: MemoryKeyring, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="medispecs_desktop")
     settings = pool.settings()
@@ -221,7 +196,7 @@ def test_sign_in_remembers_refresh_token_only_in_keyring(
     assert claims["token_use"] == "id" and claims["aud"] == pool.client_id
     # exactly two keyring entries: the refresh token and who signed in last; no ID token
     scope = f"{pool.pool_id}/{pool.client_id}"
-    stored = dict_keyring.values
+    stored = memory_keyring.values
     assert set(stored) == {
         (KEYRING_SERVICE, f"refresh-token:{scope}:alice"),
         (KEYRING_SERVICE, f"last-user:{scope}"),
@@ -235,7 +210,7 @@ def test_sign_in_remembers_refresh_token_only_in_keyring(
         assert secret not in repr(auth._tokens)
 
 
-def test_new_password_challenge(pool: Pool, dict_keyring: DictKeyring) -> None:
+def test_new_password_challenge(pool: Pool, memory_keyring: MemoryKeyring) -> None:
     pool.add_user("newbie", temporary="Temporary-Pass-1!")
     auth = CognitoAuth(pool.settings(), MemoryTokenStore())
 
@@ -424,11 +399,11 @@ def test_revoked_refresh_token_signs_out(pool: Pool) -> None:
 # --------------------------------------------------------------------------- restore / sign out
 
 
-def test_restore_on_a_new_start_then_sign_out(pool: Pool, dict_keyring: DictKeyring) -> None:
+def test_restore_on_a_new_start_then_sign_out(pool: Pool, memory_keyring: MemoryKeyring) -> None:
     settings = pool.settings()
     first = CognitoAuth(settings, KeyringTokenStore.for_settings(settings))
     first.sign_in("alice", PASSWORD)
-    assert len(dict_keyring.values) == 2
+    assert len(memory_keyring.values) == 2
 
     # "a new start": a new process would build everything again from settings + keyring
     second = CognitoAuth(settings, KeyringTokenStore.for_settings(settings))
@@ -439,7 +414,7 @@ def test_restore_on_a_new_start_then_sign_out(pool: Pool, dict_keyring: DictKeyr
     assert decode_claims(second.id_token())["cognito:username"] == "alice"
 
     second.sign_out()
-    assert dict_keyring.values == {}
+    assert memory_keyring.values == {}
     assert not second.signed_in and second.user is None and not second.remembered
     with pytest.raises(NotSignedInError):
         second.id_token()
@@ -448,12 +423,14 @@ def test_restore_on_a_new_start_then_sign_out(pool: Pool, dict_keyring: DictKeyr
     third.sign_out()  # nobody signed in: harmless
 
 
-def test_sign_out_without_memory_clears_the_keyring(pool: Pool, dict_keyring: DictKeyring) -> None:
+def test_sign_out_without_memory_clears_the_keyring(
+    pool: Pool, memory_keyring: MemoryKeyring
+) -> None:
     settings = pool.settings()
     CognitoAuth(settings, KeyringTokenStore.for_settings(settings)).sign_in("alice", PASSWORD)
     fresh = CognitoAuth(settings, KeyringTokenStore.for_settings(settings))
     fresh.sign_out()  # e.g. `medispecs-desktop logout` in a new process
-    assert dict_keyring.values == {}
+    assert memory_keyring.values == {}
 
 
 def test_restore_with_an_expired_refresh_token_forgets_it(pool: Pool) -> None:
@@ -557,7 +534,7 @@ def test_keyring_errors_become_token_store_unavailable(pool: Pool, use_keyring: 
     assert auth.restore() is None
 
 
-class WinVaultLikeKeyring(DictKeyring):
+class WinVaultLikeKeyring(MemoryKeyring):
     """Refuses entries over Windows Credential Manager's 2560-byte (UTF-16) limit."""
 
     def set_password(self, service: str, username: str, password: str) -> None:

@@ -16,9 +16,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
-import keyring
-import keyring.backend
-import keyring.errors
 import psutil
 import pytest
 from keyring.backends import fail
@@ -47,54 +44,21 @@ from medispecs_desktop.ui.main_window import (
 from medispecs_desktop.ui.settings_dialog import SettingsDialog
 from medispecs_desktop.ui.signin import SignInDialog
 from medispecs_desktop.ui.tasks import API
+from tests.support.keyrings import MemoryKeyring, active_keyring
 
 # ----------------------------------------------------------------------------- fixtures
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A test keyring backend (never the developer's keyring)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        try:
-            del self.values[(service, username)]
-        except KeyError as exc:
-            raise keyring.errors.PasswordDeleteError(username) from exc
-
-    def refresh_tokens(self) -> list[str]:
-        return [user for (_svc, user) in self.values if user.startswith("refresh-token:")]
-
-
 @pytest.fixture
 def test_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with active_keyring(MemoryKeyring()) as backend:
         yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture
 def no_keyring() -> Iterator[None]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
+    with active_keyring(fail.Keyring()):
         yield
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture
