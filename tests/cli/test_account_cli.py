@@ -507,12 +507,9 @@ def test_interactive_login_new_password_and_delete(local_stack: dict[str, Any],
 
     from medispecs_desktop.core.api import ApiClient
     from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
-    from medispecs_desktop.core.config import Settings
+    from tests.support.stack import stack_settings
 
-    settings = Settings(api_url=local_stack["apiUrl"], region=local_stack["region"],
-                        user_pool_id=local_stack["userPoolId"],
-                        client_id=local_stack["clientId"],
-                        cognito_endpoint=local_stack["awsEndpoint"])
+    settings = stack_settings(local_stack)
     auth = CognitoAuth(settings, MemoryTokenStore())
     auth.sign_in(username, "Chosen-New-Pass-7!")
     with ApiClient(settings, auth) as api:

@@ -423,27 +423,13 @@ def test_scan_and_classify_survives_an_offline_cloud(card: FakeCard) -> None:
 def test_card_to_cloud_to_safe_to_erase_through_the_local_stack(
     local_stack: dict[str, Any], card: FakeCard, tmp_path: Path
 ) -> None:
-    from medispecs_desktop.core import media
-    from medispecs_desktop.core.api import ApiClient
-    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
     from medispecs_desktop.core.cards import QueueIndex, check_card_with_api, scan_and_classify
-    from medispecs_desktop.core.config import Settings
     from medispecs_desktop.core.models import INTEGRITY_VERIFIED, Video
-    from medispecs_desktop.core.uploads.engine import UploadEngine
     from medispecs_desktop.core.uploads.jobs import JobState
-    from medispecs_desktop.core.uploads.store import QueueStore
+    from tests.support.stack import stack_session
 
-    info = local_stack
-    settings = Settings(api_url=info["apiUrl"], region=info["region"],
-                        user_pool_id=info["userPoolId"], client_id=info["clientId"],
-                        cognito_endpoint=info["awsEndpoint"], demo=bool(info["demo"]))
-    # A user of its own, so other tests' uploads to the shared stack do not interfere.
-    user = info["users"][1]
-    auth = CognitoAuth(settings, MemoryTokenStore())
-    me = auth.sign_in(user["username"], user["password"])
-    api = ApiClient(settings, auth)
-    engine = UploadEngine(QueueStore(tmp_path / "queue.db"), api, me.sub, settings=settings,
-                          probe=media.probe, thumbnail=media.thumbnail_jpeg)
+    session = stack_session(local_stack, tmp_path / "queue.db")
+    settings, api, engine = session.settings, session.api, session.engine
 
     # 1. Insert the card: nothing of it is queued or in the cloud yet (maybe from another run
     #    of this test in the same stack: then it is all in the cloud, which is also fine).

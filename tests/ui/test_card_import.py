@@ -361,24 +361,11 @@ def test_dialog_with_the_real_engine_and_local_stack(
     qtbot: QtBot, tasks: TaskRunner, tmp_path: Path, local_stack: dict[str, Any]
 ) -> None:
     """Import -> upload -> verified in cloud -> "safe to erase" (demo: never erased)."""
-    from medispecs_desktop.core import media
-    from medispecs_desktop.core.api import ApiClient
-    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
     from medispecs_desktop.core.cards import QueueIndex, check_card_with_api
-    from medispecs_desktop.core.config import Settings
-    from medispecs_desktop.core.uploads.engine import UploadEngine
-    from medispecs_desktop.core.uploads.store import QueueStore
+    from tests.support.stack import stack_session
 
-    info = local_stack
-    settings = Settings(api_url=info["apiUrl"], region=info["region"],
-                        user_pool_id=info["userPoolId"], client_id=info["clientId"],
-                        cognito_endpoint=info["awsEndpoint"], demo=bool(info["demo"]))
-    user = info["users"][1]
-    auth = CognitoAuth(settings, MemoryTokenStore())
-    me = auth.sign_in(user["username"], user["password"])
-    api = ApiClient(settings, auth)
-    engine = UploadEngine(QueueStore(tmp_path / "queue.db"), api, me.sub, settings=settings,
-                          probe=media.probe, thumbnail=media.thumbnail_jpeg)
+    session = stack_session(local_stack, tmp_path / "queue.db")
+    settings, api, engine = session.settings, session.api, session.engine
     root = tmp_path / "SD"
     media_dir = root / "DCIM" / "100MEDIA"
     # Unique content per run (seeded by the temp path) so the clips are new to the stack.

@@ -45,6 +45,7 @@ from medispecs_desktop.ui.settings_dialog import SettingsDialog
 from medispecs_desktop.ui.signin import SignInDialog
 from medispecs_desktop.ui.tasks import API
 from tests.support.keyrings import MemoryKeyring, active_keyring
+from tests.support.stack import stack_settings as settings_for_stack
 
 # ----------------------------------------------------------------------------- fixtures
 
@@ -63,10 +64,7 @@ def no_keyring() -> Iterator[None]:
 
 @pytest.fixture
 def stack_settings(local_stack: dict[str, Any]) -> Settings:
-    return Settings(
-        api_url=local_stack["apiUrl"], region=local_stack["region"],
-        user_pool_id=local_stack["userPoolId"], client_id=local_stack["clientId"],
-        cognito_endpoint=local_stack["awsEndpoint"])
+    return settings_for_stack(local_stack)
 
 
 Shell = tuple[AppContext, MainWindow, AppController]
