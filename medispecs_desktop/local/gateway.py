@@ -465,10 +465,7 @@ class LocalGateway:
     def url(self) -> str:
         if self._server_thread is None:
             raise RuntimeError("the gateway is not running")
-        host, port = self._server_thread.address
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{port}"
+        return self._server_thread.url
 
     def start(self) -> str:
         """Bind and serve in a background thread; returns the base URL."""

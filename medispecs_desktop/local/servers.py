@@ -93,6 +93,14 @@ class ServerThread:
         address: Any = self.server.server_address
         return str(address[0]), int(address[1])
 
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the bound socket (an IPv6 host in brackets)."""
+        host, port = self.address
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting, end open connections, join request threads and the serve thread."""
         if self._stopped:

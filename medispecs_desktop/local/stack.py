@@ -64,10 +64,7 @@ class MotoServer:
     def endpoint(self) -> str:
         if self._thread is None:
             raise RuntimeError("moto is not running")
-        host, port = self._thread.address
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{port}"
+        return self._thread.url
 
     def start(self) -> str:
         from moto.moto_server.werkzeug_app import (
