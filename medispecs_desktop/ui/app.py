@@ -44,7 +44,7 @@ from medispecs_desktop.core.logs import setup_logging
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog, open_folder
 from medispecs_desktop.ui.icons import app_icon, icon, stylesheet
 from medispecs_desktop.ui.local_stack_process import LocalStackProcess
-from medispecs_desktop.ui.main_window import MainWindow
+from medispecs_desktop.ui.main_window import MainWindow, close_without_asking
 from medispecs_desktop.ui.settings_dialog import SettingsDialog
 from medispecs_desktop.ui.tasks import API, UPLOADS, TaskRunner
 
@@ -572,16 +572,21 @@ class AppController(QObject):
         if shot is not None and name == trigger:
             QTimer.singleShot(self.hooks.screenshot_delay_ms, lambda: self._screenshot(shot))
         if self.hooks.exit_on == name:
-            QTimer.singleShot(0, self._quit)
+            QTimer.singleShot(0, lambda: self._quit(ask=False))
 
     def _screenshot(self, target: Path) -> None:
         ok = grab_window(self.window, target)
         log.info("screenshot %s: %s", "saved" if ok else "FAILED", target)
         self._milestone("screenshot_saved" if ok else "screenshot_failed")
 
-    def _quit(self) -> None:
+    def _quit(self, ask: bool = True) -> None:
+        """File › Quit / Ctrl+Q: the window's close guards may ask first ("uploads are in
+        progress…"); keeping the window open cancels the quit."""
         app = QApplication.instance()
-        self.window.close()
+        if not ask:
+            self.window.ask_before_closing = False
+        if not self.window.close():
+            return
         if app is not None:
             app.quit()
 
@@ -638,7 +643,8 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 
 def _install_signal_handlers(app: QApplication) -> QTimer:
-    """Ctrl+C / SIGTERM quit cleanly (so the local stack child is stopped too).
+    """Ctrl+C / SIGTERM quit cleanly (so the local stack child is stopped too), without
+    asking anything - as does the end of the OS session (logout, shutdown).
 
     Python runs a signal handler between two bytecodes of the main thread, which may be in
     the middle of anything (holding an executor's lock, say): the handler only raises a flag,
@@ -653,8 +659,10 @@ def _install_signal_handlers(app: QApplication) -> QTimer:
         if requested:
             log.info("quitting on signal %s", signal.Signals(requested[0]).name)
             requested.clear()
+            close_without_asking(app)
             app.quit()
 
+    app.commitDataRequest.connect(lambda _manager: close_without_asking(app))
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     ticker = QTimer()

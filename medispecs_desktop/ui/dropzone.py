@@ -2,7 +2,10 @@
 
 :class:`DropZone` is an event filter installed on a window (no subclassing of the window):
 it accepts drags that carry local files or folders, shows a hint while the drag is over the
-window, and on drop emits :attr:`DropZone.paths_dropped` with the local paths. It does no
+window, and on drop emits :attr:`DropZone.paths_dropped` with the local paths - or, when its
+``refusal()`` gives a reason (e.g. "Sign in to upload": nobody is signed in), shows that
+reason while dragging and emits :attr:`DropZone.refused` instead, so a drop is never silently
+lost or queued for nobody. It does no
 file-system work itself (a dropped folder may be a slow card): the receiver scans the paths
 off the GUI thread.
 
@@ -88,20 +91,24 @@ def refuse_file_drops(*roots: QWidget) -> int:
 
 class DropZone(QObject):
     """Accept local file/folder drops on ``target`` (and on its children that don't take
-    drops themselves); emits ``paths_dropped(list[str])``."""
+    drops themselves); emits ``paths_dropped(list[str])``, or ``refused(list[str], reason)``
+    when ``refusal()`` returns a reason why the files can't be taken now."""
 
     paths_dropped = Signal(list)
+    refused = Signal(list, str)  # the paths, and why they were not taken
 
     def __init__(
         self,
         target: QWidget,
         *,
         hint: Callable[[str], None] | None = None,
+        refusal: Callable[[], str] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent or target)
         self._target = target
         self._hint = hint
+        self._refusal = refusal
         self.enabled = True
         target.setAcceptDrops(True)
         target.installEventFilter(self)
@@ -114,7 +121,7 @@ class DropZone(QObject):
             if self.enabled and local_paths(event.mimeData()):
                 event.acceptProposedAction()
                 if kind == QEvent.Type.DragEnter and self._hint is not None:
-                    self._hint(HINT)
+                    self._hint(self.refusal() or HINT)
             else:
                 event.ignore()
             return True
@@ -130,9 +137,17 @@ class DropZone(QObject):
             event.acceptProposedAction()
             if self._hint is not None:
                 self._hint("")
-            self.paths_dropped.emit(paths)
+            reason = self.refusal()
+            if reason:
+                self.refused.emit(paths, reason)
+            else:
+                self.paths_dropped.emit(paths)
             return True
         return super().eventFilter(watched, event)
+
+    def refusal(self) -> str:
+        """Why a drop can't be taken now ("" = it can)."""
+        return self._refusal() if self._refusal is not None else ""
 
     def remove(self) -> None:
         self._target.removeEventFilter(self)

@@ -9,6 +9,7 @@ until then each slot shows a placeholder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
@@ -141,6 +142,10 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self._qsettings = qsettings
         self._split_done = False  # the library/player split was set (or restored)
+        # asked in turn before the window closes (e.g. "uploads are running: quit?"); a guard
+        # returns False to keep the window open. Off for an unattended quit (SIGTERM, logout)
+        self._close_guards: list[Callable[[], bool]] = []
+        self.ask_before_closing = True
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
@@ -579,9 +584,25 @@ class MainWindow(QMainWindow):
             self._qsettings.setValue("window/splitter", self.splitter.saveState())
         self._qsettings.sync()
 
+    def add_close_guard(self, guard: Callable[[], bool]) -> None:
+        """``guard()`` runs before the window closes (window close, File › Quit, Ctrl+Q) and
+        may ask the user; False keeps the window open."""
+        self._close_guards.append(guard)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.ask_before_closing and not all(guard() for guard in self._close_guards):
+            event.ignore()
+            return
         self.save_layout()
         super().closeEvent(event)
+
+
+def close_without_asking(app: QApplication) -> None:
+    """An unattended quit is coming (SIGTERM, the OS session ending): the main windows
+    close without asking anything."""
+    for widget in app.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            widget.ask_before_closing = False
 
 
 def _html(text: str) -> str:

@@ -95,6 +95,23 @@ RETRYABLE = frozenset({JobState.FAILED, JobState.CANCELLED})
 CANCELLABLE = frozenset(set(JobState) - {JobState.DONE, JobState.CANCELLED})
 FINISHED = frozenset({JobState.DONE, JobState.CANCELLED})
 
+EMPTY_HINT = ("Files you add are uploaded here, one after another. Drop files or folders on "
+              "the window, or use File › Add files… to choose them.")
+SIGNED_OUT_HINT = "Sign in to see and continue your uploads."
+OPENING_HINT = "Opening your upload queue…"
+SIGNED_OUT_TIP = "Sign in to see and control your uploads"
+OPENING_TIP = "Your upload queue is opening…"
+SIGN_IN_TO_UPLOAD = "Sign in to upload"
+
+
+def quit_question(count: int) -> str:
+    """What quitting asks while ``count`` uploads are in progress."""
+    if count == 1:
+        return ("1 upload is in progress. It will continue the next time you open MediSpecs. "
+                "Quit now?")
+    return (f"{count} uploads are in progress. They will continue the next time you open "
+            "MediSpecs. Quit now?")
+
 
 # ----------------------------------------------------------------------------- formatting
 
@@ -476,6 +493,10 @@ class UploadService(QObject):
         self._states: dict[int, JobState] = {}
         self._batch_done = 0
         self._batch_failed = 0
+        # the jobs counted in the status-bar total: the current batch. Files added (or
+        # retried) once everything in it has finished start the next batch
+        self._batch: set[int] = set()
+        self._deferred: list[str] = []  # added while the queue was still opening
         self.adds_running = 0
         self.applied = 0  # GUI updates applied (tests check the ~10/s bound)
         self.last_add: Any = None
@@ -497,6 +518,20 @@ class UploadService(QObject):
     @property
     def ready(self) -> bool:
         return self.engine is not None
+
+    @property
+    def signed_in(self) -> bool:
+        return getattr(self.ctx, "user", None) is not None
+
+    def in_progress(self) -> int:
+        """How many uploads are under way or waiting to run (they resume at the next start)."""
+        if self.engine is None:
+            return 0
+        return sum(1 for j in self.model.jobs() if j.state in BUSY_STATES)
+
+    def drop_refusal(self) -> str:
+        """Why dropped files can't be queued now ("" when they can)."""
+        return "" if self.signed_in else SIGN_IN_TO_UPLOAD
 
     def _on_signed_in(self, user: Any) -> None:
         user_id = str(getattr(user, "sub", "") or "")
@@ -552,14 +587,24 @@ class UploadService(QObject):
         self.engine = engine
         self.ctx.engine = engine
         self._states = {j.id: j.state for j in jobs}
+        self._batch = {j.id for j in jobs if j.state not in FINISHED}
         self.model.set_jobs(jobs)
         self._apply_pending()
+        self._push_totals()
         self.engine_changed.emit(engine)
         if self.ctx.online is False:
             self.network_changed(False)
+        deferred, self._deferred = self._deferred, []
+        if deferred:
+            self.add_paths(deferred)
 
     def _attach_failed(self, exc: BaseException) -> None:
         log.error("upload queue unavailable: %s", exc)
+        if self._deferred:
+            self.message.emit(f"{len(self._deferred)} item(s) were not added: the upload queue "
+                              f"could not be opened: {exc}")
+            self._deferred = []
+            return
         self.message.emit(f"The upload queue could not be opened: {exc}")
 
     def _settings_changed(self, settings: Any) -> None:
@@ -587,6 +632,8 @@ class UploadService(QObject):
         if getattr(self.ctx, "engine", None) is engine:
             self.ctx.engine = None
         self._states = {}
+        self._batch = set()
+        self._deferred = []
         self._batch_done = self._batch_failed = 0
         self.model.clear()
         self._push_totals()
@@ -621,9 +668,18 @@ class UploadService(QObject):
     def _apply_jobs(self, jobs: list[Job]) -> None:
         failed: list[Job] = []
         finished = False
+        idle = all(self._states.get(i) in TERMINAL_STATES for i in self._batch)
         for job in jobs:
             before = self._states.get(job.id)
             self._states[job.id] = job.state
+            if job.id not in self._batch and job.state not in TERMINAL_STATES and (
+                    before is None or before in TERMINAL_STATES):
+                # a new (or retried) file: once the last batch has finished, it starts the
+                # next one, so "Uploaded 3 of 3" becomes this batch's numbers
+                if idle:
+                    self._batch = set()
+                    idle = False
+                self._batch.add(job.id)
             if job.state is JobState.FAILED and before is not JobState.FAILED:
                 failed.append(job)
             if job.state is JobState.DONE and before is not JobState.DONE:
@@ -656,7 +712,10 @@ class UploadService(QObject):
                 notifier.notify("Uploads finished", text + ".", ERROR if bad else INFO)
 
     def totals(self) -> tuple[int, int, int, int]:
-        jobs = [j for j in self.model.jobs() if j.state is not JobState.CANCELLED]
+        """Files done/total and bytes done/total of the current batch (cancelled ones left
+        out)."""
+        jobs = [j for j in self.model.jobs()
+                if j.id in self._batch and j.state is not JobState.CANCELLED]
         files_done = sum(1 for j in jobs if j.state is JobState.DONE)
         bytes_total = sum(j.size for j in jobs)
         bytes_done = sum(self.model.bytes_done(j) for j in jobs)
@@ -689,16 +748,20 @@ class UploadService(QObject):
     def add_paths(self, paths: Sequence[str | Path], *, front: bool = False) -> bool:
         """Scan and queue files/folders off the GUI thread; ``added`` reports the result."""
         engine = self.engine
-        paths = [str(p) for p in paths]
-        if not paths:
+        names = [str(p) for p in paths]
+        if not names or self.tasks.closed:
             return False
-        if engine is None or self.tasks.closed:
-            self.message.emit("Sign in to upload recordings.")
+        if not self.signed_in:
+            self.message.emit(f"{SIGN_IN_TO_UPLOAD}: the files were not added to the queue.")
             return False
+        if engine is None:  # signed in, the queue is still opening: add them once it is
+            self._deferred.extend(n for n in names if n not in self._deferred)
+            self.message.emit(f"{OPENING_HINT} The files are added when it is ready.")
+            return True
         self.adds_running += 1
-        self.message.emit(f"Looking for videos in {len(paths)} item"
-                          f"{'s' if len(paths) != 1 else ''}…")
-        self.tasks.run(MEDIA, lambda: engine.add_paths(paths, front=front),
+        self.message.emit(f"Looking for videos in {len(names)} item"
+                          f"{'s' if len(names) != 1 else ''}…")
+        self.tasks.run(MEDIA, lambda: engine.add_paths(names, front=front),
                        self._added, self._add_failed)
         return True
 
@@ -746,6 +809,7 @@ class UploadService(QObject):
                         self._pending.pop(job_id, None)
                 for job_id in gone:
                     self._states.pop(job_id, None)
+                    self._batch.discard(job_id)
                 self.model.remove_ids(gone)
                 self._push_totals()
                 self._push_library_items()
@@ -832,6 +896,10 @@ class UploadsPanel(QWidget):
         self.setObjectName("uploadsPanel")
         self.service = service
         self.confirm: Callable[[str], bool] = self._ask
+        self.ask_quit: Callable[[str], bool] = self._ask_quit
+        self.quit_box: QMessageBox | None = None  # while the quit question is shown
+        self.sign_in_box: QMessageBox | None = None  # "Sign in to upload" after a drop
+        self.sign_in_requested: Callable[[], None] | None = None
         self.skipped_dialog: SkippedDialog | None = None
         self.model = service.model
 
@@ -891,8 +959,7 @@ class UploadsPanel(QWidget):
         for col, width in ((COL_SIZE, 80), (COL_PROGRESS, 140), (COL_SPEED, 90),
                            (COL_FINISH, 80), (COL_STATE, 150), (COL_ERROR, 220)):
             self.table.setColumnWidth(col, width)
-        self.empty = QLabel("Files you add are uploaded here, one after another. Drop files "
-                            "or folders on the window, or use File › Add files….")
+        self.empty = QLabel(EMPTY_HINT)
         self.empty.setObjectName("placeholder")
         self.empty.setWordWrap(True)
 
@@ -910,7 +977,10 @@ class UploadsPanel(QWidget):
                        service.jobs_applied):
             signal.connect(self.update_actions)
         service.engine_changed.connect(lambda _e: self.update_actions())
+        service.ctx.signed_in.connect(lambda _u: self.update_actions())
+        service.ctx.signed_out.connect(self.update_actions)
         service.added.connect(self._show_added)
+        self._tips = {a: a.toolTip() for a in self.queue_actions()}
         self.update_actions()
 
     def _action(self, text: str, tip: str, op: str) -> QAction:
@@ -922,6 +992,12 @@ class UploadsPanel(QWidget):
         action.setStatusTip(tip)
         action.triggered.connect(lambda: self.trigger(op))
         return action
+
+    def queue_actions(self) -> list[QAction]:
+        """Every control of the queue (tool bar, context menu, keys)."""
+        return [self.action_pause, self.action_resume, self.action_cancel, self.action_retry,
+                self.action_next, self.action_remove, self.action_pause_all,
+                self.action_resume_all, self.action_remove_finished]
 
     # -- selection & actions ----------------------------------------------------------
     def selected_jobs(self) -> list[Job]:
@@ -951,7 +1027,18 @@ class UploadsPanel(QWidget):
         self.action_pause_all.setEnabled(ready and bool(all_states & PAUSABLE))
         self.action_resume_all.setEnabled(ready and bool(all_states & RESUMABLE))
         self.action_remove_finished.setEnabled(ready and bool(all_states & FINISHED))
-        has_rows = self.model.rowCount() > 0
+        # without a queue, every control says why it is off
+        signed_in = self.service.signed_in
+        why = "" if ready else (OPENING_TIP if signed_in else SIGNED_OUT_TIP)
+        for action, tip in self._tips.items():
+            text = tip if not why else why
+            if action.toolTip() != text:
+                action.setToolTip(text)
+                action.setStatusTip(text)
+        hint = EMPTY_HINT if ready else (OPENING_HINT if signed_in else SIGNED_OUT_HINT)
+        if self.empty.text() != hint:
+            self.empty.setText(hint)
+        has_rows = ready and self.model.rowCount() > 0
         self.empty.setVisible(not has_rows)
         self.table.setVisible(has_rows)
 
@@ -977,6 +1064,65 @@ class UploadsPanel(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+    # -- quitting ---------------------------------------------------------------------
+    def confirm_quit(self) -> bool:
+        """The main window's close guard: while uploads are in progress, ask before quitting
+        (they continue at the next start). True = quit."""
+        service = self.service
+        if service.tasks.closed:  # already shutting down
+            return True
+        count = service.in_progress()
+        return count == 0 or self.ask_quit(quit_question(count))
+
+    def _ask_quit(self, text: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit MediSpecs", text,
+                          QMessageBox.StandardButton.NoButton, self.window())
+        box.setObjectName("quitQuestion")
+        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep uploading", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.quit_box = box
+        try:
+            box.exec()
+            return box.clickedButton() is quit_button
+        finally:
+            self.quit_box = None
+            box.deleteLater()
+
+    # -- drops while signed out --------------------------------------------------------
+    def drop_refused(self, paths: list[str], reason: str) -> None:
+        """Files were dropped that can't be queued now (nobody is signed in): say so, with
+        a way to sign in; nothing is queued."""
+        count = len(paths)
+        what = f"the {count} dropped items were" if count != 1 else "the dropped item was"
+        text = f"{reason}: {what} not added to the upload queue."
+        log.info("drop refused (%s): %d item(s)", reason, count)
+        window = self.window()
+        show = getattr(window, "show_message", None)
+        if callable(show):
+            show(text, 10_000)
+        if self.sign_in_box is not None:
+            self.sign_in_box.close()
+        box = QMessageBox(QMessageBox.Icon.Information, reason,
+                          f"{text}\n\nSign in, then drop them again.",
+                          QMessageBox.StandardButton.NoButton, window)
+        box.setObjectName("signInToUpload")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        sign_in = box.addButton("Sign in…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.setDefaultButton(sign_in)
+        request = self.sign_in_requested
+        sign_in.clicked.connect(lambda: request() if request is not None else None)
+        box.destroyed.connect(lambda *_: self._forget_sign_in_box(box))
+        self.sign_in_box = box
+        box.open()
+
+    def _forget_sign_in_box(self, box: QMessageBox) -> None:
+        if self.sign_in_box is box:
+            self.sign_in_box = None
 
     def context_menu(self) -> QMenu:
         menu = QMenu(self)
@@ -1042,8 +1188,12 @@ def install_uploads(window: Any, ctx: Any, *, engine_factory: EngineFactory | No
     window.files_chosen.connect(service.add_paths)
     window.folder_chosen.connect(lambda folder: service.add_paths([folder]))
     drops = DropZone(window, hint=lambda text: window.show_message(text, 3000) if text
-                     else window.statusBar().clearMessage())
+                     else window.statusBar().clearMessage(), refusal=service.drop_refusal)
     drops.paths_dropped.connect(service.add_paths)
+    drops.refused.connect(panel.drop_refused)
+    panel.sign_in_requested = window.sign_in_requested.emit
+    if hasattr(window, "add_close_guard"):  # quitting while uploads run asks first
+        window.add_close_guard(panel.confirm_quit)
     service.totals_changed.connect(window.set_upload_totals)
     service.message.connect(window.show_message)
     if library is not None and hasattr(library, "refresh"):
@@ -1080,4 +1230,5 @@ __all__ = [
     "format_finish",
     "format_speed",
     "install_uploads",
+    "quit_question",
 ]

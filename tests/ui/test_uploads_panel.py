@@ -53,7 +53,9 @@ def shell(qtbot: Any, stack_settings: Settings, local_stack: dict[str, Any]) -> 
     paths = Paths.default().ensure()
     ctx = AppContext(stack_settings, paths)
     window = MainWindow(ctx.qsettings)
-    qtbot.addWidget(window)
+    # pytest-qt closes the window before this fixture's shutdown: queued uploads must not
+    # make it wait for an answer to "Quit now?"
+    qtbot.addWidget(window, before_close_func=lambda w: setattr(w, "ask_before_closing", False))
     install_views(window, ctx)
     controller = AppController(ctx, window)
     controller.show_window()
@@ -558,3 +560,171 @@ def test_the_first_queued_file_does_not_squeeze_the_library_and_player(
     assert grown <= 3 * rows + 10, (before, window.uploads_dock.height())
     assert window.splitter.height() >= centre_before - (3 * rows + 10)
     assert window.splitter.height() >= 300
+
+
+# ----------------------------------------------------------------------------- quit, batches
+
+
+def answer_quit_question(qtbot: Any, panel: UploadsPanel, button: str,
+                         seen: list[str]) -> QTimer:
+    """Click ``button`` on the real "Quit now?" message box as soon as it is shown."""
+    timer = QTimer()
+    timer.setInterval(10)
+
+    def poll() -> None:
+        box = panel.quit_box
+        if box is None or not box.isVisible():
+            return
+        timer.stop()
+        seen.append(box.text())
+        target = next(b for b in box.buttons() if b.text() == button)
+        qtbot.mouseClick(target, Qt.MouseButton.LeftButton)
+
+    timer.timeout.connect(poll)
+    timer.start()
+    return timer
+
+
+def test_quitting_asks_only_while_uploads_run_and_totals_count_per_batch(
+    qtbot: Any, shell: Shell, make_video: Callable[..., Path],
+) -> None:
+    import os
+    import signal
+
+    from medispecs_desktop.ui.app import _install_signal_handlers
+
+    _ctx, window, _controller = shell
+    panel = panel_of(window)
+    engine = panel.service.engine
+    asked: list[str] = []
+    real_ask = panel.ask_quit
+
+    def ask(text: str) -> bool:  # the real question box, recorded
+        asked.append(text)
+        return real_ask(text)
+
+    panel.ask_quit = ask
+    seed = unique_seed()
+    first = make_video("batch/first.mp4", seconds=0.4, seed=seed)
+    drop(window, [first])
+    qtbot.waitUntil(lambda: states(window) == [JobState.DONE], timeout=60_000)
+    panel.service.flush()
+    assert window.uploads_label.text().startswith("Uploaded 1 of 1")
+
+    # nothing in progress (only a finished upload): the window closes without a question
+    assert window.close() and not window.isVisible() and asked == []
+    window.show()
+    qtbot.waitExposed(window)
+
+    # the next batch: the finished file no longer counts in the status-bar total
+    engine.stop()  # keep the new files queued (= in progress) for the questions below
+    drop(window, [make_video(f"batch/next{i}.mp4", seconds=0.4, seed=seed + 1 + i)
+                  for i in range(2)])
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 3, timeout=15_000)
+    panel.service.flush()
+    assert window.uploads_label.text().startswith("Uploaded 0 of 2")
+    assert panel.service.totals()[:2] == (0, 2)
+    question = ("2 uploads are in progress. They will continue the next time you open "
+                "MediSpecs. Quit now?")
+
+    # closing the window: "Keep uploading" keeps it open with the queue as it was
+    seen: list[str] = []
+    timer = answer_quit_question(qtbot, panel, "Keep uploading", seen)
+    assert not window.close()
+    timer.stop()
+    assert seen == [question] and window.isVisible() and panel.model.rowCount() == 3
+
+    # File › Quit: the same question, and keeping uploading cancels the quit
+    timer = answer_quit_question(qtbot, panel, "Keep uploading", seen)
+    assert window.action_quit in window.file_menu.actions()
+    window.action_quit.trigger()
+    timer.stop()
+    assert seen == [question] * 2 and window.isVisible()
+
+    # Ctrl+Q, answered "Quit": the window closes
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    timer = answer_quit_question(qtbot, panel, "Quit", seen)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
+    timer.stop()
+    assert seen == [question] * 3 and asked == [question] * 3
+
+    # SIGTERM (or the OS session ending) quits without asking, uploads or not
+    window.show()
+    qtbot.waitExposed(window)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ticker = _install_signal_handlers(app)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        qtbot.waitUntil(lambda: not window.ask_before_closing, timeout=5_000)
+    finally:
+        ticker.stop()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    assert window.close() and not window.isVisible()
+    assert asked == [question] * 3  # not asked again
+    assert panel.service.in_progress() == 2  # still queued for the next start
+
+
+def test_signed_out_panel_says_why_and_a_drop_asks_to_sign_in(
+    qtbot: Any, stack_settings: Settings, local_stack: dict[str, Any],
+    make_video: Callable[..., Path],
+) -> None:
+    from medispecs_desktop.ui.uploads import (
+        EMPTY_HINT,
+        SIGNED_OUT_HINT,
+        SIGNED_OUT_TIP,
+    )
+
+    paths = Paths.default().ensure()
+    ctx = AppContext(stack_settings, paths)
+    window = MainWindow(ctx.qsettings)
+    qtbot.addWidget(window)
+    install_views(window, ctx)
+    controller = AppController(ctx, window)
+    try:
+        controller.show_window()
+        qtbot.waitExposed(window)
+        panel = panel_of(window)
+        window.uploads_dock.show()
+        # nobody signed in: every queue control is off and says why; the panel says so too
+        assert panel.empty.isVisible() and not panel.table.isVisible()
+        assert panel.empty.text() == SIGNED_OUT_HINT == (
+            "Sign in to see and continue your uploads.")
+        for action in panel.queue_actions():
+            assert not action.isEnabled(), action.text()
+            assert action.toolTip() == SIGNED_OUT_TIP, action.text()
+
+        # a drop is not ignored nor queued for nobody: "Sign in to upload", with a way to
+        clip = make_video("signed-out/clip.mp4", seconds=0.4, seed=unique_seed())
+        drop(window, [clip])
+        box = panel.sign_in_box
+        assert box is not None and box.isVisible()
+        assert box.windowTitle() == "Sign in to upload"
+        assert box.text().startswith("Sign in to upload: the dropped item was not added")
+        assert window.statusBar().currentMessage().startswith("Sign in to upload")
+        assert panel.service.engine is None and panel.model.rowCount() == 0
+        sign_in = next(b for b in box.buttons() if b.text() == "Sign in…")
+        qtbot.mouseClick(sign_in, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: controller.sign_in_dialog is not None, timeout=5_000)
+        qtbot.waitUntil(lambda: panel.sign_in_box is None, timeout=5_000)
+        assert controller.sign_in_dialog is not None
+        controller.sign_in_dialog.reject()
+
+        # signed in: the usual hint (one full stop, not "Add files…."), the usual tooltips
+        assert ctx.auth is not None
+        controller._signed_in(ctx.auth.sign_in(local_stack["username"],
+                                               local_stack["password"]))
+        qtbot.waitUntil(lambda: panel.service.ready, timeout=15_000)
+        assert panel.empty.text() == EMPTY_HINT
+        assert "…." not in EMPTY_HINT and ".." not in EMPTY_HINT
+        assert EMPTY_HINT.endswith("File › Add files… to choose them.")
+        assert panel.action_pause_all.toolTip() == "Pause every upload"
+        assert panel.action_retry.toolTip() == "Try the selected failed uploads again"
+        engine: Any = panel.service.engine
+        assert engine.jobs() == []  # the refused drop queued nothing
+    finally:
+        controller.shutdown()
