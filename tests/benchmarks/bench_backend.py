@@ -17,8 +17,10 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -28,6 +30,12 @@ from medispecs_desktop.backend import schema
 from medispecs_desktop.backend.config import BackendConfig
 from medispecs_desktop.backend.handler import App
 from medispecs_desktop.backend.store import to_dynamo
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script from a checkout: tests.support is importable
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.timing import median_ms  # noqa: E402
 
 REGION = "eu-west-2"
 BUCKET = "medispecs-videos"
@@ -100,15 +108,6 @@ def measure(app: App, calls: list[str], ev: dict[str, Any], runs: int) -> tuple[
         f"{k}×{v}" for k, v in sorted(first.items()))
 
 
-def raw_ms(fn: Any, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
@@ -159,8 +158,8 @@ def main() -> None:
                                                      ":b": {"S": "VIDEO#~"}},
                           ScanIndexForward=False, Limit=51, ConsistentRead=True)
 
-            rows.append((size, "GET /videos/{videoId}", *get_row, raw_ms(raw_get, args.runs)))
-            rows.append((size, "GET /videos?limit=50", *list_row, raw_ms(raw_query, args.runs)))
+            rows.append((size, "GET /videos/{videoId}", *get_row, median_ms(raw_get, args.runs)))
+            rows.append((size, "GET /videos?limit=50", *list_row, median_ms(raw_query, args.runs)))
             print(f"seeded {size} videos ({2 * size} items) in {seed_s:.1f} s", flush=True)
         print()
         print(f"{'videos':>7} | {'route':<22} | {'DDB calls':>9} | {'median ms':>9} | "

@@ -10,10 +10,8 @@ Makes a few real clips (PyAV; several codecs and sizes) in a temporary folder, t
 from __future__ import annotations
 
 import argparse
-import statistics
+import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,14 +19,11 @@ from medispecs_desktop.core.cards import scan_card
 from medispecs_desktop.core.media import probe, thumbnail_jpeg
 from medispecs_desktop.local.samples import make_video
 
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script from a checkout: tests.support is importable
+    sys.path.insert(0, str(ROOT))
 
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+from tests.support.timing import median_ms  # noqa: E402
 
 
 def main() -> None:
