@@ -572,7 +572,7 @@ def answer_quit_question(qtbot: Any, panel: UploadsPanel, button: str,
     timer.setInterval(10)
 
     def poll() -> None:
-        box = panel.quit_box
+        box = getattr(panel, "quit_box", None)
         if box is None or not box.isVisible():
             return
         timer.stop()
@@ -585,7 +585,28 @@ def answer_quit_question(qtbot: Any, panel: UploadsPanel, button: str,
     return timer
 
 
-def test_quitting_asks_only_while_uploads_run_and_totals_count_per_batch(
+def test_the_status_bar_total_counts_the_current_batch_only(
+    qtbot: Any, shell: Shell, make_video: Callable[..., Path],
+) -> None:
+    _ctx, window, _controller = shell
+    panel = panel_of(window)
+    seed = unique_seed()
+    drop(window, [make_video("batch/first.mp4", seconds=0.4, seed=seed)])
+    qtbot.waitUntil(lambda: states(window) == [JobState.DONE], timeout=60_000)
+    panel.service.flush()
+    assert window.uploads_label.text().startswith("Uploaded 1 of 1")
+    # the queue is idle and new files come: the finished one leaves the total
+    panel.service.engine.stop()  # keep the new ones queued
+    drop(window, [make_video(f"batch/next{i}.mp4", seconds=0.4, seed=seed + 1 + i)
+                  for i in range(2)])
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 3, timeout=15_000)
+    panel.service.flush()
+    assert window.uploads_label.text().startswith("Uploaded 0 of 2")
+    assert panel.service.totals()[:2] == (0, 2)
+    assert not window.uploads_bar.isHidden()
+
+
+def test_quitting_asks_only_while_uploads_are_in_progress_and_never_on_sigterm(
     qtbot: Any, shell: Shell, make_video: Callable[..., Path],
 ) -> None:
     import os
@@ -596,43 +617,30 @@ def test_quitting_asks_only_while_uploads_run_and_totals_count_per_batch(
     _ctx, window, _controller = shell
     panel = panel_of(window)
     engine = panel.service.engine
-    asked: list[str] = []
-    real_ask = panel.ask_quit
+    engine.stop()  # the dropped files stay queued = in progress
+    seen: list[str] = []  # the questions shown, as answer_quit_question saw them
 
-    def ask(text: str) -> bool:  # the real question box, recorded
-        asked.append(text)
-        return real_ask(text)
-
-    panel.ask_quit = ask
-    seed = unique_seed()
-    first = make_video("batch/first.mp4", seconds=0.4, seed=seed)
-    drop(window, [first])
-    qtbot.waitUntil(lambda: states(window) == [JobState.DONE], timeout=60_000)
-    panel.service.flush()
-    assert window.uploads_label.text().startswith("Uploaded 1 of 1")
-
-    # nothing in progress (only a finished upload): the window closes without a question
-    assert window.close() and not window.isVisible() and asked == []
+    # nothing in progress: the window closes without a question
+    timer = answer_quit_question(qtbot, panel, "Keep uploading", seen)
+    assert window.close() and not window.isVisible()
+    timer.stop()
+    assert seen == []
     window.show()
     qtbot.waitExposed(window)
 
-    # the next batch: the finished file no longer counts in the status-bar total
-    engine.stop()  # keep the new files queued (= in progress) for the questions below
-    drop(window, [make_video(f"batch/next{i}.mp4", seconds=0.4, seed=seed + 1 + i)
+    seed = unique_seed()
+    drop(window, [make_video(f"quit/clip{i}.mp4", seconds=0.4, seed=seed + i)
                   for i in range(2)])
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 3, timeout=15_000)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=15_000)
     panel.service.flush()
-    assert window.uploads_label.text().startswith("Uploaded 0 of 2")
-    assert panel.service.totals()[:2] == (0, 2)
     question = ("2 uploads are in progress. They will continue the next time you open "
                 "MediSpecs. Quit now?")
 
     # closing the window: "Keep uploading" keeps it open with the queue as it was
-    seen: list[str] = []
     timer = answer_quit_question(qtbot, panel, "Keep uploading", seen)
     assert not window.close()
     timer.stop()
-    assert seen == [question] and window.isVisible() and panel.model.rowCount() == 3
+    assert seen == [question] and window.isVisible() and panel.model.rowCount() == 2
 
     # File › Quit: the same question, and keeping uploading cancels the quit
     timer = answer_quit_question(qtbot, panel, "Keep uploading", seen)
@@ -648,7 +656,7 @@ def test_quitting_asks_only_while_uploads_run_and_totals_count_per_batch(
     qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
     timer.stop()
-    assert seen == [question] * 3 and asked == [question] * 3
+    assert seen == [question] * 3
 
     # SIGTERM (or the OS session ending) quits without asking, uploads or not
     window.show()
@@ -659,72 +667,95 @@ def test_quitting_asks_only_while_uploads_run_and_totals_count_per_batch(
     ticker = _install_signal_handlers(app)
     try:
         os.kill(os.getpid(), signal.SIGTERM)
-        qtbot.waitUntil(lambda: not window.ask_before_closing, timeout=5_000)
+        qtbot.waitUntil(lambda: not getattr(window, "ask_before_closing", False),
+                        timeout=5_000)
     finally:
         ticker.stop()
         for sig, handler in old.items():
             signal.signal(sig, handler)
+    timer = answer_quit_question(qtbot, panel, "Keep uploading", seen)
     assert window.close() and not window.isVisible()
-    assert asked == [question] * 3  # not asked again
-    assert panel.service.in_progress() == 2  # still queued for the next start
+    timer.stop()
+    assert seen == [question] * 3  # not asked again
+    assert sum(j.state is JobState.QUEUED for j in engine.jobs()) == 2  # for the next start
 
 
-def test_signed_out_panel_says_why_and_a_drop_asks_to_sign_in(
-    qtbot: Any, stack_settings: Settings, local_stack: dict[str, Any],
-    make_video: Callable[..., Path],
-) -> None:
-    from medispecs_desktop.ui.uploads import (
-        EMPTY_HINT,
-        SIGNED_OUT_HINT,
-        SIGNED_OUT_TIP,
-    )
-
+@pytest.fixture
+def signed_out_shell(qtbot: Any, stack_settings: Settings) -> Iterator[Shell]:
+    """The real app shell with nobody signed in (the stack is reachable)."""
     paths = Paths.default().ensure()
     ctx = AppContext(stack_settings, paths)
     window = MainWindow(ctx.qsettings)
     qtbot.addWidget(window)
     install_views(window, ctx)
     controller = AppController(ctx, window)
+    controller.show_window()
+    qtbot.waitExposed(window)
+    window.uploads_dock.show()
     try:
-        controller.show_window()
-        qtbot.waitExposed(window)
-        panel = panel_of(window)
-        window.uploads_dock.show()
-        # nobody signed in: every queue control is off and says why; the panel says so too
-        assert panel.empty.isVisible() and not panel.table.isVisible()
-        assert panel.empty.text() == SIGNED_OUT_HINT == (
-            "Sign in to see and continue your uploads.")
-        for action in panel.queue_actions():
-            assert not action.isEnabled(), action.text()
-            assert action.toolTip() == SIGNED_OUT_TIP, action.text()
-
-        # a drop is not ignored nor queued for nobody: "Sign in to upload", with a way to
-        clip = make_video("signed-out/clip.mp4", seconds=0.4, seed=unique_seed())
-        drop(window, [clip])
-        box = panel.sign_in_box
-        assert box is not None and box.isVisible()
-        assert box.windowTitle() == "Sign in to upload"
-        assert box.text().startswith("Sign in to upload: the dropped item was not added")
-        assert window.statusBar().currentMessage().startswith("Sign in to upload")
-        assert panel.service.engine is None and panel.model.rowCount() == 0
-        sign_in = next(b for b in box.buttons() if b.text() == "Sign in…")
-        qtbot.mouseClick(sign_in, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: controller.sign_in_dialog is not None, timeout=5_000)
-        qtbot.waitUntil(lambda: panel.sign_in_box is None, timeout=5_000)
-        assert controller.sign_in_dialog is not None
-        controller.sign_in_dialog.reject()
-
-        # signed in: the usual hint (one full stop, not "Add files…."), the usual tooltips
-        assert ctx.auth is not None
-        controller._signed_in(ctx.auth.sign_in(local_stack["username"],
-                                               local_stack["password"]))
-        qtbot.waitUntil(lambda: panel.service.ready, timeout=15_000)
-        assert panel.empty.text() == EMPTY_HINT
-        assert "…." not in EMPTY_HINT and ".." not in EMPTY_HINT
-        assert EMPTY_HINT.endswith("File › Add files… to choose them.")
-        assert panel.action_pause_all.toolTip() == "Pause every upload"
-        assert panel.action_retry.toolTip() == "Try the selected failed uploads again"
-        engine: Any = panel.service.engine
-        assert engine.jobs() == []  # the refused drop queued nothing
+        yield ctx, window, controller
     finally:
         controller.shutdown()
+
+
+def test_signed_out_the_queue_controls_are_off_and_say_why(
+    qtbot: Any, signed_out_shell: Shell, local_stack: dict[str, Any],
+) -> None:
+    ctx, window, controller = signed_out_shell
+    panel = panel_of(window)
+    assert panel.empty.isVisible() and not panel.table.isVisible()
+    assert panel.empty.text() == "Sign in to see and continue your uploads."
+    controls = [panel.action_pause, panel.action_resume, panel.action_cancel,
+                panel.action_retry, panel.action_next, panel.action_remove,
+                panel.action_pause_all, panel.action_resume_all,
+                panel.action_remove_finished]
+    for action in controls:
+        assert not action.isEnabled(), action.text()
+        assert action.toolTip() == "Sign in to see and control your uploads", action.text()
+
+    # signed in: the usual hint (one full stop, not "Add files…."), the usual tooltips
+    assert ctx.auth is not None
+    controller._signed_in(ctx.auth.sign_in(local_stack["username"], local_stack["password"]))
+    qtbot.waitUntil(lambda: panel.service.ready, timeout=15_000)
+    hint = panel.empty.text()
+    assert "…." not in hint and ".." not in hint
+    assert hint.endswith("or use File › Add files… to choose them.")
+    assert panel.action_pause_all.toolTip() == "Pause every upload"
+    assert panel.action_retry.toolTip() == "Try the selected failed uploads again"
+    assert panel.action_resume_all.toolTip() == "Resume every paused or waiting upload"
+
+
+def test_the_empty_queue_hint_ends_with_one_full_stop(qtbot: Any, shell: Shell) -> None:
+    _ctx, window, _controller = shell
+    hint = panel_of(window).empty.text()
+    assert hint.startswith("Files you add are uploaded here")
+    assert not hint.endswith("..") and not hint.endswith("….") and hint.endswith(".")
+
+
+def test_a_drop_while_signed_out_says_sign_in_to_upload_and_queues_nothing(
+    qtbot: Any, signed_out_shell: Shell, local_stack: dict[str, Any],
+    make_video: Callable[..., Path],
+) -> None:
+    ctx, window, controller = signed_out_shell
+    panel = panel_of(window)
+    clip = make_video("signed-out/clip.mp4", seconds=0.4, seed=unique_seed())
+    drop(window, [clip])
+    box = getattr(panel, "sign_in_box", None)
+    assert box is not None and box.isVisible()
+    assert box.windowTitle() == "Sign in to upload"
+    assert box.text().startswith("Sign in to upload: the dropped item was not added")
+    assert window.statusBar().currentMessage().startswith("Sign in to upload")
+    assert panel.service.engine is None and panel.model.rowCount() == 0
+    # its button opens the sign-in dialog
+    sign_in = next(b for b in box.buttons() if b.text() == "Sign in…")
+    qtbot.mouseClick(sign_in, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.sign_in_dialog is not None, timeout=5_000)
+    qtbot.waitUntil(lambda: getattr(panel, "sign_in_box", 0) is None, timeout=5_000)
+    assert controller.sign_in_dialog is not None
+    controller.sign_in_dialog.reject()
+    # signed in later: the refused drop queued nothing for anybody
+    assert ctx.auth is not None
+    controller._signed_in(ctx.auth.sign_in(local_stack["username"], local_stack["password"]))
+    qtbot.waitUntil(lambda: panel.service.ready, timeout=15_000)
+    engine: Any = panel.service.engine
+    assert engine.jobs() == [] and panel.model.rowCount() == 0
