@@ -686,7 +686,7 @@ def signed_out_shell(qtbot: Any, stack_settings: Settings) -> Iterator[Shell]:
     paths = Paths.default().ensure()
     ctx = AppContext(stack_settings, paths)
     window = MainWindow(ctx.qsettings)
-    qtbot.addWidget(window)
+    qtbot.addWidget(window, before_close_func=lambda w: setattr(w, "ask_before_closing", False))
     install_views(window, ctx)
     controller = AppController(ctx, window)
     controller.show_window()
@@ -700,6 +700,7 @@ def signed_out_shell(qtbot: Any, stack_settings: Settings) -> Iterator[Shell]:
 
 def test_signed_out_the_queue_controls_are_off_and_say_why(
     qtbot: Any, signed_out_shell: Shell, local_stack: dict[str, Any],
+    make_video: Callable[..., Path],
 ) -> None:
     ctx, window, controller = signed_out_shell
     panel = panel_of(window)
@@ -716,6 +717,13 @@ def test_signed_out_the_queue_controls_are_off_and_say_why(
     # signed in: the usual hint (one full stop, not "Add files…."), the usual tooltips
     assert ctx.auth is not None
     controller._signed_in(ctx.auth.sign_in(local_stack["username"], local_stack["password"]))
+    # the queue opens off the GUI thread: meanwhile the panel says so, and files dropped
+    # now are added as soon as it is open (not refused, not lost)
+    assert not panel.service.ready
+    assert panel.empty.text() == "Opening your upload queue…"
+    assert panel.action_pause_all.toolTip() == "Your upload queue is opening…"
+    early = make_video("early/clip.mp4", seconds=0.4, seed=unique_seed())
+    drop(window, [early])
     qtbot.waitUntil(lambda: panel.service.ready, timeout=15_000)
     hint = panel.empty.text()
     assert "…." not in hint and ".." not in hint
@@ -723,6 +731,7 @@ def test_signed_out_the_queue_controls_are_off_and_say_why(
     assert panel.action_pause_all.toolTip() == "Pause every upload"
     assert panel.action_retry.toolTip() == "Try the selected failed uploads again"
     assert panel.action_resume_all.toolTip() == "Resume every paused or waiting upload"
+    qtbot.waitUntil(lambda: [j.path for j in panel.model.jobs()] == [early], timeout=15_000)
 
 
 def test_the_empty_queue_hint_ends_with_one_full_stop(qtbot: Any, shell: Shell) -> None:
