@@ -104,8 +104,11 @@ OPENING_TIP = "Your upload queue is opening…"
 SIGN_IN_TO_UPLOAD = "Sign in to upload"
 
 
-def quit_question(count: int) -> str:
+def quit_question(count: int, *, demo: bool = False) -> str:
     """What quitting asks while ``count`` uploads are in progress."""
+    if demo:  # the in-memory demo cloud ends with the app: nothing continues later
+        return (f"{count} upload{'s are' if count != 1 else ' is'} in progress. This is the "
+                "demo: it keeps nothing, so unfinished uploads are lost when you quit. Quit now?")
     if count == 1:
         return ("1 upload is in progress. It will continue the next time you open MediSpecs. "
                 "Quit now?")
@@ -1073,7 +1076,8 @@ class UploadsPanel(QWidget):
         if service.tasks.closed:  # already shutting down
             return True
         count = service.in_progress()
-        return count == 0 or self.ask_quit(quit_question(count))
+        demo = bool(getattr(getattr(service.ctx, "settings", None), "demo", False))
+        return count == 0 or self.ask_quit(quit_question(count, demo=demo))
 
     def _ask_quit(self, text: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Question, "Quit MediSpecs", text,

@@ -33,6 +33,7 @@ from medispecs_desktop.ui.uploads import (
     UploadsModel,
     UploadsPanel,
     format_finish,
+    quit_question,
 )
 
 Shell = tuple[AppContext, MainWindow, AppController]
@@ -633,8 +634,8 @@ def test_quitting_asks_only_while_uploads_are_in_progress_and_never_on_sigterm(
                   for i in range(2)])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=15_000)
     panel.service.flush()
-    question = ("2 uploads are in progress. They will continue the next time you open "
-                "MediSpecs. Quit now?")
+    question = quit_question(2, demo=bool(_ctx.settings.demo))
+    assert question.startswith("2 uploads are in progress.") and question.endswith("Quit now?")
 
     # closing the window: "Keep uploading" keeps it open with the queue as it was
     timer = answer_quit_question(qtbot, panel, "Keep uploading", seen)
@@ -768,3 +769,10 @@ def test_a_drop_while_signed_out_says_sign_in_to_upload_and_queues_nothing(
     qtbot.waitUntil(lambda: panel.service.ready, timeout=15_000)
     engine: Any = panel.service.engine
     assert engine.jobs() == [] and panel.model.rowCount() == 0
+
+
+def test_quit_question_is_honest_in_the_demo() -> None:
+    assert "continue the next time" in quit_question(2)
+    demo = quit_question(2, demo=True)
+    assert "lost when you quit" in demo and "continue the next time" not in demo
+    assert quit_question(1, demo=True).startswith("1 upload is in progress")
