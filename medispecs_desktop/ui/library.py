@@ -898,6 +898,18 @@ class _GridDelegate(QStyledItemDelegate):
         option.text = f"{text(COL_TITLE)}\u2028{text(COL_RECORDED)} · {text(COL_STATUS)}"
         option.features |= QStyleOptionViewItem.ViewItemFeature.HasDisplay
 
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        # The grid's cells are uniform and measured once, often while the first row still
+        # shows the small placeholder: size every cell for a full-size thumbnail and the
+        # caption (the grid size), not for whichever pixmap the first row had then.
+        view = self.parent()
+        if isinstance(view, QListView) and view.gridSize().isValid():
+            grid = view.gridSize()
+            return QSize(grid.width() - 4, grid.height() - 4)
+        return super().sizeHint(option, index)
+
 
 class LibraryTableView(QTableView):
     """The recordings table. Every column but the title is as wide as its widest text (measured

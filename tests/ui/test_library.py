@@ -837,3 +837,40 @@ def test_table_columns_are_measured_again_when_the_font_changes(
     assert table.columnWidth(COL_RECORDED) >= small * 1.4
     assert table.columnWidth(COL_RECORDED) >= table.fontMetrics().horizontalAdvance(
         "2026-12-28 23:58")
+
+
+def test_grid_keeps_room_for_the_caption_under_full_size_thumbnails(
+    qtbot: Any, tasks: TaskRunner
+) -> None:
+    # the grid measures its (uniform) cells once, while the rows still show the small
+    # placeholder; the 4:3 thumbnails that arrive later are 120 x 90 and must not push the
+    # title and status out of the cell
+    import dataclasses
+
+    from PySide6.QtCore import QBuffer, QIODevice
+    from PySide6.QtGui import QImage
+
+    from medispecs_desktop.ui.library import GRID_THUMB_SIZE, LibraryGridView
+
+    image = QImage(160, 120, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.darkCyan)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "JPEG")
+    jpeg = bytes(buffer.data().data())
+    videos = [dataclasses.replace(v, thumbnail_s3_key=f"thumbs/{v.video_id}.jpg")
+              for v in _videos(3)]
+    model = VideoTableModel(ListSource(videos), tasks, query=LibraryQuery(limit=20),
+                            thumbnail_loader=lambda v: jpeg)
+    grid = LibraryGridView()
+    qtbot.addWidget(grid)
+    grid.setModel(model)
+    grid.resize(640, 400)
+    grid.show()
+    qtbot.waitExposed(grid)
+    model.refresh()
+    qtbot.waitUntil(lambda: model.thumbnails_loaded() == 3, timeout=10_000)
+    index = grid.model().index(0, COL_THUMB)
+    rect = grid.visualRect(index)
+    line = grid.fontMetrics().height()
+    assert rect.height() >= GRID_THUMB_SIZE.height() + 2 * line
