@@ -559,6 +559,10 @@ class PlayerController(QObject):
             self._pending_position = target  # applied once the media has loaded
             self.positionChanged.emit(target)
             return
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
+            # played to the end (or stopped): a stopped player does not render, so the
+            # picture would stay black at the new position until Play; pause shows the frame
+            self.player.pause()
         self.player.setPosition(target)
 
     def skip(self, delta_ms: int) -> None:

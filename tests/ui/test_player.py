@@ -475,3 +475,25 @@ def test_opens_a_recording_from_the_local_stack_and_409_is_explained(
         qtbot.waitUntil(lambda: controller.state == "error", timeout=10_000)
         assert "“Metadata only” is not in the cloud yet" in widget.message_label.text()
         api.delete_video(pending.video_id)
+
+
+def test_seeking_after_the_end_shows_the_frame_at_the_new_position(
+    qtbot: Any, s3: Any, clip_key: str, tasks: TaskRunner
+) -> None:
+    # the clip played to its end (Qt stops the player): dragging the slider back must show
+    # that frame, not a black picture until Play is pressed
+    client, _ = s3
+    controller, widget, frames = _make(qtbot, tasks, Provider(client, clip_key))
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    controller.seek(CLIP_SECONDS * 1000 - 300)
+    qtbot.waitUntil(lambda: controller.player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia,
+                    timeout=10_000)
+    frames.clear()
+    controller.seek(2_000)
+    frame_ms = 1000 / FPS
+    qtbot.waitUntil(
+        lambda: bool(frames) and abs(frames[-1] / 1000 - 2_000) <= frame_ms, timeout=5_000
+    )
+    assert controller.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
+    assert widget.slider.value() == 2_000
