@@ -1513,6 +1513,8 @@ class LibraryWidget(QWidget):
         self.model.pageAppended.connect(self._on_page_appended)
         self.proxy.rowsInserted.connect(lambda *_: self._update_count())
         self.proxy.rowsRemoved.connect(lambda *_: self._update_count())
+        # the proxy drops its row while the source still has it: count again once it is gone
+        self.model.rowsRemoved.connect(lambda *_: self._update_count())
         self.proxy.modelReset.connect(self._update_count)
         self.details.saveRequested.connect(self._save_details)
         self.details.deleteRequested.connect(self._delete)

@@ -874,3 +874,21 @@ def test_grid_keeps_room_for_the_caption_under_full_size_thumbnails(
     rect = grid.visualRect(index)
     line = grid.fontMetrics().height()
     assert rect.height() >= GRID_THUMB_SIZE.height() + 2 * line
+
+
+def test_count_after_deleting_a_recording_is_the_new_total(
+    qtbot: Any, tasks: TaskRunner
+) -> None:
+    # the proxy removes its row before the source model has: the count read then said
+    # "2 of 3 recordings" with no search typed
+    from medispecs_desktop.core.library_cache import CachedListing
+
+    library = LibraryWidget(api=None, tasks=tasks)  # type: ignore[arg-type]  # never started
+    qtbot.addWidget(library)
+    videos = _videos(3)
+    library.model.load_cached(CachedListing(videos, None, 0.0, None, None))
+    assert library.count_label.text() == "3 recordings"
+    assert library.model.remove_video(videos[1].video_id)
+    assert library.count_label.text() == "2 recordings"
+    library.search.setText("00002")
+    assert library.count_label.text() == "1 of 2 recordings"
