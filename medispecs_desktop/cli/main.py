@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -70,7 +71,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from medispecs_desktop.ui.app import run_app  # GUI only when asked for
 
         return int(run_app(args))
-    return int(func(args))
+    try:
+        return int(func(args))
+    except BrokenPipeError:
+        # the reader went away (`medispecs-desktop list --json | head`): stop quietly, and
+        # point stdout at /dev/null so the exit-time flush does not fail again
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout replaced by something without a descriptor
+            pass
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -528,3 +528,25 @@ def test_interactive_login_new_password_and_delete(local_stack: dict[str, Any],
         assert drop.wait() == EXIT_OK and f"Deleted {video.video_id}.".encode() in drop.output
         with pytest.raises(Exception, match="not found"):
             api.get_video(video.video_id)
+
+
+def test_output_into_a_closed_pipe_ends_quietly(local_stack: dict[str, Any],
+                                                tmp_path: Path) -> None:
+    # `medispecs-desktop list --json | head -c 100`: the reader is gone before the command
+    # writes; the command stops without a Python traceback about the broken pipe
+    username = new_username(local_stack)
+    cli = Cli(local_stack, tmp_path)
+    login = cli("login", "--username", username, "--password-stdin", stdin=PASSWORD + "\n")
+    assert login.returncode == EXIT_OK, login.stderr
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "medispecs_desktop", "list", "--json"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=cli.env,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert done.returncode == EXIT_ERROR
