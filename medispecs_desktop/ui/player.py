@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QLoggingCategory, QObject, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QHideEvent, QKeySequence
 from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
@@ -88,6 +88,14 @@ _SEEKABLE = (
     QMediaPlayer.MediaStatus.StalledMedia,
     QMediaPlayer.MediaStatus.EndOfMedia,
 )
+
+
+def _quiet_stream_summary() -> None:
+    """Qt's FFmpeg backend prints FFmpeg's stream summary to stderr when it opens a source
+    ("Input #0, mov,... from 'https://...X-Amz-Signature=...'"): the whole pre-signed URL,
+    signature included, in whatever keeps the app's stderr (a desktop session log). Turn
+    that one summary off; QT_LOGGING_RULES can still turn it back on for debugging."""
+    QLoggingCategory.setFilterRules("qt.multimedia.ffmpeg.mediadataholder.info=false")
 
 
 STANDBY_LEAD_MS = 1_500  # the standby player is parked this far ahead of the visible one
@@ -181,6 +189,7 @@ class PlayerController(QObject):
         self._refresh_fraction = refresh_fraction
         self._min_refresh_ms = min_refresh_ms
 
+        _quiet_stream_summary()
         self.player = QMediaPlayer(self)
         self.audio = QAudioOutput(self)
         self.player.setAudioOutput(self.audio)

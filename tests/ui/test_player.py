@@ -497,3 +497,66 @@ def test_seeking_after_the_end_shows_the_frame_at_the_new_position(
     )
     assert controller.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
     assert widget.slider.value() == 2_000
+
+
+
+_PLAY_ONCE = """
+import sys, time
+import boto3
+from botocore.config import Config
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.player import PlayerController
+from medispecs_desktop.ui.tasks import TaskRunner
+
+endpoint, bucket, key = sys.argv[1:4]
+client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing",
+                      config=Config(signature_version="s3v4"))
+
+class Url:
+    def __init__(self, url, expires_at):
+        self.url, self.expires_at = url, expires_at
+
+def provider(video_id):
+    url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                        ExpiresIn=3600)
+    return Url(url, time.time() + 3600)
+
+app = QApplication([])
+tasks = TaskRunner()
+controller = PlayerController(provider, tasks)
+controller.audio.setMuted(True)
+poll = QTimer()  # playing (the stream was opened and its summary would be out by now)
+poll.timeout.connect(lambda: controller.player.position() > 200 and app.quit())
+poll.start(20)
+QTimer.singleShot(15_000, lambda: app.exit(3))
+controller.open(Video.from_api({"videoId": "v_player", "title": "Knee review",
+                                "recordedAt": "2025-11-03T14:30:00Z", "status": "ready"}))
+code = app.exec()
+controller.shutdown()
+tasks.shutdown()
+sys.exit(code)
+"""
+
+
+def test_ffmpeg_does_not_print_the_signed_url(s3: Any, clip_key: str, tmp_path: Path) -> None:
+    # FFmpeg's stream summary ("Input #0, mov,... from 'http://...X-Amz-Signature=...'")
+    # went to stderr, which a desktop session keeps in a log file. A fresh process without
+    # the test suite's QT_LOGGING_RULES (that hid it), as a user runs the app.
+    import os
+    import subprocess
+    import sys
+
+    _, endpoint = s3
+    env = {k: v for k, v in os.environ.items() if k != "QT_LOGGING_RULES"}
+    env.update({"QT_QPA_PLATFORM": "offscreen", "MEDISPECS_HOME": str(tmp_path)})
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _PLAY_ONCE, endpoint, BUCKET, clip_key],
+        capture_output=True, text=True, env=env, cwd=root, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Input #0" not in done.stderr  # the summary never printed, so no URL either
+    assert "X-Amz-Signature" not in done.stderr
