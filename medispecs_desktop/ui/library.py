@@ -1374,6 +1374,8 @@ class LibraryWidget(QWidget):
     playRequested = Signal(object)  # Video
     onlineChanged = Signal(bool)
     status = Signal(str)
+    videoUpdated = Signal(object)  # Video: an edit was saved (or the latest version loaded)
+    videoRemoved = Signal(str)  # video id: deleted (here or somewhere else)
 
     OFFLINE_REASON = (
         "No network connection: this needs the cloud. It will work again as soon as the "
@@ -1822,6 +1824,7 @@ class LibraryWidget(QWidget):
             self.details.set_video(updated)
             self.details.show_message("Saved.")
             self._cache_upsert(updated)
+            self.videoUpdated.emit(updated)
 
         def failed(exc: BaseException) -> None:
             self.details.set_busy(False)
@@ -1853,6 +1856,7 @@ class LibraryWidget(QWidget):
                 "in the form: save to replace it, or edit further."
             )
             self._cache_upsert(latest)
+            self.videoUpdated.emit(latest)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, NotFoundError):
@@ -1891,6 +1895,7 @@ class LibraryWidget(QWidget):
         cache = self.cache
         if cache is not None:
             self._cache_write(lambda: cache.remove(video.video_id))
+        self.videoRemoved.emit(video.video_id)
 
     def _cache_upsert(self, video: Video) -> None:
         cache = self.cache
@@ -1948,6 +1953,8 @@ class LibraryView(QWidget):
     """
 
     playRequested = Signal(object)  # Video
+    videoUpdated = Signal(object)  # Video
+    videoRemoved = Signal(str)  # video id
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -1982,6 +1989,8 @@ class LibraryView(QWidget):
         thumbnails = ThumbnailCache(cache_dir, user_id) if user_id else None
         library = LibraryWidget(api, self.ctx.tasks, cache=cache, thumbnails=thumbnails)
         library.playRequested.connect(self.playRequested)
+        library.videoUpdated.connect(self.videoUpdated)
+        library.videoRemoved.connect(self.videoRemoved)
         self._empty.setVisible(False)
         self._layout.addWidget(library)
         self.library = library
@@ -2040,6 +2049,9 @@ def install_library_views(window: Any, ctx: Any) -> tuple[LibraryView, Any]:
     library = LibraryView(ctx)
     player = PlayerView(ctx)
     library.playRequested.connect(player.open_video)
+    # the player follows edits of the open recording: renamed, or deleted
+    library.videoUpdated.connect(player.controller.update_video)
+    library.videoRemoved.connect(player.controller.forget_video)
     window.refresh_requested.connect(library.refresh)
     window.set_library_view(library)
     window.set_player_view(player)

@@ -169,6 +169,7 @@ class PlayerController(QObject):
     volumeChanged = Signal(float)
     urlRefreshed = Signal()
     firstFrame = Signal()  # the first frame of the current source was shown
+    titleChanged = Signal(str)  # the open recording was renamed
 
     def __init__(
         self,
@@ -301,6 +302,19 @@ class PlayerController(QObject):
         self._url = None
         self._set_state("idle")
         self.videoChanged.emit(None)
+
+    def update_video(self, video: Video) -> None:
+        """The library saved an edit of ``video``: if it is the open one, show its new title
+        (playback and position carry on)."""
+        if self.video is None or self.video.video_id != video.video_id:
+            return
+        self.video = video
+        self.titleChanged.emit(video.title)
+
+    def forget_video(self, video_id: str) -> None:
+        """The library deleted ``video_id``: if it is the open one, stop showing it."""
+        if self.video is not None and self.video.video_id == video_id:
+            self.close()
 
     def retry(self) -> None:
         """Try the current recording again from where it was (after an error)."""
@@ -937,6 +951,7 @@ class PlayerWidget(QWidget):
         controller.message.connect(self._on_message)
         controller.resumeOffered.connect(self._on_resume_offered)
         controller.videoChanged.connect(self._on_video)
+        controller.titleChanged.connect(self.title_label.setText)
         controller.rateChanged.connect(self._on_rate)
         controller.mutedChanged.connect(self._on_muted)
         controller.volumeChanged.connect(lambda v: self._set_quietly(self.volume, round(v * 100)))

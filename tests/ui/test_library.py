@@ -892,3 +892,24 @@ def test_count_after_deleting_a_recording_is_the_new_total(
     assert library.count_label.text() == "2 recordings"
     library.search.setText("00002")
     assert library.count_label.text() == "1 of 2 recordings"
+
+
+def test_saving_an_edit_tells_the_player_side(qtbot: Any, stack: Stack,
+                                              tasks: TaskRunner) -> None:
+    # the player shows the open recording's title: the library says when it was renamed
+    widget = _make_library(qtbot, stack.api, tasks)
+    with qtbot.waitSignal(widget.model.pageLoaded, timeout=15_000):
+        _day_range(widget)
+    target, before = stack.ids[0], stack.titles[0]
+    assert widget.select_video(target)
+    details = widget.details
+    details.title_edit.setText("Renamed for the player")
+    details.title_edit.textEdited.emit("Renamed for the player")
+    with qtbot.waitSignal(widget.videoUpdated, timeout=10_000) as saved:
+        details.save_button.click()
+    assert saved.args[0].video_id == target
+    assert saved.args[0].title == "Renamed for the player"
+    # put the shared stack back as the other tests expect it
+    latest = stack.api.get_video(target)
+    stack.api.update_video(target, version=latest.version, title=before)
+    widget.shutdown()

@@ -560,3 +560,25 @@ def test_ffmpeg_does_not_print_the_signed_url(s3: Any, clip_key: str, tmp_path: 
     assert done.returncode == 0, done.stderr
     assert "Input #0" not in done.stderr  # the summary never printed, so no URL either
     assert "X-Amz-Signature" not in done.stderr
+
+
+def test_renaming_or_deleting_the_open_recording_updates_the_player(
+    qtbot: Any, s3: Any, clip_key: str, tasks: TaskRunner
+) -> None:
+    client, _ = s3
+    controller, widget, _frames = _make(qtbot, tasks, Provider(client, clip_key))
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    assert widget.title_label.text() == "Knee review"
+    controller.update_video(_video(videoId="v_other", title="Someone else"))
+    assert widget.title_label.text() == "Knee review"  # not the open one: nothing changes
+    controller.update_video(_video(title="Knee review - left"))
+    assert widget.title_label.text() == "Knee review - left"
+    assert controller.video is not None and controller.video.title == "Knee review - left"
+    assert controller.state in ("playing", "loading")  # playback carries on
+
+    controller.forget_video("v_other")
+    assert controller.video is not None
+    controller.forget_video("v_player")
+    assert controller.video is None and controller.state == "idle"
+    assert widget.title_label.text() == "No recording open"
