@@ -1067,6 +1067,9 @@ class PlayerWidget(QWidget):
         self.title_label.setText(video.title if video is not None else "No recording open")
         self.resume_bar.setVisible(False)
         self._set_quietly(self.slider, 0)
+        if video is None:  # closed: Qt keeps reporting the old length, show none
+            self.slider.setRange(0, 0)
+            self.time_label.setText(f"{format_ms(0)} / {format_ms(0)}")
         self._update_enabled()
 
     def _on_position(self, position: int) -> None:

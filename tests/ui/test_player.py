@@ -582,3 +582,17 @@ def test_renaming_or_deleting_the_open_recording_updates_the_player(
     controller.forget_video("v_player")
     assert controller.video is None and controller.state == "idle"
     assert widget.title_label.text() == "No recording open"
+
+
+def test_closing_clears_the_length_and_the_slider(qtbot: Any, s3: Any, clip_key: str,
+                                                  tasks: TaskRunner) -> None:
+    # after sign-out (which closes the player) it read "No recording open" and "0:00 / 0:12"
+    client, _ = s3
+    controller, widget, _frames = _make(qtbot, tasks, Provider(client, clip_key))
+    with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
+        controller.open(_video())
+    qtbot.waitUntil(lambda: widget.slider.maximum() > 0, timeout=10_000)
+    controller.close()
+    assert widget.title_label.text() == "No recording open"
+    assert widget.time_label.text() == "0:00 / 0:00"
+    assert widget.slider.maximum() == 0
