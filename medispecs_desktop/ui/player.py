@@ -567,7 +567,8 @@ class PlayerController(QObject):
 
     @property
     def duration(self) -> int:
-        return self.player.duration()
+        # closed: Qt keeps reporting the last source's length after setSource(QUrl())
+        return self.player.duration() if self.video is not None else 0
 
     def seek(self, position_ms: int) -> None:
         duration = self.player.duration()

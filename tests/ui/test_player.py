@@ -596,3 +596,7 @@ def test_closing_clears_the_length_and_the_slider(qtbot: Any, s3: Any, clip_key:
     assert widget.title_label.text() == "No recording open"
     assert widget.time_label.text() == "0:00 / 0:00"
     assert widget.slider.maximum() == 0
+    # and stays so when Qt reports the stopped position afterwards
+    assert controller.duration == 0
+    controller.positionChanged.emit(0)
+    assert widget.time_label.text() == "0:00 / 0:00"
