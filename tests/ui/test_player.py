@@ -455,7 +455,9 @@ def test_opens_a_recording_from_the_local_stack_and_409_is_explained(
     auth = CognitoAuth(settings, MemoryTokenStore())
     auth.sign_in(local_stack["username"], local_stack["password"])
     with ApiClient(settings, auth) as api:
-        playable = [v for v in api.iter_videos() if v.has_bytes and v.duration_sec]
+        # the stack's own seeded demo clips (other tests upload recordings for this user too)
+        playable = [v for v in api.iter_videos()
+                    if v.has_bytes and v.duration_sec and v.device_id == "d_demo_glasses"]
         assert playable, "the demo stack is seeded with playable recordings"
         video = playable[0]
         controller, widget, frames = _make(qtbot, tasks, api.playback_url)  # type: ignore[arg-type]
