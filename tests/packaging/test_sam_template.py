@@ -480,3 +480,13 @@ def test_outputs_cover_the_desktop_settings() -> None:
 def test_deploy_docs_exist(doc: str) -> None:
     text = (ROOT / doc).read_text(encoding="utf-8")
     assert "template.yaml" in text or "template_file" in text
+
+
+def test_table_expires_stale_multipart_sessions_by_the_attribute_the_backend_writes() -> None:
+    table = only("AWS::DynamoDB::Table")["Properties"]
+    ttl = table["TimeToLiveSpecification"]
+    assert ttl["Enabled"] is True
+    service = (BACKEND / "service.py").read_text(encoding="utf-8")
+    assert f'"{ttl["AttributeName"]}": int(now) + UPLOAD_SESSION_TTL_SECONDS' in service
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["DeletionProtectionEnabled"] is True
