@@ -520,6 +520,12 @@ class VideoService:
         url, headers = self.storage.presign_put(
             key, content_type=content_type, content_length=size, checksum_sha256=checksum
         )
+        return self._put_url_result(video_id, key, url, headers)
+
+    def _put_url_result(
+        self, video_id: str, key: str, url: str, headers: dict[str, str]
+    ) -> Result:
+        """A pre-signed PUT as the client gets it: the headers must be sent exactly."""
         expires_in, expires_at = self._expiry()
         return Result(
             200,
@@ -552,19 +558,7 @@ class VideoService:
         video_id = self._path_video_id(req)
         key = self.thumbnail_key(user_id, video_id)
         url, headers = self.storage.presign_put(key, content_type="image/jpeg")
-        expires_in, expires_at = self._expiry()
-        return Result(
-            200,
-            {
-                "videoId": video_id,
-                "uploadUrl": url,
-                "method": "PUT",
-                "headers": headers,
-                "s3Key": key,
-                "expiresIn": expires_in,
-                "expiresAt": expires_at,
-            },
-        )
+        return self._put_url_result(video_id, key, url, headers)
 
     # ================================================================ multipart
 

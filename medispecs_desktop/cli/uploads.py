@@ -27,6 +27,7 @@ from medispecs_desktop.cli.account import Context, UsageError, exit_code_for
 from medispecs_desktop.cli.main import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from medispecs_desktop.core.config import Paths
 from medispecs_desktop.core.errors import MediSpecsError
+from medispecs_desktop.core.formatting import format_size
 from medispecs_desktop.core.logs import setup_logging
 from medispecs_desktop.core.uploads.engine import UploadEngine
 from medispecs_desktop.core.uploads.jobs import Job, JobState
@@ -120,17 +121,8 @@ def job_json(job: Job) -> dict[str, Any]:
     }
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"  # pragma: no cover
-
-
 def _line(job: Job) -> str:
-    text = f"{job.id:>4}  {job.state.label:<22} {_size(job.size):>9}  {job.path}"
+    text = f"{job.id:>4}  {job.state.label:<22} {format_size(job.size):>9}  {job.path}"
     if job.error and job.state is not JobState.DONE:
         text += f"\n      {job.error}"
     elif job.error_code == "duplicate":

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from medispecs_desktop import APP_NAME
+from medispecs_desktop.core.formatting import format_size
 from medispecs_desktop.ui.icons import app_icon, icon, icon_on_accent
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.MP4 *.MOV);;All files (*)"
@@ -513,7 +514,7 @@ class MainWindow(QMainWindow):
             return
         self.uploads_label.setText(
             f"Uploaded {files_done} of {files_total} · "
-            f"{_human_bytes(bytes_done)} of {_human_bytes(bytes_total)}")
+            f"{format_size(bytes_done)} of {format_size(bytes_total)}")
         self.uploads_bar.setValue(int(1000 * bytes_done / bytes_total) if bytes_total else 0)
         self.uploads_bar.setVisible(files_done < files_total)
 
@@ -607,11 +608,3 @@ def close_without_asking(app: QApplication) -> None:
 
 def _html(text: str) -> str:
     return escape(text).replace("\n", "<br>")
-
-
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover

@@ -60,6 +60,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medispecs_desktop.core.formatting import format_size
 from medispecs_desktop.core.logs import redact
 from medispecs_desktop.core.uploads.jobs import (
     RUNNABLE_STATES,
@@ -119,15 +120,7 @@ def quit_question(count: int, *, demo: bool = False) -> str:
 # ----------------------------------------------------------------------------- formatting
 
 
-def format_bytes(size: float | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover
+format_bytes = format_size  # sizes read the same everywhere in the app
 
 
 def format_speed(bps: float | None) -> str:
