@@ -34,7 +34,9 @@ def register(subparsers: Any) -> None:
             "user pool with demo users, and serve the videos API on loopback through a local "
             "API gateway running the real Lambda handler. Prints one JSON line with everything "
             "a client needs, then runs until SIGINT/SIGTERM. Everything is kept in memory and "
-            "lost at exit: it is a demo, nothing is stored."
+            "lost at exit: it is a demo, nothing is stored. The Lambda's variables "
+            "PRE_SIGNED_URL_EXPIRY, MAX_UPLOAD_BYTES, VERIFY_SHA256_MAX_BYTES, USER_ID_CLAIM, "
+            "CORS_ALLOW_ORIGIN and LOG_LEVEL are honoured."
         ),
     )
     parser.add_argument(
@@ -77,6 +79,9 @@ def _setup_logging(verbose: bool) -> None:
     for chatty in ("medispecs_desktop.local.gateway", "medispecs_desktop.backend"):
         # one line per request: only with --verbose
         logging.getLogger(chatty).setLevel(logging.INFO if verbose else logging.WARNING)
+    level = os.environ.get("LOG_LEVEL", "").strip().upper()  # the Lambda's variable
+    if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        logging.getLogger("medispecs_desktop.backend").setLevel(level)
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "s3transfer", "moto"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
@@ -159,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
     from medispecs_desktop.local.stack import LocalStack
 
     stack = LocalStack(
-        host=args.host, port=args.port, with_samples=args.samples, moto_port=args.moto_port
+        host=args.host, port=args.port, with_samples=args.samples, moto_port=args.moto_port,
+        environ=os.environ,  # PRE_SIGNED_URL_EXPIRY and the other backend variables
     )
     try:
         code = _serve(stack, done, reason)

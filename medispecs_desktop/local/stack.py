@@ -17,7 +17,8 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,15 @@ DEMO_NOTE = "in-memory demo: nothing is stored"
 
 _running_lock = threading.Lock()
 _running: LocalStack | None = None
+
+
+# the backend variables (backend/config.py) `local-stack` honours from its environment;
+# TABLE_MAIN/S3_BUCKET/S3_REGION are the stack's own, ALLOW_QUERY_USER_ID stays off, and
+# LOG_LEVEL sets the backend logger's level in `local-stack` (cli/stack.py)
+BACKEND_ENV = frozenset({
+    "PRE_SIGNED_URL_EXPIRY", "USER_ID_CLAIM", "MAX_UPLOAD_BYTES", "VERIFY_SHA256_MAX_BYTES",
+    "CORS_ALLOW_ORIGIN",
+})
 
 
 class LocalStackError(RuntimeError):
@@ -142,8 +152,9 @@ class LocalStack:
         bucket: str = DEFAULT_BUCKET,
         table: str = DEFAULT_TABLE,
         moto_port: int = 0,
-        presign_expiry_seconds: int = 3600,
+        presign_expiry_seconds: int | None = None,
         clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError(
@@ -159,6 +170,9 @@ class LocalStack:
         self.table = table
         self.moto_port = moto_port
         self.presign_expiry_seconds = presign_expiry_seconds
+        # the Lambda's own variables (PRE_SIGNED_URL_EXPIRY, MAX_UPLOAD_BYTES, ...), read by
+        # the backend's own parser; `local-stack` passes os.environ, library callers nothing
+        self.environ = dict(environ or {})
         self.clock = clock
         self.moto: MotoServer | None = None
         self.gateway: LocalGateway | None = None
@@ -243,13 +257,14 @@ class LocalStack:
                 verifier.prefetch()  # fail now, not on the first request
             except InvalidTokenError as exc:
                 raise LocalStackError(f"the user pool's JWKS is not served: {exc}") from exc
-            handler = _lambda_handler(self._backend_config(endpoint), self.clock)
+            config = self._backend_config(endpoint)
+            handler = _lambda_handler(config, self.clock)
             self.gateway = LocalGateway(
                 handler,
                 verifier,
                 host=self.host,
                 port=self.port,
-                cors=CorsConfig(),
+                cors=CorsConfig(allow_origins=(config.cors_allow_origin,)),
                 clock=self.clock,
             )
             api_url = self.gateway.start()
@@ -291,14 +306,23 @@ class LocalStack:
         return self.info
 
     def _backend_config(self, endpoint: str) -> Any:
-        from medispecs_desktop.backend.config import BackendConfig
+        """The Lambda's configuration as AWS would build it from its environment: the
+        provisioned table/bucket/region plus :data:`BACKEND_ENV` from ``environ``."""
+        from medispecs_desktop.backend.config import BackendConfig, ConfigError
 
         assert self.provisioned is not None
-        return BackendConfig(
-            table_name=self.provisioned.table,
-            bucket=self.provisioned.bucket,
-            region=self.provisioned.region,
-            presign_expiry_seconds=self.presign_expiry_seconds,
+        env = {k: v for k, v in self.environ.items() if k in BACKEND_ENV}
+        env.update(TABLE_MAIN=self.provisioned.table, S3_BUCKET=self.provisioned.bucket,
+                   S3_REGION=self.provisioned.region)
+        if self.presign_expiry_seconds is not None:
+            env["PRE_SIGNED_URL_EXPIRY"] = str(self.presign_expiry_seconds)
+        try:
+            config = BackendConfig.from_env(env)
+        except ConfigError as exc:
+            raise LocalStackError(f"bad backend setting: {exc}") from None
+        return replace(
+            config,
+            # never on the local gateway: every request carries the verified token's claims
             allow_query_user_id=False,
             endpoint_url=endpoint,
             aws_access_key_id="local",
