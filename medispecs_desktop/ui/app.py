@@ -171,14 +171,22 @@ class AppContext(QObject):
             self.online_changed.emit(online)
 
     def shutdown(self) -> None:
-        """Stop background work and the local stack (on quit)."""
-        if self.engine is not None:  # running uploads go back to queued for the next start
-            self.engine.stop(timeout=5.0)
-        self.tasks.shutdown(timeout=2.0)
-        if self.api is not None:
-            self.api.close()
-        if self.stack is not None:
-            self.stack.stop()
+        """Stop background work and the local stack (on quit). Each step runs even when an
+        earlier one failed: a failing engine stop never leaves the demo stack running."""
+        steps: list[tuple[str, Callable[[], object]]] = []
+        engine, api, stack = self.engine, self.api, self.stack
+        if engine is not None:  # running uploads go back to queued for the next start
+            steps.append(("upload engine", lambda: engine.stop(timeout=5.0)))
+        steps.append(("background tasks", lambda: self.tasks.shutdown(timeout=2.0)))
+        if api is not None:
+            steps.append(("API client", api.close))
+        if stack is not None:
+            steps.append(("local stack", stack.stop))
+        for name, step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("shutdown: stopping the %s failed; continuing", name)
 
 
 # ----------------------------------------------------------------------------- views

@@ -575,7 +575,8 @@ class UploadEngine:
             control.stop(reason)
         deadline = time.monotonic() + timeout
         for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.ident is not None:  # only started threads can be joined
+                thread.join(max(0.0, deadline - time.monotonic()))
         if self._scheduler is not None:
             self._scheduler.join(max(0.0, deadline - time.monotonic()))
             self._scheduler = None
@@ -737,10 +738,13 @@ class UploadEngine:
         thread = threading.Thread(
             target=self._run_job, args=(job, control), name=f"upload-{job.id}", daemon=True
         )
+        # registered and started under one lock: stop() never sees a registered thread that
+        # has not started ("cannot join thread before it is started"); the worker's own use
+        # of the lock waits until start() returns
         with self._cond:
             self._running[job.id] = control
             self._threads[job.id] = thread
-        thread.start()
+            thread.start()
 
     # ------------------------------------------------------------------ one job
     def _run_job(self, job: Job, control: _Control) -> None:
