@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Build the desktop bundle (PyInstaller one-folder app) for this platform:
 #   bash packaging/build_app.sh            -> packaging/out/dist/medispecs-desktop/
-# Needs the app's virtual environment (.venv, see packaging/bootstrap.sh); installs PyInstaller
-# into it if missing. Prints the build time and the bundle's size.
+# Needs the app's virtual environment (.venv, see packaging/bootstrap.sh); brings it to exactly the
+# lock file's versions with the `bundle` extra (PyInstaller, locked too), so the bundle ships what
+# packaging/THIRD_PARTY_LICENSES.md lists. Prints the build time and the bundle's size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
-if ! "$PY" -c "import PyInstaller" 2>/dev/null; then
-  echo "Installing PyInstaller into $("$PY" -c 'import sys; print(sys.prefix)')"
-  "$PY" -m pip install -q "pyinstaller>=6.10"
-fi
+UV="$(dirname "$PY")/uv"
+[ -x "$UV" ] || { echo "build_app: $UV missing: run bash packaging/bootstrap.sh first" >&2; exit 1; }
+"$UV" sync --quiet --locked --inexact --system-certs --python "$PY" --extra demo --extra bundle
 out=packaging/out
 start=$(date +%s)
 "$PY" -m PyInstaller --noconfirm --clean --log-level WARN \

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import av
 import av.error
+import av.filter
 
 from medispecs_desktop.core.errors import MediSpecsError
 
@@ -427,16 +428,37 @@ def _thumbnail_size(frame: av.VideoFrame, video: av.VideoStream, max_width: int)
     return out_w, out_h
 
 
+# Counter-clockwise turns (the display matrix's sense) as FFmpeg filters.
+_TURNS = {90: (("transpose", "cclock"),), 180: (("hflip", ""), ("vflip", "")),
+          270: (("transpose", "clock"),)}
+
+
+def _rotate(frame: av.VideoFrame, rotation: int) -> av.VideoFrame:
+    """``frame`` turned counter-clockwise by ``rotation`` degrees (FFmpeg's own filters)."""
+    graph = av.filter.Graph()
+    source = graph.add_buffer(
+        width=frame.width, height=frame.height, format=frame.format,
+        time_base=Fraction(1, 25),
+    )
+    last = source
+    for name, arg in _TURNS[rotation]:
+        node = graph.add(name, arg) if arg else graph.add(name)
+        last.link_to(node)
+        last = node
+    last.link_to(graph.add("buffersink"))
+    graph.configure()
+    graph.push(frame)
+    turned = graph.pull()
+    assert isinstance(turned, av.VideoFrame)
+    return turned
+
+
 def _encode_jpeg(frame: av.VideoFrame, width: int, height: int, quality: int) -> bytes:
     rotation = int(getattr(frame, "rotation", 0) or 0) % 360
     rgb = frame
     if rotation:
         # Turn the picture as a player would (display matrix) before scaling.
-        import numpy as np
-
-        pixels = frame.to_ndarray(format="rgb24")
-        turned = np.ascontiguousarray(np.rot90(pixels, k=rotation // 90), dtype=np.uint8)
-        rgb = av.VideoFrame.from_ndarray(turned, format="rgb24")
+        rgb = _rotate(frame, rotation)
     scaled = rgb.reformat(width=width, height=height, format="yuvj420p", interpolation="AREA")
     encoder = av.CodecContext.create("mjpeg", "w")
     assert isinstance(encoder, av.VideoCodecContext)

@@ -41,6 +41,7 @@ from medispecs_desktop import APP_ID, APP_NAME, __version__
 from medispecs_desktop.core.config import Paths, Settings, load_settings
 from medispecs_desktop.core.errors import ConfigurationError, OfflineError
 from medispecs_desktop.core.logs import setup_logging
+from medispecs_desktop.ui import startup_probe
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog, open_folder
 from medispecs_desktop.ui.icons import app_icon, icon, stylesheet
 from medispecs_desktop.ui.local_stack_process import LocalStackProcess
@@ -695,6 +696,7 @@ def run_app(args: argparse.Namespace) -> int:
     if local:
         settings = settings.with_overrides(demo=True)
     app = make_application()
+    startup_probe.install_from_environment()  # .ci/run's fresh-machine check; inert otherwise
     ticker = _install_signal_handlers(app)
     # Show the window first; boto3 & co. (~0.5-1 s of imports) load on a worker meanwhile.
     ctx = AppContext(settings, paths, build_clients=False)

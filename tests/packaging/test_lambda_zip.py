@@ -13,7 +13,6 @@ import sys
 import textwrap
 import zipfile
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +80,10 @@ RUNNER = textwrap.dedent(
                      "medispecs_desktop.ui", "PySide6", "requests", "moto", "av")
     }
     results = [func(event, Context()) for event in json.load(sys.stdin)]
+    import boto3, botocore
     print(json.dumps({"results": results, "reachable": reachable,
+                      "boto3": [boto3.__version__, boto3.__file__.startswith(code_dir)],
+                      "botocore": [botocore.__version__, botocore.__file__.startswith(code_dir)],
                       "python": list(sys.version_info[:2])}))
     """
 )
@@ -96,54 +98,6 @@ def _lambda_like_python() -> str:
     return found or sys.executable
 
 
-def _install_boto3(venv_python: Path) -> None:
-    """boto3 (same version as the dev environment, so pip's cache answers) and nothing else."""
-    version = metadata.version("boto3")
-    pip = [
-        sys.executable,
-        "-m",
-        "pip",
-        "--python",
-        str(venv_python),
-        "install",
-        "-q",
-        "--disable-pip-version-check",
-        "--no-input",
-        f"boto3=={version}",
-    ]
-    result = subprocess.run(pip, capture_output=True, text=True, timeout=240)
-    if result.returncode == 0:
-        return
-    # Offline: copy boto3 and its dependencies' installed files (pure Python) instead.
-    site = next(venv_python.parent.parent.glob("lib/python3*/site-packages"))
-    todo, done = ["boto3"], set()
-    while todo:
-        name = todo.pop()
-        if name.lower() in done:
-            continue
-        done.add(name.lower())
-        dist = metadata.distribution(name)
-        for file in dist.files or []:
-            src = Path(str(dist.locate_file(file)))
-            if src.is_file() and ".." not in file.parts:
-                dest = site / file
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
-        for req in dist.requires or []:
-            if "extra ==" not in req:
-                todo.append(
-                    req.split(";")[0]
-                    .split("<")[0]
-                    .split(">")[0]
-                    .split("=")[0]
-                    .split("!")[0]
-                    .split("[")[0]
-                    .split("~")[0]
-                    .strip()
-                )
-    assert site.joinpath("boto3").is_dir(), result.stderr
-
-
 @pytest.fixture(scope="session")
 def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_lambda.build(tmp_path_factory.mktemp("lambda-build") / "videos-handler.zip")
@@ -156,7 +110,9 @@ def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [_lambda_like_python(), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
     python = venv / "bin" / "python"
-    _install_boto3(python)
+    # Nothing installed: the zip must bring its own boto3 (whatever boto3 a Lambda runtime has,
+    # or none, the function runs on the locked one).
+    assert subprocess.run([str(python), "-I", "-c", "import boto3"], capture_output=True).returncode
     return python
 
 
@@ -233,18 +189,21 @@ def _run_events(
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_zip_holds_only_the_backend_and_the_shim(lambda_zip: Path) -> None:
+def test_zip_holds_the_backend_the_shim_and_the_locked_boto3(lambda_zip: Path) -> None:
     with zipfile.ZipFile(lambda_zip) as zf:
         names = zf.namelist()
         assert zf.testzip() is None
     assert "videos_handler.py" in names
     assert "medispecs_desktop/backend/handler.py" in names
-    outside = [
-        n
-        for n in names
-        if n != "videos_handler.py" and not n.startswith("medispecs_desktop/backend/")
-    ]
-    assert outside == []
+    tops = {n.split("/")[0] for n in names if n != "videos_handler.py"}
+    locked = build_lambda.locked_versions()
+    vendored = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3"}
+    dist_info = {
+        f"{name.replace('-', '_')}-{version}.dist-info" for name, version in locked.items()
+    }
+    assert tops == {"medispecs_desktop"} | vendored | dist_info
+    assert not [n for n in names if n.startswith("medispecs_desktop/") and
+                not n.startswith("medispecs_desktop/backend/")]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     source = {
         p.relative_to(ROOT).as_posix()
@@ -286,6 +245,9 @@ def test_guide_events_through_the_zip_in_a_clean_venv(
 
     # Events 1-3 as one cold start: list, create (metadata first), get an upload URL.
     first = _run_events(clean_venv, code, provisioned, [EVENT_1, EVENT_2, EVENT_3])
+    locked = build_lambda.locked_versions()
+    assert first["boto3"] == [locked["boto3"], True]  # the zip's own, the locked version
+    assert first["botocore"] == [locked["botocore"], True]
     assert first["reachable"] == {
         "boto3": True,
         "medispecs_desktop.core": False,
