@@ -1,0 +1,72 @@
+"""PlayerView: the player as the main window installs it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QApplication,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medispecs_desktop.core.errors import (
+    NotSignedInError,
+)
+from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.player.common import PlaybackUrlLike
+from medispecs_desktop.ui.player.controller import PlayerController
+from medispecs_desktop.ui.player.widget import PlayerWidget
+from medispecs_desktop.ui.positions import PositionStore
+
+log = logging.getLogger(__name__)
+
+
+class PlayerView(QWidget):
+    """The player as the main window shows it: one controller for the app's lifetime, the
+    playback URL from ``ctx.api``, resume positions per signed-in user."""
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+
+        def playback_url(video_id: str) -> PlaybackUrlLike:
+            api = ctx.api
+            if api is None:
+                raise NotSignedInError("Not signed in.")
+            url: PlaybackUrlLike = api.playback_url(video_id)
+            return url
+
+        self.controller = PlayerController(playback_url, ctx.tasks, parent=self)
+        self.widget = PlayerWidget(self.controller)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.widget)
+        ctx.signed_in.connect(self._on_signed_in)
+        ctx.signed_out.connect(self._on_signed_out)
+        app = QApplication.instance()
+        if app is not None:  # remember where the user was when the app quits
+            app.aboutToQuit.connect(self.controller.shutdown)
+        if getattr(ctx, "user", None) is not None:
+            self._on_signed_in(ctx.user)
+
+    def _on_signed_in(self, user: Any) -> None:
+        user_id = str(getattr(user, "sub", "") or getattr(user, "username", ""))
+        try:
+            self.controller.set_positions(PositionStore(self.ctx.paths.data_dir, user_id))
+        except OSError as exc:
+            log.warning("Resume positions unavailable: %s", exc)
+
+    def _on_signed_out(self) -> None:
+        # forget positions first: sign-out deletes them, nothing may be written afterwards
+        self.controller.set_positions(None, save=False)
+        self.controller.close()
+
+    def open_video(self, video: Video) -> None:
+        self.controller.open(video)
+        self.widget.setFocus()
+
+    def actions_for_menu(self) -> list[QAction]:
+        return list(self.widget.actions_by_name.values())

@@ -1,0 +1,441 @@
+"""PlayerWidget: the view over a PlayerController (video, seek bar, buttons, shortcuts)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QHideEvent, QKeySequence
+from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medispecs_desktop.core.formatting import format_ms
+from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.icons import icon as named_icon
+from medispecs_desktop.ui.player.common import (
+    BIG_STEP_MS,
+    ICON_SIZE,
+    RATES,
+    SHORTCUTS,
+    SMALL_STEP_MS,
+)
+from medispecs_desktop.ui.player.controller import PlayerController
+
+log = logging.getLogger(__name__)
+
+
+class PlayerWidget(QWidget):
+    """Video + controls over a :class:`PlayerController`."""
+
+    def __init__(self, controller: PlayerController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._slider_dragging = False
+        self._fullscreen_home: tuple[QWidget, int] | None = None
+
+        self.video_widget = QVideoWidget()
+        self.video_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.video_widget.setMinimumSize(320, 180)
+        self.video_widget.setAccessibleName("Video")
+        controller.set_video_output(self.video_widget)
+
+        self.title_label = QLabel("No recording open")
+        self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message_label.setVisible(False)
+        self.retry_button = QPushButton("Try again")
+        self.retry_button.setVisible(False)
+
+        # resume offer
+        self.resume_bar = QWidget()
+        resume_layout = QHBoxLayout(self.resume_bar)
+        resume_layout.setContentsMargins(0, 0, 0, 0)
+        self.resume_label = QLabel("")
+        self.resume_button = QPushButton("Resume")
+        self.start_over_button = QPushButton("Start over")
+        resume_layout.addWidget(self.resume_label, 1)
+        resume_layout.addWidget(self.resume_button)
+        resume_layout.addWidget(self.start_over_button)
+        self.resume_bar.setVisible(False)
+        self._resume_ms = 0
+
+        # controls
+        style = self.style()
+        self.play_button = QToolButton()
+        self.play_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.setToolTip("Play / pause (Space, K)")
+        c = controller
+        self.back_big = self._button("−30 s", "Back 30 seconds (J)", lambda: c.skip(-BIG_STEP_MS))
+        self.back_small = self._button(
+            "−5 s", "Back 5 seconds (←)", lambda: c.skip(-SMALL_STEP_MS)
+        )
+        self.frame_back = self._icon_button(
+            "frame-back", "Previous frame (,)", lambda: c.step_frames(-1))
+        self.frame_forward = self._icon_button(
+            "frame-forward", "Next frame (.)", lambda: c.step_frames(1))
+        self.forward_small = self._button(
+            "+5 s", "Forward 5 seconds (→)", lambda: c.skip(SMALL_STEP_MS)
+        )
+        self.forward_big = self._button(
+            "+30 s", "Forward 30 seconds (L)", lambda: c.skip(BIG_STEP_MS)
+        )
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setAccessibleName("Position")
+        self.time_label = QLabel("0:00 / 0:00")
+        self.time_label.setAlignment(
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # wide enough for "h:mm:ss / h:mm:ss" from the start: the text never truncates and
+        # the slider does not jump when an hour-long recording opens
+        self.time_label.setMinimumWidth(
+            self.time_label.fontMetrics().horizontalAdvance("00:00:00 / 00:00:00") + 4)
+        self.time_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        self.speed = QComboBox()
+        for rate in RATES:
+            self.speed.addItem(f"{rate:g}×", rate)
+        self.speed.setCurrentIndex(RATES.index(1.0))
+        self.speed.setToolTip("Playback speed ([ slower, ] faster)")
+        self.mute_button = QToolButton()
+        self.mute_button.setCheckable(True)
+        self.mute_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
+        self.mute_button.setToolTip("Mute (M)")
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setValue(round(controller.audio.volume() * 100))
+        self.volume.setMinimumWidth(60)  # squeezed to its handle it looks like a checkbox
+        self.volume.setMaximumWidth(110)
+        self.volume.setToolTip("Volume")
+        self.volume.setAccessibleName("Volume")
+        self.fullscreen_button = self._icon_button(
+            "fullscreen", "Full screen (F)", self.toggle_fullscreen)
+        self.help_button = self._icon_button(
+            "keyboard", "Keyboard shortcuts (?)", self.toggle_help)
+        self.play_button.setAccessibleName("Play")
+        self.mute_button.setAccessibleName("Mute")
+        for button in (self.play_button, self.mute_button):
+            button.setIconSize(ICON_SIZE)
+            button.setAutoRaise(True)
+
+        # the seek slider has a full-width row of its own above the buttons
+        seek_row = QHBoxLayout()
+        seek_row.addWidget(self.slider, 1)
+        seek_row.addWidget(self.time_label)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(2)
+        for w in (self.play_button, self.back_big, self.back_small, self.frame_back,
+                  self.frame_forward, self.forward_small, self.forward_big):
+            buttons.addWidget(w)
+        buttons.addStretch(1)
+        buttons.addWidget(self.speed)
+        buttons.addWidget(self.mute_button)
+        buttons.addWidget(self.volume)
+        buttons.addWidget(self.fullscreen_button)
+        buttons.addWidget(self.help_button)
+        # one widget for the bar: compact buttons, so the player leaves the library its room
+        self.control_bar = QWidget()
+        self.control_bar.setObjectName("playerControls")
+        self.control_bar.setStyleSheet("QToolButton { padding: 3px 4px; }")
+        controls = QVBoxLayout(self.control_bar)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.setSpacing(2)
+        controls.addLayout(seek_row)
+        controls.addLayout(buttons)
+
+        # help overlay (on top of the video)
+        # A frameless tool window: video surfaces are native and would hide a child widget.
+        self.help_overlay = QLabel(self.shortcut_help_text(), self)
+        self.help_overlay.setWindowFlags(
+            Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint
+        )
+        self.help_overlay.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.help_overlay.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.help_overlay.setTextFormat(Qt.TextFormat.RichText)
+        self.help_overlay.setStyleSheet(
+            "background: rgba(20,20,20,215); color: white; padding: 12px; border-radius: 6px;"
+        )
+        self.help_overlay.setVisible(False)
+
+        video_area = QWidget()
+        grid = QGridLayout(video_area)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.video_widget, 0, 0)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.resume_bar)
+        layout.addWidget(video_area, 1)
+        msg = QHBoxLayout()
+        msg.addWidget(self.message_label, 1)
+        msg.addWidget(self.retry_button)
+        layout.addLayout(msg)
+        layout.addWidget(self.control_bar)
+
+        self.actions_by_name: dict[str, QAction] = {}
+        handlers: dict[str, Callable[[], None]] = {
+            "toggle": controller.toggle,
+            "back_small": lambda: controller.skip(-SMALL_STEP_MS),
+            "forward_small": lambda: controller.skip(SMALL_STEP_MS),
+            "back_big": lambda: controller.skip(-BIG_STEP_MS),
+            "forward_big": lambda: controller.skip(BIG_STEP_MS),
+            "frame_back": lambda: controller.step_frames(-1),
+            "frame_forward": lambda: controller.step_frames(1),
+            "slower": controller.slower,
+            "faster": controller.faster,
+            "fullscreen": self.toggle_fullscreen,
+            "mute": controller.toggle_mute,
+            "help": self.toggle_help,
+            "escape": self._escape,
+        }
+        for keys, text, name in SHORTCUTS:
+            action = QAction(text, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(handlers[name])
+            self.addAction(action)
+            self.actions_by_name[name] = action
+
+        # wiring
+        self.play_button.clicked.connect(controller.toggle)
+        self.slider.sliderPressed.connect(self._slider_pressed)
+        self.slider.sliderReleased.connect(self._slider_released)
+        self.slider.sliderMoved.connect(self._slider_moved)
+        self.slider.actionTriggered.connect(self._slider_action)
+        self.speed.activated.connect(lambda i: controller.set_rate(float(self.speed.itemData(i))))
+        self.mute_button.toggled.connect(lambda on: controller.audio.setMuted(on))
+        self.volume.valueChanged.connect(lambda v: controller.set_volume(v / 100.0))
+        self.retry_button.clicked.connect(controller.retry)
+        self.resume_button.clicked.connect(self._resume)
+        self.start_over_button.clicked.connect(lambda: self.resume_bar.setVisible(False))
+
+        controller.positionChanged.connect(self._on_position)
+        controller.durationChanged.connect(self._on_duration)
+        controller.stateChanged.connect(self._on_state)
+        controller.message.connect(self._on_message)
+        controller.resumeOffered.connect(self._on_resume_offered)
+        controller.videoChanged.connect(self._on_video)
+        controller.titleChanged.connect(self.title_label.setText)
+        controller.rateChanged.connect(self._on_rate)
+        controller.mutedChanged.connect(self._on_muted)
+        controller.volumeChanged.connect(lambda v: self._set_quietly(self.volume, round(v * 100)))
+        self._update_enabled()
+
+    def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAccessibleName(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    def _icon_button(self, name: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+        """An icon-only button; the tooltip (and the accessible name) say what it does and
+        its shortcut, the text is for screen readers and a missing icon file."""
+        button = self._button(tip.split(" (")[0], tip, slot)
+        button.setIcon(named_icon(name))
+        button.setIconSize(ICON_SIZE)
+        button.setToolButtonStyle(
+            Qt.ToolButtonStyle.ToolButtonIconOnly if not button.icon().isNull()
+            else Qt.ToolButtonStyle.ToolButtonTextOnly)
+        return button
+
+    # -- help ------------------------------------------------------------------------------
+
+    @staticmethod
+    def shortcut_help() -> list[tuple[str, str]]:
+        return [(" / ".join(keys), text) for keys, text, _name in SHORTCUTS]
+
+    def shortcut_help_text(self) -> str:
+        rows = "".join(
+            f"<tr><td><b>{keys}</b></td><td>&nbsp;&nbsp;{text}</td></tr>"
+            for keys, text in self.shortcut_help()
+        )
+        return f"<b>Keyboard shortcuts</b><table>{rows}</table>"
+
+    def toggle_help(self) -> None:
+        overlay = self.help_overlay
+        if overlay.isVisible():
+            overlay.hide()
+            return
+        overlay.adjustSize()
+        centre = self.video_widget.mapToGlobal(self.video_widget.rect().center())
+        overlay.move(centre.x() - overlay.width() // 2, centre.y() - overlay.height() // 2)
+        overlay.show()
+        overlay.raise_()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.help_overlay.hide()  # a separate tool window: it must not linger alone
+        super().hideEvent(event)
+
+    def _escape(self) -> None:
+        if self.help_overlay.isVisible():
+            self.help_overlay.setVisible(False)
+        elif self.is_fullscreen:
+            self.toggle_fullscreen()
+
+    @property
+    def is_fullscreen(self) -> bool:
+        return self._fullscreen_home is not None or (
+            self.isWindow() and self.isFullScreen()
+        )
+
+    def toggle_fullscreen(self) -> None:
+        """The player alone fills the screen (it leaves its place in the window and comes
+        back to it); Esc or F again restores it. The video keeps playing throughout."""
+        self._toggle_fullscreen()
+        full = self.is_fullscreen
+        self.fullscreen_button.setIcon(named_icon("fullscreen-exit" if full else "fullscreen"))
+        self.fullscreen_button.setToolTip("Leave full screen (F, Esc)" if full
+                                          else "Full screen (F)")
+
+    def _toggle_fullscreen(self) -> None:
+        if self._fullscreen_home is not None:
+            parent, index = self._fullscreen_home
+            self._fullscreen_home = None
+            self.showNormal()
+            layout = parent.layout()
+            self.setParent(parent)
+            if isinstance(layout, QBoxLayout):
+                layout.insertWidget(max(0, index), self)
+            elif layout is not None:
+                layout.addWidget(self)
+            self.show()
+            self.setFocus()
+            return
+        current = self.parentWidget()
+        if current is None:  # already a window of its own
+            if self.isFullScreen():
+                self.showNormal()
+            else:
+                self.showFullScreen()
+            return
+        layout = current.layout()
+        index = layout.indexOf(self) if layout is not None else -1
+        self._fullscreen_home = (current, index)
+        screen = current.window().screen()
+        self.setParent(None)
+        if screen is not None:
+            # the screen the window is on, and its whole area even where no window manager
+            # honours the full-screen state (kiosk sessions, X without a WM)
+            self.setScreen(screen)
+            self.setGeometry(screen.geometry())
+        self.showFullScreen()
+        self.activateWindow()
+        self.setFocus()
+
+    # -- controller -> widgets -------------------------------------------------------------
+
+    def _on_video(self, video: Video | None) -> None:
+        self.title_label.setText(video.title if video is not None else "No recording open")
+        self.resume_bar.setVisible(False)
+        self._set_quietly(self.slider, 0)
+        if video is None:  # closed: Qt keeps reporting the old length, show none
+            self.slider.setRange(0, 0)
+            self.time_label.setText(f"{format_ms(0)} / {format_ms(0)}")
+        self._update_enabled()
+
+    def _on_position(self, position: int) -> None:
+        if not self._slider_dragging:
+            self._set_quietly(self.slider, position)
+        self._update_time(position)
+
+    def _on_duration(self, duration: int) -> None:
+        self.slider.setRange(0, max(0, duration))
+        self.slider.setPageStep(max(1000, duration // 20))
+        self._update_time(self.controller.position)
+
+    def _update_time(self, position: int) -> None:
+        self.time_label.setText(f"{format_ms(position)} / {format_ms(self.controller.duration)}")
+
+    def _on_state(self, state: str) -> None:
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause
+            if state == "playing"
+            else QStyle.StandardPixmap.SP_MediaPlay
+        )
+        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.retry_button.setVisible(state == "error" and self.controller.video is not None
+                                     and self.controller.video.has_bytes)
+        self._update_enabled()
+
+    def _on_message(self, kind: str, text: str) -> None:
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+        self.message_label.setStyleSheet("color: #b00020;" if kind == "error" else "")
+
+    def _on_resume_offered(self, position: int) -> None:
+        self._resume_ms = position
+        self.resume_label.setText(f"You stopped at {format_ms(position)} last time.")
+        self.resume_bar.setVisible(True)
+
+    def _resume(self) -> None:
+        self.resume_bar.setVisible(False)
+        self.controller.resume_at(self._resume_ms)
+
+    def _on_rate(self, rate: float) -> None:
+        for i in range(self.speed.count()):
+            if abs(float(self.speed.itemData(i)) - rate) < 1e-6:
+                self._set_quietly(self.speed, i)
+
+    def _on_muted(self, muted: bool) -> None:
+        self._set_quietly(self.mute_button, muted)
+        self.mute_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaVolumeMuted if muted
+            else QStyle.StandardPixmap.SP_MediaVolume))
+
+    def _update_enabled(self) -> None:
+        has = self.controller.video is not None and self.controller.state not in ("idle",)
+        for w in (self.play_button, self.back_big, self.back_small, self.frame_back,
+                  self.frame_forward, self.forward_small, self.forward_big, self.slider,
+                  self.speed):
+            w.setEnabled(has)
+
+    # -- slider ----------------------------------------------------------------------------
+
+    def _slider_pressed(self) -> None:
+        self._slider_dragging = True
+
+    def _slider_moved(self, value: int) -> None:
+        self._update_time(value)
+
+    def _slider_released(self) -> None:
+        self._slider_dragging = False
+        self.controller.seek(self.slider.value())
+
+    def _slider_action(self, action: int) -> None:
+        # page/step clicks on the groove (not drags): seek to where the slider will be
+        if not self._slider_dragging and action != QSlider.SliderAction.SliderMove.value:
+            QTimer.singleShot(0, lambda: self.controller.seek(self.slider.value()))
+
+    @staticmethod
+    def _set_quietly(widget: Any, value: Any) -> None:
+        widget.blockSignals(True)
+        try:
+            if isinstance(widget, QComboBox):
+                widget.setCurrentIndex(value)
+            elif isinstance(widget, QToolButton):
+                widget.setChecked(bool(value))
+            else:
+                widget.setValue(value)
+        finally:
+            widget.blockSignals(False)
+
+
