@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,15 @@ def local_stack() -> Iterator[dict[str, Any]]:
         yield info
     finally:
         stop_stack_process(proc)
+
+
+@pytest.fixture
+def clip_seed(request: pytest.FixtureRequest) -> Callable[[], int]:
+    """``clip_seed()`` -> a seed for ``make_video``: the same on every run of this test (its
+    node id seeds it, not ``hash()`` or a clock), different from other tests' and from the
+    previous call, so clips uploaded to the shared stack are new to it."""
+    rng = random.Random(zlib.crc32(request.node.nodeid.encode("utf-8")))
+    return lambda: rng.randrange(1 << 16, 1 << 31)
 
 
 @pytest.fixture

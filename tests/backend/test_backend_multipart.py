@@ -130,13 +130,16 @@ def test_abort_is_idempotent_and_scoped_to_the_caller(api: Any, other_api: Any,
     assert status == 404
     status, _ = other_api.call("DELETE", f"/videos/v_mp3/multipart/{uid}")
     assert status == 200
-    uploads = moto_server.s3.list_multipart_uploads(Bucket="medispecs-videos")["Uploads"]
+    mine = f"videos/{api.user}/v_mp3."  # this test's own key: other tests share the bucket
+    uploads = moto_server.s3.list_multipart_uploads(Bucket="medispecs-videos",
+                                                    Prefix=mine)["Uploads"]
     assert uid in {u["UploadId"] for u in uploads}
     # The owner aborts it, twice.
     for _ in range(2):
         status, out = api.call("DELETE", f"/videos/v_mp3/multipart/{uid}")
         assert status == 200 and out == {"aborted": uid}
-    uploads = moto_server.s3.list_multipart_uploads(Bucket="medispecs-videos").get("Uploads", [])
+    uploads = moto_server.s3.list_multipart_uploads(Bucket="medispecs-videos",
+                                                    Prefix=mine).get("Uploads", [])
     assert uid not in {u["UploadId"] for u in uploads}
     status, err = api.call("POST", f"/videos/v_mp3/multipart/{uid}/complete",
                            body={"parts": [{"partNumber": 1, "etag": "x"}]})

@@ -148,8 +148,15 @@ def test_delete_removes_object_thumbnail_record_and_pointers(
         TableName="AppMain", KeyConditionExpression="PK = :pk",
         ExpressionAttributeValues={":pk": pk})["Items"]
     assert [i["SK"]["S"] for i in items] == [f"UPLOAD#v_del2#{mp['uploadId']}"]
-    listed = moto_server.s3.list_objects_v2(Bucket="medispecs-videos", Prefix="")
-    keys = {o["Key"] for o in listed.get("Contents", [])}
+    # this test's user's own prefix only: other tests share the bucket (and a listing stops at
+    # 1,000 keys, where a key of ours could hide past the first page)
+    listed = moto_server.s3.list_objects_v2(Bucket="medispecs-videos",
+                                            Prefix=f"videos/{api.user}/")
+    listed_thumbs = moto_server.s3.list_objects_v2(Bucket="medispecs-videos",
+                                                   Prefix=f"thumbnails/{api.user}/")
+    keys = {o["Key"] for o in listed.get("Contents", []) + listed_thumbs.get("Contents", [])}
+    assert video["s3Key"].startswith(f"videos/{api.user}/")  # the prefixes listed are ours
+    assert tu["s3Key"].startswith(f"thumbnails/{api.user}/")
     assert video["s3Key"] not in keys and tu["s3Key"] not in keys
 
     status, _ = api.call("GET", "/videos/v_del")
@@ -175,7 +182,8 @@ def test_delete_aborts_open_multipart_uploads_of_the_video(api: Any, moto_server
     assert status == 201
     status, _ = api.call("DELETE", "/videos/v_delmp2")
     assert status == 200
-    uploads = moto_server.s3.list_multipart_uploads(Bucket="medispecs-videos").get("Uploads", [])
+    uploads = moto_server.s3.list_multipart_uploads(
+        Bucket="medispecs-videos", Prefix=f"videos/{api.user}/v_delmp2.").get("Uploads", [])
     assert mp["uploadId"] not in {u["UploadId"] for u in uploads}
     status, err = api.call("GET", f"/videos/v_delmp2/multipart/{mp['uploadId']}/parts")
     assert status == 404 and err["error"]["code"] == "no_such_upload"

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -120,13 +120,17 @@ def test_other_user_cannot_read_change_or_delete_a_recording(
         ("DELETE", f"/videos/{vid}", None),
         ("GET", f"/videos/{vid}/playback-url", None),
     ]
+    never = _new_id()  # an id nobody has: Bob must learn nothing more about Alice's
     for method, path, body in attempts:
         for token in (bob.id_token, bob.access_token):
             r = gateway.call(method, path, token, json_body=body)
             assert r.status_code == 404, (method, path, r.status_code, r.text)
             assert error_body(r.content)["error"]["code"] == "not_found"
-            assert vid not in r.text or "not found" in r.text
             assert alice.sub not in r.text
+            # answered exactly as for an id that never existed (the id itself aside)
+            unknown = gateway.call(method, path.replace(vid, never), token, json_body=body)
+            assert (r.status_code, r.text.replace(vid, "<id>")) == (
+                unknown.status_code, unknown.text.replace(never, "<id>")), (method, path)
 
     # Bob's listing and duplicate check know nothing of Alice's clip
     r = gateway.call("GET", "/videos?limit=100", bob.id_token)
@@ -285,10 +289,16 @@ def test_bucket_is_private_and_urls_are_short_lived(
     obj_acl = s3.get_object_acl(Bucket=local_stack["bucket"], Key=key)
     assert not [g for g in obj_acl["Grants"] if g["Grantee"].get("URI") in public]
     try:
-        policy = s3.get_bucket_policy(Bucket=local_stack["bucket"])["Policy"]
-    except s3.exceptions.ClientError:
-        policy = ""
-    assert '"Allow"' not in policy or '"*"' not in policy
+        policy = json.loads(s3.get_bucket_policy(Bucket=local_stack["bucket"])["Policy"])
+    except s3.exceptions.ClientError as exc:  # no policy at all; any other error is a failure
+        assert exc.response["Error"]["Code"] == "NoSuchBucketPolicy", exc.response
+        policy = {"Statement": []}
+    statements = policy["Statement"]
+    for st in [statements] if isinstance(statements, dict) else statements:
+        principal = st.get("Principal")
+        aws = principal.get("AWS") if isinstance(principal, dict) else principal
+        everyone = aws == "*" or (isinstance(aws, list) and "*" in aws)
+        assert not (st.get("Effect") == "Allow" and everyone), f"public statement: {st}"
 
     vid = alice_data["vid"]
     r = gateway.call("GET", f"/videos/{vid}/playback-url", alice.id_token)
@@ -305,18 +315,43 @@ def test_bucket_is_private_and_urls_are_short_lived(
 
 
 def test_lambda_log_of_the_attacks_holds_no_secret(
-    gateway: Gateway, alice: User, bob: User, alice_data: dict[str, Any]
+    make_gateway: Callable[..., Gateway], alice: User, bob: User, alice_data: dict[str, Any]
 ) -> None:
-    """Runs last in this module: everything above went through this gateway's log."""
-    log = gateway.log.text
+    """Bob's attacks on Alice's recording and upload, and the pre-signed URLs handed out on the
+    way, all through a gateway of this test's own (its log holds this test's requests only, in
+    any order of the tests): no token, password or URL signature in the Lambda's JSON lines."""
+    gw = make_gateway()
+    vid, mp_vid, upload_id = alice_data["vid"], alice_data["mp_vid"], alice_data["upload_id"]
+    checksum = base64.b64encode(hashlib.sha256(b"x" * 1000).digest()).decode()
+    # URLs handed out (a signature of each is a secret the log must not hold)
+    for path, token in ((f"/videos/{vid}/playback-url", alice.id_token),
+                        (f"/videos/{_new_id()}/upload-url?contentType=video/mp4", bob.id_token),
+                        (f"/videos/{_new_id()}/thumbnail-upload-url", bob.id_token)):
+        assert gw.call("GET", path, token).status_code == 200, path
+    r = gw.call("POST", f"/videos/{mp_vid}/multipart/{upload_id}/sign", alice.id_token,
+                json_body={"parts": [{"partNumber": 1, "contentLength": 5 * MIB,
+                                      "checksumSHA256": checksum}]})
+    assert r.status_code == 200, r.text
+    # the attacks: 404 on Alice's ids, 403 for naming her
+    for method, path in (("GET", f"/videos/{vid}"), ("DELETE", f"/videos/{vid}"),
+                         ("GET", f"/videos/{vid}/playback-url"),
+                         ("GET", f"/videos/{mp_vid}/multipart/{upload_id}/parts")):
+        for token in (bob.id_token, bob.access_token):
+            assert gw.call(method, path, token).status_code == 404, (method, path)
+    assert gw.call("GET", f"/videos?userId={alice.sub}", bob.id_token).status_code == 403
+    # a request with a broken token: the gateway's own 401
+    assert gw.call("GET", "/videos", bob.id_token[:-4] + "AAAA").status_code == 401
+
+    log = gw.log.text
     assert '"route"' in log and '"requestId"' in log, "the Lambda logged its request lines"
     assert '"status":404' in log and '"status":403' in log
-    signatures = gateway.url_signatures()
-    assert signatures, "pre-signed URLs were handed out above"
+    signatures = gw.url_signatures()
+    assert len(signatures) >= 4 * 2, "signature and credential of each URL handed out above"
     leaks = find_secrets(log, alice.secrets + bob.secrets + signatures)
     assert not leaks, f"secrets in the Lambda/gateway log: {leaks}"
     assert "X-Amz-Signature" not in log and "Bearer" not in log
-    for line in gateway.log.lines:
+    for line in gw.log.lines:
         if line.startswith("{"):
             entry = json.loads(line)
             assert entry.get("status") != 500, entry
+    _assert_alice_untouched(gw, alice, alice_data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from medispecs_desktop.ui.card_import import (
     CardImportDialog,
 )
 from medispecs_desktop.ui.tasks import TaskRunner
+from tests.support.task_spy import TaskSpy
 
 T0 = datetime(2025, 6, 1, 7, 0, 0, tzinfo=UTC)
 
@@ -227,7 +228,8 @@ def test_import_upload_verify_and_erase(qtbot: QtBot, tasks: TaskRunner, tmp_pat
 
 
 def test_cancel_in_confirmation_erases_nothing(qtbot: QtBot, tasks: TaskRunner,
-                                               tmp_path: Path) -> None:
+                                               tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "SD"
     files = card_with(root, broken=False)
     cloud = DictCloud()
@@ -243,12 +245,16 @@ def test_cancel_in_confirmation_erases_nothing(qtbot: QtBot, tasks: TaskRunner,
         assert isinstance(box, QMessageBox)
         box.button(QMessageBox.StandardButton.Cancel).click()
 
+    spy = TaskSpy(tasks, monkeypatch)
     QTimer.singleShot(0, cancel)
     qtbot.mouseClick(dialog.erase_button, Qt.MouseButton.LeftButton)
+    # Cancel started no work (erasing runs on a pool), and nothing was erased meanwhile
+    assert spy.tasks == []
     assert all(p.exists() for p in files.values())
 
 
-def test_demo_mode_never_offers_to_erase(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) -> None:
+def test_demo_mode_never_offers_to_erase(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "SD"
     files = card_with(root, broken=False)
     cloud = DictCloud()
@@ -259,9 +265,10 @@ def test_demo_mode_never_offers_to_erase(qtbot: QtBot, tasks: TaskRunner, tmp_pa
     assert all(dialog.status_of(files[k]) is ClipStatus.VERIFIED for k in ("new", "cloud"))
     assert not dialog.erase_button.isVisible()
     assert "Demo mode" in dialog.note.text()
-    dialog.erase_verified_now()  # even called directly, nothing happens
-    qtbot.wait(50)
-    assert all(p.exists() for p in files.values())
+    spy = TaskSpy(tasks, monkeypatch)
+    dialog.erase_verified_now()  # even called directly, nothing happens:
+    assert spy.tasks == []  # no erase was started (it would run on a pool)...
+    assert all(p.exists() for p in files.values())  # ...nor done on the spot
 
 
 def test_unverified_clip_keeps_card_unsafe(qtbot: QtBot, tasks: TaskRunner,
@@ -358,7 +365,8 @@ def test_card_monitor_emits_inserted_and_removed(qtbot: QtBot, tasks: TaskRunner
 
 
 def test_dialog_with_the_real_engine_and_local_stack(
-    qtbot: QtBot, tasks: TaskRunner, tmp_path: Path, local_stack: dict[str, Any]
+    qtbot: QtBot, tasks: TaskRunner, tmp_path: Path, local_stack: dict[str, Any],
+    clip_seed: Callable[[], int],
 ) -> None:
     """Import -> upload -> verified in cloud -> "safe to erase" (demo: never erased)."""
     from medispecs_desktop.core.cards import QueueIndex, check_card_with_api
@@ -368,8 +376,8 @@ def test_dialog_with_the_real_engine_and_local_stack(
     settings, api, engine = session.settings, session.api, session.engine
     root = tmp_path / "SD"
     media_dir = root / "DCIM" / "100MEDIA"
-    # Unique content per run (seeded by the temp path) so the clips are new to the stack.
-    seed = abs(hash(str(tmp_path))) % 10_000
+    # Content of this test's own (deterministic seed) so the clips are new to the stack.
+    seed = clip_seed()
     clips = [make_video(media_dir / f"UI_{i}.MP4", seconds=0.6, seed=seed + i,
                         creation_time=T0.replace(minute=i)) for i in range(2)]
     dialog = CardImportDialog(

@@ -35,6 +35,7 @@ from medispecs_desktop.ui.uploads import (
     format_finish,
     quit_question,
 )
+from tests.support.task_spy import TaskSpy
 
 Shell = tuple[AppContext, MainWindow, AppController]
 
@@ -97,21 +98,18 @@ def states(window: MainWindow) -> list[JobState]:
     return [j.state for j in panel_of(window).model.jobs()]
 
 
-def unique_seed() -> int:
-    return uuid.uuid4().int & 0xFFFF
-
-
 # ----------------------------------------------------------------------------- end to end
 
 
 def test_dropped_folder_uploads_into_the_library_with_totals_and_a_notification(
     qtbot: Any, shell: Shell, make_video: Callable[..., Path], tmp_path: Path,
+    clip_seed: Callable[[], int],
 ) -> None:
     ctx, window, _controller = shell
     panel = panel_of(window)
     service = panel.service
     folder = tmp_path / "card"
-    seed = unique_seed()
+    seed = clip_seed()
     clips = [make_video(f"card/DCIM/clip{i}.MP4", seconds=0.6, seed=seed + i) for i in range(2)]
     (folder / "notes.txt").write_text("not a video")
     window.uploads_dock.hide()
@@ -161,6 +159,7 @@ def test_dropped_folder_uploads_into_the_library_with_totals_and_a_notification(
 
 def test_panel_controls_drive_the_engine(
     qtbot: Any, shell: Shell, make_video: Callable[..., Path], tmp_path: Path,
+    clip_seed: Callable[[], int], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _ctx, window, _controller = shell
     panel = panel_of(window)
@@ -169,7 +168,7 @@ def test_panel_controls_drive_the_engine(
     confirmations: list[str] = []
     panel.confirm = lambda text: confirmations.append(text) or True  # the Yes button
     engine.stop()  # hold the queue still: this test is about control, not transfer
-    seed = unique_seed()
+    seed = clip_seed()
     a, b, c = (make_video(f"ctl/{n}.mp4", seconds=0.5, seed=seed + i)
                for i, n in enumerate("abc"))
     bad = tmp_path / "ctl" / "broken.mp4"
@@ -212,9 +211,22 @@ def test_panel_controls_drive_the_engine(
     act(panel.action_cancel, "b.mp4")
     qtbot.waitUntil(lambda: engine_state("b.mp4") is JobState.CANCELLED, timeout=10_000)
     assert confirmations and "b.mp4" in confirmations[0]
-    panel.confirm = lambda text: False  # "No": nothing happens
-    act(panel.action_cancel, "c.mp4")
-    qtbot.wait(200)
+    asked: list[str] = []
+
+    def answer_no(text: str) -> bool:  # "No": nothing happens
+        asked.append(text)
+        return False
+
+    panel.confirm = answer_no
+    spy = TaskSpy(panel.service.tasks, monkeypatch)
+    panel.select_jobs([ids["c.mp4"]])
+    qtbot.waitUntil(panel.action_cancel.isEnabled, timeout=5_000)
+    before = spy.count()
+    panel.action_cancel.trigger()
+    # the question was asked and answered No, and the action handed no work to any pool (the
+    # engine is only ever driven from one): nothing is left to happen later
+    assert len(asked) == 1 and "c.mp4" in asked[0]
+    assert spy.since(before) == []
     assert engine_state("c.mp4") is JobState.QUEUED
 
     act(panel.action_retry, "b.mp4")
@@ -278,12 +290,13 @@ def test_panel_controls_drive_the_engine(
 
 def test_offline_online_and_sign_out_parks_the_queue_until_sign_in(
     qtbot: Any, shell: Shell, make_video: Callable[..., Path], local_stack: dict[str, Any],
+    clip_seed: Callable[[], int],
 ) -> None:
     ctx, window, controller = shell
     panel = panel_of(window)
     engine = panel.service.engine
     engine.stop()
-    clip = make_video("park/clip.mp4", seconds=0.5, seed=unique_seed())
+    clip = make_video("park/clip.mp4", seconds=0.5, seed=clip_seed())
     drop(window, [clip])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=10_000)
     job_id = panel.model.jobs()[0].id
@@ -323,6 +336,7 @@ def test_offline_online_and_sign_out_parks_the_queue_until_sign_in(
 
 def test_another_user_never_sees_or_runs_the_first_users_queue(
     qtbot: Any, shell: Shell, make_video: Callable[..., Path], local_stack: dict[str, Any],
+    clip_seed: Callable[[], int],
 ) -> None:
     import boto3
 
@@ -330,7 +344,7 @@ def test_another_user_never_sees_or_runs_the_first_users_queue(
     panel = panel_of(window)
     first = panel.service.engine
     first.stop()
-    drop(window, [make_video("mine/clip.mp4", seconds=0.5, seed=unique_seed())])
+    drop(window, [make_video("mine/clip.mp4", seconds=0.5, seed=clip_seed())])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=10_000)
     job_id = panel.model.jobs()[0].id
 
@@ -454,9 +468,10 @@ def test_finish_time_is_a_clock_time() -> None:
 def test_an_inserted_card_opens_the_import_dialog_in_the_main_window(
     qtbot: Any, stack_settings: Settings, local_stack: dict[str, Any],
     make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    clip_seed: Callable[[], int],
 ) -> None:
     card = tmp_path / "GLASSES_SD"
-    make_video("GLASSES_SD/DCIM/100MEDIA/GLS_0001.MP4", seconds=0.5, seed=unique_seed())
+    make_video("GLASSES_SD/DCIM/100MEDIA/GLS_0001.MP4", seconds=0.5, seed=clip_seed())
     monkeypatch.setenv("MEDISPECS_CARD_ROOTS", str(card))
     paths = Paths.default().ensure()
     ctx = AppContext(stack_settings, paths)
@@ -538,7 +553,7 @@ def test_drop_zone_takes_local_files_only_and_notifier_falls_back_to_the_status_
 
 
 def test_the_first_queued_file_does_not_squeeze_the_library_and_player(
-    qtbot: Any, shell: Shell, make_video: Callable[..., Path],
+    qtbot: Any, shell: Shell, make_video: Callable[..., Path], clip_seed: Callable[[], int],
 ) -> None:
     """The dock shows its hint line while the queue is empty; when the table takes its place
     the dock grows by a few rows at most (Qt's default table hint is 192 px: the library
@@ -551,7 +566,7 @@ def test_the_first_queued_file_does_not_squeeze_the_library_and_player(
     QApplication.processEvents()
     before = window.uploads_dock.height()
     centre_before = window.splitter.height()
-    clip = make_video(f"squeeze{unique_seed()}.mp4", seconds=0.4, seed=unique_seed())
+    clip = make_video(f"squeeze{clip_seed()}.mp4", seconds=0.4, seed=clip_seed())
     panel.service.add_paths([str(clip)])
     qtbot.waitUntil(lambda: panel.table.isVisible(), timeout=15_000)
     for _ in range(3):
@@ -587,11 +602,11 @@ def answer_quit_question(qtbot: Any, panel: UploadsPanel, button: str,
 
 
 def test_the_status_bar_total_counts_the_current_batch_only(
-    qtbot: Any, shell: Shell, make_video: Callable[..., Path],
+    qtbot: Any, shell: Shell, make_video: Callable[..., Path], clip_seed: Callable[[], int],
 ) -> None:
     _ctx, window, _controller = shell
     panel = panel_of(window)
-    seed = unique_seed()
+    seed = clip_seed()
     drop(window, [make_video("batch/first.mp4", seconds=0.4, seed=seed)])
     qtbot.waitUntil(lambda: states(window) == [JobState.DONE], timeout=60_000)
     panel.service.flush()
@@ -608,7 +623,7 @@ def test_the_status_bar_total_counts_the_current_batch_only(
 
 
 def test_quitting_asks_only_while_uploads_are_in_progress_and_never_on_sigterm(
-    qtbot: Any, shell: Shell, make_video: Callable[..., Path],
+    qtbot: Any, shell: Shell, make_video: Callable[..., Path], clip_seed: Callable[[], int],
 ) -> None:
     import os
     import signal
@@ -629,7 +644,7 @@ def test_quitting_asks_only_while_uploads_are_in_progress_and_never_on_sigterm(
     window.show()
     qtbot.waitExposed(window)
 
-    seed = unique_seed()
+    seed = clip_seed()
     drop(window, [make_video(f"quit/clip{i}.mp4", seconds=0.4, seed=seed + i)
                   for i in range(2)])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=15_000)
@@ -701,7 +716,7 @@ def signed_out_shell(qtbot: Any, stack_settings: Settings) -> Iterator[Shell]:
 
 def test_signed_out_the_queue_controls_are_off_and_say_why(
     qtbot: Any, signed_out_shell: Shell, local_stack: dict[str, Any],
-    make_video: Callable[..., Path],
+    make_video: Callable[..., Path], clip_seed: Callable[[], int],
 ) -> None:
     ctx, window, controller = signed_out_shell
     panel = panel_of(window)
@@ -723,7 +738,7 @@ def test_signed_out_the_queue_controls_are_off_and_say_why(
     assert not panel.service.ready
     assert panel.empty.text() == "Opening your upload queue…"
     assert panel.action_pause_all.toolTip() == "Your upload queue is opening…"
-    early = make_video("early/clip.mp4", seconds=0.4, seed=unique_seed())
+    early = make_video("early/clip.mp4", seconds=0.4, seed=clip_seed())
     drop(window, [early])
     qtbot.waitUntil(lambda: panel.service.ready, timeout=15_000)
     hint = panel.empty.text()
@@ -744,11 +759,11 @@ def test_the_empty_queue_hint_ends_with_one_full_stop(qtbot: Any, shell: Shell) 
 
 def test_a_drop_while_signed_out_says_sign_in_to_upload_and_queues_nothing(
     qtbot: Any, signed_out_shell: Shell, local_stack: dict[str, Any],
-    make_video: Callable[..., Path],
+    make_video: Callable[..., Path], clip_seed: Callable[[], int],
 ) -> None:
     ctx, window, controller = signed_out_shell
     panel = panel_of(window)
-    clip = make_video("signed-out/clip.mp4", seconds=0.4, seed=unique_seed())
+    clip = make_video("signed-out/clip.mp4", seconds=0.4, seed=clip_seed())
     drop(window, [clip])
     box = getattr(panel, "sign_in_box", None)
     assert box is not None and box.isVisible()

@@ -43,8 +43,16 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def no_multipart_left(s3: Any, bucket: str) -> bool:
-    return not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+def open_uploads(s3: Any, bucket: str, sub: str, video_id: str) -> set[str]:
+    """The multipart uploadIds S3 still holds for one recording of ``sub``: listed under the
+    recording's own key prefix, never over the whole bucket (other tests share it)."""
+    listed = s3.list_multipart_uploads(Bucket=bucket, Prefix=f"videos/{sub}/{video_id}.")
+    return {u["UploadId"] for u in listed.get("Uploads", [])}
+
+
+def no_multipart_left(s3: Any, bucket: str, sub: str, *video_ids: str) -> bool:
+    assert video_ids, "name the recordings whose uploads must be gone"
+    return not any(open_uploads(s3, bucket, sub, v) for v in video_ids)
 
 
 def test_part_size_fits_any_file_in_10000_parts() -> None:
@@ -60,7 +68,7 @@ def test_single_and_multipart_upload_through_strict_s3(
     make_engine, big_video, make_video, proxy, s3, local_stack, demo_api, caplog
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="medispecs_desktop")
-    api, _sub = demo_api
+    api, sub = demo_api
     small = make_video("small.mp4", seconds=1)
     big = big_video("big.mkv", 13)  # 3 parts of 5 MiB
     engine = make_engine()
@@ -84,7 +92,7 @@ def test_single_and_multipart_upload_through_strict_s3(
     # the big one went as 3 parts, each with a checksum the proxy verified
     part_puts = [r for r in proxy.stats.puts(ok=True) if r.part_number]
     assert sorted(r.part_number for r in part_puts) == [1, 2, 3]
-    assert no_multipart_left(s3, local_stack["bucket"])
+    assert no_multipart_left(s3, local_stack["bucket"], sub, *(j.video_id for j in jobs))
     # progress: bytes reached the total, throttled to <= ~10/s
     assert snapshots and max(s.jobs.get(jobs[1].id).bytes_done for s in snapshots
                              if jobs[1].id in s.jobs) == big.stat().st_size
@@ -210,7 +218,7 @@ def test_lost_network_waits_then_resumes_by_itself(
 
 
 def test_cancel_aborts_the_multipart_upload(
-    make_engine, big_video, proxy, s3, local_stack
+    make_engine, big_video, proxy, s3, local_stack, demo_api
 ) -> None:
     import threading
 
@@ -227,11 +235,13 @@ def test_cancel_aborts_the_multipart_upload(
     assert proxy.wait_for_puts(1, ok=True)  # part 1 is in S3
     assert awake.held  # the OS is asked not to sleep while bytes move
     assert engine.wait_until(lambda js: js[0].upload_id is not None, timeout=TIMEOUT)
-    assert s3.list_multipart_uploads(Bucket=local_stack["bucket"]).get("Uploads")
+    _api, sub = demo_api
+    upload_id = engine.job(job.id).upload_id
+    assert open_uploads(s3, local_stack["bucket"], sub, job.video_id) == {upload_id}
     gate.set()
     cancelled = engine.cancel(job.id)
     assert cancelled.state is JobState.CANCELLED and cancelled.upload_id is None
-    assert no_multipart_left(s3, local_stack["bucket"])
+    assert no_multipart_left(s3, local_stack["bucket"], sub, job.video_id)
     assert engine.store.parts(job.id) == {}
     assert engine.wait_until(lambda _js: not awake.held, timeout=TIMEOUT)
 
@@ -334,8 +344,14 @@ def test_jobs_belong_to_their_user_and_sign_out_parks_them(
         other.pause(job.id)
     mine.sign_out()
     assert mine.job(job.id).state is JobState.WAITING_SIGN_IN
+    # the other user's engine runs a job of its own (not a video: it fails at the probe, with
+    # no network) to its end: by then its start has re-queued its user's parked jobs and its
+    # scheduler has passed over the queue; the first user's job is parked still
+    theirs = tmp_path / "theirs.mp4"
+    theirs.write_bytes(b"not a video" * 100)
+    their_job = other.add_paths([theirs]).added[0]
     other.start()
-    time.sleep(0)  # the other user's scheduler never picks it
+    assert settled(other, [their_job.id])[0].state is JobState.FAILED
     assert mine.job(job.id).state is JobState.WAITING_SIGN_IN
     mine.start()  # the same user signs in again
     assert settled(mine, [job.id])[0].state is JobState.DONE
@@ -407,7 +423,7 @@ def test_retry_of_a_failed_multipart_continues_from_what_s3_has(
     assert done.state is JobState.DONE, done.error
     # every part accepted exactly once: what S3 had before the retry was not sent again
     assert sorted(proxy.stats.ok_parts()) == [1, 2, 3, 4]
-    api, _ = demo_api
+    api, sub = demo_api
     key = api.get_video(job.video_id).s3_key
     assert object_sha256(s3, local_stack["bucket"], key) == file_sha256(video)
-    assert no_multipart_left(s3, local_stack["bucket"])
+    assert no_multipart_left(s3, local_stack["bucket"], sub, job.video_id)

@@ -89,7 +89,7 @@ def test_refused_cloud_copy_is_uploaded_again_by_itself(
     assert done.sha256 == file_sha256(video)
     assert api.get_video(job.video_id).sha256 == done.sha256
     assert stored_sha256(s3, bucket, api, job.video_id) == file_sha256(video)
-    assert no_multipart_left(s3, bucket)
+    assert no_multipart_left(s3, bucket, sub, job.video_id)
 
 
 def test_copy_refused_twice_fails_clearly_and_retry_starts_fresh(
