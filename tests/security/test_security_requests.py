@@ -307,7 +307,9 @@ def test_malformed_bodies_get_4xx_json_never_500(
         "fileSizeBytes": 6 * MIB, "partSizeBytes": 5 * MIB})
     assert r.status_code == 201
     upload = r.json()["uploadId"]
-    started = time.monotonic()
+    # CPU time of this process (the gateway and handler run in it): no nasty body may cost
+    # pathological work, however busy the machine is
+    cpu = time.process_time()
     try:
         for name, body in _nasty_bodies().items():
             for method, template in BODY_ROUTES:
@@ -331,7 +333,7 @@ def test_malformed_bodies_get_4xx_json_never_500(
     finally:
         gateway.call("DELETE", f"/videos/{vid}/multipart/{upload}", bob.id_token)
         gateway.call("DELETE", f"/videos/{vid}", bob.id_token)
-    assert time.monotonic() - started < 45
+    assert time.process_time() - cpu < 45
     assert "Traceback" not in gateway.log.text
     assert '"status":500' not in gateway.log.text
 

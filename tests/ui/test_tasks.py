@@ -3,9 +3,7 @@ progress is throttled, shutdown is prompt."""
 
 from __future__ import annotations
 
-import itertools
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,8 +58,9 @@ def test_result_and_error_are_delivered_on_the_gui_thread(qtbot: Any, runner: Ta
 
 
 def test_gui_thread_keeps_beating_while_a_slow_task_runs(qtbot: Any, runner: TaskRunner) -> None:
-    """A heartbeat QTimer at 10 ms keeps firing while a task blocks for the duration of 60
-    heartbeats (had the GUI thread waited for it, one gap would be >= 600 ms); the task's
+    """A heartbeat QTimer at 10 ms keeps firing while a task blocks until the 60th heartbeat
+    (had the GUI thread waited for the task, the 60th beat could never come and the task
+    would time out: the proof is the order of events, not a wall-clock gap); the task's
     result then arrives on the GUI thread."""
     release = threading.Event()
     beats: list[int] = []
@@ -91,8 +90,6 @@ def test_gui_thread_keeps_beating_while_a_slow_task_runs(qtbot: Any, runner: Tas
         heartbeat.stop()
     assert results == ["slow done"]
     assert len(beats) >= 60
-    gaps = [b - a for a, b in itertools.pairwise(beats)]
-    assert max(gaps) < 400, f"GUI thread stalled for {max(gaps)} ms"
 
 
 def test_pools_are_separate(qtbot: Any, qapp: QApplication) -> None:
@@ -143,11 +140,10 @@ def test_shutdown_cancels_queued_tasks_and_stops_delivery(qtbot: Any, qapp: QApp
     queued = [runner.run(MEDIA, lambda i=i: ran.append(f"q{i}"), delivered.append)
               for i in range(5)]
     assert started.wait(5)
-    timer = QElapsedTimer()
-    timer.start()
-    # the running task will not finish in 0.2 s: shutdown reports it and returns promptly
+    # the running task waits for the test's release: shutdown reports it still running and
+    # returns without waiting for it (the blocker has not finished when it returns)
     assert runner.shutdown(timeout=0.2) is False
-    assert timer.elapsed() < 2000
+    assert ran == []
     assert all(f.cancelled() for f in queued)
     release.set()
     qtbot.waitUntil(lambda: ran == ["blocker"], timeout=3000)
@@ -209,7 +205,4 @@ def test_a_failing_gui_callback_does_not_break_the_runner(
     later: list[int] = []
     runner.run(API, lambda: 2, later.append)
     qtbot.waitUntil(lambda: later == [2], timeout=3000)
-    deadline = time.monotonic() + 2
-    while "error in a GUI callback" not in caplog.text and time.monotonic() < deadline:
-        qtbot.wait(10)
-    assert "error in a GUI callback" in caplog.text
+    qtbot.waitUntil(lambda: "error in a GUI callback" in caplog.text, timeout=5_000)

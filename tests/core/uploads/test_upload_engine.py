@@ -324,10 +324,13 @@ def test_200_files_queue_at_once_quickly(make_engine, tmp_path) -> None:
     for i in range(200):
         (folder / f"CLIP{i:04d}.MP4").write_bytes(os.urandom(64))
     engine = make_engine()
-    t0 = time.perf_counter()
+    # CPU time of this thread, not wall time: the claim is that queueing does little work per
+    # file (no hashing, no probing), which holds however busy the shared runner is
+    # (tests/benchmarks/bench_upload.py measures the speed)
+    cpu = time.thread_time()
     result = engine.add_paths([tmp_path / "card"])
-    elapsed = time.perf_counter() - t0
-    assert len(result.added) == 200 and elapsed < 2.0, elapsed
+    cpu = time.thread_time() - cpu
+    assert len(result.added) == 200 and cpu < 2.0, cpu
     assert [j.name for j in engine.jobs()][:3] == ["CLIP0000.MP4", "CLIP0001.MP4", "CLIP0002.MP4"]
 
 
