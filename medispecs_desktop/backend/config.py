@@ -20,6 +20,13 @@ variable                      default      meaning
                                            time, the record says ``sha256Verified: false``
                                            (``sha256VerifiedBy: "parts"`` when S3 verified
                                            every part's checksum). ``0`` = never read.
+``PLAYBACK_URL_EXPIRY``       600 (10 min) lifetime of pre-signed GET URLs (playback,
+                                           thumbnails), at most ``PRE_SIGNED_URL_EXPIRY``;
+                                           the player renews them before they expire
+``AUDIT_TABLE``               (unset)      the append-only audit table (``backend.audit``);
+                                           unset: audit events go to the log only
+``AUDIT_RETENTION_DAYS``      2192         days an audit event is kept (its TTL; 6 years,
+                                           HIPAA §164.316(b)(2)); ``0`` = forever
 ``CORS_ALLOW_ORIGIN``         ``*``        ``Access-Control-Allow-Origin``
 ``LOG_LEVEL``                 ``INFO``     level of the JSON request log
 ``AWS_ENDPOINT_URL``          (unset)      boto3 honours it itself (moto / local stack)
@@ -43,6 +50,8 @@ GIB = 1024**3
 DEFAULT_MAX_UPLOAD_BYTES = 50 * GIB
 DEFAULT_VERIFY_SHA256_MAX_BYTES = 2 * GIB
 DEFAULT_EXPIRY_SECONDS = 3600
+DEFAULT_PLAYBACK_EXPIRY_SECONDS = 600
+DEFAULT_AUDIT_RETENTION_DAYS = 6 * 365 + 2  # six years, leap days included
 MAX_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 pre-signed URLs live at most 7 days
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -65,6 +74,11 @@ class BackendConfig:
     verify_sha256_max_bytes: int = DEFAULT_VERIFY_SHA256_MAX_BYTES
     """Largest object hashed by reading it back from S3 (``0``: never read)."""
     cors_allow_origin: str = "*"
+    playback_expiry_limit: int = DEFAULT_PLAYBACK_EXPIRY_SECONDS
+    """Lifetime of pre-signed GET URLs (playback, thumbnails), capped by the presign expiry."""
+    audit_table_name: str | None = None
+    """The append-only audit table; ``None``: audit events are logged only."""
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     endpoint_url: str | None = None
     """Explicit AWS endpoint (moto). ``None`` lets boto3 use ``AWS_ENDPOINT_URL`` or AWS."""
     aws_access_key_id: str | None = None
@@ -84,6 +98,10 @@ class BackendConfig:
                 f"PRE_SIGNED_URL_EXPIRY must be 1..{MAX_EXPIRY_SECONDS} seconds, "
                 f"got {self.presign_expiry_seconds}"
             )
+        if self.playback_expiry_limit < 1:
+            raise ConfigError("PLAYBACK_URL_EXPIRY must be positive")
+        if self.audit_retention_days < 0:
+            raise ConfigError("AUDIT_RETENTION_DAYS must be 0 or more")
         if self.max_upload_bytes < 1:
             raise ConfigError("MAX_UPLOAD_BYTES must be positive")
         if self.verify_sha256_max_bytes < 0:
@@ -92,6 +110,10 @@ class BackendConfig:
             raise ConfigError("USER_ID_CLAIM is empty")
         if self.s3_addressing_style not in (None, "path", "virtual", "auto"):
             raise ConfigError(f"bad S3 addressing style {self.s3_addressing_style!r}")
+
+    @property
+    def playback_expiry_seconds(self) -> int:
+        return min(self.playback_expiry_limit, self.presign_expiry_seconds)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BackendConfig:
@@ -115,6 +137,10 @@ class BackendConfig:
                 env, "VERIFY_SHA256_MAX_BYTES", DEFAULT_VERIFY_SHA256_MAX_BYTES
             ),
             cors_allow_origin=env.get("CORS_ALLOW_ORIGIN", "").strip() or "*",
+            playback_expiry_limit=_int(env, "PLAYBACK_URL_EXPIRY",
+                                       DEFAULT_PLAYBACK_EXPIRY_SECONDS),
+            audit_table_name=env.get("AUDIT_TABLE", "").strip() or None,
+            audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS),
         )
 
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .audit import AuditLog
 from .aws import AwsClients
 from .config import BackendConfig
 from .errors import ApiError, BadRequest, Forbidden, Unauthorized
@@ -52,9 +53,10 @@ class App:
         self.clients = clients or AwsClients(config)
         store = VideoStore(lambda: self.clients.dynamodb, config.table_name)
         storage = VideoStorage(lambda: self.clients.s3, config.bucket,
-                               config.presign_expiry_seconds)
+                               config.presign_expiry_seconds, config.playback_expiry_seconds)
         self.service = VideoService(config, store, storage, clock=clock)
-        self._routes = self.service.routes()
+        self.audit = AuditLog(lambda: self.clients.dynamodb, config, store, clock=clock)
+        self._routes = {**self.service.routes(), **self.audit.routes()}
 
     # ---------------------------------------------------------------- responses
 
@@ -135,6 +137,7 @@ class App:
         request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
         route: str | None = None
         user_id: str | None = None
+        video_id: str | None = None
         status = 500
         error_code: str | None = None
         try:
@@ -147,8 +150,10 @@ class App:
                 return self._response(204, None, {"Access-Control-Max-Age": "600"})
             route = req.route_key
             assert route is not None
+            video_id = req.path_parameters.get("videoId")
             user_id = self.resolve_user(req)
             result: Result = self._routes[route](req, user_id)
+            self.audit.after(req, user_id, result)  # who touched which recording (audit.py)
             status = result.status
             return self._response(result.status, result.body, result.headers)
         except ApiError as exc:
@@ -172,6 +177,7 @@ class App:
                 "route": route,
                 "requestId": request_id,
                 "userId": user_id,
+                "videoId": video_id,
                 "status": status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 2),
             }

@@ -24,6 +24,7 @@ ROUTE_KEYS: tuple[str, ...] = (
     "DELETE /videos/{videoId}",
     "GET /videos/{videoId}/upload-url",
     "GET /videos/{videoId}/playback-url",
+    "GET /videos/{videoId}/history",
     "GET /videos/{videoId}/thumbnail-upload-url",
     "POST /videos/{videoId}/multipart",
     "POST /videos/{videoId}/multipart/{uploadId}/sign",

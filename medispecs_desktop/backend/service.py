@@ -197,8 +197,8 @@ class VideoService:
     def _now(self) -> str:
         return format_utc(datetime.fromtimestamp(self.clock(), UTC))
 
-    def _expiry(self) -> tuple[int, str]:
-        seconds = self.config.presign_expiry_seconds
+    def _expiry(self, seconds: int | None = None) -> tuple[int, str]:
+        seconds = seconds or self.config.presign_expiry_seconds
         return seconds, format_utc(datetime.fromtimestamp(self.clock() + seconds, UTC))
 
     def video_key(self, user_id: str, video_id: str, content_type: str | None) -> str:
@@ -547,7 +547,7 @@ class VideoService:
         if item.get("status") == "pending":
             raise Conflict(f"video {video_id} has no uploaded bytes yet", code="not_uploaded")
         url = self.storage.presign_get(str(item["s3Key"]))
-        expires_in, expires_at = self._expiry()
+        expires_in, expires_at = self._expiry(self.config.playback_expiry_seconds)
         return Result(
             200,
             {"videoId": video_id, "playbackUrl": url, "expiresIn": expires_in,

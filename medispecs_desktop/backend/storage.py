@@ -115,10 +115,13 @@ def _no_such_upload() -> NotFound:
 
 
 class VideoStorage:
-    def __init__(self, client: Callable[[], S3Client], bucket: str, expiry_seconds: int) -> None:
+    def __init__(self, client: Callable[[], S3Client], bucket: str, expiry_seconds: int,
+                 get_expiry_seconds: int | None = None) -> None:
         self._client = client
         self.bucket = bucket
         self.expiry = expiry_seconds
+        self.get_expiry = get_expiry_seconds or expiry_seconds
+        """Lifetime of GET URLs (playback, thumbnails): shorter than uploads'."""
 
     @property
     def s3(self) -> S3Client:
@@ -237,7 +240,8 @@ class VideoStorage:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if content_type:
             params["ResponseContentType"] = content_type
-        return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=self.expiry)
+        return self.s3.generate_presigned_url("get_object", Params=params,
+                                             ExpiresIn=self.get_expiry)
 
     def presign_part(
         self, key: str, upload_id: str, part_number: int, content_length: int, checksum: str

@@ -4,7 +4,8 @@ What a real deployment's template creates, on ``endpoint_url`` instead of AWS:
 
 - S3 bucket (``medispecs-videos``) with CORS for the desktop's direct PUT/GET through pre-signed
   URLs and a lifecycle rule that aborts incomplete multipart uploads after a few days;
-- DynamoDB table ``AppMain`` exactly as ``backend.schema.create_table_kwargs`` declares it;
+- DynamoDB table ``AppMain`` exactly as ``backend.schema.create_table_kwargs`` declares it, and
+  the audit trail ``AppAudit`` (``backend.audit.create_audit_table_kwargs``);
 - a Cognito user pool, a public app client (no secret; USER_PASSWORD_AUTH + REFRESH_TOKEN_AUTH)
   and demo users with permanent passwords (``demo``, plus ``demo2`` to show isolation).
 """
@@ -18,6 +19,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from medispecs_desktop.backend.audit import DEFAULT_AUDIT_TABLE_NAME, create_audit_table_kwargs
 from medispecs_desktop.backend.schema import create_table_kwargs
 
 __all__ = [
@@ -57,6 +59,7 @@ class Provisioned:
     user_pool_id: str
     client_id: str
     users: tuple[DemoUser, ...] = field(default_factory=tuple)
+    audit_table: str = DEFAULT_AUDIT_TABLE_NAME
 
 
 def aws_client(
@@ -171,6 +174,7 @@ def provision(
     try:
         _bucket(s3, bucket, region)
         ddb.create_table(**create_table_kwargs(table))
+        ddb.create_table(**create_audit_table_kwargs(DEFAULT_AUDIT_TABLE_NAME))
         pool = idp.create_user_pool(
             PoolName="medispecs-local",
             Policies={

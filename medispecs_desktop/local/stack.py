@@ -52,7 +52,7 @@ _running: LocalStack | None = None
 # LOG_LEVEL sets the backend logger's level in `local-stack` (cli/stack.py)
 BACKEND_ENV = frozenset({
     "PRE_SIGNED_URL_EXPIRY", "USER_ID_CLAIM", "MAX_UPLOAD_BYTES", "VERIFY_SHA256_MAX_BYTES",
-    "CORS_ALLOW_ORIGIN",
+    "CORS_ALLOW_ORIGIN", "PLAYBACK_URL_EXPIRY", "AUDIT_RETENTION_DAYS",
 })
 
 
@@ -313,7 +313,7 @@ class LocalStack:
         assert self.provisioned is not None
         env = {k: v for k, v in self.environ.items() if k in BACKEND_ENV}
         env.update(TABLE_MAIN=self.provisioned.table, S3_BUCKET=self.provisioned.bucket,
-                   S3_REGION=self.provisioned.region)
+                   S3_REGION=self.provisioned.region, AUDIT_TABLE=self.provisioned.audit_table)
         if self.presign_expiry_seconds is not None:
             env["PRE_SIGNED_URL_EXPIRY"] = str(self.presign_expiry_seconds)
         try:

@@ -18,6 +18,7 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from openapi_schema_validator import OAS30Validator
 
+from medispecs_desktop.backend.audit import create_audit_table_kwargs
 from medispecs_desktop.backend.config import BackendConfig
 from medispecs_desktop.backend.handler import App
 from medispecs_desktop.backend.routes import match_route
@@ -26,6 +27,8 @@ from medispecs_desktop.backend.schema import create_table_kwargs
 REGION = "eu-west-2"
 BUCKET = "medispecs-videos"
 TABLE = "AppMain"
+AUDIT_TABLE = "AppAudit"
+USER_AGENT = "MediSpecs-Tests/1.0"
 
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "medispecs_desktop" / "backend" / "openapi.yaml"
@@ -75,6 +78,7 @@ def moto_server() -> Iterator[Moto]:
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     ddb.create_table(**create_table_kwargs(TABLE))
+    ddb.create_table(**create_audit_table_kwargs(AUDIT_TABLE))
     try:
         yield Moto(endpoint, s3, ddb)
     finally:
@@ -87,6 +91,7 @@ def make_config(endpoint: str, **overrides: Any) -> BackendConfig:
         "bucket": BUCKET,
         "region": REGION,
         "presign_expiry_seconds": 900,
+        "audit_table_name": AUDIT_TABLE,
         "endpoint_url": endpoint,
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
@@ -102,6 +107,7 @@ class Api:
     app: App
     user: str = field(default_factory=lambda: "user-" + uuid.uuid4().hex[:12])
     ddb_calls: list[str] = field(default_factory=list)
+    audit_calls: list[str] = field(default_factory=list)
 
     def event(
         self,
@@ -129,7 +135,7 @@ class Api:
             "routeKey": "$default",
             "rawPath": path,
             "rawQueryString": "",
-            "headers": {"content-type": "application/json"},
+            "headers": {"content-type": "application/json", "user-agent": USER_AGENT},
             "requestContext": ctx,
             "isBase64Encoded": False,
         }
@@ -170,12 +176,18 @@ def backend_config(moto_server: Moto) -> BackendConfig:
 @dataclass
 class _Recorder:
     calls: list[str] = field(default_factory=list)
+    """Operations on AppMain (the audit table's writes are in ``audit_calls``)."""
     every_call: set[str] = field(default_factory=set)  # never cleared by tests
+    audit_calls: list[str] = field(default_factory=list)
 
-    def __call__(self, event_name: str, **_: Any) -> None:
+    def __call__(self, event_name: str, params: Any = None, **_: Any) -> None:
         op = event_name.rsplit(".", 1)[-1]
-        self.calls.append(op)
         self.every_call.add(op)
+        params = params if isinstance(params, dict) else {}
+        tables = {str(params["TableName"])} if "TableName" in params else set()
+        for entry in params.get("TransactItems", []):
+            tables |= {str(e.get("TableName")) for e in entry.values()}
+        (self.audit_calls if tables == {AUDIT_TABLE} else self.calls).append(op)
 
 
 @pytest.fixture(scope="session")
@@ -184,7 +196,7 @@ def _shared_app(backend_config: BackendConfig) -> tuple[App, _Recorder]:
     every DynamoDB operation it makes recorded through botocore's event hooks."""
     app = App(backend_config)
     recorder = _Recorder()
-    app.clients.dynamodb.meta.events.register("before-call.dynamodb", recorder)
+    app.clients.dynamodb.meta.events.register("before-parameter-build.dynamodb", recorder)
     return app, recorder
 
 
@@ -201,7 +213,8 @@ def api(_shared_app: tuple[App, _Recorder]) -> Iterator[Api]:
     app, recorder = _shared_app
     recorder.calls.clear()
     recorder.every_call.clear()
-    yield Api(app, ddb_calls=recorder.calls)
+    recorder.audit_calls.clear()
+    yield Api(app, ddb_calls=recorder.calls, audit_calls=recorder.audit_calls)
     assert "Scan" not in recorder.every_call, "the handler used Scan"
 
 
