@@ -8,16 +8,12 @@ stack serves playback URLs the app wires ``ApiClient.playback_url`` to it (see t
 from __future__ import annotations
 
 import itertools
-import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaPlayer
 
@@ -26,40 +22,16 @@ from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.player import SHORTCUTS, PlayerController, PlayerWidget
 from medispecs_desktop.ui.positions import PositionStore
 from medispecs_desktop.ui.tasks import TaskRunner
+from tests.support.player_s3 import Provider, moto_s3, player_tasks
 
 BUCKET = "player-test"
 FPS = 25
 CLIP_SECONDS = 12
 
 
-@dataclass
-class Url:
-    url: str
-    expires_at: float
-
-
 @pytest.fixture(scope="module")
 def s3() -> Iterator[tuple[Any, str]]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(signature_version="s3v4"),
-    )
-    client.create_bucket(Bucket=BUCKET)
-    try:
-        yield client, endpoint
-    finally:
-        server.stop()
+    yield from moto_s3(BUCKET)
 
 
 @pytest.fixture(scope="module")
@@ -91,36 +63,9 @@ def _video(**kw: Any) -> Video:
     return Video.from_api(data)
 
 
-class Provider:
-    """Signs real GET URLs for the clip; counts calls; can fail on demand."""
-
-    def __init__(self, client: Any, key: str, lifetime: float = 3600.0,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.client, self.key, self.lifetime, self.clock = client, key, lifetime, clock
-        self.calls = 0
-        self.fail: BaseException | None = None
-        self.first_url: str | None = None
-
-    def __call__(self, video_id: str) -> Url:
-        self.calls += 1
-        if self.fail is not None:
-            raise self.fail
-        if self.calls == 1 and self.first_url is not None:
-            return Url(self.first_url, self.clock() + self.lifetime)
-        url = self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": BUCKET, "Key": self.key}, ExpiresIn=3600
-        )
-        return Url(url, self.clock() + self.lifetime)
-
-
 @pytest.fixture
 def tasks(qtbot: Any) -> Iterator[TaskRunner]:
-    runner = TaskRunner()
-    runner.controllers = []  # type: ignore[attr-defined]
-    yield runner
-    for controller in runner.controllers:  # type: ignore[attr-defined]
-        controller.shutdown()
-    runner.shutdown()
+    yield from player_tasks()
 
 
 def _make(qtbot: Any, tasks: TaskRunner, provider: Provider, **kw: Any) -> tuple[
@@ -169,21 +114,19 @@ def test_seek_skip_and_frame_steps_land_on_expected_positions(
     controller.pause()
     qtbot.waitUntil(lambda: controller.state == "paused", timeout=5_000)
 
-    controller.seek(4_000)
-    qtbot.waitUntil(lambda: controller.player.position() == 4_000, timeout=5_000)
-    frame_ms = 1000 / FPS
+    controller.seek(4_020)  # inside frame 100 (4.000-4.040 s); 4.000 itself shows frame 99
+    qtbot.waitUntil(lambda: controller.player.position() == 4_020, timeout=5_000)
+    frame_us = 1_000_000 // FPS
+    # frame steps show the next / previous frame (frame start times in µs; the exact frame
+    # checks with numbered frames are in test_player_frames.py)
+    qtbot.waitUntil(lambda: frames and frames[-1] == 4_000_000, timeout=5_000)
     controller.step_frames(1)
-    qtbot.waitUntil(lambda: controller.player.position() == 4_000 + frame_ms, timeout=5_000)
+    qtbot.waitUntil(lambda: frames[-1] == 4_000_000 + frame_us, timeout=5_000)
     controller.step_frames(1)
-    qtbot.waitUntil(lambda: controller.player.position() == 4_000 + 2 * frame_ms, timeout=5_000)
+    qtbot.waitUntil(lambda: frames[-1] == 4_000_000 + 2 * frame_us, timeout=5_000)
     controller.step_frames(-1)
-    qtbot.waitUntil(lambda: controller.player.position() == 4_000 + frame_ms, timeout=5_000)
+    qtbot.waitUntil(lambda: frames[-1] == 4_000_000 + frame_us, timeout=5_000)
     assert controller.state == "paused"
-
-    # the sink shows the frame at the new position (frame timestamps are in microseconds)
-    qtbot.waitUntil(
-        lambda: frames and abs(frames[-1] / 1000 - (4_000 + frame_ms)) <= frame_ms, timeout=5_000
-    )
 
     # keyboard: → +5 s, ← -5 s, L +30 s clamps at the end, J -30 s clamps at 0
     widget.setFocus()
@@ -196,7 +139,7 @@ def test_seek_skip_and_frame_steps_land_on_expected_positions(
     widget.actions_by_name["back_big"].trigger()
     qtbot.waitUntil(lambda: controller.player.position() == 0, timeout=5_000)
     widget.actions_by_name["frame_forward"].trigger()
-    qtbot.waitUntil(lambda: controller.player.position() == frame_ms, timeout=5_000)
+    qtbot.waitUntil(lambda: frames[-1] == frame_us, timeout=5_000)
 
 
 def test_speed_volume_mute_and_shortcut_help(qtbot: Any, s3: Any, clip_key: str,

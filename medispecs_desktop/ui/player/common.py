@@ -41,6 +41,7 @@ SHORTCUTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     ((".",), "Next frame (pauses)", "frame_forward"),
     (("[",), "Slower (down to 0.25×)", "slower"),
     (("]",), "Faster (up to 2×)", "faster"),
+    (("T",), "Time / frame number display", "time_display"),
     (("F",), "Fullscreen on / off", "fullscreen"),
     (("M",), "Mute / unmute", "mute"),
     (("?", "F1"), "Show / hide these shortcuts", "help"),

@@ -40,6 +40,7 @@ from medispecs_desktop.ui.player.common import (
     describe_url_error,
     quiet_stream_summary,
 )
+from medispecs_desktop.ui.player.frames import FrameIndexBridge, FrameStepper, IndexLoader
 from medispecs_desktop.ui.positions import MIN_RESUME_MS, PositionStore
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class PlayerController(QObject):
         clock: Callable[[], float] = time.time,
         refresh_fraction: float = REFRESH_FRACTION,
         min_refresh_ms: int = 1_000,
+        index_loader: IndexLoader | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -94,6 +96,11 @@ class PlayerController(QObject):
         self._awaiting_first_frame = False
         self._error_refreshes = 0
         self._state = "idle"
+        # exact frames: the recording's frame times (built in the background) and the
+        # frame on screen
+        self.frame_index = FrameIndexBridge(tasks, index_loader, self)
+        self.stepper = FrameStepper(self.frame_index, self)
+        self.frameShown = self.stepper.frameShown
         self.url_requests = 0
         self.url_refreshes = 0
 
@@ -217,6 +224,8 @@ class PlayerController(QObject):
         self._fetch_url(position=position, play=True, offer_resume=False)
 
     def _stop_media(self) -> None:
+        self.frame_index.clear()
+        self.stepper.reset()
         self._drop_standby()
         self._request += 1
         self._refresh_timer.stop()
@@ -247,6 +256,7 @@ class PlayerController(QObject):
                 return
             url, resume = result
             self._apply_url(url, position=position, play=play)
+            self.frame_index.request(video, url.url)
             if resume is not None and resume >= MIN_RESUME_MS:
                 self.resumeOffered.emit(int(resume))
 
@@ -433,6 +443,7 @@ class PlayerController(QObject):
     # -- transport -------------------------------------------------------------------------
 
     def play(self) -> None:
+        self.stepper.forget_pending()
         if self.player.source().isEmpty():
             if self.video is not None and self._state in ("error", "stopped"):
                 self.retry()
@@ -461,10 +472,17 @@ class PlayerController(QObject):
         return self.player.duration() if self.video is not None else 0
 
     def seek(self, position_ms: int) -> None:
+        """Show the frame at ``position_ms`` (clamped to the recording)."""
+        self.stepper.seeking(self._clamp(position_ms))
+        self._seek(position_ms)
+
+    def _clamp(self, position_ms: int) -> int:
         duration = self.player.duration()
         target = max(0, int(position_ms))
-        if duration > 0:
-            target = min(target, duration)
+        return min(target, duration) if duration > 0 else target
+
+    def _seek(self, position_ms: int) -> None:
+        target = self._clamp(position_ms)
         if self._standby is not None:  # parked for the old position: start it again
             url = self._standby.url
             self._prepare_standby(url)
@@ -498,12 +516,19 @@ class PlayerController(QObject):
         return 1000.0 / self.frame_rate
 
     def step_frames(self, frames: int) -> None:
-        """Pause and move by whole frames (forward > 0, back < 0)."""
+        """Pause and show the frame ``frames`` away (forward > 0, back < 0): the next
+        decoded frame by its real presentation time (see :mod:`.frames`)."""
+        if self.video is None or self.player.source().isEmpty():
+            return
         self.pause()
-        current = self.position
-        # snap to the frame grid first so repeated steps do not drift
-        index = round(current / self.frame_ms)
-        self.seek(round((index + frames) * self.frame_ms))
+        target = self.stepper.target_ms(frames, self.position, self.frame_ms)
+        if target is not None:
+            self._seek(target)
+
+    @property
+    def current_frame(self) -> int:
+        """The number of the frame on screen (from 0); -1 while the frame times load."""
+        return self.stepper.shown_frame
 
     def set_rate(self, rate: float) -> None:
         rate = min(RATES[-1], max(RATES[0], float(rate)))
@@ -599,6 +624,7 @@ class PlayerController(QObject):
                 self._set_state("stopped")
 
     def _on_frame(self, frame: Any) -> None:
+        self.stepper.on_frame(frame)
         standby = self._standby
         if standby is not None and standby.ready and standby.target is not None:
             shown_ms = frame.startTime() // 1000 if frame.startTime() >= 0 else -1

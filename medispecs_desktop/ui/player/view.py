@@ -12,9 +12,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medispecs_desktop.core import frame_index
 from medispecs_desktop.core.errors import (
     NotSignedInError,
 )
+from medispecs_desktop.core.frame_index import FrameIndex, FrameIndexCache, read_frame_index
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.player.common import PlaybackUrlLike
 from medispecs_desktop.ui.player.controller import PlayerController
@@ -39,7 +41,17 @@ class PlayerView(QWidget):
             url: PlaybackUrlLike = api.playback_url(video_id)
             return url
 
-        self.controller = PlayerController(playback_url, ctx.tasks, parent=self)
+        self._frame_cache: FrameIndexCache | None = None
+
+        def frame_times(video: Video, url: str) -> FrameIndex:
+            cache = self._frame_cache
+            if cache is None:
+                return read_frame_index(url)
+            content = video.sha256 or video.s3_key or str(video.file_size_bytes or "")
+            return cache.load(cache.key_for(video.video_id, content), url)
+
+        self.controller = PlayerController(playback_url, ctx.tasks, index_loader=frame_times,
+                                           parent=self)
         self.widget = PlayerWidget(self.controller)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -58,11 +70,14 @@ class PlayerView(QWidget):
             self.controller.set_positions(PositionStore(self.ctx.paths.data_dir, user_id))
         except OSError as exc:
             log.warning("Resume positions unavailable: %s", exc)
+        self._frame_cache = FrameIndexCache(self.ctx.paths.cache_dir, user_id)
 
     def _on_signed_out(self) -> None:
         # forget positions first: sign-out deletes them, nothing may be written afterwards
         self.controller.set_positions(None, save=False)
         self.controller.close()
+        self._frame_cache = None
+        frame_index.clear_all(self.ctx.paths.cache_dir)  # small files: at once
 
     def open_video(self, video: Video) -> None:
         self.controller.open(video)

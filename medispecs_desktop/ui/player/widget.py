@@ -35,6 +35,7 @@ from medispecs_desktop.ui.player.common import (
     SMALL_STEP_MS,
 )
 from medispecs_desktop.ui.player.controller import PlayerController
+from medispecs_desktop.ui.player.frames import describe_frame
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,12 @@ class PlayerWidget(QWidget):
         self.time_label.setMinimumWidth(
             self.time_label.fontMetrics().horizontalAdvance("00:00:00 / 00:00:00") + 4)
         self.time_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        # frame number and exact time of the frame on screen instead of whole seconds
+        self.frame_mode = False
+        self._shown: tuple[int, int] | None = None  # (frame number, start µs)
+        self.time_mode_button = self._button(
+            "#", "Show frame numbers and exact times (T)", self.toggle_time_display)
+        self.time_mode_button.setCheckable(True)
         self.speed = QComboBox()
         for rate in RATES:
             self.speed.addItem(f"{rate:g}×", rate)
@@ -137,6 +144,7 @@ class PlayerWidget(QWidget):
         seek_row = QHBoxLayout()
         seek_row.addWidget(self.slider, 1)
         seek_row.addWidget(self.time_label)
+        seek_row.addWidget(self.time_mode_button)
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
         for w in (self.play_button, self.back_big, self.back_small, self.frame_back,
@@ -202,6 +210,7 @@ class PlayerWidget(QWidget):
             "fullscreen": self.toggle_fullscreen,
             "mute": controller.toggle_mute,
             "help": self.toggle_help,
+            "time_display": self.toggle_time_display,
             "escape": self._escape,
         }
         for keys, text, name in SHORTCUTS:
@@ -226,6 +235,7 @@ class PlayerWidget(QWidget):
         self.start_over_button.clicked.connect(lambda: self.resume_bar.setVisible(False))
 
         controller.positionChanged.connect(self._on_position)
+        controller.frameShown.connect(self._on_frame_shown)
         controller.durationChanged.connect(self._on_duration)
         controller.stateChanged.connect(self._on_state)
         controller.message.connect(self._on_message)
@@ -347,6 +357,7 @@ class PlayerWidget(QWidget):
         self.title_label.setText(video.title if video is not None else "No recording open")
         self.resume_bar.setVisible(False)
         self._set_quietly(self.slider, 0)
+        self._shown = None
         if video is None:  # closed: Qt keeps reporting the old length, show none
             self.slider.setRange(0, 0)
             self.time_label.setText(f"{format_ms(0)} / {format_ms(0)}")
@@ -363,7 +374,29 @@ class PlayerWidget(QWidget):
         self._update_time(self.controller.position)
 
     def _update_time(self, position: int) -> None:
-        self.time_label.setText(f"{format_ms(position)} / {format_ms(self.controller.duration)}")
+        total = format_ms(self.controller.duration)
+        shown = self._shown
+        if self.frame_mode and shown is not None and not self._slider_dragging:
+            self.time_label.setText(f"{describe_frame(*shown)} / {total}")
+        elif self.frame_mode:
+            self.time_label.setText(f"{describe_frame(-1, position * 1000)} / {total}")
+        else:
+            self.time_label.setText(f"{format_ms(position)} / {total}")
+
+    def _on_frame_shown(self, number: int, start_us: int) -> None:
+        self._shown = (number, start_us)
+        if self.frame_mode:
+            self._update_time(self.controller.position)
+
+    def toggle_time_display(self) -> None:
+        """Whole seconds, or the frame number and exact time of the frame on screen."""
+        self.frame_mode = not self.frame_mode
+        self._set_quietly(self.time_mode_button, self.frame_mode)
+        sample = "Frame 00000 · 00:00:00.000 / 00:00:00" if self.frame_mode \
+            else "00:00:00 / 00:00:00"
+        self.time_label.setMinimumWidth(
+            self.time_label.fontMetrics().horizontalAdvance(sample) + 4)
+        self._update_time(self.controller.position)
 
     def _on_state(self, state: str) -> None:
         icon = (

@@ -1,0 +1,213 @@
+"""Frame step shows exactly the next / previous frame, by the frames' real times.
+
+Each clip's frames carry their own number as black/white blocks (tests/support/numbered_clips);
+the number is read back from the QVideoFrame the real QVideoSink receives, so the test sees what
+the user sees. Clips stream from real pre-signed URLs (moto's S3 over HTTP); the frame times
+are read by PyAV from the same URL. Constant 30 fps (frames at 33.333 ms: the whole-millisecond
+seek used to land just before them), 29.97 fps, and a variable-frame-rate clip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from medispecs_desktop.core.frame_index import FrameIndexError
+from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.player import PlayerController, PlayerWidget
+from medispecs_desktop.ui.tasks import TaskRunner
+from tests.support.numbered_clips import make_numbered_clip, read_qimage, vfr_durations
+from tests.support.player_s3 import Provider, moto_s3, player_tasks
+
+BUCKET = "player-frames"
+FRAMES = 240
+START = 30
+STEPS = 100
+CLIPS: dict[str, dict[str, Any]] = {
+    "30fps": {"fps": Fraction(30)},
+    "29.97fps": {"fps": Fraction(30000, 1001)},
+    "vfr": {"durations": vfr_durations(FRAMES)},
+}
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[tuple[Any, str]]:
+    yield from moto_s3(BUCKET)
+
+
+@pytest.fixture(scope="module")
+def clips(s3: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory
+          ) -> dict[str, tuple[str, list[Fraction]]]:
+    client, _ = s3
+    folder = tmp_path_factory.mktemp("numbered")
+    out = {}
+    for name, kw in CLIPS.items():
+        path = folder / f"{name}.mp4"
+        starts = make_numbered_clip(path, frames=FRAMES, **kw)
+        key = f"videos/u/v_{name.replace('.', '_')}.mp4"
+        client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes(),
+                          ContentType="video/mp4")
+        out[name] = (key, starts)
+    return out
+
+
+@pytest.fixture
+def tasks(qtbot: Any) -> Iterator[TaskRunner]:
+    yield from player_tasks()
+
+
+class Shown:
+    """The numbers of the frames that reached the video output, in order."""
+
+    def __init__(self, controller: PlayerController) -> None:
+        self.numbers: list[int] = []
+        sink = controller.video_sink
+        assert sink is not None
+        sink.videoFrameChanged.connect(self._on_frame)
+
+    def _on_frame(self, frame: Any) -> None:
+        if frame.isValid():
+            self.numbers.append(read_qimage(frame.toImage()))
+
+    @property
+    def last(self) -> int | None:
+        return self.numbers[-1] if self.numbers else None
+
+
+def _open(qtbot: Any, tasks: TaskRunner, client: Any, key: str, **kw: Any
+          ) -> tuple[PlayerController, PlayerWidget, Shown]:
+    controller = PlayerController(Provider(client, key, bucket=BUCKET), tasks, **kw)
+    tasks.controllers.append(controller)  # type: ignore[attr-defined]
+    widget = PlayerWidget(controller)
+    qtbot.addWidget(widget)
+    widget.resize(640, 480)
+    widget.show()
+    controller.audio.setMuted(True)
+    shown = Shown(controller)
+    video = Video.from_api({"videoId": "v_" + key.rsplit("/v_", 1)[1].split(".")[0],
+                            "title": "Numbered", "recordedAt": "2025-11-03T14:30:00Z",
+                            "status": "ready"})
+    with qtbot.waitSignal(controller.firstFrame, timeout=15_000):
+        controller.open(video, autoplay=False)
+    return controller, widget, shown
+
+
+@pytest.mark.parametrize("kind", list(CLIPS))
+def test_every_step_shows_exactly_the_next_frame_both_ways(
+    qtbot: Any, s3: Any, clips: dict[str, tuple[str, list[Fraction]]], tasks: TaskRunner,
+    kind: str,
+) -> None:
+    client, _ = s3
+    key, starts = clips[kind]
+    controller, widget, shown = _open(qtbot, tasks, client, key)
+    qtbot.waitUntil(lambda: controller.frame_index.index is not None, timeout=15_000)
+    index = controller.frame_index.index
+    assert index is not None and len(index) == FRAMES
+    # the index holds the frames' real times (µs), variable rate included
+    assert all(abs(index.starts_us[i] - float(starts[i]) * 1e6) <= 1 for i in range(FRAMES))
+
+    controller.seek(index.seek_ms(START))
+    qtbot.waitUntil(lambda: shown.last == START, timeout=5_000)
+    widget.toggle_time_display()
+    for step in range(1, STEPS + 1):
+        widget.actions_by_name["frame_forward"].trigger()
+        qtbot.waitUntil(lambda s=step: shown.last == START + s, timeout=5_000)
+    assert controller.current_frame == START + STEPS
+    assert widget.time_label.text().startswith(f"Frame {START + STEPS} · ")
+    for step in range(1, STEPS + 1):
+        widget.actions_by_name["frame_back"].trigger()
+        qtbot.waitUntil(lambda s=step: shown.last == START + STEPS - s, timeout=5_000)
+    assert controller.current_frame == START
+    assert controller.state == "paused"
+
+
+def test_presses_faster_than_decoding_still_move_one_frame_each(
+    qtbot: Any, s3: Any, clips: dict[str, tuple[str, list[Fraction]]], tasks: TaskRunner
+) -> None:
+    client, _ = s3
+    controller, _widget, shown = _open(qtbot, tasks, client, clips["30fps"][0])
+    qtbot.waitUntil(lambda: controller.frame_index.index is not None, timeout=15_000)
+    index = controller.frame_index.index
+    assert index is not None
+    controller.seek(index.seek_ms(100))
+    qtbot.waitUntil(lambda: shown.last == 100, timeout=5_000)
+    for _ in range(9):  # nine presses in one go: nine frames on
+        controller.step_frames(1)
+    qtbot.waitUntil(lambda: shown.last == 109, timeout=5_000)
+    for _ in range(4):
+        controller.step_frames(-1)
+    qtbot.waitUntil(lambda: shown.last == 105, timeout=5_000)
+    assert controller.current_frame == 105
+
+
+def test_steps_by_the_shown_frame_while_the_frame_times_are_unknown(
+    qtbot: Any, s3: Any, clips: dict[str, tuple[str, list[Fraction]]], tasks: TaskRunner
+) -> None:
+    # the frame times cannot be read (e.g. the stream is not seekable by PyAV): stepping
+    # goes by the shown frame's own length, still one frame a press at a constant rate
+    client, _ = s3
+
+    def broken(_video: Video, _url: str) -> Any:
+        raise FrameIndexError("no frame times")
+
+    controller, widget, shown = _open(qtbot, tasks, client, clips["29.97fps"][0],
+                                      index_loader=broken)
+    qtbot.waitUntil(lambda: controller.frame_index.failures == 1, timeout=15_000)
+    controller.seek(2_000)  # frame 59 (59.94 frames in)
+    qtbot.waitUntil(lambda: shown.last == 59, timeout=5_000)
+    for step in range(1, 31):
+        controller.step_frames(1)
+        qtbot.waitUntil(lambda s=step: shown.last == 59 + s, timeout=5_000)
+    for step in range(1, 31):
+        controller.step_frames(-1)
+        qtbot.waitUntil(lambda s=step: shown.last == 89 - s, timeout=5_000)
+    assert controller.current_frame == -1  # no index: no frame number to show
+    widget.toggle_time_display()
+    assert widget.time_label.text().startswith("0:01.")
+
+
+def test_app_player_caches_frame_times_privately_and_forgets_them_on_sign_out(
+    qtbot: Any, local_stack: dict[str, Any], tasks: TaskRunner
+) -> None:
+    from PySide6.QtCore import QObject, Signal
+
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+    from medispecs_desktop.core.config import Paths, Settings
+    from medispecs_desktop.core.frame_index import frames_dir
+    from medispecs_desktop.ui.player import PlayerView
+
+    class Ctx(QObject):
+        signed_in = Signal(object)
+        signed_out = Signal()
+
+    settings = Settings(api_url=local_stack["apiUrl"], region=local_stack["region"],
+                        user_pool_id=local_stack["userPoolId"], client_id=local_stack["clientId"],
+                        cognito_endpoint=local_stack["awsEndpoint"])
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    user = auth.sign_in(local_stack["username"], local_stack["password"])
+    ctx = Ctx()
+    ctx.paths, ctx.tasks, ctx.user = Paths.default().ensure(), tasks, None  # type: ignore[attr-defined]
+    with ApiClient(settings, auth) as api:
+        ctx.api = api  # type: ignore[attr-defined]
+        view = PlayerView(ctx)
+        qtbot.addWidget(view)
+        tasks.controllers.append(view.controller)  # type: ignore[attr-defined]
+        view.controller.audio.setMuted(True)
+        ctx.signed_in.emit(user)
+        video = next(v for v in api.iter_videos()
+                     if v.has_bytes and v.duration_sec and v.device_id == "d_demo_glasses")
+        with qtbot.waitSignal(view.controller.frame_index.ready, timeout=20_000):
+            view.open_video(video)
+        index = view.controller.frame_index.index
+        assert index is not None and abs(index.duration_us / 1e6 - video.duration_sec) < 0.2
+        cached = list(frames_dir(ctx.paths.cache_dir).rglob("*.json"))  # type: ignore[attr-defined]
+        assert len(cached) == 1 and video.video_id in cached[0].name
+        assert "X-Amz" not in cached[0].read_text()  # times only, never the URL
+
+        ctx.signed_out.emit()
+        assert view.controller.video is None
+        assert not frames_dir(ctx.paths.cache_dir).exists()  # type: ignore[attr-defined]
