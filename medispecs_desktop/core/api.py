@@ -47,6 +47,7 @@ from medispecs_desktop.core.models import Video, format_utc, parse_utc
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
+HISTORY_MAX_LIMIT = 1000
 SIGN_BATCH = 100  # parts per sign request (server limit)
 DUPLICATES_BATCH = 100
 PING_TIMEOUT = (3.0, 5.0)
@@ -71,6 +72,35 @@ class PlaybackUrl:
         return f"PlaybackUrl(url={redact(self.url)!r}, expires_at={self.expires_at})"
 
 
+@dataclass(frozen=True)
+class AccessEvent:
+    """One entry of a recording's audit trail (``GET /videos/{id}/history``)."""
+
+    at: str
+    action: str
+    user_id: str
+    username: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> AccessEvent:
+        def text(name: str) -> str | None:
+            value = data.get(name)
+            return str(value) if value not in (None, "") else None
+
+        return cls(at=text("at") or "", action=text("action") or "", user_id=text("userId") or "",
+                   username=text("username"), source_ip=text("sourceIp"),
+                   user_agent=text("userAgent"), request_id=text("requestId"))
+
+    def to_json(self) -> dict[str, str | None]:
+        """The stable JSON shape (``history --json``)."""
+        return {"at": self.at, "action": self.action, "userId": self.user_id,
+                "username": self.username, "sourceIp": self.source_ip,
+                "userAgent": self.user_agent}
+
+
 DateLike = date | datetime | str
 
 
@@ -86,6 +116,12 @@ def _date_param(value: DateLike | None) -> str | None:
 
 
 def _expires_at(data: dict[str, Any], now: float) -> float:
+    """When a URL stops working, on the local clock: ``expiresIn`` from when it was asked for
+    (immune to a skewed workstation clock, which matters for 10-minute playback URLs), else
+    ``expiresAt``."""
+    relative = data.get("expiresIn")
+    if isinstance(relative, int | float) and not isinstance(relative, bool) and relative > 0:
+        return now + float(relative)
     raw = data.get("expiresAt")
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         return float(raw)
@@ -294,6 +330,29 @@ class ApiClient:
         if not isinstance(url, str) or not url:
             raise ServerError("The service returned no playback URL.")
         return PlaybackUrl(url=url, expires_at=_expires_at(data, now))
+
+    def history(self, video_id: str, *, limit: int = 100,
+                before: AccessEvent | None = None) -> list[AccessEvent]:
+        """Who accessed the recording, newest first (at most ``limit`` 1..1000 events; older
+        than ``before`` when given). Asking is itself recorded, as the first event."""
+        if not 1 <= int(limit) <= HISTORY_MAX_LIMIT:
+            raise ValueError(f"limit must be between 1 and {HISTORY_MAX_LIMIT}")
+        cursor = None
+        if before is not None:
+            cursor = f"{before.at}#{before.request_id}" if before.request_id else before.at
+        data = self.request("GET", f"/videos/{self._vid(video_id)}/history",
+                            params={"limit": int(limit), "before": cursor})
+        return [AccessEvent.from_api(e) for e in _list_of_dicts(data, "history")]
+
+    def iter_history(self, video_id: str, *, page: int = 1000) -> Iterator[AccessEvent]:
+        """Every event of the recording's audit trail, newest first, page after page."""
+        before: AccessEvent | None = None
+        while True:
+            events = self.history(video_id, limit=page, before=before)
+            yield from events
+            if len(events) < page or events[-1] == before:
+                return
+            before = events[-1]
 
     def thumbnail_upload_url(self, video_id: str) -> dict[str, Any]:
         return self._object("GET", f"/videos/{self._vid(video_id)}/thumbnail-upload-url")

@@ -1,0 +1,64 @@
+"""``medispecs-desktop history ID [--limit N | --all] [--json]``: who accessed a recording.
+
+The recording's audit trail as the service keeps it (every list that named it, get, playback
+URL, edit, delete, restore, and each reading of the history itself), newest first. Only the
+recording's owner may read it; another user's recording is "not found" (exit 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from medispecs_desktop.cli.account import EXIT_HELP, KEYRING_HELP, Context, _runner
+from medispecs_desktop.cli.main import EXIT_OK
+
+HISTORY_JSON_HELP = (
+    'JSON output (--json) is stable: [{"at", "action", "userId", "username", "sourceIp", '
+    '"userAgent"}, ...] newest first; "at" is UTC with milliseconds '
+    "(YYYY-MM-DDTHH:MM:SS.mmmZ), username, sourceIp and userAgent are null when unknown."
+)
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "history", help="show who accessed a recording (its audit trail)",
+        description="Show who accessed a recording, newest first: when, what (list, get, "
+                    "playback, edit, delete, restore, history), who and from where. "
+                    f"{HISTORY_JSON_HELP}",
+        epilog=f"{EXIT_HELP} {KEYRING_HELP}",
+    )
+    parser.add_argument("video_id", metavar="ID")
+    parser.add_argument("--limit", type=_limit, default=100, metavar="N",
+                        help="at most N events, 1..1000 (default 100)")
+    parser.add_argument("--all", action="store_true", help="every event, however many")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=_runner(cmd_history))
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000")
+    return value
+
+
+def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
+    api = ctx.api
+    if args.all:
+        events = list(api.iter_history(args.video_id))
+    else:
+        events = api.history(args.video_id, limit=args.limit)
+    if args.json:
+        ctx.json([e.to_json() for e in events])
+        return EXIT_OK
+    for e in events:
+        who = f"{e.username} ({e.user_id})" if e.username else e.user_id
+        ctx.out(f"{e.at:<24}  {e.action:<15}  {who}  from {e.source_ip or '-'}  "
+                f"{e.user_agent or '-'}")
+    if not args.all and len(events) == args.limit:
+        ctx.err("more events may be older: add --all")
+    return EXIT_OK
