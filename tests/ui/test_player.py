@@ -8,7 +8,6 @@ stack serves playback URLs the app wires ``ApiClient.playback_url`` to it (see t
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

@@ -36,8 +36,12 @@ from medispecs_desktop.ui.player.common import (
 )
 from medispecs_desktop.ui.player.controller import PlayerController
 from medispecs_desktop.ui.player.frames import describe_frame
+from medispecs_desktop.ui.player.seekbar import SeekBar
+from medispecs_desktop.ui.tasks import Throttled
 
 log = logging.getLogger(__name__)
+
+SCRUB_INTERVAL_MS = 80  # live seeks while dragging the seek bar: ~12 pictures a second
 
 
 class PlayerWidget(QWidget):
@@ -97,8 +101,10 @@ class PlayerWidget(QWidget):
         self.forward_big = self._button(
             "+30 s", "Forward 30 seconds (L)", lambda: c.skip(BIG_STEP_MS)
         )
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, 0)
+        self.slider = SeekBar()
+        # while dragging, the picture follows: at most one seek per interval, the last wins
+        self._scrub = Throttled(self._scrub_to, SCRUB_INTERVAL_MS, self)
+        self._resume_after_drag = False
         self.slider.setAccessibleName("Position")
         self.time_label = QLabel("0:00 / 0:00")
         self.time_label.setAlignment(
@@ -444,14 +450,28 @@ class PlayerWidget(QWidget):
     # -- slider ----------------------------------------------------------------------------
 
     def _slider_pressed(self) -> None:
+        # a click jumps here at once (the bar moved its handle under the pointer); a drag
+        # shows the picture as it goes, paused, and playback resumes on release
         self._slider_dragging = True
+        self._resume_after_drag = self.controller.state == "playing"
+        if self._resume_after_drag:
+            self.controller.pause()
+        self._scrub(self.slider.value())
 
     def _slider_moved(self, value: int) -> None:
         self._update_time(value)
+        self._scrub(value)
+
+    def _scrub_to(self, value: int) -> None:
+        self.controller.seek(value)
 
     def _slider_released(self) -> None:
         self._slider_dragging = False
+        self._scrub.cancel()
         self.controller.seek(self.slider.value())
+        if self._resume_after_drag:
+            self._resume_after_drag = False
+            self.controller.play()
 
     def _slider_action(self, action: int) -> None:
         # page/step clicks on the groove (not drags): seek to where the slider will be
