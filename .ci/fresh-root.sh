@@ -36,6 +36,10 @@ fi
 # The host's registry settings only: CA bundle (TLS-inspecting proxies), resolv.conf, apt's and
 # pip's proxy/index settings where the host has them.
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# what the Debian installer writes and debootstrap does not: a machine knows its own localhost
+if [ ! -s "$root/etc/hosts" ]; then
+  printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
+fi
 for f in /etc/apt/apt.conf.d/*proxy* /etc/pip.conf; do
   [ -f "$f" ] && cp "$f" "$root$f"
 done
