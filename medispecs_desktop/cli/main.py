@@ -72,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(run_app(args))
     try:
-        return int(func(args))
+        code = int(func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit-time flush
+        return code
     except BrokenPipeError:
         # the reader went away (`medispecs-desktop list --json | head`): stop quietly, and
         # point stdout at /dev/null so the exit-time flush does not fail again
