@@ -76,3 +76,48 @@ def player_tasks() -> Iterator[Any]:
     for controller in runner.controllers:  # type: ignore[attr-defined]
         controller.shutdown()
     runner.shutdown()
+
+
+def open_numbered(qtbot: Any, tasks: Any, client: Any, bucket: str, key: str,
+                  **kw: Any) -> tuple[Any, Any, list[int]]:
+    """A shown PlayerWidget paused on a numbered clip (tests/support/numbered_clips), its
+    frame index built; returns (controller, widget, numbers of the frames shown so far)."""
+    from medispecs_desktop.core.models import Video
+    from medispecs_desktop.ui.player import PlayerController, PlayerWidget
+    from tests.support.numbered_clips import read_qimage
+
+    controller = PlayerController(Provider(client, key, bucket=bucket), tasks, **kw)
+    tasks.controllers.append(controller)
+    widget = PlayerWidget(controller)
+    qtbot.addWidget(widget)
+    widget.resize(800, 480)
+    widget.show()
+    qtbot.waitExposed(widget)
+    controller.audio.setMuted(True)
+    shown: list[int] = []
+    sink = controller.video_sink
+    assert sink is not None
+    sink.videoFrameChanged.connect(
+        lambda f: shown.append(read_qimage(f.toImage())) if f.isValid() else None)
+    video_id = "v_" + key.rsplit("/v_", 1)[-1].split(".")[0].replace(".", "_")
+    video = Video.from_api({"videoId": video_id, "title": "Numbered", "status": "ready",
+                            "recordedAt": "2025-11-03T14:30:00Z"})
+    with qtbot.waitSignal(controller.firstFrame, timeout=15_000):
+        controller.open(video, autoplay=False)
+    if "index_loader" not in kw:
+        qtbot.waitUntil(lambda: controller.frame_index.index is not None, timeout=15_000)
+    return controller, widget, shown
+
+
+def moto_s3_with_clip(bucket: str, key: str, folder: Any, frames: int = 300
+                      ) -> Iterator[tuple[Any, str]]:
+    """:func:`moto_s3` holding one numbered 30 fps clip of ``frames`` frames at ``key``."""
+    from fractions import Fraction
+
+    from tests.support.numbered_clips import make_numbered_clip
+
+    for client, endpoint in moto_s3(bucket):
+        path = folder / "clip.mp4"
+        make_numbered_clip(path, frames=frames, fps=Fraction(30))
+        client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType="video/mp4")
+        yield client, endpoint

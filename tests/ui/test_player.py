@@ -127,7 +127,7 @@ def test_seek_skip_and_frame_steps_land_on_expected_positions(
     qtbot.waitUntil(lambda: frames[-1] == 4_000_000 + frame_us, timeout=5_000)
     assert controller.state == "paused"
 
-    # keyboard: → +5 s, ← -5 s, L +30 s clamps at the end, J -30 s clamps at 0
+    # keyboard: → +5 s, ← -5 s, Shift+← -30 s clamps at 0
     widget.setFocus()
     controller.seek(2_000)
     qtbot.waitUntil(lambda: controller.player.position() == 2_000, timeout=5_000)
@@ -149,8 +149,8 @@ def test_speed_volume_mute_and_shortcut_help(qtbot: Any, s3: Any, clip_key: str,
         controller.open(_video())
     for _ in range(10):
         widget.actions_by_name["faster"].trigger()
-    assert controller.rate == 2.0
-    assert widget.speed.currentText() == "2×"
+    assert controller.rate == 4.0
+    assert widget.speed.currentText() == "4×"
     for _ in range(10):
         widget.actions_by_name["slower"].trigger()
     assert controller.rate == 0.25
@@ -168,7 +168,8 @@ def test_speed_volume_mute_and_shortcut_help(qtbot: Any, s3: Any, clip_key: str,
 
     # every shortcut the issue names is bound and listed in the help overlay
     bound = {seq.toString() for a in widget.actions() for seq in a.shortcuts()}
-    for key in ("Space", "J", "K", "L", "Left", "Right", ",", ".", "[", "]", "F", "M"):
+    for key in ("Space", "J", "K", "L", "Left", "Right", "Shift+Left", "Shift+Right", ",", ".",
+                "[", "]", "F", "M", "T"):
         assert key in bound, key
     help_text = widget.help_overlay.text()
     for _keys, text, _name in SHORTCUTS:

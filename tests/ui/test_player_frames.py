@@ -19,8 +19,8 @@ from medispecs_desktop.core.frame_index import FrameIndexError
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.player import PlayerController, PlayerWidget
 from medispecs_desktop.ui.tasks import TaskRunner
-from tests.support.numbered_clips import make_numbered_clip, read_qimage, vfr_durations
-from tests.support.player_s3 import Provider, moto_s3, player_tasks
+from tests.support.numbered_clips import make_numbered_clip, vfr_durations
+from tests.support.player_s3 import moto_s3, open_numbered, player_tasks
 
 BUCKET = "player-frames"
 FRAMES = 240
@@ -59,40 +59,13 @@ def tasks(qtbot: Any) -> Iterator[TaskRunner]:
     yield from player_tasks()
 
 
-class Shown:
-    """The numbers of the frames that reached the video output, in order."""
-
-    def __init__(self, controller: PlayerController) -> None:
-        self.numbers: list[int] = []
-        sink = controller.video_sink
-        assert sink is not None
-        sink.videoFrameChanged.connect(self._on_frame)
-
-    def _on_frame(self, frame: Any) -> None:
-        if frame.isValid():
-            self.numbers.append(read_qimage(frame.toImage()))
-
-    @property
-    def last(self) -> int | None:
-        return self.numbers[-1] if self.numbers else None
+def _last(shown: list[int]) -> int | None:
+    return shown[-1] if shown else None
 
 
 def _open(qtbot: Any, tasks: TaskRunner, client: Any, key: str, **kw: Any
-          ) -> tuple[PlayerController, PlayerWidget, Shown]:
-    controller = PlayerController(Provider(client, key, bucket=BUCKET), tasks, **kw)
-    tasks.controllers.append(controller)  # type: ignore[attr-defined]
-    widget = PlayerWidget(controller)
-    qtbot.addWidget(widget)
-    widget.resize(640, 480)
-    widget.show()
-    controller.audio.setMuted(True)
-    shown = Shown(controller)
-    video = Video.from_api({"videoId": "v_" + key.rsplit("/v_", 1)[1].split(".")[0],
-                            "title": "Numbered", "recordedAt": "2025-11-03T14:30:00Z",
-                            "status": "ready"})
-    with qtbot.waitSignal(controller.firstFrame, timeout=15_000):
-        controller.open(video, autoplay=False)
-    return controller, widget, shown
+          ) -> tuple[PlayerController, PlayerWidget, list[int]]:
+    return open_numbered(qtbot, tasks, client, BUCKET, key, **kw)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("kind", list(CLIPS))
@@ -103,23 +76,22 @@ def test_every_step_shows_exactly_the_next_frame_both_ways(
     client, _ = s3
     key, starts = clips[kind]
     controller, widget, shown = _open(qtbot, tasks, client, key)
-    qtbot.waitUntil(lambda: controller.frame_index.index is not None, timeout=15_000)
     index = controller.frame_index.index
     assert index is not None and len(index) == FRAMES
     # the index holds the frames' real times (µs), variable rate included
     assert all(abs(index.starts_us[i] - float(starts[i]) * 1e6) <= 1 for i in range(FRAMES))
 
     controller.seek(index.seek_ms(START))
-    qtbot.waitUntil(lambda: shown.last == START, timeout=5_000)
+    qtbot.waitUntil(lambda: _last(shown) == START, timeout=5_000)
     widget.toggle_time_display()
     for step in range(1, STEPS + 1):
         widget.actions_by_name["frame_forward"].trigger()
-        qtbot.waitUntil(lambda s=step: shown.last == START + s, timeout=5_000)
+        qtbot.waitUntil(lambda s=step: _last(shown) == START + s, timeout=5_000)
     assert controller.current_frame == START + STEPS
     assert widget.time_label.text().startswith(f"Frame {START + STEPS} · ")
     for step in range(1, STEPS + 1):
         widget.actions_by_name["frame_back"].trigger()
-        qtbot.waitUntil(lambda s=step: shown.last == START + STEPS - s, timeout=5_000)
+        qtbot.waitUntil(lambda s=step: _last(shown) == START + STEPS - s, timeout=5_000)
     assert controller.current_frame == START
     assert controller.state == "paused"
 
@@ -129,17 +101,16 @@ def test_presses_faster_than_decoding_still_move_one_frame_each(
 ) -> None:
     client, _ = s3
     controller, _widget, shown = _open(qtbot, tasks, client, clips["30fps"][0])
-    qtbot.waitUntil(lambda: controller.frame_index.index is not None, timeout=15_000)
     index = controller.frame_index.index
     assert index is not None
     controller.seek(index.seek_ms(100))
-    qtbot.waitUntil(lambda: shown.last == 100, timeout=5_000)
+    qtbot.waitUntil(lambda: _last(shown) == 100, timeout=5_000)
     for _ in range(9):  # nine presses in one go: nine frames on
         controller.step_frames(1)
-    qtbot.waitUntil(lambda: shown.last == 109, timeout=5_000)
+    qtbot.waitUntil(lambda: _last(shown) == 109, timeout=5_000)
     for _ in range(4):
         controller.step_frames(-1)
-    qtbot.waitUntil(lambda: shown.last == 105, timeout=5_000)
+    qtbot.waitUntil(lambda: _last(shown) == 105, timeout=5_000)
     assert controller.current_frame == 105
 
 
@@ -157,13 +128,13 @@ def test_steps_by_the_shown_frame_while_the_frame_times_are_unknown(
                                       index_loader=broken)
     qtbot.waitUntil(lambda: controller.frame_index.failures == 1, timeout=15_000)
     controller.seek(2_000)  # frame 59 (59.94 frames in)
-    qtbot.waitUntil(lambda: shown.last == 59, timeout=5_000)
+    qtbot.waitUntil(lambda: _last(shown) == 59, timeout=5_000)
     for step in range(1, 31):
         controller.step_frames(1)
-        qtbot.waitUntil(lambda s=step: shown.last == 59 + s, timeout=5_000)
+        qtbot.waitUntil(lambda s=step: _last(shown) == 59 + s, timeout=5_000)
     for step in range(1, 31):
         controller.step_frames(-1)
-        qtbot.waitUntil(lambda s=step: shown.last == 89 - s, timeout=5_000)
+        qtbot.waitUntil(lambda s=step: _last(shown) == 89 - s, timeout=5_000)
     assert controller.current_frame == -1  # no index: no frame number to show
     widget.toggle_time_display()
     assert widget.time_label.text().startswith("0:01.")

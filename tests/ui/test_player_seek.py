@@ -7,7 +7,6 @@ picture is checked by reading the frame number back from the video sink.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -15,11 +14,9 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.player import PlayerController, PlayerWidget
 from medispecs_desktop.ui.tasks import TaskRunner
-from tests.support.numbered_clips import make_numbered_clip, read_qimage
-from tests.support.player_s3 import Provider, moto_s3, player_tasks
+from tests.support.player_s3 import moto_s3_with_clip, open_numbered, player_tasks
 
 BUCKET = "player-seek"
 KEY = "videos/u/v_seek.mp4"
@@ -28,11 +25,7 @@ FRAMES = 300  # 10 s at 30 fps
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    for client, endpoint in moto_s3(BUCKET):
-        path = tmp_path_factory.mktemp("seek") / "seek.mp4"
-        make_numbered_clip(path, frames=FRAMES, fps=Fraction(30))
-        client.put_object(Bucket=BUCKET, Key=KEY, Body=path.read_bytes(), ContentType="video/mp4")
-        yield client, endpoint
+    yield from moto_s3_with_clip(BUCKET, KEY, tmp_path_factory.mktemp("seek"))
 
 
 @pytest.fixture
@@ -44,25 +37,8 @@ def tasks(qtbot: Any) -> Iterator[TaskRunner]:
 def player(qtbot: Any, s3: tuple[Any, str], tasks: TaskRunner
            ) -> tuple[PlayerController, PlayerWidget, list[int]]:
     client, _ = s3
-    controller = PlayerController(Provider(client, KEY, bucket=BUCKET), tasks)
-    tasks.controllers.append(controller)  # type: ignore[attr-defined]
-    widget = PlayerWidget(controller)
-    qtbot.addWidget(widget)
-    widget.resize(800, 480)
-    widget.show()
-    qtbot.waitExposed(widget)
-    controller.audio.setMuted(True)
-    shown: list[int] = []
-    sink = controller.video_sink
-    assert sink is not None
-    sink.videoFrameChanged.connect(
-        lambda f: shown.append(read_qimage(f.toImage())) if f.isValid() else None)
-    video = Video.from_api({"videoId": "v_seek", "title": "Seek", "status": "ready",
-                            "recordedAt": "2025-11-03T14:30:00Z"})
-    with qtbot.waitSignal(controller.firstFrame, timeout=15_000):
-        controller.open(video, autoplay=False)
+    controller, widget, shown = open_numbered(qtbot, tasks, client, BUCKET, KEY)
     qtbot.waitUntil(lambda: widget.slider.maximum() >= 9_900, timeout=10_000)
-    qtbot.waitUntil(lambda: controller.frame_index.index is not None, timeout=15_000)
     return controller, widget, shown
 
 

@@ -21,7 +21,8 @@ from medispecs_desktop.core.errors import (
 log = logging.getLogger(__name__)
 
 API_KIND = "api"
-RATES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+RATES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 4.0)
+SHUTTLE_RATES = (1.0, 2.0, 4.0)  # L, L again, L again
 ICON_SIZE = QSize(20, 20)  # player control icons
 DEFAULT_FPS = 30.0
 REFRESH_FRACTION = 0.8
@@ -32,15 +33,18 @@ MAX_ERROR_REFRESHES = 2  # URL renewals in a row after stream errors, then give 
 
 # (keys, what they do) - the help overlay and the widget's actions are built from this
 SHORTCUTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (("Space", "K"), "Play / pause", "toggle"),
+    (("Space",), "Play / pause", "toggle"),
+    (("L",), "Play; again: 2×, then 4×", "shuttle_forward"),
+    (("K",), "Pause (hold K and press J / L: one frame back / on)", "shuttle_stop"),
+    (("J",), "Play backwards; again: 2×, then 4×", "shuttle_back"),
     (("Left",), "Back 5 seconds", "back_small"),
     (("Right",), "Forward 5 seconds", "forward_small"),
-    (("J", "Shift+Left"), "Back 30 seconds", "back_big"),
-    (("L", "Shift+Right"), "Forward 30 seconds", "forward_big"),
+    (("Shift+Left",), "Back 30 seconds", "back_big"),
+    (("Shift+Right",), "Forward 30 seconds", "forward_big"),
     ((",",), "Previous frame (pauses)", "frame_back"),
     ((".",), "Next frame (pauses)", "frame_forward"),
     (("[",), "Slower (down to 0.25×)", "slower"),
-    (("]",), "Faster (up to 2×)", "faster"),
+    (("]",), "Faster (up to 4×)", "faster"),
     (("T",), "Time / frame number display", "time_display"),
     (("F",), "Fullscreen on / off", "fullscreen"),
     (("M",), "Mute / unmute", "mute"),

@@ -31,6 +31,7 @@ from medispecs_desktop.ui.player.common import (
     REFRESH_FRACTION,
     SAVE_POSITION_EVERY_MS,
     SEEKABLE,
+    SHUTTLE_RATES,
     STANDBY_LEAD_MS,
     STANDBY_TIMEOUT_MS,
     PlaybackUrlLike,
@@ -41,6 +42,7 @@ from medispecs_desktop.ui.player.common import (
     quiet_stream_summary,
 )
 from medispecs_desktop.ui.player.frames import FrameIndexBridge, FrameStepper, IndexLoader
+from medispecs_desktop.ui.player.shuttle import ReverseShuttle
 from medispecs_desktop.ui.positions import MIN_RESUME_MS, PositionStore
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class PlayerController(QObject):
         self.frame_index = FrameIndexBridge(tasks, index_loader, self)
         self.stepper = FrameStepper(self.frame_index, self)
         self.frameShown = self.stepper.frameShown
+        self.reverse = ReverseShuttle(self, self)
         self.url_requests = 0
         self.url_refreshes = 0
 
@@ -224,6 +227,7 @@ class PlayerController(QObject):
         self._fetch_url(position=position, play=True, offer_resume=False)
 
     def _stop_media(self) -> None:
+        self.reverse.stop()
         self.frame_index.clear()
         self.stepper.reset()
         self._drop_standby()
@@ -443,6 +447,7 @@ class PlayerController(QObject):
     # -- transport -------------------------------------------------------------------------
 
     def play(self) -> None:
+        self.reverse.stop()
         self.stepper.forget_pending()
         if self.player.source().isEmpty():
             if self.video is not None and self._state in ("error", "stopped"):
@@ -453,7 +458,40 @@ class PlayerController(QObject):
         self.player.play()
 
     def pause(self) -> None:
+        self.reverse.stop()
         self.player.pause()
+
+    # -- J / K / L ---------------------------------------------------------------------
+
+    def shuttle_forward(self) -> None:
+        """L: play at 1×; while playing forwards, 2× then 4×."""
+        if self.reverse.active or self.player.playbackState() \
+                != QMediaPlayer.PlaybackState.PlayingState:
+            self.reverse.stop()
+            self.set_rate(1.0)
+            self.play()
+            return
+        faster = [r for r in SHUTTLE_RATES if r > self.rate + 1e-6]
+        self.set_rate(faster[0] if faster else SHUTTLE_RATES[-1])
+
+    def shuttle_back(self) -> None:
+        """J: play backwards at 1×; again: 2×, then 4× (see :mod:`.shuttle`)."""
+        if self.video is None or self.player.source().isEmpty():
+            return
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.player.pause()
+        self.reverse.start_or_faster()
+
+    def step_once_back(self) -> bool:
+        """One exact frame back for the reverse shuttle; False at the first frame."""
+        target = self.stepper.target_ms(-1, self.position, self.frame_ms)
+        if target is None or (self.stepper.index is None and self.position <= 0):
+            return False
+        self._seek(target)
+        return True
+
+    def step_pending(self) -> bool:
+        return self.stepper.pending
 
     def toggle(self) -> None:
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
@@ -473,6 +511,7 @@ class PlayerController(QObject):
 
     def seek(self, position_ms: int) -> None:
         """Show the frame at ``position_ms`` (clamped to the recording)."""
+        self.reverse.stop()
         self.stepper.seeking(self._clamp(position_ms))
         self._seek(position_ms)
 

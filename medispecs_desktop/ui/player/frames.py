@@ -115,6 +115,11 @@ class FrameStepper(QObject):
         self.shown_start_us = self.shown_end_us = None
         self.forget_pending()
 
+    @property
+    def pending(self) -> bool:
+        """A step (or seek) asked for a frame that is not on screen yet."""
+        return self._target is not None or self._target_us is not None
+
     def forget_pending(self) -> None:
         self._target = None
         self._target_us = None

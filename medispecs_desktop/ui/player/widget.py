@@ -6,10 +6,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QHideEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QHideEvent, QKeyEvent, QKeySequence
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
+    QApplication,
     QBoxLayout,
     QComboBox,
     QGridLayout,
@@ -52,6 +53,10 @@ class PlayerWidget(QWidget):
         self.controller = controller
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._slider_dragging = False
+        self._k_held = False
+        app = QApplication.instance()
+        if app is not None:  # K's release may reach any widget: watch for it app-wide
+            app.installEventFilter(self)
         self._fullscreen_home: tuple[QWidget, int] | None = None
 
         self.video_widget = QVideoWidget()
@@ -85,9 +90,10 @@ class PlayerWidget(QWidget):
         style = self.style()
         self.play_button = QToolButton()
         self.play_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
-        self.play_button.setToolTip("Play / pause (Space, K)")
+        self.play_button.setToolTip("Play / pause (Space; L plays, K pauses, J plays backwards)")
         c = controller
-        self.back_big = self._button("−30 s", "Back 30 seconds (J)", lambda: c.skip(-BIG_STEP_MS))
+        self.back_big = self._button(
+            "−30 s", "Back 30 seconds (Shift+←)", lambda: c.skip(-BIG_STEP_MS))
         self.back_small = self._button(
             "−5 s", "Back 5 seconds (←)", lambda: c.skip(-SMALL_STEP_MS)
         )
@@ -99,7 +105,7 @@ class PlayerWidget(QWidget):
             "+5 s", "Forward 5 seconds (→)", lambda: c.skip(SMALL_STEP_MS)
         )
         self.forward_big = self._button(
-            "+30 s", "Forward 30 seconds (L)", lambda: c.skip(BIG_STEP_MS)
+            "+30 s", "Forward 30 seconds (Shift+→)", lambda: c.skip(BIG_STEP_MS)
         )
         self.slider = SeekBar()
         # while dragging, the picture follows: at most one seek per interval, the last wins
@@ -217,6 +223,9 @@ class PlayerWidget(QWidget):
             "mute": controller.toggle_mute,
             "help": self.toggle_help,
             "time_display": self.toggle_time_display,
+            "shuttle_forward": lambda: self._shuttle(1),
+            "shuttle_stop": self._k_pressed,
+            "shuttle_back": lambda: self._shuttle(-1),
             "escape": self._escape,
         }
         for keys, text, name in SHORTCUTS:
@@ -252,6 +261,29 @@ class PlayerWidget(QWidget):
         controller.mutedChanged.connect(self._on_muted)
         controller.volumeChanged.connect(lambda v: self._set_quietly(self.volume, round(v * 100)))
         self._update_enabled()
+
+    # -- J / K / L -----------------------------------------------------------------------
+
+    def _k_pressed(self) -> None:
+        self._k_held = True  # until K is released (see eventFilter)
+        self.controller.pause()
+
+    def _shuttle(self, direction: int) -> None:
+        """J / L: with K held, one frame back / on; otherwise the shuttle."""
+        if self._k_held:
+            self.controller.step_frames(direction)
+        elif direction > 0:
+            self.controller.shuttle_forward()
+        else:
+            self.controller.shuttle_back()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyRelease and isinstance(event, QKeyEvent) \
+                and event.key() == Qt.Key.Key_K and not event.isAutoRepeat():
+            self._k_held = False
+        elif event.type() == QEvent.Type.ApplicationDeactivate:
+            self._k_held = False  # the release may go to another application
+        return False
 
     def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
         button = QToolButton()

@@ -1,0 +1,129 @@
+"""J/K/L as editors know them, with real key presses on the real widget and a numbered clip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from medispecs_desktop.ui.player import SHORTCUTS, PlayerController, PlayerWidget
+from medispecs_desktop.ui.tasks import TaskRunner
+from tests.support.player_s3 import moto_s3_with_clip, open_numbered, player_tasks
+
+BUCKET = "player-jkl"
+KEY = "videos/u/v_jkl.mp4"
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+    yield from moto_s3_with_clip(BUCKET, KEY, tmp_path_factory.mktemp("jkl"))
+
+
+@pytest.fixture
+def tasks(qtbot: Any) -> Iterator[TaskRunner]:
+    yield from player_tasks()
+
+
+@pytest.fixture
+def player(qtbot: Any, s3: tuple[Any, str], tasks: TaskRunner
+           ) -> tuple[PlayerController, PlayerWidget, list[int]]:
+    controller, widget, shown = open_numbered(qtbot, tasks, s3[0], BUCKET, KEY)
+    widget.activateWindow()
+    widget.setFocus()
+    return controller, widget, shown
+
+
+def _go_to(qtbot: Any, controller: PlayerController, shown: list[int], frame: int) -> None:
+    index = controller.frame_index.index
+    assert index is not None
+    controller.seek(index.seek_ms(frame))
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == frame, timeout=5_000)
+
+
+def test_l_plays_then_2x_then_4x_and_k_pauses(
+    qtbot: Any, player: tuple[PlayerController, PlayerWidget, list[int]]
+) -> None:
+    controller, widget, _shown = player
+    qtbot.keyClick(widget.slider, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+    assert controller.rate == 1.0
+    for rate in (2.0, 4.0, 4.0):
+        qtbot.keyClick(widget.slider, Qt.Key.Key_L)
+        assert controller.rate == rate
+    assert widget.speed.currentText() == "4×"
+    qtbot.keyClick(widget.slider, Qt.Key.Key_K)
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=5_000)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_L)  # from pause: 1× again
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+    assert controller.rate == 1.0
+
+
+def test_k_held_with_j_or_l_steps_one_frame(
+    qtbot: Any, player: tuple[PlayerController, PlayerWidget, list[int]]
+) -> None:
+    controller, widget, shown = player
+    _go_to(qtbot, controller, shown, 120)
+    target = widget.slider
+    qtbot.keyPress(target, Qt.Key.Key_K)
+    for expected in (121, 122, 123):
+        qtbot.keyClick(target, Qt.Key.Key_L)
+        qtbot.waitUntil(lambda e=expected: shown[-1] == e, timeout=5_000)
+    for expected in (122, 121):
+        qtbot.keyClick(target, Qt.Key.Key_J)
+        qtbot.waitUntil(lambda e=expected: shown[-1] == e, timeout=5_000)
+    assert controller.state == "paused" and not controller.reverse.active
+    qtbot.keyRelease(target, Qt.Key.Key_K)
+    # K released: L is play again, not a step
+    qtbot.keyClick(target, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+
+
+def test_j_plays_backwards_frame_by_frame_and_stops_at_the_start(
+    qtbot: Any, player: tuple[PlayerController, PlayerWidget, list[int]]
+) -> None:
+    controller, widget, shown = player
+    _go_to(qtbot, controller, shown, 60)
+    start = len(shown)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_J)
+    assert controller.reverse.active and controller.reverse.speed == 1.0
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == 40, timeout=10_000)
+    backwards = shown[start:]
+    # every frame, newest first, none skipped nor repeated
+    assert backwards[: 60 - 40] == list(range(59, 39, -1)), backwards
+    qtbot.keyClick(widget.slider, Qt.Key.Key_J)
+    assert controller.reverse.speed == 2.0
+    qtbot.keyClick(widget.slider, Qt.Key.Key_K)
+    assert not controller.reverse.active and controller.state == "paused"
+
+    _go_to(qtbot, controller, shown, 5)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_J)
+    qtbot.waitUntil(lambda: not controller.reverse.active, timeout=10_000)  # at frame 0
+    assert shown[-1] == 0
+
+    # J while playing forwards: forward play stops, backward play starts
+    _go_to(qtbot, controller, shown, 100)
+    controller.play()
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_J)
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=5_000)
+    assert controller.reverse.active
+    peak = shown[-1]
+    qtbot.waitUntil(lambda: shown[-1] <= peak - 3, timeout=10_000)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_L)  # L: forwards again at 1×
+    assert not controller.reverse.active
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+
+
+def test_shortcuts_are_listed_in_help_and_menus(
+    player: tuple[PlayerController, PlayerWidget, list[int]]
+) -> None:
+    _controller, widget, _shown = player
+    help_text = widget.help_overlay.text()
+    for keys, text, name in SHORTCUTS:
+        assert text in help_text
+        action = widget.actions_by_name[name]
+        assert action.text() == text
+        assert [s.toString() for s in action.shortcuts()] == list(keys)
+    assert {"J", "K", "L"} <= {k for keys, _t, _n in SHORTCUTS for k in keys}
