@@ -29,11 +29,14 @@ ENV_NAMES: dict[str, str] = {
     "user_pool_id": "MEDISPECS_USER_POOL_ID",
     "client_id": "MEDISPECS_CLIENT_ID",
     "cognito_endpoint": "MEDISPECS_COGNITO_ENDPOINT",
+    "auth_domain": "MEDISPECS_AUTH_DOMAIN",
+    "redirect_ports": "MEDISPECS_REDIRECT_PORTS",
     "demo": "MEDISPECS_DEMO",
     "max_concurrent_files": "MEDISPECS_MAX_CONCURRENT_FILES",
     "max_parts_in_flight": "MEDISPECS_MAX_PARTS_IN_FLIGHT",
     "bandwidth_limit_kbps": "MEDISPECS_BANDWIDTH_LIMIT_KBPS",
     "allow_plaintext_keyring": "MEDISPECS_ALLOW_PLAINTEXT_KEYRING",
+    "idle_timeout_minutes": "MEDISPECS_IDLE_TIMEOUT_MINUTES",
 }
 
 
@@ -46,11 +49,18 @@ class Settings:
     user_pool_id: str = ""
     client_id: str = ""
     cognito_endpoint: str = ""
+    auth_domain: str = ""
+    """The user pool's domain (managed login): ``https://<prefix>.auth.<region>.amazoncognito.com``
+    or the organisation's custom domain. Set -> "Sign in with your organisation" (browser, PKCE)."""
+    redirect_ports: str = ""
+    """Loopback ports registered as callback URLs ("47251,47252"); empty: any free port."""
     demo: bool = False
     max_concurrent_files: int = 2
     max_parts_in_flight: int = 4
     bandwidth_limit_kbps: int = 0
     allow_plaintext_keyring: bool = False
+    idle_timeout_minutes: int = 15
+    """Lock the app after this many idle minutes (0: never); IT can fix it in the policy."""
 
     @property
     def is_configured(self) -> bool:

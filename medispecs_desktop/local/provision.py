@@ -6,8 +6,10 @@ What a real deployment's template creates, on ``endpoint_url`` instead of AWS:
   URLs and a lifecycle rule that aborts incomplete multipart uploads after a few days;
 - DynamoDB table ``AppMain`` exactly as ``backend.schema.create_table_kwargs`` declares it, and
   the audit trail ``AppAudit`` (``backend.audit.create_audit_table_kwargs``);
-- a Cognito user pool, a public app client (no secret; USER_PASSWORD_AUTH + REFRESH_TOKEN_AUTH)
-  and demo users with permanent passwords (``demo``, plus ``demo2`` to show isolation).
+- a Cognito user pool (MFA optional, authenticator apps allowed), a public app client (no
+  secret; USER_SRP_AUTH + REFRESH_TOKEN_AUTH, and the authorization-code flow with loopback
+  callback URLs for the browser sign-in), demo users with permanent passwords (``demo``, plus
+  ``demo2`` to show isolation) and ``demo-mfa``, whose sign-in asks for an authenticator code.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ DEFAULT_REGION = "ap-southeast-1"
 DEFAULT_BUCKET = "medispecs-videos"
 DEFAULT_TABLE = "AppMain"
 ABORT_INCOMPLETE_MULTIPART_DAYS = 3
+OAUTH_SCOPES = ["openid", "email", "profile", "aws.cognito.signin.user.admin"]
+# RFC 8252 §7.3: a loopback callback matches any port (the local login page honours that)
+LOOPBACK_CALLBACKS = ("http://127.0.0.1/callback", "http://localhost/callback")
 
 # moto never checks credentials; fixed dummy ones keep boto3 from looking for real ones
 # (and from ever sending a developer's real keys to the local endpoint).
@@ -49,6 +54,7 @@ class DemoUser:
     password: str
     email: str
     sub: str = ""
+    totp_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Provisioned:
     client_id: str
     users: tuple[DemoUser, ...] = field(default_factory=tuple)
     audit_table: str = DEFAULT_AUDIT_TABLE_NAME
+    mfa_user: DemoUser | None = None
 
 
 def aws_client(
@@ -157,6 +164,24 @@ def _user(idp: Any, pool_id: str, username: str) -> DemoUser:
     return DemoUser(username=username, password=password, email=email, sub=sub)
 
 
+def _mfa_user(idp: Any, pool_id: str, client_id: str, username: str = "demo-mfa") -> DemoUser:
+    """A demo user whose sign-in asks for an authenticator code: enrolled the way the app
+    enrols (AssociateSoftwareToken -> VerifySoftwareToken -> SetUserMFAPreference)."""
+    import pyotp
+
+    from medispecs_desktop.local.cognito_login import srp_login
+
+    user = _user(idp, pool_id, username)
+    tokens = srp_login(idp, pool_id, client_id, user.username, user.password)
+    access = tokens["AuthenticationResult"]["AccessToken"]
+    secret = str(idp.associate_software_token(AccessToken=access)["SecretCode"])
+    idp.verify_software_token(AccessToken=access, UserCode=pyotp.TOTP(secret).now(),
+                              FriendlyDeviceName="demo authenticator")
+    idp.set_user_mfa_preference(
+        AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    return DemoUser(user.username, user.password, user.email, user.sub, totp_secret=secret)
+
+
 def provision(
     endpoint_url: str,
     *,
@@ -164,6 +189,7 @@ def provision(
     bucket: str = DEFAULT_BUCKET,
     table: str = DEFAULT_TABLE,
     usernames: tuple[str, ...] = ("demo", "demo2"),
+    mfa_username: str = "demo-mfa",
     session: boto3.session.Session | None = None,
 ) -> Provisioned:
     """Create every resource on ``endpoint_url`` (an empty moto server) and return their ids."""
@@ -187,6 +213,8 @@ def provision(
                 }
             },
             AutoVerifiedAttributes=["email"],
+            AccountRecoverySetting={
+                "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
             AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
         )["UserPool"]
         pool_id = str(pool["Id"])
@@ -194,7 +222,13 @@ def provision(
             UserPoolId=pool_id,
             ClientName="medispecs-desktop",
             GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            # managed login (the local stack's /oauth2/*): code + PKCE to a loopback port
+            AllowedOAuthFlows=["code"],
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthScopes=OAUTH_SCOPES,
+            CallbackURLs=list(LOOPBACK_CALLBACKS),
+            SupportedIdentityProviders=["COGNITO"],
             PreventUserExistenceErrors="ENABLED",
             # the ID token carries what the client may read: without these the app knows
             # only the username ("demo"), not the clinician's name and e-mail
@@ -209,7 +243,12 @@ def provision(
                 "RefreshToken": "days",
             },
         )["UserPoolClient"]
+        idp.set_user_pool_mfa_config(
+            UserPoolId=pool_id, MfaConfiguration="OPTIONAL",
+            SoftwareTokenMfaConfiguration={"Enabled": True})
         users = tuple(_user(idp, pool_id, name) for name in usernames)
+        mfa_user = (_mfa_user(idp, pool_id, str(client["ClientId"]), mfa_username)
+                    if mfa_username else None)
     finally:
         for c in (s3, ddb, idp):
             c.close()
@@ -220,4 +259,5 @@ def provision(
         user_pool_id=pool_id,
         client_id=str(client["ClientId"]),
         users=users,
+        mfa_user=mfa_user,
     )

@@ -14,6 +14,7 @@ desktop app runs it as a child process (``medispecs-desktop local-stack``).
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -69,6 +70,7 @@ class MotoServer:
         self.host = host
         self.port = port
         self._thread: ServerThread | None = None
+        self.oauth: Any = None
 
     @property
     def endpoint(self) -> str:
@@ -89,13 +91,22 @@ class MotoServer:
             block_on_close = True
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        from medispecs_desktop.local.cognito_checks import CognitoChecksMiddleware
+        from medispecs_desktop.local.oauth_server import OAuthMiddleware
         from medispecs_desktop.local.revoke import RevokeTokenMiddleware
 
-        # moto lacks Cognito RevokeToken: answered here, so a sign-out is quiet and real
-        app = RevokeTokenMiddleware(DomainDispatcherApplication(create_backend_app))
+        # moto checks authenticator codes only when asked to (with one secret for everyone)
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
+        # moto lacks Cognito RevokeToken: answered here, so a sign-out is quiet and real;
+        # moto accepts any SRP proof and any reset code: checked here; and it has no managed
+        # login: the /oauth2/* pages are served here (see each module)
+        self.oauth = OAuthMiddleware(CognitoChecksMiddleware(
+            RevokeTokenMiddleware(DomainDispatcherApplication(create_backend_app))))
+        app = self.oauth
         server = _Server(self.host, self.port, app, handler=MotoRequestHandler)
         self._thread = ServerThread(server, "moto-server")
         self._thread.start()
+        self.oauth.endpoint = self.endpoint
         return self.endpoint
 
     def reset(self) -> None:
@@ -118,18 +129,26 @@ def sign_in(
     password: str,
     *,
     session: boto3.session.Session | None = None,
+    user_pool_id: str = "",
 ) -> dict[str, Any]:
-    """Cognito USER_PASSWORD_AUTH against the local endpoint -> ``AuthenticationResult``."""
+    """Cognito ``USER_SRP_AUTH`` against the local endpoint -> ``AuthenticationResult``."""
+    from medispecs_desktop.local.cognito_login import srp_login
+
     idp = aws_client("cognito-idp", endpoint, region, session=session)
     try:
-        result = idp.initiate_auth(
-            ClientId=client_id,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
-        )
+        pool_id = user_pool_id or _pool_of(idp, client_id)
+        result = srp_login(idp, pool_id, client_id, username, password)
     finally:
         idp.close()
     return dict(result["AuthenticationResult"])
+
+
+def _pool_of(idp: Any, client_id: str) -> str:
+    for pool in idp.list_user_pools(MaxResults=60)["UserPools"]:
+        clients = idp.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)
+        if any(c["ClientId"] == client_id for c in clients["UserPoolClients"]):
+            return str(pool["Id"])
+    raise LocalStackError(f"no user pool has the app client {client_id}")
 
 
 def _lambda_handler(config: Any, clock: Callable[[], float]) -> LambdaHandler:
@@ -284,7 +303,19 @@ class LocalStack:
                 "demo": True,
                 "note": DEMO_NOTE,
                 "users": [{"username": u.username, "password": u.password} for u in prov.users],
+                "authDomain": endpoint,
             }
+            if prov.mfa_user is not None:
+                self.info["mfaUser"] = {"username": prov.mfa_user.username,
+                                        "password": prov.mfa_user.password,
+                                        "totpSecret": prov.mfa_user.totp_secret}
+            # what IT would hand out (the template's DesktopSettingsJson, + the local endpoint)
+            self.info["desktopSettings"] = {
+                "api_url": api_url, "region": prov.region, "user_pool_id": prov.user_pool_id,
+                "client_id": prov.client_id, "auth_domain": endpoint,
+                "cognito_endpoint": endpoint, "demo": True}
+            self.moto.oauth.region = prov.region
+            self.moto.oauth.desktop_settings = self.info["desktopSettings"]
             if maker is not None:
                 maker.join()
                 if "error" in clips_box:
@@ -345,7 +376,8 @@ class LocalStack:
         assert self.provisioned is not None
         demo = self.provisioned.users[0]
         tokens = sign_in(endpoint, self.region, self.provisioned.client_id,
-                         demo.username, demo.password, session=self._boto)
+                         demo.username, demo.password, session=self._boto,
+                         user_pool_id=self.provisioned.user_pool_id)
         try:
             self.seeded = seed_library(api_url, tokens["IdToken"], clips)
         except Exception as exc:

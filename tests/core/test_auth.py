@@ -125,7 +125,7 @@ def pool(local_stack: dict[str, Any]) -> Iterator[Pool]:
     pool_id = admin.create_user_pool(PoolName="auth-tests")["UserPool"]["Id"]
     client_id = admin.create_user_pool_client(
         UserPoolId=pool_id, ClientName="desktop", GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         ReadAttributes=["email", "name"],  # so the ID token carries them, as on AWS
     )["UserPoolClient"]["ClientId"]
     p = Pool(endpoint, pool_id, client_id, admin)
@@ -266,7 +266,7 @@ def test_offline_sign_in(pool: Pool) -> None:
         ({"client_id": "no-such-client"}, "Check the region, user pool id and app client id"),
         ({"client_id": ""}, "Sign-in is not configured: set client_id"),
         ({"user_pool_id": "", "region": ""}, "region, user_pool_id"),
-        ({"user_pool_id": "ap-southeast-1_SomeOtherPool"}, "belongs to the user pool"),
+        ({"user_pool_id": "NoUnderscorePool"}, "is not a Cognito user pool id"),
     ],
 )
 def test_misconfigured_pool_or_client(pool: Pool, overrides: dict[str, str], words: str) -> None:
@@ -274,6 +274,17 @@ def test_misconfigured_pool_or_client(pool: Pool, overrides: dict[str, str], wor
     with pytest.raises(ConfigurationError) as info:
         auth.sign_in("alice", PASSWORD)
     assert words in str(info.value)
+
+
+def test_another_pools_id_cannot_prove_the_password(pool: Pool) -> None:
+    """The pool's name is part of the SRP proof: with another pool id the right password is
+    refused (as Cognito refuses it), and no tokens of the wrong pool are ever kept."""
+    auth = CognitoAuth(pool.settings(user_pool_id="ap-southeast-1_SomeOtherPool"),
+                       MemoryTokenStore())
+    with pytest.raises(AuthError) as info:
+        auth.sign_in("alice", PASSWORD)
+    assert info.value.code == "wrong_password"
+    assert not auth.signed_in
 
 
 @pytest.mark.parametrize(
@@ -293,7 +304,7 @@ def test_misconfigured_pool_or_client(pool: Pool, overrides: dict[str, str], wor
         ("InvalidPasswordException", "Password does not conform to policy", AuthError,
          "invalid_password"),
         ("TooManyRequestsException", "Rate exceeded", AuthError, "too_many_attempts"),
-        ("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client",
+        ("InvalidParameterException", "USER_SRP_AUTH flow not enabled for this client",
          ConfigurationError, "configuration"),
         ("InternalErrorException", "oops", OfflineError, "service_unavailable"),
     ],
@@ -302,11 +313,11 @@ def test_cognito_error_mapping(code: str, message: str, kind: type[Exception],
                                our_code: str) -> None:
     from botocore.exceptions import ClientError
 
-    from medispecs_desktop.core.auth import _map_client_error
+    from medispecs_desktop.core.auth import map_client_error
 
     error = ClientError({"Error": {"Code": code, "Message": message},
                          "ResponseMetadata": {"HTTPStatusCode": 400}}, "InitiateAuth")
-    mapped = _map_client_error(error, username="alice")
+    mapped = map_client_error(error, username="alice")
     assert type(mapped) is kind
     assert mapped.code == our_code
     assert len(str(mapped)) > 20

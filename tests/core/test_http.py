@@ -265,8 +265,8 @@ def _cognito_client(endpoint: str) -> Any:
 
 
 def _initiate(client: Any) -> Any:
-    return client.initiate_auth(ClientId="c", AuthFlow="USER_PASSWORD_AUTH",
-                                AuthParameters={"USERNAME": "u", "PASSWORD": "p"})
+    return client.initiate_auth(ClientId="c", AuthFlow="USER_SRP_AUTH",
+                                AuthParameters={"USERNAME": "u", "SRP_A": "0a"})
 
 
 def test_boto3_calls_go_through_the_session(tls_server: tuple[Server, Path],
@@ -330,8 +330,9 @@ def test_untrusted_certificates_get_a_clear_message(tls_server: tuple[Server, Pa
     server, _ = tls_server
     for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE"):
         monkeypatch.delenv(var, raising=False)
-    settings = Settings(api_url=server.url, region="ap-southeast-1", user_pool_id="p",
-                        client_id="c", cognito_endpoint=server.url)
+    settings = Settings(api_url=server.url, region="ap-southeast-1",
+                        user_pool_id="ap-southeast-1_p", client_id="c",
+                        cognito_endpoint=server.url)
     auth = CognitoAuth(settings, MemoryTokenStore(), max_attempts=1)
     with pytest.raises(OfflineError) as info:
         auth.sign_in("alice", "pw")

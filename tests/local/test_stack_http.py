@@ -54,7 +54,7 @@ def test_provisioned_resources(local_stack: dict[str, Any]) -> None:
     client = idp.describe_user_pool_client(UserPoolId=local_stack["userPoolId"],
                                            ClientId=local_stack["clientId"])["UserPoolClient"]
     assert "ClientSecret" not in client
-    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH",
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH",
                                                 "ALLOW_REFRESH_TOKEN_AUTH"}
 
 

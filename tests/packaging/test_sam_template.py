@@ -322,12 +322,49 @@ def test_transformed_template_has_every_route_behind_the_jwt_authorizer(tmp_path
 def test_public_app_client_for_the_desktop() -> None:
     client = only("AWS::Cognito::UserPoolClient")["Properties"]
     assert client["GenerateSecret"] is False
+    # SRP only: the password never travels (issue 12)
     assert set(client["ExplicitAuthFlows"]) == {
-        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_USER_SRP_AUTH",
         "ALLOW_REFRESH_TOKEN_AUTH",
     }
+    assert client["AllowedOAuthFlows"] == ["code"]  # + PKCE from the app (public client)
+    assert "openid" in client["AllowedOAuthScopes"]
     pool = only("AWS::Cognito::UserPool")["Properties"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+def test_sign_in_parameters_mfa_domain_federation_and_ses() -> None:
+    tpl = json.loads(json.dumps(template()))
+    params = tpl["Parameters"]
+    assert params["MfaConfiguration"]["Default"] == "OPTIONAL"
+    assert set(params["MfaConfiguration"]["AllowedValues"]) == {"OFF", "OPTIONAL", "ON"}
+    assert set(params["IdentityProviderType"]["AllowedValues"]) == {"NONE", "SAML", "OIDC"}
+    assert params["OidcClientSecret"]["NoEcho"] is True
+    res = tpl["Resources"]
+    providers = {name: r for name, r in res.items()
+                 if r["Type"] == "AWS::Cognito::UserPoolIdentityProvider"}
+    assert {r["Condition"] for r in providers.values()} == {"UseSaml", "UseOidc"}
+    assert {r["Properties"]["ProviderType"] for r in providers.values()} == {"SAML", "OIDC"}
+    assert res["UserPoolDomain"]["Condition"] == "HasDomain"
+    pool = res["UserPool"]["Properties"]
+    assert pool["MfaConfiguration"] == {"Ref": "MfaConfiguration"}
+    assert "UseSes" in json.dumps(pool["EmailConfiguration"])
+    settings = json.dumps(tpl["Outputs"]["DesktopSettingsJson"])
+    assert "auth_domain" in settings and "redirect_ports" in settings
+
+
+def test_no_password_flow_anywhere_in_the_template_or_the_package() -> None:
+    """The password flow sends the password itself (readable by TLS-inspecting proxies):
+    nothing in the template, the app, the local stack, the CLI or the tests may use or allow
+    it."""
+    root = Path(__file__).resolve().parents[2]
+    flow = "USER_" + "PASSWORD_AUTH"  # spelled apart so this file does not match itself
+    offenders = [str(p.relative_to(root)) for p in
+                 [root / "packaging" / "template.yaml",
+                  *sorted((root / "medispecs_desktop").rglob("*.py")),
+                  *sorted((root / "tests").rglob("*.py"))]
+                 if flow in p.read_text(encoding="utf-8")]
+    assert offenders == []
 
 
 def test_iam_actions_are_exactly_the_calls_the_handler_makes() -> None:
@@ -476,8 +513,9 @@ def test_existing_table_and_bucket_can_be_used() -> None:
 def test_outputs_cover_the_desktop_settings() -> None:
     outputs = template()["Outputs"]
     assert {"ApiUrl", "Region", "UserPoolId", "ClientId", "BucketName", "TableName"} <= set(outputs)
-    settings_json = outputs["DesktopSettingsJson"]["Value"]["Fn::Sub"]
-    for key in ("api_url", "region", "user_pool_id", "client_id"):
+    settings_json = outputs["DesktopSettingsJson"]["Value"]["Fn::Sub"][0]
+    for key in ("api_url", "region", "user_pool_id", "client_id", "auth_domain",
+                "redirect_ports"):
         assert f'"{key}"' in settings_json
 
 

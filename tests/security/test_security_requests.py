@@ -137,10 +137,10 @@ def test_tokens_of_another_app_client_or_user_pool_get_401(
     )
     other_client = idp.create_user_pool_client(
         UserPoolId=local_stack["userPoolId"], ClientName=f"other-{uuid.uuid4().hex[:6]}",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     tokens = sign_in(local_stack["awsEndpoint"], local_stack["region"], other_client,
-                     bob.username, bob.password)
+                     bob.username, bob.password, user_pool_id=local_stack["userPoolId"])
     assert jwt.decode(tokens["IdToken"], options={"verify_signature": False})["aud"] \
         == other_client
     for token in (tokens["IdToken"], tokens["AccessToken"]):
@@ -150,14 +150,14 @@ def test_tokens_of_another_app_client_or_user_pool_get_401(
     pool = idp.create_user_pool(PoolName=f"attacker-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
     client = idp.create_user_pool_client(
         UserPoolId=pool, ClientName="attacker",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     password = "Attacker-Passw0rd!"
     idp.admin_create_user(UserPoolId=pool, Username="mallory", MessageAction="SUPPRESS")
     idp.admin_set_user_password(UserPoolId=pool, Username="mallory", Password=password,
                                 Permanent=True)
     foreign = sign_in(local_stack["awsEndpoint"], local_stack["region"], client, "mallory",
-                      password)
+                      password, user_pool_id=pool)
     for token in (foreign["IdToken"], foreign["AccessToken"]):
         r = gateway.call("GET", "/videos", token)
         assert r.status_code == 401, r.text
