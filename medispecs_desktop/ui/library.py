@@ -78,6 +78,7 @@ from medispecs_desktop.core.formatting import format_duration, format_local_time
 from medispecs_desktop.core.library_cache import CachedListing, LibraryCache
 from medispecs_desktop.core.models import INTEGRITY_VERIFIED, Video, format_utc
 from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
+from medispecs_desktop.ui.access_history import AccessHistoryPanel
 from medispecs_desktop.ui.dropzone import refuse_file_drops
 
 log = logging.getLogger(__name__)
@@ -1050,6 +1051,7 @@ class VideoDetailsPane(QWidget):
     deleteRequested = Signal(object)  # Video
     playRequested = Signal(object)  # Video
     reloadRequested = Signal(object)  # Video
+    videoShown = Signal(object)  # Video | None: what the pane shows now (sections follow it)
 
     FIELDS = (
         ("recorded", "Recorded"),
@@ -1170,6 +1172,8 @@ class VideoDetailsPane(QWidget):
         layout.addLayout(edits)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
+        self.sections = QVBoxLayout()  # more about the recording (access history)
+        layout.addLayout(self.sections)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -1267,6 +1271,7 @@ class VideoDetailsPane(QWidget):
                         "Save them, or select “Revert” to discard them."
                     )
         self._update_actions()
+        self.videoShown.emit(video)
 
     def revert(self) -> None:
         """Discard unsaved edits of the shown recording."""
@@ -1468,6 +1473,11 @@ class LibraryWidget(QWidget):
         self.stack.addWidget(self.grid)
 
         self.details = VideoDetailsPane()
+        self.access_history = AccessHistoryPanel(getattr(api, "history", None), tasks,
+                                                 describe_error)
+        self.details.sections.addWidget(self.access_history)
+        self.details.videoShown.connect(
+            lambda v: self.access_history.set_video_id(v.video_id if v else None))
         splitter = QSplitter(Qt.Orientation.Vertical)  # list above, details below
         splitter.setChildrenCollapsible(False)
         left = QWidget()
