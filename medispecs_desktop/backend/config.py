@@ -27,6 +27,9 @@ variable                      default      meaning
                                            unset: audit events go to the log only
 ``AUDIT_RETENTION_DAYS``      2192         days an audit event is kept (its TTL; 6 years,
                                            HIPAA §164.316(b)(2)); ``0`` = forever
+``TRASH_RETENTION_DAYS``      ``30``       days a deleted recording stays in the Trash before
+                                           the scheduled job purges it (and S3 keeps
+                                           noncurrent object versions as long)
 ``CORS_ALLOW_ORIGIN``         ``*``        ``Access-Control-Allow-Origin``
 ``LOG_LEVEL``                 ``INFO``     level of the JSON request log
 ``AWS_ENDPOINT_URL``          (unset)      boto3 honours it itself (moto / local stack)
@@ -41,6 +44,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_BYTES",
+    "DEFAULT_TRASH_RETENTION_DAYS",
     "DEFAULT_VERIFY_SHA256_MAX_BYTES",
     "BackendConfig",
     "ConfigError",
@@ -52,6 +56,8 @@ DEFAULT_VERIFY_SHA256_MAX_BYTES = 2 * GIB
 DEFAULT_EXPIRY_SECONDS = 3600
 DEFAULT_PLAYBACK_EXPIRY_SECONDS = 600
 DEFAULT_AUDIT_RETENTION_DAYS = 6 * 365 + 2  # six years, leap days included
+DEFAULT_TRASH_RETENTION_DAYS = 30
+MAX_TRASH_RETENTION_DAYS = 365
 MAX_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 pre-signed URLs live at most 7 days
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -79,6 +85,8 @@ class BackendConfig:
     audit_table_name: str | None = None
     """The append-only audit table; ``None``: audit events are logged only."""
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+    trash_retention_days: int = DEFAULT_TRASH_RETENTION_DAYS
+    """Days a recording stays restorable in the Trash before the scheduled purge."""
     endpoint_url: str | None = None
     """Explicit AWS endpoint (moto). ``None`` lets boto3 use ``AWS_ENDPOINT_URL`` or AWS."""
     aws_access_key_id: str | None = None
@@ -106,6 +114,11 @@ class BackendConfig:
             raise ConfigError("MAX_UPLOAD_BYTES must be positive")
         if self.verify_sha256_max_bytes < 0:
             raise ConfigError("VERIFY_SHA256_MAX_BYTES must be 0 or more")
+        if not 1 <= self.trash_retention_days <= MAX_TRASH_RETENTION_DAYS:
+            raise ConfigError(
+                f"TRASH_RETENTION_DAYS must be 1..{MAX_TRASH_RETENTION_DAYS}, "
+                f"got {self.trash_retention_days}"
+            )
         if not self.user_id_claim:
             raise ConfigError("USER_ID_CLAIM is empty")
         if self.s3_addressing_style not in (None, "path", "virtual", "auto"):
@@ -141,6 +154,9 @@ class BackendConfig:
                                        DEFAULT_PLAYBACK_EXPIRY_SECONDS),
             audit_table_name=env.get("AUDIT_TABLE", "").strip() or None,
             audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS),
+            trash_retention_days=_int(
+                env, "TRASH_RETENTION_DAYS", DEFAULT_TRASH_RETENTION_DAYS
+            ),
         )
 
 

@@ -31,6 +31,9 @@ ROUTE_KEYS: tuple[str, ...] = (
     "GET /videos/{videoId}/multipart/{uploadId}/parts",
     "POST /videos/{videoId}/multipart/{uploadId}/complete",
     "DELETE /videos/{videoId}/multipart/{uploadId}",
+    "GET /trash",
+    "POST /trash/{videoId}/restore",
+    "DELETE /trash/{videoId}",
 )
 """Every route of the API, in the order the OpenAPI file lists them."""
 

@@ -10,12 +10,18 @@ Items (all in the caller's partition ``PK=USER#{userId}``):
   idempotency guard of create (written with ``attribute_not_exists`` in the same transaction).
 - ``SK=SHA256#{hex}`` / ``SK=FP#{fingerprint}`` - duplicate-check pointers to the videoId.
 - ``SK=UPLOAD#{videoId}#{uploadId}`` - a multipart upload session (size, part size, s3 key).
+- ``SK=TRASH#{trashedAt}#{videoId}`` - a video record in the Trash: moved out of the ``VIDEO#``
+  range (so the library's Query never sees it, no filter needed), its ``VIDEOID#`` pointer
+  following it and its duplicate pointers removed until it is restored.
 
-No GSI is needed. Stdlib only.
+One sparse GSI, ``TrashExpiry`` (``trashShard`` / ``trashExpiresAt``, keys only): only Trash
+records carry those attributes, so the scheduled purge Queries exactly the expired ones, never a
+Scan. The shard spreads a busy day's deletes over ``TRASH_SHARDS`` partition keys. Stdlib only.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 __all__ = [
@@ -27,10 +33,17 @@ __all__ = [
     "ENTITY_VIDEO_ID",
     "PK_ATTR",
     "SK_ATTR",
+    "TRASH_EXPIRES_ATTR",
+    "TRASH_INDEX",
+    "TRASH_SHARDS",
+    "TRASH_SHARD_ATTR",
+    "TRASH_SK_PREFIX",
     "VIDEO_SK_PREFIX",
     "create_table_kwargs",
     "fingerprint_sk",
     "sha256_sk",
+    "trash_shard",
+    "trash_sk",
     "upload_sk",
     "user_pk",
     "video_id_sk",
@@ -48,6 +61,12 @@ ENTITY_FP = "FP"
 ENTITY_UPLOAD = "UPLOAD"
 
 VIDEO_SK_PREFIX = "VIDEO#"
+TRASH_SK_PREFIX = "TRASH#"
+
+TRASH_INDEX = "TrashExpiry"
+TRASH_SHARD_ATTR = "trashShard"
+TRASH_EXPIRES_ATTR = "trashExpiresAt"
+TRASH_SHARDS = 8
 
 
 def create_table_kwargs(table_name: str = DEFAULT_TABLE_NAME) -> dict[str, Any]:
@@ -57,10 +76,22 @@ def create_table_kwargs(table_name: str = DEFAULT_TABLE_NAME) -> dict[str, Any]:
         "AttributeDefinitions": [
             {"AttributeName": PK_ATTR, "AttributeType": "S"},
             {"AttributeName": SK_ATTR, "AttributeType": "S"},
+            {"AttributeName": TRASH_SHARD_ATTR, "AttributeType": "S"},
+            {"AttributeName": TRASH_EXPIRES_ATTR, "AttributeType": "S"},
         ],
         "KeySchema": [
             {"AttributeName": PK_ATTR, "KeyType": "HASH"},
             {"AttributeName": SK_ATTR, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": TRASH_INDEX,
+                "KeySchema": [
+                    {"AttributeName": TRASH_SHARD_ATTR, "KeyType": "HASH"},
+                    {"AttributeName": TRASH_EXPIRES_ATTR, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
         ],
         "BillingMode": "PAY_PER_REQUEST",
     }
@@ -89,3 +120,13 @@ def fingerprint_sk(fingerprint: str) -> str:
 
 def upload_sk(video_id: str, upload_id: str) -> str:
     return f"UPLOAD#{video_id}#{upload_id}"
+
+
+def trash_sk(trashed_at: str, video_id: str) -> str:
+    """``trashed_at`` normalised UTC: the Trash lists newest-deleted first by SK."""
+    return f"{TRASH_SK_PREFIX}{trashed_at}#{video_id}"
+
+
+def trash_shard(video_id: str) -> str:
+    """The ``TrashExpiry`` partition of a trashed video (stable, spread by the id's CRC-32)."""
+    return f"TRASH#{zlib.crc32(video_id.encode()) % TRASH_SHARDS}"

@@ -24,6 +24,7 @@ from .events import Request
 from .logs import logger
 from .storage import ObjectChanged, ObjectInfo, PartInfo, VideoStorage
 from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor
+from .trash import TrashService, is_trashed
 from .validation import (
     DEFAULT_CONTENT_TYPE,
     FINGERPRINT_RE,
@@ -191,6 +192,10 @@ class VideoService:
         self.new_id = new_id
         self.monotonic = monotonic
         """Compared with ``Request.deadline`` while an object is read back for its SHA-256."""
+        self.trash = TrashService(
+            store, storage, retention_days=config.trash_retention_days, public=self.public,
+            thumbnail_key=self.thumbnail_key, clock=lambda: self.clock(),
+        )
 
     # ================================================================ helpers
 
@@ -217,7 +222,7 @@ class VideoService:
 
     def _video_or_404(self, user_id: str, video_id: str) -> Item:
         item = self.store.get_video(user_id, video_id)
-        if item is None:
+        if item is None or is_trashed(item):  # the Trash is reached through /trash only
             raise NotFound(f"video {video_id} not found", code="not_found")
         return item
 
@@ -358,6 +363,9 @@ class VideoService:
 
         pk = schema.user_pk(user_id)
         existing = self.store.get_video(user_id, video_id)
+        if existing is not None and is_trashed(existing):
+            raise Conflict(f"video {video_id} is in the Trash: restore it instead",
+                           code="in_trash")
         if existing is not None:
             return Result(200, self.public(
                 self._confirm_upload(existing, deadline=req.deadline, strict=True)))
@@ -476,18 +484,20 @@ class VideoService:
         )
 
     def delete_video(self, req: Request, user_id: str) -> Result:
+        """Move to the Trash (restorable until ``purgeAt``; see ``trash``)."""
         video_id = self._path_video_id(req)
-        item = self._video_or_404(user_id, video_id)
-        for session in self.store.query_prefix(user_id, f"UPLOAD#{video_id}#"):
-            self.storage.abort_multipart(str(session["s3Key"]), str(session["uploadId"]))
-            self.store.delete(str(session["PK"]), str(session["SK"]))
-        keys = [str(item["s3Key"]), self.thumbnail_key(user_id, video_id)]
-        if item.get("thumbnailS3Key"):
-            keys.append(str(item["thumbnailS3Key"]))
-        self.storage.delete_objects(keys)
-        if not self.store.delete_video(item):
-            raise NotFound(f"video {video_id} not found", code="not_found")
-        return Result(200, {"deleted": video_id})
+        item = self.trash.move_to_trash(user_id, video_id)
+        return Result(200, {"deleted": video_id, "inTrash": True,
+                            "purgeAt": item["trashExpiresAt"]})
+
+    def list_trash(self, req: Request, user_id: str) -> Result:
+        return Result(200, self.trash.list_trash(req, user_id))
+
+    def restore_video(self, req: Request, user_id: str) -> Result:
+        return Result(200, self.trash.restore_route(req, user_id))
+
+    def purge_video(self, req: Request, user_id: str) -> Result:
+        return Result(200, self.trash.purge_route(req, user_id))
 
     # ================================================================ URLs
 
@@ -556,6 +566,9 @@ class VideoService:
 
     def thumbnail_upload_url(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)
+        existing = self.store.get_video(user_id, video_id)
+        if existing is not None and is_trashed(existing):  # deleted: no new bytes for it
+            raise NotFound(f"video {video_id} not found", code="not_found")
         key = self.thumbnail_key(user_id, video_id)
         url, headers = self.storage.presign_put(key, content_type="image/jpeg")
         return self._put_url_result(video_id, key, url, headers)
@@ -811,4 +824,7 @@ class VideoService:
             "GET /videos/{videoId}/multipart/{uploadId}/parts": self.list_parts,
             "POST /videos/{videoId}/multipart/{uploadId}/complete": self.complete_multipart,
             "DELETE /videos/{videoId}/multipart/{uploadId}": self.abort_multipart,
+            "GET /trash": self.list_trash,
+            "POST /trash/{videoId}/restore": self.restore_video,
+            "DELETE /trash/{videoId}": self.purge_video,
         }

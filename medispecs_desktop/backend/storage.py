@@ -198,19 +198,49 @@ class VideoStorage:
         return digest.hexdigest()
 
     def delete_objects(self, keys: Iterable[str]) -> None:
-        objects: list[Any] = [{"Key": k} for k in dict.fromkeys(keys)]
-        if not objects:
-            return
-        try:
-            resp = self.s3.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
-            )
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        errors = [e for e in resp.get("Errors", []) if e.get("Code") != "NoSuchKey"]
-        if errors:
-            raise RuntimeError(f"S3 could not delete {len(errors)} object(s): {errors[0]}")
+        self._delete_batches([{"Key": k} for k in dict.fromkeys(keys)])
+
+    def _delete_batches(self, objects: list[Any]) -> None:
+        """DeleteObjects in batches of 1000 (S3's limit); an already missing key or version
+        counts as deleted."""
+        for start in range(0, len(objects), 1000):
+            try:
+                resp = self.s3.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": objects[start : start + 1000], "Quiet": True},
+                )
+            except ClientError as exc:
+                raise_if_throttled(exc)
+                raise
+            errors = [e for e in resp.get("Errors", [])
+                      if e.get("Code") not in ("NoSuchKey", "NoSuchVersion")]
+            if errors:
+                raise RuntimeError(f"S3 could not delete {len(errors)} object(s): {errors[0]}")
+
+    def delete_all_versions(self, keys: Iterable[str]) -> int:
+        """Delete ``keys`` for good: every version and delete marker (a versioned bucket keeps
+        overwritten or deleted bytes as noncurrent versions; an unversioned one answers the
+        single ``null`` version). Returns how many versions were deleted."""
+        wanted = set(keys)
+        doomed: list[Any] = []
+        for key in sorted(wanted):
+            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": key}
+            while True:
+                try:
+                    resp = self.s3.list_object_versions(**kwargs)
+                except ClientError as exc:
+                    raise_if_throttled(exc)
+                    raise
+                entries: list[Any] = [*resp.get("Versions", []), *resp.get("DeleteMarkers", [])]
+                for v in entries:
+                    if v.get("Key") == key:
+                        doomed.append({"Key": key, "VersionId": v.get("VersionId") or "null"})
+                if not resp.get("IsTruncated"):
+                    break
+                kwargs["KeyMarker"] = resp.get("NextKeyMarker")
+                kwargs["VersionIdMarker"] = resp.get("NextVersionIdMarker")
+        self._delete_batches(doomed)
+        return len(doomed)
 
     # ---------------------------------------------------------------- pre-signed URLs
 

@@ -80,9 +80,12 @@ def encode_cursor(key: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, pk: str, low: str, high: str) -> dict[str, str]:
-    """Decode and check a cursor: it must name the caller's partition and a video key inside the
-    requested range, else 400 ``invalid_cursor`` (a tampered or foreign cursor)."""
+def decode_cursor(
+    cursor: str, *, pk: str, low: str, high: str, prefix: str = schema.VIDEO_SK_PREFIX
+) -> dict[str, str]:
+    """Decode and check a cursor: it must name the caller's partition and a key starting with
+    ``prefix`` (a video, or a Trash entry) inside the requested range, else 400
+    ``invalid_cursor`` (a tampered or foreign cursor)."""
 
     def bad() -> BadRequest:
         return BadRequest("cursor is invalid or belongs to another listing", code="invalid_cursor")
@@ -99,7 +102,7 @@ def decode_cursor(cursor: str, *, pk: str, low: str, high: str) -> dict[str, str
     cpk, csk = data["PK"], data["SK"]
     if not isinstance(cpk, str) or not isinstance(csk, str):
         raise bad()
-    if cpk != pk or not csk.startswith(schema.VIDEO_SK_PREFIX) or not low <= csk <= high:
+    if cpk != pk or not csk.startswith(prefix) or not low <= csk <= high:
         raise bad()
     return {"PK": cpk, "SK": csk}
 

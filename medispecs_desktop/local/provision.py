@@ -2,8 +2,9 @@
 
 What a real deployment's template creates, on ``endpoint_url`` instead of AWS:
 
-- S3 bucket (``medispecs-videos``) with CORS for the desktop's direct PUT/GET through pre-signed
-  URLs and a lifecycle rule that aborts incomplete multipart uploads after a few days;
+- S3 bucket (``medispecs-videos``), versioned, with CORS for the desktop's direct PUT/GET through
+  pre-signed URLs and lifecycle rules that expire noncurrent versions after the Trash's window
+  and abort incomplete multipart uploads after a few days;
 - DynamoDB table ``AppMain`` exactly as ``backend.schema.create_table_kwargs`` declares it, and
   the audit trail ``AppAudit`` (``backend.audit.create_audit_table_kwargs``);
 - a Cognito user pool (MFA optional, authenticator apps allowed), a public app client (no
@@ -22,6 +23,7 @@ import boto3
 from botocore.config import Config
 
 from medispecs_desktop.backend.audit import DEFAULT_AUDIT_TABLE_NAME, create_audit_table_kwargs
+from medispecs_desktop.backend.config import DEFAULT_TRASH_RETENTION_DAYS
 from medispecs_desktop.backend.schema import create_table_kwargs
 
 __all__ = [
@@ -124,6 +126,9 @@ def _bucket(s3: Any, bucket: str, region: str) -> None:
             ]
         },
     )
+    # versioned like the template's bucket: an overwritten or deleted object stays recoverable
+    # as a noncurrent version for the Trash's retention window
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
         LifecycleConfiguration={
@@ -135,7 +140,15 @@ def _bucket(s3: Any, bucket: str, region: str) -> None:
                     "AbortIncompleteMultipartUpload": {
                         "DaysAfterInitiation": ABORT_INCOMPLETE_MULTIPART_DAYS
                     },
-                }
+                },
+                {
+                    "ID": "expire-noncurrent-versions",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "NoncurrentVersionExpiration": {
+                        "NoncurrentDays": DEFAULT_TRASH_RETENTION_DAYS
+                    },
+                },
             ]
         },
     )

@@ -77,6 +77,8 @@ def moto_server() -> Iterator[Moto]:
     ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint,
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    # versioned, as the template declares it: the Trash's purge deletes every version
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     ddb.create_table(**create_table_kwargs(TABLE))
     ddb.create_table(**create_audit_table_kwargs(AUDIT_TABLE))
     try:

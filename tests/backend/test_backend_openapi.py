@@ -92,7 +92,9 @@ def test_part_schemas_match_handler_fields(spec: dict[str, Any]) -> None:
 
 
 def test_video_schema_matches_public_fields(spec: dict[str, Any]) -> None:
-    assert set(schema(spec, "Video")["properties"]) == set(PUBLIC_FIELDS) | {"thumbnailUrl"}
+    # the Trash listing adds when a video was deleted and when it will be purged
+    assert set(schema(spec, "Video")["properties"]) == set(PUBLIC_FIELDS) | {
+        "thumbnailUrl", "trashedAt", "purgeAt"}
 
 
 def test_requests_used_by_clients_validate(spec: dict[str, Any]) -> None:

@@ -114,7 +114,7 @@ def test_patch_title_notes_thumbnail_and_version_conflict(api: Any) -> None:
     assert status == 404
 
 
-def test_delete_removes_object_thumbnail_record_and_pointers(
+def test_delete_then_purge_removes_object_thumbnail_record_and_pointers(
     api: Any, moto_server: Any
 ) -> None:
     data = b"delete me" * 50
@@ -140,8 +140,10 @@ def test_delete_removes_object_thumbnail_record_and_pointers(
     ])
 
     api.ddb_calls.clear()
-    status, body = api.call("DELETE", "/videos/v_del")
-    assert status == 200 and body == {"deleted": "v_del"}
+    status, body = api.call("DELETE", "/videos/v_del")  # to the Trash ...
+    assert status == 200 and body["deleted"] == "v_del" and body["inTrash"] is True
+    status, body = api.call("DELETE", "/trash/v_del")  # ... and forever
+    assert status == 200 and body == {"purged": "v_del"}
     assert "Scan" not in api.ddb_calls
 
     items = moto_server.dynamodb.query(
@@ -162,6 +164,8 @@ def test_delete_removes_object_thumbnail_record_and_pointers(
     status, _ = api.call("GET", "/videos/v_del")
     assert status == 404
     status, _ = api.call("DELETE", "/videos/v_del")
+    assert status == 404
+    status, _ = api.call("DELETE", "/trash/v_del")
     assert status == 404
     # The content hash is free again: the same file can be stored anew.
     status, dup = api.call("POST", "/videos/duplicates", body={"sha256": [sha]})

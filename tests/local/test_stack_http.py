@@ -46,6 +46,9 @@ def test_provisioned_resources(local_stack: dict[str, Any]) -> None:
     assert "ETag" in cors["ExposeHeaders"]
     rules = s3.get_bucket_lifecycle_configuration(Bucket=local_stack["bucket"])["Rules"]
     assert rules[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+    # versioned like the template's bucket, noncurrent versions kept as long as the Trash
+    assert s3.get_bucket_versioning(Bucket=local_stack["bucket"])["Status"] == "Enabled"
+    assert rules[1]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
     ddb = boto3.client("dynamodb", **kw)
     table = ddb.describe_table(TableName=local_stack["table"])["Table"]
     assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
@@ -172,7 +175,8 @@ def test_upload_through_the_stack_as_a_client_would(local_stack, stack_users, ht
     assert created.json()["status"] in ("uploaded", "ready")
     got = http.get(f"{api}/videos/{video_id}", headers=auth).json()
     assert got["fileSizeBytes"] == len(data)
-    assert http.delete(f"{api}/videos/{video_id}", headers=auth).json() == {"deleted": video_id}
+    deleted = http.delete(f"{api}/videos/{video_id}", headers=auth).json()
+    assert deleted["deleted"] == video_id and deleted["inTrash"] is True
     assert http.get(f"{api}/videos/{video_id}", headers=auth).status_code == 404
 
 

@@ -45,6 +45,8 @@ S3_ACTIONS: dict[str, set[str]] = {
     "abort_multipart_upload": {"s3:AbortMultipartUpload"},
     "list_parts": {"s3:ListMultipartUploadParts"},
     "list_multipart_uploads": {"s3:ListBucketMultipartUploads"},
+    # listed only to delete every version (backend/storage.py delete_all_versions)
+    "list_object_versions": {"s3:ListBucketVersions", "s3:DeleteObjectVersion"},
     "list_objects": {"s3:ListBucket"},
     "list_objects_v2": {"s3:ListBucket"},
     "head_bucket": {"s3:ListBucket"},
@@ -109,12 +111,14 @@ def only(kind: str) -> dict[str, Any]:
     return next(iter(found.values()))
 
 
-def function() -> dict[str, Any]:
-    return only("AWS::Serverless::Function")
+def function(name: str = "VideosFunction") -> dict[str, Any]:
+    """The API's function (``VideosFunction``) or the scheduled jobs' (``JobsFunction``)."""
+    assert set(resources("AWS::Serverless::Function")) == {"VideosFunction", "JobsFunction"}
+    return template()["Resources"][name]
 
 
-def policy_statements() -> list[dict[str, Any]]:
-    role_name = function()["Properties"]["Role"]["Fn::GetAtt"][0]
+def policy_statements(name: str = "VideosFunction") -> list[dict[str, Any]]:
+    role_name = function(name)["Properties"]["Role"]["Fn::GetAtt"][0]
     role = template()["Resources"][role_name]
     assert role["Type"] == "AWS::IAM::Role"
     assert "ManagedPolicyArns" not in role["Properties"], "managed policies are not least privilege"
@@ -124,14 +128,63 @@ def policy_statements() -> list[dict[str, Any]]:
     return statements
 
 
-def backend_sources() -> Iterator[tuple[Path, ast.Module]]:
+JOB_MODULES = {"jobs.py"}
+"""Backend modules only the scheduled-jobs function runs (the API's role needs none of them)."""
+
+
+def backend_sources(*, handler_only: bool = False) -> Iterator[tuple[Path, ast.Module]]:
     files = sorted(p for p in BACKEND.rglob("*.py") if "__pycache__" not in p.parts)
     assert files, "no backend sources"
     for path in files:
+        if handler_only and path.name in JOB_MODULES:
+            continue
         yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-def aws_calls() -> tuple[set[str], set[str], set[str]]:
+# ``self.<attribute>`` of the classes the jobs use -> the class it holds
+JOB_ATTRIBUTE_TYPES = {"store": "VideoStore", "storage": "VideoStorage", "trash": "TrashService"}
+
+
+def job_reachable_functions() -> list[ast.AST]:
+    """The function bodies the scheduled jobs can run: every function of ``JOB_MODULES`` and,
+    transitively, the methods they call as ``self.m()``, ``self.store.m()``,
+    ``self.storage.m()``, ``self.trash.m()`` / ``self.service.trash.m()`` (the adapters hold
+    every AWS call)."""
+    methods: dict[tuple[str, str], ast.AST] = {}
+    roots: list[tuple[str, ast.AST]] = []
+    for path, tree in backend_sources():
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef):
+                        methods[(node.name, item.name)] = item
+                        if path.name in JOB_MODULES:
+                            roots.append((node.name, item))
+            elif isinstance(node, ast.FunctionDef) and path.name in JOB_MODULES:
+                roots.append(("", node))
+    seen: dict[int, ast.AST] = {}
+    todo = list(roots)
+    while todo:
+        owner, fn = todo.pop()
+        if id(fn) in seen:
+            continue
+        seen[id(fn)] = fn
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            target = node.func.value
+            cls: str | None = None
+            if isinstance(target, ast.Name) and target.id == "self":
+                cls = owner
+            elif isinstance(target, ast.Attribute) and target.attr in JOB_ATTRIBUTE_TYPES:
+                cls = JOB_ATTRIBUTE_TYPES[target.attr]
+            if cls and (cls, node.func.attr) in methods:
+                todo.append((cls, methods[(cls, node.func.attr)]))
+    return list(seen.values())
+
+
+def aws_calls(*, handler_only: bool = False, trees: list[ast.AST] | None = None
+              ) -> tuple[set[str], set[str], set[str]]:
     """(S3 operations, DynamoDB operations, TransactWriteItems entry kinds) the backend uses.
 
     Operations are method calls whose name is an S3 or DynamoDB API of boto3 (client or resource:
@@ -144,7 +197,9 @@ def aws_calls() -> tuple[set[str], set[str], set[str]]:
     used_s3: set[str] = set()
     used_ddb: set[str] = set()
     dict_keys: set[str] = set()
-    for _path, tree in backend_sources():
+    if trees is None:
+        trees = [tree for _path, tree in backend_sources(handler_only=handler_only)]
+    for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 name = node.func.attr
@@ -173,8 +228,9 @@ def aws_calls() -> tuple[set[str], set[str], set[str]]:
     return used_s3, used_ddb, entries
 
 
-def required_actions() -> set[str]:
-    s3, ddb, entries = aws_calls()
+def required_actions(*, jobs: bool = False) -> set[str]:
+    s3, ddb, entries = (aws_calls(trees=job_reachable_functions()) if jobs
+                        else aws_calls(handler_only=True))
     unknown = sorted((s3 - S3_ACTIONS.keys()) | (ddb - DYNAMODB_ACTIONS.keys()))
     assert not unknown, f"backend calls {unknown}: add their IAM actions to the table in this test"
     needed: set[str] = set()
@@ -306,7 +362,11 @@ def test_transformed_template_has_every_route_behind_the_jwt_authorizer(tmp_path
     cors = body["x-amazon-apigateway-cors"]
     assert "OPTIONS" in cors["allowMethods"]  # preflight: API Gateway answers it, no route
     permissions = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
-    assert len(permissions) == len(ROUTE_KEYS)
+    by_api = [p for p in permissions if p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+    assert len(by_api) == len(ROUTE_KEYS)
+    by_schedule = [p for p in permissions if p["Properties"]["Principal"] == "events.amazonaws.com"]
+    assert len(by_schedule) == len(function("JobsFunction")["Properties"]["Events"])
+    assert len(permissions) == len(by_api) + len(by_schedule)
     assert not [
         r for r in cfn["Resources"] if cfn["Resources"][r]["Type"].startswith("AWS::Serverless::")
     ]
@@ -367,11 +427,12 @@ def test_no_password_flow_anywhere_in_the_template_or_the_package() -> None:
     assert offenders == []
 
 
-def test_iam_actions_are_exactly_the_calls_the_handler_makes() -> None:
-    needed = required_actions()
+@pytest.mark.parametrize("name", ["VideosFunction", "JobsFunction"])
+def test_iam_actions_are_exactly_the_calls_the_handler_makes(name: str) -> None:
+    needed = required_actions(jobs=name == "JobsFunction")
     assert needed, "found no AWS calls in the backend"
     granted: set[str] = set()
-    for statement in policy_statements():
+    for statement in policy_statements(name):
         if statement["Effect"] == "Deny":  # the audit table's append-only guard
             assert statement["Resource"] == {"Fn::GetAtt": ["AuditTable", "Arn"]}
             continue
@@ -386,8 +447,9 @@ def test_iam_actions_are_exactly_the_calls_the_handler_makes() -> None:
     assert not extra, f"the role grants {sorted(extra)} that no backend code calls"
 
 
-def test_iam_resources_are_scoped() -> None:
-    for statement in policy_statements():
+@pytest.mark.parametrize("name", ["VideosFunction", "JobsFunction"])
+def test_iam_resources_are_scoped(name: str) -> None:
+    for statement in policy_statements(name):
         actions = as_list(statement.get("Action", statement.get("NotAction")))
         res = as_list(statement["Resource"])
         text = str(res)
@@ -396,20 +458,20 @@ def test_iam_resources_are_scoped() -> None:
         assert len(service) == 1, f"one service per statement: {statement}"
         if service == {"dynamodb"} and res == [{"Fn::GetAtt": ["AuditTable", "Arn"]}]:
             continue  # the audit table (tests/packaging/test_audit_template.py)
-        if service == {"dynamodb"}:
-            assert res == [
-                {
-                    "Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
-                    ":table/${TableName}"
-                }
-            ]
-        elif service == {"s3"} and actions == ["s3:ListBucket"]:
+        table = ("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
+                 ":table/${TableName}")
+        if service == {"dynamodb"} and name == "JobsFunction":
+            assert res == [{"Fn::Sub": table},
+                           {"Fn::Sub": f"{table}/index/{schema.TRASH_INDEX}"}]
+        elif service == {"dynamodb"}:
+            assert res == [{"Fn::Sub": table}]
+        elif service == {"s3"} and all(a.startswith("s3:ListBucket") for a in actions):
             assert len(res) == 1 and "/" not in str(res[0]).replace("Arn'", "")
         elif service == {"s3"}:
             prefixes = sorted(r["Fn::Sub"][0].rsplit("}", 1)[1] for r in res)
             assert prefixes == ["/thumbnails/*", "/videos/*"]
         elif service == {"logs"}:
-            assert res == [{"Fn::GetAtt": ["VideosFunctionLogGroup", "Arn"]}]
+            assert res == [{"Fn::GetAtt": [f"{name}LogGroup", "Arn"]}]
 
 
 def test_function_runtime_handler_and_environment() -> None:
@@ -447,7 +509,7 @@ def test_parameter_ranges_agree_with_the_backend() -> None:
     assert env["VERIFY_SHA256_MAX_BYTES"] == {"Ref": "VerifySha256MaxBytes"}
 
 
-def test_bucket_is_private_encrypted_unversioned_and_cleans_up_multipart() -> None:
+def test_bucket_is_private_encrypted_versioned_and_cleans_up_multipart() -> None:
     bucket = only("AWS::S3::Bucket")
     assert bucket["Condition"] == "CreateBucket"
     props = bucket["Properties"]
@@ -463,8 +525,20 @@ def test_bucket_is_private_encrypted_unversioned_and_cleans_up_multipart() -> No
     )
     sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    assert props.get("VersioningConfiguration", {}).get("Status") != "Enabled"
+    assert props["VersioningConfiguration"]["Status"] == "Enabled"
     rules = props["LifecycleConfiguration"]["Rules"]
+    # noncurrent (overwritten / deleted) versions are kept exactly as long as the Trash
+    noncurrent = [r for r in rules if "NoncurrentVersionExpiration" in r]
+    assert len(noncurrent) == 1 and noncurrent[0]["Status"] == "Enabled"
+    assert noncurrent[0]["NoncurrentVersionExpiration"]["NoncurrentDays"] == {
+        "Ref": "TrashRetentionDays"}
+    assert "Prefix" not in noncurrent[0] and "Filter" not in noncurrent[0]  # whole bucket
+    trash_days = template()["Parameters"]["TrashRetentionDays"]
+    assert trash_days["Default"] == config.DEFAULT_TRASH_RETENTION_DAYS
+    assert trash_days["MaxValue"] <= config.MAX_TRASH_RETENTION_DAYS
+    for fn in ("VideosFunction", "JobsFunction"):
+        env = function(fn)["Properties"]["Environment"]["Variables"]
+        assert env["TRASH_RETENTION_DAYS"] == {"Ref": "TrashRetentionDays"}
     abort = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
     assert abort and abort[0]["Status"] == "Enabled"
     days = abort[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
@@ -489,7 +563,8 @@ def test_table_matches_the_backend_schema() -> None:
     assert props["AttributeDefinitions"] == want["AttributeDefinitions"]
     assert props["KeySchema"] == want["KeySchema"]
     assert props["BillingMode"] == want["BillingMode"] == "PAY_PER_REQUEST"
-    assert props.get("GlobalSecondaryIndexes") == want.get("GlobalSecondaryIndexes")
+    assert props["GlobalSecondaryIndexes"] == want["GlobalSecondaryIndexes"]
+    assert [g["IndexName"] for g in props["GlobalSecondaryIndexes"]] == [schema.TRASH_INDEX]
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["DeletionProtectionEnabled"] is True
     assert template()["Parameters"]["TableName"]["Default"] == schema.DEFAULT_TABLE_NAME
@@ -533,3 +608,23 @@ def test_table_expires_stale_multipart_sessions_by_the_attribute_the_backend_wri
     assert f'"{ttl["AttributeName"]}": int(now) + UPLOAD_SESSION_TTL_SECONDS' in service
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["DeletionProtectionEnabled"] is True
+
+
+def test_jobs_function_runs_the_scheduled_jobs_with_its_own_role() -> None:
+    from medispecs_desktop.backend import jobs
+
+    props = function("JobsFunction")["Properties"]
+    assert props["Handler"] == "medispecs_desktop.backend.jobs.scheduled_handler"
+    assert props["CodeUri"] == function()["Properties"]["CodeUri"]  # the same zip
+    assert props["Runtime"] == "python3.13" and props["Timeout"] <= 900
+    assert props["Role"] != function()["Properties"]["Role"]
+    events = props["Events"]
+    assert {e["Type"] for e in events.values()} == {"Schedule"}
+    scheduled = {json.loads(e["Properties"]["Input"])["job"] for e in events.values()}
+    assert scheduled == set(jobs.JOBS)
+    env = set(props["Environment"]["Variables"])
+    assert {"TABLE_MAIN", "S3_BUCKET", "S3_REGION"} <= env <= backend_env_vars()
+    assert not env & ENV_NOT_FOR_DEPLOYMENT
+    # the purge Queries the sparse index, never Scans
+    assert "dynamodb:Scan" not in required_actions(jobs=True)
+    assert "dynamodb:Query" in required_actions(jobs=True)

@@ -1,0 +1,241 @@
+"""Scheduled server-side jobs (the ``videos-jobs`` Lambda, run by EventBridge schedules).
+
+``purge-trash``
+    Deletes for good every Trash record whose ``trashExpiresAt`` has passed: one Query per
+    shard of the sparse ``TrashExpiry`` GSI (only Trash records carry its keys), never a Scan.
+    Chosen over DynamoDB TTL + a stream: TTL deletes the item whenever it gets to it (days late)
+    and *first*, so a failed stream consumer would leave bytes without a record; here the bytes
+    go first and the record last, every step is idempotent, and a purge cut short is simply
+    finished by the next run. The same purge serves "Delete forever" (``trash.TrashService``).
+``sweep-orphans``
+    Every object has an owner: objects under ``videos/`` older than ``ORPHAN_MIN_AGE_SECONDS``
+    whose key no record holds (a lost race, a refused record, a crash between upload and
+    record) are deleted - on a versioned bucket that leaves a noncurrent version, recoverable
+    until the lifecycle rule expires it - and multipart uploads that old with no session item
+    are aborted (the bucket's abort-incomplete rule stays the last net).
+
+Both stop early, leaving the rest to the next run, when the Lambda's remaining time runs low.
+``run_job(name, config, clock=...)`` runs one on demand (the local stack, tests).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import schema
+from .aws import AwsClients, raise_if_throttled
+from .config import BackendConfig
+from .logs import configure_json_logging, logger
+from .service import VideoService
+from .storage import VideoStorage
+from .store import VideoStore, from_dynamo
+from .trash import is_trashed
+from .validation import USER_ID_RE, VIDEO_ID_RE, format_utc
+
+__all__ = ["JOBS", "ORPHAN_MIN_AGE_SECONDS", "JobReport", "Jobs", "run_job",
+           "scheduled_handler"]
+
+ORPHAN_MIN_AGE_SECONDS = 24 * 3600
+"""An object or multipart upload younger than this may still be on its way to a record."""
+DEADLINE_MARGIN_SECONDS = 20.0
+VIDEOS_PREFIX = "videos/"
+
+
+@dataclass(slots=True)
+class JobReport:
+    job: str
+    purged: int = 0
+    removedObjects: int = 0  # the JSON names of the report
+    abortedUploads: int = 0
+    complete: bool = True
+
+
+def owner_of_key(key: str) -> tuple[str, str] | None:
+    """(userId, videoId) of a key the server makes (``videos/{userId}/{videoId}.{ext}``)."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "videos" or "." not in parts[2]:
+        return None
+    user_id, video_id = parts[1], parts[2].rsplit(".", 1)[0]
+    if not USER_ID_RE.match(user_id) or not VIDEO_ID_RE.match(video_id):
+        return None
+    return user_id, video_id
+
+
+class Jobs:
+    """The scheduled jobs over one configuration (clients built lazily, clock injectable)."""
+
+    def __init__(
+        self,
+        config: BackendConfig,
+        *,
+        clients: AwsClients | None = None,
+        clock: Callable[[], float] = time.time,
+        out_of_time: Callable[[], bool] = lambda: False,
+        only_user: str | None = None,
+    ) -> None:
+        self.only_user = only_user
+        """Restrict a run to one user's items and ``videos/{user}/`` (tests on a shared stack)."""
+        self.clients = clients or AwsClients(config)
+        self.store = VideoStore(lambda: self.clients.dynamodb, config.table_name)
+        self.storage = VideoStorage(lambda: self.clients.s3, config.bucket,
+                                    config.presign_expiry_seconds)
+        self.service = VideoService(config, self.store, self.storage, clock=clock)
+        self.clock = clock
+        self.out_of_time = out_of_time
+
+    # ---------------------------------------------------------------- purge-trash
+
+    def _expired_keys(self, shard: str, now_iso: str) -> Iterator[dict[str, str]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.store.table,
+            "IndexName": schema.TRASH_INDEX,
+            "KeyConditionExpression": "#shard = :shard AND #exp <= :now",
+            "ExpressionAttributeNames": {"#shard": schema.TRASH_SHARD_ATTR,
+                                         "#exp": schema.TRASH_EXPIRES_ATTR},
+            "ExpressionAttributeValues": {":shard": {"S": shard}, ":now": {"S": now_iso}},
+        }
+        while True:
+            try:
+                resp = self.store.db.query(**kwargs)
+            except ClientError as exc:
+                raise_if_throttled(exc)
+                raise
+            for raw in resp.get("Items", []):
+                item = from_dynamo(raw)
+                yield {"PK": str(item["PK"]), "SK": str(item["SK"])}
+            if not resp.get("LastEvaluatedKey"):
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def purge_trash(self) -> JobReport:
+        report = JobReport("purge-trash")
+        now_iso = format_utc(datetime.fromtimestamp(self.clock(), UTC))
+        for n in range(schema.TRASH_SHARDS):
+            for key in self._expired_keys(f"TRASH#{n}", now_iso):
+                if self.out_of_time():
+                    report.complete = False
+                    return report
+                if self.only_user and key["PK"] != schema.user_pk(self.only_user):
+                    continue
+                item = self.store.get(key["PK"], key["SK"])  # the index is eventually consistent
+                if item is None or not is_trashed(item):
+                    continue
+                if str(item.get(schema.TRASH_EXPIRES_ATTR, "~")) > now_iso:
+                    continue
+                if self.service.trash.purge(item):
+                    report.purged += 1
+        logger.info("job done", extra=asdict(report))
+        return report
+
+    # ---------------------------------------------------------------- sweep-orphans
+
+    def _owned(self, key: str) -> bool:
+        owner = owner_of_key(key)
+        if owner is None:
+            return False
+        record = self.store.get_video(*owner)
+        return record is not None and str(record.get("s3Key")) == key
+
+    def sweep_orphans(self) -> JobReport:
+        report = JobReport("sweep-orphans")
+        prefix = f"{VIDEOS_PREFIX}{self.only_user}/" if self.only_user else VIDEOS_PREFIX
+        cutoff = self.clock() - ORPHAN_MIN_AGE_SECONDS
+        s3 = self.clients.s3
+        bucket = self.storage.bucket
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            resp = s3.list_objects_v2(**kwargs)
+            orphans = [
+                str(o["Key"]) for o in resp.get("Contents", [])
+                if o["LastModified"].timestamp() < cutoff and not self._owned(str(o["Key"]))
+            ]
+            if orphans:
+                logger.warning("removing objects without a record",
+                               extra={"count": len(orphans), "keys": orphans[:20]})
+                self.storage.delete_objects(orphans)
+                report.removedObjects += len(orphans)
+            token = resp.get("NextContinuationToken")
+            if not resp.get("IsTruncated") or not token:
+                break
+            if self.out_of_time():
+                report.complete = False
+                return report
+        key_marker: str | None = None
+        upload_marker: str | None = None
+        while True:
+            mp_kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+            if key_marker:
+                mp_kwargs["KeyMarker"] = key_marker
+                if upload_marker:
+                    mp_kwargs["UploadIdMarker"] = upload_marker
+            mp = s3.list_multipart_uploads(**mp_kwargs)
+            for upload in mp.get("Uploads", []):
+                key, upload_id = str(upload["Key"]), str(upload["UploadId"])
+                if upload["Initiated"].timestamp() >= cutoff:
+                    continue
+                owner = owner_of_key(key)
+                session = None
+                if owner is not None:
+                    session = self.store.get(schema.user_pk(owner[0]),
+                                             schema.upload_sk(owner[1], upload_id))
+                if session is None:
+                    self.storage.abort_multipart(key, upload_id)
+                    report.abortedUploads += 1
+            if not mp.get("IsTruncated"):
+                break
+            key_marker = mp.get("NextKeyMarker")
+            upload_marker = mp.get("NextUploadIdMarker")
+            if not key_marker or self.out_of_time():
+                report.complete = not key_marker
+                break
+        logger.info("job done", extra=asdict(report))
+        return report
+
+
+JOBS: dict[str, Callable[[Jobs], JobReport]] = {
+    "purge-trash": Jobs.purge_trash,
+    "sweep-orphans": Jobs.sweep_orphans,
+}
+
+
+def run_job(
+    name: str,
+    config: BackendConfig,
+    *,
+    clock: Callable[[], float] = time.time,
+    clients: AwsClients | None = None,
+    out_of_time: Callable[[], bool] = lambda: False,
+    only_user: str | None = None,
+) -> dict[str, Any]:
+    """Run one job now and return its report (``ValueError`` for an unknown name)."""
+    if name not in JOBS:
+        raise ValueError(f"unknown job {name!r}; one of {', '.join(sorted(JOBS))}")
+    jobs = Jobs(config, clients=clients, clock=clock, out_of_time=out_of_time,
+                only_user=only_user)
+    return asdict(JOBS[name](jobs))
+
+
+def scheduled_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Lambda entry point of the EventBridge schedules: ``{"job": "purge-trash"}`` or
+    ``{"job": "sweep-orphans"}``."""
+    configure_json_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    name = event.get("job") if isinstance(event, dict) else None
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    started = time.monotonic()
+    budget = (float(remaining()) / 1000.0 - DEADLINE_MARGIN_SECONDS) if callable(remaining) \
+        else None
+
+    def out_of_time() -> bool:
+        return budget is not None and time.monotonic() - started >= budget
+
+    return run_job(str(name), BackendConfig.from_env(), out_of_time=out_of_time)
