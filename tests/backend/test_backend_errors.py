@@ -257,9 +257,16 @@ def test_config_from_env_errors() -> None:
 def test_misconfigured_function_answers_500(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TABLE_MAIN", raising=False)
     handler_module.reset_for_tests()
-    with pytest.raises(ConfigError):
-        handler_module.lambda_handler({}, None)
-    handler_module.reset_for_tests()
+    logger = logging.getLogger("medispecs_desktop.backend")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    try:
+        with pytest.raises(ConfigError):
+            handler_module.lambda_handler({}, None)
+    finally:  # the JSON log handler it installed writes to this test's captured stdout
+        logger.handlers[:] = saved[0]
+        logger.propagate = saved[1]
+        logger.setLevel(saved[2])
+        handler_module.reset_for_tests()
 
 
 def test_null_body_is_not_an_empty_object_and_dates_are_ascii(api: Any) -> None:
