@@ -13,7 +13,11 @@ faults the upload engine must survive:
   ``expire`` (403 AccessDenied "Request has expired"), ``status`` (e.g. 503 SlowDown, 500),
   ``cut`` (close the connection after N body bytes), ``reset`` (TCP RST after N bytes),
   ``hold`` (accept the body, then wait on an Event before forwarding it: the test pauses,
-  cancels or kills the uploading process meanwhile).
+  cancels or kills the uploading process meanwhile), ``stall`` (read N body bytes, then read
+  nothing more until the Event is set: a link that stopped accepting bytes).
+* a slow uplink (:meth:`StrictS3Proxy.throttle`): request bodies are read at most at a rate per
+  connection and at a rate shared by all connections, through a small receive buffer, so the
+  client's socket writes wait as they do on a real slow link.
 
 How requests reach it: pre-signed URLs point at moto's endpoint, so the engine is given a
 ``url_rewriter`` (a test hook on the transfer layer) that swaps scheme/host/port for the
@@ -29,6 +33,7 @@ import http.client
 import socket
 import struct
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +86,20 @@ class ProxyStats:
         return [r.part_number for r in self.puts(ok=True) if r.part_number is not None]
 
 
+class Pacer:
+    """Bytes/s as a virtual clock: :meth:`reserve` books ``n`` bytes and says when they are due."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = float(rate)
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self, n: int) -> float:
+        with self._lock:
+            self._next = max(time.monotonic(), self._next) + n / self.rate
+            return self._next
+
+
 class StrictS3Proxy:
     def __init__(self, upstream: str, host: str = "127.0.0.1") -> None:
         parts = urlsplit(upstream)
@@ -90,6 +109,8 @@ class StrictS3Proxy:
         self._lock = threading.Lock()
         self.stats = ProxyStats()
         self.put_received = threading.Condition()
+        self.per_connection_rate = 0.0  # bytes/s of one request body (0: no cap)
+        self.shared: Pacer | None = None  # bytes/s of all bodies together
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -154,6 +175,33 @@ class StrictS3Proxy:
         with self._lock:
             for _ in range(times):
                 self._faults.append(Fault(kind, **kw))
+
+    def throttle(self, *, per_connection: float = 0, shared: float = 0,
+                 rcvbuf: int = 32 * 1024) -> None:
+        """A slow uplink: bodies read at most ``per_connection`` bytes/s each and ``shared``
+        bytes/s together (0: no cap), through a ``rcvbuf``-byte socket receive buffer (so the
+        client's writes block as they do on a real slow link, instead of filling megabytes
+        of loopback buffers at once)."""
+        self.per_connection_rate = float(per_connection)
+        self.shared = Pacer(shared) if shared > 0 else None
+        self._server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+
+    def _read_body(self, h: BaseHTTPRequestHandler, length: int) -> bytes:
+        if not length:
+            return b""
+        if self.per_connection_rate <= 0 and self.shared is None:
+            return h.rfile.read(length)
+        own = Pacer(self.per_connection_rate) if self.per_connection_rate > 0 else None
+        out = bytearray()
+        while len(out) < length:
+            n = min(4096, length - len(out))
+            due = max(p.reserve(n) for p in (own, self.shared) if p is not None)
+            time.sleep(max(0.0, due - time.monotonic()))
+            chunk = h.rfile.read(n)
+            if not chunk:
+                break
+            out += chunk
+        return bytes(out)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -242,7 +290,16 @@ class StrictS3Proxy:
             sock.close()
             h.close_connection = True
             return
-        body = h.rfile.read(length) if length else b""
+        if fault is not None and fault.kind == "stall":
+            h.rfile.read(min(length, fault.after_bytes))
+            seen.status = -3
+            self._record(seen)
+            if fault.event is not None:
+                fault.event.wait(120)
+            h.connection.close()
+            h.close_connection = True
+            return
+        body = self._read_body(h, length)
         seen.body_bytes = len(body)
         if len(body) != length:
             reject(400, "IncompleteBody",

@@ -55,6 +55,7 @@ from medispecs_desktop.core.uploads.jobs import (
     Part,
     Phase,
 )
+from medispecs_desktop.core.uploads.link import LinkEstimator
 from medispecs_desktop.core.uploads.network import Backoff, Reachability
 from medispecs_desktop.core.uploads.progress import ProgressHub, ProgressListener
 from medispecs_desktop.core.uploads.runner_lock import RunnerLock
@@ -68,13 +69,16 @@ from medispecs_desktop.core.uploads.transfer import (
     ConnectionLostError,
     FileSlice,
     RejectedError,
+    SlowConnectionError,
     SourceError,
+    StalledError,
     TokenBucket,
     TransientError,
     UrlExpiredError,
     UrlRewriter,
     make_upload_session,
     put_object,
+    slow_connection_message,
 )
 
 log = logging.getLogger(__name__)
@@ -153,6 +157,8 @@ class EngineOptions:
     probe_interval: float = 15.0  # seconds between api.ping() while offline
     source_check_interval: float = 5.0  # seconds between looks for a pulled card
     cloud_duplicate_check: bool = True
+    # (connect, stall): a PUT fails when the link accepts or answers nothing for `stall` s,
+    # never for being slow (transfer.py / link.py)
     put_timeout: tuple[float, float] = (15.0, 120.0)
     # after the server refuses the uploaded copy (checksum_mismatch, not_uploaded) the file is
     # uploaded again this many times by itself before the job fails
@@ -277,6 +283,7 @@ class UploadEngine:
         self.awake = sleep_inhibitor if sleep_inhibitor is not None else SleepInhibitor()
         rate = self.settings.bandwidth_limit_kbps * 1000 / 8
         self.bucket = TokenBucket(rate, sleep=sleep, clock=clock)
+        self.link = LinkEstimator(clock=clock)  # write and part sizes follow the link
         self.progress = ProgressHub()
         self.reachability = Reachability(
             api.ping, interval=self.options.probe_interval, clock=clock
@@ -982,6 +989,7 @@ class UploadEngine:
         transient = 0
         expired = 0
         signed = first
+        started = self._clock()
         while True:
             control.check()
             if abort_siblings is not None and abort_siblings.is_set():
@@ -1001,11 +1009,13 @@ class UploadEngine:
                 bucket=None if self.bucket.unlimited else self.bucket,
                 abort_check=abort_check,
                 name=job.name,
+                link=self.link,
             )
             try:
                 etag = put_object(
                     self._session, url, headers, body,
                     timeout=self.options.put_timeout, url_rewriter=self.url_rewriter,
+                    link=self.link,
                 )
                 self.reachability.report(True)
                 return etag
@@ -1024,6 +1034,8 @@ class UploadEngine:
                 self.progress.add(job.id, -body.sent)
                 expired = 0
                 if transient + 1 >= backoff.attempts:
+                    if isinstance(exc, StalledError) and self._api_answers():
+                        raise self._slow_connection(job, label, started, exc) from None
                     if isinstance(exc, ConnectionLostError):
                         raise
                     raise RejectedError(
@@ -1038,6 +1050,23 @@ class UploadEngine:
             except BaseException:
                 self.progress.add(job.id, -body.sent)
                 raise
+
+    def _api_answers(self) -> bool:
+        try:
+            return bool(self.api.ping())
+        except Exception:  # noqa: BLE001 - unreachable is the answer
+            return False
+
+    def _slow_connection(self, job: Job, label: str, started: float,
+                         exc: StalledError) -> SlowConnectionError:
+        """A part that kept stalling while the API answers: say so in the row, not loop."""
+        seen = self.progress.snapshot().jobs.get(job.id)
+        fraction = seen.fraction if seen is not None else 0.0
+        log.warning("job %s %s: slow connection, giving up for now: %s", job.id, label, exc)
+        return SlowConnectionError(slow_connection_message(
+            fraction, self._clock() - started,
+            f"{label} stalled {self.options.backoff_attempts} times: nothing accepted for "
+            f"{self.options.put_timeout[1]:g} s"))
 
     def _open_source(self, job: Job) -> int:
         try:
@@ -1084,7 +1113,8 @@ class UploadEngine:
 
     def _upload_multipart(self, job: Job, control: _Control) -> Job:
         if job.phase is Phase.NEW:
-            part_size = choose_part_size(job.size, self.options.min_part_size)
+            # smaller parts on a slow link: a stalled part costs less, the journal moves often
+            part_size = choose_part_size(job.size, self.link.part_size(self.options.min_part_size))
             try:
                 created = self._call(
                     lambda: self.api.create_multipart(

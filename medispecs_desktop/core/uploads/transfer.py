@@ -5,9 +5,11 @@
   (real S3 answers 501 to that), and only one block (``BLOCK_SIZE``) is ever in memory. A file
   that got shorter under it raises :class:`SourceError` instead of sending a short body.
 * :class:`TokenBucket` is the optional bandwidth cap shared by every transfer.
+* ``link.LinkEstimator`` (optional, shared) sizes each block to the measured throughput.
 * :func:`put_object` PUTs one slice and turns S3's answer into an ETag or a classified error:
   :class:`UrlExpiredError` (re-sign), :class:`TransientError` (back off and retry),
-  :class:`ConnectionLostError` (back off, then wait for the network),
+  :class:`ConnectionLostError` (back off, then wait for the network), :class:`StalledError`
+  (the link accepted no byte for the stall timeout: ``timeout=(connect, stall)``),
   :class:`RejectedError` (fail the job with S3's reason).
 """
 
@@ -29,12 +31,14 @@ import requests
 from medispecs_desktop.core.errors import MediSpecsError
 from medispecs_desktop.core.http import TrustStoreAdapter, make_retry, make_session
 from medispecs_desktop.core.logs import redact
+from medispecs_desktop.core.uploads.link import LinkEstimator, Stalled, use_progress_timeouts
 
 log = logging.getLogger(__name__)
 
 # One read from the file and one socket write per block. 1 MiB: measured against a loopback
 # sink, 256 KiB blocks cost ~10% throughput (more Python per byte) and urllib3's default 16 KiB
-# far more. Under a bandwidth cap blocks stay small so the cap stays smooth.
+# far more. Under a bandwidth cap blocks stay small so the cap stays smooth; with a
+# LinkEstimator a block is what the link sends in about half a second (16 KiB to 1 MiB).
 BLOCK_SIZE = 1024 * 1024
 THROTTLED_BLOCK_SIZE = 256 * 1024
 UrlRewriter = Callable[[str], str]
@@ -60,6 +64,27 @@ class ConnectionLostError(TransientError):
     """The connection failed or was cut: retry, then wait for the network."""
 
     code = "connection"
+
+
+class StalledError(ConnectionLostError):
+    """The link accepted no byte of the body for the stall timeout (slow or dead link)."""
+
+    code = "stalled"
+
+
+class SlowConnectionError(TransferError):
+    """A transfer kept stalling while the API answered: the link is too slow for now."""
+
+    code = "slow_connection"
+
+
+def slow_connection_message(fraction: float, seconds: float, detail: str = "") -> str:
+    """``Slow connection: 12 % after 10 min`` (+ what stalled), for the job's row."""
+    minutes = max(1, round(seconds / 60))
+    text = f"Slow connection: {int(fraction * 100)} % after {minutes} min"
+    if detail:
+        text += f" ({detail})"
+    return text + ". Retry when the connection is better; what was sent is kept."
 
 
 class RejectedError(TransferError):
@@ -143,6 +168,7 @@ class FileSlice:
         bucket: TokenBucket | None = None,
         abort_check: Callable[[], None] | None = None,
         name: str = "",
+        link: LinkEstimator | None = None,
     ) -> None:
         self._fd = fd
         self._offset = offset
@@ -152,6 +178,7 @@ class FileSlice:
         self._bucket = bucket
         self._abort_check = abort_check
         self.name = name
+        self._link = link
 
     def __len__(self) -> int:
         return self._length - self._pos
@@ -165,6 +192,8 @@ class FileSlice:
         if remaining <= 0:
             return b""
         block = BLOCK_SIZE if self._bucket is None else THROTTLED_BLOCK_SIZE
+        if self._link is not None:
+            block = min(block, self._link.block_size())
         if size is None or size < 0 or size > block:
             size = block
         size = min(size, remaining)
@@ -184,6 +213,8 @@ class FileSlice:
                 f"{self.name or 'The file'} got shorter while uploading (it changed on disk)."
             )
         self._pos += len(data)
+        if self._link is not None:
+            self._link.add(len(data))
         if self._on_read is not None:
             self._on_read(data)
         return data
@@ -239,8 +270,13 @@ def put_object(
     *,
     timeout: tuple[float, float] = (15.0, 120.0),
     url_rewriter: UrlRewriter | None = None,
+    link: LinkEstimator | None = None,
 ) -> str:
-    """PUT ``body`` to a pre-signed ``url`` with exactly the signed ``headers``; returns ETag."""
+    """PUT ``body`` to a pre-signed ``url`` with exactly the signed ``headers``; returns ETag.
+
+    ``timeout`` is ``(connect, stall)``: with a session from :func:`make_upload_session` the
+    PUT fails only when the link accepts or answers nothing for ``stall`` seconds
+    (:class:`StalledError`), however long a slow link takes to carry the body."""
     target = url_rewriter(url) if url_rewriter is not None else url
     send_headers: dict[str, Any] = {k: v for k, v in headers.items() if k.lower() != "host"}
     length = len(body)
@@ -254,13 +290,25 @@ def put_object(
     for k in [k for k in send_headers if k.lower() == "content-length" and k != "Content-Length"]:
         del send_headers[k]
     try:
-        resp = session.put(target, data=body, headers=send_headers, timeout=timeout)
+        if link is not None:
+            with link.stream():
+                resp = session.put(target, data=body, headers=send_headers, timeout=timeout)
+        else:
+            resp = session.put(target, data=body, headers=send_headers, timeout=timeout)
     except SourceError:
         raise
     except (requests.ConnectionError, requests.Timeout) as exc:
         cause = exc.__context__ or exc.__cause__
         if isinstance(cause, SourceError):
             raise cause from None
+        stalled = _stall_in_chain(exc)
+        if stalled is not None or isinstance(exc, requests.ReadTimeout):
+            seconds = stalled.seconds if stalled is not None else timeout[1]
+            sent = getattr(body, "sent", length)
+            raise StalledError(
+                f"The connection to {safe_url(url)} accepted or answered nothing for "
+                f"{seconds:g} s ({sent:,} of {length:,} bytes sent)"
+            ) from None
         raise ConnectionLostError(
             f"Connection to {safe_url(url)} failed: {redact(type(exc).__name__)}"
         ) from None
@@ -286,12 +334,31 @@ def put_object(
     raise error
 
 
+def _stall_in_chain(exc: BaseException) -> Stalled | None:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, Stalled):
+            return cur
+        seen.add(id(cur))
+        nested = [a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(cur, "reason", None)
+        cur = (reason if isinstance(reason, BaseException) else None) or (
+            nested[0] if nested else None) or cur.__context__ or cur.__cause__
+    return None
+
+
 class _UploadAdapter(TrustStoreAdapter):
-    """The project's adapter with bigger socket writes (urllib3's default block is 16 KiB)."""
+    """The project's adapter with bigger socket writes (urllib3's default block is 16 KiB) and
+    progress-based timeouts (``link.use_progress_timeouts``)."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["blocksize"] = BLOCK_SIZE
         super().init_poolmanager(*args, **kwargs)
+        use_progress_timeouts(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return use_progress_timeouts(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
 def make_upload_session(*, pool_maxsize: int = 16) -> requests.Session:

@@ -1,0 +1,280 @@
+"""The upload link: what it carries, and timeouts measured in progress rather than in time.
+
+A hospital guest Wi-Fi or a tethered laptop may move 32 KiB/s per connection. Two things make
+uploads finish there:
+
+* **Progress-based timeouts.** ``requests``/urllib3 send a request body with ``sendall`` under
+  the *connect* timeout, and since Python 3.5 that timeout bounds the whole ``sendall``: a 1 MiB
+  write on a 48 KiB/s link (21 s) was cut at 15 s, and the part restarted from byte 0 for ever.
+  :func:`use_progress_timeouts` gives a session connections whose body writes use
+  ``socket.send`` under a *stall* timeout (the request's read timeout): a write fails only when
+  the link accepted **no byte** for that long, however slow it is; before the answer is
+  awaited they wait while the OS still sends the body's tail from its buffers (the peer
+  acknowledging nothing for that long is a stall too). A stall surfaces as
+  :class:`Stalled` (found in the exception chain by ``transfer.put_object``).
+* **Writes sized to the link.** :class:`LinkEstimator` measures the bytes every transfer hands
+  to its socket (a shared rolling rate, like the bandwidth cap is shared), and from it suggests
+  the block size of one write (about :data:`BLOCK_SECONDS` of sending per write, 16 KiB to
+  1 MiB) and a smaller multipart part size on a slow link (a part sends in about
+  :data:`PART_SECONDS`), so a stalled part loses little and the journal moves often.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.timeout import Timeout
+
+from medispecs_desktop.core.uploads.progress import RollingRate
+
+KIB = 1024
+MIB = 1024 * KIB
+MIN_BLOCK = 16 * KIB
+MAX_BLOCK = MIB  # loopback measurements: smaller blocks cost throughput on fast links
+FIRST_BLOCK = 64 * KIB  # before anything is measured: small, it grows within a second
+BLOCK_SECONDS = 0.5  # one socket write carries about this much sending
+PART_SECONDS = 120.0  # on a slow link a part is sized to send in about this long
+DEFAULT_STALL_TIMEOUT = 60.0  # when a request names no read timeout
+
+
+class Stalled(TimeoutError):
+    """The link accepted no byte of a request body for ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no byte accepted for {seconds:g} s")
+        self.seconds = seconds
+
+
+class LinkEstimator:
+    """Throughput of the upload link, shared by every transfer of an engine. Thread-safe.
+
+    :meth:`add` is called with each block a transfer hands to its socket (a block is read only
+    after the previous one was accepted, so this is the rate the link accepts bytes);
+    :meth:`stream` brackets one request so the per-connection share is known.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        window: float = 5.0,
+        block_seconds: float = BLOCK_SECONDS,
+        part_seconds: float = PART_SECONDS,
+    ) -> None:
+        self._clock = clock
+        self._rate = RollingRate(window)
+        self._first: float | None = None
+        self._streams = 0
+        self._lock = threading.Lock()
+        self.block_seconds = block_seconds
+        self.part_seconds = part_seconds
+
+    def add(self, amount: int) -> None:
+        if amount <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            if self._first is None:
+                self._first = now
+            self._rate.add(now, amount)
+
+    @contextmanager
+    def stream(self) -> Iterator[None]:
+        with self._lock:
+            self._streams += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._streams -= 1
+
+    @property
+    def streams(self) -> int:
+        with self._lock:
+            return self._streams
+
+    def rate(self) -> float:
+        """Bytes/s the link accepted lately, all transfers together (0 while unknown)."""
+        with self._lock:
+            return self._rate.rate(self._clock())
+
+    def stream_rate(self) -> float:
+        """The share of one connection (bytes/s; 0 while unknown)."""
+        with self._lock:
+            return self._rate.rate(self._clock()) / max(1, self._streams)
+
+    def measured(self) -> bool:
+        """True once a second of sending has been seen (estimates are meaningful)."""
+        with self._lock:
+            return self._first is not None and self._clock() - self._first >= 1.0
+
+    def block_size(self) -> int:
+        """Bytes for the next socket write: about ``block_seconds`` at this connection's share,
+        a power of two between :data:`MIN_BLOCK` and :data:`MAX_BLOCK`."""
+        if not self.measured():
+            return FIRST_BLOCK
+        want = self.stream_rate() * self.block_seconds
+        block = MIN_BLOCK
+        while block * 2 <= want and block < MAX_BLOCK:
+            block *= 2
+        return block
+
+    def part_size(self, preferred: int) -> int:
+        """``preferred``, or less on a slow link: what one connection sends in
+        ``part_seconds`` (whole MiB; the caller applies S3's 5 MiB minimum)."""
+        if not self.measured():
+            return preferred
+        rate = self.stream_rate()
+        if rate <= 0:
+            return preferred
+        fits = -(-int(rate * self.part_seconds) // MIB) * MIB
+        return max(MIB, min(preferred, fits))
+
+
+# --------------------------------------------------------------------------- stall timeouts
+
+
+def _send_body(conn: Any, data: Any) -> bool:
+    """Send ``data`` with ``socket.send`` under the stall timeout; False if not ours to send."""
+    sock = conn.sock
+    if sock is None or not isinstance(data, (bytes, bytearray, memoryview)):
+        return False
+    stall = conn.stall_timeout or DEFAULT_STALL_TIMEOUT
+    view = memoryview(data).cast("B")
+    previous = sock.gettimeout()
+    sock.settimeout(stall)
+    try:
+        while view:
+            try:
+                sent = sock.send(view)
+            except TimeoutError:
+                raise Stalled(stall) from None
+            view = view[sent:]
+    finally:
+        sock.settimeout(previous)
+    return True
+
+
+def unsent_bytes(sock: Any) -> int | None:
+    """Bytes written to ``sock`` that the peer has not acknowledged yet (None: unknown here)."""
+    try:
+        if sys.platform.startswith("linux"):
+            import fcntl
+            import termios
+
+            raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, struct.pack("i", 0))
+            return int(struct.unpack("i", raw)[0])
+        if sys.platform == "darwin":
+            return int(sock.getsockopt(socket.SOL_SOCKET, 0x1024))  # SO_NWRITE
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _established(sock: Any) -> bool:
+    """False once the peer closed or reset the connection (Linux TCP_INFO; else assume so)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
+    except (OSError, AttributeError, ValueError):
+        return True
+    return bool(info) and info[0] == 1  # TCP_ESTABLISHED
+
+
+def _answered(sock: Any, poll: float) -> bool:
+    """Wait ``poll`` s; True when the peer's answer (or close) is already there. A TLS socket
+    is readable from session tickets alone, so there only the TCP state tells."""
+    if not _established(sock):
+        return True
+    if hasattr(sock, "pending"):  # ssl.SSLSocket
+        time.sleep(poll)
+        return not _established(sock)
+    try:
+        readable, _, _ = select.select([sock], [], [], poll)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _drain(conn: Any, poll: float = 0.05) -> None:
+    """Before waiting for the answer: wait while the OS still sends the body's tail from its
+    buffers (megabytes on a fast-buffered slow link), failing only when the peer acknowledges
+    nothing for the stall timeout. Then the read timeout measures the server's answer alone.
+    An early answer, a close or a reset ends the wait at once."""
+    sock = conn.sock
+    if sock is None:
+        return
+    stall = conn.stall_timeout or DEFAULT_STALL_TIMEOUT
+    left = unsent_bytes(sock)
+    moved = time.monotonic()
+    while left:
+        if _answered(sock, poll):
+            return
+        now_left = unsent_bytes(sock)
+        if now_left is None:
+            return
+        if now_left < left:
+            moved = time.monotonic()
+        elif time.monotonic() - moved >= stall:
+            raise Stalled(stall)
+        left = now_left
+
+
+class _ProgressSend:
+    """Connection mixin: bodies under the stall timeout, the tail drained before the answer."""
+
+    stall_timeout: float | None = None
+
+    def send(self, data: Any) -> None:
+        if not _send_body(self, data):
+            super().send(data)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        _drain(self)
+        return super().getresponse()  # type: ignore[misc]
+
+
+class _ProgressHTTPConnection(_ProgressSend, HTTPConnection):
+    pass
+
+
+class _ProgressHTTPSConnection(_ProgressSend, HTTPSConnection):
+    pass
+
+
+class _StallFromRequest:
+    """Pool mixin: each request's read timeout becomes its connection's stall timeout."""
+
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+        timeout = kwargs.get("timeout")
+        value = timeout.read_timeout if isinstance(timeout, Timeout) else None
+        conn.stall_timeout = (float(value) if isinstance(value, (int, float)) and value > 0
+                              else None)
+        return super()._make_request(conn, *args, **kwargs)  # type: ignore[misc]
+
+
+class _ProgressPool(_StallFromRequest, HTTPConnectionPool):
+    ConnectionCls = _ProgressHTTPConnection
+
+
+class _ProgressHTTPSPool(_StallFromRequest, HTTPSConnectionPool):
+    ConnectionCls = _ProgressHTTPSConnection
+
+
+def use_progress_timeouts(manager: Any) -> Any:
+    """Make a urllib3 pool manager's connections send bodies under the stall timeout: with
+    ``timeout=(connect, stall)`` a request fails when connecting takes ``connect`` seconds or
+    the link accepts (or answers) nothing for ``stall`` seconds, never for being slow."""
+    manager.pool_classes_by_scheme = {"http": _ProgressPool, "https": _ProgressHTTPSPool}
+    return manager
