@@ -27,6 +27,7 @@ from medispecs_desktop.cli.main import (
     EXIT_OK,
     EXIT_USAGE,
 )
+from medispecs_desktop.cli.output import dumps_json, safe
 from medispecs_desktop.core.config import Paths, Settings, load_settings
 from medispecs_desktop.core.errors import (
     AuthError,
@@ -202,8 +203,7 @@ class Context:
         print(text, file=self.stderr)
 
     def json(self, value: Any) -> None:
-        json.dump(value, self.stdout, indent=2, ensure_ascii=False)
-        self.stdout.write("\n")
+        self.stdout.write(dumps_json(value) + "\n")  # no raw control characters
 
     def signed_in(self) -> UserInfo:
         """Sign in silently from the keyring, or explain why not."""
@@ -271,7 +271,7 @@ def _runner(handler: Callable[[argparse.Namespace, Context], int]
             ctx = Context(args, stdin=stdin, stdout=stdout, stderr=stderr)
             return handler(args, ctx)
         except MediSpecsError as exc:
-            print(f"error: {exc}", file=stderr)
+            print(f"error: {safe(exc)}", file=stderr)
             log.info("%s failed: %s (%s)", getattr(args, "command", "?"), exc, exc.code)
             return exit_code_for(exc)
         except KeyboardInterrupt:
@@ -319,7 +319,7 @@ def cmd_login(args: argparse.Namespace, ctx: Context) -> int:
             new_password = _new_password(args, ctx, challenge)
             user = ctx.auth.complete_new_password(challenge, new_password)
     except UsageError as exc:
-        ctx.err(f"error: {exc}")
+        ctx.err(f"error: {safe(exc)}")
         return EXIT_USAGE
     who = f"{user.username} ({user.email})" if user.email else user.username
     ctx.out(f"Signed in as {who}.")
@@ -364,9 +364,9 @@ def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
         ctx.json({"username": user.username, "sub": user.sub, "email": user.email,
                   "name": user.name, "remembered": ctx.auth.remembered})
     else:
-        ctx.out(user.username + (f" <{user.email}>" if user.email else ""))
+        ctx.out(safe(user.username) + (f" <{safe(user.email)}>" if user.email else ""))
         if user.name:
-            ctx.out(f"name: {user.name}")
+            ctx.out(f"name: {safe(user.name)}")
         ctx.out(f"user pool: {ctx.settings.user_pool_id} ({ctx.settings.region})")
     return EXIT_OK
 
@@ -399,8 +399,8 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
         for v in items:
             duration = format_duration(v.duration_sec, missing="-", always_hours=True)
             size = format_size(v.file_size_bytes, missing="-")
-            ctx.out(f"{v.recorded_at:<21} {v.video_id:<34} {v.status:<10} "
-                    f"{duration:>8} {size:>9}  {v.title}")
+            ctx.out(f"{safe(v.recorded_at):<21} {safe(v.video_id):<34} {safe(v.status):<10} "
+                    f"{duration:>8} {size:>9}  {safe(v.title)}")
     if next_cursor:
         ctx.err(f"more recordings: add --cursor {next_cursor} (or --all)")
     return EXIT_OK
@@ -418,7 +418,7 @@ def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
     for key, value in data.items():
         if value is not None:
             text = json.dumps(value) if isinstance(value, bool) else value  # true/false
-            ctx.out(f"{key:<{width}}  {text}")
+            ctx.out(f"{key:<{width}}  {safe(text)}")
     return EXIT_OK
 
 
@@ -430,7 +430,7 @@ def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
             return EXIT_USAGE
         video = api.get_video(args.video_id)
         answer = input(
-            f"Delete {video.title or video.video_id!r} ({video.video_id}, recorded "
+            f"Delete {safe(video.title or video.video_id)!r} ({video.video_id}, recorded "
             f"{video.recorded_at}) from the cloud? This cannot be undone. [y/N] "
         )
         if answer.strip().lower() not in ("y", "yes"):

@@ -25,6 +25,7 @@ from typing import Any
 
 from medispecs_desktop.cli.account import Context, UsageError, exit_code_for
 from medispecs_desktop.cli.main import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
+from medispecs_desktop.cli.output import safe
 from medispecs_desktop.core.config import Paths
 from medispecs_desktop.core.errors import MediSpecsError
 from medispecs_desktop.core.formatting import format_size
@@ -36,6 +37,7 @@ from medispecs_desktop.core.uploads.store import JobNotFoundError, QueueStore
 
 log = logging.getLogger(__name__)
 
+QUEUE_LOCK_WAIT = 5.0  # seconds
 QUEUE_ACTIONS = ("list", "pause", "resume", "retry", "cancel", "next", "remove")
 
 
@@ -84,7 +86,7 @@ def _run(handler: Callable[[argparse.Namespace, Context], int]
             ctx = Context(args, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
             return handler(args, ctx)
         except MediSpecsError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {safe(exc)}", file=sys.stderr)
             log.info("%s failed: %s (%s)", getattr(args, "command", "?"), exc, exc.code)
             if isinstance(exc, JobNotFoundError):
                 return EXIT_NOT_FOUND
@@ -102,7 +104,10 @@ def _run(handler: Callable[[argparse.Namespace, Context], int]
 def _engine(ctx: Context) -> UploadEngine:
     user = ctx.signed_in()
     api = ctx.api
-    store = QueueStore(ctx.paths.queue_db)
+    # a queue locked by another program: say who holds it after a short wait, not 30 s
+    store = QueueStore(ctx.paths.queue_db, lock_wait=QUEUE_LOCK_WAIT)
+    if store.recovery is not None:
+        ctx.err(f"warning: {safe(store.recovery)}")
     return UploadEngine(store, api, user.sub, settings=ctx.settings)
 
 
@@ -122,11 +127,11 @@ def job_json(job: Job) -> dict[str, Any]:
 
 
 def _line(job: Job) -> str:
-    text = f"{job.id:>4}  {job.state.label:<22} {format_size(job.size):>9}  {job.path}"
+    text = f"{job.id:>4}  {job.state.label:<22} {format_size(job.size):>9}  {safe(job.path)}"
     if job.error and job.state is not JobState.DONE:
-        text += f"\n      {job.error}"
+        text += f"\n      {safe(job.error)}"
     elif job.error_code == "duplicate":
-        text += f"\n      {job.error}"
+        text += f"\n      {safe(job.error)}"
     return text
 
 
@@ -142,7 +147,7 @@ def cmd_upload(args: argparse.Namespace, ctx: Context) -> int:
             ids = [j.id for j in result.added + result.already_queued]
             if not args.json:
                 for path, reason in result.skipped:
-                    ctx.err(f"skipped {path}: {reason}")
+                    ctx.err(f"skipped {safe(path)}: {safe(reason)}")
                 ctx.out(f"Queued {len(result.added)} file(s)"
                         + (f"; {len(result.already_queued)} already queued"
                            if result.already_queued else "")

@@ -6,6 +6,9 @@
 * Schema versioned with ``PRAGMA user_version`` and an ordered list of migrations.
 * Every query is scoped to a ``user_id``: another user signed in on the same workstation never
   sees or runs someone else's jobs.
+* A damaged file is moved aside and a fresh queue starts with what could be read from it
+  (:attr:`QueueStore.recovery` says so); a lock held longer than ``lock_wait`` raises
+  :class:`QueueLockedError` naming the holder (see ``store_recovery``).
 """
 
 # SQL is built only from constant column names and "?" placeholders; values are bound.
@@ -13,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -33,6 +37,16 @@ from medispecs_desktop.core.uploads.jobs import (
     guess_content_type,
     new_video_id,
 )
+from medispecs_desktop.core.uploads.store_recovery import (
+    QueueLockedError,
+    Recovery,
+    classify,
+    locked_message,
+    quarantine,
+    salvage,
+)
+
+log = logging.getLogger(__name__)
 
 
 class JobNotFoundError(MediSpecsError):
@@ -124,24 +138,43 @@ def _row_to_job(row: sqlite3.Row) -> Job:
     )
 
 
-class QueueStore:
-    """Thread-safe access to the queue database (one connection, serialised by a lock)."""
+BUSY_WAIT = 30.0  # seconds a write waits for another process's transaction
 
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+__all__ = ["InvalidTransitionError", "JobNotFoundError", "QueueLockedError", "QueueStore",
+           "Recovery"]
+
+
+class QueueStore:
+    """Thread-safe access to the queue database (one connection, serialised by a lock).
+
+    ``lock_wait``: seconds to wait at open for another program's write lock before
+    :class:`QueueLockedError` (the CLI waits briefly); once open, writes wait up to
+    :data:`BUSY_WAIT` seconds, as the app and a CLI runner share the file.
+    """
+
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time,
+                 lock_wait: float = 30.0) -> None:
         self.path = Path(path)
         self._clock = clock
+        self.lock_wait = lock_wait
+        self._waiting = lock_wait  # what a "locked" message says was waited
+        self.recovery: Recovery | None = None  # set when a damaged file was replaced
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            str(path), timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            kind = classify(exc)
+            if getattr(self, "_conn", None) is not None:
+                self._conn.close()
+            if kind == "locked":
+                raise QueueLockedError(locked_message(self.path, lock_wait)) from None
+            if kind != "damaged" or str(path) == ":memory:":
+                raise
+            moved = quarantine(self.path, self._clock())
+            self._open()
+            self.recovery = self._restore(moved, str(exc))
         if str(path) != ":memory:":
             for suffix in ("", "-wal", "-shm"):
                 try:
@@ -150,11 +183,71 @@ class QueueStore:
                     pass
 
     # -- plumbing -------------------------------------------------------------------------
+    def _open(self) -> None:
+        self._conn = sqlite3.connect(
+            str(self.path), timeout=self.lock_wait, isolation_level=None,
+            check_same_thread=False,
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute(f"PRAGMA busy_timeout={int(self.lock_wait * 1000)}")
+        check = str(self._conn.execute("PRAGMA quick_check").fetchone()[0])
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {check.splitlines()[0]}")
+        self._waiting = self.lock_wait
+        self._migrate()
+        self._waiting = max(BUSY_WAIT, self.lock_wait)
+        self._conn.execute(f"PRAGMA busy_timeout={int(self._waiting * 1000)}")
+
+    def _restore(self, damaged: Path, reason: str) -> Recovery:
+        """Put back what is readable in ``damaged``: unfinished jobs queued again with their
+        video id, multipart upload and parts journal; failed ones kept; history dropped."""
+        jobs, parts, lost = salvage(damaged, _COLUMNS)
+        requeued = kept = 0
+        keep: set[int] = set()
+        with self._tx() as db:
+            for row in jobs:
+                try:
+                    state = JobState(row["state"])
+                except (KeyError, ValueError):
+                    lost = True
+                    continue
+                if state in (JobState.DONE, JobState.CANCELLED):
+                    continue
+                if state is not JobState.FAILED:
+                    row["state"] = JobState.QUEUED.value
+                    requeued += 1
+                else:
+                    kept += 1
+                names = list(row)
+                db.execute(
+                    f"INSERT INTO jobs ({', '.join(names)}) VALUES "
+                    f"({', '.join('?' * len(names))})",
+                    [row[n] for n in names],
+                )
+                keep.add(int(row["id"]))
+            for part in parts:
+                if int(part[0]) in keep:
+                    db.execute(
+                        "INSERT OR REPLACE INTO parts (job_id, part_number, size, checksum, "
+                        "etag) VALUES (?, ?, ?, ?, ?)", part,
+                    )
+        recovery = Recovery(reason, damaged, requeued, kept, lost)
+        log.warning("%s", recovery)
+        return recovery
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction (write lock taken up front: no upgrade deadlocks)."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if classify(exc) == "locked":
+                    raise QueueLockedError(locked_message(self.path, self._waiting)) from None
+                raise
             try:
                 yield self._conn
             except BaseException:
