@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from medispecs_desktop import __version__
 
 # modules under medispecs_desktop.cli that add sub-commands
-COMMAND_MODULES = ("account", "uploads", "stack", "history")
+COMMAND_MODULES = ("account", "uploads", "stack", "history", "doctor")
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -23,6 +23,7 @@ from medispecs_desktop.core.errors import (
 )
 from medispecs_desktop.core.logs import redact
 from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.diagnostics import playback_unavailable
 from medispecs_desktop.ui.player.common import (
     API_KIND,
     DEFAULT_FPS,
@@ -89,6 +90,8 @@ class PlayerController(QObject):
         self.audio = QAudioOutput(self)
         self.player.setAudioOutput(self.audio)
         self._sink: QVideoSink | None = None
+        # no multimedia backend (e.g. a missing system library): say so, not a black box
+        self.unavailable = playback_unavailable(self.player)
 
         self.video: Video | None = None
         self._url: PlaybackUrlLike | None = None
@@ -185,6 +188,10 @@ class PlayerController(QObject):
         self._error_refreshes = 0
         self.videoChanged.emit(video)
         self.message.emit("", "")
+        if self.unavailable:
+            self._set_state("error")
+            self.message.emit("error", self.unavailable)
+            return
         if not video.has_bytes:
             self._set_state("error")
             self.message.emit("error", describe_url_error(

@@ -254,6 +254,8 @@ class PlayerWidget(QWidget):
         controller.durationChanged.connect(self._on_duration)
         controller.stateChanged.connect(self._on_state)
         controller.message.connect(self._on_message)
+        if controller.unavailable:
+            self._on_message("error", controller.unavailable)
         controller.resumeOffered.connect(self._on_resume_offered)
         controller.videoChanged.connect(self._on_video)
         controller.titleChanged.connect(self.title_label.setText)
