@@ -12,6 +12,7 @@ from typing import Any
 
 from medispecs_desktop.cli.account import EXIT_HELP, KEYRING_HELP, Context, _runner
 from medispecs_desktop.cli.main import EXIT_OK
+from medispecs_desktop.cli.output import safe
 
 HISTORY_JSON_HELP = (
     'JSON output (--json) is stable: [{"at", "action", "userId", "username", "sourceIp", '
@@ -57,8 +58,8 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     for e in events:
         who = f"{e.username} ({e.user_id})" if e.username else e.user_id
-        ctx.out(f"{e.at:<24}  {e.action:<15}  {who}  from {e.source_ip or '-'}  "
-                f"{e.user_agent or '-'}")
+        ctx.out(f"{safe(e.at):<24}  {safe(e.action):<15}  {safe(who)}  "
+                f"from {safe(e.source_ip or '-')}  {safe(e.user_agent or '-')}")
     if not args.all and len(events) == args.limit:
         ctx.err("more events may be older: add --all")
     return EXIT_OK

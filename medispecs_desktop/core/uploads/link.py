@@ -45,6 +45,11 @@ FIRST_BLOCK = 64 * KIB  # before anything is measured: small, it grows within a 
 BLOCK_SECONDS = 0.5  # one socket write carries about this much sending
 PART_SECONDS = 120.0  # on a slow link a part is sized to send in about this long
 DEFAULT_STALL_TIMEOUT = 60.0  # when a request names no read timeout
+# fewer parallel streams on a slow link, when fewer move as many bytes:
+SLOW_LINK = MIB  # bytes/s all together; above it every stream the engine wants may run
+LEVEL_SECONDS = 8.0  # a number of streams is judged on this much sending with that many
+FORGET_SECONDS = 300.0  # links change: judge again from scratch after this long
+SAME = 0.9  # fewer streams moving at least this share of the bytes are as good
 
 
 class Stalled(TimeoutError):
@@ -60,7 +65,11 @@ class LinkEstimator:
 
     :meth:`add` is called with each block a transfer hands to its socket (a block is read only
     after the previous one was accepted, so this is the rate the link accepts bytes);
-    :meth:`stream` brackets one request so the per-connection share is known.
+    :meth:`stream` brackets one request so the per-connection share is known, and on a slow
+    link it is also the gate that keeps fewer requests in flight: the bytes/s seen with
+    each number of parallel streams are compared, and when one stream fewer moves as much
+    (a shared bottleneck such as a guest Wi-Fi), new requests wait for a free place; when
+    the link limits each connection instead, every stream keeps running.
     """
 
     def __init__(
@@ -76,8 +85,15 @@ class LinkEstimator:
         self._first: float | None = None
         self._streams = 0
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self.block_seconds = block_seconds
         self.part_seconds = part_seconds
+        self.limit: int | None = None  # parallel streams allowed now (None: no limit)
+        self._seen: dict[int, list[float]] = {}  # streams -> [bytes, seconds] at that many
+        self._tried: set[int] = set()  # numbers of streams already probed one lower
+        self._last: float | None = None
+        self._judged = float("-inf")
+        self._forget_at = clock() + FORGET_SECONDS
 
     def add(self, amount: int) -> None:
         if amount <= 0:
@@ -86,17 +102,66 @@ class LinkEstimator:
         with self._lock:
             if self._first is None:
                 self._first = now
+            if self._last is not None and self._streams > 0:
+                seen = self._seen.setdefault(self._streams, [0.0, 0.0])
+                seen[0] += amount
+                seen[1] += now - self._last
+            self._last = now
             self._rate.add(now, amount)
+            self._judge(now)
 
     @contextmanager
-    def stream(self) -> Iterator[None]:
-        with self._lock:
+    def stream(self, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+        """One request in flight; waits for a place while :attr:`limit` streams run
+        (``waiting`` is called meanwhile and may raise to give up, e.g. on pause)."""
+        with self._changed:
+            while self.limit is not None and self._streams >= self.limit:
+                if waiting is not None:
+                    waiting()
+                self._changed.wait(0.25)
             self._streams += 1
         try:
             yield
         finally:
-            with self._lock:
+            with self._changed:
                 self._streams -= 1
+                if self._streams == 0:
+                    self._last = None  # idle time is not sending time
+                self._changed.notify_all()
+
+    def _judge(self, now: float) -> None:
+        """Decide :attr:`limit` from what each number of streams moved (lock held)."""
+        if now - self._judged < 1.0:
+            return
+        self._judged = now
+        if now >= self._forget_at:
+            self._forget_at = now + FORGET_SECONDS
+            self._seen.clear()
+            self._tried.clear()
+            self._set_limit(None)
+        total = self._rate.rate(now)
+        if total <= 0:
+            return
+        if total >= SLOW_LINK:
+            self._set_limit(None)
+            return
+        rates = {k: b / t for k, (b, t) in self._seen.items() if t >= LEVEL_SECONDS}
+        n = self._streams
+        if n not in rates:
+            return
+        fewer, more = rates.get(n - 1), rates.get(n + 1)
+        if more is not None and rates[n] < SAME * more:
+            self._set_limit(None)  # more streams moved more: per-connection limited
+        elif n > 1 and fewer is None and n not in self._tried:
+            self._tried.add(n)
+            self._set_limit(n - 1)  # try one stream fewer
+        elif n > 1 and fewer is not None and fewer >= SAME * rates[n]:
+            self._set_limit(n - 1)  # as fast with fewer: keep fewer parts at risk
+
+    def _set_limit(self, limit: int | None) -> None:
+        if limit != self.limit:
+            self.limit = limit
+            self._changed.notify_all()
 
     @property
     def streams(self) -> int:

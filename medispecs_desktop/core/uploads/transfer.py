@@ -187,6 +187,11 @@ class FileSlice:
     def sent(self) -> int:
         return self._pos
 
+    def check_abort(self) -> None:
+        """Raise if the transfer must stop (pause/cancel), also while it waits to start."""
+        if self._abort_check is not None:
+            self._abort_check()
+
     def read(self, size: int = -1) -> bytes:
         remaining = self._length - self._pos
         if remaining <= 0:
@@ -291,7 +296,7 @@ def put_object(
         del send_headers[k]
     try:
         if link is not None:
-            with link.stream():
+            with link.stream(waiting=body.check_abort if isinstance(body, FileSlice) else None):
                 resp = session.put(target, data=body, headers=send_headers, timeout=timeout)
         else:
             resp = session.put(target, data=body, headers=send_headers, timeout=timeout)

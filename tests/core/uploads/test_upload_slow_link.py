@@ -14,6 +14,7 @@ import dataclasses
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from medispecs_desktop.core.uploads.jobs import JobState
 from medispecs_desktop.core.uploads.link import MIB, LinkEstimator
@@ -140,3 +141,47 @@ def test_link_estimator_sizes_writes_and_parts_to_the_link() -> None:
         fast.add(20 * MIB)
     assert fast.block_size() == MIB
     assert fast.part_size(16 * MIB) == 16 * MIB
+
+
+def _simulate(per_connection: float, shared: float, *, demand: int = 4,
+              seconds: float = 90.0) -> tuple[LinkEstimator, list[int]]:
+    """Drive a LinkEstimator as ``demand`` transfers would on a link with these caps (0.1 s
+    steps on a fake clock; a transfer starts only through the gate, as put_object does)."""
+    now = [1000.0]
+    link = LinkEstimator(clock=lambda: now[0])
+    running: list[Any] = []
+    history: list[int] = []
+    for _ in range(int(seconds * 10)):
+        want = demand if link.limit is None else min(demand, link.limit)
+        while len(running) > want:  # a part finished; the gate holds the next one back
+            running.pop().__exit__(None, None, None)
+        while len(running) < want:
+            stream = link.stream()
+            stream.__enter__()
+            running.append(stream)
+        history.append(len(running))
+        now[0] += 0.1
+        link.add(int(min(shared, per_connection * len(running)) * 0.1))
+    for stream in running:
+        stream.__exit__(None, None, None)
+    return link, history
+
+
+def test_a_shared_slow_link_gets_fewer_parts_in_flight() -> None:
+    """160 KiB/s shared by all connections: one stream moves as much as four, so the engine
+    ends with one part in flight (fewer partial parts at risk, each finishes sooner)."""
+    link, history = _simulate(per_connection=10 * MIB, shared=SHARED)
+    assert history[0] == 4 and history[-1] == 1 and link.limit == 1
+
+
+def test_a_per_connection_slow_link_keeps_every_stream() -> None:
+    """32 KiB/s per connection: one stream fewer moves less, so all four keep running (after
+    one short probe with three)."""
+    link, history = _simulate(per_connection=PER_CONNECTION, shared=SHARED)
+    assert history[-1] == 4 and link.limit is None
+    assert sum(1 for n in history if n < 4) <= 12 * 10  # the probe is short
+
+
+def test_a_fast_link_is_never_held_back() -> None:
+    link, history = _simulate(per_connection=10 * MIB, shared=40 * MIB)
+    assert set(history) == {4} and link.limit is None
