@@ -9,7 +9,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -24,7 +25,10 @@ from medispecs_desktop.backend.handler import App
 from medispecs_desktop.backend.routes import match_route
 from medispecs_desktop.backend.schema import create_table_kwargs
 
-REGION = "eu-west-2"
+if TYPE_CHECKING:
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+
+REGION: BucketLocationConstraintType = "eu-west-2"
 BUCKET = "medispecs-videos"
 TABLE = "AppMain"
 AUDIT_TABLE = "AppAudit"
@@ -119,7 +123,7 @@ class Api:
         body: Any = None,
         raw_body: str | None = None,
         query: dict[str, str] | None = None,
-        user: str | None = ...,  # type: ignore[assignment]
+        user: str | EllipsisType | None = ...,  # ...: this Api's own user
         claims: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         who = self.user if user is ... else user

@@ -158,10 +158,12 @@ def test_named_stage_prefix_is_stripped(api: Any) -> None:
 
 
 def test_events_that_are_not_events(app: Any) -> None:
-    for event in ({}, {"requestContext": {}}, {"requestContext": {"http": {"method": "GET"}}},
-                  {"requestContext": {"http": {"method": "GET", "path": "videos"}}},
-                  {"requestContext": {"http": {"method": "POST", "path": "/videos"}},
-                   "body": {"not": "a string"}}, [], "x"):
+    events: list[Any] = [
+        {}, {"requestContext": {}}, {"requestContext": {"http": {"method": "GET"}}},
+        {"requestContext": {"http": {"method": "GET", "path": "videos"}}},
+        {"requestContext": {"http": {"method": "POST", "path": "/videos"}},
+         "body": {"not": "a string"}}, [], "x"]
+    for event in events:
         resp = app(event, None)
         assert 400 <= resp["statusCode"] < 500, event
 

@@ -168,7 +168,7 @@ def test_multipart_create_limits(api: Any, body: dict[str, Any], code: str) -> N
 
 def test_max_upload_bytes_is_configurable(make_app: Callable[..., Any]) -> None:
     app = make_app(max_upload_bytes=8 * MIB)
-    event = {
+    event: dict[str, Any] = {
         "requestContext": {"http": {"method": "POST", "path": "/videos/v_cap/multipart"},
                            "authorizer": {"jwt": {"claims": {"sub": "cap-user"}}}},
         "body": '{"fileSizeBytes": 9437184, "partSizeBytes": 5242880}',

@@ -61,7 +61,8 @@ def test_every_operation_documents_auth_and_bad_input(spec: dict[str, Any]) -> N
 
 
 def test_route_matching() -> None:
-    assert match_route("POST", "/videos/duplicates").route_key == "POST /videos/duplicates"
+    dup = match_route("POST", "/videos/duplicates")
+    assert dup is not None and dup.route_key == "POST /videos/duplicates"
     m = match_route("DELETE", "/videos/v_1/multipart/abc.def")
     assert m is not None and m.path_parameters == {"videoId": "v_1", "uploadId": "abc.def"}
     assert match_route("GET", "/videos/v_1/multipart/x") is None

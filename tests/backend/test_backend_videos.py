@@ -232,8 +232,10 @@ def test_duplicates_by_sha256_and_fingerprint(api: Any, other_api: Any) -> None:
     status, out = api.call("POST", "/videos/duplicates", body={"fingerprints": [fp]})
     assert out["matches"] == [{"fingerprint": fp, "videoId": "v_dup1"}]
 
-    for bad in ({"sha256": ["xyz"]}, {"fingerprints": ["nope"]}, {"sha256": "a" * 64},
-                {"sha256": ["0" * 64] * 101}, {"hashes": []}):
+    bads: list[dict[str, Any]] = [{"sha256": ["xyz"]}, {"fingerprints": ["nope"]},
+                                  {"sha256": "a" * 64}, {"sha256": ["0" * 64] * 101},
+                                  {"hashes": []}]
+    for bad in bads:
         status, err = api.call("POST", "/videos/duplicates", body=bad)
         assert status == 400, bad
 

@@ -21,7 +21,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -37,7 +37,10 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout: tests.support 
 
 from tests.support.timing import median_ms  # noqa: E402
 
-REGION = "eu-west-2"
+if TYPE_CHECKING:
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+
+REGION: BucketLocationConstraintType = "eu-west-2"
 BUCKET = "medispecs-videos"
 TABLE = "AppMain"
 

@@ -27,6 +27,7 @@ import time
 import zipfile
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -34,7 +35,10 @@ from moto.server import ThreadedMotoServer
 from medispecs_desktop.backend.schema import create_table_kwargs
 
 ROOT = Path(__file__).resolve().parents[2]
-REGION = "ap-southeast-1"
+if TYPE_CHECKING:
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+
+REGION: BucketLocationConstraintType = "ap-southeast-1"
 
 RUNNER = textwrap.dedent(
     """
@@ -71,7 +75,7 @@ RUNNER = textwrap.dedent(
 )
 
 
-def _load_build_lambda():  # type: ignore[no-untyped-def]
+def _load_build_lambda():
     spec = importlib.util.spec_from_file_location(
         "build_lambda", ROOT / "packaging/build_lambda.py"
     )
@@ -136,7 +140,7 @@ def main() -> int:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
         try:
-            kw = {
+            kw: dict[str, Any] = {
                 "endpoint_url": endpoint,
                 "region_name": REGION,
                 "aws_access_key_id": "testing",

@@ -36,7 +36,7 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 import boto3
 import psutil
 import requests
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from medispecs_desktop.backend import schema
@@ -87,7 +87,7 @@ class Heartbeat:
         }
 
 
-def wait_until(app: QApplication, predicate: Any, timeout: float = 120.0,
+def wait_until(app: QCoreApplication, predicate: Any, timeout: float = 120.0,
                every: Any = None, interval_ms: int = 5) -> None:
     """Run the real event loop (it sleeps in poll, like the app) until ``predicate()``;
     ``every()`` is called on each check (e.g. the user scrolling)."""
@@ -153,7 +153,7 @@ def seed(info: dict[str, Any], user_id: str, count: int, thumbs: int, jpeg: byte
             s3.put_object(Bucket=info["bucket"], Key=thumb_key, Body=jpeg,
                           ContentType="image/jpeg")
     for start in range(0, len(requests_batch), 25):
-        chunk = {info["table"]: requests_batch[start:start + 25]}
+        chunk: Any = {info["table"]: requests_batch[start:start + 25]}
         while chunk:
             resp = ddb.batch_write_item(RequestItems=chunk)
             chunk = resp.get("UnprocessedItems") or {}

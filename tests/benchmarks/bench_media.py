@@ -10,6 +10,7 @@ Makes a few real clips (PyAV; several codecs and sizes) in a temporary folder, t
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -48,9 +49,9 @@ def main() -> None:
         print(f"{'file':24} {'MB':>6} {'probe':>8} {'probe*':>8} {'thumb':>8}")
         for path in files:
             mb = path.stat().st_size / 1e6
-            p = median_ms(lambda path=path: probe(path), args.runs)
-            q = median_ms(lambda path=path: probe(path, verify_decode=False), args.runs)
-            t = median_ms(lambda path=path: thumbnail_jpeg(path), args.runs)
+            p = median_ms(functools.partial(probe, path), args.runs)
+            q = median_ms(functools.partial(probe, path, verify_decode=False), args.runs)
+            t = median_ms(functools.partial(thumbnail_jpeg, path), args.runs)
             print(f"{path.name:24} {mb:6.2f} {p:8.2f} {q:8.2f} {t:8.2f}")
         print("probe* = without the first-frame decode check")
         s = median_ms(lambda: scan_card(card), max(3, args.runs // 3))

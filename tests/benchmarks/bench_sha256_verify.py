@@ -25,7 +25,7 @@ import statistics
 import time
 import uuid
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import requests
@@ -36,7 +36,10 @@ from medispecs_desktop.backend.config import BackendConfig
 from medispecs_desktop.backend.handler import App
 from medispecs_desktop.backend.schema import create_table_kwargs
 
-REGION = "eu-west-2"
+if TYPE_CHECKING:
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+
+REGION: BucketLocationConstraintType = "eu-west-2"
 BUCKET = "medispecs-videos-bench"
 TABLE = "AppMainBench"
 MIB = 2**20
@@ -96,7 +99,7 @@ def main() -> None:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    creds = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+    creds: dict[str, Any] = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint, **creds,
                       config=Config(s3={"addressing_style": "path"}))
     ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint, **creds)

@@ -184,7 +184,10 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
         probe=probe, thumbnail=lambda _p: b"\xff\xd8\xff\xd9",
     )
     marks: dict[str, float] = {}
-    engine.subscribe_jobs(lambda j: marks.setdefault(j.state.value, time.perf_counter()))
+    def mark(job: Any) -> None:  # when each state was first reached
+        marks.setdefault(job.state.value, time.perf_counter())
+
+    engine.subscribe_jobs(mark)
     engine.start()
     t0 = time.perf_counter()
     job = engine.add_paths([path]).added[0]

@@ -315,8 +315,9 @@ def test_cognito_error_mapping(code: str, message: str, kind: type[Exception],
 
     from medispecs_desktop.core.auth import map_client_error
 
-    error = ClientError({"Error": {"Code": code, "Message": message},
-                         "ResponseMetadata": {"HTTPStatusCode": 400}}, "InitiateAuth")
+    response: Any = {"Error": {"Code": code, "Message": message},
+                     "ResponseMetadata": {"HTTPStatusCode": 400}}  # only what Cognito's matter
+    error = ClientError(response, "InitiateAuth")
     mapped = map_client_error(error, username="alice")
     assert type(mapped) is kind
     assert mapped.code == our_code
@@ -333,7 +334,7 @@ def test_id_token_refreshes_within_five_minutes_of_expiry(pool: Pool) -> None:
     calls = _count_calls(auth, "InitiateAuth")
     first = auth.id_token()
     expires = auth.expires_at
-    assert expires == pytest.approx(clock.now + 3600)
+    assert expires is not None and expires == pytest.approx(clock.now + 3600)
 
     clock.now = expires - REFRESH_MARGIN_SEC - 1  # still more than 5 minutes: no call
     assert auth.id_token() == first
@@ -384,9 +385,11 @@ def test_offline_refresh_keeps_a_still_valid_token(pool: Pool) -> None:
     # the network goes away
     auth.settings = pool.settings(cognito_endpoint=f"http://127.0.0.1:{_closed_port()}")
     auth._client = auth._make_client(1)
-    clock.now = auth.expires_at - 120  # 2 minutes left: refresh fails, token still usable
+    expires = auth.expires_at
+    assert expires is not None
+    clock.now = expires - 120  # 2 minutes left: refresh fails, token still usable
     assert auth.id_token() == token
-    clock.now = auth.expires_at + 1  # expired and offline: a clear offline error
+    clock.now = expires + 1  # expired and offline: a clear offline error
     with pytest.raises(OfflineError):
         auth.id_token()
     assert auth.signed_in  # not signed out by a network failure

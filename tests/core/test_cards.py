@@ -172,7 +172,8 @@ def test_scan_card_lists_every_clip_with_real_metadata(card: FakeCard) -> None:
     assert third.duration_sec == pytest.approx(3.0, abs=1 / 25)
     for bad in ("GLS_0004.MP4", "GLS_0005.MP4"):
         assert names[bad].status is ClipStatus.UNREADABLE
-        assert names[bad].error and bad in names[bad].error
+        error = names[bad].error
+        assert error and bad in error
         assert not names[bad].readable
     # oldest first; unreadable (no recorded time) last
     assert [c.name for c in clips] == ["GLS_0001.MP4", "BACKUP_0001.MP4", "GLS_0002.MOV",
@@ -364,7 +365,7 @@ def test_safe_to_erase_and_erase_only_verified(card: FakeCard) -> None:
 
     # The verified clip was changed after verification: it must not be deleted.
     changed = names["GLS_0003.MP4"]
-    verified = dict(partial)
+    verified: dict[Path, bool | CloudCheck] = dict(partial)
     verified[changed.path] = True
     with changed.path.open("r+b") as fh:
         fh.seek(changed.size_bytes - 10)

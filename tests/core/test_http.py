@@ -105,6 +105,7 @@ def test_session_basics() -> None:
         assert retry.total == 3 and retry.respect_retry_after_header
         assert retry.status_forcelist == {429, 500, 502, 503, 504}
         assert retry.backoff_jitter > 0
+        assert retry.allowed_methods is not None
         assert "POST" not in retry.allowed_methods and "PATCH" not in retry.allowed_methods
 
 
@@ -167,7 +168,13 @@ def test_read_timeout_applies_without_a_per_request_timeout(server: Server) -> N
     # the server answers only when the test lets it (at teardown at the latest): a client
     # without the read timeout would wait for that answer, and then get a 200, not an error
     answered = threading.Event()
-    server.script = [lambda h: (h.server.release.wait(60), answered.set(), h.reply(200))[2]]
+
+    def answer_when_released(h: Handler) -> None:
+        server.release.wait(60)
+        answered.set()
+        h.reply(200)
+
+    server.script = [answer_when_released]
     session = quick_session(retries=0, timeout=(1.0, 0.3))
     # urllib3 reports an exhausted read timeout as a connection error (requests' mapping)
     with pytest.raises((requests.ReadTimeout, requests.ConnectionError)) as info:

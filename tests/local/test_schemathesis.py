@@ -80,7 +80,7 @@ def test_the_generated_requests_reach_the_handler(
     statuses: dict[str, list[int]] = {}
     for result in schema.get_all_operations():
 
-        @given(case=result.ok().as_strategy())
+        @given(case=result.ok().as_strategy())  # type: ignore[union-attr]  # Ok: a valid spec
         @FUZZ_SETTINGS
         def send(case: schemathesis.Case) -> None:
             response = case.call(base_url=local_stack["apiUrl"], session=fuzz_session,

@@ -32,13 +32,13 @@ def test_local_stack_honours_backend_environment() -> None:
             http.headers["Authorization"] = f"Bearer {_token(info)}"
             vid = new_video_id()
             url = f"{info['apiUrl']}/videos/{vid}/upload-url"
-            r = http.get(url, params={"contentType": "video/mp4", "size": 1000}, timeout=30)
+            r = http.get(url, params={"contentType": "video/mp4", "size": "1000"}, timeout=30)
             assert r.status_code == 200, r.text
             query = parse_qs(urlsplit(r.json()["uploadUrl"]).query)
             assert query["X-Amz-Expires"] == ["120"]  # not the default 3600
             assert r.json()["expiresIn"] == 120
             # MAX_UPLOAD_BYTES: a larger file is refused with a clear 4xx
-            big = http.get(url, params={"contentType": "video/mp4", "size": 5_000_001},
+            big = http.get(url, params={"contentType": "video/mp4", "size": "5000001"},
                            timeout=30)
             assert 400 <= big.status_code < 500 and "5000000" in big.text.replace(",", "")
             # CORS_ALLOW_ORIGIN reaches the answers

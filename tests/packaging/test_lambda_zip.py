@@ -14,7 +14,7 @@ import textwrap
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -29,7 +29,10 @@ assert _spec and _spec.loader
 build_lambda = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(build_lambda)
 
-REGION = "ap-southeast-1"
+if TYPE_CHECKING:
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+
+REGION: BucketLocationConstraintType = "ap-southeast-1"
 BUCKET = "medispecs-videos-zip-test"  # moto state is shared by every server in this process
 TABLE = "AppMainZipTest"
 
@@ -129,7 +132,7 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def provisioned(moto_endpoint: str) -> Iterator[str]:
-    kw = {
+    kw: dict[str, Any] = {
         "endpoint_url": moto_endpoint,
         "region_name": REGION,
         "aws_access_key_id": "testing",
@@ -334,8 +337,10 @@ def test_deployed_configuration_needs_the_authorizers_claims(
     code = tmp_path / "task"
     with zipfile.ZipFile(lambda_zip) as zf:
         zf.extractall(code)
-    claims = {"authorizer": {"jwt": {"claims": {"sub": "u_123"}, "scopes": None}}}
-    with_token = {**EVENT_1, "requestContext": {**EVENT_1["requestContext"], **claims}}
+    claims: dict[str, Any] = {"authorizer": {"jwt": {"claims": {"sub": "u_123"},
+                                                     "scopes": None}}}
+    context: dict[str, Any] = dict(EVENT_1["requestContext"])  # type: ignore[call-overload]
+    with_token = {**EVENT_1, "requestContext": {**context, **claims}}
     other_user = {**with_token, "queryStringParameters": {"userId": "u_999"}}
     bare, served, refused = _run_events(
         clean_venv, code, provisioned, [EVENT_1, with_token, other_user], console_test=False

@@ -224,7 +224,8 @@ def test_keys_are_derived_by_the_server_only(gateway: Gateway, bob: User) -> Non
     for extra in ({"s3Key": "videos/x/y.mp4"}, {"s3Bucket": "other"}, {"PK": "USER#x"},
                   {"thumbnailS3Key": "thumbnails/x/y.jpg"}, {"status": "ready"},
                   {"userId": bob.sub, "version": 7}):
-        body = {"videoId": vid, "title": "t", "recordedAt": "2025-01-01T00:00:00Z", **extra}
+        body: dict[str, Any] = {"videoId": vid, "title": "t",
+                                "recordedAt": "2025-01-01T00:00:00Z", **extra}
         r = gateway.call("POST", "/videos", bob.id_token, json_body=body)
         if "userId" in extra:
             assert r.status_code == 400 and r.json()["error"]["code"] == "unknown_field"

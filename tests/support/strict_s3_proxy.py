@@ -142,7 +142,7 @@ class StrictS3Proxy:
     @property
     def endpoint(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> StrictS3Proxy:
         self._thread.start()

@@ -448,14 +448,18 @@ def test_status_column_and_import_button_are_fully_visible(
     assert right_edge <= table.viewport().width()
     assert not table.horizontalScrollBar().isVisible()
     status = table.item(row_of(dialog, files["broken"]), COL_STATUS)
+    assert status is not None
     assert status.text().startswith("Unreadable") and status.toolTip()
-    from PySide6.QtWidgets import QStyleOptionViewItem
+    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
     option = QStyleOptionViewItem()
-    table.itemDelegateForColumn(COL_STATUS).initStyleOption(option, table.indexFromItem(status))
+    delegate = table.itemDelegateForColumn(COL_STATUS)
+    assert isinstance(delegate, QStyledItemDelegate)
+    delegate.initStyleOption(option, table.indexFromItem(status))
     assert option.textElideMode == Qt.TextElideMode.ElideRight  # "Unreadable: why…" stays
     assert "FFmpeg" not in status.toolTip()  # words for a clinician
-    assert table.item(row_of(dialog, files["new"]), COL_NAME).toolTip() == str(files["new"])
+    name = table.item(row_of(dialog, files["new"]), COL_NAME)
+    assert name is not None and name.toolTip() == str(files["new"])
     font = QFont(dialog.import_button.font())
     font.setBold(True)
     needed = QFontMetrics(font).horizontalAdvance(dialog.import_button.text()) + 28

@@ -8,7 +8,7 @@ import socket
 import socketserver
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -44,6 +44,12 @@ from medispecs_desktop.ui.library import (
 from medispecs_desktop.ui.tasks import TaskRunner
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _video_id(model: Any, row: int) -> str:
+    video = model.video_at(row)
+    assert video is not None, f"no recording at row {row}"
+    return str(video.video_id)
 
 
 @dataclass
@@ -140,19 +146,19 @@ def test_proxy_search_and_sort(qtbot: Any, qtmodeltester: Any, tasks: TaskRunner
     assert all("knee" in proxy.index(r, COL_TITLE).data() for r in range(proxy.rowCount()))
     proxy.set_search("")
     proxy.sort(COL_DURATION, Qt.SortOrder.DescendingOrder)
-    assert proxy.video_at(0).video_id == "v_00059"
+    assert _video_id(proxy, 0) == "v_00059"
     proxy.sort(COL_RECORDED, Qt.SortOrder.DescendingOrder)
-    assert proxy.video_at(0).video_id == "v_00000"
+    assert _video_id(proxy, 0) == "v_00000"
     proxy.sort(COL_RECORDED, Qt.SortOrder.AscendingOrder)
-    assert proxy.video_at(0).video_id == "v_00059"
+    assert _video_id(proxy, 0) == "v_00059"
     proxy.sort(COL_TITLE, Qt.SortOrder.DescendingOrder)
-    assert proxy.video_at(0).video_id == "v_00059"
+    assert _video_id(proxy, 0) == "v_00059"
     proxy.sort(COL_STATUS, Qt.SortOrder.AscendingOrder)
     assert proxy.index(0, COL_STATUS).data() == "Error"
     # search and sort together, and rows added later land in place
     proxy.set_search("knee")
     proxy.sort(COL_DURATION, Qt.SortOrder.AscendingOrder)
-    assert [proxy.video_at(r).video_id for r in range(proxy.rowCount())] == [
+    assert [_video_id(proxy, r) for r in range(proxy.rowCount())] == [
         f"v_{i:05d}" for i in range(0, 60, 10)]
 
 
@@ -183,7 +189,7 @@ def test_local_queue_items_show_on_top_until_the_server_lists_them(
     titles = [model.index(r, COL_TITLE).data() for r in range(model.rowCount())]
     assert titles.count("Fresh from the card") == 0
     assert titles[0] == "Queued clip" and model.rowCount() == 6
-    assert model.video_at(0) is None and model.video_at(1).video_id == "v_00000"
+    assert model.video_at(0) is None and _video_id(model, 1) == "v_00000"
 
 
 def test_local_dates_become_utc_bounds() -> None:
@@ -217,8 +223,11 @@ def _settings(info: dict[str, Any], api_url: str | None = None) -> Settings:
                     cognito_endpoint=info["awsEndpoint"])
 
 
-@pytest.fixture(scope="module")
-def stack(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture
+def stack(local_stack: dict[str, Any], tmp_path: Path,
+          clip_seed: Callable[[], int]) -> Iterator[Stack]:
+    """Three recordings of the test's own on DAY (the second stack user's), deleted after it:
+    tests edit and delete them, so none may share them (pytest-randomly orders tests)."""
     from medispecs_desktop.local.samples import make_video
     from medispecs_desktop.local.seed import upload_recording
 
@@ -227,14 +236,16 @@ def stack(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
     user = next(u for u in local_stack["users"] if u["username"] != local_stack["username"])
     auth.sign_in(user["username"], user["password"])
     api = ApiClient(settings, auth)
-    folder = tmp_path_factory.mktemp("library-clips")
+    folder = tmp_path / "library-clips"
+    folder.mkdir()
     tag = uuid.uuid4().hex[:6]
     ids, titles = [], []
     with requests.Session() as session:
         session.trust_env = False
         for i in range(3):
             title = f"Library test {tag} #{i}"
-            path = make_video(folder / f"lib{i}.mp4", seconds=1.0, width=160, height=120, seed=i)
+            path = make_video(folder / f"lib{i}.mp4", seconds=1.0, width=160, height=120,
+                              seed=clip_seed())
             seeded = upload_recording(session, local_stack["apiUrl"], auth.id_token(), path,
                                       title=title, recorded_at=DAY + timedelta(hours=i),
                                       notes=f"note {i}")
@@ -243,6 +254,11 @@ def stack(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
     try:
         yield Stack(local_stack, settings, api, auth, ids[::-1], titles[::-1])  # newest first
     finally:
+        for video_id in ids:
+            try:
+                api.delete_video(video_id)
+            except NotFoundError:
+                pass  # the test deleted it
         api.close()
 
 
@@ -542,7 +558,7 @@ def test_app_views_sign_in_list_play_then_sign_out_clears_caches(
         qtbot.waitUntil(lambda: inner.model.rowCount() >= 3 and not inner.model.loading,
                         timeout=15_000)
         row = next(r for r in range(inner.proxy.rowCount())
-                   if inner.proxy.video_at(r) is not None and inner.proxy.video_at(r).has_bytes)
+                   if (v := inner.proxy.video_at(r)) is not None and v.has_bytes)
         video = inner.proxy.video_at(row)
         assert video is not None
 
@@ -757,7 +773,7 @@ def test_layout_is_usable_on_laptop_and_desktop_screens(
         qtbot.waitUntil(lambda: inner.model.rowCount() >= 3 and not inner.model.loading,
                         timeout=15_000)
         row = next(r for r in range(inner.proxy.rowCount())
-                   if inner.proxy.video_at(r) is not None and inner.proxy.video_at(r).has_bytes)
+                   if (v := inner.proxy.video_at(r)) is not None and v.has_bytes)
         inner.table.selectRow(row)
         with qtbot.waitSignal(player.controller.firstFrame, timeout=15_000):
             inner.table.doubleClicked.emit(inner.proxy.index(row, COL_TITLE))
@@ -858,7 +874,8 @@ def test_grid_keeps_room_for_the_caption_under_full_size_thumbnails(
     image.fill(Qt.GlobalColor.darkCyan)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "JPEG")
+    # PySide6 takes a str format at run time (bytes raise ValueError); its stubs say bytes
+    image.save(buffer, "JPEG")  # type: ignore[call-overload]
     jpeg = bytes(buffer.data().data())
     videos = [dataclasses.replace(v, thumbnail_s3_key=f"thumbs/{v.video_id}.jpg")
               for v in _videos(3)]

@@ -8,7 +8,7 @@ stack serves playback URLs the app wires ``ApiClient.playback_url`` to it (see t
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def tasks(qtbot: Any) -> Iterator[TaskRunner]:
     yield from player_tasks()
 
 
-def _make(qtbot: Any, tasks: TaskRunner, provider: Provider, **kw: Any) -> tuple[
+def _make(qtbot: Any, tasks: TaskRunner, provider: Callable[[str], Any], **kw: Any) -> tuple[
     PlayerController, PlayerWidget, list[Any]
 ]:
     controller = PlayerController(provider, tasks, **kw)
@@ -404,10 +404,11 @@ def test_opens_a_recording_from_the_local_stack_and_409_is_explained(
                     if v.has_bytes and v.duration_sec and v.device_id == "d_demo_glasses"]
         assert playable, "the demo stack is seeded with playable recordings"
         video = playable[0]
-        controller, widget, frames = _make(qtbot, tasks, api.playback_url)  # type: ignore[arg-type]
+        controller, widget, frames = _make(qtbot, tasks, api.playback_url)
         with qtbot.waitSignal(controller.firstFrame, timeout=15_000):
             controller.open(video)
         qtbot.waitUntil(lambda: controller.state == "playing", timeout=10_000)
+        assert video.duration_sec is not None
         assert abs(controller.duration - video.duration_sec * 1000) <= 100
         # frames reach the test's sink by their own signal, after firstFrame: wait for them
         qtbot.waitUntil(lambda: len(frames) >= 2, timeout=10_000)

@@ -65,7 +65,7 @@ def _last(shown: list[int]) -> int | None:
 
 def _open(qtbot: Any, tasks: TaskRunner, client: Any, key: str, **kw: Any
           ) -> tuple[PlayerController, PlayerWidget, list[int]]:
-    return open_numbered(qtbot, tasks, client, BUCKET, key, **kw)  # type: ignore[no-any-return]
+    return open_numbered(qtbot, tasks, client, BUCKET, key, **kw)
 
 
 @pytest.mark.parametrize("kind", list(CLIPS))
@@ -174,7 +174,8 @@ def test_app_player_caches_frame_times_privately_and_forgets_them_on_sign_out(
         with qtbot.waitSignal(view.controller.frame_index.ready, timeout=20_000):
             view.open_video(video)
         index = view.controller.frame_index.index
-        assert index is not None and abs(index.duration_us / 1e6 - video.duration_sec) < 0.2
+        assert video.duration_sec is not None and index is not None
+        assert abs(index.duration_us / 1e6 - video.duration_sec) < 0.2
         cached = list(frames_dir(ctx.paths.cache_dir).rglob("*.json"))  # type: ignore[attr-defined]
         assert len(cached) == 1 and video.video_id in cached[0].name
         assert "X-Amz" not in cached[0].read_text()  # times only, never the URL

@@ -20,7 +20,7 @@ import psutil
 import pytest
 from keyring.backends import fail
 from PySide6.QtCore import QElapsedTimer, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QIcon
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
 from medispecs_desktop import APP_NAME, __version__
@@ -109,6 +109,16 @@ def _submit(qtbot: Any, dialog: SignInDialog, username: str, password: str) -> N
     dialog.username.setText(username)
     dialog.password.setText(password)
     qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+
+
+def _table_rows(table: Any) -> dict[str, str]:
+    """The first two columns of a QTableWidget, as {column 0: column 1}."""
+    rows = {}
+    for r in range(table.rowCount()):
+        key, value = table.item(r, 0), table.item(r, 1)
+        assert key is not None and value is not None, r
+        rows[key.text()] = value.text()
+    return rows
 
 
 def _wait_error(qtbot: Any, dialog: SignInDialog) -> str:
@@ -408,8 +418,7 @@ def test_menus_shortcuts_and_about(qtbot: Any, tmp_path: Any) -> None:
 
     shortcuts = ShortcutsDialog(window.all_actions(), window)
     qtbot.addWidget(shortcuts)
-    rows = {shortcuts.table.item(r, 0).text(): shortcuts.table.item(r, 1).text()
-            for r in range(shortcuts.table.rowCount())}
+    rows = _table_rows(shortcuts.table)
     assert rows["Add files"] == "Ctrl+O"
     assert rows["Quit"] == "Ctrl+Q"
     assert rows["Show uploads"] == "Ctrl+U"
@@ -683,11 +692,10 @@ def test_shortcuts_list_every_key_of_an_action(qtbot: Any) -> None:
     parent = MainWindow(None)
     qtbot.addWidget(parent)
     play = QAction("Play / pause", parent)
-    play.setShortcuts(["Space", "K"])
+    play.setShortcuts([QKeySequence("Space"), QKeySequence("K")])
     dialog = ShortcutsDialog([*parent.all_actions(), play], parent)
     qtbot.addWidget(dialog)
-    rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text()
-            for r in range(dialog.table.rowCount())}
+    rows = _table_rows(dialog.table)
     assert rows["Play / pause"] == "Space, K"
     widest = dialog.fontMetrics().horizontalAdvance(rows["Add folder"])
     assert dialog.table.columnWidth(1) >= widest + 16  # "Ctrl+Shift+O" not clipped

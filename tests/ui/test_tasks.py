@@ -3,6 +3,7 @@ progress is throttled, shutdown is prompt."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +23,9 @@ def runner(qapp: QApplication) -> Iterator[TaskRunner]:
 
 
 def _on_gui_thread() -> bool:
-    return QThread.currentThread() is QApplication.instance().thread()
+    app = QApplication.instance()
+    assert app is not None
+    return QThread.currentThread() is app.thread()
 
 
 def test_result_and_error_are_delivered_on_the_gui_thread(qtbot: Any, runner: TaskRunner) -> None:
@@ -137,7 +140,7 @@ def test_shutdown_cancels_queued_tasks_and_stops_delivery(qtbot: Any, qapp: QApp
         return "blocker"
 
     runner.run(MEDIA, blocker, delivered.append)
-    queued = [runner.run(MEDIA, lambda i=i: ran.append(f"q{i}"), delivered.append)
+    queued = [runner.run(MEDIA, functools.partial(ran.append, f"q{i}"), delivered.append)
               for i in range(5)]
     assert started.wait(5)
     # the running task waits for the test's release: shutdown reports it still running and

@@ -166,7 +166,12 @@ def test_panel_controls_drive_the_engine(
     service = panel.service
     engine = service.engine
     confirmations: list[str] = []
-    panel.confirm = lambda text: confirmations.append(text) or True  # the Yes button
+
+    def answer_yes(text: str) -> bool:  # the Yes button
+        confirmations.append(text)
+        return True
+
+    panel.confirm = answer_yes
     engine.stop()  # hold the queue still: this test is about control, not transfer
     seed = clip_seed()
     a, b, c = (make_video(f"ctl/{n}.mp4", seconds=0.5, seed=seed + i)
@@ -190,7 +195,9 @@ def test_panel_controls_drive_the_engine(
     from medispecs_desktop.ui.library import COL_STATUS as LIBRARY_STATUS
 
     library = window.library_view.library  # type: ignore[attr-defined]
-    video_a = panel.model.job(ids["a.mp4"]).video_id
+    job_a = panel.model.job(ids["a.mp4"])
+    assert job_a is not None
+    video_a = job_a.video_id
 
     def library_status(video_id: str) -> str:
         row = library.model.row_of(video_id)
@@ -202,8 +209,10 @@ def test_panel_controls_drive_the_engine(
 
     act(panel.action_pause, "a.mp4")
     qtbot.waitUntil(lambda: engine_state("a.mp4") is JobState.PAUSED, timeout=10_000)
-    qtbot.waitUntil(lambda: panel.model.job(ids["a.mp4"]).state is JobState.PAUSED)
-    assert panel.model.index(panel.model.row_of(ids["a.mp4"]), COL_STATE).data() == "Paused"
+    qtbot.waitUntil(lambda: getattr(panel.model.job(ids["a.mp4"]), "state", None)
+                    is JobState.PAUSED)
+    row_a = panel.model.row_of(ids["a.mp4"])
+    assert row_a is not None and panel.model.index(row_a, COL_STATE).data() == "Paused"
     assert library_status(video_a) == "On this computer: paused"
     act(panel.action_resume, "a.mp4")
     qtbot.waitUntil(lambda: engine_state("a.mp4") is JobState.QUEUED, timeout=10_000)
@@ -233,8 +242,8 @@ def test_panel_controls_drive_the_engine(
     qtbot.waitUntil(lambda: engine_state("b.mp4") is JobState.QUEUED, timeout=10_000)
 
     act(panel.action_next, "c.mp4")
-    qtbot.waitUntil(lambda: panel.model.job_at(0) is not None
-                    and panel.model.job_at(0).id == ids["c.mp4"], timeout=10_000)
+    qtbot.waitUntil(lambda: getattr(panel.model.job_at(0), "id", None) == ids["c.mp4"],
+                    timeout=10_000)
     assert engine.jobs()[0].id == ids["c.mp4"]
 
     # the row's context menu offers the same actions

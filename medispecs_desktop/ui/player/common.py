@@ -88,8 +88,12 @@ class Standby:
 
 
 class PlaybackUrlLike(Protocol):
-    url: str
-    expires_at: float
+    # read-only: core.api.PlaybackUrl is a frozen dataclass
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def expires_at(self) -> float: ...
 
 
 class TasksLike(Protocol):

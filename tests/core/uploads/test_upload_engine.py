@@ -94,7 +94,7 @@ def test_single_and_multipart_upload_through_strict_s3(
     assert sorted(r.part_number for r in part_puts) == [1, 2, 3]
     assert no_multipart_left(s3, local_stack["bucket"], sub, *(j.video_id for j in jobs))
     # progress: bytes reached the total, throttled to <= ~10/s
-    assert snapshots and max(s.jobs.get(jobs[1].id).bytes_done for s in snapshots
+    assert snapshots and max(s.jobs[jobs[1].id].bytes_done for s in snapshots
                              if jobs[1].id in s.jobs) == big.stat().st_size
     span = snapshots[-1].at - snapshots[0].at
     assert len(snapshots) <= 10 * span + 10

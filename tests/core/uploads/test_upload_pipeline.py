@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from requests.adapters import HTTPAdapter
 
 from medispecs_desktop.core.uploads.engine import SourceChangedError, WholeFileSha256
 from medispecs_desktop.core.uploads.jobs import Part
@@ -27,8 +28,9 @@ MIB = 1024 * 1024
 
 def test_upload_connections_write_big_blocks(tmp_path: Path) -> None:
     session = make_upload_session(pool_maxsize=4)
-    pool = session.get_adapter("http://127.0.0.1/").poolmanager.connection_from_url(
-        "http://127.0.0.1:9/")
+    adapter = session.get_adapter("http://127.0.0.1/")
+    assert isinstance(adapter, HTTPAdapter)
+    pool = adapter.poolmanager.connection_from_url("http://127.0.0.1:9/")
     conn = pool._new_conn()
     assert conn.blocksize == BLOCK_SIZE >= 256 * 1024  # urllib3's default is 16 KiB
     session.close()

@@ -13,7 +13,7 @@ import pytest
 
 from medispecs_desktop.core.uploads.jobs import JobState, Part, Phase, new_video_id
 from medispecs_desktop.core.uploads.network import Backoff, Reachability
-from medispecs_desktop.core.uploads.progress import ProgressHub
+from medispecs_desktop.core.uploads.progress import ProgressHub, ProgressSnapshot
 from medispecs_desktop.core.uploads.store import (
     SCHEMA_VERSION,
     InvalidTransitionError,
@@ -86,7 +86,8 @@ def test_users_never_see_each_others_jobs(tmp_path: Path) -> None:
         store.get(mine.id, "bob")
     with pytest.raises(JobNotFoundError):
         store.update(mine.id, "bob", state=JobState.PAUSED)
-    assert store.next_runnable("bob").user_id == "bob"
+    bobs = store.next_runnable("bob")
+    assert bobs is not None and bobs.user_id == "bob"
     assert store.transition_all("bob", [JobState.QUEUED], JobState.PAUSED) != [mine.id]
     assert store.get(mine.id, "alice").state is JobState.QUEUED
 
@@ -110,7 +111,8 @@ def test_dedupe_order_and_guarded_transitions(tmp_path: Path) -> None:
         store.update(job_a.id, "u", expect=[JobState.UPLOADING], state=JobState.DONE)
     assert store.claim_fingerprint(front.id, "u", "9:ab") is None
     other, _ = store.add("u", tmp_path / "copy.mp4", size=3, mtime_ns=9)
-    assert store.claim_fingerprint(other.id, "u", "9:ab").id == front.id
+    claimed = store.claim_fingerprint(other.id, "u", "9:ab")
+    assert claimed is not None and claimed.id == front.id
 
 
 def test_concurrent_writers_keep_every_transition(tmp_path: Path) -> None:
@@ -221,7 +223,7 @@ def test_reachability_probes_less_often_while_offline() -> None:
 def test_progress_is_throttled_and_has_speed_and_eta() -> None:
     clock = FakeClock()
     hub = ProgressHub(max_rate=10, clock=clock)
-    got = []
+    got: list[ProgressSnapshot] = []
     hub.subscribe(got.append)
     hub.track(1, 0, 10_000_000)
     for _ in range(1000):  # 1000 blocks of 1 KB in 1 s

@@ -42,6 +42,7 @@ class HangBeforeCreate:
 def main() -> int:
     cfg = json.loads(sys.argv[1])
     info = cfg["info"]
+    api: Any
     api, sub = signed_in_api(info, cfg.get("username") or info["username"],
                              cfg.get("password") or info["password"])
     if cfg.get("hang_before_create"):
