@@ -28,7 +28,7 @@ from medispecs_desktop.cli.main import (
     EXIT_USAGE,
 )
 from medispecs_desktop.cli.output import dumps_json, safe
-from medispecs_desktop.core.config import Paths, Settings, load_settings
+from medispecs_desktop.core.config import Paths, Settings, apply_policy, load_settings
 from medispecs_desktop.core.errors import (
     AuthError,
     MediSpecsError,
@@ -42,7 +42,7 @@ from medispecs_desktop.core.models import Video, format_utc
 
 if TYPE_CHECKING:  # the heavy imports (boto3, requests, keyring) wait for a command to run
     from medispecs_desktop.core.api import ApiClient
-    from medispecs_desktop.core.auth import NewPasswordRequired, UserInfo
+    from medispecs_desktop.core.auth import UserInfo
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +101,11 @@ def register(subparsers: Any) -> None:
 
     login = add(
         "login", cmd_login, "sign in and remember the sign-in in the OS keyring",
-        "Sign in to the user pool with a username and password. Prompts for what is missing "
-        "(on a terminal); for scripts use --password-stdin. An account with a temporary "
-        "password must choose a new one: prompted on a terminal, or the second stdin line with "
-        "--new-password-stdin.",
+        "Sign in to the user pool with a username and password (proved with SRP: the password "
+        "itself is never sent), or with --browser through your organisation's login page. "
+        "Prompts for what is missing (on a terminal); for scripts use --password-stdin and "
+        "--mfa-code. An account with a temporary password must choose a new one: prompted on a "
+        "terminal, or the second stdin line with --new-password-stdin.",
     )
     login.add_argument("--username", "-u", help="the account's username")
     login.add_argument("--password-stdin", action="store_true",
@@ -112,6 +113,12 @@ def register(subparsers: Any) -> None:
     login.add_argument("--new-password-stdin", action="store_true",
                        help="with a temporary password, read the new password from the next "
                             "line of stdin")
+    login.add_argument("--mfa-code", metavar="CODE",
+                       help="the code from your authenticator app (or the SMS) when the "
+                            "account asks for one")
+    login.add_argument("--browser", action="store_true",
+                       help="sign in through your organisation's login page in the browser "
+                            "(single sign-on; needs the sign-in domain in the settings)")
 
     add("logout", cmd_logout, "forget the sign-in (keyring and server-side, best effort)",
         "Forget the remembered sign-in on this computer and revoke its refresh token.")
@@ -231,13 +238,13 @@ class Context:
 
 def settings_from_args(args: argparse.Namespace, paths: Paths | None = None) -> Settings:
     """The settings file, then the environment, then the command-line options."""
-    return load_settings(paths).with_overrides(
+    return apply_policy(load_settings(paths).with_overrides(  # IT's policy wins over options
         api_url=getattr(args, "api_url", None),
         region=getattr(args, "region", None),
         user_pool_id=getattr(args, "user_pool_id", None),
         client_id=getattr(args, "client_id", None),
         cognito_endpoint=getattr(args, "cognito_endpoint", None),
-    )
+    ))
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -287,37 +294,29 @@ def _runner(handler: Callable[[argparse.Namespace, Context], int]
 # --------------------------------------------------------------------------- commands
 
 
-def _read_line(stream: TextIO, what: str) -> str:
-    line = stream.readline()
-    value = line.rstrip("\r\n")
-    if not value:
-        raise UsageError(f"expected {what} on stdin, got nothing")
-    return value
-
-
 def cmd_login(args: argparse.Namespace, ctx: Context) -> int:
-    from medispecs_desktop.core.auth import NewPasswordRequired
+    from medispecs_desktop.cli.signin_steps import finish_sign_in, read_line
 
     interactive = ctx.stdin.isatty()
     try:
-        username = (args.username or "").strip()
-        if not username:
-            if args.password_stdin or not interactive:
-                raise UsageError("give --username when the password comes from stdin")
-            last = ctx.auth.last_username()
-            typed = input(f"Username [{last}]: " if last else "Username: ").strip()
-            username = typed or (last or "")
-        if args.password_stdin:
-            password = _read_line(ctx.stdin, "the password")
-        elif interactive:
-            password = getpass.getpass("Password: ")
+        if args.browser:
+            user = ctx.auth.sign_in_with_browser(lambda url: _open_browser(ctx, url))
         else:
-            raise UsageError("no terminal to ask for the password: use --password-stdin")
-        try:
-            user = ctx.auth.sign_in(username, password)
-        except NewPasswordRequired as challenge:
-            new_password = _new_password(args, ctx, challenge)
-            user = ctx.auth.complete_new_password(challenge, new_password)
+            username = (args.username or "").strip()
+            if not username:
+                if args.password_stdin or not interactive:
+                    raise UsageError("give --username when the password comes from stdin")
+                last = ctx.auth.last_username()
+                typed = input(f"Username [{last}]: " if last else "Username: ").strip()
+                username = typed or (last or "")
+            if args.password_stdin:
+                password = read_line(ctx.stdin, "the password")
+            elif interactive:
+                password = getpass.getpass("Password: ")
+            else:
+                raise UsageError("no terminal to ask for the password: use --password-stdin")
+            auth = ctx.auth
+            user = finish_sign_in(args, ctx, lambda: auth.sign_in(username, password))
     except UsageError as exc:
         ctx.err(f"error: {safe(exc)}")
         return EXIT_USAGE
@@ -331,22 +330,15 @@ def cmd_login(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _new_password(args: argparse.Namespace, ctx: Context, challenge: NewPasswordRequired) -> str:
-    if args.new_password_stdin:
-        return _read_line(ctx.stdin, "the new password (second line)")
-    if args.password_stdin or not ctx.stdin.isatty():
-        raise AuthError(
-            f"{challenge} Pass --new-password-stdin with the new password on the second "
-            "line of stdin.",
-            code="new_password_required",
-        )
-    ctx.err(str(challenge))
-    for _ in range(3):
-        first = getpass.getpass("New password: ")
-        if first and first == getpass.getpass("Repeat the new password: "):
-            return first
-        ctx.err("The passwords do not match (or are empty): try again.")
-    raise AuthError("No new password chosen.", code="new_password_required")
+def _open_browser(ctx: Context, url: str) -> None:
+    import webbrowser
+
+    ctx.err("Opening your organisation's sign-in page in the browser. If it does not open, "
+            f"visit:\n{url}")
+    try:
+        webbrowser.open(url)
+    except webbrowser.Error as exc:  # no browser here: the printed address still works
+        log.info("no browser to open (%s)", exc)
 
 
 def cmd_logout(args: argparse.Namespace, ctx: Context) -> int:

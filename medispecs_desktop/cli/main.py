@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from medispecs_desktop import __version__
 
 # modules under medispecs_desktop.cli that add sub-commands
-COMMAND_MODULES = ("account", "uploads", "stack", "history", "doctor")
+COMMAND_MODULES = ("account", "recovery", "configure", "uploads", "stack", "history",
+                   "doctor")
 
 EXIT_OK = 0
 EXIT_ERROR = 1

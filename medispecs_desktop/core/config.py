@@ -12,13 +12,16 @@ import os
 import stat
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import platformdirs
 
 from medispecs_desktop import APP_ID
 from medispecs_desktop.core.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from medispecs_desktop.core.policy import Policy
 
 ENV_PREFIX = "MEDISPECS_"
 
@@ -188,23 +191,35 @@ def require_secure_url(url: str, what: str) -> str:
     raise ConfigurationError(f"The {what} must be an https:// address, not {url!r}.")
 
 
-def load_settings(paths: Paths | None = None, env: dict[str, str] | None = None) -> Settings:
-    """Settings file, then environment variables on top."""
+def read_settings_file(paths: Paths | None = None) -> dict[str, Any]:
+    """The values the settings file holds (known names only; {} when there is none)."""
     paths = paths or Paths.default()
-    env = dict(os.environ) if env is None else env
-    values: dict[str, Any] = {}
     try:
         raw = json.loads(paths.settings_file.read_text(encoding="utf-8"))
-        if isinstance(raw, dict):
-            values.update({k: v for k, v in raw.items() if k in _FIELD_TYPES})
     except FileNotFoundError:
-        pass
+        return {}
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"Cannot read settings file {paths.settings_file}: {exc}") from exc
+    return {k: v for k, v in raw.items() if k in _FIELD_TYPES} if isinstance(raw, dict) else {}
+
+
+def load_settings(paths: Paths | None = None, env: dict[str, str] | None = None,
+                  policy: Policy | None = None) -> Settings:
+    """Settings file, then environment variables, then the organisation's policy on top."""
+    env = dict(os.environ) if env is None else env
+    values = read_settings_file(paths)
     for name, var in ENV_NAMES.items():
         if env.get(var):
             values[name] = env[var]
-    return Settings().with_overrides(**values)
+    return apply_policy(Settings().with_overrides(**values), policy)
+
+
+def apply_policy(settings: Settings, policy: Policy | None = None) -> Settings:
+    """``settings`` with every value the policy file fixes (read now when not given)."""
+    from medispecs_desktop.core.policy import load_policy
+
+    policy = policy if policy is not None else load_policy()
+    return settings.with_overrides(**policy.values) if policy.values else settings
 
 
 def save_settings(settings: Settings, paths: Paths | None = None) -> Path:
