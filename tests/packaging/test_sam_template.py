@@ -153,15 +153,15 @@ def job_reachable_functions() -> list[ast.AST]:
     methods: dict[tuple[str, str], ast.AST] = {}
     roots: list[tuple[str, ast.AST]] = []
     for path, tree in backend_sources():
-        for node in tree.body:
-            if isinstance(node, ast.ClassDef):
-                for item in node.body:
+        for top in tree.body:
+            if isinstance(top, ast.ClassDef):
+                for item in top.body:
                     if isinstance(item, ast.FunctionDef):
-                        methods[(node.name, item.name)] = item
+                        methods[(top.name, item.name)] = item
                         if path.name in JOB_MODULES:
-                            roots.append((node.name, item))
-            elif isinstance(node, ast.FunctionDef) and path.name in JOB_MODULES:
-                roots.append(("", node))
+                            roots.append((top.name, item))
+            elif isinstance(top, ast.FunctionDef) and path.name in JOB_MODULES:
+                roots.append(("", top))
     seen: dict[int, ast.AST] = {}
     todo = list(roots)
     while todo:

@@ -53,8 +53,12 @@ def tasks(qtbot: Any) -> Iterator[TaskRunner]:
 
 
 def texts(panel: AccessHistoryPanel) -> list[list[str]]:
-    return [[panel.table.topLevelItem(i).text(c) for c in range(5)]
-            for i in range(panel.table.topLevelItemCount())]
+    rows = []
+    for i in range(panel.table.topLevelItemCount()):
+        item = panel.table.topLevelItem(i)
+        assert item is not None
+        rows.append([item.text(c) for c in range(5)])
+    return rows
 
 
 def test_details_show_who_accessed_the_recording(

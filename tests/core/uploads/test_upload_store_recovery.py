@@ -94,7 +94,8 @@ def test_a_damaged_queue_keeps_what_can_be_read(tmp_path: Path) -> None:
         assert store.parts(live.id) == {1: Part(1, 5 << 20, "c2hh", '"etag-1"')}
         assert jobs[ids["failed"]].state is JobState.FAILED
         assert jobs[ids["failed"]].error == "S3 refused"
-        assert store.next_runnable(USER).id == live.id  # the indexes work again
+        runnable = store.next_runnable(USER)
+        assert runnable is not None and runnable.id == live.id  # the indexes work again
     finally:
         store.close()
 
