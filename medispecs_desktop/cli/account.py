@@ -147,9 +147,11 @@ def register(subparsers: Any) -> None:
     get.add_argument("--json", action="store_true", help="print JSON")
 
     delete = add(
-        "delete", cmd_delete, "delete a recording (the video, its thumbnail and its record)",
-        "Delete a recording from the cloud: the video, its thumbnail and its record. Asks for "
-        "confirmation on a terminal; scripts must pass --yes.",
+        "delete", cmd_delete, "move a recording to the Trash (restorable until purged)",
+        "Move a recording to the Trash: it leaves the library and is deleted for good after "
+        "the Trash's retention (30 days by default); `trash restore ID` brings it back, `trash "
+        "purge ID` deletes it forever now. Asks for confirmation on a terminal; scripts must "
+        "pass --yes.",
     )
     delete.add_argument("video_id", metavar="ID")
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -422,14 +424,15 @@ def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
             return EXIT_USAGE
         video = api.get_video(args.video_id)
         answer = input(
-            f"Delete {safe(video.title or video.video_id)!r} ({video.video_id}, recorded "
-            f"{video.recorded_at}) from the cloud? This cannot be undone. [y/N] "
+            f"Move {safe(video.title or video.video_id)!r} ({video.video_id}, recorded "
+            f"{video.recorded_at}) to the Trash? It can be restored until it is purged. [y/N] "
         )
         if answer.strip().lower() not in ("y", "yes"):
             ctx.err("Not deleted.")
             return EXIT_ERROR
     api.delete_video(args.video_id)
-    ctx.out(f"Deleted {args.video_id}.")
+    ctx.out(f"Moved {safe(args.video_id)} to the Trash "
+            f"(undo: medispecs-desktop trash restore {safe(args.video_id)}).")
     return EXIT_OK
 
 

@@ -313,7 +313,44 @@ class ApiClient:
         return Video.from_api(self._object("PATCH", f"/videos/{self._vid(video_id)}", body=body))
 
     def delete_video(self, video_id: str) -> None:
+        """Move the recording to the Trash (restorable until its ``purgeAt``)."""
         self.request("DELETE", f"/videos/{self._vid(video_id)}")
+
+    # ------------------------------------------------------------------ trash
+
+    def list_trash(self, *, limit: int = 50, cursor: str | None = None) -> Page:
+        """One page of the Trash, most recently deleted first; each video's ``extra`` holds
+        ``trashedAt`` and ``purgeAt`` (UTC)."""
+        if not 1 <= int(limit) <= MAX_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+        data = self._object("GET", "/trash", params={"limit": int(limit), "cursor": cursor})
+        items = data.get("items") or []
+        if not isinstance(items, list):
+            raise ServerError("Unexpected answer to GET /trash: items is not a list.")
+        next_cursor = data.get("nextCursor")
+        return Page(
+            items=[Video.from_api(item) for item in items if isinstance(item, dict)],
+            next_cursor=str(next_cursor) if next_cursor else None,
+        )
+
+    def iter_trash(self) -> Iterator[Video]:
+        """Everything in the Trash, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_trash(limit=MAX_LIMIT, cursor=cursor)
+            yield from page.items
+            if not page.next_cursor or page.next_cursor == cursor:
+                return
+            cursor = page.next_cursor
+
+    def restore_video(self, video_id: str) -> Video:
+        """Put a trashed recording back in the library (ConflictError ``duplicate`` when the
+        same file was stored again meanwhile)."""
+        return Video.from_api(self._object("POST", f"/trash/{self._vid(video_id)}/restore"))
+
+    def purge_video(self, video_id: str) -> None:
+        """Delete a trashed recording forever (every stored version of its bytes)."""
+        self.request("DELETE", f"/trash/{self._vid(video_id)}")
 
     def upload_url(self, video_id: str, *, content_type: str, size: int,
                    sha256_b64: str | None = None) -> dict[str, Any]:

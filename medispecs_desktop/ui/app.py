@@ -210,6 +210,9 @@ def install_views(window: MainWindow, ctx: AppContext) -> None:
     from medispecs_desktop.ui.uploads import install_uploads
 
     cards = install_card_import(window, ctx, install_uploads(window, ctx))  # issue 5 + cards
+    from medispecs_desktop.ui.trash import install_trash
+
+    install_trash(window, ctx)  # issue 11: View ▸ Trash
     if cards.action.icon().isNull():  # every File-menu item has an icon
         cards.action.setIcon(icon("card"))
 

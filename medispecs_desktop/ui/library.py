@@ -1354,22 +1354,20 @@ class VideoDetailsPane(QWidget):
 
 
 def _confirm_delete(parent: QWidget, text: str) -> bool:
-    answer = QMessageBox.question(
-        parent,
-        "Delete recording",
-        text,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    box = QMessageBox(QMessageBox.Icon.Question, "Move to Trash", text,
+                      QMessageBox.StandardButton.Cancel, parent)
+    move = box.addButton("Move to Trash", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is move
 
 
 def delete_confirmation_text(video: Video) -> str:
     when = format_local_time(video.recorded_at)
     return (
-        f"Delete “{video.title or '(untitled)'}” recorded {when}?\n\n"
-        "The video, its thumbnail and its notes are removed from the cloud. "
-        "This cannot be undone."
+        f"Move “{video.title or '(untitled)'}” recorded {when} to the Trash?\n\n"
+        "It leaves your library. You can restore it from View ▸ Trash until it is deleted "
+        "forever (30 days after the move, unless your organisation chose otherwise)."
     )
 
 
@@ -1881,11 +1879,11 @@ class LibraryWidget(QWidget):
             return
         api = self.api
         self.details.set_busy(True)
-        self.details.show_message(f"Deleting “{video.title}”…")
+        self.details.show_message(f"Moving “{video.title}” to the Trash…")
 
         def done(_result: object) -> None:
             self.details.set_busy(False)
-            self._removed(video, f"Deleted “{video.title}”.")
+            self._removed(video, f"Moved “{video.title}” to the Trash (View ▸ Trash).")
 
         def failed(exc: BaseException) -> None:
             self.details.set_busy(False)

@@ -265,7 +265,8 @@ def test_list_get_playback_delete(local_stack: dict[str, Any], run: Any) -> None
     code, _, err = run("delete", newer)
     assert code == EXIT_USAGE and "pass --yes" in err
     code, out, _ = run("delete", newer, "--yes")
-    assert code == EXIT_OK and out.strip() == f"Deleted {newer}."
+    assert code == EXIT_OK and out.strip() == (
+        f"Moved {newer} to the Trash (undo: medispecs-desktop trash restore {newer}).")
     code, _, err = run("get", newer)
     assert code == EXIT_NOT_FOUND and "not found" in err
     code, _, err = run("delete", newer, "--yes")
@@ -523,9 +524,11 @@ def test_interactive_login_new_password_and_delete(local_stack: dict[str, Any],
 
         drop = Terminal(cli, "delete", video.video_id)
         drop.expect("'Keep me'")
+        drop.expect("to the Trash?")
         drop.expect("[y/N] ")
         drop.send("y")
-        assert drop.wait() == EXIT_OK and f"Deleted {video.video_id}.".encode() in drop.output
+        assert drop.wait() == EXIT_OK
+        assert f"Moved {video.video_id} to the Trash".encode() in drop.output
         with pytest.raises(Exception, match="not found"):
             api.get_video(video.video_id)
 

@@ -392,7 +392,7 @@ def test_delete_asks_naming_the_recording_and_removes_the_row(
     victim, title = stack.ids[2], stack.titles[2]
     assert widget.select_video(victim)
     widget.details.delete_button.click()
-    assert asked and f"“{title}”" in asked[-1] and "cannot be undone" in asked[-1]
+    assert asked and f"“{title}”" in asked[-1] and "to the Trash?" in asked[-1]
     assert widget.model.row_of(victim) >= 0  # cancelled: nothing happened
     answer[0] = True
     widget.details.delete_button.click()
