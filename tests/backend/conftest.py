@@ -80,15 +80,40 @@ def moto_server() -> Iterator[Moto]:
                       aws_access_key_id="testing", aws_secret_access_key="testing")
     ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint,
                        aws_access_key_id="testing", aws_secret_access_key="testing")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    # versioned, as the template declares it: the Trash's purge deletes every version
-    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    ddb.create_table(**create_table_kwargs(TABLE))
-    ddb.create_table(**create_audit_table_kwargs(AUDIT_TABLE))
+    moto = Moto(endpoint, s3, ddb)
+    _provision(moto)
     try:
-        yield Moto(endpoint, s3, ddb)
+        yield moto
     finally:
         server.stop()
+
+
+def _provision(moto: Moto) -> None:
+    """The bucket and tables, where missing (idempotent)."""
+    try:
+        moto.s3.head_bucket(Bucket=BUCKET)
+    except moto.s3.exceptions.ClientError:
+        moto.s3.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        # versioned, as the template declares it: the Trash's purge deletes every version
+        moto.s3.put_bucket_versioning(
+            Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
+        )
+    existing = set(moto.dynamodb.list_tables()["TableNames"])
+    if TABLE not in existing:
+        moto.dynamodb.create_table(**create_table_kwargs(TABLE))
+    if AUDIT_TABLE not in existing:
+        moto.dynamodb.create_table(**create_audit_table_kwargs(AUDIT_TABLE))
+
+
+@pytest.fixture(autouse=True)
+def _moto_provisioned(request: pytest.FixtureRequest) -> None:
+    """moto's state is global to this process: a test elsewhere that runs the local stack
+    in-process resets it (tests/local/test_inprocess_stack.py). Whatever ran before, every
+    backend test starts with the bucket and tables in place (the suite runs in random order)."""
+    if "moto_server" in request.fixturenames:
+        _provision(request.getfixturevalue("moto_server"))
 
 
 def make_config(endpoint: str, **overrides: Any) -> BackendConfig:
