@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the heavy imports (boto3, requests, keyring) wait for a com
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100  # the API's page size limit (core.api.MAX_LIMIT)
+DEFAULT_LIMIT = 50  # one page for a person to read; --all fetches MAX_LIMIT per request
 
 
 class UsageError(MediSpecsError):
@@ -136,8 +137,9 @@ def register(subparsers: Any) -> None:
                          help="recorded at or after (UTC)")
     listing.add_argument("--to", dest="date_to", type=_date_arg, metavar="DATE",
                          help="recorded at or before (UTC; a date includes the whole day)")
-    listing.add_argument("--limit", type=_limit_arg, default=50, metavar="N",
-                         help=f"page size, 1..{MAX_LIMIT} (default 50)")
+    listing.add_argument("--limit", type=_limit_arg, default=None, metavar="N",
+                         help=f"page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT}; "
+                              f"{MAX_LIMIT} with --all)")
     listing.add_argument("--cursor", help="continue after a previous page (its nextCursor)")
     listing.add_argument("--all", action="store_true", help="follow every page")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -375,7 +377,8 @@ def video_json(video: Video) -> dict[str, Any]:
 
 def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     api = ctx.api
-    query = {"date_from": args.date_from, "date_to": args.date_to, "limit": args.limit}
+    limit = args.limit if args.limit is not None else MAX_LIMIT if args.all else DEFAULT_LIMIT
+    query = {"date_from": args.date_from, "date_to": args.date_to, "limit": limit}
     if args.all:
         items = list(api.iter_videos(cursor=args.cursor, **query))
         next_cursor = None

@@ -9,6 +9,8 @@
   authorizer's checks (:mod:`.jwt_verify`) and API Gateway's own 401/404/413/204 answers.
 - :mod:`.seed` - demo clips uploaded through the real API flow; :mod:`.samples` makes clips.
 - :mod:`.child` - run the stack as a child process and read its JSON line (tests, tools).
+- :mod:`.moto_patches` - moto DynamoDB fixes the stack applies so a 10,000-recording library
+  keeps constant time and memory per write and per listing page.
 
 It is a demo: moto keeps every byte in memory and forgets it when the stack stops.
 """

@@ -8,7 +8,9 @@
 
 moto keeps every byte in memory and forgets it at :meth:`LocalStack.stop`: this is a demo, nothing
 is stored (:data:`DEMO_NOTE`). moto's state is process-global, so one stack runs per process; the
-desktop app runs it as a child process (``medispecs-desktop local-stack``).
+desktop app runs it as a child process (``medispecs-desktop local-stack``). The stack patches
+moto's DynamoDB first (:mod:`.moto_patches`: transactions and queries that do not copy or walk
+the whole table) and refuses to start on a moto those patches were not written for.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import boto3
 import requests
 
+from medispecs_desktop.local import moto_patches
 from medispecs_desktop.local.gateway import CorsConfig, LambdaHandler, LocalGateway
 from medispecs_desktop.local.jwt_verify import InvalidTokenError, JwtVerifier, cognito_issuer
 from medispecs_desktop.local.provision import (
@@ -250,6 +253,11 @@ class LocalStack:
             )
             maker.start()
         try:
+            try:
+                # constant time and memory per DynamoDB write, per-partition queries
+                moto_patches.apply()
+            except moto_patches.MotoPatchError as exc:
+                raise LocalStackError(str(exc)) from exc
             self.moto = MotoServer(self.host, self.moto_port)
             endpoint = self.moto.start()
             self.moto.reset()  # a previous stack in this process may have left state behind
@@ -385,11 +393,11 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop the gateway, then moto (dropping everything it held). Safe to call twice."""
-        global _running
         started = time.perf_counter()
         gateway, self.gateway = self.gateway, None
         moto, self.moto = self.moto, None
         if gateway is None and moto is None:
+            self._release()  # a start that failed before moto ran still frees the process
             return
         if gateway is not None:
             gateway.stop()
@@ -400,7 +408,11 @@ class LocalStack:
                 log.debug("moto reset at stop failed: %s", exc)
             moto.stop()
         self.info = None
+        self._release()
+        log.info("local stack stopped in %.2f s", time.perf_counter() - started)
+
+    def _release(self) -> None:
+        global _running
         with _running_lock:
             if _running is self:
                 _running = None
-        log.info("local stack stopped in %.2f s", time.perf_counter() - started)

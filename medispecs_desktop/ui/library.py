@@ -67,6 +67,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medispecs_desktop.core.api import MAX_LIMIT
 from medispecs_desktop.core.errors import (
     ConflictError,
     MediSpecsError,
@@ -82,6 +83,8 @@ from medispecs_desktop.ui.access_history import AccessHistoryPanel
 from medispecs_desktop.ui.dropzone import refuse_file_drops
 
 log = logging.getLogger(__name__)
+
+PAGE_SIZE = MAX_LIMIT  # rows fetched per request: the API's largest page (fewer round trips)
 
 API_KIND = "api"
 
@@ -176,7 +179,7 @@ class LibraryQuery:
 
     date_from: str | None = None
     date_to: str | None = None
-    limit: int = 50
+    limit: int = PAGE_SIZE
 
 
 FetchPage = Callable[[LibraryQuery, "str | None"], PageLike]
@@ -1392,7 +1395,7 @@ class LibraryWidget(QWidget):
         *,
         cache: LibraryCache | None = None,
         thumbnails: ThumbnailCache | None = None,
-        page_size: int = 50,
+        page_size: int = PAGE_SIZE,
         probe_interval_ms: int = 10_000,
         confirm: Callable[[QWidget, str], bool] | None = None,
         clock: Callable[[], float] = time.time,
