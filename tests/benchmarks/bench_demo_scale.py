@@ -137,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         api = info["apiUrl"].rstrip("/")
         users = {u["username"]: u["password"] for u in info["users"]}
-        tokens = {name: sign_in(info["awsEndpoint"], info["region"], info["clientId"],
-                                name, password)["IdToken"] for name, password in users.items()}
+        tokens = {name: sign_in(info["awsEndpoint"], info["region"], info["clientId"], name,
+                                password, user_pool_id=info["userPoolId"])["IdToken"]
+                  for name, password in users.items()}
         other = next(name for name in tokens if name != info["username"])
         base = datetime(2026, 1, 1, tzinfo=UTC)
         with requests.Session() as session:

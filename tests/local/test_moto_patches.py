@@ -1,10 +1,12 @@
 """The demo stack's moto DynamoDB patches (``local/moto_patches.py``).
 
 * cost: a TransactWriteItems allocates the same at 20 items as at 2,000 (stock moto deep-copies
-  the table: the control measurement shows it), and one Query page does the same work in a
-  partition of 200 as of 2,000 (stock moto sorts and walks everything);
+  the table: the control measurement shows it), one Query page does the same work in a
+  partition of 200 as of 2,000 (stock moto sorts and walks everything), and serialising an
+  answer does not search ten type keys per attribute value;
 * equivalence: seeded random transactions and queries give moto's own answers, tables and
-  stream records, answer for answer (run once on stock moto, once patched, in this process);
+  stream records, answer for answer, and reads of every AttributeValue type answer the same
+  bytes (run once on stock moto, once patched, in this process);
 * the stack applies them and refuses a moto they were not written for;
 * semantics against the running stack: a cancelled transaction leaves every item as it was,
   with the cancellation reasons DynamoDB gives.
@@ -402,6 +404,104 @@ def test_query_fast_path_is_taken(patched: None, monkeypatch: pytest.MonkeyPatch
             assert _client().query(**query)["Items"] == page
         assert len(calls) == 1
     assert [i["SK"]["S"] for i in page] == [f"VIDEO#{i:06d}" for i in range(29, 24, -1)]
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> dict[str, Any]:
+    kinds = ["S", "N", "B", "SS", "NS", "BS", "BOOL", "NULL"] + (["M", "L"] if depth < 3 else [])
+    kind = rng.choice(kinds)
+    if kind == "S":
+        return {"S": rng.choice(["", "plain", "ünïcödé ✓", "quote\"back\\slash", "x" * 300])}
+    if kind == "N":
+        return {"N": rng.choice(["0", "-1", "3.25", "1E+5", "123456789012345678901234567890"])}
+    if kind == "B":
+        return {"B": bytes(rng.randrange(256) for _ in range(rng.randint(0, 40)))}
+    if kind == "SS":
+        return {"SS": sorted({f"s{rng.randint(0, 99)}" for _ in range(rng.randint(1, 4))})}
+    if kind == "NS":
+        return {"NS": sorted({str(rng.randint(-99, 99)) for _ in range(rng.randint(1, 4))})}
+    if kind == "BS":
+        return {"BS": list({bytes([rng.randrange(256), i]) for i in range(rng.randint(1, 3))})}
+    if kind == "BOOL":
+        return {"BOOL": rng.random() < 0.5}
+    if kind == "NULL":
+        return {"NULL": True}
+    if kind == "M":
+        return {"M": {f"k{i}": _random_value(rng, depth + 1) for i in range(rng.randint(0, 4))}}
+    return {"L": [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]}
+
+
+def _raw_answers(seed: int) -> list[bytes]:
+    """The bytes moto answers to reads of random items (every AttributeValue type, nested)."""
+    rng = random.Random(seed)
+    bodies: list[bytes] = []
+    with mock_aws():
+        client = _client()
+        client.meta.events.register(
+            "before-parse.dynamodb.*",
+            lambda response_dict, **_: bodies.append(response_dict["body"]),
+        )
+        _table(client, "V")
+        keys = []
+        for i in range(40):
+            key = {"PK": {"S": f"p{i % 3}"}, "SK": {"S": f"{i:03d}"}}
+            keys.append(key)
+            client.put_item(TableName="V", Item={
+                **key, **{f"a{j}": _random_value(rng) for j in range(rng.randint(0, 8))}})
+        bodies.clear()
+        client.get_item(TableName="V", Key=keys[7])
+        client.query(TableName="V", KeyConditionExpression="PK = :p",
+                     ExpressionAttributeValues={":p": {"S": "p1"}}, Limit=5)
+        client.query(TableName="V", KeyConditionExpression="PK = :p",
+                     ExpressionAttributeValues={":p": {"S": "p2"}}, ScanIndexForward=False)
+        client.scan(TableName="V")
+        client.batch_get_item(RequestItems={"V": {"Keys": keys[:10]}})
+        client.transact_get_items(TransactItems=[{"Get": {"TableName": "V", "Key": k}}
+                                                 for k in keys[10:14]])
+        client.update_item(TableName="V", Key=keys[3], UpdateExpression="SET extra = :v",
+                           ExpressionAttributeValues={":v": _random_value(rng)},
+                           ReturnValues="ALL_NEW")
+        client.delete_item(TableName="V", Key=keys[4], ReturnValues="ALL_OLD")
+    return bodies
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_answers_are_the_same_bytes_as_stock_moto(patched: None, seed: int) -> None:
+    with moto_patches.stock():
+        expected = _raw_answers(seed)
+    got = _raw_answers(seed)
+    assert len(got) == len(expected) == 8
+    assert got == expected
+
+
+def test_serialising_items_does_not_search_every_type_of_every_value(
+    patched: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's serializer looks each of ten type keys up under several aliases for every
+    AttributeValue; a page of items is now written as it is."""
+    from moto.core.serialize import AttributePicker
+
+    def picks(items: int) -> int:
+        count = [0]
+        original = AttributePicker.__call__
+
+        def counted(self: Any, context: Any) -> Any:
+            count[0] += 1
+            return original(self, context)
+
+        with mock_aws():
+            _table(_client(), "P")
+            _fill("P", "USER#u", items)
+            with monkeypatch.context() as m:
+                m.setattr(AttributePicker, "__call__", counted)
+                _client().query(TableName="P", KeyConditionExpression="PK = :p",
+                                ExpressionAttributeValues={":p": {"S": "USER#u"}})
+        return count[0]
+
+    small, big = picks(5), picks(100)
+    assert big == small, (small, big)  # the answer's own few fields, whatever the item count
+    with moto_patches.stock():
+        stock_small, stock_big = picks(5), picks(100)
+    assert stock_big >= stock_small + 95 * 4 * 10, (stock_small, stock_big)  # 10 per value
 
 
 # --------------------------------------------------------------------------- applying
