@@ -28,7 +28,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from medispecs_desktop.local import moto_patches
 from medispecs_desktop.local.moto_patches import MotoPatchError
@@ -47,7 +47,8 @@ def patched() -> Iterator[None]:
 
 
 def _client(service: str = "dynamodb") -> Any:
-    return boto3.client(service, region_name=REGION)
+    make: Any = boto3.client  # one helper for dynamodb and dynamodbstreams
+    return make(service, region_name=REGION)
 
 
 def _table(client: Any, name: str, *, range_key: str | None = "S", stream: bool = False) -> None:
@@ -388,7 +389,12 @@ def test_query_fast_path_is_taken(patched: None, monkeypatch: pytest.MonkeyPatch
 
     calls: list[Any] = []
     original = Table.all_items
-    monkeypatch.setattr(Table, "all_items", lambda self: calls.append(self) or original(self))
+
+    def all_items(self: Any) -> Any:
+        calls.append(self)
+        return original(self)
+
+    monkeypatch.setattr(Table, "all_items", all_items)
     with mock_aws():
         _table(_client(), "F")
         _fill("F", "USER#u", 30)
@@ -582,7 +588,7 @@ def test_cancelled_transactions_leave_the_stacks_table_as_it_was(
             return {i["SK"]["S"]: i for i in db.scan(TableName=table)["Items"]}
 
         before = state()
-        writes = [
+        writes: list[Any] = [
             {"Update": {"TableName": table, "Key": key("A"), "UpdateExpression": "SET n = n + :one",
                         "ConditionExpression": "attribute_exists(PK)",
                         "ExpressionAttributeValues": {":one": {"N": "1"}}}},
@@ -590,7 +596,7 @@ def test_cancelled_transactions_leave_the_stacks_table_as_it_was(
                      "ConditionExpression": "attribute_not_exists(PK)"}},
             {"Delete": {"TableName": table, "Key": key("B")}},
         ]
-        failing_check = {"ConditionCheck": {
+        failing_check: Any = {"ConditionCheck": {
             "TableName": table, "Key": key("E"), "ConditionExpression": "n > :ten",
             "ExpressionAttributeValues": {":ten": {"N": "10"}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
@@ -605,7 +611,7 @@ def test_cancelled_transactions_leave_the_stacks_table_as_it_was(
         ]
         assert state() == before  # the update, the put and the delete were all undone
 
-        duplicate = {"Update": {"TableName": table, "Key": key("C"),
+        duplicate: Any = {"Update": {"TableName": table, "Key": key("C"),
                                 "UpdateExpression": "SET n = :one",
                                 "ExpressionAttributeValues": {":one": {"N": "1"}}}}
         with pytest.raises(ClientError) as invalid:
