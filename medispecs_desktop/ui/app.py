@@ -38,12 +38,13 @@ from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QApplication
 
 from medispecs_desktop import APP_ID, APP_NAME, __version__
-from medispecs_desktop.core.config import Paths, Settings, load_settings
+from medispecs_desktop.core.config import Paths, Settings, apply_policy, load_settings
 from medispecs_desktop.core.errors import ConfigurationError, OfflineError
 from medispecs_desktop.core.logs import setup_logging
 from medispecs_desktop.ui import startup_probe
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog, open_folder
 from medispecs_desktop.ui.icons import app_icon, icon, stylesheet
+from medispecs_desktop.ui.import_settings import ImportSettingsDialog
 from medispecs_desktop.ui.local_stack_process import LocalStackProcess
 from medispecs_desktop.ui.main_window import MainWindow, close_without_asking
 from medispecs_desktop.ui.settings_dialog import SettingsDialog
@@ -320,11 +321,13 @@ class AppController(QObject):
         self.hooks = hooks or AppHooks()
         self.sign_in_dialog: SignInDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
+        self.import_dialog: ImportSettingsDialog | None = None
         self._restore_pending = False
         self.monitor = OnlineMonitor(ctx, self)
         ctx.online_changed.connect(self._online_changed)
         w = window
         w.settings_requested.connect(self.open_settings)
+        w.import_settings_requested.connect(self.open_import_settings)
         w.sign_in_requested.connect(self.open_sign_in)
         w.sign_out_requested.connect(self.sign_out)
         w.demo_requested.connect(self.start_demo)
@@ -384,9 +387,8 @@ class AppController(QObject):
         self.window.set_signed_in(None)
         self._milestone("stack_ready")
         self.monitor.check_now()
-        self.window.show_signed_out(
-            "The demo is ready. Sign in with the demo account (it is filled in for you).")
-        if self.hooks.autologin and self.ctx.auth is not None:
+        self.window.show_signed_out("The demo is ready: signing in with the demo account…")
+        if self.ctx.auth is not None:  # the demo signs in by itself (no click needed)
             auth = self.ctx.auth
             username, password = self.ctx.demo_credentials
             self.ctx.tasks.run(API, lambda: auth.sign_in(username, password),
@@ -400,6 +402,7 @@ class AppController(QObject):
         text, _ = describe_error(exc)
         log.error("demo auto sign-in failed: %s", text)
         self.window.show_signed_out(text)
+        self.open_sign_in()  # the demo account is filled in there: one click to retry
 
     def _stack_failed(self, reason: str) -> None:
         self.window.show_stack_failed(reason)
@@ -523,9 +526,30 @@ class AppController(QObject):
             return
         dialog = SettingsDialog(self.ctx.settings, self.ctx.paths, self.window)
         dialog.saved.connect(self._settings_saved)
+        dialog.import_requested.connect(self.open_import_settings)
         dialog.finished.connect(dialog.deleteLater)
         self.settings_dialog = dialog
         dialog.open()
+
+    def open_import_settings(self) -> None:
+        dialog = ImportSettingsDialog(self.ctx.paths, self.ctx.tasks, self.window)
+        dialog.imported.connect(self._settings_imported)
+        dialog.finished.connect(dialog.deleteLater)
+        self.import_dialog = dialog
+        dialog.open()
+
+    def _settings_imported(self, result: Any) -> None:
+        """IT's settings are in the file: use them (with the environment and the policy on
+        top, as at start) and sign in."""
+        try:
+            settings = load_settings(self.ctx.paths)
+        except ConfigurationError as exc:
+            self.window.show_message(str(exc), 0)
+            return
+        self._settings_saved(settings)
+        self.window.show_message("Settings imported.")
+        if not self._restore_pending and self.ctx.user is None and settings.is_configured:
+            self.begin_restore()
 
     def _settings_saved(self, settings: Settings) -> None:
         changed = self.ctx.apply_settings(settings)
@@ -633,8 +657,8 @@ def settings_from_args(args: argparse.Namespace, paths: Paths) -> tuple[Settings
         settings, problem = Settings(), str(exc)
     overrides = {name: getattr(args, name, None) for name in CONNECTION_FIELDS}
     try:
-        settings = settings.with_overrides(**overrides)
-    except ConfigurationError as exc:  # pragma: no cover - all options are strings
+        settings = apply_policy(settings.with_overrides(**overrides))  # IT's policy wins
+    except ConfigurationError as exc:
         problem = str(exc)
     return settings, problem
 

@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
     folder_chosen = Signal(str)  # a folder (File > Add folder, e.g. a card)
     refresh_requested = Signal()
     settings_requested = Signal()
+    import_settings_requested = Signal()  # the first-run card: IT's settings file or link
     sign_in_requested = Signal()
     sign_out_requested = Signal()
     demo_requested = Signal()
@@ -276,8 +277,13 @@ class MainWindow(QMainWindow):
         self._pages: dict[str, QWidget] = {}
 
         self.welcome_panel = Panel("Welcome to MediSpecs Desktop", "", "app")
+        self.welcome_import_button = self.welcome_panel.add_button(
+            "Import settings…", primary=True, icon_name="settings")
+        self.welcome_import_button.setToolTip(
+            "Take the settings file or link your IT team gave you: no ids to type.")
+        self.welcome_import_button.clicked.connect(self.import_settings_requested)
         self.welcome_settings_button = self.welcome_panel.add_button(
-            "Open Settings…", primary=True, icon_name="settings")
+            "Open Settings…", icon_name="settings")
         self.welcome_settings_button.clicked.connect(self.settings_requested)
         self.welcome_demo_button = self.welcome_panel.add_button(
             "Try the demo", icon_name="demo")
@@ -441,10 +447,11 @@ class MainWindow(QMainWindow):
         }
         items = "".join(f"<li>{names.get(m, m)}</li>" for m in missing)
         self.welcome_panel.set_text(
-            "MediSpecs isn't connected to your organisation's cloud yet. Your IT team can "
-            f"give you these settings:<ul>{items}</ul>"
-            "Enter them in <b>Settings</b>, or try the app first with the demo: it runs a "
-            "local copy of the cloud on this computer and keeps nothing after you quit.")
+            "MediSpecs isn't connected to your organisation's cloud yet. Your IT team gives "
+            "you a settings file or link: choose <b>Import settings…</b>. (Or enter "
+            f"{'these' if missing else 'them'} in <b>Settings</b>:<ul>{items}</ul>) "
+            "You can also try the app first with the demo: it runs a local copy of the cloud "
+            "on this computer and keeps nothing after you quit.")
         self.show_page(PAGE_WELCOME)
 
     def show_starting_stack(self) -> None:

@@ -1,6 +1,8 @@
-"""The Settings dialog: connection (API URL, region, user pool, app client, Cognito endpoint)
-and uploads (files at once, parts in flight, bandwidth). Saved with ``core.config``; no secret
-is ever shown or stored here (the refresh token lives in the OS keyring)."""
+"""The Settings dialog: connection (API URL, region, user pool, app client, sign-in domain,
+Cognito endpoint), uploads (files at once, parts in flight, bandwidth) and security (the idle
+lock). Saved with ``core.config``; no secret is ever shown or stored here (the refresh token
+lives in the OS keyring). "Import settings…" takes what IT hands out; whatever the
+organisation's policy file fixes is shown read-only, "Set by your organisation"."""
 
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -25,19 +29,23 @@ from PySide6.QtWidgets import (
 from medispecs_desktop.core.config import (
     Paths,
     Settings,
-    load_settings,
+    read_settings_file,
     require_secure_url,
     save_settings,
 )
 from medispecs_desktop.core.errors import ConfigurationError
+from medispecs_desktop.core.policy import Policy, load_policy
 from medispecs_desktop.ui.icons import fit_height
 
 REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 POOL_RE = re.compile(r"^[\w-]+_[0-9A-Za-z]+$")
 CLIENT_RE = re.compile(r"^[\w+]+$")
 
-CONNECTION_FIELDS = ("api_url", "region", "user_pool_id", "client_id", "cognito_endpoint")
+CONNECTION_FIELDS = ("api_url", "region", "user_pool_id", "client_id", "auth_domain",
+                     "cognito_endpoint")
 UPLOAD_FIELDS = ("max_concurrent_files", "max_parts_in_flight", "bandwidth_limit_kbps")
+LOCAL_FIELDS = (*UPLOAD_FIELDS, "allow_plaintext_keyring", "idle_timeout_minutes")
+POLICY_NOTE = "Set by your organisation"
 
 
 def _valid_url(value: str) -> bool:
@@ -68,6 +76,9 @@ def validate(values: dict[str, str]) -> dict[str, str]:
             f"The user pool id should start with the region ({values['region']}_…).")
     if values["client_id"] and not CLIENT_RE.match(values["client_id"]):
         problems["client_id"] = "The app client id has only letters and digits."
+    if values.get("auth_domain") and not _valid_url(values["auth_domain"]):
+        problems["auth_domain"] = (
+            "The sign-in domain must be an https:// address (from your IT team).")
     if values["cognito_endpoint"] and not _valid_url(values["cognito_endpoint"]):
         problems["cognito_endpoint"] = (
             "The Cognito endpoint must be an https:// URL (leave it empty on AWS).")
@@ -82,11 +93,18 @@ class SettingsDialog(QDialog):
     """
 
     saved = Signal(object)  # the new effective Settings
+    import_requested = Signal()
 
-    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None, *,
+                 policy: Policy | None = None) -> None:
         super().__init__(parent)
         self._settings = settings
         self._paths = paths
+        try:
+            self._policy = policy if policy is not None else load_policy()
+        except ConfigurationError:  # the app already said so at start
+            self._policy = Policy()
+        self.policy_notes: dict[str, QLabel] = {}
         self.setWindowTitle("Settings")
         self.setObjectName("settingsDialog")
         self.setMinimumWidth(560)
@@ -106,6 +124,8 @@ class SettingsDialog(QDialog):
             ("region", "&Region", "ap-southeast-1"),
             ("user_pool_id", "User &pool id", "ap-southeast-1_AbC123xyz"),
             ("client_id", "App &client id", "1h57kf5cpq17m0eml12EXAMPLE"),
+            ("auth_domain", "Sign-in &domain",
+             "optional: https://…auth….amazoncognito.com (single sign-on)"),
             ("cognito_endpoint", "Cognito &endpoint", "optional: only for a test stack"),
         )
         for name, label, placeholder in rows:
@@ -115,7 +135,13 @@ class SettingsDialog(QDialog):
             edit.setReadOnly(settings.demo)
             edit.textChanged.connect(self._revalidate)
             self.fields[name] = edit
-            form.addRow(label, edit)
+            form.addRow(label, self._row(name, edit))
+        self.import_button = QPushButton("Import settings…")
+        self.import_button.setObjectName("importSettings")
+        self.import_button.setToolTip("Take the settings file or link your IT team gave you.")
+        self.import_button.setEnabled(not settings.demo)
+        self.import_button.clicked.connect(self._import_clicked)
+        form.addRow("", self.import_button)
         hint = QLabel(
             "Your IT team has these values (they come from the deployment's outputs). "
             "Environment variables MEDISPECS_API_URL, MEDISPECS_REGION, MEDISPECS_USER_POOL_ID, "
@@ -148,10 +174,25 @@ class SettingsDialog(QDialog):
         self.bandwidth.setSpecialValueText("Unlimited")
         self.bandwidth.setValue(settings.bandwidth_limit_kbps)
         self.bandwidth.setToolTip("Cap the upload speed (e.g. on a shared hospital network).")
-        form2.addRow("Files at &once", self.max_files)
-        form2.addRow("Parts in &flight per file", self.max_parts)
-        form2.addRow("&Bandwidth limit", self.bandwidth)
+        form2.addRow("Files at &once", self._row("max_concurrent_files", self.max_files))
+        form2.addRow("Parts in &flight per file",
+                     self._row("max_parts_in_flight", self.max_parts))
+        form2.addRow("&Bandwidth limit", self._row("bandwidth_limit_kbps", self.bandwidth))
         layout.addWidget(uploads)
+
+        security = QGroupBox("Security")
+        form4 = QFormLayout(security)
+        self.idle_timeout = QSpinBox()
+        self.idle_timeout.setObjectName("idle_timeout_minutes")
+        self.idle_timeout.setRange(0, 240)
+        self.idle_timeout.setSuffix(" min")
+        self.idle_timeout.setSpecialValueText("Never")
+        self.idle_timeout.setValue(settings.idle_timeout_minutes)
+        self.idle_timeout.setToolTip("Lock MediSpecs after this many minutes without use; "
+                                     "unlocking asks you to sign in again.")
+        form4.addRow("&Lock when idle for", self._row("idle_timeout_minutes",
+                                                       self.idle_timeout))
+        layout.addWidget(security)
 
         advanced = QGroupBox("Advanced")
         form3 = QFormLayout(advanced)
@@ -162,7 +203,7 @@ class SettingsDialog(QDialog):
             "Same as MEDISPECS_ALLOW_PLAINTEXT_KEYRING=1.")
         self.allow_plaintext.setObjectName("allow_plaintext_keyring")
         self.allow_plaintext.setChecked(settings.allow_plaintext_keyring)
-        form3.addRow(self.allow_plaintext)
+        form3.addRow(self._row("allow_plaintext_keyring", self.allow_plaintext))
         layout.addWidget(advanced)
 
         self.error = QLabel()
@@ -179,6 +220,29 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
         self._revalidate()
 
+    def _row(self, name: str, widget: QWidget) -> QWidget:
+        """``widget``, read-only with a note when the organisation's policy fixes ``name``."""
+        if not self._policy.fixes(name):
+            return widget
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        widget.setEnabled(False)
+        widget.setToolTip(f"{POLICY_NOTE} (policy file {self._policy.path}).")
+        note = QLabel(POLICY_NOTE)
+        note.setObjectName("policyNote")
+        row.addWidget(widget, 1)
+        row.addWidget(note)
+        self.policy_notes[name] = note
+        return box
+
+    def locked(self, name: str) -> bool:
+        return name in self.policy_notes
+
+    def _import_clicked(self) -> None:
+        self.import_requested.emit()
+        self.reject()
+
     def values(self) -> dict[str, str]:
         return {name: edit.text().strip() for name, edit in self.fields.items()}
 
@@ -186,7 +250,7 @@ class SettingsDialog(QDialog):
         problems = {} if self._settings.demo else validate(self.values())
         for name, edit in self.fields.items():
             edit.setProperty("invalid", name in problems)
-            edit.setToolTip(problems.get(name, ""))
+            edit.setToolTip(problems.get(name) or (POLICY_NOTE if self.locked(name) else ""))
             edit.style().unpolish(edit)
             edit.style().polish(edit)
         if problems:
@@ -208,6 +272,7 @@ class SettingsDialog(QDialog):
             "max_parts_in_flight": self.max_parts.value(),
             "bandwidth_limit_kbps": self.bandwidth.value(),
             "allow_plaintext_keyring": self.allow_plaintext.isChecked(),
+            "idle_timeout_minutes": self.idle_timeout.value(),
         }
         if self._settings.demo:
             return self._settings.with_overrides(**upload_values)
@@ -218,14 +283,13 @@ class SettingsDialog(QDialog):
             return
         try:
             effective = self.edited_settings()
-            if self._settings.demo:
-                # keep the user's own connection in the file; change only the upload settings
-                stored = load_settings(self._paths, env={})
-                upload_values = {name: getattr(effective, name) for name in
-                                 (*UPLOAD_FIELDS, "allow_plaintext_keyring")}
-                save_settings(stored.with_overrides(**upload_values), self._paths)
-            else:
-                save_settings(effective, self._paths)
+            stored = read_settings_file(self._paths)
+            names = LOCAL_FIELDS if self._settings.demo else tuple(effective.to_dict())
+            # in the demo the user's own connection stays in the file; what the policy fixes
+            # stays as the file had it (the policy applies on top, and may be lifted later)
+            stored.update({name: getattr(effective, name) for name in names
+                           if not self._policy.fixes(name)})
+            save_settings(Settings().with_overrides(**stored), self._paths)
         except (ConfigurationError, OSError) as exc:
             self.error.setText(f"The settings could not be saved: {exc}")
             self.error.show()

@@ -1,4 +1,8 @@
-"""The sign-in dialog: username + password, the "new password required" step, clear messages.
+"""The sign-in dialog: "Sign in with your organisation" (the system browser, PKCE) when the
+deployment has a sign-in domain, the password form (proved with SRP), and every step a sign-in
+may ask for: a new password, an authenticator or SMS code, authenticator enrolment (QR code),
+and "Forgot password?" (code by e-mail, new password). The step pages live in
+``ui.signin_pages``.
 
 Every call to Cognito runs on the ``api`` executor through ``ui.tasks``; the dialog only shows
 a busy state while it waits, so the GUI thread never waits on the network.
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import webbrowser
 from collections.abc import Callable
 from typing import Any
 
@@ -30,9 +35,13 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from medispecs_desktop.core.auth import (
+    CodeDelivery,
     CognitoAuth,
+    MfaRequired,
+    MfaSetupRequired,
     NewPasswordRequired,
     SignInCancelled,
+    TotpSetup,
     UserInfo,
 )
 from medispecs_desktop.core.errors import (
@@ -42,11 +51,17 @@ from medispecs_desktop.core.errors import (
     OfflineError,
 )
 from medispecs_desktop.ui.icons import fit_bold_button, fit_height, icon, icon_on_accent
+from medispecs_desktop.ui.signin_pages import CodePage, ForgotPage, SetupPage
 from medispecs_desktop.ui.tasks import API, TaskRunner
 
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 8
+
+PAGE_CREDENTIALS, PAGE_NEW_PASSWORD, PAGE_CODE, PAGE_SETUP, PAGE_FORGOT = range(5)
+TITLES = {PAGE_CREDENTIALS: "Sign in", PAGE_NEW_PASSWORD: "Choose a new password",
+          PAGE_CODE: "Enter your code", PAGE_SETUP: "Set up your authenticator app",
+          PAGE_FORGOT: "Reset your password"}
 
 
 def describe_error(exc: BaseException) -> tuple[str, bool]:
@@ -82,6 +97,9 @@ class SignInDialog(QDialog):
         self._auth = auth
         self._tasks = tasks
         self._challenge: NewPasswordRequired | None = None
+        self._mfa: MfaRequired | None = None
+        self._setup: TotpSetup | None = None
+        self.open_browser: Callable[[str], object] = webbrowser.open
         self._request = 0  # answers to an abandoned request are ignored
         self._cancel = threading.Event()  # set when the running request is abandoned
         self.busy = False
@@ -112,6 +130,16 @@ class SignInDialog(QDialog):
                 "and not stored.")
         layout.addWidget(self.info)
 
+        self.org_button = QPushButton("Sign in with your organisation")
+        self.org_button.setObjectName("organisationSignIn")
+        self.org_button.setIcon(icon("sign-in"))
+        self.org_button.setToolTip(
+            "Opens your organisation's sign-in page in your web browser (single sign-on). "
+            "MediSpecs never sees your password there.")
+        self.org_button.clicked.connect(self._browser_sign_in)
+        self.org_button.setVisible(auth.browser_sign_in_available)
+        layout.addWidget(self.org_button)
+
         self.pages = QStackedWidget()
         layout.addWidget(self.pages)
 
@@ -131,6 +159,12 @@ class SignInDialog(QDialog):
         form.addRow("&Username", self.username)
         form.addRow("&Password", self.password)
         form.addRow("", self.show_password)
+        self.forgot_link = QPushButton("Forgot password?")
+        self.forgot_link.setObjectName("forgotPassword")
+        self.forgot_link.setFlat(True)
+        self.forgot_link.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.forgot_link.clicked.connect(self._show_forgot)
+        form.addRow("", self.forgot_link)
         self.pages.addWidget(creds)
 
         # page 2: new password
@@ -150,6 +184,12 @@ class SignInDialog(QDialog):
         form2.addRow("&New password", self.new_password)
         form2.addRow("&Repeat it", self.confirm_password)
         self.pages.addWidget(fresh)
+        self.code_page = CodePage()
+        self.pages.addWidget(self.code_page)
+        self.setup_page = SetupPage()
+        self.pages.addWidget(self.setup_page)
+        self.forgot_page = ForgotPage()
+        self.pages.addWidget(self.forgot_page)
 
         self.error = QLabel()
         self.error.setObjectName("errorMessage")
@@ -191,7 +231,8 @@ class SignInDialog(QDialog):
             # to unlock): fetch it on a worker and fill it in if the field is still empty
             tasks.run(API, auth.last_username, self._prefill_username, lambda _exc: None)
 
-    SUBMIT_TEXTS = ("Sign in", "Signing in…", "Set password")
+    SUBMIT_TEXTS = ("Sign in", "Signing in…", "Set password", "Verify", "Send code",
+                    "Waiting for the browser…")
 
     def _fit_submit(self) -> None:
         fit_bold_button(self.submit, self.SUBMIT_TEXTS)
@@ -206,7 +247,30 @@ class SignInDialog(QDialog):
     # -- state ------------------------------------------------------------------------
     @property
     def on_new_password_step(self) -> bool:
-        return self.pages.currentIndex() == 1
+        return self.pages.currentIndex() == PAGE_NEW_PASSWORD
+
+    @property
+    def page(self) -> int:
+        return self.pages.currentIndex()
+
+    def _go(self, page: int, focus: QWidget | None = None) -> None:
+        self.pages.setCurrentIndex(page)
+        self.title.setText(TITLES[page])
+        self.org_button.setVisible(page == PAGE_CREDENTIALS
+                                   and self._auth.browser_sign_in_available)
+        self._set_busy(False)
+        if focus is not None:
+            focus.setFocus()
+        self._fit_height()
+
+    def _submit_text(self) -> str:
+        if self.page == PAGE_NEW_PASSWORD:
+            return "Set password"
+        if self.page in (PAGE_CODE, PAGE_SETUP):
+            return "Verify"
+        if self.page == PAGE_FORGOT:
+            return "Set password" if self.forgot_page.code_sent else "Send code"
+        return "Sign in"
 
     @property
     def error_text(self) -> str:
@@ -235,13 +299,13 @@ class SignInDialog(QDialog):
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
         for widget in (self.username, self.password, self.new_password, self.confirm_password,
-                       self.show_password, self.submit):
+                       self.show_password, self.submit, self.org_button, self.forgot_link,
+                       self.code_page.code, self.setup_page.code, self.forgot_page):
             widget.setEnabled(not busy)
+        if not busy:  # the forgot page enables its code rows itself
+            self.forgot_page.set_code_sent(self.forgot_page.code_sent)
         self.progress.setVisible(busy)
-        if busy:
-            self.submit.setText("Signing in…")
-        else:
-            self.submit.setText("Set password" if self.on_new_password_step else "Sign in")
+        self.submit.setText("Signing in…" if busy else self._submit_text())
 
     # -- actions ----------------------------------------------------------------------
     def _submit(self) -> None:
@@ -250,6 +314,12 @@ class SignInDialog(QDialog):
         self._clear_error()
         if self.on_new_password_step:
             self._submit_new_password()
+            return
+        if self.page in (PAGE_CODE, PAGE_SETUP):
+            self._submit_code()
+            return
+        if self.page == PAGE_FORGOT:
+            self._submit_forgot()
             return
         username = self.username.text().strip()
         password = self.password.text()
@@ -274,6 +344,86 @@ class SignInDialog(QDialog):
         assert challenge is not None
         auth = self._auth
         self._run(lambda cancel: auth.complete_new_password(challenge, new, cancel=cancel))
+
+    def _submit_code(self) -> None:
+        auth = self._auth
+        if self.page == PAGE_CODE:
+            code, challenge = self.code_page.code.text(), self._mfa
+            assert challenge is not None
+            self._run(lambda cancel: auth.answer_mfa(challenge, code, cancel=cancel))
+        else:
+            code, setup = self.setup_page.code.text(), self._setup
+            assert setup is not None
+            self._run(lambda cancel: auth.finish_mfa_setup(setup, code, cancel=cancel))
+
+    def _browser_sign_in(self) -> None:
+        if self.busy:
+            return
+        self._clear_error()
+        auth, opener = self._auth, self.open_browser
+        self._run(lambda cancel: auth.sign_in_with_browser(opener, cancel=cancel))
+        self.submit.setText("Waiting for the browser…")
+        self.info.setText("Finish signing in in your web browser; this window continues by "
+                          "itself. Cancel stops waiting.")
+        self.info.show()
+
+    # -- forgot password ----------------------------------------------------------------
+    def _show_forgot(self) -> None:
+        self._clear_error()
+        self.forgot_page.username.setText(self.username.text().strip())
+        self.forgot_page.clear_secrets()
+        self.forgot_page.set_code_sent(
+            False, "Enter your username: we send a code to your e-mail address.")
+        self._go(PAGE_FORGOT, self.forgot_page.username)
+
+    def _submit_forgot(self) -> None:
+        page, auth = self.forgot_page, self._auth
+        username = page.username.text().strip()
+        if not page.code_sent:
+            if not username:
+                self._show_error("Enter your username.")
+                return
+            self._step(lambda: auth.forgot_password(username), self._code_sent)
+            return
+        new, again, code = page.new_password.text(), page.repeat.text(), page.code.text()
+        if len(new) < MIN_PASSWORD_LENGTH:
+            self._show_error(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+            return
+        if new != again:
+            self._show_error("The two passwords are not the same.")
+            return
+        self._step(lambda: auth.confirm_forgot_password(username, code, new),
+                   lambda _none: self._password_reset(username))
+
+    def _code_sent(self, delivery: Any) -> None:
+        text = delivery.describe() if isinstance(delivery, CodeDelivery) else "A code was sent."
+        self.forgot_page.set_code_sent(True, f"{text} Enter it and choose a new password.")
+        self._go(PAGE_FORGOT, self.forgot_page.code)
+
+    def _password_reset(self, username: str) -> None:
+        self.forgot_page.clear_secrets()
+        self.username.setText(username)
+        self.password.clear()
+        self.info.setText("Your password was changed: sign in with the new one.")
+        self.info.show()
+        self._go(PAGE_CREDENTIALS, self.password)
+
+    def _step(self, fn: Callable[[], object], done: Callable[[Any], None]) -> None:
+        """A request that does not sign in (e.g. send a code): busy, then ``done``."""
+        self._request += 1
+        request = self._request
+        self._set_busy(True)
+
+        def finished(result: Any) -> None:
+            if isValid(self) and request == self._request:
+                self._set_busy(False)
+                done(result)
+
+        def failed(exc: BaseException) -> None:
+            if isValid(self) and request == self._request:
+                self._failed(exc)
+
+        self._tasks.run(API, fn, finished, failed)
 
     def _run(self, fn: Callable[[threading.Event], UserInfo]) -> None:
         self._request += 1
@@ -301,11 +451,16 @@ class SignInDialog(QDialog):
         self._request += 1
         self._cancel.set()
 
+    def _clear_secrets(self) -> None:
+        for edit in (self.password, self.new_password, self.confirm_password,
+                     self.code_page.code, self.setup_page.code):
+            edit.clear()
+        self.forgot_page.clear_secrets()
+        self._setup = None
+
     def _done(self, user: Any) -> None:
         self._set_busy(False)
-        self.password.clear()
-        self.new_password.clear()
-        self.confirm_password.clear()
+        self._clear_secrets()
         self.signed_in.emit(user)
         self.accept()
 
@@ -314,25 +469,42 @@ class SignInDialog(QDialog):
             return
         if isinstance(exc, NewPasswordRequired):
             self._challenge = exc
-            self.pages.setCurrentIndex(1)
-            self.title.setText("Choose a new password")
             self.new_password_hint.setText(
                 f"The account {exc.username} has a temporary password. Choose your own "
                 f"password (at least {MIN_PASSWORD_LENGTH} characters, with upper- and "
                 "lower-case letters, a digit and a symbol).")
-            self._set_busy(False)
-            self.new_password.setFocus()
+            self._go(PAGE_NEW_PASSWORD, self.new_password)
+            return
+        if isinstance(exc, MfaRequired):
+            self._mfa = exc
+            self.code_page.hint.setText(str(exc))
+            self.code_page.code.clear()
+            self._go(PAGE_CODE, self.code_page.code)
+            return
+        if isinstance(exc, MfaSetupRequired):
+            auth = self._auth
+            self._step(lambda: auth.begin_mfa_setup(exc), self._show_setup)
             return
         self._set_busy(False)
+        if (self.page in (PAGE_CODE, PAGE_SETUP) and isinstance(exc, AuthError)
+                and exc.code == "session_expired"):
+            self._go(PAGE_CREDENTIALS, self.password)  # the challenge is over: start again
         text, settings = describe_error(exc)
         log.warning("sign-in failed: %s", text.replace("\n", " "))  # never the password
         self._show_error(text, settings=settings)
-        if self.on_new_password_step:
-            self.new_password.setFocus()
-            self.new_password.selectAll()
-        else:
-            self.password.setFocus()
-            self.password.selectAll()
+        retry = {PAGE_NEW_PASSWORD: self.new_password, PAGE_CODE: self.code_page.code,
+                 PAGE_SETUP: self.setup_page.code,
+                 PAGE_FORGOT: (self.forgot_page.code if self.forgot_page.code_sent
+                               else self.forgot_page.username)}.get(self.page, self.password)
+        retry.setFocus()
+        retry.selectAll()
+
+    def _show_setup(self, setup: Any) -> None:
+        if not isinstance(setup, TotpSetup):
+            return
+        self._setup = setup
+        self.setup_page.show_setup(setup)
+        self._go(PAGE_SETUP, self.setup_page.code)
 
     def _settings_clicked(self) -> None:
         self.settings_requested.emit()
@@ -341,9 +513,7 @@ class SignInDialog(QDialog):
     def reject(self) -> None:
         self._abandon()  # a late answer must not act on a closed dialog, nor sign anyone in
         self._set_busy(False)
-        self.password.clear()
-        self.new_password.clear()
-        self.confirm_password.clear()
+        self._clear_secrets()
         super().reject()
 
     def closeEvent(self, event: QCloseEvent) -> None:

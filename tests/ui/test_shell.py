@@ -355,16 +355,15 @@ def test_demo_mode_runs_the_stack_as_a_child_that_ends_with_the_app(
     assert "not stored" in window.demo_banner_label.text()
     assert window.current_page() == PAGE_STARTING
     assert window.starting_panel.title.text() == "Starting the demo…"
-    dialog = _dialog(qtbot, controller)  # opens once the child printed its JSON line
+    # once the child printed its JSON line the demo signs in by itself: no dialog, no click
+    # (issue 13 item 19: it filled in the demo account and waited for a click on Sign in)
+    qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=20_000)
+    assert controller.sign_in_dialog is None
     assert ctx.stack is not None and ctx.stack.info is not None
+    assert ctx.user is not None and ctx.user.username == ctx.stack.info["username"]
     child = psutil.Process(ctx.stack.pid)
     assert child.ppid() == psutil.Process().pid
     assert ctx.settings.demo and ctx.settings.api_url == ctx.stack.info["apiUrl"]
-    assert dialog.username.text() == ctx.stack.info["username"]
-    assert dialog.password.text() == ctx.stack.info["password"]
-    assert not dialog.info.isHidden() and "not stored" in dialog.info.text()
-    qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=15_000)
     assert window.keyring_notice.isHidden()  # demo never uses the keyring: nothing to say
     controller.shutdown()
     assert not ctx.stack.running
@@ -662,7 +661,7 @@ def test_window_titles_name_the_app_once(qtbot: Any) -> None:
 def test_primary_buttons_have_light_icons_on_the_accent(qtbot: Any) -> None:
     window = MainWindow(None)
     qtbot.addWidget(window)
-    assert _lightness(window.welcome_settings_button.icon()) > 200  # was dark on teal
+    assert _lightness(window.welcome_import_button.icon()) > 200  # was dark on teal
     assert _lightness(window.signed_out_sign_in_button.icon()) > 200
     assert _lightness(window.welcome_demo_button.icon()) < 200  # white button: regular icon
 
