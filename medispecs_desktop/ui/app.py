@@ -206,7 +206,7 @@ def install_views(window: MainWindow, ctx: AppContext) -> None:
     """
     from medispecs_desktop.ui.library import install_library_views
 
-    install_library_views(window, ctx)  # issue 4: library + player
+    _library, player = install_library_views(window, ctx)  # issue 4: library + player
     from medispecs_desktop.ui.cards_wiring import install_card_import
     from medispecs_desktop.ui.uploads import install_uploads
 
@@ -216,6 +216,9 @@ def install_views(window: MainWindow, ctx: AppContext) -> None:
     install_trash(window, ctx)  # issue 11: View ▸ Trash
     if cards.action.icon().isNull():  # every File-menu item has an icon
         cards.action.setIcon(icon("card"))
+    from medispecs_desktop.ui.idle_lock import install_idle_lock
+
+    install_idle_lock(window, ctx, player.controller.pause)  # automatic logoff (issue 12)
 
 
 # ----------------------------------------------------------------------------- hooks
