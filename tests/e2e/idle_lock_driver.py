@@ -91,13 +91,14 @@ def main() -> int:
     lock = window.idle_lock  # type: ignore[attr-defined]
     lock.watcher.set_timeout(0)  # nothing locks while the scene is set up
 
-    user = ctx.auth.sign_in(config["username"], config["password"])
+    auth: Any = ctx.auth
+    user = auth.sign_in(config["username"], config["password"])
     controller._signed_in(user)
-    library = window.library_view
+    library: Any = window.library_view
     wait(lambda: library.library is not None
          and library.library.select_video(config["video_id"]), "library lists the recording")
     video = library.library.current_video()
-    player = window.player_view
+    player: Any = window.player_view
     player.open_video(video)
     player.controller.play()
     media = player.controller.player
@@ -109,7 +110,8 @@ def main() -> int:
     wait(lambda: ctx.engine is not None, "upload engine")
     ctx.engine.subscribe_progress(lambda snap: sent.append(snap.bytes_done))
     wait(lambda: bool(sent) and sent[-1] > 0, "the upload sends bytes")
-    cards = next(o for o in window.findChildren(QObject) if type(o).__name__ == "CardImport")
+    cards: Any = next(o for o in window.findChildren(QObject)
+                      if type(o).__name__ == "CardImport")
     card_window = cards.open_dialog(Card(root=Path(config["card"]), label="GLASSES",
                                          reason="test"))
     wait(lambda: card_window is not None and card_window.isVisible(), "card window open")
@@ -117,7 +119,7 @@ def main() -> int:
         return any(marker in t for t in visible_texts(app))
 
     for marker in config["markers"]:  # the card window lists its clips once it scanned them
-        wait(lambda m=marker: shown(m), f"{marker} is on screen")
+        wait(lambda m=marker: shown(m), f"{marker} is on screen")  # type: ignore[misc]
     result["before"] = {m: shown(m) for m in config["markers"]}
 
     lock.watcher.set_timeout(float(config["timeout"]))

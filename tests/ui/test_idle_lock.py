@@ -27,7 +27,8 @@ class Clock:
 def test_idle_fires_once_after_the_timeout_and_input_postpones_it(qtbot: Any) -> None:
     clock = Clock()
     watcher = IdleWatcher(15 * 60, clock=clock, check_ms=60_000)
-    QApplication.instance().installEventFilter(watcher)
+    app: Any = QApplication.instance()
+    app.installEventFilter(watcher)
     fired: list[bool] = []
     watcher.idle.connect(lambda: fired.append(True))
     field = QLineEdit()
@@ -53,7 +54,7 @@ def test_idle_fires_once_after_the_timeout_and_input_postpones_it(qtbot: Any) ->
         watcher.check()
         assert fired == [True, True]
     finally:
-        QApplication.instance().removeEventFilter(watcher)
+        app.removeEventFilter(watcher)
 
 
 def test_timeout_comes_from_the_settings_and_the_environment(monkeypatch: Any) -> None:
