@@ -4,6 +4,7 @@ failure. Exit 0 when everything works, 1 when something is broken; ``--json`` fo
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -24,6 +25,8 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
+    # the doctor's own child process: start Qt as the app does and print what works
+    parser.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
@@ -31,8 +34,11 @@ def run(args: argparse.Namespace) -> int:
     from medispecs_desktop.cli.account import settings_from_args
     from medispecs_desktop.core.config import Paths
     from medispecs_desktop.core.diagnostics import api_check, keyring_check, log_dir_check
-    from medispecs_desktop.ui.diagnostics import qt_checks
+    from medispecs_desktop.ui.diagnostics import probe, qt_checks
 
+    if args.qt_probe:
+        print(json.dumps(probe()), flush=True)
+        return EXIT_OK
     paths = Paths.default()
     settings = settings_from_args(args, paths)
     checks = [*qt_checks(), keyring_check(settings, paths), api_check(settings),

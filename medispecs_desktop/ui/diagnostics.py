@@ -4,9 +4,10 @@
   video and why (e.g. Qt's FFmpeg plugin needs ``libXrandr.so.2``: ``sudo apt-get install
   libxrandr2``), and logs the missing library; Qt itself only prints "No QtMultimedia backends
   found" and leaves a black box.
-* :func:`qt_checks` runs ``python -m medispecs_desktop.ui.diagnostics`` in a child process (a
-  platform plugin that cannot load aborts the process, so never in the doctor's own) and turns
-  what it prints into ``core.diagnostics.Check`` lines for ``medispecs-desktop doctor``.
+* :func:`qt_checks` runs ``medispecs-desktop doctor --qt-probe`` (:func:`probe`) in a child
+  process (a platform plugin that cannot load aborts the process, so never in the doctor's
+  own; the same command line works in the frozen bundle) and turns what it prints into
+  ``core.diagnostics.Check`` lines for ``medispecs-desktop doctor``.
 """
 
 from __future__ import annotations
@@ -113,9 +114,12 @@ def _platform_failure(stderr: str) -> Check:
 def qt_checks(*, timeout: float = 120.0) -> list[Check]:
     """The Qt platform plugin and the multimedia backend, probed in a child process."""
     env = dict(os.environ, QT_DEBUG_PLUGINS="1")
+    frozen = bool(getattr(sys, "frozen", False))  # the bundle's executable is the app itself
+    command = [sys.executable, *(() if frozen else ("-m", "medispecs_desktop")), "doctor",
+               "--qt-probe"]
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "medispecs_desktop.ui.diagnostics"], env=env,
+            command, env=env,
             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -137,6 +141,3 @@ def qt_checks(*, timeout: float = 120.0) -> list[Check]:
                             found["multimediaFix"]))
     return checks
 
-
-if __name__ == "__main__":  # pragma: no cover - run by qt_checks in a child process
-    print(json.dumps(probe()), flush=True)
