@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtNetwork import QNetworkInformation
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
 from medispecs_desktop import APP_ID, APP_NAME, __version__
 from medispecs_desktop.core.config import Paths, Settings, apply_policy, load_settings
@@ -325,12 +325,14 @@ class AppController(QObject):
         self.sign_in_dialog: SignInDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.import_dialog: ImportSettingsDialog | None = None
+        self.authenticator_dialog: QDialog | None = None
         self._restore_pending = False
         self.monitor = OnlineMonitor(ctx, self)
         ctx.online_changed.connect(self._online_changed)
         w = window
         w.settings_requested.connect(self.open_settings)
         w.import_settings_requested.connect(self.open_import_settings)
+        w.authenticator_requested.connect(self.open_authenticator)
         w.sign_in_requested.connect(self.open_sign_in)
         w.sign_out_requested.connect(self.sign_out)
         w.demo_requested.connect(self.start_demo)
@@ -539,6 +541,18 @@ class AppController(QObject):
         dialog.imported.connect(self._settings_imported)
         dialog.finished.connect(dialog.deleteLater)
         self.import_dialog = dialog
+        dialog.open()
+
+    def open_authenticator(self) -> None:
+        from medispecs_desktop.ui.totp_enrol import AuthenticatorDialog
+
+        if self.ctx.auth is None or self.ctx.user is None:
+            return
+        dialog = AuthenticatorDialog(self.ctx.auth, self.ctx.tasks, self.window)
+        dialog.accepted.connect(lambda: self.window.show_message(
+            "Authenticator app set up: sign-in now asks for its code."))
+        dialog.finished.connect(dialog.deleteLater)
+        self.authenticator_dialog = dialog
         dialog.open()
 
     def _settings_imported(self, result: Any) -> None:

@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
     refresh_requested = Signal()
     settings_requested = Signal()
     import_settings_requested = Signal()  # the first-run card: IT's settings file or link
+    authenticator_requested = Signal()  # File > Set up authenticator app…
     sign_in_requested = Signal()
     sign_out_requested = Signal()
     demo_requested = Signal()
@@ -199,6 +200,10 @@ class MainWindow(QMainWindow):
         self.action_sign_out = self._action(
             "Sign &out", "sign-out", "Ctrl+Shift+L", "Sign out and forget the saved sign-in")
         self.action_sign_out.triggered.connect(self.sign_out_requested)
+        self.action_authenticator = self._action(
+            "Set up &authenticator app…", "user", None,
+            "Ask for a code from an authenticator app at every sign-in (two-step sign-in)")
+        self.action_authenticator.triggered.connect(self.authenticator_requested)
         self.action_quit = self._action("&Quit", "quit", "Ctrl+Q", "Quit MediSpecs Desktop")
         self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.action_quit.triggered.connect(self.quit_requested)
@@ -225,7 +230,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.action_settings)
         file_menu.addSeparator()
-        file_menu.addActions([self.action_sign_in, self.action_sign_out])
+        file_menu.addActions([self.action_sign_in, self.action_authenticator,
+                              self.action_sign_out])
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         self.file_menu = file_menu
@@ -489,6 +495,8 @@ class MainWindow(QMainWindow):
         self.action_sign_in.setEnabled(not username)
         self.action_sign_in.setVisible(not username)
         self.action_sign_out.setVisible(bool(username))
+        self.action_authenticator.setEnabled(bool(username))
+        self.action_authenticator.setVisible(bool(username))
 
     def set_keyring_notice(self, visible: bool) -> None:
         self.keyring_notice.setVisible(visible)

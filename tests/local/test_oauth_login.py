@@ -205,3 +205,37 @@ def test_wrong_password_on_the_login_page(local_stack: dict[str, Any]) -> None:
                         account["username"], account["password"] + "x")
     assert answer.status_code == 401 and "Location" not in answer.headers
     assert "Incorrect username or password" in answer.text
+
+
+def test_a_browser_that_never_comes_back_times_out(local_stack: dict[str, Any]) -> None:
+    auth = CognitoAuth(_settings(local_stack), MemoryTokenStore())
+    opened: list[str] = []
+    with pytest.raises(AuthError) as info:
+        auth.sign_in_with_browser(opened.append, timeout=0.5)  # the timeout is the subject
+    assert info.value.code == "browser_timeout" and opened and not auth.signed_in
+    # the loopback port is closed again: nothing listens for a late answer
+    redirect = parse_qs(urlsplit(opened[0]).query)["redirect_uri"][0]
+    with _browser() as browser, pytest.raises(requests.ConnectionError):
+        browser.get(f"{redirect}?code=x&state=y", timeout=5)
+
+
+def test_registered_ports_are_used_when_the_pool_needs_exact_callbacks(
+        local_stack: dict[str, Any]) -> None:
+    from medispecs_desktop.core.auth.pkce import parse_ports
+    from medispecs_desktop.core.errors import ConfigurationError
+
+    assert parse_ports("") == [0]
+    assert parse_ports("47251, 47253-47254") == [47251, 47253, 47254]
+    with pytest.raises(ConfigurationError):
+        parse_ports("80")
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    auth = CognitoAuth(_settings(local_stack).with_overrides(redirect_ports=str(port)),
+                       MemoryTokenStore())
+    account = local_stack["users"][1]
+    seen: list[str] = []
+    auth.sign_in_with_browser(_user_agent(local_stack, account, seen=seen), timeout=30)
+    assert urlsplit(seen[0]).port == port

@@ -409,7 +409,7 @@ def test_menus_shortcuts_and_about(qtbot: Any, tmp_path: Any) -> None:
     assert menus == ["&File", "&View", "&Help"]
     file_items = [a.text() for a in window.file_menu.actions() if not a.isSeparator()]
     assert file_items == ["&Add files…", "Add &folder…", "&Settings…", "Sign &in…",
-                          "Sign &out", "&Quit"]
+                          "Set up &authenticator app…", "Sign &out", "&Quit"]
     help_items = [a.text() for a in window.help_menu.actions() if not a.isSeparator()]
     assert help_items[:2] == ["&Keyboard shortcuts", "Open &log folder"]
     assert all(not a.icon().isNull() for a in (window.action_add_files, window.action_settings,

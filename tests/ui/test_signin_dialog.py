@@ -257,3 +257,43 @@ def test_first_run_imports_the_settings_file_and_signs_in(
         assert ctx.user is not None and ctx.user.username == account["username"]
     finally:
         controller.shutdown()
+
+
+def test_signed_in_user_sets_up_an_authenticator_from_the_file_menu(
+        qtbot: Any, local_stack: dict[str, Any]) -> None:
+    from medispecs_desktop.core.auth import MfaRequired
+    from medispecs_desktop.ui.app import AppContext, AppController, install_views
+    from medispecs_desktop.ui.main_window import MainWindow
+    from medispecs_desktop.ui.totp_enrol import AuthenticatorDialog
+
+    pool = make_pool(local_stack["awsEndpoint"], mfa="OPTIONAL")
+    user = pool.add_user()
+    paths = Paths.default().ensure()
+    ctx = AppContext(pool.settings(api_url=local_stack["apiUrl"]), paths)
+    window = MainWindow(ctx.qsettings)
+    qtbot.addWidget(window)
+    install_views(window, ctx)
+    controller = AppController(ctx, window)
+    try:
+        controller.show_window()
+        assert not window.action_authenticator.isVisible()
+        assert ctx.auth is not None
+        controller._signed_in(ctx.auth.sign_in(user, PASSWORD))
+        assert window.action_authenticator.isVisible()
+        window.action_authenticator.trigger()
+        dialog = controller.authenticator_dialog
+        assert isinstance(dialog, AuthenticatorDialog)
+        qtbot.waitUntil(lambda: dialog.verify.isEnabled(), timeout=15_000)
+        assert not dialog.page.qr.pixmap().isNull()
+        secret = dialog._setup.secret if dialog._setup else ""
+        dialog.page.code.setText(wrong_code(secret))
+        qtbot.mouseClick(dialog.verify, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "code is not right" in dialog.message.text(), timeout=15_000)
+        dialog.page.code.setText(totp_code(secret))
+        qtbot.mouseClick(dialog.verify, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.enabled, timeout=15_000)
+        with pytest.raises(MfaRequired):
+            CognitoAuth(pool.settings(), MemoryTokenStore()).sign_in(user, PASSWORD)
+    finally:
+        controller.shutdown()
+        pool.delete()
