@@ -92,7 +92,7 @@ PUBLIC_FIELDS = (
 
 CREATE_FIELDS: dict[str, Field] = {
     "videoId": Field("str"),
-    "title": Field("str", required=True, min_len=1, max_len=200),
+    "title": Field("str", required=True, min_len=1, max_len=200, title=True),
     "recordedAt": Field("str", required=True),
     "deviceId": Field("str", min_len=1, max_len=128),
     "durationSec": Field("number", minimum=0, maximum=7 * 24 * 3600),
@@ -109,7 +109,7 @@ CREATE_FIELDS: dict[str, Field] = {
 
 PATCH_FIELDS: dict[str, Field] = {
     "version": Field("int", required=True, minimum=1, maximum=2**53),
-    "title": Field("str", min_len=1, max_len=200),
+    "title": Field("str", min_len=1, max_len=200, title=True),
     "notes": Field("str", max_len=10_000),
     "thumbnail": Field("true"),
 }

@@ -9,6 +9,7 @@ import base64
 import binascii
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -25,6 +26,8 @@ __all__ = [
     "parse_bound",
     "parse_limit",
     "parse_recorded_at",
+    "shorten_text",
+    "strip_controls",
     "validate_checksum_b64",
     "validate_object",
     "validate_upload_id",
@@ -178,6 +181,46 @@ def parse_limit(raw: str | None, *, default: int = 50, maximum: int = 100) -> in
     return limit
 
 
+# --------------------------------------------------------------------------- text
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_LINE_CONTROLS_RE = re.compile("[\t\n\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029]+")
+_JOINERS = {"\u200c", "\u200d"}  # ZWNJ, ZWJ
+_ESCAPE_SEQUENCE_RE = re.compile(
+    "\x1b\\[[0-?]*[ -/]*[@-~]"  # CSI (colours, cursor moves)
+    "|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)?"  # OSC (window title, hyperlinks)
+    "|\x1b[@-_]"  # other two-character escapes
+)
+
+
+def strip_controls(text: str) -> str:
+    """A title as one clean line: terminal escape sequences are dropped whole, line and tab
+    controls become a space, every other control character (C0, DEL, C1) is dropped, and the
+    ends are trimmed."""
+    spaced = _LINE_CONTROLS_RE.sub(" ", _ESCAPE_SEQUENCE_RE.sub("", text))
+    return "".join(c for c in spaced if unicodedata.category(c) != "Cc").strip()
+
+
+def _continues(char: str) -> bool:
+    """True for a character that belongs to the one before it (a combining mark, a variation
+    selector, a zero-width joiner): a cut must not fall just before it."""
+    return (unicodedata.combining(char) > 0 or unicodedata.category(char) in ("Mn", "Me")
+            or "\ufe00" <= char <= "\ufe0f" or char in _JOINERS
+            or "\U0001f3fb" <= char <= "\U0001f3ff")  # skin-tone modifiers
+
+
+def shorten_text(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: cut on a character boundary that does not
+    split a base character from its combining marks (or an emoji sequence), and end with
+    "…" when shortened."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    while cut > 0 and (_continues(text[cut]) or text[cut - 1] in _JOINERS):
+        cut -= 1
+    return text[:cut].rstrip() + "…"
+
+
 # --------------------------------------------------------------------------- JSON bodies
 
 Kind = Literal["str", "int", "number", "bool", "true"]
@@ -193,6 +236,9 @@ class Field:
     max_len: int | None = None
     pattern: re.Pattern[str] | None = None
     choices: tuple[str, ...] | None = None
+    title: bool = False
+    """A title: control characters stripped (nothing left: "Untitled"), longer than
+    ``max_len`` shortened - never refused for its length (a file name becomes the title)."""
 
 
 def _type_name(value: object) -> str:
@@ -238,6 +284,13 @@ def _check(name: str, spec: Field, value: object) -> Any:
     elif spec.kind == "str":
         if not isinstance(value, str):
             raise fail("a string")
+        if _SURROGATE_RE.search(value):  # a lone surrogate ("\ud800") is no Unicode text
+            raise BadRequest(f"'{name}' must be valid Unicode text (it holds a lone "
+                             "surrogate)", code="validation_error")
+        if spec.title:
+            value = strip_controls(value) or ("Untitled" if value else "")
+            if spec.max_len is not None:
+                value = shorten_text(value, spec.max_len)
         if len(value) < spec.min_len:
             raise BadRequest(
                 f"'{name}' must not be empty" if spec.min_len == 1

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from medispecs_desktop.core.titles import title_from_file_name
+
 
 class JobState(enum.StrEnum):
     QUEUED = "queued"
@@ -128,7 +130,9 @@ class Job:
 
     @property
     def title(self) -> str:
-        return self.path.stem
+        """The file name's stem as the service will store it (cleaned, at most 200
+        characters: a longer name is shortened, never refused)."""
+        return title_from_file_name(self.path.stem)
 
     @property
     def part_count(self) -> int:
