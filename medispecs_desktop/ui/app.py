@@ -735,11 +735,16 @@ def run_app(args: argparse.Namespace) -> int:
     paths = Paths.default().ensure()
     log_file = setup_logging(paths.log_dir, console=bool(getattr(args, "verbose", False)))
     log.info("%s %s starting (log %s)", APP_NAME, __version__, log_file)
+    from medispecs_desktop.core.crash import install_crash_reporting
+    from medispecs_desktop.ui.crash_report import install_qt_message_handler, offer_crash_report
+
+    crashes, previous_crash = install_crash_reporting(paths.log_dir)  # issue 12
     settings, problem = settings_from_args(args, paths)
     local = bool(getattr(args, "local", False))
     if local:
         settings = settings.with_overrides(demo=True)
     app = make_application()
+    install_qt_message_handler(crashes)
     startup_probe.install_from_environment()  # .ci/run's fresh-machine check; inert otherwise
     ticker = _install_signal_handlers(app)
     # Show the window first; boto3 & co. (~0.5-1 s of imports) load on a worker meanwhile.
@@ -748,6 +753,8 @@ def run_app(args: argparse.Namespace) -> int:
     controller = AppController(ctx, window, hooks=AppHooks.from_env())
     app.aboutToQuit.connect(controller.shutdown)
     controller.show_window()
+    if previous_crash is not None:
+        QTimer.singleShot(0, lambda: offer_crash_report(window, previous_crash, crashes))
     if local:
         controller.start(local=True)  # the stack child needs none of those imports
 
@@ -766,6 +773,7 @@ def run_app(args: argparse.Namespace) -> int:
         ticker.stop()
         if not ctx.tasks.closed:
             controller.shutdown()
+    crashes.clean_exit()
     log.info("%s exiting with %d", APP_NAME, code)
     return code
 
