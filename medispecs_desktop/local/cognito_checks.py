@@ -49,6 +49,8 @@ TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 MOTO_CODE_PREFIX = "moto-confirmation-code:"
 _MAX_BODY = 256 * 1024
 _MAX_PENDING = 1000
+CHECKED = ("InitiateAuth", "RespondToAuthChallenge", "AdminRespondToAuthChallenge",
+           "ForgotPassword", "ConfirmForgotPassword")
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -100,16 +102,15 @@ class CognitoChecksMiddleware:
             return self._mailbox_answer(environ, start_response)
         target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
         action = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
-        if environ.get("REQUEST_METHOD") != "POST" or action not in (
-                "InitiateAuth", "RespondToAuthChallenge", "ForgotPassword",
-                "ConfirmForgotPassword"):
+        if environ.get("REQUEST_METHOD") != "POST" or action not in CHECKED:
             return self.app(environ, start_response)
         body = _read_json(environ)
-        if body is None:
-            return self.app(environ, start_response)
+        if body is None:  # never let an unreadable body reach moto unchecked
+            return _error(start_response, "InvalidParameterException", "Bad request body.")
         if action == "InitiateAuth" and body.get("AuthFlow") == "USER_SRP_AUTH":
             return self._initiate_srp(environ, start_response, body)
-        if action == "RespondToAuthChallenge" and body.get("ChallengeName") == "PASSWORD_VERIFIER":
+        if (action in ("RespondToAuthChallenge", "AdminRespondToAuthChallenge")
+                and body.get("ChallengeName") == "PASSWORD_VERIFIER"):
             refusal = self._check_proof(body)
             if refusal:
                 return _error(start_response, "NotAuthorizedException", refusal)

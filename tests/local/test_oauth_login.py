@@ -4,6 +4,7 @@ way a browser would drive them: real HTTP with requests, through the real loopba
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -239,3 +240,39 @@ def test_registered_ports_are_used_when_the_pool_needs_exact_callbacks(
     seen: list[str] = []
     auth.sign_in_with_browser(_user_agent(local_stack, account, seen=seen), timeout=30)
     assert urlsplit(seen[0]).port == port
+
+
+def test_the_stack_checks_srp_proofs_moto_would_accept(local_stack: dict[str, Any]) -> None:
+    """moto accepts any PASSWORD_VERIFIER answer; the stack's check refuses a forged proof, a
+    replayed challenge and a body it cannot read (instead of passing it to moto unchecked)."""
+    from medispecs_desktop.core.auth.srp import SrpProof
+
+    account = local_stack["users"][1]
+    target = "AWSCognitoIdentityProviderService."
+
+    def call(action: str, payload: Any) -> requests.Response:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        with _browser() as web:
+            return web.post(local_stack["awsEndpoint"], data=data, timeout=10, headers={
+                "X-Amz-Target": target + action,
+                "Content-Type": "application/x-amz-json-1.1"})
+
+    proof = SrpProof(account["username"], "not-the-password", pool_id=local_stack["userPoolId"],
+                     client_id=local_stack["clientId"])
+    first = call("InitiateAuth", {"ClientId": local_stack["clientId"],
+                                  "AuthFlow": "USER_SRP_AUTH",
+                                  "AuthParameters": proof.auth_parameters()}).json()
+    answer = {"ClientId": local_stack["clientId"], "ChallengeName": "PASSWORD_VERIFIER",
+              "Session": first["Session"],
+              "ChallengeResponses": proof.answer(first["ChallengeParameters"])}
+    for action in ("RespondToAuthChallenge", "AdminRespondToAuthChallenge"):
+        refused = call(action, answer)
+        assert refused.status_code == 400 and "AuthenticationResult" not in refused.text
+    # moto finds its session by the secret block: naming moto's session there directly, in
+    # a body too large to check, signed in with any password before the stack refused it
+    forged = dict(answer, ChallengeResponses=dict(
+        answer["ChallengeResponses"], PASSWORD_CLAIM_SECRET_BLOCK=first["Session"]))
+    for body in (json.dumps(forged).encode(),
+                 json.dumps(forged).encode() + b" " * (300 * 1024)):
+        sneaked = call("RespondToAuthChallenge", body)
+        assert sneaked.status_code == 400 and "AuthenticationResult" not in sneaked.text
