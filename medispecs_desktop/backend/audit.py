@@ -78,6 +78,9 @@ ROUTE_ACTIONS: dict[str, str | None] = {
     "PATCH /videos/{videoId}": "edit",
     "DELETE /videos/{videoId}": "delete",
     "GET /videos/{videoId}/playback-url": "playback",
+    "GET /trash": "list_trash",
+    "POST /trash/{videoId}/restore": "restore",
+    "DELETE /trash/{videoId}": "purge",
     HISTORY_ROUTE: None,  # the route audits itself (before it answers)
     # moving bytes in: no patient data is read, the recording is created by POST /videos
     "GET /videos/{videoId}/upload-url": None,
@@ -90,7 +93,8 @@ ROUTE_ACTIONS: dict[str, str | None] = {
 }
 """Route key -> audited action (``None``: not an access to a recording)."""
 
-READ_ACTIONS = frozenset({"list", "get", "playback", "history", "duplicate_check"})
+READ_ACTIONS = frozenset({"list", "get", "playback", "history", "duplicate_check",
+                          "list_trash"})
 """Actions refused (503) when their event cannot be written: nothing is read unaudited."""
 
 HISTORY_FIELDS = ("at", "action", "userId", "username", "sourceIp", "userAgent", "requestId")

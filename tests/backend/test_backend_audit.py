@@ -206,3 +206,18 @@ def test_routes_not_listed_are_audited_under_their_last_segment(app: Any, api: A
     req = parse_event(api.event("GET", "/videos/v_x", claims=claims(api)), request_id="r1")
     event = app.audit.event(req, api.user, "restore", "v_x")
     assert event["PK"] == f"VIDEO#{api.user}#v_x" and event["SK"].endswith("#" + req.request_id)
+
+
+def test_trash_list_restore_and_purge_are_audited(api: Any) -> None:
+    uploaded(api, "v_audtr")
+    me = claims(api)
+    assert api.call("DELETE", "/videos/v_audtr", claims=me)[0] == 200
+    status, trash = api.call("GET", "/trash", claims=me)
+    assert status == 200 and "v_audtr" in json.dumps(trash)
+    assert api.call("POST", "/trash/v_audtr/restore", claims=me)[0] == 200
+    assert api.call("DELETE", "/videos/v_audtr", claims=me)[0] == 200
+    assert api.call("DELETE", "/trash/v_audtr", claims=me)[0] == 200
+    status, events = history(api, "v_audtr")
+    assert status == 200  # a purged recording's trail stays readable by its owner
+    assert [e["action"] for e in events] == [
+        "history", "purge", "delete", "restore", "list_trash", "delete", "create"]
