@@ -9,7 +9,8 @@ not wait 15 minutes.
 Locked (:class:`IdleLock`), every patient-identifying view is hidden, not merely covered: the
 library with its details, the player, the uploads dock (file names), the status bar and tool
 bar, every other window of the app (the card import window, dialogs, a full-screen player) —
-and any of them that tries to show itself while locked is hidden again. A lock screen takes the
+and any of them that tries to show itself while locked is hidden again. The tray icon is hidden
+too, so upload notifications cannot show file names over the locked screen. A lock screen takes the
 central area; every action (menus, shortcuts) is disabled; drops are refused. Playback pauses;
 uploads keep running (the engine never stops for the lock).
 
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from medispecs_desktop.ui.icons import icon
+from medispecs_desktop.ui.notify import Notifier
 from medispecs_desktop.ui.tasks import API
 
 log = logging.getLogger(__name__)
@@ -217,6 +219,7 @@ class IdleLock(QObject):
         self.locked = False
         self._hidden: list[QWidget] = []
         self._actions: list[tuple[QAction, bool]] = []
+        self._trays: list[Any] = []
         self._accept_drops = False
         self._challenge: Any = None
         self._attempt = 0
@@ -263,6 +266,12 @@ class IdleLock(QObject):
             action.setEnabled(False)
         self._accept_drops = self.window.acceptDrops()
         self.window.setAcceptDrops(False)
+        # desktop notifications ("… uploaded") would show file names over the locked screen:
+        # without the tray icon they go to the (hidden) status bar instead
+        self._trays = [n.tray for n in self.window.findChildren(Notifier)
+                       if n.tray is not None and n.tray.isVisible()]
+        for tray in self._trays:
+            tray.hide()
         user = getattr(self.ctx, "user", None)
         name = getattr(user, "display_name", None) or getattr(user, "username", "")
         self.screen.user.setText(f"Signed in as {name}" if name else "")
@@ -317,6 +326,9 @@ class IdleLock(QObject):
             action.setEnabled(enabled)
         self._actions = []
         self.window.setAcceptDrops(self._accept_drops)
+        for tray in self._trays:
+            tray.show()
+        self._trays = []
         hidden, self._hidden = self._hidden, []
         for widget in hidden:
             widget.show()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 from medispecs_desktop.core.config import Settings, load_settings
 from medispecs_desktop.ui.idle_lock import IdleLock, IdleWatcher
 from medispecs_desktop.ui.main_window import MainWindow
+from medispecs_desktop.ui.notify import Notifier
 from medispecs_desktop.ui.tasks import TaskRunner
 
 
@@ -98,6 +99,8 @@ def test_lock_hides_every_view_and_what_shows_itself_later(qtbot: Any) -> None:
     card.show()
     paused: list[bool] = []
     lock.pause_playback = lambda: paused.append(True)
+    notifier = Notifier(window.show_message, use_tray=True, parent=window)
+    assert notifier.uses_tray
 
     clock.now += 15 * 60
     lock.watcher.check()
@@ -114,12 +117,15 @@ def test_lock_hides_every_view_and_what_shows_itself_later(qtbot: Any) -> None:
     window.uploads_dock.show()
     qtbot.waitUntil(lambda: not late.isVisible() and not window.uploads_dock.isVisible())
     assert not secret.isVisible()
+    note = notifier.notify("Uploaded", "UPLOAD-PATIENT-0002.mp4")
+    assert note.via == "status bar" and not notifier.uses_tray  # no balloon with a file name
     assert all("PATIENT" not in t for t in _readable(QApplication.instance()))
 
     lock.release()
     assert window.pages.isVisible() and window.uploads_dock.isVisible() and card.isVisible()
     assert late.isVisible() and not lock.screen.isVisible()
     assert window.action_refresh.isEnabled()
+    assert notifier.uses_tray
     ctx.tasks.shutdown()
 
 
