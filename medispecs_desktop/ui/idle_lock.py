@@ -14,16 +14,20 @@ too, so upload notifications cannot show file names over the locked screen. A lo
 central area; every action (menus, shortcuts) is disabled; drops are refused. Playback pauses;
 uploads keep running (the engine never stops for the lock).
 
-Unlocking needs the user's password again (and the MFA code when the account has MFA): it is
-checked against Cognito through the core's SRP sign-in (``CognitoAuth.sign_in``) in a separate,
-throw-away session for the same user, on the ``api`` pool; the app's own session and keyring are
-untouched. Signing out from the lock screen ends the session instead.
+Unlocking needs the user's password again (and the MFA code when the account has MFA), or,
+where the organisation signs in through its own login page, that page again (SSO, with its
+MFA): it is checked against Cognito through the core's sign-in (``CognitoAuth.sign_in``, SRP;
+``sign_in_with_browser``, PKCE) in a separate, throw-away session that must be the same user, on
+the ``api`` pool; the app's own session and keyring are untouched. Signing out from the lock
+screen ends the session instead.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import webbrowser
 from collections.abc import Callable
 from typing import Any
 
@@ -114,6 +118,7 @@ class LockScreen(QWidget):
     """What a locked window shows: who is signed in and a password (or MFA code) field."""
 
     unlock_requested = Signal(str)
+    browser_requested = Signal()
     sign_out_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -144,6 +149,8 @@ class LockScreen(QWidget):
         self.error.setWordWrap(True)
         self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.error.setStyleSheet("color: #b00020;")
+        self.org_button = QPushButton("Unlock with your organisation's sign-in…")
+        self.org_button.hide()
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setFlat(True)
 
@@ -159,6 +166,7 @@ class LockScreen(QWidget):
             box.addWidget(w)  # centred text; a wrapped label needs the whole width
         box.addSpacing(12)
         box.addLayout(row)
+        box.addWidget(self.org_button, 0, Qt.AlignmentFlag.AlignHCenter)
         box.addWidget(self.error)
         box.addWidget(self.sign_out_button, 0, Qt.AlignmentFlag.AlignHCenter)
         box.addStretch(3)
@@ -166,6 +174,7 @@ class LockScreen(QWidget):
         self.unlock_button.clicked.connect(self._submit)
         self.secret.returnPressed.connect(self._submit)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
+        self.org_button.clicked.connect(self.browser_requested)
 
     def _submit(self) -> None:
         if self.secret.text() and self.unlock_button.isEnabled():
@@ -216,6 +225,9 @@ class IdleLock(QObject):
             layout.addWidget(self.screen)
         self.screen.unlock_requested.connect(self._try_unlock)
         self.screen.sign_out_requested.connect(self._sign_out)
+        self.screen.browser_requested.connect(self._try_browser)
+        self.open_browser: Callable[[str], object] = webbrowser.open
+        self._browser_cancel: threading.Event | None = None
         self.locked = False
         self._hidden: list[QWidget] = []
         self._actions: list[tuple[QAction, bool]] = []
@@ -285,6 +297,7 @@ class IdleLock(QObject):
         if getattr(self.ctx, "demo", False) and demo:
             self.screen.secret.setText(demo[1])  # the demo's own account: nothing to protect
         self.screen.set_busy(False)
+        self.screen.org_button.setVisible(bool(getattr(self.ctx.settings, "auth_domain", "")))
         self.screen.show()
         self.screen.secret.setFocus()
         app = QApplication.instance()
@@ -316,6 +329,7 @@ class IdleLock(QObject):
         if not self.locked:
             return
         self.locked = False
+        self._cancel_browser()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
@@ -341,6 +355,7 @@ class IdleLock(QObject):
         if user is None:
             self.release()
             return
+        self._cancel_browser()
         self._attempt += 1
         attempt = self._attempt
         self.screen.set_busy(True)
@@ -367,6 +382,39 @@ class IdleLock(QObject):
         self.ctx.tasks.run(API, verify, lambda r: self._verified(attempt, r),
                            lambda exc: self._refused(attempt, exc))
 
+    def _cancel_browser(self) -> None:
+        if self._browser_cancel is not None:
+            self._browser_cancel.set()
+            self._browser_cancel = None
+
+    def _try_browser(self) -> None:
+        """The organisation's login page (SSO, its MFA) in the system browser, for the same
+        account; the password field stays usable meanwhile."""
+        if getattr(self.ctx, "user", None) is None:
+            self.release()
+            return
+        self._cancel_browser()
+        self._attempt += 1
+        attempt = self._attempt
+        cancel = self._browser_cancel = threading.Event()
+        settings, opener = self.ctx.settings, self.open_browser
+        self._challenge = None
+        self.screen.error.setText("Finish signing in in your browser…")
+
+        def verify() -> Any:
+            from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+
+            probe = CognitoAuth(settings, MemoryTokenStore())
+            who = probe.sign_in_with_browser(opener, cancel=cancel)
+            try:
+                probe.sign_out()
+            except Exception:  # noqa: BLE001 - best effort
+                log.info("could not revoke the unlock check's session")
+            return who
+
+        self.ctx.tasks.run(API, verify, lambda r: self._verified(attempt, r),
+                           lambda exc: self._refused(attempt, exc))
+
     def _verified(self, attempt: int, result: Any) -> None:
         if attempt != self._attempt or not self.locked:
             return
@@ -379,7 +427,7 @@ class IdleLock(QObject):
         user = getattr(self.ctx, "user", None)
         if user is None or getattr(result, "sub", None) != user.sub:
             self._challenge = None
-            self.screen.error.setText("That is not the signed-in account's password.")
+            self.screen.error.setText("That is another account than the one signed in here.")
             self.screen.ask("Password:")
             return
         log.info("Unlocked by %s", user.username)

@@ -10,11 +10,14 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 
+from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
 from medispecs_desktop.core.config import Settings, load_settings
 from medispecs_desktop.ui.idle_lock import IdleLock, IdleWatcher
 from medispecs_desktop.ui.main_window import MainWindow
 from medispecs_desktop.ui.notify import Notifier
 from medispecs_desktop.ui.tasks import TaskRunner
+from tests.support.browser import login_page_browser
+from tests.support.stack import stack_settings
 
 
 class Clock:
@@ -136,3 +139,35 @@ def test_signed_out_never_locks(qtbot: Any) -> None:
     lock.watcher.check()
     assert not lock.locked and window.pages.isVisible()
     ctx.tasks.shutdown()
+
+
+def test_unlock_through_the_organisations_login_page(
+    qtbot: Any, local_stack: dict[str, Any]
+) -> None:
+    """SSO users have no password in the app: the lock offers the login page again, and only
+    the same account unlocks."""
+    settings = stack_settings(local_stack, auth_domain=local_stack["authDomain"])
+    account, other = local_stack["users"][1], local_stack["users"][0]
+    user = CognitoAuth(settings, MemoryTokenStore()).sign_in(account["username"],
+                                                              account["password"])
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show_main()
+    window.show()
+    tasks = TaskRunner()
+    ctx = SimpleNamespace(settings=settings, tasks=tasks, user=user, demo=False,
+                          demo_credentials=None)
+    lock = IdleLock(window, ctx, check_ms=60_000)
+    try:
+        lock.lock()
+        assert lock.screen.org_button.isVisible()
+        lock.open_browser = login_page_browser(other)
+        lock.screen.org_button.click()
+        qtbot.waitUntil(lambda: "another account" in lock.screen.error.text(), timeout=20_000)
+        assert lock.locked and not window.pages.isVisible()
+        lock.open_browser = login_page_browser(account)
+        lock.screen.org_button.click()
+        qtbot.waitUntil(lambda: not lock.locked, timeout=20_000)
+        assert window.pages.isVisible()
+    finally:
+        tasks.shutdown()

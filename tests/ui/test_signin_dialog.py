@@ -7,13 +7,11 @@ on the first-run card."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from PySide6.QtCore import Qt
 
 from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore, UserInfo
@@ -28,6 +26,7 @@ from medispecs_desktop.ui.signin import (
     SignInDialog,
 )
 from medispecs_desktop.ui.tasks import TaskRunner
+from tests.support.browser import login_page_browser
 from tests.support.cognito import (
     PASSWORD,
     SignInPool,
@@ -161,22 +160,7 @@ def test_sign_in_with_the_organisation_in_the_browser(
     assert dialog.org_button.isVisible()
     account = local_stack["users"][1]
     opened: list[str] = []
-
-    def browser(url: str) -> bool:
-        opened.append(url)
-
-        def run() -> None:
-            with requests.Session() as web:
-                web.trust_env = False
-                web.get(url, timeout=10)
-                web.post(url, data={"username": account["username"],
-                                    "password": account["password"], "action": "sign-in"},
-                         timeout=10)
-
-        threading.Thread(target=run, daemon=True).start()
-        return True
-
-    dialog.open_browser = browser
+    dialog.open_browser = login_page_browser(account, opened)
     qtbot.mouseClick(dialog.org_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(signed) or bool(dialog.error_text), timeout=20_000)
     assert signed and signed[0].username == account["username"]
