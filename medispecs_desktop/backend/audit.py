@@ -82,6 +82,10 @@ ROUTE_ACTIONS: dict[str, str | None] = {
     "POST /trash/{videoId}/restore": "restore",
     "DELETE /trash/{videoId}": "purge",
     HISTORY_ROUTE: None,  # the route audits itself (before it answers)
+    "GET /videos/{videoId}/markers": "markers",
+    "POST /videos/{videoId}/markers": "marker_create",
+    "PATCH /videos/{videoId}/markers/{markerId}": "marker_edit",
+    "DELETE /videos/{videoId}/markers/{markerId}": "marker_delete",
     # moving bytes in: no patient data is read, the recording is created by POST /videos
     "GET /videos/{videoId}/upload-url": None,
     "GET /videos/{videoId}/thumbnail-upload-url": None,
@@ -94,7 +98,7 @@ ROUTE_ACTIONS: dict[str, str | None] = {
 """Route key -> audited action (``None``: not an access to a recording)."""
 
 READ_ACTIONS = frozenset({"list", "get", "playback", "history", "duplicate_check",
-                          "list_trash"})
+                          "list_trash", "markers"})
 """Actions refused (503) when their event cannot be written: nothing is read unaudited."""
 
 HISTORY_FIELDS = ("at", "action", "userId", "username", "sourceIp", "userAgent", "requestId")

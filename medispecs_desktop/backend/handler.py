@@ -23,6 +23,7 @@ from .config import BackendConfig
 from .errors import ApiError, BadRequest, Forbidden, Unauthorized
 from .events import Request, parse_event
 from .logs import configure_json_logging, logger
+from .markers import MarkerService
 from .service import Result, VideoService
 from .storage import VideoStorage
 from .store import VideoStore
@@ -56,7 +57,9 @@ class App:
                                config.presign_expiry_seconds, config.playback_expiry_seconds)
         self.service = VideoService(config, store, storage, clock=clock)
         self.audit = AuditLog(lambda: self.clients.dynamodb, config, store, clock=clock)
-        self._routes = {**self.service.routes(), **self.audit.routes()}
+        self.markers = MarkerService(store, clock=clock)
+        self._routes = {**self.service.routes(), **self.audit.routes(),
+                        **self.markers.routes()}
 
     # ---------------------------------------------------------------- responses
 

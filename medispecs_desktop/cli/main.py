@@ -16,7 +16,7 @@ from medispecs_desktop import __version__
 
 # modules under medispecs_desktop.cli that add sub-commands
 COMMAND_MODULES = ("account", "recovery", "configure", "uploads", "stack", "history",
-                   "doctor", "trash")
+                   "doctor", "trash", "markers")
 
 EXIT_OK = 0
 EXIT_ERROR = 1

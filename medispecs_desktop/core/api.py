@@ -42,6 +42,7 @@ from medispecs_desktop.core.errors import (
 )
 from medispecs_desktop.core.http import make_session
 from medispecs_desktop.core.logs import redact
+from medispecs_desktop.core.markers import Marker, new_marker_id
 from medispecs_desktop.core.models import Video, format_utc, parse_utc
 
 log = logging.getLogger(__name__)
@@ -390,6 +391,36 @@ class ApiClient:
             if len(events) < page or events[-1] == before:
                 return
             before = events[-1]
+
+    # ------------------------------------------------------------------ markers
+
+    def list_markers(self, video_id: str) -> list[Marker]:
+        """The recording's markers, earliest first."""
+        data = self._object("GET", f"/videos/{self._vid(video_id)}/markers")
+        return [Marker.from_api(m) for m in _list_of_dicts(data.get("items"), "items")]
+
+    def create_marker(self, video_id: str, *, time_ms: int, text: str,
+                      marker_id: str | None = None) -> Marker:
+        """Mark ``time_ms`` with ``text``; the id is made here, so a retry is harmless."""
+        body = {"timeMs": max(0, int(time_ms)), "text": text,
+                "markerId": marker_id or new_marker_id()}
+        return Marker.from_api(self._object("POST", f"/videos/{self._vid(video_id)}/markers",
+                                            body=body))
+
+    def update_marker(self, video_id: str, marker_id: str, *, version: int,
+                      time_ms: int | None = None, text: str | None = None) -> Marker:
+        """Move a marker or change its text (409 ``version_conflict`` when stale)."""
+        body: dict[str, Any] = {"version": int(version)}
+        if time_ms is not None:
+            body["timeMs"] = max(0, int(time_ms))
+        if text is not None:
+            body["text"] = text
+        path = f"/videos/{self._vid(video_id)}/markers/{quote(marker_id, safe='')}"
+        return Marker.from_api(self._object("PATCH", path, body=body))
+
+    def delete_marker(self, video_id: str, marker_id: str) -> None:
+        self.request("DELETE",
+                     f"/videos/{self._vid(video_id)}/markers/{quote(marker_id, safe='')}")
 
     def thumbnail_upload_url(self, video_id: str) -> dict[str, Any]:
         return self._object("GET", f"/videos/{self._vid(video_id)}/thumbnail-upload-url")

@@ -1,0 +1,210 @@
+"""Markers: a moment of a recording with a short comment (``/videos/{videoId}/markers``).
+
+Items live in the single table beside the caller's videos::
+
+    PK = USER#{userId}     SK = MARKER#{videoId}#{markerId}
+    attributes: entity="MARKER", markerId, videoId, userId, timeMs, text, author,
+                createdAt, updatedAt, version
+
+so a recording's markers are one ``Query`` (``begins_with``) in the caller's own partition: another
+user's recording is simply not found (404), as for videos. Creating needs the recording to exist;
+a client may send its own ``markerId`` (``m_`` + URL-safe characters) so a retried create is
+answered with the marker it made, not a second one. Edits carry the expected ``version``
+(optimistic locking: a stale one is 409 ``version_conflict``). Every access is audited by the
+handler's hook (audit.py names these routes).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from . import schema
+from .errors import BadRequest, Conflict, NotFound
+from .events import Request
+from .service import Result
+from .store import Item, VideoStore
+from .validation import Field, format_utc, validate_object, validate_video_id
+
+__all__ = [
+    "ENTITY_MARKER",
+    "MARKER_FIELDS",
+    "MARKER_ID_RE",
+    "MAX_MARKERS_PER_VIDEO",
+    "MAX_TEXT",
+    "MarkerService",
+    "marker_sk",
+]
+
+ENTITY_MARKER = "MARKER"
+MARKER_ID_RE = re.compile(r"^m_[A-Za-z0-9_-]{1,62}$")
+MAX_TEXT = 500
+MAX_MARKERS_PER_VIDEO = 500
+MAX_TIME_MS = 7 * 24 * 3600 * 1000  # a week: longer than any recording
+DURATION_SLACK_MS = 1_000  # a container's duration may be a frame or so short
+
+MARKER_FIELDS = ("markerId", "videoId", "timeMs", "text", "author", "createdAt", "updatedAt",
+                 "version")
+"""What a marker answer holds (nothing else of the item)."""
+
+CREATE_FIELDS: dict[str, Field] = {
+    "timeMs": Field("int", required=True, minimum=0, maximum=MAX_TIME_MS),
+    "text": Field("str", required=True, max_len=MAX_TEXT),
+    "markerId": Field("str", pattern=MARKER_ID_RE),
+}
+
+UPDATE_FIELDS: dict[str, Field] = {
+    "version": Field("int", required=True, minimum=1, maximum=2**53),
+    "timeMs": Field("int", minimum=0, maximum=MAX_TIME_MS),
+    "text": Field("str", max_len=MAX_TEXT),
+}
+
+
+def marker_sk(video_id: str, marker_id: str) -> str:
+    return f"MARKER#{video_id}#{marker_id}"
+
+
+def _marker_id(value: object) -> str:
+    if not isinstance(value, str) or not MARKER_ID_RE.match(value):
+        raise BadRequest("markerId must be 'm_' followed by 1-62 URL-safe characters",
+                         code="invalid_marker_id")
+    return value
+
+
+def _clean_text(text: str) -> str:
+    """One short line of comment: control characters (other than tab) become spaces."""
+    return "".join(" " if (ord(c) < 32 and c != "\t") or ord(c) == 127 else c
+                   for c in text).strip()
+
+
+class MarkerService:
+    """The four marker routes over the shared :class:`VideoStore`."""
+
+    def __init__(self, store: VideoStore, *, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def routes(self) -> dict[str, Callable[[Request, str], Result]]:
+        return {
+            "GET /videos/{videoId}/markers": self.list_markers,
+            "POST /videos/{videoId}/markers": self.create_marker,
+            "PATCH /videos/{videoId}/markers/{markerId}": self.update_marker,
+            "DELETE /videos/{videoId}/markers/{markerId}": self.delete_marker,
+        }
+
+    # ---------------------------------------------------------------- helpers
+
+    def _now(self) -> str:
+        return format_utc(datetime.fromtimestamp(self.clock(), UTC))
+
+    @staticmethod
+    def public(item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: item.get(k) for k in MARKER_FIELDS}
+
+    def _video(self, user_id: str, req: Request) -> tuple[str, Item]:
+        video_id = validate_video_id(req.path_parameters.get("videoId"))
+        video = self.store.get_video(user_id, video_id)
+        if video is None:
+            raise NotFound(f"video {video_id} not found", code="not_found")
+        return video_id, video
+
+    def _markers(self, user_id: str, video_id: str) -> list[Item]:
+        items = self.store.query_prefix(user_id, f"MARKER#{video_id}#")
+        return sorted(items, key=lambda i: (int(i.get("timeMs", 0)), str(i.get("createdAt")),
+                                            str(i.get("markerId"))))
+
+    @staticmethod
+    def _check_time(time_ms: int, video: Mapping[str, Any]) -> None:
+        duration = video.get("durationSec")
+        if duration is not None and time_ms > float(duration) * 1000 + DURATION_SLACK_MS:
+            raise BadRequest(f"timeMs {time_ms} is after the end of the recording "
+                             f"({float(duration):g} s)", code="time_out_of_range")
+
+    @staticmethod
+    def _body(req: Request) -> dict[str, Any]:
+        body = dict(req.json_object())
+        body.pop("userId", None)  # checked against the caller by the handler
+        return body
+
+    @staticmethod
+    def _author(req: Request, user_id: str) -> str:
+        claims = req.claims or {}
+        for name in ("name", "email", "cognito:username", "username"):
+            value = claims.get(name)
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:200]
+        return user_id
+
+    # ---------------------------------------------------------------- routes
+
+    def list_markers(self, req: Request, user_id: str) -> Result:
+        video_id, _video = self._video(user_id, req)
+        return Result(200, {"items": [self.public(i) for i in self._markers(user_id, video_id)]})
+
+    def create_marker(self, req: Request, user_id: str) -> Result:
+        video_id, video = self._video(user_id, req)
+        body = validate_object(self._body(req), CREATE_FIELDS)
+        text = _clean_text(body["text"])
+        self._check_time(int(body["timeMs"]), video)
+        marker_id = body.get("markerId") or "m_" + uuid.uuid4().hex
+        pk, sk = schema.user_pk(user_id), marker_sk(video_id, marker_id)
+        existing = self.store.get(pk, sk)
+        if existing is not None:
+            return self._retried(existing, int(body["timeMs"]), text)
+        if len(self.store.query_prefix(user_id, f"MARKER#{video_id}#")) >= MAX_MARKERS_PER_VIDEO:
+            raise Conflict(f"a recording has at most {MAX_MARKERS_PER_VIDEO} markers",
+                           code="too_many_markers")
+        now = self._now()
+        item: dict[str, Any] = {
+            "PK": pk, "SK": sk, "entity": ENTITY_MARKER, "markerId": marker_id,
+            "videoId": video_id, "userId": user_id, "timeMs": int(body["timeMs"]),
+            "text": text, "author": self._author(req, user_id), "createdAt": now,
+            "updatedAt": now, "version": 1,
+        }
+        if not self.store.put(item, if_absent=True):  # a concurrent retry won the race
+            current = self.store.get(pk, sk)
+            if current is None:  # pragma: no cover - created and deleted in between
+                raise Conflict("the marker changed concurrently; retry", code="concurrent_update")
+            return self._retried(current, int(body["timeMs"]), text)
+        return Result(201, self.public(item))
+
+    def _retried(self, existing: Mapping[str, Any], time_ms: int, text: str) -> Result:
+        if int(existing.get("timeMs", -1)) == time_ms and existing.get("text") == text:
+            return Result(200, self.public(existing))  # the same create again
+        raise Conflict("a different marker with this markerId exists", code="marker_exists")
+
+    def update_marker(self, req: Request, user_id: str) -> Result:
+        video_id, video = self._video(user_id, req)
+        marker_id = _marker_id(req.path_parameters.get("markerId"))
+        body = validate_object(self._body(req), UPDATE_FIELDS)
+        if "timeMs" not in body and "text" not in body:
+            raise BadRequest("nothing to update: give timeMs or text", code="validation_error")
+        values: dict[str, Any] = {"updatedAt": self._now()}
+        if "timeMs" in body:
+            self._check_time(int(body["timeMs"]), video)
+            values["timeMs"] = int(body["timeMs"])
+        if "text" in body:
+            values["text"] = _clean_text(body["text"])
+        pk, sk = schema.user_pk(user_id), marker_sk(video_id, marker_id)
+        expected = int(body["version"])
+        updated = self.store.update_video({"PK": pk, "SK": sk}, expected_version=expected,
+                                          set_values=values)
+        if updated is None:
+            current = self.store.get(pk, sk)
+            if current is None:
+                raise NotFound(f"marker {marker_id} not found", code="not_found")
+            raise Conflict(f"version {expected} is stale; the marker is at version "
+                           f"{current.get('version')}", code="version_conflict")
+        return Result(200, self.public(updated))
+
+    def delete_marker(self, req: Request, user_id: str) -> Result:
+        video_id, _video = self._video(user_id, req)
+        marker_id = _marker_id(req.path_parameters.get("markerId"))
+        pk, sk = schema.user_pk(user_id), marker_sk(video_id, marker_id)
+        if self.store.get(pk, sk) is None:
+            raise NotFound(f"marker {marker_id} not found", code="not_found")
+        self.store.delete(pk, sk)
+        return Result(200, {"deleted": marker_id})
