@@ -121,3 +121,39 @@ def moto_s3_with_clip(bucket: str, key: str, folder: Any, frames: int = 300
         make_numbered_clip(path, frames=frames, fps=Fraction(30))
         client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType="video/mp4")
         yield client, endpoint
+
+
+def signed_in_view(qtbot: Any, local_stack: dict[str, Any], tasks: Any
+                   ) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """The app's PlayerView on the local stack, signed in as the demo user: yields
+    ``(view, ctx, api, video)`` with one of the stack's own seeded playable recordings."""
+    from PySide6.QtCore import QObject, Signal
+
+    from medispecs_desktop.core.api import ApiClient
+    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
+    from medispecs_desktop.core.config import Paths, Settings
+    from medispecs_desktop.ui.player import PlayerView
+
+    class Ctx(QObject):
+        signed_in = Signal(object)
+        signed_out = Signal()
+
+    settings = Settings(api_url=local_stack["apiUrl"], region=local_stack["region"],
+                        user_pool_id=local_stack["userPoolId"], client_id=local_stack["clientId"],
+                        cognito_endpoint=local_stack["awsEndpoint"])
+    auth = CognitoAuth(settings, MemoryTokenStore())
+    user = auth.sign_in(local_stack["username"], local_stack["password"])
+    ctx: Any = Ctx()
+    ctx.paths, ctx.tasks, ctx.user = Paths.default().ensure(), tasks, None
+    with ApiClient(settings, auth) as api:
+        ctx.api = api
+        view = PlayerView(ctx)
+        qtbot.addWidget(view)
+        view.resize(1000, 560)
+        view.show()
+        tasks.controllers.append(view.controller)
+        view.controller.audio.setMuted(True)
+        ctx.signed_in.emit(user)
+        video = next(v for v in api.iter_videos()
+                     if v.has_bytes and v.duration_sec and v.device_id == "d_demo_glasses")
+        yield view, ctx, api, video

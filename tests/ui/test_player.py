@@ -160,7 +160,8 @@ def test_speed_volume_mute_and_shortcut_help(qtbot: Any, s3: Any, clip_key: str,
     muted = controller.audio.isMuted()
     widget.activateWindow()
     widget.setFocus()
-    qtbot.keyClick(widget.slider, Qt.Key.Key_M)  # a real key press, focus inside the player
+    # a real key press, focus inside the player
+    qtbot.keyClick(widget.slider, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)
     assert controller.audio.isMuted() is (not muted)
     assert widget.mute_button.isChecked() is (not muted)
     widget.volume.setValue(40)

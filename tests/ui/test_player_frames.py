@@ -20,7 +20,7 @@ from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.player import PlayerController, PlayerWidget
 from medispecs_desktop.ui.tasks import TaskRunner
 from tests.support.numbered_clips import make_numbered_clip, vfr_durations
-from tests.support.player_s3 import moto_s3, open_numbered, player_tasks
+from tests.support.player_s3 import moto_s3, open_numbered, player_tasks, signed_in_view
 
 BUCKET = "player-frames"
 FRAMES = 240
@@ -143,43 +143,18 @@ def test_steps_by_the_shown_frame_while_the_frame_times_are_unknown(
 def test_app_player_caches_frame_times_privately_and_forgets_them_on_sign_out(
     qtbot: Any, local_stack: dict[str, Any], tasks: TaskRunner
 ) -> None:
-    from PySide6.QtCore import QObject, Signal
-
-    from medispecs_desktop.core.api import ApiClient
-    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
-    from medispecs_desktop.core.config import Paths, Settings
     from medispecs_desktop.core.frame_index import frames_dir
-    from medispecs_desktop.ui.player import PlayerView
 
-    class Ctx(QObject):
-        signed_in = Signal(object)
-        signed_out = Signal()
-
-    settings = Settings(api_url=local_stack["apiUrl"], region=local_stack["region"],
-                        user_pool_id=local_stack["userPoolId"], client_id=local_stack["clientId"],
-                        cognito_endpoint=local_stack["awsEndpoint"])
-    auth = CognitoAuth(settings, MemoryTokenStore())
-    user = auth.sign_in(local_stack["username"], local_stack["password"])
-    ctx = Ctx()
-    ctx.paths, ctx.tasks, ctx.user = Paths.default().ensure(), tasks, None  # type: ignore[attr-defined]
-    with ApiClient(settings, auth) as api:
-        ctx.api = api  # type: ignore[attr-defined]
-        view = PlayerView(ctx)
-        qtbot.addWidget(view)
-        tasks.controllers.append(view.controller)  # type: ignore[attr-defined]
-        view.controller.audio.setMuted(True)
-        ctx.signed_in.emit(user)
-        video = next(v for v in api.iter_videos()
-                     if v.has_bytes and v.duration_sec and v.device_id == "d_demo_glasses")
+    for view, ctx, _api, video in signed_in_view(qtbot, local_stack, tasks):
         with qtbot.waitSignal(view.controller.frame_index.ready, timeout=20_000):
             view.open_video(video)
         index = view.controller.frame_index.index
         assert video.duration_sec is not None and index is not None
         assert abs(index.duration_us / 1e6 - video.duration_sec) < 0.2
-        cached = list(frames_dir(ctx.paths.cache_dir).rglob("*.json"))  # type: ignore[attr-defined]
+        cached = list(frames_dir(ctx.paths.cache_dir).rglob("*.json"))
         assert len(cached) == 1 and video.video_id in cached[0].name
         assert "X-Amz" not in cached[0].read_text()  # times only, never the URL
 
         ctx.signed_out.emit()
         assert view.controller.video is None
-        assert not frames_dir(ctx.paths.cache_dir).exists()  # type: ignore[attr-defined]
+        assert not frames_dir(ctx.paths.cache_dir).exists()

@@ -47,7 +47,8 @@ SHORTCUTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("]",), "Faster (up to 4×)", "faster"),
     (("T",), "Time / frame number display", "time_display"),
     (("F",), "Fullscreen on / off", "fullscreen"),
-    (("M",), "Mute / unmute", "mute"),
+    (("M",), "Mark this moment (a marker with a comment)", "mark"),
+    (("Shift+M",), "Mute / unmute", "mute"),
     (("?", "F1"), "Show / hide these shortcuts", "help"),
     (("Esc",), "Leave fullscreen / close this help", "escape"),
 )

@@ -571,6 +571,21 @@ class PlayerController(QObject):
         if target is not None:
             self._seek(target)
 
+    def marker_time_ms(self) -> int:
+        """The time that names the frame on screen: a whole millisecond inside it (its start
+        rounded up), so a jump back to it shows the same frame."""
+        start = self.stepper.shown_start_us
+        if start is None:
+            return self.position
+        end = self.stepper.shown_end_us
+        ms = -(-start // 1000)
+        return ms if end is None or ms * 1000 < end else start // 1000
+
+    def seek_to_frame_at(self, time_ms: int) -> None:
+        """Show the frame that is on screen at ``time_ms`` (a marker's time)."""
+        index = self.stepper.index
+        self.seek(index.seek_ms(index.frame_at_ms(time_ms)) if index is not None else time_ms)
+
     @property
     def current_frame(self) -> int:
         """The number of the frame on screen (from 0); -1 while the frame times load."""

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
-    QVBoxLayout,
+    QHBoxLayout,
     QWidget,
 )
 
@@ -20,6 +20,7 @@ from medispecs_desktop.core.frame_index import FrameIndex, FrameIndexCache, read
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.player.common import PlaybackUrlLike
 from medispecs_desktop.ui.player.controller import PlayerController
+from medispecs_desktop.ui.player.markers_panel import MarkersPanel
 from medispecs_desktop.ui.player.widget import PlayerWidget
 from medispecs_desktop.ui.positions import PositionStore
 
@@ -53,9 +54,15 @@ class PlayerView(QWidget):
         self.controller = PlayerController(playback_url, ctx.tasks, index_loader=frame_times,
                                            parent=self)
         self.widget = PlayerWidget(self.controller)
-        layout = QVBoxLayout(self)
+        # markers beside the player: M in the player starts one, the seek bar shows them
+        self.markers = MarkersPanel(self.controller, lambda: ctx.api, ctx.tasks)
+        self.widget.markRequested.connect(self.markers.start_new)
+        self.markers.changed.connect(
+            lambda markers: self.widget.set_markers([m.time_ms for m in markers]))
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.widget)
+        layout.addWidget(self.widget, 1)
+        layout.addWidget(self.markers)
         ctx.signed_in.connect(self._on_signed_in)
         ctx.signed_out.connect(self._on_signed_out)
         app = QApplication.instance()

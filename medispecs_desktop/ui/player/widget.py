@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QHideEvent, QKeyEvent, QKeySequence
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
@@ -47,6 +47,8 @@ SCRUB_INTERVAL_MS = 80  # live seeks while dragging the seek bar: ~12 pictures a
 
 class PlayerWidget(QWidget):
     """Video + controls over a :class:`PlayerController`."""
+
+    markRequested = Signal()  # M: the markers panel (when there is one) takes it from here
 
     def __init__(self, controller: PlayerController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -134,7 +136,7 @@ class PlayerWidget(QWidget):
         self.mute_button = QToolButton()
         self.mute_button.setCheckable(True)
         self.mute_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
-        self.mute_button.setToolTip("Mute (M)")
+        self.mute_button.setToolTip("Mute (Shift+M)")
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(round(controller.audio.volume() * 100))
@@ -221,6 +223,7 @@ class PlayerWidget(QWidget):
             "faster": controller.faster,
             "fullscreen": self.toggle_fullscreen,
             "mute": controller.toggle_mute,
+            "mark": self.markRequested.emit,
             "help": self.toggle_help,
             "time_display": self.toggle_time_display,
             "shuttle_forward": lambda: self._shuttle(1),
@@ -263,6 +266,10 @@ class PlayerWidget(QWidget):
         controller.mutedChanged.connect(self._on_muted)
         controller.volumeChanged.connect(lambda v: self._set_quietly(self.volume, round(v * 100)))
         self._update_enabled()
+
+    def set_markers(self, times_ms: list[int]) -> None:
+        """Marker ticks on the seek bar."""
+        self.slider.set_markers(times_ms)
 
     # -- J / K / L -----------------------------------------------------------------------
 
