@@ -117,6 +117,9 @@ def register(subparsers: Any) -> None:
     login.add_argument("--mfa-code", metavar="CODE",
                        help="the code from your authenticator app (or the SMS) when the "
                             "account asks for one")
+    login.add_argument("--remember-device", action="store_true",
+                       help="with --mfa-code: ask the pool to remember this computer, so the "
+                            "code is not asked here again (if your organisation allows it)")
     login.add_argument("--browser", action="store_true",
                        help="sign in through your organisation's login page in the browser "
                             "(single sign-on; needs the sign-in domain in the settings)")

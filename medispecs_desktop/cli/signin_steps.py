@@ -42,7 +42,8 @@ def finish_sign_in(args: argparse.Namespace, ctx: Context,
             step = _bind(ctx.auth.complete_new_password, challenge, new_password)
         except MfaRequired as challenge:
             code = codes_left.pop() if codes_left else _ask_code(ctx, str(challenge))
-            step = _bind(ctx.auth.answer_mfa, challenge, code)
+            remember = bool(getattr(args, "remember_device", False))
+            step = _bind_mfa(ctx, challenge, code, remember)
         except MfaSetupRequired as challenge:
             if not ctx.stdin.isatty():
                 raise AuthError(f"{challenge} Sign in once in the app or on a terminal to set "
@@ -52,6 +53,14 @@ def finish_sign_in(args: argparse.Namespace, ctx: Context,
             code = _ask_code(ctx, "Enter the 6-digit code the app shows now.")
             step = _bind(ctx.auth.finish_mfa_setup, setup, code)
     raise AuthError("The sign-in asked for too many steps: try the app.", code="auth")
+
+
+def _bind_mfa(ctx: Context, challenge: object, code: str,
+              remember: bool) -> Callable[[], UserInfo]:
+    from medispecs_desktop.core.auth import MfaRequired
+
+    assert isinstance(challenge, MfaRequired)
+    return lambda: ctx.auth.answer_mfa(challenge, code, remember_device=remember)
 
 
 def _bind(fn: Callable[..., UserInfo], *args: object) -> Callable[[], UserInfo]:

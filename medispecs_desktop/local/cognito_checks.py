@@ -41,6 +41,8 @@ from pycognito.aws_srp import (
     pad_hex,
 )
 
+from medispecs_desktop.local.moto_state import pool_by_client
+
 log = logging.getLogger(__name__)
 
 __all__ = ["CognitoChecksMiddleware"]
@@ -73,15 +75,9 @@ class _Pending:
 
 def _moto_user(client_id: str, username: str) -> tuple[Any, Any] | None:
     """(pool, user) in moto's in-process state for an app client and a username."""
-    from moto.cognitoidp.models import cognitoidp_backends
-
-    for per_account in cognitoidp_backends.values():
-        for backend in per_account.values():
-            for pool in list(backend.user_pools.values()):
-                if client_id in pool.clients:
-                    user = pool._get_user(username)
-                    return (pool, user) if user is not None else None
-    return None
+    found = pool_by_client(client_id)
+    user = found[1]._get_user(username) if found else None
+    return (found[1], user) if found and user is not None else None
 
 
 def _password_hash_x(pool_name: str, user_id: str, password: str, salt_hex: str) -> int:

@@ -33,6 +33,8 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, Response, request
 
+from medispecs_desktop.local.moto_state import pool_by_client, user_pools
+
 log = logging.getLogger(__name__)
 
 __all__ = ["OAuthMiddleware"]
@@ -50,15 +52,8 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def _moto_pool_and_client(client_id: str) -> tuple[Any, Any] | None:
-    from moto.cognitoidp.models import cognitoidp_backends
-
-    for per_account in cognitoidp_backends.values():
-        for backend in per_account.values():
-            for pool in list(backend.user_pools.values()):
-                client = pool.clients.get(client_id)
-                if client is not None:
-                    return pool, client
-    return None
+    found = pool_by_client(client_id)
+    return (found[1], found[1].clients[client_id]) if found else None
 
 
 def _loopback(uri: str) -> bool:
@@ -212,14 +207,10 @@ class _Revocation(RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
-        from moto.cognitoidp.models import cognitoidp_backends
-
-        for per_account in cognitoidp_backends.values():
-            for backend in per_account.values():
-                for pool in list(backend.user_pools.values()):
-                    issued = pool.refresh_tokens.get(token_string)
-                    if issued:
-                        return _RefreshToken(token_string, str(issued[0]))
+        for _backend, pool in user_pools():
+            issued = pool.refresh_tokens.get(token_string)
+            if issued:
+                return _RefreshToken(token_string, str(issued[0]))
         return None
 
     def revoke_token(self, token: _RefreshToken, req: Any) -> None:

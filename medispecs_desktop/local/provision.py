@@ -228,6 +228,9 @@ def provision(
             AutoVerifiedAttributes=["email"],
             AccountRecoverySetting={
                 "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+            # "remember this device" skips the MFA step on a computer the user chose
+            DeviceConfiguration={"ChallengeRequiredOnNewDevice": True,
+                                 "DeviceOnlyRememberedOnUserPrompt": True},
             AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
         )["UserPool"]
         pool_id = str(pool["Id"])

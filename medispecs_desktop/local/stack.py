@@ -95,6 +95,7 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         from medispecs_desktop.local.cognito_checks import CognitoChecksMiddleware
+        from medispecs_desktop.local.cognito_devices import DeviceMiddleware
         from medispecs_desktop.local.oauth_server import OAuthMiddleware
         from medispecs_desktop.local.revoke import RevokeTokenMiddleware
 
@@ -102,9 +103,10 @@ class MotoServer:
         os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
         # moto lacks Cognito RevokeToken: answered here, so a sign-out is quiet and real;
         # moto accepts any SRP proof and any reset code: checked here; and it has no managed
-        # login: the /oauth2/* pages are served here (see each module)
-        self.oauth = OAuthMiddleware(CognitoChecksMiddleware(
-            RevokeTokenMiddleware(DomainDispatcherApplication(create_backend_app))))
+        # login and no device tracking: the /oauth2/* pages and devices are served here
+        # (see each module)
+        self.oauth = OAuthMiddleware(CognitoChecksMiddleware(DeviceMiddleware(
+            RevokeTokenMiddleware(DomainDispatcherApplication(create_backend_app)))))
         app = self.oauth
         server = _Server(self.host, self.port, app, handler=MotoRequestHandler)
         self._thread = ServerThread(server, "moto-server")

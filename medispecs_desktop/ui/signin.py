@@ -349,8 +349,10 @@ class SignInDialog(QDialog):
         auth = self._auth
         if self.page == PAGE_CODE:
             code, challenge = self.code_page.code.text(), self._mfa
+            remember = self.code_page.remember.isChecked()
             assert challenge is not None
-            self._run(lambda cancel: auth.answer_mfa(challenge, code, cancel=cancel))
+            self._run(lambda cancel: auth.answer_mfa(challenge, code, cancel=cancel,
+                                                     remember_device=remember))
         else:
             code, setup = self.setup_page.code.text(), self._setup
             assert setup is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from medispecs_desktop.core.auth import TotpSetup
 
@@ -39,8 +39,14 @@ class CodePage(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         self.hint = _hint()
         self.code = _code_edit("mfaCode")
+        self.remember = QCheckBox("&Remember this computer (no code here next time)")
+        self.remember.setObjectName("rememberDevice")
+        self.remember.setToolTip(
+            "Only on a computer that is yours alone: your organisation decides whether "
+            "computers can be remembered.")
         form.addRow(self.hint)
         form.addRow("&Code", self.code)
+        form.addRow("", self.remember)
 
 
 class SetupPage(QWidget):

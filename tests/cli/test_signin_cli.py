@@ -31,10 +31,13 @@ def test_login_with_an_authenticator_code(local_stack: dict[str, Any], tmp_path:
                 stdin=account["password"] + "\n")
     assert wrong.returncode == EXIT_AUTH and "code is not right" in wrong.stderr
     assert cli.stored() == {}
-    ok = cli(*login, "--mfa-code", totp_code(account["totpSecret"]),
+    ok = cli(*login, "--mfa-code", totp_code(account["totpSecret"]), "--remember-device",
              stdin=account["password"] + "\n")
     assert ok.returncode == EXIT_OK, ok.stderr
     assert ok.stdout.startswith(f"Signed in as {account['username']}")
+    assert any(k.split("|")[1].startswith("device:") for k in cli.stored())
+    again = cli(*login, stdin=account["password"] + "\n")  # remembered: no code this time
+    assert again.returncode == EXIT_OK, again.stderr
     who = cli("whoami", "--json")
     assert json.loads(who.stdout)["username"] == account["username"]
 

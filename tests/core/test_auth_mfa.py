@@ -159,3 +159,55 @@ def test_forgot_password_with_the_mailed_code(optional_pool: SignInPool) -> None
         CognitoAuth(optional_pool.settings(), MemoryTokenStore()).sign_in(user, PASSWORD)
     fresh = CognitoAuth(optional_pool.settings(), MemoryTokenStore())
     assert fresh.sign_in(user, "Brand-New-Pass-9!").username == user
+
+
+def _enrolled_user(pool: SignInPool) -> tuple[str, str]:
+    user = pool.add_user()
+    auth = CognitoAuth(pool.settings(), MemoryTokenStore())
+    auth.sign_in(user, PASSWORD)
+    setup = auth.start_totp_enrolment()
+    auth.confirm_totp_enrolment(setup, totp_code(setup.secret))
+    return user, setup.secret
+
+
+def test_remember_this_device_skips_the_code_on_this_computer_only(
+        local_stack: dict[str, Any]) -> None:
+    pool = make_pool(local_stack["awsEndpoint"], mfa="OPTIONAL", devices=True)
+    try:
+        user, secret = _enrolled_user(pool)
+        here = MemoryTokenStore()
+        first = CognitoAuth(pool.settings(), here)
+        with pytest.raises(MfaRequired) as step:
+            first.sign_in(user, PASSWORD)
+        first.answer_mfa(step.value, totp_code(secret), remember_device=True)
+        assert first.device_remembered
+        stored = [k for k in here._values if k.startswith("device:")]
+        assert len(stored) == 1 and "password" in here._values[stored[0]]
+
+        again = CognitoAuth(pool.settings(), here)  # this computer, later: no code asked
+        assert again.sign_in(user, PASSWORD).username == user and again.signed_in
+        with pytest.raises(AuthError):  # the device does not replace the password
+            CognitoAuth(pool.settings(), here).sign_in(user, PASSWORD + "x")
+        with pytest.raises(MfaRequired):  # another computer still needs the code
+            CognitoAuth(pool.settings(), MemoryTokenStore()).sign_in(user, PASSWORD)
+
+        # a device secret that no longer matches: forgotten, and the code is asked again
+        here._values[stored[0]] = here._values[stored[0]].replace('"password": "',
+                                                                  '"password": "x')
+        with pytest.raises(MfaRequired):
+            CognitoAuth(pool.settings(), here).sign_in(user, PASSWORD)
+        assert not [k for k in here._values if k.startswith("device:")]
+    finally:
+        pool.delete()
+
+
+def test_a_pool_without_device_tracking_remembers_nothing(
+        optional_pool: SignInPool) -> None:
+    user, secret = _enrolled_user(optional_pool)
+    store = MemoryTokenStore()
+    auth = CognitoAuth(optional_pool.settings(), store)
+    with pytest.raises(MfaRequired) as step:
+        auth.sign_in(user, PASSWORD)
+    auth.answer_mfa(step.value, totp_code(secret), remember_device=True)
+    assert auth.signed_in and not auth.device_remembered
+    assert not [k for k in store._values if k.startswith("device:")]

@@ -52,13 +52,18 @@ class SignInPool:
         self.admin.delete_user_pool(UserPoolId=self.pool_id)
 
 
-def make_pool(endpoint: str, *, mfa: str = "OFF") -> SignInPool:
-    """A pool + public SRP app client of the test's own (MFA OFF/OPTIONAL/ON, TOTP allowed)."""
+def make_pool(endpoint: str, *, mfa: str = "OFF", devices: bool = False) -> SignInPool:
+    """A pool + public SRP app client of the test's own (MFA OFF/OPTIONAL/ON, TOTP allowed;
+    ``devices``: the pool's device tracking remembers computers when the user asks)."""
     admin = admin_client(endpoint)
+    extra: dict[str, Any] = {"DeviceConfiguration": {
+        "ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": True,
+    }} if devices else {}
     pool_id = admin.create_user_pool(
         PoolName=f"signin-{uuid.uuid4().hex[:8]}",
         AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email",
                                                          "Priority": 1}]},
+        **extra,
     )["UserPool"]["Id"]
     if mfa != "OFF":
         admin.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration=mfa,

@@ -92,9 +92,12 @@ def test_authenticator_code_step(qtbot: Any, local_stack: dict[str, Any],
     # Cognito ends the challenge session after a wrong code on AWS; moto keeps it. Either
     # way a right code (or a fresh sign-in) must work: start again from the password.
     dialog.code_page.code.setText(totp_code(account["totpSecret"]))
+    assert dialog.code_page.remember.isVisible() and not dialog.code_page.remember.isChecked()
+    dialog.code_page.remember.setChecked(True)  # the demo pool remembers devices
     _click(qtbot, dialog)
     qtbot.waitUntil(lambda: bool(signed) or bool(dialog.error_text), timeout=15_000)
     assert signed and isinstance(signed[0], UserInfo)
+    assert dialog._auth.device_remembered
     assert signed[0].username == account["username"]
     assert dialog.code_page.code.text() == "" and dialog.password.text() == ""
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import platform
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +31,12 @@ from medispecs_desktop.core.auth.errors import (
     SignInCancelled,
     required_attributes,
 )
-from medispecs_desktop.core.auth.srp import AUTH_FLOW, VERIFIER_CHALLENGE, SrpProof
+from medispecs_desktop.core.auth.srp import (
+    AUTH_FLOW,
+    VERIFIER_CHALLENGE,
+    RememberedDevice,
+    SrpProof,
+)
 from medispecs_desktop.core.auth.stores import TokenStore, TokenStoreUnavailable
 from medispecs_desktop.core.auth.tokens import Tokens, UserInfo, decode_claims
 from medispecs_desktop.core.config import Settings
@@ -88,6 +94,7 @@ class CognitoAuth:
         self.user: UserInfo | None = None
         self.remembered = False
         self.remember_error: str | None = None
+        self.device_remembered = False
 
     # ---- boto3 client
 
@@ -213,7 +220,7 @@ class CognitoAuth:
             raise AuthError("Enter a username and a password.", code="missing_credentials")
         self._require_settings()
         proof = SrpProof(username, password, pool_id=self.settings.user_pool_id,
-                         client_id=self.settings.client_id)
+                         client_id=self.settings.client_id, device=self._device(username))
         result = self._call("initiate_auth", username=username,
                             ClientId=self.settings.client_id, AuthFlow=AUTH_FLOW,
                             AuthParameters=proof.auth_parameters())
@@ -224,17 +231,85 @@ class CognitoAuth:
                                 ClientId=self.settings.client_id,
                                 ChallengeName=VERIFIER_CHALLENGE,
                                 ChallengeResponses=proof.answer(params), **extra)
+        if result.get("ChallengeName") == "DEVICE_SRP_AUTH" and proof.device is not None:
+            try:
+                result = self._device_sign_in(proof, result, username)
+            except AuthError as exc:  # the pool forgot this computer: sign in without it
+                log.info("The remembered device was refused (%s): forgetting it", exc.code)
+                self._forget_device(username)
+                return self.sign_in(username, password, cancel=cancel)
         return self._next_step(result, username=username, cancel=cancel)
 
+    # ---- remembered devices (the pool's device tracking: no MFA step on this computer)
+
+    def _device_key(self, username: str) -> str:
+        return f"device:{self._scope()}:{username}"
+
+    def _device(self, username: str) -> RememberedDevice | None:
+        try:
+            return RememberedDevice.from_json(self.store.load(self._device_key(username)))
+        except TokenStoreUnavailable:
+            return None
+
+    def _forget_device(self, username: str) -> None:
+        try:
+            self.store.delete(self._device_key(username))
+        except TokenStoreUnavailable:
+            pass
+
+    def _device_sign_in(self, proof: SrpProof, result: dict[str, Any],
+                        username: str) -> dict[str, Any]:
+        """DEVICE_SRP_AUTH then DEVICE_PASSWORD_VERIFIER: this computer proves its secret."""
+        name = str((result.get("ChallengeParameters") or {}).get("USERNAME") or username)
+        step = self._call("respond_to_auth_challenge", username=name,
+                          ClientId=self.settings.client_id, ChallengeName="DEVICE_SRP_AUTH",
+                          Session=str(result.get("Session") or ""),
+                          ChallengeResponses=proof.device_start(name))
+        return self._call("respond_to_auth_challenge", username=name,
+                          ClientId=self.settings.client_id,
+                          ChallengeName="DEVICE_PASSWORD_VERIFIER",
+                          Session=str(step.get("Session") or ""),
+                          ChallengeResponses=proof.device_answer(
+                              step.get("ChallengeParameters") or {}))
+
+    def _remember_device(self, result: dict[str, Any], username: str) -> bool:
+        """Confirm and remember the device Cognito offered (best effort: a failure only
+        means the code is asked again next time)."""
+        auth = result.get("AuthenticationResult") or {}
+        meta = auth.get("NewDeviceMetadata") or {}
+        if not (meta.get("DeviceKey") and meta.get("DeviceGroupKey") and auth.get("AccessToken")):
+            log.info("This user pool does not remember devices")
+            return False
+        device, config = RememberedDevice.confirm_config(str(meta["DeviceKey"]),
+                                                         str(meta["DeviceGroupKey"]))
+        try:
+            answer = self._call("confirm_device", username=username,
+                                AccessToken=auth["AccessToken"], DeviceKey=device.key,
+                                DeviceSecretVerifierConfig=config,
+                                DeviceName=f"{mfa.DEFAULT_DEVICE_NAME} ({platform.node()})")
+            if answer.get("UserConfirmationNecessary", True):
+                self._call("update_device_status", username=username,
+                           AccessToken=auth["AccessToken"], DeviceKey=device.key,
+                           DeviceRememberedStatus="remembered")
+            self.store.save(self._device_key(username), device.to_json())
+        except (MediSpecsError, TokenStoreUnavailable) as exc:
+            log.warning("This computer could not be remembered: %s", exc)
+            return False
+        log.info("This computer is remembered for %s", username)
+        return True
+
     def _next_step(self, result: dict[str, Any], *, username: str,
-                   cancel: threading.Event | None) -> UserInfo:
+                   cancel: threading.Event | None, remember_device: bool = False) -> UserInfo:
         """Tokens -> signed in; a challenge -> the exception that asks for the next step."""
         challenge = str(result.get("ChallengeName") or "")
         params = result.get("ChallengeParameters") or {}
         session = str(result.get("Session") or "")
         name = str(params.get("USERNAME") or params.get("USER_ID_FOR_SRP") or username)
         if not challenge:
-            return self._accept(result, username=username, cancel=cancel)
+            user = self._accept(result, username=username, cancel=cancel)
+            if remember_device:
+                self.device_remembered = self._remember_device(result, username)
+            return user
         if challenge == "NEW_PASSWORD_REQUIRED":
             raise NewPasswordRequired(
                 session=session, username=name,
@@ -274,8 +349,11 @@ class CognitoAuth:
         return self._next_step(result, username=challenge.username, cancel=cancel)
 
     def answer_mfa(self, challenge: MfaRequired, code: str, *,
-                   cancel: threading.Event | None = None) -> UserInfo:
-        """Answer an authenticator (TOTP) or SMS code challenge."""
+                   cancel: threading.Event | None = None,
+                   remember_device: bool = False) -> UserInfo:
+        """Answer an authenticator (TOTP) or SMS code challenge; ``remember_device``: ask the
+        pool to remember this computer, so later sign-ins here skip the code (if the pool's
+        device tracking allows it; :attr:`device_remembered` says whether it did)."""
         digits = mfa.clean_code(code)
         result = self._call(
             "respond_to_auth_challenge", username=challenge.username,
@@ -283,7 +361,8 @@ class CognitoAuth:
             Session=challenge.session,
             ChallengeResponses={"USERNAME": challenge.username,
                                 f"{challenge.kind}_CODE": digits})
-        return self._next_step(result, username=challenge.username, cancel=cancel)
+        return self._next_step(result, username=challenge.username, cancel=cancel,
+                               remember_device=remember_device)
 
     def begin_mfa_setup(self, challenge: MfaSetupRequired) -> mfa.TotpSetup:
         """The authenticator secret for an account that must enrol while signing in."""
