@@ -179,9 +179,10 @@ class LinkEstimator:
             return self._rate.rate(self._clock()) / max(1, self._streams)
 
     def measured(self) -> bool:
-        """True once a second of sending has been seen (estimates are meaningful)."""
+        """True once a fifth of a second of sending has been seen (estimates mean something;
+        a fast link gets its big writes at once)."""
         with self._lock:
-            return self._first is not None and self._clock() - self._first >= 1.0
+            return self._first is not None and self._clock() - self._first >= 0.2
 
     def block_size(self) -> int:
         """Bytes for the next socket write: about ``block_seconds`` at this connection's share,
@@ -210,23 +211,35 @@ class LinkEstimator:
 
 
 def _send_body(conn: Any, data: Any) -> bool:
-    """Send ``data`` with ``socket.send`` under the stall timeout; False if not ours to send."""
+    """Send ``data`` with ``socket.send`` under the stall timeout; False if not ours to send.
+
+    The OS reports room in a send buffer only once much of it drained (half of megabytes,
+    on an autotuned buffer), so a ``send`` may wait longer than the stall timeout while bytes
+    still move: between short waits the peer's acknowledgements are counted as progress too.
+    """
     sock = conn.sock
     if sock is None or not isinstance(data, (bytes, bytearray, memoryview)):
         return False
     stall = conn.stall_timeout or DEFAULT_STALL_TIMEOUT
+    tick = min(stall, 1.0)
+    if sock.gettimeout() != tick:  # urllib3 sets the read timeout again before the answer
+        sock.settimeout(tick)
     view = memoryview(data).cast("B")
-    previous = sock.gettimeout()
-    sock.settimeout(stall)
-    try:
-        while view:
-            try:
-                sent = sock.send(view)
-            except TimeoutError:
+    moved = time.monotonic()
+    queued: int | None = None
+    while view:
+        try:
+            sent = sock.send(view)
+        except TimeoutError:
+            now_queued = unsent_bytes(sock)
+            if queued is not None and now_queued is not None and now_queued < queued:
+                moved = time.monotonic()  # the peer acknowledged bytes: the link moves
+            queued = now_queued
+            if time.monotonic() - moved >= stall:
                 raise Stalled(stall) from None
-            view = view[sent:]
-    finally:
-        sock.settimeout(previous)
+            continue
+        view = view[sent:]
+        moved, queued = time.monotonic(), None
     return True
 
 
