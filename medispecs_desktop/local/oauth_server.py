@@ -296,6 +296,8 @@ class OAuthMiddleware:
         return self.app(environ, start_response)
 
     def _build(self) -> Flask:
+        # authlib logs the issued token at DEBUG ("Issue token ..."): never, even with -v
+        logging.getLogger("authlib").setLevel(logging.INFO)
         flask = Flask("medispecs-local-login")
         flask.config["OAUTH2_SCOPES_SUPPORTED"] = [
             "openid", "email", "profile", "phone", "aws.cognito.signin.user.admin"]

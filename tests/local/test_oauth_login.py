@@ -276,3 +276,16 @@ def test_the_stack_checks_srp_proofs_moto_would_accept(local_stack: dict[str, An
                  json.dumps(forged).encode() + b" " * (300 * 1024)):
         sneaked = call("RespondToAuthChallenge", body)
         assert sneaked.status_code == 400 and "AuthenticationResult" not in sneaked.text
+
+
+def test_the_login_server_never_logs_issued_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """authlib logs "Issue token {...}" at DEBUG; the stack runs with DEBUG under -v."""
+    import logging
+
+    from medispecs_desktop.local.oauth_server import OAuthMiddleware
+
+    monkeypatch.setattr(logging.getLogger("authlib"), "level", logging.NOTSET)
+    monkeypatch.setattr(logging.getLogger(), "level", logging.DEBUG)
+    OAuthMiddleware(lambda environ, start_response: [])
+    assert not logging.getLogger("authlib.oauth2.rfc6749.grants.authorization_code") \
+        .isEnabledFor(logging.DEBUG)
