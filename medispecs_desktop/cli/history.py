@@ -1,7 +1,7 @@
 """``medispecs-desktop history ID [--limit N | --all] [--json]``: who accessed a recording.
 
 The recording's audit trail as the service keeps it (every list that named it, get, playback
-URL, edit, delete, restore, and each reading of the history itself), newest first. Only the
+URL, edit, delete, restore, purge, and each reading of the history itself), newest first. Only the
 recording's owner may read it; another user's recording is "not found" (exit 5).
 """
 
@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "history", help="show who accessed a recording (its audit trail)",
         description="Show who accessed a recording, newest first: when, what (list, get, "
-                    "playback, edit, delete, restore, history), who and from where. "
+                    "playback, edit, delete, list_trash, restore, purge, history), who and "
+                    "from where. "
                     f"{HISTORY_JSON_HELP}",
         epilog=f"{EXIT_HELP} {KEYRING_HELP}",
     )
