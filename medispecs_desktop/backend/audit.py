@@ -200,6 +200,17 @@ class AuditLog:
                   for vid in dict.fromkeys(video_ids)]
         self._commit(req, action, events)
 
+    def record_system(self, owner_id: str, video_id: str, action: str, *, run_id: str,
+                      actor: str = "system") -> None:
+        """An access made by the service itself, not a user's request (the Trash's scheduled
+        purge: ``record_system(owner, vid, "purge_expired", run_id=job_run_id)``). Raises if
+        the event cannot be written, so the job can stop before it acts unaudited."""
+        req = Request(method="", path="", route_key=None, path_parameters={}, query={},
+                      headers={}, raw_body=b"", request_id=run_id, claims=None)
+        event = self.event(req, actor, action, video_id, owner_id=owner_id)
+        event["username"] = actor
+        self._write([event], f"{run_id}#{action}#{video_id}")
+
     def _commit(self, req: Request, action: str, events: list[dict[str, Any]]) -> None:
         if not events:
             return

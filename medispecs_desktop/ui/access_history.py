@@ -36,6 +36,7 @@ ACTION_TEXT = {
     "delete": "Moved to the Trash",
     "restore": "Restored from the Trash",
     "purge": "Deleted for good",
+    "purge_expired": "Deleted for good (Trash expired)",
     "list_trash": "Listed in the Trash",
     "create": "Uploaded",
     "history": "Viewed access history",

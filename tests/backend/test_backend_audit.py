@@ -221,3 +221,15 @@ def test_trash_list_restore_and_purge_are_audited(api: Any) -> None:
     assert status == 200  # a purged recording's trail stays readable by its owner
     assert [e["action"] for e in events] == [
         "history", "purge", "delete", "restore", "list_trash", "delete", "create"]
+
+
+def test_the_services_own_accesses_are_recorded_as_system(api: Any, app: Any) -> None:
+    """The hook a scheduled job (the Trash's purge) calls before it acts."""
+    api.create(videoId="v_audsys")
+    app.audit.record_system(api.user, "v_audsys", "purge_expired", run_id="job-42")
+    status, events = history(api, "v_audsys")
+    assert status == 200
+    system = events[1]
+    assert (system["action"], system["userId"], system["username"], system["requestId"]) == (
+        "purge_expired", "system", "system", "job-42")
+    assert system["sourceIp"] is None and system["userAgent"] is None
