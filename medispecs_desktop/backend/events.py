@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge
-from .routes import match_route, path_exists
+from .routes import allowed_methods, match_route, path_exists
 
 __all__ = ["MAX_BODY_BYTES", "Request", "parse_event"]
 
@@ -122,6 +122,10 @@ def parse_event(event: Any, *, request_id: str) -> Request:
 
     headers = {k.lower(): v for k, v in _str_map(event.get("headers")).items()}
     query = _str_map(event.get("queryStringParameters"))
+    empty = sorted(k for k, v in query.items() if v == "")
+    if empty and method != "OPTIONS":  # "?sha256=" is no checksum: never read it as absent
+        raise BadRequest(f"query parameter(s) {', '.join(empty)} must not be empty",
+                         code="invalid_query")
 
     authorizer = ctx.get("authorizer")
     claims: dict[str, Any] | None = None
@@ -142,7 +146,8 @@ def parse_event(event: Any, *, request_id: str) -> Request:
         match = match_route(method, path)
         if match is None:
             if path_exists(path):
-                raise MethodNotAllowed(f"{method} is not allowed on {path}")
+                raise MethodNotAllowed(f"{method} is not allowed on {path}",
+                                       headers={"Allow": ", ".join(allowed_methods(path))})
             raise NotFound("no such route", code="route_not_found")
         route_key = match.route_key
         params = {k: unquote(v) for k, v in match.path_parameters.items()}

@@ -13,7 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["CORS_ROUTE_KEY", "ROUTE_KEYS", "RouteMatch", "match_route", "path_exists"]
+__all__ = [
+    "CORS_ROUTE_KEY",
+    "ROUTE_KEYS",
+    "RouteMatch",
+    "allowed_methods",
+    "match_route",
+    "path_exists",
+]
 
 ROUTE_KEYS: tuple[str, ...] = (
     "GET /videos",
@@ -65,18 +72,23 @@ def _compile(route_key: str) -> tuple[str, str, re.Pattern[str]]:
 
 
 _COMPILED: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(_compile(k) for k in ROUTE_KEYS)
+_LITERAL_PATHS = frozenset(k.split(" ", 1)[1] for k in ROUTE_KEYS if "{" not in k)
+"""Paths that name a resource of their own (``/videos/duplicates``): never a ``{videoId}``."""
 
 
 def match_route(method: str, path: str) -> RouteMatch | None:
     """Match ``method`` + ``path`` (no stage prefix, no query) to a route, as API Gateway does.
 
-    Literal segments win over parameters (``/videos/duplicates`` is not a videoId), because the
-    route table lists literal routes first. Returns ``None`` for an unknown route or method.
+    Literal segments win over parameters (``/videos/duplicates`` is not a videoId, with any
+    method). Returns ``None`` for an unknown route or method.
     """
     method = method.upper()
+    literal = path.rstrip("/") in _LITERAL_PATHS
     for route_method, route_key, pattern in _COMPILED:
         if route_method != method:
             continue
+        if literal and "{" in route_key:
+            continue  # PATCH /videos/duplicates is not a video named "duplicates": 405
         m = pattern.match(path)
         if m:
             return RouteMatch(route_key, dict(m.groupdict()))
@@ -87,3 +99,12 @@ def path_exists(path: str) -> bool:
     """True when some method serves ``path`` (used to tell 405 from 404)."""
     return any(pattern.match(path) for _, _, pattern in _COMPILED)
 
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods some route serves on ``path`` (plus OPTIONS), for a 405's ``Allow``
+    header; empty when no route has this path (a 404)."""
+    literal = path.rstrip("/") in _LITERAL_PATHS
+    methods = sorted({method for method, key, pattern in _COMPILED
+                      if pattern.match(path) and not (literal and "{" in key)})
+    return [*methods, "OPTIONS"] if methods else []

@@ -444,7 +444,7 @@ class VideoService:
 
     def patch_video(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)
-        body = validate_object(self._body(req), PATCH_FIELDS)
+        body = validate_object(self._body(req), PATCH_FIELDS, null_is_absent=False)
         if not any(k in body for k in ("title", "notes", "thumbnail")):
             raise BadRequest("nothing to update: give title, notes or thumbnail",
                              code="validation_error")

@@ -153,11 +153,18 @@ def parse_recorded_at(value: object) -> str:
 
 
 _DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_RFC3339_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+"""What OpenAPI's ``format: date-time`` means (RFC 3339): the API's documented filters."""
 
 
 def parse_bound(value: str, field: str, *, end: bool) -> str:
-    """A ``from``/``to`` filter: a date (whole day, inclusive) or a date-time, in UTC."""
+    """A ``from``/``to`` filter: a date (whole day, inclusive) or an RFC 3339 date-time,
+    exactly as the OpenAPI file says (``format: date`` or ``format: date-time``)."""
     text = value.strip()
+    if not _DATE_ONLY_RE.match(text) and not _RFC3339_RE.match(text):
+        raise BadRequest(f"{field} must be a date (YYYY-MM-DD) or an RFC 3339 date-time "
+                         f"such as 2025-11-03T14:30:00Z, got {value!r}", code="invalid_date")
     if _DATE_ONLY_RE.match(text):
         try:
             day = datetime.strptime(text, "%Y-%m-%d").date()
@@ -317,16 +324,21 @@ def _check(name: str, spec: Field, value: object) -> Any:
 
 
 def validate_object(
-    body: Mapping[str, Any], fields: Mapping[str, Field], *, ignore: tuple[str, ...] = ()
+    body: Mapping[str, Any], fields: Mapping[str, Field], *, ignore: tuple[str, ...] = (),
+    null_is_absent: bool = True,
 ) -> dict[str, Any]:
     """Check ``body`` against ``fields``: unknown fields, missing required ones and wrong types
-    are 400 ``validation_error``. ``null`` counts as absent. Returns the present fields."""
+    are 400 ``validation_error``. ``null`` counts as absent (``null_is_absent``: the OpenAPI
+    file marks those fields nullable), or is a 400 (an edit: null is no value to set).
+    Returns the present fields."""
     unknown = sorted(k for k in body if k not in fields and k not in ignore)
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
     out: dict[str, Any] = {}
     for name, spec in fields.items():
         value = body.get(name)
+        if value is None and name in body and not null_is_absent:
+            raise BadRequest(f"'{name}' must not be null", code="validation_error")
         if value is None:
             if spec.required:
                 raise BadRequest(f"'{name}' is required", code="validation_error")

@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from medispecs_desktop.backend.routes import RouteMatch, match_route
+from medispecs_desktop.backend.routes import RouteMatch, allowed_methods, match_route
 from medispecs_desktop.core.logs import redact
 from medispecs_desktop.local.jwt_verify import InvalidTokenError, gateway_claims, scopes_of
 from medispecs_desktop.local.servers import ConnectionTrackingMixin, ServerThread, is_loopback_host
@@ -535,6 +535,12 @@ class LocalGateway:
         # Matched on the raw path: an encoded '/' (%2F) stays inside its segment.
         route = self.route_matcher(method, raw_path)
         if route is None:
+            allowed = allowed_methods(raw_path)
+            if allowed:  # a known path, another method (TRACE, PUT...): 405 + Allow, as the
+                # handler itself answers (API Gateway proper says 404 unless a route matches)
+                result = _message(405, "Method Not Allowed")
+                result.headers.append(("Allow", ", ".join(allowed)))
+                return result
             return _message(404, "Not Found")
         token = _bearer(req.headers.get_all("Authorization") or [])
         if token is None:

@@ -149,13 +149,19 @@ def test_chunked_body_is_reassembled(gateway, stack_users, http) -> None:
     assert json.loads(rec.events[0]["body"]) == {"title": "chunked"}
 
 
-def test_unknown_route_is_404_before_auth(gateway, http) -> None:
+def test_unknown_route_is_404_and_another_method_405_before_auth(gateway, http) -> None:
     gw, rec = gateway
-    for method, path in (("GET", "/nope"), ("PUT", "/videos"), ("GET", "/videos/a/b/c/d/e"),
-                         ("POST", "/videos/v_1"), ("GET", "/")):
+    for method, path in (("GET", "/nope"), ("GET", "/videos/a/b/c/d/e"), ("GET", "/")):
         r = http.request(method, gw.url + path)
         assert r.status_code == 404, (method, path)
         assert r.json() == {"message": "Not Found"}
+    for method, path, allow in (("PUT", "/videos", "GET, POST, OPTIONS"),
+                                ("POST", "/videos/v_1", "DELETE, GET, PATCH, OPTIONS"),
+                                ("GET", "/trash/v_1", "DELETE, OPTIONS")):
+        r = http.request(method, gw.url + path)
+        assert r.status_code == 405, (method, path)
+        assert r.json() == {"message": "Method Not Allowed"}
+        assert r.headers["Allow"] == allow
     assert rec.events == []
 
 
@@ -313,11 +319,14 @@ def test_gateway_refuses_non_loopback_hosts() -> None:
             LocalGateway(Recorder(), verifier=None, host=host)  # type: ignore[arg-type]
 
 
-def test_any_method_token_is_answered_like_api_gateway(gateway, stack_users, http) -> None:
+def test_any_method_token_on_a_known_path_is_405(gateway, stack_users, http) -> None:
     gw, rec = gateway
     auth = bearer(stack_users["demo"]["IdToken"])
     for method in ("QUERY", "TRACE", "PROPFIND", "CONNECT"):
         r = http.request(method, f"{gw.url}/videos", headers=auth)
+        assert (r.status_code, r.json()) == (405, {"message": "Method Not Allowed"}), method
+        assert r.headers["Allow"] == "GET, POST, OPTIONS"
+        r = http.request(method, f"{gw.url}/elsewhere", headers=auth)
         assert (r.status_code, r.json()) == (404, {"message": "Not Found"}), method
     assert rec.events == []
 
