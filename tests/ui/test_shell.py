@@ -350,11 +350,15 @@ def test_demo_mode_runs_the_stack_as_a_child_that_ends_with_the_app(
     qtbot: Any, make_shell: Callable[..., Shell],
 ) -> None:
     ctx, window, controller = make_shell(Settings(demo=True))
-    controller.start(local=True)
-    assert window.demo_banner.isVisible()
-    assert "not stored" in window.demo_banner_label.text()
-    assert window.current_page() == PAGE_STARTING
-    assert window.starting_panel.title.text() == "Starting the demo…"
+    # the child stack (moto, seeded library) may take a while on a busy machine: wait for
+    # its own "ready" as the app does (its start timeout is 90 s), not a fixed few seconds
+    with qtbot.waitSignal(controller.milestone, timeout=90_000,
+                          check_params_cb=lambda name: name == "stack_ready"):
+        controller.start(local=True)
+        assert window.demo_banner.isVisible()
+        assert "not stored" in window.demo_banner_label.text()
+        assert window.current_page() == PAGE_STARTING
+        assert window.starting_panel.title.text() == "Starting the demo…"
     # once the child printed its JSON line the demo signs in by itself: no dialog, no click
     # (issue 13 item 19: it filled in the demo account and waited for a click on Sign in)
     qtbot.waitUntil(lambda: window.current_page() == PAGE_MAIN, timeout=20_000)
