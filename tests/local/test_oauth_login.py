@@ -77,11 +77,19 @@ def test_browser_sign_in_with_pkce_through_the_loopback_redirect(
     store = MemoryTokenStore()
     auth = CognitoAuth(_settings(local_stack), store)
     seen: list[str] = []
+    opened: list[str] = []
     account = local_stack["users"][1]
-    user = auth.sign_in_with_browser(_user_agent(local_stack, account, seen=seen), timeout=30)
+    agent = _user_agent(local_stack, account, seen=seen)
+
+    def browser(url: str) -> None:
+        opened.append(url)
+        agent(url)
+
+    user = auth.sign_in_with_browser(browser, timeout=30)
     assert user.username == account["username"] and auth.signed_in
     back = urlsplit(seen[0])
     assert back.hostname == "127.0.0.1" and back.path == "/callback" and back.port
+    assert parse_qs(urlsplit(opened[0]).query)["prompt"] == ["login"]  # shared computers
     assert set(parse_qs(back.query)) == {"code", "state"}
     # the refresh token went to the store only; the tokens are the pool's real ones
     assert any(key.startswith("refresh-token:") for key in store._values)

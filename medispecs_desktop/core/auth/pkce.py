@@ -222,8 +222,10 @@ def browser_sign_in(settings: Settings, open_browser: Callable[[str], object], *
     session = _oauth_session(settings, receiver.redirect_uri)
     try:
         verifier = generate_token(64)  # RFC 7636: 43..128 characters
+        # prompt=login: a ward computer's browser may still hold the previous user's login
+        # session; each sign-in asks who is there (managed login honours it)
         url, _ = session.create_authorization_url(endpoints.authorize, state=state,
-                                                  code_verifier=verifier)
+                                                  code_verifier=verifier, prompt="login")
         receiver.start()
         log.info("Browser sign-in started (return address %s)", receiver.redirect_uri)
         open_browser(url)
