@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medispecs_desktop.cli.account import Context, UsageError, exit_code_for
 from medispecs_desktop.cli.main import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
@@ -30,10 +30,11 @@ from medispecs_desktop.core.config import Paths
 from medispecs_desktop.core.errors import MediSpecsError
 from medispecs_desktop.core.formatting import format_size
 from medispecs_desktop.core.logs import setup_logging
-from medispecs_desktop.core.uploads.engine import UploadEngine
 from medispecs_desktop.core.uploads.jobs import Job, JobState
-from medispecs_desktop.core.uploads.progress import ProgressSnapshot
-from medispecs_desktop.core.uploads.store import JobNotFoundError, QueueStore
+
+if TYPE_CHECKING:  # the engine (requests, urllib3, sqlite) loads when a command runs, not --help
+    from medispecs_desktop.core.uploads.engine import UploadEngine
+    from medispecs_desktop.core.uploads.progress import ProgressSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def _run(handler: Callable[[argparse.Namespace, Context], int]
             ctx = Context(args, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
             return handler(args, ctx)
         except MediSpecsError as exc:
+            from medispecs_desktop.core.uploads.store import JobNotFoundError
+
             print(f"error: {safe(exc)}", file=sys.stderr)
             log.info("%s failed: %s (%s)", getattr(args, "command", "?"), exc, exc.code)
             if isinstance(exc, JobNotFoundError):
@@ -102,6 +105,9 @@ def _run(handler: Callable[[argparse.Namespace, Context], int]
 
 
 def _engine(ctx: Context) -> UploadEngine:
+    from medispecs_desktop.core.uploads.engine import UploadEngine
+    from medispecs_desktop.core.uploads.store import QueueStore
+
     user = ctx.signed_in()
     api = ctx.api
     # a queue locked by another program: say who holds it after a short wait, not 30 s
