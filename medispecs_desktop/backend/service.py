@@ -220,6 +220,14 @@ class VideoService:
             out["thumbnailUrl"] = self.storage.presign_get(str(thumb), content_type="image/jpeg")
         return out
 
+    def _video_unless_trashed(self, user_id: str, video_id: str) -> Item | None:
+        """The record, or None when there is none yet (URL-first flows); 404 for a video in
+        the Trash: a deleted recording takes no new bytes."""
+        item = self.store.get_video(user_id, video_id)
+        if item is not None and is_trashed(item):
+            raise NotFound(f"video {video_id} not found", code="not_found")
+        return item
+
     def _video_or_404(self, user_id: str, video_id: str) -> Item:
         item = self.store.get_video(user_id, video_id)
         if item is None or is_trashed(item):  # the Trash is reached through /trash only
@@ -518,7 +526,7 @@ class VideoService:
                     code="invalid_size",
                 )
         checksum = validate_checksum_b64(q["sha256"], "sha256") if q.get("sha256") else None
-        item = self.store.get_video(user_id, video_id)
+        item = self._video_unless_trashed(user_id, video_id)
         if item is not None:
             item = self._confirm_upload(item, deadline=req.deadline)
             if item.get("status") != "pending":
@@ -566,9 +574,7 @@ class VideoService:
 
     def thumbnail_upload_url(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)
-        existing = self.store.get_video(user_id, video_id)
-        if existing is not None and is_trashed(existing):  # deleted: no new bytes for it
-            raise NotFound(f"video {video_id} not found", code="not_found")
+        self._video_unless_trashed(user_id, video_id)  # deleted: no new bytes for it
         key = self.thumbnail_key(user_id, video_id)
         url, headers = self.storage.presign_put(key, content_type="image/jpeg")
         return self._put_url_result(video_id, key, url, headers)
@@ -611,7 +617,7 @@ class VideoService:
                 f"{math.ceil(size / MAX_PARTS)} bytes",
                 code="too_many_parts",
             )
-        item = self.store.get_video(user_id, video_id)
+        item = self._video_unless_trashed(user_id, video_id)
         if item is not None:
             item = self._confirm_upload(item, deadline=req.deadline)
             if item.get("status") != "pending":

@@ -72,9 +72,12 @@ def test_delete_moves_to_trash_and_restore_brings_everything_back(
     status, page = api.call("GET", "/videos")
     assert page["items"] == []
     for method, suffix in (("GET", ""), ("GET", "/playback-url"),
-                           ("GET", "/thumbnail-upload-url")):
+                           ("GET", "/thumbnail-upload-url"), ("GET", "/upload-url")):
         status, err = api.call(method, f"/videos/v_trash1{suffix}")
         assert status == 404, (suffix, err)
+    status, err = api.call("POST", "/videos/v_trash1/multipart",
+                           body={"fileSizeBytes": 6 * 2**20, "partSizeBytes": 5 * 2**20})
+    assert status == 404, err
     status, _ = api.call("PATCH", "/videos/v_trash1", body={"version": 3, "title": "x"})
     assert status == 404
     # not a duplicate target while in the Trash
