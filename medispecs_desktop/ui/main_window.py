@@ -527,10 +527,13 @@ class MainWindow(QMainWindow):
             self.uploads_label.setText("No uploads")
             self.uploads_bar.hide()
             return
-        self.uploads_label.setText(
-            f"Uploaded {files_done} of {files_total} · "
-            f"{format_size(bytes_done)} of {format_size(bytes_total)}")
-        self.uploads_bar.setValue(int(1000 * bytes_done / bytes_total) if bytes_total else 0)
+        text = (f"Uploaded {files_done} of {files_total} · "
+                f"{format_size(bytes_done)} of {format_size(bytes_total)}")
+        if text != self.uploads_label.text():  # repaint only on a visible change
+            self.uploads_label.setText(text)
+        # whole percent (range 0..1000 in steps of 10): bytes that move it by less repaint
+        # nothing
+        self.uploads_bar.setValue(10 * (100 * bytes_done // bytes_total) if bytes_total else 0)
         self.uploads_bar.setVisible(files_done < files_total)
 
     def show_message(self, text: str, timeout_ms: int = 6000) -> None:

@@ -245,6 +245,10 @@ class UploadsModel(QAbstractTableModel):
             return _state_icon(job.state)
         return None
 
+    def _shown(self, job_id: int) -> tuple[str, ...]:
+        job = self._jobs[self._rows[job_id]]
+        return tuple(self._display(job, col) for col in (COL_PROGRESS, COL_SPEED, COL_FINISH))
+
     def _display(self, job: Job, col: int) -> str:
         live = self._progress.get(job.id)
         running = job.state is JobState.UPLOADING and live is not None
@@ -334,10 +338,14 @@ class UploadsModel(QAbstractTableModel):
             del self._rows[job_id]
 
     def apply_progress(self, snapshot: ProgressSnapshot) -> None:
+        """Take the latest progress; repaint only rows whose shown text (whole percent,
+        speed, finish time) changed: bytes that move the bar by less than 1% repaint
+        nothing."""
         old, new = self._progress, dict(snapshot.jobs)
+        ids = [k for k in set(old) | set(new) if k in self._rows]
+        before = {k: self._shown(k) for k in ids}
         self._progress = {k: v for k, v in new.items() if k in self._rows}
-        changed = [self._rows[k] for k in set(old) | set(self._progress)
-                   if k in self._rows and old.get(k) != self._progress.get(k)]
+        changed = [self._rows[k] for k in ids if self._shown(k) != before[k]]
         if changed:
             self.dataChanged.emit(self.index(min(changed), COL_PROGRESS),
                                   self.index(max(changed), COL_FINISH))
