@@ -416,9 +416,9 @@ def test_help_documents_json_and_exit_codes(run: Any, capsys: pytest.CaptureFixt
 
 
 def test_fail_keyring_in_process_says_why(local_stack: dict[str, Any], run: Any) -> None:
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    code, _out, err = run("login", "-u", new_username(local_stack), "--password-stdin",
-                         stdin=PASSWORD + "\n")
+    with active_keyring(keyring.backends.fail.Keyring()):  # restored after: no leak
+        code, _out, err = run("login", "-u", new_username(local_stack), "--password-stdin",
+                             stdin=PASSWORD + "\n")
     assert code == EXIT_OK and "NOT be remembered" in err
 
 

@@ -406,6 +406,12 @@ def test_delete_asks_naming_the_recording_and_removes_the_row(
     widget.shutdown()
 
 
+class _ReusableServer(socketserver.ThreadingTCPServer):
+    # on a subclass: setting it on ThreadingTCPServer itself leaked into every later server
+    allow_reuse_address = True
+    daemon_threads = True
+
+
 class Forwarder:
     """A loopback TCP forwarder we can start late: the API 'comes back' when it starts."""
 
@@ -427,9 +433,7 @@ class Forwarder:
                     p.join()
                 upstream.close()
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
+        self.server = _ReusableServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
