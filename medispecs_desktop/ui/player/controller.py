@@ -64,6 +64,7 @@ class PlayerController(QObject):
     urlRefreshed = Signal()
     firstFrame = Signal()  # the first frame of the current source was shown
     titleChanged = Signal(str)  # the open recording was renamed
+    loopChanged = Signal(int, int)  # A-B loop start and end in ms (-1, -1: no loop)
 
     def __init__(
         self,
@@ -107,6 +108,8 @@ class PlayerController(QObject):
         self.stepper = FrameStepper(self.frame_index, self)
         self.frameShown = self.stepper.frameShown
         self.reverse = ReverseShuttle(self, self)
+        self.loop_a: int | None = None  # A-B loop: from the start of frame A ...
+        self.loop_b: int | None = None  # ... to the end of frame B (ms)
         self.url_requests = 0
         self.url_refreshes = 0
 
@@ -235,6 +238,7 @@ class PlayerController(QObject):
 
     def _stop_media(self) -> None:
         self.reverse.stop()
+        self.clear_loop()
         self.frame_index.clear()
         self.stepper.reset()
         self._drop_standby()
@@ -572,14 +576,16 @@ class PlayerController(QObject):
             self._seek(target)
 
     def marker_time_ms(self) -> int:
-        """The time that names the frame on screen: a whole millisecond inside it (its start
-        rounded up), so a jump back to it shows the same frame."""
-        start = self.stepper.shown_start_us
+        """The time that names the frame on screen: a whole millisecond strictly inside it,
+        so a jump back to it shows the same frame."""
+        index, start = self.stepper.index, self.stepper.shown_start_us
+        if index is not None and start is not None:
+            return index.seek_ms(self.stepper.shown_frame)  # its middle: away from both edges
         if start is None:
             return self.position
         end = self.stepper.shown_end_us
-        ms = -(-start // 1000)
-        return ms if end is None or ms * 1000 < end else start // 1000
+        ms = start // 1000 + 1  # a whole ms after the start (Qt shows the frame before at it)
+        return ms if end is None or ms * 1000 < end else -(-start // 1000)
 
     def seek_to_frame_at(self, time_ms: int) -> None:
         """Show the frame that is on screen at ``time_ms`` (a marker's time)."""
@@ -651,6 +657,44 @@ class PlayerController(QObject):
             return
         if self._pending_position is None:
             self.positionChanged.emit(position)
+        if self.loop_a is not None and self.loop_b is not None and position >= self.loop_b \
+                and self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self._seek(self.loop_a)  # A-B loop: back to A, still playing
+
+    # -- A-B loop ------------------------------------------------------------------------
+
+    def set_loop_start(self) -> None:
+        """I: the loop starts at the frame on screen (an end before it is dropped)."""
+        if self.video is None:
+            return
+        self.loop_a = self.marker_time_ms()
+        if self.loop_b is not None and self.loop_b <= self.loop_a:
+            self.loop_b = None
+        self._announce_loop()
+
+    def set_loop_end(self) -> None:
+        """O: the loop ends after the frame on screen; playback then repeats A to B."""
+        if self.video is None:
+            return
+        end = self.stepper.shown_end_us
+        b = end // 1000 if end is not None else self.position
+        a = self.loop_a if self.loop_a is not None else 0
+        if b <= a:
+            self.message.emit("info", "The loop must end after it starts (I sets its start).")
+            return
+        self.loop_a, self.loop_b = a, b
+        self._announce_loop()
+
+    def clear_loop(self) -> None:
+        if self.loop_a is None and self.loop_b is None:
+            return
+        self.loop_a = self.loop_b = None
+        self._announce_loop()
+
+    def _announce_loop(self) -> None:
+        a = -1 if self.loop_a is None else self.loop_a
+        b = -1 if self.loop_b is None else self.loop_b
+        self.loopChanged.emit(a, b)
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
         if status in (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia):

@@ -21,6 +21,7 @@ from medispecs_desktop.core.formatting import format_ms
 
 MARKER_COLOUR = QColor(255, 176, 0)
 MARKER_CURRENT_COLOUR = QColor(230, 60, 40)
+LOOP_COLOUR = QColor(40, 140, 255, 90)
 
 
 class SeekBar(QSlider):
@@ -34,6 +35,7 @@ class SeekBar(QSlider):
         self.setRange(0, 0)
         self._markers: list[int] = []
         self._current_marker: int | None = None
+        self._loop: tuple[int, int] | None = None
 
     # -- geometry ------------------------------------------------------------------------
 
@@ -94,17 +96,32 @@ class SeekBar(QSlider):
         self._current_marker = current
         self.update()
 
+    def set_loop(self, start_ms: int, end_ms: int) -> None:
+        """Shade the A-B loop (``end_ms`` < 0: no loop; ``start_ms`` alone: a tick at A)."""
+        self._loop = (start_ms, end_ms) if start_ms >= 0 else None
+        self.update()
+
+    @property
+    def loop(self) -> tuple[int, int] | None:
+        return self._loop
+
     @property
     def markers(self) -> list[int]:
         return list(self._markers)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        if not self._markers or self.maximum() <= self.minimum():
+        if (not self._markers and self._loop is None) or self.maximum() <= self.minimum():
             return
         painter = QPainter(self)
         groove, _handle = self._rects()
         top, bottom = groove.top() - 3, groove.bottom() + 3
+        if self._loop is not None:
+            a, b = self._loop
+            left = self.x_of(a)
+            right = self.x_of(b) if b >= 0 else left + 2
+            painter.fillRect(QRect(QPoint(left, top), QPoint(max(left + 1, right), bottom)),
+                             LOOP_COLOUR)
         for ms in self._markers:
             x = self.x_of(ms)
             colour = MARKER_CURRENT_COLOUR if ms == self._current_marker else MARKER_COLOUR

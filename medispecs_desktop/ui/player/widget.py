@@ -224,6 +224,9 @@ class PlayerWidget(QWidget):
             "fullscreen": self.toggle_fullscreen,
             "mute": controller.toggle_mute,
             "mark": self.markRequested.emit,
+            "loop_start": controller.set_loop_start,
+            "loop_end": controller.set_loop_end,
+            "loop_clear": controller.clear_loop,
             "help": self.toggle_help,
             "time_display": self.toggle_time_display,
             "shuttle_forward": lambda: self._shuttle(1),
@@ -254,6 +257,7 @@ class PlayerWidget(QWidget):
 
         controller.positionChanged.connect(self._on_position)
         controller.frameShown.connect(self._on_frame_shown)
+        controller.loopChanged.connect(self.slider.set_loop)
         controller.durationChanged.connect(self._on_duration)
         controller.stateChanged.connect(self._on_state)
         controller.message.connect(self._on_message)
