@@ -736,8 +736,11 @@ def test_a_long_sign_in_error_is_shown_whole(
                  "Settings. " * 4 + "https://cognito-idp.eu-west-2.amazonaws.com/"
                  "eu-west-2_Abcdefghi/.well-known/jwks.json")
     dialog._show_error(long_text, settings=True)
-    qtbot.wait(20)
-    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+    # the dialog's layout settles on the event loop: wait for the label's full height (a
+    # condition, not a fixed 20 ms); the rest of the layout is checked after it
+    qtbot.waitUntil(
+        lambda: dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width()),
+        timeout=5_000)
     assert dialog.error.geometry().bottom() < dialog.open_settings.geometry().top()
     assert dialog.open_settings.geometry().bottom() < dialog.buttons.geometry().top()
     assert dialog.buttons.geometry().bottom() <= dialog.height()

@@ -413,7 +413,9 @@ def test_200_files_dropped_at_once_queue_without_freezing_the_gui(
     heartbeat.start()
     drop(window, [folder])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 200, timeout=30_000)
-    qtbot.wait(150)
+    # the status-bar totals follow (throttled): wait for them, not a fixed 150 ms
+    qtbot.waitUntil(lambda: window.uploads_label.text().startswith("Uploaded 0 of 200"),
+                    timeout=10_000)
     heartbeat.stop()
     assert len(gaps) > 10
     # the GUI thread's own work between two beats stays small: CPU time, which a busy shared
