@@ -22,7 +22,7 @@ from .config import BackendConfig
 from .errors import BadRequest, Conflict, NotFound
 from .events import Request
 from .logs import logger
-from .storage import ObjectChanged, ObjectInfo, PartInfo, VideoStorage
+from .storage import ChecksumRefused, ObjectChanged, ObjectInfo, PartInfo, VideoStorage
 from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor
 from .trash import TrashService, is_trashed
 from .validation import (
@@ -54,14 +54,17 @@ MAX_SIGN_WINDOW = 100
 MAX_DUPLICATE_QUERIES = 100
 UPLOAD_SESSION_TTL_SECONDS = 8 * 24 * 3600
 
+VERIFIED_BY_CRC64NVME = "crc64nvme"
+"""DESIGN §8 "verified in cloud": S3 accepted (and reports) the full-object CRC64NVME the client
+computed from the file, in the same pass as the SHA-256 recorded beside it. Any size."""
 VERIFIED_BY_CHECKSUM = "checksum"
 """S3's stored full-object SHA-256 (a single PUT with a signed checksum) equals the claim."""
 VERIFIED_BY_READ = "read"
-"""The handler streamed the object from S3 and its SHA-256 equals the claim."""
+"""Older records: the handler once read the object back to hash it (no longer done)."""
 VERIFIED_BY_PARTS = "parts"
-"""Not compared (too large or out of time), but S3 verified every part's signed SHA-256."""
+"""Not compared, but S3 verified every part's signed SHA-256 (older multipart records)."""
 VERIFIED_BY_NONE = "none"
-"""Not compared, and S3 holds no per-part checksums either."""
+"""Not compared: S3 reports no whole-object checksum that matches a claim."""
 
 PUBLIC_FIELDS = (
     "videoId",
@@ -88,6 +91,7 @@ PUBLIC_FIELDS = (
     "sha256Verified",
     "sha256VerifiedBy",
     "verifiedAt",
+    "crc64nvme",
 )
 
 CREATE_FIELDS: dict[str, Field] = {
@@ -99,6 +103,7 @@ CREATE_FIELDS: dict[str, Field] = {
     "fileSizeBytes": Field("int", minimum=0, maximum=MAX_OBJECT_BYTES),
     "mimeType": Field("str", max_len=100),
     "sha256": Field("str", pattern=SHA256_HEX_RE),
+    "crc64nvme": Field("str", min_len=12, max_len=12),
     "fingerprint": Field("str", max_len=100, pattern=FINGERPRINT_RE),
     "width": Field("int", minimum=0, maximum=100_000),
     "height": Field("int", minimum=0, maximum=100_000),
@@ -123,13 +128,13 @@ MULTIPART_FIELDS: dict[str, Field] = {
 SIGN_PART_FIELDS: dict[str, Field] = {
     "partNumber": Field("int", required=True, minimum=1, maximum=MAX_PARTS),
     "contentLength": Field("int", required=True, minimum=1, maximum=MAX_PART_BYTES),
-    "checksumSHA256": Field("str", required=True),
+    "checksumCRC64NVME": Field("str", required=True),
 }
 
 COMPLETE_PART_FIELDS: dict[str, Field] = {
     "partNumber": Field("int", required=True, minimum=1, maximum=MAX_PARTS),
     "etag": Field("str", required=True, min_len=1, max_len=256),
-    "checksumSHA256": Field("str"),
+    "checksumCRC64NVME": Field("str"),
 }
 
 
@@ -151,6 +156,19 @@ def _list_field(body: Mapping[str, Any], name: str, *, maximum: int, required: b
     if len(value) > maximum:
         raise BadRequest(f"'{name}' may hold at most {maximum} entries", code="too_many_items")
     return value
+
+
+def crc64nvme_b64(value: object, field: str) -> str:
+    """A base64 CRC64NVME as S3 wants it (12 characters, 8 bytes)."""
+    if isinstance(value, str) and len(value) == 12:
+        try:
+            if len(base64.b64decode(value, validate=True)) == 8:
+                return value
+        except (binascii.Error, ValueError):
+            pass
+    raise BadRequest(
+        f"{field} must be the base64 encoding of an 8-byte CRC64NVME", code="invalid_checksum"
+    )
 
 
 def _b64_to_hex(value: str) -> str | None:
@@ -191,7 +209,6 @@ class VideoService:
         self.clock = clock
         self.new_id = new_id
         self.monotonic = monotonic
-        """Compared with ``Request.deadline`` while an object is read back for its SHA-256."""
         self.trash = TrashService(
             store, storage, retention_days=config.trash_retention_days, public=self.public,
             thumbnail_key=self.thumbnail_key, clock=lambda: self.clock(),
@@ -243,43 +260,45 @@ class VideoService:
         body.pop("userId", None)  # checked against the caller by the handler
         return body
 
-    def _verify_sha256(
-        self, key: str, info: ObjectInfo, sha_hex: str, deadline: float | None
+    def _verify(
+        self, info: ObjectInfo, sha_hex: str | None, crc_b64: str | None
     ) -> dict[str, Any]:
-        """Check the claimed whole-file SHA-256 against the object in S3.
+        """The verification attributes of a record whose object ``info`` describes (DESIGN §8
+        "verified in cloud"), from what S3 reports, never by reading the object back.
 
-        Returns the attributes to store with the record. A full-object checksum S3 stored
-        (single PUT with a signed ``x-amz-checksum-sha256``) is compared without reading;
-        otherwise the object is streamed from S3 and hashed, up to
-        ``verify_sha256_max_bytes`` and while ``deadline`` (monotonic) allows. Above that the
-        record says ``sha256Verified: false`` and whether S3 verified every part.
-        Raises ``ChecksumMismatch`` (nothing deleted yet) when the bytes differ."""
-        claimed = sha_hex.lower()
-        full = info.full_object_sha256
-        actual = _b64_to_hex(full) if full else None
-        verified_by = VERIFIED_BY_CHECKSUM
-        if actual is None and info.size <= self.config.verify_sha256_max_bytes:
-            def out_of_time() -> bool:
-                return deadline is not None and self.monotonic() >= deadline
-
-            if not out_of_time():
-                actual = self.storage.read_sha256(key, info, out_of_time=out_of_time)
-                verified_by = VERIFIED_BY_READ
-        if actual is None:
-            by = VERIFIED_BY_PARTS if info.all_parts_checksummed else VERIFIED_BY_NONE
-            logger.info(
-                "sha256 not compared",
-                extra={"s3Key": key, "size": info.size, "sha256VerifiedBy": by},
-            )
-            return {"sha256Verified": False, "sha256VerifiedBy": by}
-        if actual != claimed:
-            raise ChecksumMismatch(
-                f"the uploaded object's SHA-256 is {actual}, not the sha256 {claimed} given for "
-                "the file: S3 holds other bytes than the file that was hashed. The object was "
-                "deleted so that no record points at it; upload the file again.",
-            )
-        return {"sha256Verified": True, "sha256VerifiedBy": verified_by,
-                "verifiedAt": self._now()}
+        The full-object CRC64NVME S3 accepted at completion (and computed itself from the bytes
+        it holds) equals the one the client computed from the file: verified at any size, and
+        the client's SHA-256 from that same pass is recorded beside it. A single PUT with a
+        signed full-object SHA-256 (older clients) is compared directly. Otherwise the record
+        says ``sha256Verified: false``. Raises ``ChecksumMismatch`` (nothing deleted yet) when
+        S3's checksum differs from the claim."""
+        full_crc = info.full_object_crc64nvme
+        if crc_b64:
+            # S3 keeps a full-object CRC64NVME for every object uploaded as the client does
+            # (and adds one by default to others): none, or another one, is not these bytes
+            if full_crc != crc_b64:
+                raise ChecksumMismatch(
+                    f"the uploaded object's CRC64NVME is {full_crc or 'unknown'}, not the "
+                    f"{crc_b64} computed from the file: S3 holds other bytes than the file. The "
+                    "object was deleted so that no record points at it; upload the file again.",
+                )
+            return {"sha256Verified": bool(sha_hex), "sha256VerifiedBy": VERIFIED_BY_CRC64NVME,
+                    "verifiedAt": self._now(), "crc64nvme": full_crc}
+        full_sha = info.full_object_sha256
+        actual = _b64_to_hex(full_sha) if full_sha else None
+        if sha_hex and actual is not None:
+            if actual != sha_hex.lower():
+                raise ChecksumMismatch(
+                    f"the uploaded object's SHA-256 is {actual}, not the sha256 {sha_hex} given "
+                    "for the file: S3 holds other bytes than the file that was hashed. The "
+                    "object was deleted so that no record points at it; upload the file again.",
+                )
+            return {"sha256Verified": True, "sha256VerifiedBy": VERIFIED_BY_CHECKSUM,
+                    "verifiedAt": self._now()}
+        by = VERIFIED_BY_PARTS if info.all_parts_checksummed else VERIFIED_BY_NONE
+        logger.info("whole-object checksum not compared",
+                    extra={"size": info.size, "sha256VerifiedBy": by})
+        return {"sha256Verified": False, "sha256VerifiedBy": by}
 
     def _discard_mismatched(self, key: str, video_id: str) -> None:
         """Delete an object whose bytes are not the file's, so nothing can point at them."""
@@ -287,11 +306,9 @@ class VideoService:
                        extra={"s3Key": key, "videoId": video_id})
         self.storage.delete_objects([key])
 
-    def _confirm_upload(
-        self, item: Item, *, deadline: float | None = None, strict: bool = False
-    ) -> Item:
+    def _confirm_upload(self, item: Item, *, strict: bool = False) -> Item:
         """Promote a ``pending`` record once its object is really in S3 (HeadObject) and, when
-        the record holds a ``sha256``, the object's bytes match it.
+        the record holds a ``crc64nvme``/``sha256``, S3's whole-object checksum matches it.
 
         On a mismatch the object is deleted and the record stays ``pending`` (the bytes can
         be uploaded again); ``strict`` then raises the 409 ``checksum_mismatch`` too (routes
@@ -303,9 +320,9 @@ class VideoService:
         if info is None:
             return item
         values: dict[str, Any] = {}
-        if item.get("sha256"):
+        if item.get("sha256") or item.get("crc64nvme"):
             try:
-                values.update(self._verify_sha256(key, info, str(item["sha256"]), deadline))
+                values.update(self._verify(info, item.get("sha256"), item.get("crc64nvme")))
             except ChecksumMismatch:
                 self._discard_mismatched(key, str(item["videoId"]))
                 if strict:
@@ -367,6 +384,7 @@ class VideoService:
         mime = body.get("mimeType")
         key = self.video_key(user_id, video_id, mime)
         sha = body["sha256"].lower() if body.get("sha256") else None
+        crc = crc64nvme_b64(body["crc64nvme"], "crc64nvme") if body.get("crc64nvme") else None
         fp = body["fingerprint"].lower() if body.get("fingerprint") else None
 
         pk = schema.user_pk(user_id)
@@ -376,7 +394,7 @@ class VideoService:
                            code="in_trash")
         if existing is not None:
             return Result(200, self.public(
-                self._confirm_upload(existing, deadline=req.deadline, strict=True)))
+                self._confirm_upload(existing, strict=True)))
 
         info = self.storage.head(key, checksums=True)
         now = self._now()
@@ -400,6 +418,8 @@ class VideoService:
                 record[name] = body[name]
         if sha:
             record["sha256"] = sha
+        if crc:
+            record["crc64nvme"] = crc
         if fp:
             record["fingerprint"] = fp
         if info is None:
@@ -417,9 +437,9 @@ class VideoService:
                     f"fileSizeBytes {claimed} differs from the uploaded object's {info.size} bytes",
                     code="size_mismatch",
                 )
-            if sha:
+            if sha or crc:
                 try:
-                    record.update(self._verify_sha256(key, info, sha, req.deadline))
+                    record.update(self._verify(info, sha, crc))
                 except ChecksumMismatch:
                     self._discard_mismatched(key, video_id)
                     raise
@@ -435,19 +455,24 @@ class VideoService:
 
         outcome = self.store.create_video(record, sha256=sha, fingerprint=fp)
         if outcome.kind == "duplicate":
+            if info is not None:
+                # the same file won the race from elsewhere: these bytes have no record and
+                # never will (no object without an owner)
+                logger.info("duplicate upload: object deleted",
+                            extra={"s3Key": key, "videoId": video_id})
+                self.storage.delete_objects([key])
             raise Conflict(
                 f"this file is already stored as {outcome.duplicate_of}", code="duplicate"
             )
         assert outcome.item is not None
         if outcome.kind == "exists":
             return Result(200, self.public(
-                self._confirm_upload(outcome.item, deadline=req.deadline, strict=True)))
+                self._confirm_upload(outcome.item, strict=True)))
         return Result(201, self.public(outcome.item))
 
     def get_video(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)
-        item = self._confirm_upload(self._video_or_404(user_id, video_id),
-                                    deadline=req.deadline)
+        item = self._confirm_upload(self._video_or_404(user_id, video_id))
         return Result(200, self.public(item))
 
     def patch_video(self, req: Request, user_id: str) -> Result:
@@ -526,9 +551,12 @@ class VideoService:
                     code="invalid_size",
                 )
         checksum = validate_checksum_b64(q["sha256"], "sha256") if q.get("sha256") else None
+        crc = crc64nvme_b64(q["crc64nvme"], "crc64nvme") if q.get("crc64nvme") else None
+        if checksum and crc:
+            raise BadRequest("give one checksum: sha256 or crc64nvme", code="invalid_checksum")
         item = self._video_unless_trashed(user_id, video_id)
         if item is not None:
-            item = self._confirm_upload(item, deadline=req.deadline)
+            item = self._confirm_upload(item)
             if item.get("status") != "pending":
                 raise Conflict(f"video {video_id} is already uploaded", code="already_uploaded")
         content_type = q.get("contentType") or (item or {}).get("mimeType") or DEFAULT_CONTENT_TYPE
@@ -536,7 +564,8 @@ class VideoService:
         key = str(item["s3Key"]) if item else self.video_key(user_id, video_id, content_type)
         extension_for(content_type)  # 400 for unsupported types
         url, headers = self.storage.presign_put(
-            key, content_type=content_type, content_length=size, checksum_sha256=checksum
+            key, content_type=content_type, content_length=size, checksum_sha256=checksum,
+            checksum_crc64nvme=crc,
         )
         return self._put_url_result(video_id, key, url, headers)
 
@@ -560,8 +589,7 @@ class VideoService:
 
     def playback_url(self, req: Request, user_id: str) -> Result:
         video_id = self._path_video_id(req)
-        item = self._confirm_upload(self._video_or_404(user_id, video_id),
-                                    deadline=req.deadline)
+        item = self._confirm_upload(self._video_or_404(user_id, video_id))
         if item.get("status") == "pending":
             raise Conflict(f"video {video_id} has no uploaded bytes yet", code="not_uploaded")
         url = self.storage.presign_get(str(item["s3Key"]))
@@ -619,7 +647,7 @@ class VideoService:
             )
         item = self._video_unless_trashed(user_id, video_id)
         if item is not None:
-            item = self._confirm_upload(item, deadline=req.deadline)
+            item = self._confirm_upload(item)
             if item.get("status") != "pending":
                 raise Conflict(f"video {video_id} is already uploaded", code="already_uploaded")
         content_type = str(
@@ -687,7 +715,7 @@ class VideoService:
                     f"{part['contentLength']}",
                     code="invalid_part_size",
                 )
-            checksum = validate_checksum_b64(part["checksumSHA256"], "checksumSHA256")
+            checksum = crc64nvme_b64(part["checksumCRC64NVME"], "checksumCRC64NVME")
             checked.append((number, expected, checksum))
         key = str(session["s3Key"])
         _, expires_at = self._expiry()
@@ -699,7 +727,7 @@ class VideoService:
                     "url": self.storage.presign_part(key, upload_id, number, length, checksum),
                     "headers": {
                         "Content-Length": str(length),
-                        "x-amz-checksum-sha256": checksum,
+                        "x-amz-checksum-crc64nvme": checksum,
                     },
                     "expiresAt": expires_at,
                 }
@@ -716,15 +744,19 @@ class VideoService:
         out: list[dict[str, Any]] = []
         for p in parts:
             entry: dict[str, Any] = {"partNumber": p.part_number, "etag": p.etag, "size": p.size}
-            if p.checksum_sha256:
-                entry["checksumSHA256"] = p.checksum_sha256
+            if p.checksum_crc64nvme:
+                entry["checksumCRC64NVME"] = p.checksum_crc64nvme
             out.append(entry)
         return Result(200, {"parts": out})
 
     def complete_multipart(self, req: Request, user_id: str) -> Result:
         video_id, upload_id, session = self._session(req, user_id)
         body = self._body(req)
-        validate_object(body, {}, ignore=("parts",))  # unknown fields
+        validate_object(body, {}, ignore=("parts", "checksumCRC64NVME"))  # unknown fields
+        if body.get("checksumCRC64NVME") is None:
+            raise BadRequest("'checksumCRC64NVME' (the whole file's) is required",
+                             code="validation_error")
+        whole_crc = crc64nvme_b64(body["checksumCRC64NVME"], "checksumCRC64NVME")
         raw_parts = _objects(
             _list_field(body, "parts", maximum=MAX_PARTS, required=True), "parts"
         )
@@ -736,8 +768,8 @@ class VideoService:
             number = int(part["partNumber"])
             if number in given:
                 raise BadRequest(f"partNumber {number} is listed twice", code="duplicate_part")
-            if part.get("checksumSHA256") is not None:
-                validate_checksum_b64(part["checksumSHA256"], "checksumSHA256")
+            if part.get("checksumCRC64NVME") is not None:
+                crc64nvme_b64(part["checksumCRC64NVME"], "checksumCRC64NVME")
             given[number] = part
         key = str(session["s3Key"])
         stored = {p.part_number: p for p in self.storage.list_parts(key, upload_id)}
@@ -760,18 +792,35 @@ class VideoService:
                 part_number=n,
                 etag=str(given[n]["etag"]),
                 size=stored[n].size,
-                checksum_sha256=given[n].get("checksumSHA256") or stored[n].checksum_sha256,
+                checksum_crc64nvme=given[n].get("checksumCRC64NVME")
+                or stored[n].checksum_crc64nvme,
             )
             for n in sorted(given)
         ]
-        self.storage.complete_multipart(key, upload_id, parts)
-        info = self.storage.head(key)
+        try:
+            self.storage.complete_multipart(key, upload_id, parts, checksum_crc64nvme=whole_crc)
+        except ChecksumRefused:
+            # S3 keeps the upload open after a refused completion: abort it so no parts stay
+            # without a session; the client sends the file again as a new upload
+            self.storage.abort_multipart(key, upload_id)
+            self.store.delete(str(session["PK"]), str(session["SK"]))
+            raise
+        info = self.storage.head(key, checksums=True)
         if info is None:  # pragma: no cover - S3 just completed it
             raise ConflictRetry("the object is not visible yet; retry")
         self.store.delete(str(session["PK"]), str(session["SK"]))
+        stored_crc = info.full_object_crc64nvme
+        if stored_crc is not None and stored_crc != whole_crc:
+            # an S3 stand-in that does not check at completion (moto) still reports the CRC it
+            # computed from the bytes: the same refusal, and nothing is left behind
+            self._discard_mismatched(key, video_id)
+            raise ChecksumRefused(
+                "S3 holds other bytes than the file: the whole file's CRC64NVME is not the "
+                "checksum of the parts uploaded; upload the file again"
+            )
         record = self.store.get_video(user_id, video_id)
         if record is not None:
-            self._confirm_upload(record, deadline=req.deadline, strict=True)
+            self._confirm_upload(record, strict=True)
         return Result(200, {"videoId": video_id, "s3Key": key, "fileSizeBytes": info.size})
 
     def abort_multipart(self, req: Request, user_id: str) -> Result:
@@ -805,12 +854,19 @@ class VideoService:
         by_sk = {str(i["SK"]): str(i["videoId"]) for i in found}
         matches: list[dict[str, str]] = []
         for sk, value in sha_keys.items():
-            if sk in by_sk:
+            # DESIGN §8: a SHA-256 match is a duplicate only for a record whose bytes are
+            # verified in the cloud (fingerprints below are mere candidates)
+            if sk in by_sk and self._verified_record(user_id, by_sk[sk]):
                 matches.append({"sha256": value, "videoId": by_sk[sk]})
         for sk, value in fp_keys.items():
             if sk in by_sk:
                 matches.append({"fingerprint": value, "videoId": by_sk[sk]})
         return Result(200, {"matches": matches})
+
+    def _verified_record(self, user_id: str, video_id: str) -> bool:
+        item = self.store.get_video(user_id, video_id)
+        return (item is not None and item.get("status") != "pending"
+                and item.get("sha256Verified") is True)
 
     # ================================================================ routing
 

@@ -2,31 +2,29 @@
 lifecycle and deletes. Keys are always built by the service, never taken from a client.
 
 Pre-signed URLs sign the headers the client must send: ``Content-Type``, ``Content-Length`` and
-``x-amz-checksum-sha256`` become part of ``X-Amz-SignedHeaders``, so S3 refuses a body of another
-length or content. URLs are never logged.
+``x-amz-checksum-crc64nvme`` become part of ``X-Amz-SignedHeaders``, so S3 refuses a body of
+another length or content. Multipart uploads are created with a FULL_OBJECT CRC64NVME checksum:
+S3 checks the whole object's CRC64NVME the client gives at completion and reports it afterwards
+(HeadObject with ``ChecksumMode=ENABLED``). Objects are never read back. URLs are never logged.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from .aws import error_code, raise_if_throttled
-from .errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from .errors import BadRequest, Conflict, NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["READ_CHUNK_BYTES", "ObjectChanged", "ObjectInfo", "PartInfo", "VideoStorage"]
-
-READ_CHUNK_BYTES = 8 * 1024 * 1024
-"""GetObject is hashed in chunks of this size: memory stays flat at any object size."""
+__all__ = ["ChecksumRefused", "ObjectChanged", "ObjectInfo", "PartInfo", "VideoStorage"]
 
 _MULTIPART_ETAG = re.compile(r'-(\d+)"?$')
 _COMPOSITE_SUFFIX = re.compile(r"-(\d+)$")
@@ -41,7 +39,20 @@ class ObjectInfo:
     """``ChecksumSHA256`` of HeadObject with ``ChecksumMode=ENABLED`` (base64; a multipart
     object's composite checksum may end in ``-N``)."""
     checksum_type: str | None = None
-    """``FULL_OBJECT`` or ``COMPOSITE`` when S3 says which (moto does not)."""
+    """``FULL_OBJECT`` or ``COMPOSITE`` when S3 says which."""
+    checksum_crc64nvme: str | None = None
+    """``ChecksumCRC64NVME`` of HeadObject with ``ChecksumMode=ENABLED`` (base64, 8 bytes):
+    always a whole-object checksum, computed by S3 from the bytes it stores."""
+
+    @property
+    def full_object_crc64nvme(self) -> str | None:
+        """The object's CRC64NVME when S3 holds one for the whole object."""
+        value = self.checksum_crc64nvme
+        if not value:
+            return None
+        if self.checksum_type is not None and self.checksum_type.upper() != "FULL_OBJECT":
+            return None
+        return value
 
     @property
     def part_count(self) -> int | None:
@@ -76,9 +87,16 @@ class ObjectInfo:
 
 
 class ObjectChanged(Conflict):
-    """The object changed (or vanished) between HeadObject and GetObject: a retry re-checks."""
+    """The object changed (or vanished) while it was checked: a retry re-checks."""
 
     default_code = "concurrent_update"
+
+
+class ChecksumRefused(Conflict):
+    """S3 refused to complete the upload: the whole-object checksum the client computed is not
+    the checksum of the parts S3 holds (409 ``checksum_mismatch``)."""
+
+    default_code = "checksum_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +104,8 @@ class PartInfo:
     part_number: int
     etag: str
     size: int
-    checksum_sha256: str | None
+    checksum_sha256: str | None = None
+    checksum_crc64nvme: str | None = None
 
 
 def _require_signed(url: str, headers: Iterable[str]) -> str:
@@ -98,13 +117,6 @@ def _require_signed(url: str, headers: Iterable[str]) -> str:
     if missing:
         raise RuntimeError(f"pre-signed URL does not sign {', '.join(missing)}")
     return url
-
-
-def _read_failed() -> ServiceUnavailable:
-    return ServiceUnavailable(
-        "reading the uploaded object back to check its SHA-256 failed; retry",
-        headers={"Retry-After": "1"},
-    )
 
 
 def _no_such_upload() -> NotFound:
@@ -130,8 +142,8 @@ class VideoStorage:
     # ---------------------------------------------------------------- objects
 
     def head(self, key: str, *, checksums: bool = False) -> ObjectInfo | None:
-        """HeadObject; ``checksums=True`` also asks for the stored SHA-256 checksum (the same
-        single request, same ``s3:GetObject`` permission)."""
+        """HeadObject; ``checksums=True`` also asks for the stored checksums (the same single
+        request, same ``s3:GetObject`` permission)."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if checksums:
             kwargs["ChecksumMode"] = "ENABLED"
@@ -148,54 +160,8 @@ class VideoStorage:
             etag=resp.get("ETag"),
             checksum_sha256=resp.get("ChecksumSHA256"),
             checksum_type=resp.get("ChecksumType"),
+            checksum_crc64nvme=resp.get("ChecksumCRC64NVME"),
         )
-
-    def read_sha256(
-        self,
-        key: str,
-        info: ObjectInfo,
-        *,
-        out_of_time: Callable[[], bool] | None = None,
-        chunk_size: int = READ_CHUNK_BYTES,
-    ) -> str | None:
-        """The SHA-256 (hex) of the object ``info`` describes, streamed with GetObject in
-        ``chunk_size`` chunks (memory stays flat).
-
-        ``IfMatch`` pins the ETag HeadObject saw, so a concurrent overwrite is an
-        ``ObjectChanged`` (409, retry), never a false mismatch. Returns ``None`` when
-        ``out_of_time()`` turns true between chunks. A stream that breaks or ends short of
-        ``info.size`` is a 503 (retry): only a complete read is ever compared."""
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if info.etag:
-            kwargs["IfMatch"] = info.etag
-        try:
-            resp = self.s3.get_object(**kwargs)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in ("PreconditionFailed", "412", "404", "NoSuchKey", "NotFound"):
-                raise ObjectChanged(
-                    "the uploaded object changed while it was being checked; retry"
-                ) from None
-            raise_if_throttled(exc)
-            raise
-        except BotoCoreError as exc:
-            raise _read_failed() from exc
-        digest = hashlib.sha256()
-        read = 0
-        body = resp["Body"]
-        try:
-            for chunk in body.iter_chunks(chunk_size):
-                digest.update(chunk)
-                read += len(chunk)
-                if out_of_time is not None and read < info.size and out_of_time():
-                    return None
-        except (BotoCoreError, OSError) as exc:
-            raise _read_failed() from exc
-        finally:
-            body.close()
-        if read != info.size:
-            raise _read_failed()
-        return digest.hexdigest()
 
     def delete_objects(self, keys: Iterable[str]) -> None:
         self._delete_batches([{"Key": k} for k in dict.fromkeys(keys)])
@@ -251,6 +217,7 @@ class VideoStorage:
         content_type: str,
         content_length: int | None = None,
         checksum_sha256: str | None = None,
+        checksum_crc64nvme: str | None = None,
     ) -> tuple[str, dict[str, str]]:
         """URL + the headers the client must send exactly as given."""
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
@@ -261,6 +228,9 @@ class VideoStorage:
         if checksum_sha256 is not None:
             params["ChecksumSHA256"] = checksum_sha256
             headers["x-amz-checksum-sha256"] = checksum_sha256
+        if checksum_crc64nvme is not None:
+            params["ChecksumCRC64NVME"] = checksum_crc64nvme
+            headers["x-amz-checksum-crc64nvme"] = checksum_crc64nvme
         url = self.s3.generate_presigned_url(
             "put_object", Params=params, ExpiresIn=self.expiry, HttpMethod="PUT"
         )
@@ -284,19 +254,22 @@ class VideoStorage:
                 "UploadId": upload_id,
                 "PartNumber": part_number,
                 "ContentLength": content_length,
-                "ChecksumSHA256": checksum,
+                "ChecksumCRC64NVME": checksum,
             },
             ExpiresIn=self.expiry,
             HttpMethod="PUT",
         )
-        return _require_signed(url, ("Content-Length", "x-amz-checksum-sha256"))
+        return _require_signed(url, ("Content-Length", "x-amz-checksum-crc64nvme"))
 
     # ---------------------------------------------------------------- multipart
 
     def create_multipart(self, key: str, *, content_type: str) -> str:
+        """A multipart upload whose parts carry CRC64NVME checksums and whose whole object is
+        checked by S3 against the client's full-object CRC64NVME at completion."""
         try:
             resp = self.s3.create_multipart_upload(
-                Bucket=self.bucket, Key=key, ContentType=content_type, ChecksumAlgorithm="SHA256"
+                Bucket=self.bucket, Key=key, ContentType=content_type,
+                ChecksumAlgorithm="CRC64NVME", ChecksumType="FULL_OBJECT",
             )
         except ClientError as exc:
             raise_if_throttled(exc)
@@ -325,6 +298,7 @@ class VideoStorage:
                         etag=str(p["ETag"]),
                         size=int(p["Size"]),
                         checksum_sha256=p.get("ChecksumSHA256"),
+                        checksum_crc64nvme=p.get("ChecksumCRC64NVME"),
                     )
                 )
             if not resp.get("IsTruncated"):
@@ -336,16 +310,21 @@ class VideoStorage:
         parts.sort(key=lambda p: p.part_number)
         return parts
 
-    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[PartInfo]) -> None:
+    def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[PartInfo], *, checksum_crc64nvme: str
+    ) -> None:
+        """Complete with the whole file's CRC64NVME: S3 combines the parts' CRCs and refuses
+        (``BadDigest``, raised as :class:`ChecksumRefused`) when they differ."""
         body: list[Any] = []
         for p in sorted(parts, key=lambda p: p.part_number):
             entry: dict[str, Any] = {"PartNumber": p.part_number, "ETag": p.etag}
-            if p.checksum_sha256:
-                entry["ChecksumSHA256"] = p.checksum_sha256
+            if p.checksum_crc64nvme:
+                entry["ChecksumCRC64NVME"] = p.checksum_crc64nvme
             body.append(entry)
         try:
             self.s3.complete_multipart_upload(
-                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": body}
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": body},
+                ChecksumCRC64NVME=checksum_crc64nvme, ChecksumType="FULL_OBJECT",
             )
         except ClientError as exc:
             code = error_code(exc)
@@ -363,7 +342,12 @@ class VideoStorage:
                 raise BadRequest(
                     "every part except the last must be at least 5 MiB", code="entity_too_small"
                 ) from None
-            if code in ("BadDigest", "InvalidRequest"):
+            if code == "BadDigest":
+                raise ChecksumRefused(
+                    "S3 refused the upload: the whole file's CRC64NVME is not the checksum of "
+                    "the parts it holds"
+                ) from None
+            if code == "InvalidRequest":
                 raise BadRequest(
                     f"S3 refused the upload: {exc.response.get('Error', {}).get('Message', code)}",
                     code="invalid_part",

@@ -354,11 +354,13 @@ class ApiClient:
         self.request("DELETE", f"/trash/{self._vid(video_id)}")
 
     def upload_url(self, video_id: str, *, content_type: str, size: int,
-                   sha256_b64: str | None = None) -> dict[str, Any]:
+                   sha256_b64: str | None = None,
+                   crc64nvme_b64: str | None = None) -> dict[str, Any]:
         return self._object(
             "GET",
             f"/videos/{self._vid(video_id)}/upload-url",
-            params={"contentType": content_type, "size": int(size), "sha256": sha256_b64},
+            params={"contentType": content_type, "size": int(size), "sha256": sha256_b64,
+                    "crc64nvme": crc64nvme_b64},
         )
 
     def playback_url(self, video_id: str) -> PlaybackUrl:
@@ -453,11 +455,14 @@ class ApiClient:
         return _list_of_dicts(data.get("parts"), "parts")
 
     def complete_multipart(self, video_id: str, upload_id: str,
-                           parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+                           parts: Sequence[dict[str, Any]], *,
+                           checksum_crc64nvme: str) -> dict[str, Any]:
+        """Assemble the object; S3 checks the whole file's CRC64NVME (409
+        ``checksum_mismatch`` when it differs: the upload is then aborted)."""
         return self._object(
             "POST",
             f"/videos/{self._vid(video_id)}/multipart/{self._vid(upload_id)}/complete",
-            body={"parts": list(parts)},
+            body={"parts": list(parts), "checksumCRC64NVME": checksum_crc64nvme},
         )
 
     def abort_multipart(self, video_id: str, upload_id: str) -> None:

@@ -630,7 +630,8 @@ def verify_in_cloud(clip: CardClip, record: Mapping[str, Any] | None, *,
     by = raw_by if isinstance(raw_by, str) else None
     flag = record.get("sha256Verified")
     if flag is True:  # a JSON boolean only: "true" or 1 is not the server's word
-        how = {"read": " (SHA-256 checked: the server read the file back)",
+        how = {"crc64nvme": " (S3 checked the whole file's checksum)",
+               "read": " (SHA-256 checked: the server read the file back)",
                "checksum": " (SHA-256 checked by S3)"}.get(by or "", "")
         return CloudCheck(True, "verified in cloud" + how, video_id, by)
     if by == "parts":

@@ -8,10 +8,11 @@ from typing import Any
 
 VIDEO_STATUSES = ("pending", "uploaded", "processing", "ready", "error")
 
-#: How the server checked a record's whole-file SHA-256 (``sha256VerifiedBy``): ``checksum``
-#: (S3's full-object checksum of a single PUT), ``read`` (the object was read back and hashed),
-#: ``parts`` (not compared: S3 verified every part's signed checksum) or ``none``.
-SHA256_VERIFIED_BY = ("checksum", "read", "parts", "none")
+#: How the server verified a record's bytes (``sha256VerifiedBy``): ``crc64nvme`` (S3 accepted
+#: the full-object CRC64NVME computed from the file in the same read as its SHA-256, any size),
+#: ``checksum`` (S3's full-object SHA-256 of a single PUT), ``read`` (older records: read back
+#: and hashed), ``parts`` (older records, not compared: S3 verified every part) or ``none``.
+SHA256_VERIFIED_BY = ("crc64nvme", "checksum", "read", "parts", "none")
 
 #: The integrity line the library and the CLI show for a record (see :attr:`Video.integrity`).
 INTEGRITY_VERIFIED = "verified (SHA-256 checked in the cloud)"

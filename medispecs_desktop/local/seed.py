@@ -22,6 +22,7 @@ import requests
 
 from medispecs_desktop.core.hashing import fingerprint, sha256_file
 from medispecs_desktop.core.media import probe, thumbnail_jpeg
+from medispecs_desktop.core.uploads.pipeline import crc64nvme_of
 from medispecs_desktop.local.samples import make_video
 
 __all__ = ["DEMO_CLIPS", "DemoClip", "SeedError", "SeededVideo", "make_demo_clips", "seed_library"]
@@ -87,13 +88,14 @@ def _check(response: requests.Response, step: str, *expected: int) -> Any:
 
 
 def _put(session: requests.Session, grant: dict[str, Any], data: bytes, step: str,
-         timeout: float) -> None:
+         timeout: float) -> str:
     headers = {str(k): str(v) for k, v in (grant.get("headers") or {}).items()}
     method = str(grant.get("method", "PUT")).upper()
     response = session.request(method, grant["uploadUrl"], data=data, headers=headers,
                                timeout=timeout)
     if response.status_code not in (200, 201, 204):
         raise SeedError(f"demo seed: {step} answered HTTP {response.status_code}")
+    return str(response.headers.get("ETag", ""))
 
 
 def upload_recording(
@@ -114,22 +116,26 @@ def upload_recording(
     jpeg = thumbnail_jpeg(path)
     digest = sha256_file(path)
     data = path.read_bytes()
+    crc = crc64nvme_of(data)
     video_id = "v_" + uuid.uuid4().hex
-    grant = _check(
-        session.get(
-            f"{api}/videos/{video_id}/upload-url",
-            params={"contentType": info.mime_type, "size": str(len(data)),
-                    "sha256": digest.b64digest()},
-            headers=auth,
-            timeout=timeout,
-        ),
-        "upload-url",
-        200,
-    )
-    _put(session, grant, data, "PUT video", timeout)
+    # as the desktop does: a multipart upload (one part) whose whole-object CRC64NVME S3
+    # checks at completion, so the record is verified in the cloud
+    base = f"{api}/videos/{video_id}/multipart"
+    created = _check(session.post(base, json={
+        "fileSizeBytes": len(data), "partSizeBytes": max(len(data), 5 * 1024 * 1024),
+        "contentType": info.mime_type}, headers=auth, timeout=timeout), "multipart", 201)
+    upload = f"{base}/{created['uploadId']}"
+    signed = _check(session.post(f"{upload}/sign", json={"parts": [
+        {"partNumber": 1, "contentLength": len(data), "checksumCRC64NVME": crc}]},
+        headers=auth, timeout=timeout), "sign", 200)["parts"][0]
+    etag = _put(session, {"uploadUrl": signed["url"], "headers": signed["headers"]}, data,
+                "PUT video", timeout)
+    _check(session.post(f"{upload}/complete", json={
+        "parts": [{"partNumber": 1, "etag": etag, "checksumCRC64NVME": crc}],
+        "checksumCRC64NVME": crc}, headers=auth, timeout=timeout), "complete", 200)
     body: dict[str, Any] = {**info.api_fields(), "videoId": video_id, "title": title,
-                            "sha256": digest.hexdigest(), "fingerprint": fingerprint(path),
-                            "uploadKind": "single"}
+                            "sha256": digest.hexdigest(), "crc64nvme": crc,
+                            "fingerprint": fingerprint(path), "uploadKind": "multipart"}
     if recorded_at is not None:
         body["recordedAt"] = recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if notes:

@@ -1036,6 +1036,10 @@ class LibraryGridView(QListView):
 def _integrity_tip(video: Video) -> str:
     """How the cloud checked the recording's bytes (DESIGN §8), for the Integrity tooltip."""
     if video.integrity == INTEGRITY_VERIFIED:
+        when = f" on {format_local_time(video.verified_at)}" if video.verified_at else ""
+        if video.sha256_verified_by == "crc64nvme":
+            return (f"S3 checked the whole file's checksum against the uploaded bytes{when}: "
+                    "the stored copy is the file (its SHA-256 is recorded beside it).")
         how = {"checksum": "S3's stored checksum of the upload",
                "read": "the file read back from storage"}.get(video.sha256_verified_by or "",
                                                            "the stored file")

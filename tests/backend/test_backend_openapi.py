@@ -114,6 +114,11 @@ def test_requests_used_by_clients_validate(spec: dict[str, Any]) -> None:
     assert not check("VideoUpdate", {"version": 2})
     assert not check("VideoUpdate", {"version": 2, "thumbnail": False})
     assert check("SignRequest", {"parts": [{"partNumber": 1, "contentLength": 5,
-                                            "checksumSHA256": "A" * 43 + "="}]})
+                                            "checksumCRC64NVME": "A" * 11 + "="}]})
+    assert not check("SignRequest", {"parts": [{"partNumber": 1, "contentLength": 5,
+                                                "checksumSHA256": "A" * 43 + "="}]})
+    assert check("CompleteRequest", {"parts": [{"partNumber": 1, "etag": "e"}],
+                                     "checksumCRC64NVME": "A" * 11 + "="})
+    assert not check("CompleteRequest", {"parts": [{"partNumber": 1, "etag": "e"}]})
     assert not check("SignRequest", {"parts": []})
     assert check("DuplicatesQuery", {"sha256": ["a" * 64], "fingerprints": []})

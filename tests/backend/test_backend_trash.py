@@ -15,6 +15,7 @@ import requests
 from medispecs_desktop.backend import jobs
 from medispecs_desktop.backend.config import BackendConfig
 from medispecs_desktop.backend.handler import App
+from tests.backend.test_backend_videos import put_verified
 
 BUCKET = "medispecs-videos"
 TABLE = "AppMain"
@@ -45,8 +46,9 @@ def _versions(moto_server: Any, key: str) -> list[dict[str, Any]]:
 def _recording(api: Any, video_id: str, data: bytes) -> tuple[dict[str, Any], str, str]:
     sha = hashlib.sha256(data).hexdigest()
     fp = f"{len(data)}:{hashlib.sha256(data[:8]).hexdigest()}"
-    put_via_upload_url(api, video_id, data)
-    video = api.create(videoId=video_id, sha256=sha, fingerprint=fp, durationSec=2.0)
+    crc = put_verified(api, video_id, data)  # verified in cloud: a duplicate target
+    video = api.create(videoId=video_id, sha256=sha, fingerprint=fp, durationSec=2.0,
+                       crc64nvme=crc)
     status, tu = api.call("GET", f"/videos/{video_id}/thumbnail-upload-url")
     assert status == 200
     assert requests.put(tu["uploadUrl"], data=JPEG, headers=tu["headers"],

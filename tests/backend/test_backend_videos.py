@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import requests
+from awscrt.checksums import crc64nvme
 
 JPEG = b"\xff\xd8\xff\xe0" + b"thumb" * 50 + b"\xff\xd9"
 
@@ -204,12 +206,40 @@ def test_get_by_id_is_two_getitems_and_nothing_scans(api: Any) -> None:
     assert api.ddb_calls == ["Query"]
 
 
-def test_duplicates_by_sha256_and_fingerprint(api: Any, other_api: Any) -> None:
+def put_verified(api: Any, video_id: str, data: bytes) -> str:
+    """The desktop's upload: a one-part multipart upload with a FULL_OBJECT CRC64NVME."""
+    crc = base64.b64encode(crc64nvme(data).to_bytes(8, "big")).decode()
+    status, mp = api.call("POST", f"/videos/{video_id}/multipart",
+                          body={"fileSizeBytes": len(data), "partSizeBytes": 5 * 2**20})
+    assert status == 201, mp
+    status, signed = api.call("POST", f"/videos/{video_id}/multipart/{mp['uploadId']}/sign",
+                              body={"parts": [{"partNumber": 1, "contentLength": len(data),
+                                               "checksumCRC64NVME": crc}]})
+    assert status == 200, signed
+    part = signed["parts"][0]
+    r = requests.put(part["url"], data=data, headers=part["headers"], timeout=30)
+    assert r.status_code == 200, r.text
+    status, done = api.call("POST", f"/videos/{video_id}/multipart/{mp['uploadId']}/complete",
+                            body={"parts": [{"partNumber": 1, "etag": r.headers["ETag"]}],
+                                  "checksumCRC64NVME": crc})
+    assert status == 200, done
+    return crc
+
+
+def test_duplicates_by_sha256_and_fingerprint(api: Any, other_api: Any, moto_server: Any) -> None:
     data = b"dup" * 333
     sha = hashlib.sha256(data).hexdigest()
     fp = f"{len(data)}:{hashlib.sha256(data).hexdigest()}"
-    put_via_upload_url(api, "v_dup1", data)
-    api.create(videoId="v_dup1", sha256=sha.upper(), fingerprint=fp)
+    # a record whose bytes are not verified in the cloud is no duplicate target
+    put_via_upload_url(api, "v_dup0", b"unverified")
+    unverified_sha = hashlib.sha256(b"unverified").hexdigest()
+    api.create(videoId="v_dup0", sha256=unverified_sha)
+    status, out = api.call("POST", "/videos/duplicates", body={"sha256": [unverified_sha]})
+    assert status == 200 and out == {"matches": []}
+
+    crc = put_verified(api, "v_dup1", data)
+    created = api.create(videoId="v_dup1", sha256=sha.upper(), fingerprint=fp, crc64nvme=crc)
+    assert created["sha256Verified"] is True
 
     status, out = api.call("POST", "/videos/duplicates",
                            body={"sha256": [sha, "0" * 64], "fingerprints": [fp, "1:" + "b" * 64]})
@@ -220,13 +250,17 @@ def test_duplicates_by_sha256_and_fingerprint(api: Any, other_api: Any) -> None:
     status, out = other_api.call("POST", "/videos/duplicates", body={"sha256": [sha]})
     assert out == {"matches": []}
 
-    # The same content under another videoId is refused; a fingerprint clash alone is not.
-    put_via_upload_url(api, "v_dup2", data)
+    # The same content under another videoId is refused, and its uploaded copy deleted (no
+    # object without a record); a fingerprint clash alone is not refused.
+    up = put_via_upload_url(api, "v_dup2", data)
     status, err = api.call("POST", "/videos", body={
         "videoId": "v_dup2", "title": "again", "recordedAt": "2025-01-02T00:00:00Z",
         "sha256": sha})
     assert status == 409 and err["error"]["code"] == "duplicate"
     assert "v_dup1" in err["error"]["message"]
+    listed = moto_server.s3.list_objects_v2(Bucket="medispecs-videos", Prefix=up["s3Key"])
+    assert not listed.get("Contents")
+    put_via_upload_url(api, "v_dup2", data)
     video = api.create(videoId="v_dup2", fingerprint=fp)
     assert video["fingerprint"] == fp
     status, out = api.call("POST", "/videos/duplicates", body={"fingerprints": [fp]})

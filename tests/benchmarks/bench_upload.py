@@ -122,13 +122,14 @@ class SinkApi:
         return [{"partNumber": p["partNumber"],
                  "url": f"{self.base}/{video_id}?partNumber={p['partNumber']}&uploadId=u1",
                  "headers": {"Content-Length": str(p["contentLength"]),
-                             "x-amz-checksum-sha256": p["checksumSHA256"]}} for p in parts]
+                             "x-amz-checksum-crc64nvme": p["checksumCRC64NVME"]}}
+                for p in parts]
 
     def list_parts(self, video_id: str, upload_id: str) -> list[dict[str, Any]]:
         return []
 
-    def complete_multipart(self, video_id: str, upload_id: str, parts: list[dict[str, Any]]
-                           ) -> dict[str, Any]:
+    def complete_multipart(self, video_id: str, upload_id: str, parts: list[dict[str, Any]],
+                           *, checksum_crc64nvme: str) -> dict[str, Any]:
         return {"videoId": video_id}
 
     def abort_multipart(self, video_id: str, upload_id: str) -> None:
@@ -288,9 +289,8 @@ def bench_stack(size_mb: int, tmp: Path) -> None:
                                 sha256_b64=digest.b64digest())
         c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
         report("local stack, end to end (parts + complete + record + thumbnail)", size, e, c)
-        phase = ("single PUT" if ENGINE_OPTIONS.get("multipart_threshold")
-                 else "multipart parts + complete")
-        report(f"local stack, bytes phase only ({phase})", size, LAST_PHASES["bytes_s"], c)
+        report("local stack, bytes phase only (multipart parts + complete)", size,
+               LAST_PHASES["bytes_s"], c)
     finally:
         stop_stack_process(proc)
 
@@ -349,12 +349,8 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=512, help="file size for the sink bench")
     parser.add_argument("--stack-mb", type=int, default=100)
     parser.add_argument("--big-gb", type=float, default=4.0)
-    parser.add_argument("--single", action="store_true",
-                        help="engine sends every file as one PUT (no multipart), like curl")
     parser.add_argument("--part-mb", type=int, help="engine's minimum part size (MiB)")
     args = parser.parse_args()
-    if args.single:
-        ENGINE_OPTIONS["multipart_threshold"] = 1 << 50
     if args.part_mb:
         ENGINE_OPTIONS["min_part_size"] = args.part_mb * MIB
     if not shutil.which("curl"):

@@ -281,15 +281,15 @@ def _get_lines(out: str) -> dict[str, str]:
 
 def test_get_shows_that_the_cloud_checked_the_sha256(local_stack: dict[str, Any],
                                                      run: Any) -> None:
-    # The demo user's seeded recordings were uploaded with their SHA-256; moto keeps no PUT
-    # checksums, so the server read each object back and compared.
+    # The demo user's seeded recordings were uploaded as the desktop does: S3 (moto computes it
+    # from the stored bytes) holds their full-object CRC64NVME, equal to the one sent.
     _login(run, local_stack["username"], local_stack["password"])
     code, out, _ = run("list", "--json", "--all")
     assert code == EXIT_OK
     uploaded = [v for v in json.loads(out)["items"] if v["sha256"] and v["status"] == "ready"]
     assert uploaded
     video = uploaded[0]
-    assert video["sha256Verified"] is True and video["sha256VerifiedBy"] == "read"
+    assert video["sha256Verified"] is True and video["sha256VerifiedBy"] == "crc64nvme"
     assert video["verifiedAt"].endswith("Z")
     from medispecs_desktop.cli.account import VIDEO_FIELDS
 
@@ -300,7 +300,7 @@ def test_get_shows_that_the_cloud_checked_the_sha256(local_stack: dict[str, Any]
     assert code == EXIT_OK, err
     shown = _get_lines(out)
     assert shown["integrity"] == "verified (SHA-256 checked in the cloud)"
-    assert shown["sha256Verified"] == "true" and shown["sha256VerifiedBy"] == "read"
+    assert shown["sha256Verified"] == "true" and shown["sha256VerifiedBy"] == "crc64nvme"
     assert shown["verifiedAt"] == video["verifiedAt"] and shown["sha256"] == video["sha256"]
     assert list(shown)[-1] == "integrity"
     code, out, _ = run("get", video["videoId"], "--json")

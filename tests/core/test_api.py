@@ -33,6 +33,7 @@ from medispecs_desktop.core.errors import (
 )
 from medispecs_desktop.core.http import make_session
 from medispecs_desktop.core.models import Video
+from medispecs_desktop.core.uploads.pipeline import crc64nvme_of
 
 PASSWORD = "Api-Tests-Pass-1!"
 
@@ -141,8 +142,10 @@ def test_single_upload_get_list_and_playback(user: User, clip: Path) -> None:
     body = make_session().get(grant.url).content
     assert body == clip.read_bytes()  # the very bytes we sent
 
-    matches = api.find_duplicates(sha256s=[hashlib.sha256(body).hexdigest()])
-    assert {"sha256": hashlib.sha256(body).hexdigest(), "videoId": video.video_id} in matches
+    # a plain single PUT: S3 (moto) keeps no whole-object checksum, so the record is not
+    # verified and its SHA-256 is no proof of a duplicate (DESIGN §8, revised)
+    assert video.sha256_verified is False
+    assert api.find_duplicates(sha256s=[hashlib.sha256(body).hexdigest()]) == []
 
 
 def test_update_with_version_and_conflict(user: User, clip: Path) -> None:
@@ -231,8 +234,7 @@ def test_multipart_upload_round_trip(user: User, tmp_path: Path) -> None:
     upload_id = created["uploadId"]
     assert created["partCount"] == 2
     chunks = [data[:part_size], data[part_size:]]
-    wanted = [{"partNumber": n, "contentLength": len(c),
-               "checksumSHA256": base64.b64encode(hashlib.sha256(c).digest()).decode()}
+    wanted = [{"partNumber": n, "contentLength": len(c), "checksumCRC64NVME": crc64nvme_of(c)}
               for n, c in enumerate(chunks, start=1)]
     signed = api.sign_parts(video_id, upload_id, wanted)
     assert [p["partNumber"] for p in signed] == [1, 2]
@@ -246,15 +248,19 @@ def test_multipart_upload_round_trip(user: User, tmp_path: Path) -> None:
                                                               (2, len(chunks[1]))]
     done = api.complete_multipart(
         video_id, upload_id,
-        [{"partNumber": n, "etag": e, "checksumSHA256": w["checksumSHA256"]}
+        [{"partNumber": n, "etag": e, "checksumCRC64NVME": w["checksumCRC64NVME"]}
          for n, e, w in zip((1, 2), etags, wanted, strict=True)],
+        checksum_crc64nvme=crc64nvme_of(data),
     )
     assert done["fileSizeBytes"] == len(data)
+    sha = hashlib.sha256(data).hexdigest()
     video = api.create_video({"videoId": video_id, "title": "Big one",
                               "recordedAt": "2025-11-08T08:00:00Z", "fileSizeBytes": len(data),
-                              "sha256": hashlib.sha256(data).hexdigest(),
+                              "sha256": sha, "crc64nvme": crc64nvme_of(data),
                               "uploadKind": "multipart"})
     assert video.status == "uploaded" and video.file_size_bytes == len(data)
+    assert video.sha256_verified is True and video.sha256_verified_by == "crc64nvme"
+    assert {"sha256": sha, "videoId": video_id} in api.find_duplicates(sha256s=[sha])
 
 
 def test_abort_multipart_then_no_such_upload(user: User) -> None:

@@ -472,7 +472,7 @@ def test_card_to_cloud_to_safe_to_erase_through_the_local_stack(
     readable = [c for c in after.clips if c.readable]
     assert all(checks[c.path].verified for c in readable), checks
     for clip in readable:
-        assert checks[clip.path].sha256_verified_by == "read", checks[clip.path]
+        assert checks[clip.path].sha256_verified_by == "crc64nvme", checks[clip.path]
         video = api.get_video(str(checks[clip.path].video_id))
         assert video.sha256_verified is True and video.verified_at
         assert video.integrity == INTEGRITY_VERIFIED

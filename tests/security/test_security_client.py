@@ -157,7 +157,7 @@ def test_client_session_keeps_secrets_out_of_files_and_caches_private(
     queue = QueueStore(paths.queue_db)
     engine = UploadEngine(
         queue, api, me.sub, settings=settings,
-        options=EngineOptions(multipart_threshold=5 * MIB, min_part_size=5 * MIB,
+        options=EngineOptions(min_part_size=5 * MIB,
                               probe_interval=0.05, source_check_interval=0.05),
         sleep=lambda _s: None, rng=random.Random(1), url_rewriter=record,
         sleep_inhibitor=SleepInhibitor(enabled=False),

@@ -43,7 +43,7 @@ from medispecs_desktop.core.errors import (
     OfflineError,
     ServerError,
 )
-from medispecs_desktop.core.hashing import READ_CHUNK, Sha256, fingerprint, sha256_file
+from medispecs_desktop.core.hashing import fingerprint, sha256_file
 from medispecs_desktop.core.uploads.awake import SleepInhibitor
 from medispecs_desktop.core.uploads.jobs import (
     ACTIVE_STATES,
@@ -57,6 +57,12 @@ from medispecs_desktop.core.uploads.jobs import (
 )
 from medispecs_desktop.core.uploads.link import LinkEstimator
 from medispecs_desktop.core.uploads.network import Backoff, Reachability
+from medispecs_desktop.core.uploads.pipeline import (
+    FileReader,
+    HashPool,
+    PreparedPart,
+    SourceChangedError,
+)
 from medispecs_desktop.core.uploads.progress import ProgressHub, ProgressListener
 from medispecs_desktop.core.uploads.runner_lock import RunnerLock
 from medispecs_desktop.core.uploads.scanner import ScanResult, scan_paths
@@ -66,8 +72,8 @@ from medispecs_desktop.core.uploads.store import (
     QueueStore,
 )
 from medispecs_desktop.core.uploads.transfer import (
+    BufferSlice,
     ConnectionLostError,
-    FileSlice,
     RejectedError,
     SlowConnectionError,
     SourceError,
@@ -88,8 +94,7 @@ S3_MIN_PART = 5 * MIB
 S3_MAX_PARTS = 10_000
 S3_MAX_PART = 5 * 1024 * MIB
 SIGN_BATCH_MAX = 100
-HASH_THREADS = 2  # part hashes computed side by side (hashlib releases the GIL)
-HASH_AHEAD = 3  # parts hashed ahead of the one being queued for sending
+READ_AHEAD = 2  # parts read and hashed ahead of those being sent (memory: see _upload_multipart)
 
 T = TypeVar("T")
 
@@ -114,7 +119,8 @@ class UploadApi(Protocol):
     def list_parts(self, video_id: str, upload_id: str) -> list[dict[str, Any]]: ...
 
     def complete_multipart(
-        self, video_id: str, upload_id: str, parts: list[dict[str, Any]]
+        self, video_id: str, upload_id: str, parts: list[dict[str, Any]], *,
+        checksum_crc64nvme: str,
     ) -> dict[str, Any]: ...
 
     def abort_multipart(self, video_id: str, upload_id: str) -> None: ...
@@ -146,7 +152,6 @@ Thumbnailer = Callable[[Path], bytes]
 
 @dataclass(frozen=True)
 class EngineOptions:
-    multipart_threshold: int = 16 * MIB  # files below go as one PUT
     # 16 MiB: half the per-part costs of 8 MiB (a journal commit with fsync, a request, a
     # signature) for ~15% more throughput; a cut connection resends at most one part per slot
     min_part_size: int = 16 * MIB
@@ -196,10 +201,6 @@ class Interrupted(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class SourceChangedError(MediSpecsError):
-    code = "source_changed"
 
 
 # POST /videos answers after which the bytes must be sent again: the server deleted an object
@@ -285,6 +286,7 @@ class UploadEngine:
         self.bucket = TokenBucket(rate, sleep=sleep, clock=clock)
         self.link = LinkEstimator(clock=clock)  # write and part sizes follow the link
         self.progress = ProgressHub()
+        self.hash_pool = HashPool()  # reads and hashes every file's parts (one read per byte)
         self.reachability = Reachability(
             api.ping, interval=self.options.probe_interval, clock=clock
         )
@@ -842,18 +844,18 @@ class UploadEngine:
         reuploads = 0
         while True:
             control.check_row()
-            if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
-                job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.UPLOADING)
-                if job.size < self.options.multipart_threshold:
-                    job = self._upload_single(job, control)
-                else:
-                    job = self._upload_multipart(job, control)
-            control.check_row()
-            job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.FINALIZING)
-            if job.phase is not Phase.COMPLETED:
-                break
             try:
-                job = self._create_record(job)
+                if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
+                    job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.UPLOADING)
+                    job = self._upload_multipart(job, control)
+                control.check_row()
+                job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.FINALIZING)
+                if job.phase is not Phase.COMPLETED:
+                    break
+                recorded = self._create_record(job)
+                if recorded is None:
+                    return
+                job = recorded
                 break
             except _CloudCopyRejected as exc:
                 # the transfer state is already reset (phase new): the next pass re-reads,
@@ -900,7 +902,11 @@ class UploadEngine:
             )
 
     def _prepare(self, job: Job, control: _Control) -> Job | None:
-        """Media probe, fingerprint, duplicate checks: everything before the first byte."""
+        """Media probe, fingerprint, duplicate checks: everything before the first byte.
+
+        DESIGN §8 (revised): the quick fingerprint only finds candidates. A job is skipped as
+        already in the library only when its whole-file SHA-256 equals the SHA-256 of a record
+        verified in the cloud; everything else is uploaded."""
         if not job.media:
             info = self._media_probe(job.path)
             media = dict(info.api_fields())
@@ -913,28 +919,49 @@ class UploadEngine:
             raise SourceChangedError(f"{job.name} changed since it was queued (content differs).")
         if not job.fingerprint:
             other = self.store.claim_fingerprint(job.id, self.user_id, fp)
+            job = self.job(job.id)
             if other is not None:
+                # maybe the same recording queued twice: let the other finish first, then
+                # the cloud check below decides by the whole file
+                self._wait_while_running(other.id, control)
+        if not self.options.cloud_duplicate_check:
+            return job
+        candidates = self._call(lambda: self.api.find_duplicates(fingerprints=[fp]), control)
+        if not any(str(m.get("videoId") or "") not in ("", job.video_id) for m in candidates):
+            return job
+        # a recording with the same size, head and tail is in the library: read the whole
+        # file (the only read when it is the same file) and let its SHA-256 decide
+        digest = sha256_file(job.path).hexdigest()
+        control.check()
+        matches = self._call(lambda: self.api.find_duplicates(sha256s=[digest]), control)
+        for match in matches:
+            video_id = str(match.get("videoId") or "")
+            if video_id and video_id != job.video_id and match.get("sha256") == digest:
                 self._set(
-                    job, expect=tuple(ACTIVE_STATES), state=JobState.DONE, phase=Phase.FINISHED,
-                    duplicate_of=other.video_id, fingerprint=fp,
-                    error=f"Same recording as {other.name} (already in the queue).",
+                    job, expect=tuple(ACTIVE_STATES), state=JobState.DONE,
+                    phase=Phase.FINISHED, duplicate_of=video_id, sha256=digest,
+                    error="Already in your library; not uploaded again.",
                     error_code="duplicate",
                 )
                 return None
-            job = self.job(job.id)
-        if self.options.cloud_duplicate_check:
-            matches = self._call(lambda: self.api.find_duplicates(fingerprints=[fp]), control)
-            for match in matches:
-                video_id = str(match.get("videoId") or "")
-                if video_id and video_id != job.video_id:
-                    self._set(
-                        job, expect=tuple(ACTIVE_STATES), state=JobState.DONE,
-                        phase=Phase.FINISHED, duplicate_of=video_id,
-                        error="Already in your library; not uploaded again.",
-                        error_code="duplicate",
-                    )
-                    return None
         return job
+
+    def _wait_while_running(self, job_id: int, control: _Control) -> None:
+        """Block (interruptibly) while another job of this queue is being worked on."""
+        changed = threading.Event()
+        unsubscribe = self.subscribe_jobs(
+            lambda j: changed.set() if j.id == job_id else None)
+        try:
+            while True:
+                control.check()
+                with self._cond:
+                    running = job_id in self._running
+                if not running:
+                    return
+                changed.wait(0.5)  # also rechecked on a timer: rows change in other processes
+                changed.clear()
+        finally:
+            unsubscribe()
 
     def _media_probe(self, path: Path) -> Any:
         probe = self._probe
@@ -976,15 +1003,14 @@ class UploadEngine:
         job: Job,
         control: _Control,
         sign: Callable[[], tuple[str, dict[str, str]]],
-        offset: int,
-        length: int,
-        fd: int,
+        data: memoryview,
         *,
         first: tuple[str, dict[str, str]] | None = None,
         label: str,
         abort_siblings: threading.Event | None = None,
     ) -> str:
-        """PUT one slice with re-signing on expiry and backoff on transient failures."""
+        """PUT one part (its bytes in memory) with re-signing on expiry and backoff on
+        transient failures."""
         backoff = self._backoff()
         transient = 0
         expired = 0
@@ -1003,9 +1029,9 @@ class UploadEngine:
                 if abort_siblings is not None and abort_siblings.is_set():
                     raise Interrupted("sibling-failed")
 
-            body = FileSlice(
-                fd, offset, length,
-                on_read=lambda data: self.progress.add(job.id, len(data)),
+            body = BufferSlice(
+                data,
+                on_read=lambda block: self.progress.add(job.id, len(block)),
                 bucket=None if self.bucket.unlimited else self.bucket,
                 abort_check=abort_check,
                 name=job.name,
@@ -1082,60 +1108,48 @@ class UploadEngine:
             raise SourceChangedError(f"{job.name} changed since it was queued; not uploaded.")
         return fd
 
-    def _upload_single(self, job: Job, control: _Control) -> Job:
-        fd = self._open_source(job)
-        try:
-            digest = sha256_file(job.path)
-            if digest.length != job.size:
-                raise SourceChangedError(f"{job.name} changed while it was read; not uploaded.")
-            job = self._set(job, sha256=digest.hexdigest())
-            sha_b64 = digest.b64digest()
-
-            def sign() -> tuple[str, dict[str, str]]:
-                info = self.api.upload_url(
-                    job.video_id, content_type=job.content_type, size=job.size,
-                    sha256_b64=sha_b64,
-                )
-                return str(info["uploadUrl"]), {str(k): str(v) for k, v in
-                                                dict(info.get("headers") or {}).items()}
-
-            try:
-                first = self._call(sign, control)
-            except ConflictError as exc:
-                if exc.code == "already_uploaded":
-                    return self._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
-                raise
-            self.progress.track(job.id, 0, job.size)
-            self._send(job, control, sign, 0, job.size, fd, first=first, label="the file")
-        finally:
-            os.close(fd)
-        return self._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
+    def _create_upload(self, job: Job, control: _Control) -> Job:
+        # smaller parts on a slow link: a stalled part costs less, the journal moves often
+        part_size = choose_part_size(job.size, self.link.part_size(self.options.min_part_size))
+        created = self._call(
+            lambda: self.api.create_multipart(
+                job.video_id, size=job.size, part_size=part_size,
+                content_type=job.content_type,
+            ),
+            control,
+        )
+        job = self._set(
+            job, upload_id=str(created["uploadId"]),
+            part_size=int(created.get("partSizeBytes") or part_size), phase=Phase.PARTS,
+        )
+        log.info("job %s: multipart upload created (%d parts)", job.id, job.part_count)
+        return job
 
     def _upload_multipart(self, job: Job, control: _Control) -> Job:
+        """Every file goes as a multipart upload (one part below the part size) with a
+        FULL_OBJECT CRC64NVME: S3 (and the local stack, which computes it from the bytes it
+        stores) checks the whole file at completion, at any size."""
         if job.phase is Phase.NEW:
-            # smaller parts on a slow link: a stalled part costs less, the journal moves often
-            part_size = choose_part_size(job.size, self.link.part_size(self.options.min_part_size))
             try:
-                created = self._call(
-                    lambda: self.api.create_multipart(
-                        job.video_id, size=job.size, part_size=part_size,
-                        content_type=job.content_type,
-                    ),
-                    control,
-                )
+                job = self._create_upload(job, control)
             except ConflictError as exc:
                 if exc.code == "already_uploaded":
                     return self._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
                 raise
-            job = self._set(
-                job, upload_id=str(created["uploadId"]),
-                part_size=int(created.get("partSizeBytes") or part_size), phase=Phase.PARTS,
-            )
-            log.info("job %s: multipart upload created (%d parts)", job.id, job.part_count)
-        if job.phase is Phase.COMPLETING:
+        if job.phase is Phase.COMPLETING and job.crc64nvme and job.sha256:
             return self._complete(job, control)
         assert job.upload_id is not None and job.part_size is not None
+        journal = self.store.parts(job.id)
+        if any(len(p.checksum_b64) != 12 for p in journal.values()):
+            # a multipart upload begun by an older version (SHA-256 parts, no full-object
+            # checksum): S3 would refuse to complete it with a CRC64NVME; start it again
+            log.info("job %s: restarting an upload begun by an older version", job.id)
+            job = self._abort_remote(job)
+            if job.upload_id is not None:
+                job = self.store.reset_upload(job.id, self.user_id)
+            return self._upload_multipart(job, control)
         upload_id = job.upload_id
+        assert upload_id is not None
         try:
             remote_list = self._call(lambda: self.api.list_parts(job.video_id, upload_id), control)
         except NotFoundError:
@@ -1143,7 +1157,6 @@ class UploadEngine:
             job = self.store.reset_upload(job.id, self.user_id)
             return self._upload_multipart(job, control)
         remote = {int(p["partNumber"]): p for p in remote_list}
-        journal = self.store.parts(job.id)
         psize: int = job.part_size or 0
         count = job.part_count
 
@@ -1167,18 +1180,19 @@ class UploadEngine:
         job = self._set(job, bytes_done=done_bytes)
 
         fd = self._open_source(job)
+        reader = FileReader(fd, job.size, psize, job.name, self.hash_pool)
         abort_siblings = threading.Event()
-        whole = WholeFileSha256(fd, job.size, job.name, abort_siblings)
         max_flight = max(1, self.settings.max_parts_in_flight)
+        # parts held in memory at once (read ahead + signed + sending): the upload's RAM bound
+        max_buffers = max_flight + READ_AHEAD
         done_lock = threading.Lock()
         bytes_done = [done_bytes]
-        hashes: dict[int, Future[str]] = {}
-        hash_next = [1]
         try:
-            with ThreadPoolExecutor(max_flight, thread_name_prefix=f"part-{job.id}") as pool, \
-                    ThreadPoolExecutor(HASH_THREADS, thread_name_prefix=f"hash-{job.id}") as hasher:
+            with ThreadPoolExecutor(max_flight, thread_name_prefix=f"part-{job.id}") as pool:
+                prepared: dict[int, Future[PreparedPart]] = {}
                 pending: dict[Future[Part], int] = {}
-                batch: list[tuple[int, int, int, str]] = []  # (n, offset, length, checksum)
+                batch: list[PreparedPart] = []
+                next_read = [1]
 
                 def collect(block: bool) -> None:
                     if not pending:
@@ -1190,22 +1204,30 @@ class UploadEngine:
                         pending.pop(fut)
                         fut.result()  # raises the part's error
 
-                def send_part(n: int, offset: int, length: int, checksum: str,
-                              first: tuple[str, dict[str, str]]) -> Part:
+                def read_ahead() -> None:
+                    while (next_read[0] <= count
+                           and len(prepared) + len(batch) + len(pending) < max_buffers):
+                        prepared[next_read[0]] = reader.submit(next_read[0])
+                        next_read[0] += 1
+
+                def send_part(prep: PreparedPart, first: tuple[str, dict[str, str]]) -> Part:
+                    n = prep.number
+                    checksum = prep.checksum_b64
+
                     def sign() -> tuple[str, dict[str, str]]:
                         return _signed(self.api.sign_parts(
                             job.video_id, upload_id,
-                            [{"partNumber": n, "contentLength": length,
-                              "checksumSHA256": checksum}],
+                            [{"partNumber": n, "contentLength": prep.size,
+                              "checksumCRC64NVME": checksum}],
                         )[0])
 
                     etag = self._send(
-                        job, control, sign, offset, length, fd, first=first,
+                        job, control, sign, prep.data, first=first,
                         label=f"part {n}/{count}", abort_siblings=abort_siblings,
                     )
-                    part = Part(n, length, checksum, etag)
+                    part = Part(n, prep.size, checksum, etag)
                     with done_lock:
-                        bytes_done[0] += length
+                        bytes_done[0] += prep.size
                         total = bytes_done[0]
                     # journal commit (fsync) outside the lock: siblings finishing meanwhile
                     # do not queue behind it
@@ -1215,41 +1237,29 @@ class UploadEngine:
                 def flush_batch() -> None:
                     if not batch:
                         return
-                    while len(pending) + len(batch) > 2 * max_flight:
-                        collect(block=True)
                     control.check_row()
                     signed = self._call(lambda: self.api.sign_parts(
                         job.video_id, upload_id,
-                        [{"partNumber": n, "contentLength": ln, "checksumSHA256": c}
-                         for n, _o, ln, c in batch],
+                        [{"partNumber": p.number, "contentLength": p.size,
+                          "checksumCRC64NVME": p.checksum_b64} for p in batch],
                     ), control)
                     by_number = {int(s["partNumber"]): s for s in signed}
-                    for n, off, ln, c in batch:
-                        fut = pool.submit(send_part, n, off, ln, c, _signed(by_number[n]))
-                        pending[fut] = n
+                    for prep in batch:
+                        fut = pool.submit(send_part, prep, _signed(by_number[prep.number]))
+                        pending[fut] = prep.number
                     batch.clear()
-
-                def hash_ahead(upto: int) -> None:
-                    """Part hashes run on their own threads a few parts ahead of the sends
-                    (the whole-file hash reads on its own): no single hashing thread paces
-                    the upload, both cores share the SHA-256 work."""
-                    while hash_next[0] <= min(count, upto):
-                        k = hash_next[0]
-                        hashes[k] = hasher.submit(
-                            _hash_range, fd, (k - 1) * psize, expected_len(k), job,
-                            abort_siblings,
-                        )
-                        hash_next[0] += 1
 
                 try:
                     for n in range(1, count + 1):
                         control.check()
-                        offset = (n - 1) * psize
-                        length = expected_len(n)
-                        hash_ahead(n + HASH_AHEAD)
-                        checksum = hashes.pop(n).result()
+                        read_ahead()
+                        while n not in prepared:  # every buffer is busy: free one
+                            flush_batch()
+                            collect(block=True)
+                            read_ahead()
+                        prep = prepared.pop(n).result()
                         if n in confirmed:
-                            if confirmed[n].checksum_b64 != checksum:
+                            if confirmed[n].checksum_b64 != prep.checksum_b64:
                                 raise SourceChangedError(
                                     f"{job.name} changed since part {n} was uploaded; the "
                                     "upload was stopped so old and new content never mix. "
@@ -1257,16 +1267,21 @@ class UploadEngine:
                                 )
                             continue
                         r = remote.get(n)
-                        if (r is not None and int(r.get("size", -1)) == length
-                                and r.get("checksumSHA256") == checksum):
-                            part = Part(n, length, checksum, str(r.get("etag")))
+                        remote_crc = None if r is None else r.get("checksumCRC64NVME")
+                        if (r is not None and int(r.get("size", -1)) == prep.size
+                                and r.get("etag") and remote_crc in (None, prep.checksum_b64)):
+                            # in S3 but not journalled (cut before the journal commit): trust
+                            # its size and ETag as S3 does; the full-object CRC64NVME checked
+                            # at completion proves the bytes are the file's
+                            part = Part(n, prep.size, prep.checksum_b64, str(r["etag"]))
                             with done_lock:
-                                bytes_done[0] += length
+                                bytes_done[0] += prep.size
                                 self.store.record_part(job.id, part, bytes_done=bytes_done[0])
-                            self.progress.add(job.id, length)
+                            self.progress.add(job.id, prep.size)
                             continue
-                        batch.append((n, offset, length, checksum))
-                        if len(batch) >= min(max_flight, SIGN_BATCH_MAX):
+                        batch.append(prep)
+                        if len(batch) >= min(max(1, max_flight - len(pending)),
+                                             SIGN_BATCH_MAX):
                             flush_batch()
                         collect(block=False)
                     flush_batch()
@@ -1274,41 +1289,84 @@ class UploadEngine:
                         collect(block=True)
                 except BaseException:
                     abort_siblings.set()
+                    reader.stop()
                     for fut in pending:
                         fut.cancel()
-                    for hashed in hashes.values():
-                        hashed.cancel()
                     raise
-            digest = whole.result()
+            sha = reader.sha256()
+            crc = reader.crc64nvme_b64()
+            self._check_unchanged(job, fd)
+        except RejectedError as exc:
+            if exc.code != "BadDigest":
+                raise
+            # S3 refused a part whose bytes were not those hashed (damaged on the way): this
+            # upload is dropped and the file read and sent again from its first byte
+            self._abort_remote(self.job(job.id))
+            self.store.reset_upload(job.id, self.user_id, sha256=None)
+            raise _CloudCopyRejected(
+                f"S3 refused a part of {job.name}: its bytes arrived damaged",
+                code="checksum_mismatch",
+            ) from None
         finally:
-            abort_siblings.set()  # stops the whole-file reader if it is still running
-            whole.join()
+            reader.drain()
             os.close(fd)
-        job = self._set(job, sha256=digest.hexdigest(), phase=Phase.COMPLETING)
+        job = self._set(job, sha256=sha.hexdigest(), crc64nvme=crc, phase=Phase.COMPLETING)
         return self._complete(job, control)
+
+    def _check_unchanged(self, job: Job, fd: int) -> None:
+        """After the read: the file still has the size and modification time it was queued
+        with, so the bytes hashed and sent are the file as it is (not a growing copy)."""
+        st = os.fstat(fd)
+        if st.st_size != job.size or st.st_mtime_ns != job.mtime_ns:
+            raise SourceChangedError(
+                f"{job.name} changed while it was uploaded (size {job.size:,} -> "
+                f"{st.st_size:,} bytes or modified time differs); not marked done. "
+                "Retry to upload the new content.")
 
     def _complete(self, job: Job, control: _Control) -> Job:
         assert job.upload_id is not None
         upload_id = job.upload_id
         parts = self.store.parts(job.id)
-        if len(parts) != job.part_count:
+        if len(parts) != job.part_count or not job.crc64nvme:
             log.warning("job %s: journal has %d/%d parts at complete; resuming parts",
                         job.id, len(parts), job.part_count)
             return self._upload_multipart(self._set(job, phase=Phase.PARTS), control)
         payload = [
-            {"partNumber": p.part_number, "etag": p.etag, "checksumSHA256": p.checksum_b64}
+            {"partNumber": p.part_number, "etag": p.etag, "checksumCRC64NVME": p.checksum_b64}
             for p in sorted(parts.values(), key=lambda p: p.part_number)
         ]
+        whole = job.crc64nvme
         try:
-            self._call(lambda: self.api.complete_multipart(job.video_id, upload_id, payload),
-                       control)
+            self._call(lambda: self.api.complete_multipart(
+                job.video_id, upload_id, payload, checksum_crc64nvme=whole), control)
         except NotFoundError:
             # completed before a crash (S3 forgets finished uploads); the record step checks
-            # that the object is really there (status "uploaded", size equal).
+            # that the object is really there (status "uploaded", size and checksum equal).
             log.info("job %s: upload already completed earlier", job.id)
+        except ConflictError as exc:
+            if exc.code != "checksum_mismatch":
+                raise
+            # S3 refused the whole-object checksum (the server aborted the upload): send the
+            # file again from its first byte
+            self.store.reset_upload(job.id, self.user_id, sha256=None)
+            raise _CloudCopyRejected(
+                f"S3 refused the whole-file checksum of {job.name}", code=exc.code
+            ) from None
         return self._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
 
-    def _create_record(self, job: Job) -> Job:
+    def _mark_duplicate(self, job: Job, sha256: str) -> None:
+        matches = self._call(lambda: self.api.find_duplicates(sha256s=[sha256]))
+        winner = next((str(m["videoId"]) for m in matches
+                       if m.get("videoId") and m.get("videoId") != job.video_id), None)
+        self._set(
+            job, expect=tuple(ACTIVE_STATES), state=JobState.DONE, phase=Phase.FINISHED,
+            duplicate_of=winner, error="Already in your library (the same file was uploaded "
+            "from elsewhere meanwhile); this copy was not kept.", error_code="duplicate",
+        )
+
+    def _create_record(self, job: Job) -> Job | None:
+        """POST /videos for the uploaded bytes; ``None`` when the file turned out to be a
+        duplicate (the job is then done)."""
         media = dict(job.media)
         payload: dict[str, Any] = {
             "videoId": job.video_id,
@@ -1316,15 +1374,22 @@ class UploadEngine:
             **media,
             "fileSizeBytes": job.size,
             "mimeType": media.get("mimeType") or job.content_type,
-            "uploadKind": "single" if job.size < self.options.multipart_threshold else "multipart",
+            "uploadKind": "multipart",
         }
         if job.sha256:
             payload["sha256"] = job.sha256
+        if job.crc64nvme:
+            payload["crc64nvme"] = job.crc64nvme
         if job.fingerprint:
             payload["fingerprint"] = job.fingerprint
         try:
             video = self._call(lambda: self.api.create_video(payload))
         except ConflictError as exc:
+            if exc.code == "duplicate" and job.sha256:
+                # the same file reached the library from elsewhere meanwhile; the server
+                # deleted this upload's copy (no object without a record)
+                self._mark_duplicate(job, job.sha256)
+                return None
             if exc.code not in REUPLOAD_CODES:
                 raise
             # the server refused (and removed) the bytes or does not see them: forget the
@@ -1400,68 +1465,3 @@ def _etag(value: Any) -> str:
 
 def _signed(entry: dict[str, Any]) -> tuple[str, dict[str, str]]:
     return str(entry["url"]), {str(k): str(v) for k, v in dict(entry.get("headers") or {}).items()}
-
-
-class WholeFileSha256:
-    """The whole-file SHA-256, read and computed on its own thread, in order, while the parts
-    are hashed (and sent) by other threads. hashlib releases the GIL, so the two SHA-256 passes
-    share both cores instead of one thread pacing the other; the extra read comes from the
-    page cache. ``stop`` (set when the upload stops) ends the reading early."""
-
-    def __init__(self, fd: int, size: int, name: str, stop: threading.Event) -> None:
-        self._fd = fd
-        self._size = size
-        self._name = name
-        self._stop = stop
-        self._h = Sha256()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="whole-sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        pos = 0
-        try:
-            while pos < self._size and not self._stop.is_set():
-                data = os.pread(self._fd, min(READ_CHUNK, self._size - pos), pos)
-                if not data:
-                    raise SourceChangedError(
-                        f"{self._name} got shorter while it was read; not uploaded.")
-                self._h.update(data)
-                pos += len(data)
-        except OSError as exc:
-            self._error = SourceError(f"Cannot read {self._name}: {exc.strerror or exc}",
-                                      vanished=True)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
-            self._error = exc
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def result(self) -> Sha256:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        if self._h.length != self._size:
-            raise SourceChangedError(f"{self._name} changed while it was read; not uploaded.")
-        return self._h
-
-
-def _hash_range(
-    fd: int, offset: int, length: int, job: Job, stop: threading.Event | None = None
-) -> str:
-    """SHA-256 (base64) of one part, read in ``READ_CHUNK`` blocks."""
-    part = Sha256()
-    pos = 0
-    while pos < length:
-        if stop is not None and stop.is_set():
-            raise Interrupted("sibling-failed")
-        try:
-            data = os.pread(fd, min(READ_CHUNK, length - pos), offset + pos)
-        except OSError as exc:
-            raise SourceError(f"Cannot read {job.name}: {exc.strerror or exc}",
-                              vanished=True) from exc
-        if not data:
-            raise SourceChangedError(f"{job.name} got shorter while it was read; not uploaded.")
-        part.update(data)
-        pos += len(data)
-    return part.b64digest()

@@ -111,6 +111,7 @@ class Job:
     position: float = 0.0
     fingerprint: str | None = None
     sha256: str | None = None
+    crc64nvme: str | None = None  # base64 whole-file CRC64NVME, from the same read as sha256
     content_type: str = "video/mp4"
     upload_id: str | None = None
     part_size: int | None = None

@@ -96,13 +96,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (job_id, part_number)
     );
     """,
+    # 2: the whole-file CRC64NVME S3 checks at completion (parts journal checksums are
+    # CRC64NVME from now on)
+    """
+    ALTER TABLE jobs ADD COLUMN crc64nvme TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _COLUMNS = (
     "id, user_id, path, size, mtime_ns, video_id, state, phase, position, fingerprint, sha256, "
     "content_type, upload_id, part_size, bytes_done, attempts, error, error_code, duplicate_of, "
-    "media, video_version, created_at, updated_at"
+    "media, video_version, created_at, updated_at, crc64nvme"
 )
 _UPDATABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id", "user_id", "created_at"}
 
@@ -123,6 +128,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         position=row["position"],
         fingerprint=row["fingerprint"],
         sha256=row["sha256"],
+        crc64nvme=row["crc64nvme"],
         content_type=row["content_type"],
         upload_id=row["upload_id"],
         part_size=row["part_size"],
@@ -459,12 +465,12 @@ class QueueStore:
         return _row_to_job(new)
 
     def claim_fingerprint(self, job_id: int, user_id: str, fp: str) -> Job | None:
-        """Store ``fp`` on the job unless another live job of the user has it.
+        """Store ``fp`` on the job; return another live job of the user with the same ``fp``.
 
-        Returns the other job (this one is then a duplicate) or ``None``. Atomic, so two
-        copies of one clip queued at once cannot both be uploaded. Finished jobs are not
-        consulted: the cloud duplicate check knows whether that video still exists.
-        """
+        The fingerprint only finds candidates (DESIGN §8, revised): the other job is not
+        proof of a duplicate, only a reason to let it finish first so that the whole-file
+        SHA-256 can decide. Finished jobs are not consulted: the cloud knows whether that
+        video still exists."""
         with self._tx() as db:
             states = _LIVE_STATES
             row = db.execute(
@@ -472,13 +478,11 @@ class QueueStore:
                 f"AND state IN ({','.join('?' * len(states))}) ORDER BY id LIMIT 1",
                 (user_id, fp, job_id, *states),
             ).fetchone()
-            if row is not None:
-                return _row_to_job(row)
             db.execute(
                 "UPDATE jobs SET fingerprint = ?, updated_at = ? WHERE id = ?",
                 (fp, self._clock(), job_id),
             )
-        return None
+        return None if row is None else _row_to_job(row)
 
     def record_part(self, job_id: int, part: Part, *, bytes_done: int | None = None) -> None:
         with self._tx() as db:
@@ -504,6 +508,7 @@ class QueueStore:
         """Forget the multipart upload (parts journal included) and apply ``changes``."""
         with self._tx() as db:
             db.execute("DELETE FROM parts WHERE job_id = ?", (job_id,))
+        changes.setdefault("crc64nvme", None)
         return self.update(
             job_id, user_id, upload_id=None, part_size=None, phase=Phase.NEW, bytes_done=0,
             **changes,

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -164,7 +164,7 @@ class FileSlice:
         offset: int,
         length: int,
         *,
-        on_read: Callable[[bytes], None] | None = None,
+        on_read: Callable[[bytes | memoryview], None] | None = None,
         bucket: TokenBucket | None = None,
         abort_check: Callable[[], None] | None = None,
         name: str = "",
@@ -192,7 +192,7 @@ class FileSlice:
         if self._abort_check is not None:
             self._abort_check()
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1) -> bytes | memoryview:
         remaining = self._length - self._pos
         if remaining <= 0:
             return b""
@@ -206,13 +206,7 @@ class FileSlice:
             self._abort_check()
         if self._bucket is not None:
             self._bucket.consume(size)
-        try:
-            data = os.pread(self._fd, size, self._offset + self._pos)
-        except OSError as exc:
-            raise SourceError(
-                f"Cannot read {self.name or 'the file'}: {exc.strerror or exc}",
-                vanished=exc.errno in SOURCE_GONE_ERRNOS,
-            ) from exc
+        data = self._read_at(self._offset + self._pos, size)
         if not data:
             raise SourceError(
                 f"{self.name or 'The file'} got shorter while uploading (it changed on disk)."
@@ -223,6 +217,28 @@ class FileSlice:
         if self._on_read is not None:
             self._on_read(data)
         return data
+
+
+    def _read_at(self, position: int, size: int) -> bytes | memoryview:
+        try:
+            return os.pread(self._fd, size, position)
+        except OSError as exc:
+            raise SourceError(
+                f"Cannot read {self.name or 'the file'}: {exc.strerror or exc}",
+                vanished=exc.errno in SOURCE_GONE_ERRNOS,
+            ) from exc
+
+
+class BufferSlice(FileSlice):
+    """A :class:`FileSlice` over bytes already read into memory (a part read once, hashed,
+    and kept until S3 accepted it): the same blocks, progress, cap and abort checks."""
+
+    def __init__(self, data: memoryview, **kwargs: Any) -> None:
+        super().__init__(-1, 0, len(data), **kwargs)
+        self._data = data
+
+    def _read_at(self, position: int, size: int) -> bytes | memoryview:
+        return self._data[position:position + size]
 
 
 @dataclass(frozen=True)
@@ -295,11 +311,12 @@ def put_object(
     for k in [k for k in send_headers if k.lower() == "content-length" and k != "Content-Length"]:
         del send_headers[k]
     try:
+        data = cast(Any, body)  # a slice has read(n) and __len__: an exact Content-Length
         if link is not None:
             with link.stream(waiting=body.check_abort if isinstance(body, FileSlice) else None):
-                resp = session.put(target, data=body, headers=send_headers, timeout=timeout)
+                resp = session.put(target, data=data, headers=send_headers, timeout=timeout)
         else:
-            resp = session.put(target, data=body, headers=send_headers, timeout=timeout)
+            resp = session.put(target, data=data, headers=send_headers, timeout=timeout)
     except SourceError:
         raise
     except (requests.ConnectionError, requests.Timeout) as exc:

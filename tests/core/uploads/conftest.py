@@ -26,7 +26,6 @@ from tests.support.strict_s3_proxy import StrictS3Proxy
 MIB = 1024 * 1024
 # S3's (and moto's) 5 MiB minimum part applies: tests use 5 MiB parts and ~12-16 MB files
 TEST_OPTIONS = EngineOptions(
-    multipart_threshold=5 * MIB,
     min_part_size=5 * MIB,
     backoff_attempts=4,
     probe_interval=0.05,
@@ -142,3 +141,4 @@ def big_video(tmp_path: Path) -> Callable[..., Path]:
                                seed=seed if seed is not None else zlib.crc32(name.encode()))
 
     return factory
+

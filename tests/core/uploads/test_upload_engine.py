@@ -89,9 +89,14 @@ def test_single_and_multipart_upload_through_strict_s3(
         assert object_sha256(s3, local_stack["bucket"], video.s3_key) == video.sha256
         assert video.title == path.stem
         assert video.duration_sec and video.duration_sec > 0
-    # the big one went as 3 parts, each with a checksum the proxy verified
-    part_puts = [r for r in proxy.stats.puts(ok=True) if r.part_number]
-    assert sorted(r.part_number for r in part_puts) == [1, 2, 3]
+        # verified in cloud at any size: S3's full-object CRC64NVME, the SHA-256 beside it
+        assert video.sha256_verified is True and video.sha256_verified_by == "crc64nvme"
+    # each file went as a multipart upload (the small one as one part), each part with a
+    # CRC64NVME the proxy verified
+    for job, parts in zip(jobs, ([1], [1, 2, 3]), strict=True):
+        part_puts = [r for r in proxy.stats.puts(ok=True)
+                     if r.part_number and job.video_id in r.path]
+        assert sorted(r.part_number for r in part_puts) == parts
     assert no_multipart_left(s3, local_stack["bucket"], sub, *(j.video_id for j in jobs))
     # progress: bytes reached the total, throttled to <= ~10/s
     assert snapshots and max(s.jobs[jobs[1].id].bytes_done for s in snapshots

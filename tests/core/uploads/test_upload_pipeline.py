@@ -1,19 +1,26 @@
-"""The throughput pieces of the upload pipeline: big socket writes, the whole-file SHA-256 on its
-own thread, part journal commits out of order. (Speed itself: tests/benchmarks/bench_upload.py.)
+"""The throughput pieces of the upload pipeline: big socket writes, one read per byte giving the
+parts and the whole-file digests, part journal commits out of order. (Speed itself:
+tests/benchmarks/bench_upload.py.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from pathlib import Path
 
 import pytest
+from awscrt.checksums import crc64nvme
 from requests.adapters import HTTPAdapter
 
-from medispecs_desktop.core.uploads.engine import SourceChangedError, WholeFileSha256
 from medispecs_desktop.core.uploads.jobs import Part
+from medispecs_desktop.core.uploads.pipeline import (
+    FileReader,
+    HashPool,
+    ReadStopped,
+    SourceChangedError,
+    crc64nvme_b64,
+)
 from medispecs_desktop.core.uploads.store import QueueStore
 from medispecs_desktop.core.uploads.transfer import (
     BLOCK_SIZE,
@@ -47,27 +54,41 @@ def test_upload_connections_write_big_blocks(tmp_path: Path) -> None:
         os.close(fd)
 
 
-def test_whole_file_hash_on_its_own_thread(tmp_path: Path) -> None:
+def test_one_read_gives_parts_their_crc_and_the_whole_file_digests(tmp_path: Path) -> None:
     data = os.urandom(5 * MIB + 123)
     path = tmp_path / "clip.mp4"
     path.write_bytes(data)
+    pool = HashPool()
     fd = os.open(path, os.O_RDONLY)
     try:
-        stop = threading.Event()
-        whole = WholeFileSha256(fd, len(data), path.name, stop)
-        assert whole.result().hexdigest() == hashlib.sha256(data).hexdigest()
+        reader = FileReader(fd, len(data), 2 * MIB, path.name, pool)
+        futures = [reader.submit(n) for n in range(1, reader.count + 1)]
+        parts = [f.result() for f in futures]
+        assert [bytes(p.data) for p in parts] == [data[:2 * MIB], data[2 * MIB:4 * MIB],
+                                                  data[4 * MIB:]]
+        assert [p.crc64nvme for p in parts] == [
+            crc64nvme(data[:2 * MIB]), crc64nvme(data[2 * MIB:4 * MIB]), crc64nvme(data[4 * MIB:])]
+        assert reader.sha256().hexdigest() == hashlib.sha256(data).hexdigest()
+        assert reader.crc64nvme_b64() == crc64nvme_b64(crc64nvme(data))
+        assert reader.bytes_read == len(data)  # every byte read exactly once
         # the file is shorter than the job says: never a digest of a different file
-        short = WholeFileSha256(fd, len(data) + MIB, path.name, stop)
-        with pytest.raises(SourceChangedError, match="shorter"):
-            short.result()
-        # a stopped upload stops the reader (and result() says the hash is incomplete)
-        stop.set()
-        stopped = WholeFileSha256(fd, len(data), path.name, stop)
-        stopped.join()
+        short = FileReader(fd, len(data) + MIB, 2 * MIB, path.name, pool)
+        for f in [short.submit(n) for n in range(1, short.count + 1)][-1:]:
+            with pytest.raises(SourceChangedError, match="shorter"):
+                f.result()
         with pytest.raises(SourceChangedError):
-            stopped.result()
+            short.sha256()
+        # a stopped read ends its parts (and says the digests are incomplete)
+        stopped = FileReader(fd, len(data), 2 * MIB, path.name, pool)
+        stopped.stop()
+        with pytest.raises(ReadStopped):
+            stopped.submit(1).result()
+        stopped.drain()
+        with pytest.raises(SourceChangedError):
+            stopped.crc64nvme_b64()
     finally:
         os.close(fd)
+        pool.shutdown()
 
 
 def test_parts_journaled_out_of_order_never_lower_the_byte_count(tmp_path: Path) -> None:

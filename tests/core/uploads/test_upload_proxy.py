@@ -7,6 +7,8 @@ import hashlib
 
 import requests
 
+from medispecs_desktop.core.uploads.pipeline import crc64nvme_of
+
 
 def test_proxy_refuses_what_real_s3_refuses(proxy, demo_api) -> None:
     api, _ = demo_api
@@ -34,3 +36,28 @@ def test_proxy_refuses_what_real_s3_refuses(proxy, demo_api) -> None:
 
     ok = requests.put(url, data=body, headers=headers, timeout=10)
     assert ok.status_code == 200 and ok.headers["ETag"]
+
+
+def test_proxy_checks_crc64nvme_like_s3(proxy, demo_api) -> None:
+    """A part's signed x-amz-checksum-crc64nvme is checked against its bytes; a body damaged
+    on the way (the ``tamper`` fault) is refused with S3's BadDigest."""
+    api, _ = demo_api
+    body = b"y" * 5000
+    crc = crc64nvme_of(body)
+    signed = api.upload_url("v_proxycheck0002", content_type="video/mp4", size=len(body),
+                            crc64nvme_b64=crc)
+    url = proxy.rewrite(signed["uploadUrl"])
+    headers = dict(signed["headers"])
+    assert headers["x-amz-checksum-crc64nvme"] == crc
+    wrong = dict(headers, **{"x-amz-checksum-crc64nvme": crc64nvme_of(b"z")})
+    refused = requests.put(url, data=body, headers=wrong, timeout=10)
+    assert refused.status_code == 400 and "BadDigest" in refused.text
+    assert "CRC64NVME" in refused.text
+    missing = {k: v for k, v in headers.items() if k.lower() != "x-amz-checksum-crc64nvme"}
+    unsigned = requests.put(url, data=body, headers=missing, timeout=10)
+    assert unsigned.status_code == 403 and "SignatureDoesNotMatch" in unsigned.text
+    proxy.inject("tamper")
+    damaged = requests.put(url, data=body, headers=headers, timeout=10)
+    assert damaged.status_code == 400 and "BadDigest" in damaged.text
+    ok = requests.put(url, data=body, headers=headers, timeout=10)
+    assert ok.status_code == 200
