@@ -24,6 +24,8 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
+from medispecs_desktop.core.priority import lower_process_priority
+
 __all__ = ["StackProcessError", "stack_stderr", "start_stack_process", "stop_stack_process"]
 
 
@@ -46,9 +48,12 @@ def start_stack_process(
     *,
     timeout: float = 90.0,
     env: dict[str, str] | None = None,
+    background: bool = False,
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     """Start ``python -m medispecs_desktop local-stack --port 0 --exit-on-stdin-eof *args`` and
-    wait (at most ``timeout`` s) for its JSON line. Returns the process and the parsed line."""
+    wait (at most ``timeout`` s) for its JSON line. Returns the process and the parsed line.
+    ``background``: the child runs at a lower OS priority than this process (as the app's demo
+    stack does), so a GUI or benchmark in this process gets a CPU first."""
     stderr = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child can never block
     cmd = [sys.executable, "-m", "medispecs_desktop", "local-stack", "--port", "0",
            "--exit-on-stdin-eof", *args]
@@ -58,6 +63,8 @@ def start_stack_process(
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=child_env
     )
     proc._medispecs_stderr = stderr  # type: ignore[attr-defined]
+    if background:
+        lower_process_priority(proc.pid)
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     buffer = b""

@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal, Slot
 
 from medispecs_desktop.core.logs import redact
+from medispecs_desktop.core.priority import lower_process_priority
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class LocalStackProcess(QObject):
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
         self._process.setProcessEnvironment(env)
+        # the demo stack runs below the GUI: the window gets a CPU first on a busy machine
+        self._process.started.connect(self._on_started)
         self._process.readyReadStandardOutput.connect(self._on_stdout)
         self._process.readyReadStandardError.connect(self._on_stderr)
         self._process.errorOccurred.connect(self._on_error)
@@ -128,6 +131,9 @@ class LocalStackProcess(QObject):
         self.failed.emit(reason)
 
     @Slot()
+    def _on_started(self) -> None:
+        lower_process_priority(self.pid)
+
     def _on_stdout(self) -> None:
         data = bytes(self._process.readAllStandardOutput().data())
         if self.info is not None:

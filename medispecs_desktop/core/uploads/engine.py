@@ -44,6 +44,7 @@ from medispecs_desktop.core.errors import (
     ServerError,
 )
 from medispecs_desktop.core.hashing import fingerprint, sha256_file
+from medispecs_desktop.core.priority import lower_thread_priority
 from medispecs_desktop.core.uploads.awake import SleepInhibitor
 from medispecs_desktop.core.uploads.jobs import (
     ACTIVE_STATES,
@@ -757,6 +758,7 @@ class UploadEngine:
 
     # ------------------------------------------------------------------ one job
     def _run_job(self, job: Job, control: _Control) -> None:
+        lower_thread_priority()  # the GUI first; its hashing and sending threads inherit it
         try:
             self._process(job, control)
         except Interrupted as stop:
