@@ -46,7 +46,11 @@ def local_stack() -> Iterator[dict[str, Any]]:
     """
     from medispecs_desktop.local.child import start_stack_process, stop_stack_process
 
-    proc, info = start_stack_process()
+    # without the server-side processing pipeline: its asynchronous updates (status, version)
+    # would race the many tests that check a record right after they wrote it;
+    # tests/local/test_processing_pipeline.py starts a stack with it
+    env = {**os.environ, "MEDISPECS_STACK_PROCESSING": "off"}
+    proc, info = start_stack_process(env=env)
     try:
         yield info
     finally:

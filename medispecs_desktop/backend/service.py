@@ -92,6 +92,15 @@ PUBLIC_FIELDS = (
     "sha256VerifiedBy",
     "verifiedAt",
     "crc64nvme",
+    # made by the processing function (backend/processing) from the bytes themselves
+    "frameRate",
+    "rotation",
+    "containerCreatedAt",
+    "audioCodec",
+    "statusReason",
+    "previewSheetS3Key",
+    "previewIndexS3Key",
+    "processedAt",
 )
 
 CREATE_FIELDS: dict[str, Field] = {
@@ -235,6 +244,11 @@ class VideoService:
         thumb = item.get("thumbnailS3Key")
         if thumb:
             out["thumbnailUrl"] = self.storage.presign_get(str(thumb), content_type="image/jpeg")
+        for key_field, url_field, mime in (("previewSheetS3Key", "previewSheetUrl", "image/jpeg"),
+                                       ("previewIndexS3Key", "previewIndexUrl",
+                                        "application/json")):
+            if item.get(key_field):
+                out[url_field] = self.storage.presign_get(str(item[key_field]), content_type=mime)
         return out
 
     def _video_unless_trashed(self, user_id: str, video_id: str) -> Item | None:

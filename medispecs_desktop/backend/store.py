@@ -353,8 +353,10 @@ class VideoStore:
         set_values: Mapping[str, Any],
         condition: str | None = None,
         condition_values: Mapping[str, Any] | None = None,
+        remove: Iterable[str] = (),
     ) -> Item | None:
-        """``SET`` attributes and bump ``version``; optimistic lock on ``expected_version``.
+        """``SET`` attributes (and ``REMOVE`` the ``remove`` ones) and bump ``version``;
+        optimistic lock on ``expected_version``.
 
         Returns the new record, or ``None`` when the condition failed (caller decides whether
         that is a conflict or a missing record)."""
@@ -365,6 +367,10 @@ class VideoStore:
             names[f"#a{i}"] = attr
             values[f":v{i}"] = value
             sets.append(f"#a{i} = :v{i}")
+        removes = ""
+        for i, attr in enumerate(dict.fromkeys(remove)):
+            names[f"#r{i}"] = attr
+            removes += ("" if i else " REMOVE ") + ("," if i else "") + f"#r{i}"
         conditions = ["attribute_exists(#pk)"]
         if expected_version is not None:
             values[":expected"] = expected_version
@@ -377,7 +383,7 @@ class VideoStore:
             resp = self.db.update_item(
                 TableName=self.table,
                 Key=_key(key["PK"], key["SK"]),
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression="SET " + ", ".join(sets) + removes,
                 ConditionExpression=" AND ".join(conditions),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={k: _serializer.serialize(_to_dynamo_value(v))

@@ -46,6 +46,7 @@ __all__ = ["DEMO_NOTE", "LocalStack", "LocalStackError", "MotoServer", "sign_in"
 log = logging.getLogger(__name__)
 
 DEMO_NOTE = "in-memory demo: nothing is stored"
+PROCESSING_ENV = "MEDISPECS_STACK_PROCESSING"
 
 _running_lock = threading.Lock()
 _running: LocalStack | None = None
@@ -179,6 +180,7 @@ class LocalStack:
         presign_expiry_seconds: int | None = None,
         clock: Callable[[], float] = time.time,
         environ: Mapping[str, str] | None = None,
+        processing: bool | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError(
@@ -198,6 +200,11 @@ class LocalStack:
         # the backend's own parser; `local-stack` passes os.environ, library callers nothing
         self.environ = dict(environ or {})
         self.clock = clock
+        # the server-side pipeline (S3 event -> SQS -> processing handler); on unless
+        # MEDISPECS_STACK_PROCESSING=off (the test suite's shared stack keeps statuses still)
+        self.processing = processing if processing is not None else (
+            self.environ.get(PROCESSING_ENV, "on").strip().lower() not in ("0", "off", "false"))
+        self.poller: Any = None
         self.moto: MotoServer | None = None
         self.gateway: LocalGateway | None = None
         self.provisioned: Provisioned | None = None
@@ -298,6 +305,7 @@ class LocalStack:
             )
             api_url = self.gateway.start()
             t = self._mark("gateway", t)
+            queues = self._start_processing(endpoint, config) if self.processing else None
             demo = prov.users[0]
             self.info = {
                 "apiUrl": api_url,
@@ -315,6 +323,9 @@ class LocalStack:
                 "users": [{"username": u.username, "password": u.password} for u in prov.users],
                 "authDomain": endpoint,
             }
+            if queues is not None:
+                self.info["processingQueueUrl"] = queues.queue_url
+                self.info["processingDlqUrl"] = queues.dlq_url
             if prov.mfa_user is not None:
                 self.info["mfaUser"] = {"username": prov.mfa_user.username,
                                         "password": prov.mfa_user.password,
@@ -371,6 +382,19 @@ class LocalStack:
             s3_addressing_style="path",
         )
 
+    def _start_processing(self, endpoint: str, config: Any) -> Any:
+        """The bucket's events to a queue, and a poller running the processing handler."""
+        from medispecs_desktop.backend.processing.handler import build_processor
+        from medispecs_desktop.local.processing import QueuePoller, provision_processing
+
+        assert self.provisioned is not None
+        queues = provision_processing(endpoint, self.region, self.provisioned.bucket,
+                                      session=self._boto)
+        app = build_processor(config, queue_url=queues.queue_url, clock=self.clock)
+        self.poller = QueuePoller(app, queues, endpoint, self.region, session=self._boto)
+        self.poller.start()
+        return queues
+
     @staticmethod
     def _make_clips(folder: Path, box: dict[str, Any]) -> None:
         try:
@@ -398,6 +422,9 @@ class LocalStack:
         started = time.perf_counter()
         gateway, self.gateway = self.gateway, None
         moto, self.moto = self.moto, None
+        poller, self.poller = self.poller, None
+        if poller is not None:
+            poller.stop()
         if gateway is None and moto is None:
             self._release()  # a start that failed before moto ran still frees the process
             return

@@ -93,9 +93,10 @@ def test_part_schemas_match_handler_fields(spec: dict[str, Any]) -> None:
 
 
 def test_video_schema_matches_public_fields(spec: dict[str, Any]) -> None:
-    # the Trash listing adds when a video was deleted and when it will be purged
+    # the Trash listing adds when a video was deleted and when it will be purged; the
+    # pre-signed GETs of the thumbnail and the preview sheet are made per response
     assert set(schema(spec, "Video")["properties"]) == set(PUBLIC_FIELDS) | {
-        "thumbnailUrl", "trashedAt", "purgeAt"}
+        "thumbnailUrl", "previewSheetUrl", "previewIndexUrl", "trashedAt", "purgeAt"}
 
 
 def test_requests_used_by_clients_validate(spec: dict[str, Any]) -> None:

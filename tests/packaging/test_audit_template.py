@@ -89,7 +89,8 @@ def test_every_audit_put_carries_the_not_exists_condition() -> None:
 def test_log_groups_are_retained_six_years_and_the_access_log_names_the_user() -> None:
     resources = template()["Resources"]
     groups = {k: v for k, v in resources.items() if v["Type"] == "AWS::Logs::LogGroup"}
-    assert len(groups) == 3  # the API's function, the scheduled jobs' function, the API
+    # the API's function, the scheduled jobs', the processing function's, the API
+    assert len(groups) == 4
     for name, group in groups.items():
         assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain", name
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}

@@ -75,6 +75,8 @@ TRANSACT_ENTRY_ACTIONS = {
 # (403 otherwise), so ListBucket comes with any object read.
 IMPLIED = {"s3:GetObject": {"s3:ListBucket"}}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+QUEUE_CONSUMER_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                          "sqs:ChangeMessageVisibility"}
 ENV_NOT_FOR_DEPLOYMENT = {"ALLOW_QUERY_USER_ID"}
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 
@@ -94,7 +96,11 @@ def transformed() -> dict[str, Any]:
 
     sam = copy.deepcopy(json.loads(json.dumps(template())))
     for res in sam["Resources"].values():
-        if res["Type"] == "AWS::Serverless::Function":
+        if res["Type"] == "AWS::Serverless::Function" and \
+                res["Properties"].get("PackageType") == "Image":
+            res["Properties"]["ImageUri"] = (
+                "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/processing:1")
+        elif res["Type"] == "AWS::Serverless::Function":
             res["Properties"]["CodeUri"] = "s3://artifacts-bucket/videos-handler.zip"
     session = boto3.session.Session(region_name="ap-southeast-1")
     translator = Translator({}, Parser(), boto_session=session)
@@ -112,8 +118,10 @@ def only(kind: str) -> dict[str, Any]:
 
 
 def function(name: str = "VideosFunction") -> dict[str, Any]:
-    """The API's function (``VideosFunction``) or the scheduled jobs' (``JobsFunction``)."""
-    assert set(resources("AWS::Serverless::Function")) == {"VideosFunction", "JobsFunction"}
+    """The API's function (``VideosFunction``), the scheduled jobs' (``JobsFunction``) or the
+    upload processing's (``ProcessingFunction``)."""
+    assert set(resources("AWS::Serverless::Function")) == {
+        "VideosFunction", "JobsFunction", "ProcessingFunction"}
     return template()["Resources"][name]
 
 
@@ -130,13 +138,16 @@ def policy_statements(name: str = "VideosFunction") -> list[dict[str, Any]]:
 
 JOB_MODULES = {"jobs.py"}
 """Backend modules only the scheduled-jobs function runs (the API's role needs none of them)."""
+PROCESSING_PACKAGE = "processing"
+"""``backend/processing/``: only the processing function runs it."""
 
 
 def backend_sources(*, handler_only: bool = False) -> Iterator[tuple[Path, ast.Module]]:
     files = sorted(p for p in BACKEND.rglob("*.py") if "__pycache__" not in p.parts)
     assert files, "no backend sources"
     for path in files:
-        if handler_only and path.name in JOB_MODULES:
+        if handler_only and (path.name in JOB_MODULES or PROCESSING_PACKAGE in
+                             path.relative_to(BACKEND).parts[:-1]):
             continue
         yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
@@ -145,22 +156,27 @@ def backend_sources(*, handler_only: bool = False) -> Iterator[tuple[Path, ast.M
 JOB_ATTRIBUTE_TYPES = {"store": "VideoStore", "storage": "VideoStorage", "trash": "TrashService"}
 
 
-def job_reachable_functions() -> list[ast.AST]:
-    """The function bodies the scheduled jobs can run: every function of ``JOB_MODULES`` and,
-    transitively, the methods they call as ``self.m()``, ``self.store.m()``,
-    ``self.storage.m()``, ``self.trash.m()`` / ``self.service.trash.m()`` (the adapters hold
-    every AWS call)."""
+def _is_processing(path: Path) -> bool:
+    return PROCESSING_PACKAGE in path.relative_to(BACKEND).parts[:-1]
+
+
+def job_reachable_functions(*, processing: bool = False) -> list[ast.AST]:
+    """The function bodies the scheduled jobs (or, ``processing``, the processing function)
+    can run: every function of ``JOB_MODULES`` (of ``backend/processing/``) and, transitively,
+    the methods they call as ``self.m()``, ``self.store.m()``, ``self.storage.m()``,
+    ``self.trash.m()`` / ``self.service.trash.m()`` (the adapters hold every AWS call)."""
     methods: dict[tuple[str, str], ast.AST] = {}
     roots: list[tuple[str, ast.AST]] = []
     for path, tree in backend_sources():
+        root = _is_processing(path) if processing else path.name in JOB_MODULES
         for top in tree.body:
             if isinstance(top, ast.ClassDef):
                 for item in top.body:
                     if isinstance(item, ast.FunctionDef):
                         methods[(top.name, item.name)] = item
-                        if path.name in JOB_MODULES:
+                        if root:
                             roots.append((top.name, item))
-            elif isinstance(top, ast.FunctionDef) and path.name in JOB_MODULES:
+            elif isinstance(top, ast.FunctionDef) and root:
                 roots.append(("", top))
     seen: dict[int, ast.AST] = {}
     todo = list(roots)
@@ -228,9 +244,9 @@ def aws_calls(*, handler_only: bool = False, trees: list[ast.AST] | None = None
     return used_s3, used_ddb, entries
 
 
-def required_actions(*, jobs: bool = False) -> set[str]:
-    s3, ddb, entries = (aws_calls(trees=job_reachable_functions()) if jobs
-                        else aws_calls(handler_only=True))
+def required_actions(*, jobs: bool = False, processing: bool = False) -> set[str]:
+    s3, ddb, entries = (aws_calls(trees=job_reachable_functions(processing=processing))
+                        if jobs or processing else aws_calls(handler_only=True))
     unknown = sorted((s3 - S3_ACTIONS.keys()) | (ddb - DYNAMODB_ACTIONS.keys()))
     assert not unknown, f"backend calls {unknown}: add their IAM actions to the table in this test"
     needed: set[str] = set()
@@ -245,7 +261,7 @@ def required_actions(*, jobs: bool = False) -> set[str]:
     return needed
 
 
-def backend_env_vars() -> set[str]:
+def backend_env_vars(*, handler_only: bool = False) -> set[str]:
     """Environment variables the backend reads.
 
     In every backend module that touches ``os.environ``/``getenv``, the string constants shaped
@@ -253,7 +269,7 @@ def backend_env_vars() -> set[str]:
     ``env["TABLE_MAIN"]``, ``env.get("USER_ID_CLAIM")``, ``_int(env, "MAX_UPLOAD_BYTES", ...)``.
     """
     names: set[str] = set()
-    for path, tree in backend_sources():
+    for path, tree in backend_sources(handler_only=handler_only):
         source = path.read_text(encoding="utf-8")
         if "environ" not in source and "getenv" not in source:
             continue
@@ -427,9 +443,12 @@ def test_no_password_flow_anywhere_in_the_template_or_the_package() -> None:
     assert offenders == []
 
 
-@pytest.mark.parametrize("name", ["VideosFunction", "JobsFunction"])
+@pytest.mark.parametrize("name", ["VideosFunction", "JobsFunction", "ProcessingFunction"])
 def test_iam_actions_are_exactly_the_calls_the_handler_makes(name: str) -> None:
-    needed = required_actions(jobs=name == "JobsFunction")
+    needed = required_actions(jobs=name == "JobsFunction",
+                              processing=name == "ProcessingFunction")
+    if name == "ProcessingFunction":  # its SQS event source polls with the function's role
+        needed |= QUEUE_CONSUMER_ACTIONS
     assert needed, "found no AWS calls in the backend"
     granted: set[str] = set()
     for statement in policy_statements(name):
@@ -447,7 +466,7 @@ def test_iam_actions_are_exactly_the_calls_the_handler_makes(name: str) -> None:
     assert not extra, f"the role grants {sorted(extra)} that no backend code calls"
 
 
-@pytest.mark.parametrize("name", ["VideosFunction", "JobsFunction"])
+@pytest.mark.parametrize("name", ["VideosFunction", "JobsFunction", "ProcessingFunction"])
 def test_iam_resources_are_scoped(name: str) -> None:
     for statement in policy_statements(name):
         actions = as_list(statement.get("Action", statement.get("NotAction")))
@@ -467,6 +486,15 @@ def test_iam_resources_are_scoped(name: str) -> None:
             assert res == [{"Fn::Sub": table}]
         elif service == {"s3"} and all(a.startswith("s3:ListBucket") for a in actions):
             assert len(res) == 1 and "/" not in str(res[0]).replace("Arn'", "")
+        elif service == {"s3"} and name == "ProcessingFunction":
+            # reads recordings, writes only what it derives from them
+            prefixes = sorted(r["Fn::Sub"][0].rsplit("}", 1)[1] for r in res)
+            assert prefixes == (["/videos/*"] if actions == ["s3:GetObject"]
+                                else ["/previews/*", "/thumbnails/*"]), statement
+            assert actions in (["s3:GetObject"], ["s3:PutObject"]), statement
+        elif service == {"sqs"}:
+            assert name == "ProcessingFunction"
+            assert res == [{"Fn::GetAtt": ["ProcessingQueue", "Arn"]}]
         elif service == {"s3"}:
             prefixes = sorted(r["Fn::Sub"][0].rsplit("}", 1)[1] for r in res)
             assert prefixes == ["/thumbnails/*", "/videos/*"]
@@ -484,7 +512,8 @@ def test_function_runtime_handler_and_environment() -> None:
     env = set(props["Environment"]["Variables"])
     assert {"TABLE_MAIN", "S3_BUCKET", "S3_REGION", "PRE_SIGNED_URL_EXPIRY"} <= env
     assert not env & ENV_NOT_FOR_DEPLOYMENT, "the console-test switch must not be deployed"
-    read = {v for v in backend_env_vars() if not v.startswith("AWS_")} - ENV_NOT_FOR_DEPLOYMENT
+    read = ({v for v in backend_env_vars(handler_only=True) if not v.startswith("AWS_")}
+            - ENV_NOT_FOR_DEPLOYMENT)
     assert read <= env, f"the backend reads {sorted(read - env)} that the template does not set"
     assert env <= backend_env_vars(), f"the backend never reads {sorted(env - backend_env_vars())}"
     logs = template()["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
@@ -628,3 +657,46 @@ def test_jobs_function_runs_the_scheduled_jobs_with_its_own_role() -> None:
     # the purge Queries the sparse index, never Scans
     assert "dynamodb:Scan" not in required_actions(jobs=True)
     assert "dynamodb:Query" in required_actions(jobs=True)
+
+
+def test_processing_pipeline_queue_dlq_alarm_notification_and_function() -> None:
+    """S3 ObjectCreated on videos/ -> queue (DLQ + alarm) -> the processing function, as the
+    local stack wires it (local/processing.py)."""
+    from medispecs_desktop.backend.processing import handler as processing_handler
+
+    res = template()["Resources"]
+    bucket = res["VideosBucket"]
+    assert bucket["DependsOn"] == "ProcessingQueuePolicy"  # S3 checks it may send first
+    [notification] = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert notification["Queue"] == {"Fn::GetAtt": ["ProcessingQueue", "Arn"]}
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "videos/"}]
+    queue = res["ProcessingQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["ProcessingDeadLetterQueue", "Arn"]}
+    fn = function("ProcessingFunction")["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * fn["Timeout"]
+    assert fn["Timeout"] == 900 and fn["PackageType"] == "Image"
+    policy = res["ProcessingQueuePolicy"]["Properties"]
+    [send] = policy["PolicyDocument"]["Statement"]
+    assert send["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert send["Action"] == "sqs:SendMessage"
+    assert send["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    alarm = res["ProcessingDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {
+        "Fn::GetAtt": ["ProcessingDeadLetterQueue", "QueueName"]}}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    [event] = fn["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["ProcessingQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    env = set(fn["Environment"]["Variables"])
+    read = {v for v in backend_env_vars() if not v.startswith("AWS_")}
+    assert {"TABLE_MAIN", "S3_BUCKET", "S3_REGION", "PROCESSING_QUEUE_URL"} <= env <= read
+    assert "lambda_handler" in vars(processing_handler)
+    image = ROOT / function("ProcessingFunction")["Metadata"]["Dockerfile"]
+    assert image.read_text(encoding="utf-8").rstrip().endswith(
+        'CMD ["medispecs_desktop.backend.processing.handler.lambda_handler"]')
+    mapping = [r for r in transformed()["Resources"].values()
+               if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert len(mapping) == 1
