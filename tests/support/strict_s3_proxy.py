@@ -325,7 +325,8 @@ class StrictS3Proxy:
         h.send_response(status)
         for k, v in (headers or {"Content-Type": "application/xml"}).items():
             h.send_header(k, v)
-        h.send_header("Content-Length", str(len(body)))
+        if not (h.command == "HEAD" and "Content-Length" in (headers or {})):
+            h.send_header("Content-Length", str(len(body)))  # a HEAD keeps the object's
         if close:
             h.send_header("Connection", "close")
             h.close_connection = True
@@ -335,7 +336,7 @@ class StrictS3Proxy:
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlsplit(h.path)
-        query = parse_qs(url.query)
+        query = parse_qs(url.query, keep_blank_values=True)  # "?uploads" has no value
         part = int(query["partNumber"][0]) if "partNumber" in query else None
         upload_id = query.get("uploadId", [None])[0]
         method = h.command
@@ -657,6 +658,8 @@ class StrictS3Proxy:
             out = {k: v for k, v in resp.getheaders()
                    if k.lower() not in ("content-length", "transfer-encoding", "connection",
                                         "server", "date")}
+            if h.command == "HEAD" and resp.getheader("Content-Length") is not None:
+                out["Content-Length"] = str(resp.getheader("Content-Length"))
         finally:
             conn.close()
         seen.status = resp.status

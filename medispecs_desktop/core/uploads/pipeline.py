@@ -115,6 +115,9 @@ class FileReader:
 
     def submit(self, n: int) -> Future[PreparedPart]:
         future = self._pool.executor().submit(self._prepare, n)
+        # only unfinished reads are kept (for drain): a finished one's bytes are the caller's,
+        # freed once the part is sent -- memory stays at the caller's bound at any file size
+        self._futures = [f for f in self._futures if not f.done()]
         self._futures.append(future)
         return future
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from medispecs_desktop.core.hashing import fingerprint
 from medispecs_desktop.core.uploads.engine import UploadEngine, choose_part_size
 from medispecs_desktop.core.uploads.jobs import Job, JobState, Phase
 from medispecs_desktop.core.uploads.progress import ProgressSnapshot
@@ -435,3 +436,96 @@ def test_retry_of_a_failed_multipart_continues_from_what_s3_has(
     key = api.get_video(job.video_id).s3_key
     assert object_sha256(s3, local_stack["bucket"], key) == file_sha256(video)
     assert no_multipart_left(s3, local_stack["bucket"], sub, job.video_id)
+
+
+def changed_in_the_middle(src: Path, dst: Path) -> Path:
+    """A copy of ``src`` with one byte flipped half-way: same size, head and tail (the same
+    quick fingerprint), another SHA-256."""
+    data = bytearray(src.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_a_copy_changed_in_the_middle_is_its_own_recording_an_identical_one_is_not_sent(
+    make_engine, big_video, proxy, demo_api, tmp_path
+) -> None:
+    """DESIGN §8 (revised): the fingerprint only finds candidates; the whole-file SHA-256 of a
+    verified record decides. (Skipped as 'already in your library' on the fingerprint before.)"""
+    api, _sub = demo_api
+    original = big_video("ward-round.mkv", 6, seed=8181)  # > 2 MiB: the middle is unhashed
+    engine = make_engine()
+    engine.start()
+    first = engine.add_paths([original]).added[0]
+    assert settled(engine, [first.id])[0].state is JobState.DONE
+    card = tmp_path / "card2"
+    card.mkdir()
+    changed = changed_in_the_middle(original, card / "CLIP0007.MKV")
+    assert fingerprint(changed) == fingerprint(original)
+    assert file_sha256(changed) != file_sha256(original)
+    job = engine.add_paths([changed]).added[0]
+    done = settled(engine, [job.id])[0]
+    assert done.state is JobState.DONE and done.error_code is None, done.error
+    assert done.duplicate_of is None and done.video_id != first.video_id
+    own = api.get_video(done.video_id)
+    assert own.sha256 == file_sha256(changed) and own.sha256_verified is True
+    # an identical copy under another name is not sent: its whole SHA-256 decides
+    puts_before = len(proxy.stats.puts())
+    twin = card / "COPY0001.MKV"
+    twin.write_bytes(original.read_bytes())
+    job = engine.add_paths([twin]).added[0]
+    done = settled(engine, [job.id])[0]
+    assert done.state is JobState.DONE and done.error_code == "duplicate"
+    assert done.duplicate_of == first.video_id
+    assert len(proxy.stats.puts()) == puts_before  # not a byte sent
+
+
+def test_two_copies_differing_in_the_middle_queued_together_are_both_uploaded(
+    make_engine, big_video, demo_api, tmp_path
+) -> None:
+    """The queue's fingerprint claim no longer makes the second a duplicate of the first."""
+    api, _sub = demo_api
+    original = big_video("theatre.mkv", 6, seed=8282)
+    changed = changed_in_the_middle(original, tmp_path / "theatre-b.mkv")
+    engine = make_engine()
+    engine.start()
+    added = engine.add_paths([original, changed]).added
+    jobs = settled(engine, [j.id for j in added])
+    assert [j.state for j in jobs] == [JobState.DONE, JobState.DONE], [j.error for j in jobs]
+    assert [j.error_code for j in jobs] == [None, None]
+    assert {api.get_video(j.video_id).sha256 for j in jobs} == {
+        file_sha256(original), file_sha256(changed)}
+
+
+def test_resume_trusts_parts_s3_holds_that_the_journal_missed(
+    make_engine, big_video, proxy, s3, local_stack, demo_api
+) -> None:
+    """Issue 17 #11: a part S3 holds but the journal lost (a kill between S3's answer and the
+    journal commit) is trusted by its size and ETag from ListParts, as real S3 does -- not sent
+    again. The full-object CRC64NVME checked at completion proves the bytes."""
+    import threading
+
+    video = big_video("journal.mkv", 16)  # 4 parts
+    gate = threading.Event()
+    proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["3"])
+    engine = make_engine(max_parts_in_flight=1)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    assert proxy.wait_for_puts(2, ok=True)
+    engine.pause(job.id)
+    gate.set()
+    settled(engine, [job.id])
+    journal = engine.store.parts(job.id)
+    assert {1, 2} <= set(journal)
+    for n in (1, 2):  # S3 has them; the journal does not
+        engine.store.forget_part(job.id, n)
+    engine.resume(job.id)
+    done = settled(engine, [job.id])[0]
+    assert done.state is JobState.DONE, done.error
+    ok = sorted(r.part_number or 0 for r in proxy.stats.puts(ok=True)
+                if r.part_number and job.video_id in r.path)
+    assert ok.count(1) == 1 and ok.count(2) == 1, ok  # not re-sent
+    api, _ = demo_api
+    record = api.get_video(job.video_id)
+    assert record.sha256_verified is True
+    assert object_sha256(s3, local_stack["bucket"], record.s3_key) == file_sha256(video)
