@@ -83,8 +83,9 @@ def test_gateway_answers_before_the_handler(local_stack, forge, http) -> None:
         assert (r.status_code, r.json()) == (401, {"message": "Unauthorized"})
     r = http.get(f"{api}/no/such/route")
     assert (r.status_code, r.json()) == (404, {"message": "Not Found"})
-    r = http.put(f"{api}/videos", headers=bearer(forge()))
-    assert (r.status_code, r.json()) == (404, {"message": "Not Found"})
+    r = http.put(f"{api}/videos", headers=bearer(forge()))  # a known path, another method
+    assert (r.status_code, r.json()) == (405, {"message": "Method Not Allowed"})
+    assert {"GET", "POST"} <= {m.strip() for m in r.headers["Allow"].split(",")}
     r = http.options(f"{api}/videos/v_1", headers={"Origin": "http://localhost",
                                                     "Access-Control-Request-Method": "PATCH"})
     assert r.status_code == 204
