@@ -179,7 +179,7 @@ class MarkerService:
     def update_marker(self, req: Request, user_id: str) -> Result:
         video_id, video = self._video(user_id, req)
         marker_id = _marker_id(req.path_parameters.get("markerId"))
-        body = validate_object(self._body(req), UPDATE_FIELDS)
+        body = validate_object(self._body(req), UPDATE_FIELDS, null_is_absent=False)
         if "timeMs" not in body and "text" not in body:
             raise BadRequest("nothing to update: give timeMs or text", code="validation_error")
         values: dict[str, Any] = {"updatedAt": self._now()}
