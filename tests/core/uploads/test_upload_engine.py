@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from medispecs_desktop.core.errors import NotFoundError
 from medispecs_desktop.core.hashing import fingerprint
 from medispecs_desktop.core.uploads.engine import UploadEngine, choose_part_size
 from medispecs_desktop.core.uploads.jobs import Job, JobState, Phase
@@ -529,3 +530,29 @@ def test_resume_trusts_parts_s3_holds_that_the_journal_missed(
     record = api.get_video(job.video_id)
     assert record.sha256_verified is True
     assert object_sha256(s3, local_stack["bucket"], record.s3_key) == file_sha256(video)
+
+
+def test_a_file_that_grows_during_the_upload_is_never_a_truncated_copy_marked_done(
+    make_engine, big_video, proxy, demo_api
+) -> None:
+    """Issue 17 #3 (in part): a file still being written when its bytes went up is checked at
+    the end of its read (size, mtime); it fails clearly instead of ending Done with a
+    truncated copy in the cloud."""
+    import threading
+
+    api, _sub = demo_api
+    video = big_video("growing.mkv", 11)  # 3 parts
+    gate = threading.Event()
+    proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["2"])
+    engine = make_engine(max_parts_in_flight=1)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    assert proxy.wait_for_puts(1, ok=True)
+    with video.open("ab") as fh:  # the camera/copy is still writing
+        fh.write(os.urandom(MIB))
+    gate.set()
+    failed = settled(engine, [job.id])[0]
+    assert failed.state is JobState.FAILED and failed.error_code == "source_changed"
+    assert "changed" in (failed.error or "")
+    with pytest.raises(NotFoundError):
+        api.get_video(job.video_id)  # no record of a truncated copy
