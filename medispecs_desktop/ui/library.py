@@ -457,7 +457,15 @@ class VideoTableModel(QAbstractTableModel):
         """Reload the first page; the current rows stay until it arrives."""
         self._request(None, replace=True)
 
-    def _request(self, cursor: str | None, *, replace: bool) -> None:
+    def insert_new(self) -> None:
+        """Fetch the first page and insert the recordings not shown yet where the server lists
+        them (finished uploads): no reset, so the scroll position and selection survive."""
+        if self.stale or not self._videos or self.last_error is not None:
+            self.refresh()
+        else:
+            self._request(None, replace=False, merge=True)
+
+    def _request(self, cursor: str | None, *, replace: bool, merge: bool = False) -> None:
         if replace:
             self._generation += 1  # answers to older requests are dropped
         generation = self._generation
@@ -472,7 +480,7 @@ class VideoTableModel(QAbstractTableModel):
             self._tasks,
             self._kind,
             work,
-            lambda page: self._on_page(generation, page, replace),
+            lambda page: self._on_page(generation, page, replace, merge),
             lambda exc: self._on_failed(generation, exc),
         ):
             self._set_loading(False)
@@ -484,10 +492,16 @@ class VideoTableModel(QAbstractTableModel):
         self._thumbnail_loader = None
         self._thumb_wanted.clear()
 
-    def _on_page(self, generation: int, page: PageLike, replace: bool) -> None:
+    def _on_page(self, generation: int, page: PageLike, replace: bool,
+                 merge: bool = False) -> None:
         if generation != self._generation:
             return
         items = [v for v in page.items if isinstance(v, Video)]
+        if merge:
+            self._merge(items)
+            self._set_loading(False)
+            self.pageLoaded.emit(len(items))
+            return
         self._next_cursor = page.next_cursor
         self._has_more = page.next_cursor is not None
         self.last_error = None
@@ -514,6 +528,27 @@ class VideoTableModel(QAbstractTableModel):
             if fresh:
                 self.pageAppended.emit(fresh)
         self.pageLoaded.emit(len(items))
+
+    def _merge(self, items: Sequence[Video]) -> None:
+        """A fresh first page into the rows shown: known recordings updated in place, new ones
+        inserted after the known one the server lists before them."""
+        self._hide_local({v.video_id for v in items})
+        at = 0  # index in _videos for the next new recording
+        for video in items:
+            known = self._rows.get(video.video_id)
+            if known is not None:
+                self._videos[known] = video
+                row = len(self._local) + known
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+                at = known + 1
+                continue
+            row = len(self._local) + at
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._videos.insert(at, video)
+            for i in range(at, len(self._videos)):
+                self._rows[self._videos[i].video_id] = i
+            self.endInsertRows()
+            at += 1
 
     def _append(self, items: Sequence[Video]) -> None:
         for video in items:
@@ -626,8 +661,17 @@ class VideoTableModel(QAbstractTableModel):
         changes; same items in the same order only repaint."""
         self._all_local = list(items)
         visible = self._visible_local(self._all_local)
-        if [i.video_id for i in visible] == [i.video_id for i in self._local]:
-            self._local = visible
+        ids = [i.video_id for i in visible]
+        self._hide_local({i.video_id for i in self._local} - set(ids))  # finished: rows go
+        kept = {i.video_id for i in self._local}
+        if [i.video_id for i in self._local] == [v for v in ids if v in kept]:
+            for row, item in enumerate(visible):  # new queue items: rows come, no reset
+                if row < len(self._local) and self._local[row].video_id == item.video_id:
+                    self._local[row] = item
+                    continue
+                self.beginInsertRows(QModelIndex(), row, row)
+                self._local.insert(row, item)
+                self.endInsertRows()
             if visible:
                 last = self.index(len(visible) - 1, len(HEADERS) - 1)
                 self.dataChanged.emit(self.index(0, 0), last)
@@ -1593,6 +1637,10 @@ class LibraryWidget(QWidget):
 
     def refresh(self) -> None:
         self.model.refresh()
+
+    def insert_new(self) -> None:
+        """Uploads finished: their recordings join the list; scroll and selection stay."""
+        self.model.insert_new()
 
     def _on_cache_loaded(self, listing: CachedListing | None) -> None:
         if listing is None:

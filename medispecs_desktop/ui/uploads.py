@@ -475,7 +475,7 @@ class UploadService(QObject):
     added = Signal(object)  # engine.AddResult
     totals_changed = Signal(int, int, int, int)  # files done/total, bytes done/total
     message = Signal(str)
-    library_changed = Signal()  # a job reached done: reload the library
+    library_changed = Signal()  # a job reached done: the library shows the new rows
     jobs_applied = Signal()  # job rows changed (not just progress)
 
     def __init__(self, ctx: Any, *, notifier: Notifier | None = None,
@@ -1201,7 +1201,9 @@ def install_uploads(window: Any, ctx: Any, *, engine_factory: EngineFactory | No
         window.add_close_guard(panel.confirm_quit)
     service.totals_changed.connect(window.set_upload_totals)
     service.message.connect(window.show_message)
-    if library is not None and hasattr(library, "refresh"):
+    if library is not None and hasattr(library, "insert_new"):  # no reset: scroll stays
+        service.library_changed.connect(library.insert_new)
+    elif library is not None and hasattr(library, "refresh"):
         service.library_changed.connect(library.refresh)
 
     def show_dock(result: Any) -> None:
