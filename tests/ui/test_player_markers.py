@@ -29,6 +29,15 @@ def test_mark_list_jump_edit_and_delete(qtbot: Any, view: Any) -> None:
     view, _ctx, api, video = view
     controller, panel, widget = view.controller, view.markers, view.widget
     before = {m.marker_id for m in api.list_markers(video.video_id)}  # the demo user's own
+    # beside the player when both fit; a narrow player keeps its controls whole and M brings
+    # the list back
+    qtbot.waitUntil(lambda: panel.isVisible(), timeout=2_000)
+    view.resize(560, 560)
+    qtbot.waitUntil(lambda: not panel.isVisible(), timeout=2_000)
+    widget.actions_by_name["mark"].trigger()
+    assert panel.isVisible()
+    panel._cancel_new()
+    view.resize(1000, 560)
     with qtbot.waitSignal(controller.frame_index.ready, timeout=20_000):
         view.open_video(video)
     qtbot.waitUntil(lambda: panel.status.text() == "", timeout=10_000)  # listing loaded

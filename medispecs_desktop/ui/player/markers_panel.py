@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -37,6 +37,8 @@ from medispecs_desktop.ui.player.controller import PlayerController
 log = logging.getLogger(__name__)
 
 ApiGetter = Callable[[], Any]  # the signed-in ApiClient, or None
+PANEL_WIDTH = 240  # the list's width beside the player
+PANEL_MIN_WIDTH = 200  # narrower than this it is hidden (see PlayerView.resizeEvent)
 
 
 def describe_time(ms: int) -> str:
@@ -88,7 +90,6 @@ class MarkersPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.delete_button)
         layout.addWidget(self.status)
-        self.setMinimumWidth(220)
 
         self.add_button.clicked.connect(self._add_clicked)
         self.comment.returnPressed.connect(self.save_new)
@@ -102,6 +103,13 @@ class MarkersPanel(QWidget):
                   self.delete_selected, context=Qt.ShortcutContext.WidgetShortcut)
         controller.videoChanged.connect(self._on_video)
         self._update_enabled()
+
+    def sizeHint(self) -> QSize:
+        return QSize(PANEL_WIDTH, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        # never widens the player's minimum: the view hides the panel where it does not fit
+        return QSize(0, super().minimumSizeHint().height())
 
     # -- loading -------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -20,7 +20,7 @@ from medispecs_desktop.core.frame_index import FrameIndex, FrameIndexCache, read
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.player.common import PlaybackUrlLike
 from medispecs_desktop.ui.player.controller import PlayerController
-from medispecs_desktop.ui.player.markers_panel import MarkersPanel
+from medispecs_desktop.ui.player.markers_panel import PANEL_MIN_WIDTH, MarkersPanel
 from medispecs_desktop.ui.player.widget import PlayerWidget
 from medispecs_desktop.ui.positions import PositionStore
 
@@ -56,7 +56,7 @@ class PlayerView(QWidget):
         self.widget = PlayerWidget(self.controller)
         # markers beside the player: M in the player starts one, the seek bar shows them
         self.markers = MarkersPanel(self.controller, lambda: ctx.api, ctx.tasks)
-        self.widget.markRequested.connect(self.markers.start_new)
+        self.widget.markRequested.connect(self._mark)
         self.markers.changed.connect(
             lambda markers: self.widget.set_markers([m.time_ms for m in markers]))
         layout = QHBoxLayout(self)
@@ -70,6 +70,17 @@ class PlayerView(QWidget):
             app.aboutToQuit.connect(self.controller.shutdown)
         if getattr(ctx, "user", None) is not None:
             self._on_signed_in(ctx.user)
+
+    def _mark(self) -> None:
+        self.markers.setVisible(True)  # asked for: shown even where the window is narrow
+        self.markers.start_new()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # beside the player only when both fit: a narrow window keeps the player's controls
+        # whole (the markers stay on the seek bar, and M brings the list back)
+        super().resizeEvent(event)
+        room = event.size().width() - self.widget.minimumSizeHint().width()
+        self.markers.setVisible(room >= PANEL_MIN_WIDTH)
 
     def _on_signed_in(self, user: Any) -> None:
         user_id = str(getattr(user, "sub", "") or getattr(user, "username", ""))

@@ -8,7 +8,6 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QHideEvent, QKeyEvent, QKeySequence
-from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
     QApplication,
     QBoxLayout,
@@ -38,6 +37,7 @@ from medispecs_desktop.ui.player.common import (
 from medispecs_desktop.ui.player.controller import PlayerController
 from medispecs_desktop.ui.player.frames import describe_frame
 from medispecs_desktop.ui.player.seekbar import SeekBar
+from medispecs_desktop.ui.player.zoom import PAN_STEP, ZoomableVideo
 from medispecs_desktop.ui.tasks import Throttled
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,11 @@ class PlayerWidget(QWidget):
             app.installEventFilter(self)
         self._fullscreen_home: tuple[QWidget, int] | None = None
 
-        self.video_widget = QVideoWidget()
-        self.video_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # the picture, with zoom and pan (+ / - / 0, the wheel, dragging when zoomed in)
+        self.video_widget = ZoomableVideo()
         self.video_widget.setMinimumSize(320, 180)
         self.video_widget.setAccessibleName("Video")
-        controller.set_video_output(self.video_widget)
+        controller.set_video_output(self.video_widget.item)
 
         self.title_label = QLabel("No recording open")
         self.message_label = QLabel("")
@@ -227,6 +227,13 @@ class PlayerWidget(QWidget):
             "loop_start": controller.set_loop_start,
             "loop_end": controller.set_loop_end,
             "loop_clear": controller.clear_loop,
+            "zoom_in": self.video_widget.zoom_in,
+            "zoom_out": self.video_widget.zoom_out,
+            "zoom_reset": self.video_widget.reset_zoom,
+            "pan_left": lambda: self.video_widget.pan(-PAN_STEP, 0),
+            "pan_right": lambda: self.video_widget.pan(PAN_STEP, 0),
+            "pan_up": lambda: self.video_widget.pan(0, -PAN_STEP),
+            "pan_down": lambda: self.video_widget.pan(0, PAN_STEP),
             "help": self.toggle_help,
             "time_display": self.toggle_time_display,
             "shuttle_forward": lambda: self._shuttle(1),
