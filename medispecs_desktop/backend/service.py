@@ -567,7 +567,8 @@ class VideoService:
         checksum = validate_checksum_b64(q["sha256"], "sha256") if q.get("sha256") else None
         crc = crc64nvme_b64(q["crc64nvme"], "crc64nvme") if q.get("crc64nvme") else None
         if checksum and crc:
-            raise BadRequest("give one checksum: sha256 or crc64nvme", code="invalid_checksum")
+            raise BadRequest("give one checksum: sha256 or crc64nvme",
+                             code="conflicting_checksums")
         item = self._video_unless_trashed(user_id, video_id)
         if item is not None:
             item = self._confirm_upload(item)

@@ -275,10 +275,12 @@ def test_single_put_url_signs_the_crc64nvme(h: Handler) -> None:
     assert info["headers"]["x-amz-checksum-crc64nvme"] == b64_crc(data)
     signed = parse_qs(urlsplit(info["uploadUrl"]).query)["X-Amz-SignedHeaders"][0].split(";")
     assert "x-amz-checksum-crc64nvme" in signed
-    for bad in ({"crc64nvme": "abc"}, {"crc64nvme": b64_crc(data), "sha256": b64_sha(data)}):
+    for bad, code in (({"crc64nvme": "abc"}, "invalid_checksum"),
+                      ({"crc64nvme": b64_crc(data), "sha256": b64_sha(data)},
+                       "conflicting_checksums")):
         status, err = h.api.call("GET", "/videos/v_sput/upload-url", query={
             "contentType": "video/mp4", "size": "1000", **bad})
-        assert status == 400 and err["error"]["code"] == "invalid_checksum", bad
+        assert status == 400 and err["error"]["code"] == code, bad
 
 
 # --------------------------------------------------------------------------- pending records
