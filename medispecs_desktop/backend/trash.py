@@ -11,7 +11,7 @@ scheduled purge Queries. The bytes and the thumbnail stay where they are.
 Restore is the reverse transaction (the duplicate pointers come back; 409 ``duplicate`` when the
 same file was stored again meanwhile). Purge - "Delete forever" or the scheduled job after
 ``trash_retention_days`` - marks the record (so a concurrent restore loses), deletes every S3
-version of the object and thumbnail, then the record and its pointer.
+version of the object, thumbnail and preview sheet, then the record and its pointer.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .aws import error_code, raise_if_throttled
 from .errors import Conflict, NotFound
 from .events import Request
 from .logs import logger
+from .processing import preview_keys
 from .storage import VideoStorage
 from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor, to_dynamo
 from .validation import format_utc, parse_limit, validate_video_id
@@ -277,9 +278,11 @@ class TrashService:
         for session in self.store.query_prefix(user_id, f"UPLOAD#{video_id}#"):
             self.storage.abort_multipart(str(session["s3Key"]), str(session["uploadId"]))
             self.store.delete(str(session["PK"]), str(session["SK"]))
-        keys = [str(item["s3Key"]), self._thumbnail_key(user_id, video_id)]
-        if item.get("thumbnailS3Key"):
-            keys.append(str(item["thumbnailS3Key"]))
+        keys = [str(item["s3Key"]), self._thumbnail_key(user_id, video_id),
+                *preview_keys(user_id, video_id)]  # frames of the recording: PHI as well
+        for derived in ("thumbnailS3Key", "previewSheetS3Key", "previewIndexS3Key"):
+            if item.get(derived):
+                keys.append(str(item[derived]))
         self.storage.delete_all_versions(keys)
         cancelled = self._transact([
             ("trash", {"Delete": {

@@ -15,6 +15,7 @@ import requests
 from medispecs_desktop.backend import jobs
 from medispecs_desktop.backend.config import BackendConfig
 from medispecs_desktop.backend.handler import App
+from medispecs_desktop.backend.processing import preview_keys
 from tests.backend.test_backend_videos import put_verified
 
 BUCKET = "medispecs-videos"
@@ -118,6 +119,8 @@ def test_delete_moves_to_trash_and_restore_brings_everything_back(
 def test_purge_removes_every_version_and_pointer(api: Any, moto_server: Any) -> None:
     data = b"to be purged " * 300
     video, sha, _fp = _recording(api, "v_purge1", data)
+    for key in preview_keys(api.user, "v_purge1"):  # as the processing function makes them
+        moto_server.s3.put_object(Bucket=BUCKET, Key=key, Body=b"preview")
     moto_server.s3.put_object(Bucket=BUCKET, Key=video["s3Key"],  # overwritten outside the app
                               Body=b"other bytes")
     assert len(_versions(moto_server, video["s3Key"])) == 2
@@ -130,6 +133,8 @@ def test_purge_removes_every_version_and_pointer(api: Any, moto_server: Any) -> 
     assert _sks(moto_server, api.user) == []
     assert _versions(moto_server, video["s3Key"]) == []
     assert _versions(moto_server, video["thumbnailS3Key"]) == []
+    for key in preview_keys(api.user, "v_purge1"):  # frames of the recording go too
+        assert _versions(moto_server, key) == []
     assert api.call("DELETE", "/trash/v_purge1")[0] == 404
     assert api.call("POST", "/trash/v_purge1/restore")[0] == 404
     # the same file is a new recording now

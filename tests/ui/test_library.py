@@ -124,6 +124,7 @@ def test_model_passes_qtmodeltester_with_paging(qtbot: Any, qtmodeltester: Any,
     assert model.index(0, COL_TITLE).data() == "Recording 00000 knee"
     assert model.index(0, COL_DURATION).data() == "0:30"
     assert model.index(1, COL_STATUS).data() == "Uploaded"
+    assert model.index(2, COL_STATUS).data() == "Processing"  # set by the server pipeline
     assert model.index(3, COL_STATUS).data() == "Error"
     assert model.headerData(COL_RECORDED, Qt.Orientation.Horizontal) == "Recorded"
 

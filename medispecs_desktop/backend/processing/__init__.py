@@ -5,3 +5,14 @@ make the poster thumbnail and the preview sheet, move the record ``uploaded → 
 ready`` (or ``error`` with its reason). PyAV is imported lazily (``media``): importing this
 package needs no PyAV.
 """
+
+from __future__ import annotations
+
+__all__ = ["preview_keys"]
+
+
+def preview_keys(user_id: str, video_id: str) -> tuple[str, str]:
+    """(sprite JPEG, JSON index) of a recording's preview sheet (the Trash's purge deletes
+    them with the recording)."""
+    prefix = f"previews/{user_id}/{video_id}/"
+    return prefix + "sheet.jpg", prefix + "index.json"

@@ -277,12 +277,14 @@ def _frames_at(f: BinaryIO, times: list[float]) -> list[Any]:
 
 
 def thumbnail_jpeg(f: BinaryIO, info: MediaInfo, *, width: int = THUMBNAIL_WIDTH) -> bytes:
-    """The poster frame (at 1 s, or 10% into a shorter clip) as a JPEG ``width`` wide."""
+    """The poster frame (at 1 s, or 10% into a shorter clip) as a JPEG ``width`` wide (or the
+    video's own width, when narrower)."""
     t = min(1.0, info.duration_sec * 0.1)
     frames = _frames_at(f, [t])
     if not frames:
         raise MediaError("unplayable", "no frame could be decoded for the thumbnail")
     up = _upright(frames[0])
+    width = min(width, up.width)  # never enlarged
     height = _even(width * up.height / up.width)
     return _jpeg(up, _even(width), height)
 

@@ -29,6 +29,7 @@ from ..service import VideoService
 from ..storage import VideoStorage
 from ..store import Item, VideoStore
 from ..trash import is_trashed
+from . import preview_keys
 from .media import MediaError, MediaInfo, preview_sheet, probe, thumbnail_jpeg
 from .s3io import S3RangeFile
 
@@ -71,12 +72,6 @@ def parse_video_key(key: str) -> tuple[str, str] | None:
     """``(userId, videoId)`` of a ``videos/{userId}/{videoId}.{ext}`` key, else ``None``."""
     m = _VIDEO_KEY.match(key)
     return (m.group(1), m.group(2)) if m else None
-
-
-def preview_keys(user_id: str, video_id: str) -> tuple[str, str]:
-    """(sprite JPEG, JSON index) of a recording's preview sheet."""
-    prefix = f"previews/{user_id}/{video_id}/"
-    return prefix + "sheet.jpg", prefix + "index.json"
 
 
 def _utc(seconds: float) -> str:
