@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressBar,
+    QPushButton,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
@@ -70,9 +71,10 @@ from medispecs_desktop.core.uploads.jobs import (
     JobState,
 )
 from medispecs_desktop.core.uploads.progress import JobProgress, ProgressSnapshot
+from medispecs_desktop.core.uploads.store_recovery import QueueLockedError
 from medispecs_desktop.ui.dropzone import DropZone
 from medispecs_desktop.ui.icons import icon
-from medispecs_desktop.ui.notify import ERROR, INFO, Notifier
+from medispecs_desktop.ui.notify import ERROR, INFO, WARNING, Notifier
 from medispecs_desktop.ui.tasks import API, MEDIA, throttled
 
 log = logging.getLogger(__name__)
@@ -456,6 +458,7 @@ class SkippedDialog(QDialog):
 # ----------------------------------------------------------------------------- service
 
 
+QUEUE_LOCK_WAIT = 5.0  # seconds the app waits for another program's lock on the queue
 EngineFactory = Callable[[Any, str], Any]  # (ctx, user_id) -> UploadEngine (not started)
 
 
@@ -464,7 +467,9 @@ def default_engine_factory(ctx: Any, user_id: str, options: Any = None) -> Any:
     from medispecs_desktop.core.uploads.engine import UploadEngine
     from medispecs_desktop.core.uploads.store import QueueStore
 
-    store = QueueStore(ctx.paths.queue_db)
+    # another program holding the queue: say so after a short wait (the panel offers "Try
+    # again"), not after sqlite's 30 s
+    store = QueueStore(ctx.paths.queue_db, lock_wait=QUEUE_LOCK_WAIT)
     return UploadEngine(store, ctx.api, user_id, settings=ctx.settings, options=options)
 
 
@@ -477,6 +482,8 @@ class UploadService(QObject):
     message = Signal(str)
     library_changed = Signal()  # a job reached done: the library shows the new rows
     jobs_applied = Signal()  # job rows changed (not just progress)
+    # about the queue itself, shown until dismissed: (text, "" clears; can the user retry?)
+    notice_changed = Signal(str, bool)
 
     def __init__(self, ctx: Any, *, notifier: Notifier | None = None,
                  engine_factory: EngineFactory | None = None,
@@ -487,6 +494,8 @@ class UploadService(QObject):
         self.notifier = notifier
         self.library = library
         self._factory = engine_factory or default_engine_factory
+        self.notice = ""
+        self.notice_can_retry = False
         self.model = UploadsModel(self)
         self.engine: Any = None
         self._gen = 0
@@ -593,6 +602,13 @@ class UploadService(QObject):
         self._states = {j.id: j.state for j in jobs}
         self._batch = {j.id for j in jobs if j.state not in FINISHED}
         self.model.set_jobs(jobs)
+        recovery = getattr(getattr(engine, "store", None), "recovery", None)
+        if recovery is not None:  # a damaged queue was moved aside and its jobs re-queued
+            self._set_notice(str(recovery))
+            if self.notifier is not None:
+                self.notifier.notify("Upload queue repaired", str(recovery), WARNING)
+        else:
+            self._set_notice("")
         self._apply_pending()
         self._push_totals()
         self.engine_changed.emit(engine)
@@ -602,8 +618,29 @@ class UploadService(QObject):
         if deferred:
             self.add_paths(deferred)
 
+    def _set_notice(self, text: str, can_retry: bool = False) -> None:
+        self.notice, self.notice_can_retry = text, can_retry
+        self.notice_changed.emit(text, can_retry)
+
+    def dismiss_notice(self) -> None:
+        self._set_notice("")
+
+    def retry_attach(self) -> None:
+        """Open the queue again (after "locked by another program" or another failure)."""
+        self._set_notice("")
+        user = getattr(self.ctx, "user", None)
+        if self.engine is None and user is not None:
+            self._on_signed_in(user)
+
     def _attach_failed(self, exc: BaseException) -> None:
         log.error("upload queue unavailable: %s", exc)
+        if isinstance(exc, QueueLockedError):
+            text = f"Uploads cannot start: {exc}"
+        else:
+            text = f"Uploads cannot start: the upload queue could not be opened: {exc}"
+        self._set_notice(text, can_retry=True)
+        if self.notifier is not None:
+            self.notifier.notify("Uploads cannot start", str(exc), ERROR)
         if self._deferred:
             self.message.emit(f"{len(self._deferred)} item(s) were not added: the upload queue "
                               f"could not be opened: {exc}")
@@ -966,12 +1003,23 @@ class UploadsPanel(QWidget):
         self.empty = QLabel(EMPTY_HINT)
         self.empty.setObjectName("placeholder")
         self.empty.setWordWrap(True)
+        # about the queue itself (repaired after damage, locked by another program)
+        self.notice = QLabel()
+        self.notice.setObjectName("queueNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice_button = QPushButton()
+        self.notice_button.clicked.connect(self._notice_clicked)
+        notice_row = QHBoxLayout()
+        notice_row.addWidget(self.notice, 1)
+        notice_row.addWidget(self.notice_button, 0, Qt.AlignmentFlag.AlignTop)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 4)
         top = QHBoxLayout()
         top.addWidget(self.toolbar, 1)
         layout.addLayout(top)
+        layout.addLayout(notice_row)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
 
@@ -984,8 +1032,22 @@ class UploadsPanel(QWidget):
         service.ctx.signed_in.connect(lambda _u: self.update_actions())
         service.ctx.signed_out.connect(self.update_actions)
         service.added.connect(self._show_added)
+        service.notice_changed.connect(self._show_notice)
+        self._show_notice(service.notice, service.notice_can_retry)
         self._tips = {a: a.toolTip() for a in self.queue_actions()}
         self.update_actions()
+
+    def _show_notice(self, text: str, can_retry: bool) -> None:
+        self.notice.setText(text)
+        self.notice_button.setText("Try again" if can_retry else "Dismiss")
+        self.notice.setVisible(bool(text))
+        self.notice_button.setVisible(bool(text))
+
+    def _notice_clicked(self) -> None:
+        if self.service.notice_can_retry:
+            self.service.retry_attach()
+        else:
+            self.service.dismiss_notice()
 
     def _action(self, text: str, tip: str, op: str) -> QAction:
         action = QAction(text, self)

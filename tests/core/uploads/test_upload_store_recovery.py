@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from medispecs_desktop.cli.main import EXIT_ERROR, EXIT_OK
 from medispecs_desktop.core.uploads.jobs import JobState, Part, Phase
 from medispecs_desktop.core.uploads.store import QueueLockedError, QueueStore
 from tests.core.uploads.test_upload_cli import PASSWORD, Cli, new_user
+from tests.support.queue_lock import hold_write_lock
 
 USER = "user-recovery"
 
@@ -106,16 +105,7 @@ def holder(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     path = tmp_path / "data" / "uploads.sqlite3"
     path.parent.mkdir(parents=True)
     QueueStore(path).close()
-    script = textwrap.dedent(f"""
-        import sqlite3, sys
-        conn = sqlite3.connect({str(path)!r}, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        print("held", flush=True)
-        sys.stdin.read()
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    proc = hold_write_lock(path)
     try:
         yield proc, path
     finally:
