@@ -460,7 +460,7 @@ class VideoTableModel(QAbstractTableModel):
     def insert_new(self) -> None:
         """Fetch the first page and insert the recordings not shown yet where the server lists
         them (finished uploads): no reset, so the scroll position and selection survive."""
-        if self.stale or not self._videos or self.last_error is not None:
+        if self.stale or self.last_error is not None:
             self.refresh()
         else:
             self._request(None, replace=False, merge=True)
@@ -498,6 +498,9 @@ class VideoTableModel(QAbstractTableModel):
             return
         items = [v for v in page.items if isinstance(v, Video)]
         if merge:
+            if not self._videos:  # nothing listed yet: this page starts the paging
+                self._next_cursor = page.next_cursor
+                self._has_more = page.next_cursor is not None
             self._merge(items)
             self._set_loading(False)
             self.pageLoaded.emit(len(items))
@@ -2095,6 +2098,11 @@ class LibraryView(QWidget):
     def refresh(self) -> None:
         if self.library is not None:
             self.library.refresh()
+
+    def insert_new(self) -> None:
+        """Hook for the upload queue: finished uploads join the list (no reset)."""
+        if self.library is not None:
+            self.library.insert_new()
 
     def set_local_items(self, items: Sequence[LocalQueueItem]) -> None:
         """Hook for the upload queue: its jobs not yet in the cloud listing."""

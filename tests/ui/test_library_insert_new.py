@@ -107,3 +107,19 @@ def test_a_finished_upload_is_inserted_and_scroll_and_selection_survive(
     assert _ids(model)[:len(loaded) + 1] == ["v_new", *loaded]
     assert _selected_id(widget) == "v_0150"
     assert bar.value() == scrolled
+
+
+def test_in_the_app_a_finished_upload_inserts_instead_of_reloading(
+    qtbot: Any, start_app: Any,
+) -> None:
+    _ctx, panel = start_app()
+    window = panel.window()
+    library = window.findChild(LibraryWidget)
+    assert library is not None
+    with qtbot.waitSignal(library.model.listingReplaced, timeout=30_000):
+        library.refresh()  # the listing is loaded (this one supersedes the sign-in's)
+    replaced: list[bool] = []
+    library.model.listingReplaced.connect(lambda: replaced.append(True))
+    with qtbot.waitSignal(library.model.pageLoaded, timeout=30_000):
+        panel.service.library_changed.emit()  # what a finished upload makes the service say
+    assert replaced == []
