@@ -1,14 +1,18 @@
 """Benchmark: how long the GUI thread stalls while the app queues and uploads files.
 
 Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_gui_uploads.py \
-          [--files 4] [--mb 24] [--parts N] [--many 200] [--no-control] [--explain]
+          [--files 4] [--mb 24] [--parts N] [--rows 1000] [--many 200] [--no-control] \
+          [--explain]
 
-Starts the local stack (child process, as the app does), opens the real main window with all
-views installed and signs in as the demo user. A heartbeat QTimer every ``--interval-ms``
+Starts the local stack (child process at a lower OS priority, as the app's demo stack), seeds
+``--rows`` recordings for the demo user, opens the real main window with all views installed
+and signs in. While uploads run (phases 3 and 4) the library table scrolls a page every 50 ms
+(down to the end, fetching pages as the view asks, then from the top again), as a user
+browsing the library would. A heartbeat QTimer every ``--interval-ms``
 records the time between its ticks on the GUI thread; a stall is a gap minus the interval.
 Phases, each reported as max/p99/p50 stall plus the GUI thread's own CPU time:
 
-1. idle (1 s);
+1. idle (1 s), then scrolling the library alone (3 s);
 2. ``--many`` small files dropped at once with the engine held still (queueing only);
 3. control: the same uploads as phase 4 by the same engine code in ANOTHER process, so what
    is left is this machine's CPU contention, not the app's GIL or GUI work;
@@ -39,7 +43,7 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false;qt.qpa.*=false"
 
 import av
 import numpy as np
-from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QEventLoop, QMimeData, QModelIndex, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -179,6 +183,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--no-control", dest="control", action="store_false",
                         help="skip the control run (the same uploads in another process)")
+    parser.add_argument("--rows", type=int, default=1000,
+                        help="recordings in the library, scrolled while uploading (0: none)")
     parser.add_argument("--many", type=int, default=200,
                         help="first drop this many small files with the engine held still "
                              "(0 to skip)")
@@ -209,7 +215,7 @@ def main() -> int:
           f"{time.perf_counter() - t0:.1f} s; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs", flush=True)
 
-    proc, info = start_stack_process()
+    proc, info = start_stack_process(background=True)  # below the GUI, as in the app
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
         settings = Settings(api_url=info["apiUrl"], region=info["region"],
@@ -226,17 +232,52 @@ def main() -> int:
         controller = AppController(ctx, window)
         controller.show_window()
         assert ctx.auth is not None
-        controller._signed_in(ctx.auth.sign_in(info["username"], info["password"]))
+        user = ctx.auth.sign_in(info["username"], info["password"])
+        if args.rows:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from bench_library import seed  # rows straight into moto's table, fast
+
+            seed(info, user.sub, args.rows, 0, b"")
+        controller._signed_in(user)
         panel: Any = window.uploads_view
         service = panel.service
         if not run_loop(30, lambda: service.engine is not None):
             print("the upload queue did not open", file=sys.stderr)
             return 1
+        from medispecs_desktop.ui.library import LibraryWidget
+
+        library = window.findChild(LibraryWidget)
+        assert library is not None
+        run_loop(30, lambda: library.model.rowCount() > 0 and not library.model.loading)
+        bar = library.table.verticalScrollBar()
+        scrolls = [0]
+
+        def scroll_step() -> None:  # a user paging down the library, then from the top again
+            scrolls[0] += 1
+            model = library.model
+            if bar.value() < bar.maximum():
+                bar.setValue(bar.value() + bar.pageStep())
+            elif model.canFetchMore(QModelIndex()):  # at the bottom: the view asks for more
+                model.fetchMore(QModelIndex())
+            elif not model.has_more:
+                bar.setValue(0)
+
+        scroller = QTimer()
+        scroller.setInterval(50)
+        scroller.timeout.connect(scroll_step)
+        kept: list[Any] = []  # (selected video id, scroll value) before the uploads finish
         beat = Heartbeat(args.interval_ms)
         print(f"heartbeat every {args.interval_ms} ms; stall = gap - interval (ms)")
         beat.start()
         run_loop(1.0)
         report("idle", beat, 1.0)
+        if args.rows:
+            beat.start()
+            scroller.start()
+            run_loop(3.0)
+            scroller.stop()
+            beat.timer.stop()
+            report(f"scrolling the library alone ({args.rows} rows)", beat, 3.0)
 
         if args.many:
             # queueing many files at once (the engine held still: queueing, not uploading)
@@ -267,8 +308,11 @@ def main() -> int:
                 [sys.executable, "-c", CONTROL_SCRIPT, json.dumps(info), str(home / "ctl"),
                  str(args.files), *map(str, others)])
             beat.start()
+            if args.rows:
+                scroller.start()
             started = time.perf_counter()
             run_loop(args.timeout, lambda: child.poll() is not None)
+            scroller.stop()
             beat.timer.stop()
             report("same uploads in another process", beat, time.perf_counter() - started)
             if child.wait() != 0:
@@ -279,6 +323,8 @@ def main() -> int:
         applied0 = service.applied
         started = time.perf_counter()
         drop(window, files)
+        if args.rows:
+            scroller.start()
         max_running = [0]
 
         def finished() -> bool:
@@ -289,9 +335,21 @@ def main() -> int:
 
         ok = run_loop(args.timeout, finished)
         elapsed = time.perf_counter() - started
+        scroller.stop()
         beat.timer.stop()
+        if args.rows:  # the finished uploads join the library: scroll and selection stay
+            library.select_video(library.model.videos[len(library.model.videos) // 2].video_id)
+            kept[:] = [library.details.video, bar.value()]
+            run_loop(5.0)
         busy = beat.stalls()
-        report("4 uploads in the app (GUI process)", beat, elapsed)
+        report(f"{args.files} uploads in the app" + (f" + scrolling {args.rows} rows"
+                                                     if args.rows else ""), beat, elapsed)
+        if args.rows:
+            selected = getattr(library.details.video, "video_id", None)
+            print(f"library: {library.model.rowCount()} rows, {scrolls[0]} scroll steps; after "
+                  f"the uploads finished: selection kept "
+                  f"{selected == getattr(kept[0], 'video_id', '')}, scroll value kept "
+                  f"{bar.value() == kept[1]}")
         states = [j.state.value for j in service.model.jobs()]
         applies = service.applied - applied0
         print(f"uploads: {states} in {elapsed:.1f} s "
