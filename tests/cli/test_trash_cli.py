@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,8 +15,6 @@ from botocore.config import Config
 
 from medispecs_desktop.cli.main import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from tests.cli.test_account_cli import _login, new_username, run  # noqa: F401 - fixture
-
-DATA = b"trash cli bytes " * 512
 
 
 def _api() -> Any:
@@ -30,21 +28,25 @@ def _api() -> Any:
     return ApiClient(settings, auth)
 
 
-def _upload(api: Any) -> tuple[str, str]:
-    video_id = f"v_{uuid.uuid4().hex}"
-    grant = api.upload_url(video_id, content_type="video/mp4", size=len(DATA))
-    assert requests.put(grant["uploadUrl"], data=DATA, headers=grant["headers"],
-                        timeout=30).status_code == 200
-    sha = hashlib.sha256(DATA).hexdigest()  # each test has a user (a library) of its own
-    api.create_video({"videoId": video_id, "title": "Ward round", "sha256": sha,
-                      "recordedAt": "2025-04-01T09:00:00Z", "uploadKind": "single"})
-    return video_id, sha
+def _upload(local_stack: dict[str, Any], api: Any, folder: Path) -> tuple[str, str, bytes]:
+    """A real clip uploaded as the desktop does (verified in the cloud: a duplicate target)."""
+    from medispecs_desktop.local.samples import make_video
+    from medispecs_desktop.local.seed import upload_recording
+
+    path = make_video(folder / "ward.mp4", seconds=1.0, width=160, height=120, seed=11)
+    with requests.Session() as session:
+        session.trust_env = False
+        seeded = upload_recording(session, local_stack["apiUrl"], api.tokens.id_token(), path,
+                                  title="Ward round")
+    data = path.read_bytes()
+    return seeded.video_id, hashlib.sha256(data).hexdigest(), data
 
 
-def test_delete_list_restore_purge(local_stack: dict[str, Any], run: Any) -> None:  # noqa: F811
+def test_delete_list_restore_purge(local_stack: dict[str, Any], run: Any,  # noqa: F811
+                                   tmp_path: Path) -> None:
     _login(run, new_username(local_stack))
     with _api() as api:
-        video_id, sha = _upload(api)
+        video_id, sha, data = _upload(local_stack, api, tmp_path)
         key = api.get_video(video_id).s3_key
 
         code, out, _ = run("delete", video_id, "--yes")
@@ -65,7 +67,7 @@ def test_delete_list_restore_purge(local_stack: dict[str, Any], run: Any) -> Non
         code, out, _ = run("list", "--json")
         assert [v["videoId"] for v in json.loads(out)["items"]] == [video_id]
         grant = api.playback_url(video_id)
-        assert requests.get(grant.url, timeout=30).content == DATA
+        assert requests.get(grant.url, timeout=30).content == data
         assert api.find_duplicates(sha256s=[sha]) == [{"sha256": sha, "videoId": video_id}]
         code, out, _ = run("trash", "list")
         assert out.strip() == "The Trash is empty."
