@@ -11,7 +11,7 @@ from tests.support.nice import nice_of, task_nices
 
 def test_a_background_stack_child_has_a_higher_nice_value_than_its_parent() -> None:
     parent = nice_of(os.getpid())
-    proc, info = start_stack_process(background=True)
+    proc, info = start_stack_process(["--no-samples"], background=True)
     try:
         assert info["apiUrl"].startswith("http://127.0.0.1:")
         assert nice_of(proc.pid) > parent
