@@ -203,3 +203,34 @@ def test_event_for_an_object_without_record_is_retried_not_lost(
     result = _processor(pstack)(event, None)
     assert result == {"batchItemFailures": [
         {"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_reupload_over_a_ready_recording_is_processed_without_going_back(
+        pstack: dict[str, Any], http: requests.Session,
+        make_video: Callable[..., Path], clip_seed: Callable[[], int]) -> None:
+    """New bytes PUT to the same key (a console re-upload): the record stays ready throughout
+    and ends with the new file's metadata."""
+    first = make_video("first.mp4", seconds=2.0, width=320, height=240, seed=clip_seed())
+    video_id = console_upload(http, pstack, first.read_bytes())
+    before = wait_finished(http, pstack, video_id)
+    assert before["status"] == "ready" and before["durationSec"] == pytest.approx(2.0, abs=0.05)
+    second = make_video("second.mp4", seconds=4.0, width=160, height=120, seed=clip_seed())
+    _s3(pstack).put_object(Bucket=pstack["bucket"], Key=before["s3Key"],
+                           Body=second.read_bytes(), ContentType="video/mp4")
+    bound = time.monotonic() + PROCESSING_BOUND_SECONDS
+    statuses = set()
+    while True:
+        record = http.get(f"{pstack['apiUrl']}/videos/{video_id}", headers=_auth(pstack)).json()
+        statuses.add(record["status"])
+        if record["processedAt"] != before["processedAt"] or \
+                record["durationSec"] != before["durationSec"]:
+            break
+        assert time.monotonic() < bound, "the re-upload was not processed"
+        time.sleep(0.2)
+    assert statuses == {"ready"}  # never back to processing or uploaded
+    assert record["status"] == "ready"
+    assert record["durationSec"] == pytest.approx(4.0, abs=0.05)
+    assert (record["width"], record["height"]) == (160, 120)
+    assert record["version"] > before["version"]
+    # the poster the server made for the old bytes is made again for the new ones
+    assert jpeg_size(http.get(record["thumbnailUrl"]).content) == (160, 120)

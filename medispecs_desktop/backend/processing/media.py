@@ -245,8 +245,13 @@ def _even(n: float) -> int:
     return max(2, round(n / 2) * 2)
 
 
+SEEK_AHEAD_SEC = 10.0
+"""A later time closer than this is reached by decoding on (no seek back to a keyframe)."""
+
+
 def _frames_at(f: BinaryIO, times: list[float]) -> list[Any]:
-    """The first frame at or after each time (seeking to the keyframe before it)."""
+    """The first frame at or after each time (ascending ``times``): seeks to the keyframe
+    before a time far ahead, decodes on to a near one (each packet decoded at most once)."""
     import av
 
     f.seek(0)
@@ -255,20 +260,28 @@ def _frames_at(f: BinaryIO, times: list[float]) -> list[Any]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         tb = stream.time_base
+        frames: Any = None
         last: Any = None
         for t in times:
-            target = int(t / tb) if tb else 0
-            container.seek(max(0, target) + (stream.start_time or 0), stream=stream,
-                           backward=True)
+            last_time = last.time if last is not None and last.time is not None else None
+            if frames is None or last_time is None or t < last_time \
+                    or t - last_time > SEEK_AHEAD_SEC:
+                target = int(t / tb) if tb else 0
+                container.seek(max(0, target) + (stream.start_time or 0), stream=stream,
+                               backward=True)
+                frames = container.decode(stream)
             got = None
+            if last is not None and last_time is not None and last_time + 1e-6 >= t \
+                    and (not out or out[-1] is not last):
+                got = last
             try:
-                for frame in container.decode(stream):
+                while got is None:
+                    frame = next(frames)
                     last = frame
                     if frame.time is None or frame.time + 1e-6 >= t:
                         got = frame
-                        break
-            except av.FFmpegError:
-                got = None
+            except (StopIteration, av.FFmpegError):
+                frames = None
             if got is None:
                 got = last  # past the last frame: the last one decoded
             if got is not None:

@@ -178,10 +178,13 @@ class Processor:
         try:
             info = probe(f, size)
             values = self._media_values(info)
-            if not item.get("thumbnailS3Key"):
+            # the client's own thumbnail is kept; one this function made for older bytes
+            # (a re-upload) is made again
+            made_for = item.get("thumbnailMadeForETag")
+            if not item.get("thumbnailS3Key") or (made_for and made_for != etag):
                 thumb_key = VideoService.thumbnail_key(user_id, video_id)
                 self._put(thumb_key, thumbnail_jpeg(f, info), "image/jpeg")
-                values["thumbnailS3Key"] = thumb_key
+                values.update(thumbnailS3Key=thumb_key, thumbnailMadeForETag=etag)
             sheet = preview_sheet(f, info)
             sheet_key, index_key = preview_keys(user_id, video_id)
             self._put(sheet_key, sheet.jpeg, "image/jpeg")
