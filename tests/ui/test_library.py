@@ -327,11 +327,10 @@ def test_library_lists_pages_and_thumbnails_from_the_stack(
     assert details.values["video_id"].text() == stack.ids[0]
     assert details.values["resolution"].text() == "160 × 120"
     assert details.values["status"].text() == "Ready"
-    # the server checked the whole file's SHA-256 against the bytes in S3 (moto keeps no PUT
-    # checksums, so it read them back)
+    # S3 checked the whole file's CRC64NVME (FULL_OBJECT) at completion; SHA-256 recorded beside
     assert details.values["integrity"].text() == "verified (SHA-256 checked in the cloud)"
     assert details.values["integrity"].toolTip().startswith(
-        "The server compared the file's SHA-256 with the file read back from storage on ")
+        "S3 checked the whole file's checksum against the uploaded bytes on ")
     assert details.notes_edit.toPlainText() == "note 2"
     assert details.play_button.isEnabled()
 

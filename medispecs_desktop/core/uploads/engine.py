@@ -19,6 +19,7 @@ engine threads; a GUI hops to its own thread itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -1445,13 +1446,17 @@ class UploadEngine:
             version = job.video_version
             if version is None:
                 version = int(self._call(lambda: self.api.get_video(job.video_id)).version)
-            try:
-                video = self._call(lambda: self.api.update_video(
-                    job.video_id, version=int(version or 1), thumbnail=True))
-            except ConflictError:
-                current = self._call(lambda: self.api.get_video(job.video_id))
-                video = self._call(lambda: self.api.update_video(
-                    job.video_id, version=int(current.version), thumbnail=True))
+            # the server's processing may bump the version meanwhile: re-read and try again
+            for attempt in range(5):
+                try:
+                    video = self._call(functools.partial(
+                        self.api.update_video, job.video_id, version=int(version or 1),
+                        thumbnail=True))
+                    break
+                except ConflictError:
+                    if attempt == 4:
+                        raise
+                    version = int(self._call(lambda: self.api.get_video(job.video_id)).version)
             return self._set(job, phase=Phase.FINISHED,
                              video_version=int(getattr(video, "version", 0) or 0) or None)
         except (OfflineError, ConnectionLostError, NotSignedInError, Interrupted):
