@@ -403,10 +403,10 @@ def test_dialog_with_the_real_engine_and_local_stack(
         engine.stop()
     qtbot.waitUntil(lambda: "All 2 clips" in dialog.safe_label.text(), timeout=15000)
     assert "Demo mode" in dialog.safe_label.text()
-    for path in clips:  # moto keeps no PUT checksums: the server read each clip back
+    for path in clips:  # S3 checked each clip's full-object CRC64NVME at completion
         status = dialog.table.item(row_of(dialog, path), COL_STATUS)
         assert status is not None and status.text() == "Verified in cloud — SHA-256 checked"
-        assert "the server read the file back" in status.toolTip()
+        assert "S3 checked the whole file's checksum" in status.toolTip()
     assert not dialog.erase_button.isVisible()
     assert all(p.exists() for p in clips)
     dialog.close()
