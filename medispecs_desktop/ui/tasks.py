@@ -23,6 +23,7 @@ import concurrent.futures as cf
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,13 @@ DEFAULT_WORKERS: dict[str, int] = {API: 4, UPLOADS: 4, MEDIA: 1}
 
 DoneCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
+
+
+def _call_if_alive(method: weakref.WeakMethod[Any], future: cf.Future[Any]) -> None:
+    """A future's done-callback that does not keep the runner alive (see TaskRunner)."""
+    bound = method()
+    if bound is not None:
+        bound(future)
 
 
 class TaskRunner(QObject):
@@ -61,6 +69,13 @@ class TaskRunner(QObject):
         }
         self._lock = threading.Lock()
         self._futures: dict[cf.Future[Any], str] = {}
+        # The callbacks are kept here, not in the future's done-callback closure: a future's
+        # last reference may be dropped on a worker thread, and a callback is often a bound
+        # method of a widget. Freeing a Qt object's last Python reference on a worker thread
+        # destroys it there (a crash later, in the GUI's event loop). Callbacks are only ever
+        # released on the GUI thread: delivered, or parked in ``_released`` when dropped.
+        self._callbacks: dict[cf.Future[Any], tuple[Any, Any]] = {}
+        self._released: list[tuple[Any, Any]] = []
         self._closed = False
         self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
 
@@ -92,7 +107,9 @@ class TaskRunner(QObject):
                 raise RuntimeError("the task runner has been shut down")
             future: cf.Future[Any] = executor.submit(fn)
             self._futures[future] = kind
-        future.add_done_callback(lambda f: self._finished(f, on_done, on_error))
+            self._callbacks[future] = (on_done, on_error)
+        finished = weakref.WeakMethod(self._finished)
+        future.add_done_callback(lambda f: _call_if_alive(finished, f))
         return future
 
     def call_soon(self, fn: Callable[[], Any]) -> None:
@@ -128,29 +145,31 @@ class TaskRunner(QObject):
         return True
 
     # -- internals --------------------------------------------------------------------
-    def _finished(
-        self,
-        future: cf.Future[Any],
-        on_done: DoneCallback | None,
-        on_error: ErrorCallback | None,
-    ) -> None:
+    def _finished(self, future: cf.Future[Any]) -> None:
         # runs on the worker thread (or the caller's thread if already done)
         with self._lock:
             self._futures.pop(future, None)
-        if future.cancelled() or self._closed:
-            return
+            callbacks = self._callbacks.pop(future, (None, None))
+            if future.cancelled() or self._closed:
+                self._released.append(callbacks)  # let go of on the GUI thread
+                return
+        on_done, on_error = callbacks
+        del callbacks
         exc = future.exception()
         if exc is None:
-            if on_done is not None:
-                result = future.result()
-                self._deliver.emit(lambda: on_done(result))
+            result = future.result()
+            self._deliver.emit(lambda: on_done(result) if on_done is not None else None)
         elif on_error is not None:
             self._deliver.emit(lambda: on_error(exc))
         else:
+            self._deliver.emit(lambda: None)  # on_done is let go of on the GUI thread
             log.error("background task failed", exc_info=(type(exc), exc, exc.__traceback__))
 
     @Slot(object)
     def _on_deliver(self, fn: Callable[[], Any]) -> None:
+        with self._lock:
+            released, self._released = self._released, []
+        del released  # callbacks of cancelled tasks, freed here on the GUI thread
         if self._closed:
             return
         try:

@@ -209,3 +209,43 @@ def test_a_failing_gui_callback_does_not_break_the_runner(
     runner.run(API, lambda: 2, later.append)
     qtbot.waitUntil(lambda: later == [2], timeout=3000)
     qtbot.waitUntil(lambda: "error in a GUI callback" in caplog.text, timeout=5_000)
+
+
+def test_a_dropped_callback_is_never_freed_on_a_worker_thread(qtbot: Any) -> None:
+    """A callback is often a bound method of a widget: if its last reference went away on a
+    worker thread, the widget would be destroyed there (PySide frees the C++ object with the
+    wrapper) and the GUI's event loop would crash later. A task still running when the runner
+    shuts down drops its callbacks; they must be let go of on the GUI thread."""
+    import gc
+    import threading
+
+    freed: list[bool] = []
+
+    class Holder:
+        def done(self, _result: object) -> None:
+            pass
+
+        def __del__(self) -> None:
+            freed.append(threading.current_thread() is threading.main_thread())
+
+    runner = TaskRunner({"api": 1})
+    gate, started = threading.Event(), threading.Event()
+
+    def work() -> None:
+        started.set()
+        gate.wait()
+
+    holder = Holder()
+    runner.run("api", work, holder.done)  # the future is not kept: only the runner has it
+    del holder
+    try:
+        assert started.wait(10)
+        runner.shutdown(timeout=0)  # the task is still running: its answer will be dropped
+    finally:
+        gate.set()
+    for t in [t for t in threading.enumerate() if t.name.startswith("ms-api")]:
+        t.join(10)  # the worker has finished with the task and let go of it
+    assert freed in ([], [True])  # never freed on the worker
+    del runner
+    gc.collect()
+    assert freed == [True]

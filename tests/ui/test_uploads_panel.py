@@ -417,7 +417,7 @@ def test_200_files_dropped_at_once_queue_without_freezing_the_gui(
     qtbot.waitUntil(lambda: window.uploads_label.text().startswith("Uploaded 0 of 200"),
                     timeout=10_000)
     heartbeat.stop()
-    assert len(gaps) > 10
+    assert gaps, "the GUI thread beat while the files were queued"  # how often depends on speed
     # the GUI thread's own work between two beats stays small: CPU time, which a busy shared
     # machine does not inflate (bench_gui_uploads.py measures the wall-clock stalls)
     assert max(busy) < 100, f"GUI thread busy {max(busy):.0f} ms in one go"
