@@ -40,8 +40,18 @@ _deserializer = TypeDeserializer()
 Item = dict[str, Any]
 
 
+# DynamoDB stores numbers from 1E-130 to 9.9999999999999999999999999999999999999E+125 in
+# magnitude (38 digits). A float's repr has at most 17 digits, and validation caps every number
+# field far below the upper bound; only a vanishingly small value (6.5e-240 s of duration, say)
+# falls outside, and it is stored as the zero it is in every practical sense instead of failing
+# the whole write with a 500.
+_DYNAMO_SMALLEST = 1e-130
+
+
 def _to_dynamo_value(value: Any) -> Any:
     if isinstance(value, float):
+        if abs(value) < _DYNAMO_SMALLEST:
+            return Decimal(0)
         return Decimal(repr(value))
     if isinstance(value, dict):
         return {k: _to_dynamo_value(v) for k, v in value.items()}
