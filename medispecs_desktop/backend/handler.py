@@ -24,6 +24,7 @@ from .errors import ApiError, BadRequest, Forbidden, Unauthorized
 from .events import Request, parse_event
 from .logs import configure_json_logging, logger
 from .markers import MarkerService
+from .multipart import MultipartService
 from .service import Result, VideoService
 from .storage import VideoStorage
 from .store import VideoStore
@@ -58,7 +59,8 @@ class App:
         self.service = VideoService(config, store, storage, clock=clock)
         self.audit = AuditLog(lambda: self.clients.dynamodb, config, store, clock=clock)
         self.markers = MarkerService(store, clock=clock)
-        self._routes = {**self.service.routes(), **self.audit.routes(),
+        self.multipart = MultipartService(self.service)
+        self._routes = {**self.service.routes(), **self.multipart.routes(), **self.audit.routes(),
                         **self.markers.routes()}
 
     # ---------------------------------------------------------------- responses

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,8 +21,8 @@ from .config import BackendConfig
 from .errors import BadRequest, Conflict, NotFound
 from .events import Request
 from .logs import logger
-from .storage import ChecksumRefused, ObjectChanged, ObjectInfo, PartInfo, VideoStorage
-from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor
+from .storage import ObjectChanged, ObjectInfo, VideoStorage
+from .store import Item, VideoStore, decode_cursor, encode_cursor
 from .trash import TrashService, is_trashed
 from .validation import (
     DEFAULT_CONTENT_TYPE,
@@ -37,7 +36,6 @@ from .validation import (
     parse_recorded_at,
     validate_checksum_b64,
     validate_object,
-    validate_upload_id,
     validate_video_id,
 )
 
@@ -50,9 +48,7 @@ MAX_PART_BYTES = 5 * GIB
 MAX_PARTS = 10_000
 MAX_SINGLE_PUT_BYTES = 5 * GIB
 MAX_OBJECT_BYTES = 5 * 1024 * GIB
-MAX_SIGN_WINDOW = 100
 MAX_DUPLICATE_QUERIES = 100
-UPLOAD_SESSION_TTL_SECONDS = 8 * 24 * 3600
 
 VERIFIED_BY_CRC64NVME = "crc64nvme"
 """DESIGN §8 "verified in cloud": S3 accepted (and reports) the full-object CRC64NVME the client
@@ -128,25 +124,6 @@ PATCH_FIELDS: dict[str, Field] = {
     "thumbnail": Field("true"),
 }
 
-MULTIPART_FIELDS: dict[str, Field] = {
-    "fileSizeBytes": Field("int", required=True, minimum=1, maximum=MAX_OBJECT_BYTES),
-    "partSizeBytes": Field("int", required=True, minimum=MIN_PART_BYTES, maximum=MAX_PART_BYTES),
-    "contentType": Field("str", max_len=100),
-}
-
-SIGN_PART_FIELDS: dict[str, Field] = {
-    "partNumber": Field("int", required=True, minimum=1, maximum=MAX_PARTS),
-    "contentLength": Field("int", required=True, minimum=1, maximum=MAX_PART_BYTES),
-    "checksumCRC64NVME": Field("str", required=True),
-}
-
-COMPLETE_PART_FIELDS: dict[str, Field] = {
-    "partNumber": Field("int", required=True, minimum=1, maximum=MAX_PARTS),
-    "etag": Field("str", required=True, min_len=1, max_len=256),
-    "checksumCRC64NVME": Field("str"),
-}
-
-
 @dataclass(slots=True)
 class Result:
     status: int
@@ -192,13 +169,6 @@ class ChecksumMismatch(Conflict):
     """The object in S3 is not the file the client hashed (409 ``checksum_mismatch``)."""
 
     default_code = "checksum_mismatch"
-
-
-def _objects(values: list[Any], name: str) -> list[Mapping[str, Any]]:
-    for v in values:
-        if not isinstance(v, dict):
-            raise BadRequest(f"every entry of '{name}' must be an object", code="validation_error")
-    return values
 
 
 class VideoService:
@@ -622,232 +592,6 @@ class VideoService:
         url, headers = self.storage.presign_put(key, content_type="image/jpeg")
         return self._put_url_result(video_id, key, url, headers)
 
-    # ================================================================ multipart
-
-    def _session(self, req: Request, user_id: str) -> tuple[str, str, Item]:
-        video_id = self._path_video_id(req)
-        upload_id = validate_upload_id(req.path_parameters.get("uploadId"))
-        session = self.store.get(schema.user_pk(user_id), schema.upload_sk(video_id, upload_id))
-        if session is None:
-            raise NotFound(
-                "the multipart upload does not exist (aborted, completed or never started)",
-                code="no_such_upload",
-            )
-        return video_id, upload_id, session
-
-    @staticmethod
-    def _expected_part_size(session: Mapping[str, Any], part_number: int) -> int:
-        size = int(session["fileSizeBytes"])
-        part = int(session["partSizeBytes"])
-        count = int(session["partCount"])
-        return part if part_number < count else size - part * (count - 1)
-
-    def create_multipart(self, req: Request, user_id: str) -> Result:
-        video_id = self._path_video_id(req)
-        body = validate_object(self._body(req), MULTIPART_FIELDS)
-        size = int(body["fileSizeBytes"])
-        part_size = int(body["partSizeBytes"])
-        if size > self.config.max_upload_bytes:
-            raise BadRequest(
-                f"fileSizeBytes {size} exceeds the maximum upload size "
-                f"{self.config.max_upload_bytes}",
-                code="too_large",
-            )
-        part_count = math.ceil(size / part_size)
-        if part_count > MAX_PARTS:
-            raise BadRequest(
-                f"{part_count} parts exceed S3's limit of {MAX_PARTS}; use parts of at least "
-                f"{math.ceil(size / MAX_PARTS)} bytes",
-                code="too_many_parts",
-            )
-        item = self._video_unless_trashed(user_id, video_id)
-        if item is not None:
-            item = self._confirm_upload(item)
-            if item.get("status") != "pending":
-                raise Conflict(f"video {video_id} is already uploaded", code="already_uploaded")
-        content_type = str(
-            body.get("contentType") or (item or {}).get("mimeType") or DEFAULT_CONTENT_TYPE
-        ).strip().lower()
-        key = str(item["s3Key"]) if item else self.video_key(user_id, video_id, content_type)
-        extension_for(content_type)
-        upload_id = self.storage.create_multipart(key, content_type=content_type)
-        now = self.clock()
-        self.store.put(
-            {
-                "PK": schema.user_pk(user_id),
-                "SK": schema.upload_sk(video_id, upload_id),
-                "entity": schema.ENTITY_UPLOAD,
-                "videoId": video_id,
-                "uploadId": upload_id,
-                "s3Key": key,
-                "contentType": content_type,
-                "fileSizeBytes": size,
-                "partSizeBytes": part_size,
-                "partCount": part_count,
-                "createdAt": format_utc(datetime.fromtimestamp(now, UTC)),
-                "ttl": int(now) + UPLOAD_SESSION_TTL_SECONDS,
-            }
-        )
-        return Result(
-            201,
-            {
-                "videoId": video_id,
-                "uploadId": upload_id,
-                "s3Key": key,
-                "partSizeBytes": part_size,
-                "partCount": part_count,
-            },
-        )
-
-    def sign_parts(self, req: Request, user_id: str) -> Result:
-        _video_id, upload_id, session = self._session(req, user_id)
-        body = self._body(req)
-        validate_object(body, {}, ignore=("parts",))  # unknown fields
-        raw_parts = _objects(
-            _list_field(body, "parts", maximum=MAX_SIGN_WINDOW, required=True),
-            "parts",
-        )
-        if not raw_parts:
-            raise BadRequest("'parts' must not be empty", code="validation_error")
-        count = int(session["partCount"])
-        seen: set[int] = set()
-        checked: list[tuple[int, int, str]] = []
-        for raw in raw_parts:
-            part = validate_object(raw, SIGN_PART_FIELDS)
-            number = int(part["partNumber"])
-            if number > count:
-                raise BadRequest(
-                    f"partNumber {number} is beyond this upload's {count} parts",
-                    code="invalid_part_number",
-                )
-            if number in seen:
-                raise BadRequest(f"partNumber {number} is listed twice", code="duplicate_part")
-            seen.add(number)
-            expected = self._expected_part_size(session, number)
-            if int(part["contentLength"]) != expected:
-                raise BadRequest(
-                    f"part {number} must be exactly {expected} bytes, not "
-                    f"{part['contentLength']}",
-                    code="invalid_part_size",
-                )
-            checksum = crc64nvme_b64(part["checksumCRC64NVME"], "checksumCRC64NVME")
-            checked.append((number, expected, checksum))
-        key = str(session["s3Key"])
-        _, expires_at = self._expiry()
-        out = []
-        for number, length, checksum in checked:
-            out.append(
-                {
-                    "partNumber": number,
-                    "url": self.storage.presign_part(key, upload_id, number, length, checksum),
-                    "headers": {
-                        "Content-Length": str(length),
-                        "x-amz-checksum-crc64nvme": checksum,
-                    },
-                    "expiresAt": expires_at,
-                }
-            )
-        return Result(200, {"parts": out})
-
-    def list_parts(self, req: Request, user_id: str) -> Result:
-        _video_id, upload_id, session = self._session(req, user_id)
-        try:
-            parts = self.storage.list_parts(str(session["s3Key"]), upload_id)
-        except NotFound:
-            self.store.delete(str(session["PK"]), str(session["SK"]))  # stale session
-            raise
-        out: list[dict[str, Any]] = []
-        for p in parts:
-            entry: dict[str, Any] = {"partNumber": p.part_number, "etag": p.etag, "size": p.size}
-            if p.checksum_crc64nvme:
-                entry["checksumCRC64NVME"] = p.checksum_crc64nvme
-            out.append(entry)
-        return Result(200, {"parts": out})
-
-    def complete_multipart(self, req: Request, user_id: str) -> Result:
-        video_id, upload_id, session = self._session(req, user_id)
-        body = self._body(req)
-        validate_object(body, {}, ignore=("parts", "checksumCRC64NVME"))  # unknown fields
-        if body.get("checksumCRC64NVME") is None:
-            raise BadRequest("'checksumCRC64NVME' (the whole file's) is required",
-                             code="validation_error")
-        whole_crc = crc64nvme_b64(body["checksumCRC64NVME"], "checksumCRC64NVME")
-        raw_parts = _objects(
-            _list_field(body, "parts", maximum=MAX_PARTS, required=True), "parts"
-        )
-        if not raw_parts:
-            raise BadRequest("'parts' must not be empty", code="validation_error")
-        given: dict[int, Mapping[str, Any]] = {}
-        for raw in raw_parts:
-            part = validate_object(raw, COMPLETE_PART_FIELDS)
-            number = int(part["partNumber"])
-            if number in given:
-                raise BadRequest(f"partNumber {number} is listed twice", code="duplicate_part")
-            if part.get("checksumCRC64NVME") is not None:
-                crc64nvme_b64(part["checksumCRC64NVME"], "checksumCRC64NVME")
-            given[number] = part
-        key = str(session["s3Key"])
-        stored = {p.part_number: p for p in self.storage.list_parts(key, upload_id)}
-        missing = sorted(n for n in given if n not in stored)
-        if missing:
-            raise BadRequest(
-                f"part(s) {', '.join(map(str, missing[:10]))} are not in S3; upload them first",
-                code="invalid_part",
-            )
-        total = sum(stored[n].size for n in given)
-        expected_total = int(session["fileSizeBytes"])
-        if total != expected_total:
-            raise BadRequest(
-                f"the listed parts hold {total} bytes but the upload was created for "
-                f"{expected_total}",
-                code="size_mismatch",
-            )
-        parts = [
-            PartInfo(
-                part_number=n,
-                etag=str(given[n]["etag"]),
-                size=stored[n].size,
-                checksum_crc64nvme=given[n].get("checksumCRC64NVME")
-                or stored[n].checksum_crc64nvme,
-            )
-            for n in sorted(given)
-        ]
-        try:
-            self.storage.complete_multipart(key, upload_id, parts, checksum_crc64nvme=whole_crc)
-        except ChecksumRefused:
-            # S3 keeps the upload open after a refused completion: abort it so no parts stay
-            # without a session; the client sends the file again as a new upload
-            self.storage.abort_multipart(key, upload_id)
-            self.store.delete(str(session["PK"]), str(session["SK"]))
-            raise
-        info = self.storage.head(key, checksums=True)
-        if info is None:  # pragma: no cover - S3 just completed it
-            raise ConflictRetry("the object is not visible yet; retry")
-        self.store.delete(str(session["PK"]), str(session["SK"]))
-        stored_crc = info.full_object_crc64nvme
-        if stored_crc is not None and stored_crc != whole_crc:
-            # an S3 stand-in that does not check at completion (moto) still reports the CRC it
-            # computed from the bytes: the same refusal, and nothing is left behind
-            self._discard_mismatched(key, video_id)
-            raise ChecksumRefused(
-                "S3 holds other bytes than the file: the whole file's CRC64NVME is not the "
-                "checksum of the parts uploaded; upload the file again"
-            )
-        record = self.store.get_video(user_id, video_id)
-        if record is not None:
-            self._confirm_upload(record, strict=True)
-        return Result(200, {"videoId": video_id, "s3Key": key, "fileSizeBytes": info.size})
-
-    def abort_multipart(self, req: Request, user_id: str) -> Result:
-        video_id = self._path_video_id(req)
-        upload_id = validate_upload_id(req.path_parameters.get("uploadId"))
-        pk = schema.user_pk(user_id)
-        session = self.store.get(pk, schema.upload_sk(video_id, upload_id))
-        if session is not None:
-            self.storage.abort_multipart(str(session["s3Key"]), upload_id)
-            self.store.delete(pk, str(session["SK"]))
-        return Result(200, {"aborted": upload_id})
-
     # ================================================================ duplicates
 
     def find_duplicates(self, req: Request, user_id: str) -> Result:
@@ -896,11 +640,6 @@ class VideoService:
             "GET /videos/{videoId}/upload-url": self.upload_url,
             "GET /videos/{videoId}/playback-url": self.playback_url,
             "GET /videos/{videoId}/thumbnail-upload-url": self.thumbnail_upload_url,
-            "POST /videos/{videoId}/multipart": self.create_multipart,
-            "POST /videos/{videoId}/multipart/{uploadId}/sign": self.sign_parts,
-            "GET /videos/{videoId}/multipart/{uploadId}/parts": self.list_parts,
-            "POST /videos/{videoId}/multipart/{uploadId}/complete": self.complete_multipart,
-            "DELETE /videos/{videoId}/multipart/{uploadId}": self.abort_multipart,
             "GET /trash": self.list_trash,
             "POST /trash/{videoId}/restore": self.restore_video,
             "DELETE /trash/{videoId}": self.purge_video,

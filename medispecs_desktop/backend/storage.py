@@ -11,7 +11,7 @@ S3 checks the whole object's CRC64NVME the client gives at completion and report
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +24,8 @@ from .errors import BadRequest, Conflict, NotFound
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["ChecksumRefused", "ObjectChanged", "ObjectInfo", "PartInfo", "VideoStorage"]
+__all__ = ["ChecksumRefused", "ObjectChanged", "ObjectInfo", "OpenUpload", "PartInfo",
+           "VideoStorage"]
 
 _MULTIPART_ETAG = re.compile(r'-(\d+)"?$')
 _COMPOSITE_SUFFIX = re.compile(r"-(\d+)$")
@@ -106,6 +107,14 @@ class PartInfo:
     size: int
     checksum_sha256: str | None = None
     checksum_crc64nvme: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenUpload:
+    key: str
+    upload_id: str
+    initiated: float
+    """When S3 began it (seconds since the epoch)."""
 
 
 def _require_signed(url: str, headers: Iterable[str]) -> str:
@@ -354,6 +363,31 @@ class VideoStorage:
                 ) from None
             raise_if_throttled(exc)
             raise
+
+    def open_uploads(self, prefix: str) -> Iterator[OpenUpload]:
+        """The multipart uploads S3 holds open under ``prefix`` (every page; the marker
+        pair advances, so a server that repeats itself cannot make this loop)."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            try:
+                resp = self.s3.list_multipart_uploads(**kwargs)
+            except ClientError as exc:
+                raise_if_throttled(exc)
+                raise
+            for upload in resp.get("Uploads", []):
+                yield OpenUpload(str(upload["Key"]), str(upload["UploadId"]),
+                                 upload["Initiated"].timestamp())
+            key_marker = resp.get("NextKeyMarker")
+            if not resp.get("IsTruncated") or not key_marker:
+                return
+            marker = (key_marker, resp.get("NextUploadIdMarker") or "")
+            if marker == (kwargs.get("KeyMarker"), kwargs.get("UploadIdMarker", "")):
+                return
+            kwargs["KeyMarker"] = key_marker
+            if marker[1]:
+                kwargs["UploadIdMarker"] = marker[1]
+            else:
+                kwargs.pop("UploadIdMarker", None)
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         """Abort; an upload that no longer exists counts as aborted (idempotent)."""

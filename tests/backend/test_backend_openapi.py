@@ -11,15 +11,13 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from medispecs_desktop.backend.routes import ROUTE_KEYS, match_route
-from medispecs_desktop.backend.service import (
+from medispecs_desktop.backend.multipart import (
     COMPLETE_PART_FIELDS,
-    CREATE_FIELDS,
     MULTIPART_FIELDS,
-    PATCH_FIELDS,
-    PUBLIC_FIELDS,
     SIGN_PART_FIELDS,
 )
+from medispecs_desktop.backend.routes import ROUTE_KEYS, match_route
+from medispecs_desktop.backend.service import CREATE_FIELDS, PATCH_FIELDS, PUBLIC_FIELDS
 
 METHODS = {"get", "post", "patch", "delete", "put", "head", "options"}
 
