@@ -66,11 +66,11 @@ from medispecs_desktop.core.logs import redact
 from medispecs_desktop.core.uploads.jobs import (
     RUNNABLE_STATES,
     TERMINAL_STATES,
-    WAITING_STATES,
     Job,
     JobState,
 )
 from medispecs_desktop.core.uploads.progress import JobProgress, ProgressSnapshot
+from medispecs_desktop.core.uploads.states import Command, commands
 from medispecs_desktop.core.uploads.store_recovery import QueueLockedError
 from medispecs_desktop.ui.dropzone import DropZone
 from medispecs_desktop.ui.icons import icon
@@ -92,10 +92,6 @@ UPDATE_INTERVAL_MS = 100  # at most ~10 GUI updates a second
 LIBRARY_REFRESH_DELAY_MS = 400
 
 BUSY_STATES = frozenset(RUNNABLE_STATES | {JobState.WAITING_NETWORK, JobState.WAITING_SOURCE})
-PAUSABLE = frozenset(RUNNABLE_STATES | WAITING_STATES)
-RESUMABLE = frozenset({JobState.PAUSED, *WAITING_STATES})
-RETRYABLE = frozenset({JobState.FAILED, JobState.CANCELLED})
-CANCELLABLE = frozenset(set(JobState) - {JobState.DONE, JobState.CANCELLED})
 FINISHED = frozenset({JobState.DONE, JobState.CANCELLED})
 
 EMPTY_HINT = ("Files you add are uploaded here, one after another. Drop files or folders on "
@@ -117,6 +113,11 @@ def quit_question(count: int, *, demo: bool = False) -> str:
                 "Quit now?")
     return (f"{count} uploads are in progress. They will continue the next time you open "
             "MediSpecs. Quit now?")
+
+
+def _allowed(states: Iterable[JobState]) -> frozenset[Command]:
+    """The commands at least one of ``states`` allows."""
+    return frozenset().union(*(commands(s) for s in states))
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -1081,17 +1082,19 @@ class UploadsPanel(QWidget):
                                  | selection.SelectionFlag.Rows)
 
     def update_actions(self, *_: Any) -> None:
-        states = {j.state for j in self.selected_jobs()}
+        # which commands the rows allow comes from the engine's transition table
+        selected = _allowed({j.state for j in self.selected_jobs()})
         ready = self.service.ready
-        self.action_pause.setEnabled(ready and bool(states & PAUSABLE))
-        self.action_resume.setEnabled(ready and bool(states & RESUMABLE))
-        self.action_cancel.setEnabled(ready and bool(states & CANCELLABLE))
-        self.action_retry.setEnabled(ready and bool(states & RETRYABLE))
-        self.action_next.setEnabled(ready and bool(states - TERMINAL_STATES))
-        self.action_remove.setEnabled(ready and bool(states & TERMINAL_STATES))
+        self.action_pause.setEnabled(ready and Command.PAUSE in selected)
+        self.action_resume.setEnabled(ready and Command.RESUME in selected)
+        self.action_cancel.setEnabled(ready and Command.CANCEL in selected)
+        self.action_retry.setEnabled(ready and Command.RETRY in selected)
+        self.action_next.setEnabled(ready and Command.UPLOAD_NEXT in selected)
+        self.action_remove.setEnabled(ready and Command.REMOVE in selected)
         all_states = {j.state for j in self.model.jobs()}
-        self.action_pause_all.setEnabled(ready and bool(all_states & PAUSABLE))
-        self.action_resume_all.setEnabled(ready and bool(all_states & RESUMABLE))
+        every = _allowed(all_states)
+        self.action_pause_all.setEnabled(ready and Command.PAUSE in every)
+        self.action_resume_all.setEnabled(ready and Command.RESUME in every)
         self.action_remove_finished.setEnabled(ready and bool(all_states & FINISHED))
         # without a queue, every control says why it is off
         signed_in = self.service.signed_in
@@ -1110,10 +1113,8 @@ class UploadsPanel(QWidget):
 
     def trigger(self, op: str) -> None:
         jobs = self.selected_jobs()
-        wanted = {"pause": PAUSABLE, "resume": RESUMABLE, "cancel": CANCELLABLE,
-                  "retry": RETRYABLE, "upload_next": frozenset(set(JobState) - TERMINAL_STATES),
-                  "remove": TERMINAL_STATES}[op]
-        ids = [j.id for j in jobs if j.state in wanted]
+        command = Command(op)
+        ids = [j.id for j in jobs if command in commands(j.state)]
         if not ids:
             return
         if op == "cancel":

@@ -46,12 +46,11 @@ from medispecs_desktop.core.errors import (
 )
 from medispecs_desktop.core.hashing import fingerprint, sha256_file
 from medispecs_desktop.core.priority import lower_thread_priority
+from medispecs_desktop.core.uploads import states
 from medispecs_desktop.core.uploads.awake import SleepInhibitor
 from medispecs_desktop.core.uploads.jobs import (
     ACTIVE_STATES,
     RUNNABLE_STATES,
-    TERMINAL_STATES,
-    WAITING_STATES,
     Job,
     JobState,
     Part,
@@ -68,6 +67,7 @@ from medispecs_desktop.core.uploads.pipeline import (
 from medispecs_desktop.core.uploads.progress import ProgressHub, ProgressListener
 from medispecs_desktop.core.uploads.runner_lock import RunnerLock
 from medispecs_desktop.core.uploads.scanner import ScanResult, scan_paths
+from medispecs_desktop.core.uploads.states import Command
 from medispecs_desktop.core.uploads.store import (
     InvalidTransitionError,
     JobNotFoundError,
@@ -333,12 +333,19 @@ class UploadEngine:
             except Exception:
                 log.exception("job listener failed")
 
-    def _set(self, job: Job, *, expect: Iterable[JobState] | None = None, **changes: Any) -> Job:
-        new = self.store.update(
-            job.id, self.user_id, expect=tuple(expect) if expect is not None else None, **changes
-        )
-        if "state" in changes:
-            log.info("job %s (%s): %s -> %s", job.id, job.name, job.state.value, new.state.value)
+    def _set(self, job: Job, **changes: Any) -> Job:
+        """Write ``changes`` (never the state: see :meth:`_move`) and tell the listeners."""
+        new = self.store.update(job.id, self.user_id, **changes)
+        self._emit(new)
+        return new
+
+    def _move(self, job: Job, to: JobState, *, expect: Iterable[JobState] | None = None,
+              **changes: Any) -> Job:
+        """Move the job to ``to`` through the store's one door (refused unless the table in
+        ``states`` allows it from the row's current state, and that is one of ``expect``)."""
+        new = self.store.move(job.id, self.user_id, to,
+                              expect=tuple(expect) if expect is not None else None, **changes)
+        log.info("job %s (%s): %s -> %s", job.id, job.name, job.state.value, new.state.value)
         self._emit(new)
         return new
 
@@ -424,9 +431,7 @@ class UploadEngine:
         job = self.job(job_id)
         if job.state is JobState.PAUSED:
             return job
-        job = self._set(
-            job, expect=tuple(RUNNABLE_STATES | WAITING_STATES), state=JobState.PAUSED
-        )
+        job = self._move(job, JobState.PAUSED)
         self._interrupt(job_id, "paused")
         return job
 
@@ -434,8 +439,8 @@ class UploadEngine:
         job = self.job(job_id)
         if job.state in RUNNABLE_STATES:
             return job
-        job = self._set(
-            job, expect=(JobState.PAUSED, *WAITING_STATES), state=JobState.QUEUED, error=None,
+        job = self._move(
+            job, JobState.QUEUED, expect=states.by(Command.RESUME), error=None,
             error_code=None,
         )
         self._wake()
@@ -443,7 +448,7 @@ class UploadEngine:
 
     def pause_all(self) -> list[int]:
         ids = self.store.transition_all(
-            self.user_id, tuple(RUNNABLE_STATES | WAITING_STATES), JobState.PAUSED
+            self.user_id, states.by(Command.PAUSE), JobState.PAUSED
         )
         for job_id in ids:
             self._interrupt(job_id, "paused")
@@ -452,7 +457,7 @@ class UploadEngine:
 
     def resume_all(self) -> list[int]:
         ids = self.store.transition_all(
-            self.user_id, (JobState.PAUSED, *WAITING_STATES), JobState.QUEUED
+            self.user_id, states.by(Command.RESUME), JobState.QUEUED
         )
         self._emit_many(ids)
         self._wake()
@@ -461,7 +466,7 @@ class UploadEngine:
     def upload_next(self, job_id: int) -> Job:
         """Move the job to the front of the queue (and queue it if it was paused)."""
         job = self.store.move_to_front(job_id, self.user_id)
-        if job.state is JobState.PAUSED or job.state in WAITING_STATES:
+        if Command.RESUME in states.commands(job.state):
             job = self.resume(job_id)
         else:
             self._emit(job)
@@ -474,7 +479,7 @@ class UploadEngine:
         if job.state is JobState.DONE:
             raise InvalidTransitionError(f"Job {job_id} is already uploaded; nothing to cancel.")
         if job.state is not JobState.CANCELLED:
-            job = self._set(job, state=JobState.CANCELLED)
+            job = self._move(job, JobState.CANCELLED)
         thread = self._interrupt(job_id, "cancelled")
         if thread is not None:
             thread.join(timeout=60)
@@ -487,8 +492,9 @@ class UploadEngine:
         (any old multipart upload is aborted first, never mixed with new bytes).
         """
         job = self.job(job_id)
-        if job.state not in (JobState.FAILED, JobState.CANCELLED):
-            if job.state in (JobState.PAUSED, *WAITING_STATES):
+        allows = states.commands(job.state)
+        if Command.RETRY not in allows:
+            if Command.RESUME in allows:
                 return self.resume(job_id)
             return job
         try:
@@ -496,8 +502,7 @@ class UploadEngine:
         except OSError:
             st = None
         changes: dict[str, Any] = {
-            "state": JobState.QUEUED, "error": None, "error_code": None,
-            "attempts": job.attempts + 1,
+            "error": None, "error_code": None, "attempts": job.attempts + 1,
         }
         if st is not None and (st.st_size != job.size or st.st_mtime_ns != job.mtime_ns) and (
             job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING)
@@ -505,21 +510,23 @@ class UploadEngine:
             job = self._abort_remote(job)
             changes.update(size=st.st_size, mtime_ns=st.st_mtime_ns, fingerprint=None,
                            sha256=None, media={})
-            job = self.store.reset_upload(job.id, self.user_id, **changes)
+            job = self.store.reset_upload(job.id, self.user_id, to=JobState.QUEUED,
+                                         expect=states.by(Command.RETRY), **changes)
             self._emit(job)
         elif job.state is JobState.CANCELLED:
             job = self._abort_remote(job)
-            job = self.store.reset_upload(job.id, self.user_id, **changes)
+            job = self.store.reset_upload(job.id, self.user_id, to=JobState.QUEUED,
+                                         expect=states.by(Command.RETRY), **changes)
             self._emit(job)
         else:
-            job = self._set(job, **changes)
+            job = self._move(job, JobState.QUEUED, expect=states.by(Command.RETRY), **changes)
         self._wake()
         return job
 
     def remove(self, job_id: int) -> None:
         """Forget a finished, failed or cancelled job (its uploaded video stays in the cloud)."""
         job = self.job(job_id)
-        if job.state not in TERMINAL_STATES:
+        if Command.REMOVE not in states.commands(job.state):
             raise InvalidTransitionError("Cancel the upload before removing it from the list.")
         if job.upload_id:
             self._abort_remote(job)
@@ -634,7 +641,7 @@ class UploadEngine:
                 continue
             if stat.S_ISREG(st.st_mode):
                 try:
-                    self._set(job, expect=(JobState.WAITING_SOURCE,), state=JobState.QUEUED)
+                    self._move(job, JobState.QUEUED, expect=(JobState.WAITING_SOURCE,))
                 except InvalidTransitionError:
                     continue
 
@@ -783,7 +790,7 @@ class UploadEngine:
         }.get(reason)
         if target is not None:
             try:
-                self._set(job, expect=tuple(ACTIVE_STATES), state=target)
+                self._move(job, target, expect=tuple(ACTIVE_STATES))
             except InvalidTransitionError:
                 pass
         if reason == "cancelled":
@@ -793,10 +800,8 @@ class UploadEngine:
         message = str(exc) or type(exc).__name__
         try:
             job = self.job(job.id)
-            self._set(
-                job,
-                expect=tuple(ACTIVE_STATES | {JobState.QUEUED}),
-                state=state,
+            self._move(
+                job, state, expect=tuple(ACTIVE_STATES | {JobState.QUEUED}),
                 error=message,
                 error_code=code,
             )
@@ -836,7 +841,7 @@ class UploadEngine:
 
     def _process(self, job: Job, control: _Control) -> None:
         control.check()
-        job = self._set(job, expect=tuple(RUNNABLE_STATES), state=JobState.HASHING)
+        job = self._move(job, JobState.HASHING, expect=tuple(RUNNABLE_STATES))
         if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
             self._check_source(job)
         if job.phase is Phase.NEW:
@@ -849,10 +854,10 @@ class UploadEngine:
             control.check_row()
             try:
                 if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
-                    job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.UPLOADING)
+                    job = self._move(job, JobState.UPLOADING, expect=tuple(ACTIVE_STATES))
                     job = self._upload_multipart(job, control)
                 control.check_row()
-                job = self._set(job, expect=tuple(ACTIVE_STATES), state=JobState.FINALIZING)
+                job = self._move(job, JobState.FINALIZING, expect=tuple(ACTIVE_STATES))
                 if job.phase is not Phase.COMPLETED:
                     break
                 recorded = self._create_record(job)
@@ -879,8 +884,8 @@ class UploadEngine:
                 self.progress.track(job.id, 0, job.size)
         if job.phase is Phase.RECORDED:
             job = self._attach_thumbnail(job, control)
-        self._set(
-            job, expect=tuple(ACTIVE_STATES), state=JobState.DONE, phase=Phase.FINISHED,
+        self._move(
+            job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED,
             bytes_done=job.size, error=None, error_code=None,
         )
 
@@ -940,8 +945,8 @@ class UploadEngine:
         for match in matches:
             video_id = str(match.get("videoId") or "")
             if video_id and video_id != job.video_id and match.get("sha256") == digest:
-                self._set(
-                    job, expect=tuple(ACTIVE_STATES), state=JobState.DONE,
+                self._move(
+                    job, JobState.DONE, expect=tuple(ACTIVE_STATES),
                     phase=Phase.FINISHED, duplicate_of=video_id, sha256=digest,
                     error="Already in your library; not uploaded again.",
                     error_code="duplicate",
@@ -1361,8 +1366,8 @@ class UploadEngine:
         matches = self._call(lambda: self.api.find_duplicates(sha256s=[sha256]))
         winner = next((str(m["videoId"]) for m in matches
                        if m.get("videoId") and m.get("videoId") != job.video_id), None)
-        self._set(
-            job, expect=tuple(ACTIVE_STATES), state=JobState.DONE, phase=Phase.FINISHED,
+        self._move(
+            job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED,
             duplicate_of=winner, error="Already in your library (the same file was uploaded "
             "from elsewhere meanwhile); this copy was not kept.", error_code="duplicate",
         )

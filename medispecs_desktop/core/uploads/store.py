@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from medispecs_desktop.core.errors import MediSpecsError
+from medispecs_desktop.core.uploads import states
 from medispecs_desktop.core.uploads.jobs import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -37,6 +38,7 @@ from medispecs_desktop.core.uploads.jobs import (
     guess_content_type,
     new_video_id,
 )
+from medispecs_desktop.core.uploads.states import InvalidTransitionError
 from medispecs_desktop.core.uploads.store_recovery import (
     QueueLockedError,
     Recovery,
@@ -51,10 +53,6 @@ log = logging.getLogger(__name__)
 
 class JobNotFoundError(MediSpecsError):
     code = "job_not_found"
-
-
-class InvalidTransitionError(MediSpecsError):
-    code = "invalid_transition"
 
 
 MIGRATIONS: list[str] = [
@@ -220,19 +218,21 @@ class QueueStore:
                 except (KeyError, ValueError):
                     lost = True
                     continue
-                if state in (JobState.DONE, JobState.CANCELLED):
-                    continue
-                if state is not JobState.FAILED:
-                    row["state"] = JobState.QUEUED.value
-                    requeued += 1
-                else:
-                    kept += 1
+                target = states.recovered(state)
+                if target is None:
+                    continue  # finished history is not carried over
                 names = list(row)
                 db.execute(
                     f"INSERT INTO jobs ({', '.join(names)}) VALUES "
                     f"({', '.join('?' * len(names))})",
                     [row[n] for n in names],
                 )
+                if target is not state:  # an unfinished job is queued again, as any move
+                    self._write(db, int(row["id"]), str(row["user_id"]), target, None, {})
+                if target is JobState.FAILED:
+                    kept += 1
+                else:
+                    requeued += 1
                 keep.add(int(row["id"]))
             for part in parts:
                 if int(part[0]) in keep:
@@ -419,22 +419,44 @@ class QueueStore:
                 out.append((_row_to_job(row), True))
         return out
 
-    def update(
+    def update(self, job_id: int, user_id: str, **changes: Any) -> Job:
+        """Apply ``changes`` (anything but the state) in one transaction."""
+        if "state" in changes:
+            raise ValueError("a job's state changes only through QueueStore.move()")
+        with self._tx() as db:
+            return self._write(db, job_id, user_id, None, None, changes)
+
+    def move(
         self,
         job_id: int,
         user_id: str,
+        to: JobState,
         *,
         expect: Sequence[JobState] | None = None,
         **changes: Any,
     ) -> Job:
-        """Apply ``changes`` in one transaction; with ``expect``, only from one of those states.
+        """The one door for a job's state: move it to ``to`` (with ``changes``) in one
+        transaction, when the table in :mod:`states` allows it from the state the row has
+        now (and that state is one of ``expect``, if given).
 
-        Raises :class:`InvalidTransitionError` when the job is in another state (for example
-        the user cancelled it from another process meanwhile).
-        """
-        bad = set(changes) - _UPDATABLE
-        if bad:
-            raise ValueError(f"cannot update {sorted(bad)}")
+        Raises :class:`InvalidTransitionError` otherwise (for example the user cancelled it
+        from another process meanwhile); the row is then unchanged."""
+        with self._tx() as db:
+            return self._write(db, job_id, user_id, to, expect, changes)
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        job_id: int,
+        user_id: str,
+        to: JobState | None,
+        expect: Sequence[JobState] | None,
+        changes: dict[str, Any],
+    ) -> Job:
+        """Inside a transaction: check the move (if any) against the row, then write."""
+        bad = set(changes) - _UPDATABLE - {"state"}
+        if bad or "state" in changes:
+            raise ValueError(f"cannot update {sorted(bad | ({'state'} & set(changes)))}")
         values: dict[str, Any] = {}
         for key, value in changes.items():
             if isinstance(value, (JobState, Phase)):
@@ -444,24 +466,20 @@ class QueueStore:
             elif key == "path":
                 value = str(value)
             values[key] = value
+        row = db.execute(
+            "SELECT state FROM jobs WHERE id = ? AND user_id = ?", (job_id, user_id)
+        ).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"No upload job {job_id} in your queue.")
+        if to is not None:
+            states.check(job_id, JobState(row[0]), to, expect)
+            values["state"] = to.value
+        elif expect is not None and JobState(row[0]) not in expect:
+            states.check(job_id, JobState(row[0]), JobState(row[0]), expect)
         values["updated_at"] = self._clock()
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT state FROM jobs WHERE id = ? AND user_id = ?", (job_id, user_id)
-            ).fetchone()
-            if row is None:
-                raise JobNotFoundError(f"No upload job {job_id} in your queue.")
-            if expect is not None and JobState(row[0]) not in expect:
-                raise InvalidTransitionError(
-                    f"Job {job_id} is {JobState(row[0]).label.lower()}, not "
-                    + " or ".join(s.label.lower() for s in expect)
-                    + ".",
-                )
-            assignments = ", ".join(f"{k} = ?" for k in values)
-            db.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id)
-            )
-            new = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id))
+        new = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _row_to_job(new)
 
     def claim_fingerprint(self, job_id: int, user_id: str, fp: str) -> Job | None:
@@ -504,15 +522,17 @@ class QueueStore:
                 "DELETE FROM parts WHERE job_id = ? AND part_number = ?", (job_id, part_number)
             )
 
-    def reset_upload(self, job_id: int, user_id: str, **changes: Any) -> Job:
-        """Forget the multipart upload (parts journal included) and apply ``changes``."""
-        with self._tx() as db:
-            db.execute("DELETE FROM parts WHERE job_id = ?", (job_id,))
+    def reset_upload(self, job_id: int, user_id: str, *, to: JobState | None = None,
+                     expect: Sequence[JobState] | None = None, **changes: Any) -> Job:
+        """Forget the multipart upload (parts journal included) and apply ``changes``; with
+        ``to``, also move the job there (checked as :meth:`move` does), all in one
+        transaction."""
         changes.setdefault("crc64nvme", None)
-        return self.update(
-            job_id, user_id, upload_id=None, part_size=None, phase=Phase.NEW, bytes_done=0,
-            **changes,
-        )
+        changes.update(upload_id=None, part_size=None, phase=Phase.NEW, bytes_done=0)
+        with self._tx() as db:
+            job = self._write(db, job_id, user_id, to, expect, changes)
+            db.execute("DELETE FROM parts WHERE job_id = ?", (job_id,))
+        return job
 
     def move_to_front(self, job_id: int, user_id: str) -> Job:
         with self._tx() as db:
@@ -530,9 +550,14 @@ class QueueStore:
     def transition_all(
         self, user_id: str, from_states: Sequence[JobState], to: JobState, **changes: Any
     ) -> list[int]:
-        """Move every job of the user in ``from_states`` to ``to`` in one transaction."""
+        """Move every job of the user in ``from_states`` to ``to`` in one transaction; each
+        of ``from_states`` must be allowed to move to ``to`` by the table."""
+        for src in from_states:
+            states.check(None, src, to)
         now = self._clock()
         extra = "".join(f", {k} = ?" for k in changes)
+        if "state" in changes or set(changes) - _UPDATABLE:
+            raise ValueError(f"cannot update {sorted(changes)}")
         with self._tx() as db:
             ids = [
                 int(r[0])
@@ -562,5 +587,17 @@ class QueueStore:
             return int(cursor.rowcount)
 
     def remove(self, job_id: int, user_id: str) -> None:
+        """Forget a job, only in a state the table lets the user remove (checked in the same
+        transaction as the delete)."""
+        removable = tuple(s.value for s in states.states_allowing(states.Command.REMOVE))
         with self._tx() as db:
+            row = db.execute(
+                "SELECT state FROM jobs WHERE id = ? AND user_id = ?", (job_id, user_id)
+            ).fetchone()
+            if row is None:
+                return
+            if row[0] not in removable:
+                raise InvalidTransitionError(
+                    f"Job {job_id} is {JobState(row[0]).label.lower()}: cancel the upload "
+                    "before removing it from the list.")
             db.execute("DELETE FROM jobs WHERE id = ? AND user_id = ?", (job_id, user_id))

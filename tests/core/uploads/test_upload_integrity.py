@@ -133,7 +133,7 @@ def test_a_job_stuck_after_upload_from_an_older_version_recovers_on_retry(
     engine = make_engine()
     job = engine.add_paths([video]).added[0]
     media = dict(probe(video).api_fields())
-    engine.store.update(job.id, sub, state=JobState.FAILED, phase=Phase.COMPLETED,
+    engine.store.move(job.id, sub, JobState.FAILED, phase=Phase.COMPLETED,
                         bytes_done=job.size, sha256=file_sha256(video), media=media,
                         fingerprint=fingerprint(video),
                         error="no uploaded object", error_code="not_uploaded")

@@ -49,7 +49,8 @@ def test_schema_wal_and_reopen(tmp_path: Path) -> None:
     assert store.schema_version == SCHEMA_VERSION
     job, created = store.add("u1", tmp_path / "a.mp4", size=10, mtime_ns=5)
     assert created and job.state is JobState.QUEUED and job.video_id.startswith("v_")
-    store.update(job.id, "u1", state=JobState.UPLOADING, upload_id="up-1", phase=Phase.PARTS,
+    store.move(job.id, "u1", JobState.HASHING)
+    store.move(job.id, "u1", JobState.UPLOADING, upload_id="up-1", phase=Phase.PARTS,
                  media={"durationSec": 1.5})
     store.record_part(job.id, Part(1, 5, "c2hh", '"etag1"'), bytes_done=5)
     store.close()
@@ -85,7 +86,7 @@ def test_users_never_see_each_others_jobs(tmp_path: Path) -> None:
     with pytest.raises(JobNotFoundError):
         store.get(mine.id, "bob")
     with pytest.raises(JobNotFoundError):
-        store.update(mine.id, "bob", state=JobState.PAUSED)
+        store.move(mine.id, "bob", JobState.PAUSED)
     bobs = store.next_runnable("bob")
     assert bobs is not None and bobs.user_id == "bob"
     assert store.transition_all("bob", [JobState.QUEUED], JobState.PAUSED) != [mine.id]
@@ -106,9 +107,9 @@ def test_dedupe_order_and_guarded_transitions(tmp_path: Path) -> None:
     assert store.list_jobs("u")[0].id == front.id
     moved = store.move_to_front(job_a.id, "u")
     assert store.list_jobs("u")[0].id == moved.id
-    store.update(job_a.id, "u", state=JobState.CANCELLED)
+    store.move(job_a.id, "u", JobState.CANCELLED)
     with pytest.raises(InvalidTransitionError, match="cancelled"):
-        store.update(job_a.id, "u", expect=[JobState.UPLOADING], state=JobState.DONE)
+        store.move(job_a.id, "u", JobState.DONE, expect=[JobState.UPLOADING])
     assert store.claim_fingerprint(front.id, "u", "9:ab") is None
     other, _ = store.add("u", tmp_path / "copy.mp4", size=3, mtime_ns=9)
     claimed = store.claim_fingerprint(other.id, "u", "9:ab")

@@ -30,11 +30,13 @@ def _queue_with_jobs(path: Path, tmp_path: Path) -> dict[str, int]:
         clip.write_bytes(name.encode() * 100)
         job, _ = store.add(USER, clip, size=clip.stat().st_size, mtime_ns=clip.stat().st_mtime_ns)
         ids[name] = job.id
-    store.update(ids["live"], USER, state=JobState.UPLOADING, phase=Phase.PARTS,
+    store.move(ids["live"], USER, JobState.HASHING)
+    store.move(ids["live"], USER, JobState.UPLOADING, phase=Phase.PARTS,
                  upload_id="mpu-1", part_size=5 << 20)
     store.record_part(ids["live"], Part(1, 5 << 20, "c2hh", '"etag-1"'), bytes_done=5 << 20)
-    store.update(ids["failed"], USER, state=JobState.FAILED, error="S3 refused")
-    store.update(ids["done"], USER, state=JobState.DONE, phase=Phase.FINISHED)
+    store.move(ids["failed"], USER, JobState.FAILED, error="S3 refused")
+    store.move(ids["done"], USER, JobState.HASHING)
+    store.move(ids["done"], USER, JobState.DONE, phase=Phase.FINISHED)
     store.close()
     return ids
 
