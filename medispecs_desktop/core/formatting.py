@@ -7,6 +7,8 @@ tables, ``"-"`` in the CLI's columns).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from medispecs_desktop.core.models import parse_utc
 
 SIZE_UNITS = ("B", "KB", "MB", "GB")
@@ -57,3 +59,25 @@ def format_local_time(utc: str | None, *, missing: str = "") -> str:
         return parse_utc(utc).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return utc
+
+
+def format_speed(bps: float | None) -> str:
+    """A transfer rate (``12.3 MB/s``); "" when nothing moves."""
+    if not bps or bps <= 0:
+        return ""
+    return f"{format_size(bps)}/s"
+
+
+def format_finish(eta_seconds: float | None, now: datetime) -> str:
+    """The local clock time at which something ``eta_seconds`` from ``now`` ends."""
+    if eta_seconds is None or eta_seconds < 0:
+        return ""
+    try:
+        end = now + timedelta(seconds=eta_seconds)
+    except OverflowError:
+        return ""
+    if end.date() == now.date():
+        return end.strftime("%H:%M:%S" if eta_seconds < 60 else "%H:%M")
+    if end - now < timedelta(days=7):
+        return end.strftime("%a %H:%M")
+    return end.strftime("%Y-%m-%d %H:%M")

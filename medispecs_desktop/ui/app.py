@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
-from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QApplication, QDialog
 
 from medispecs_desktop import APP_ID, APP_NAME, __version__
@@ -43,10 +42,11 @@ from medispecs_desktop.core.errors import ConfigurationError, OfflineError
 from medispecs_desktop.core.logs import setup_logging
 from medispecs_desktop.ui import startup_probe
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog, open_folder
-from medispecs_desktop.ui.icons import app_icon, icon, stylesheet
+from medispecs_desktop.ui.icons import app_icon, stylesheet
 from medispecs_desktop.ui.import_settings import ImportSettingsDialog
 from medispecs_desktop.ui.local_stack_process import LocalStackProcess
 from medispecs_desktop.ui.main_window import MainWindow, close_without_asking
+from medispecs_desktop.ui.online import OnlineMonitor
 from medispecs_desktop.ui.settings_dialog import SettingsDialog
 from medispecs_desktop.ui.tasks import API, UPLOADS, TaskRunner
 
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     # the window is shown (see run_app), never before
     from medispecs_desktop.core.api import ApiClient
     from medispecs_desktop.core.auth import CognitoAuth, TokenStore, UserInfo
+    from medispecs_desktop.ui.composition import Views
     from medispecs_desktop.ui.signin import SignInDialog
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,6 @@ ENV_SCREENSHOT = "MEDISPECS_SCREENSHOT_TO"
 ENV_SCREENSHOT_DELAY = "MEDISPECS_SCREENSHOT_DELAY_MS"
 
 CONNECTION_FIELDS = ("api_url", "region", "user_pool_id", "client_id", "cognito_endpoint")
-PING_INTERVAL_ONLINE_MS = 30_000
-PING_INTERVAL_OFFLINE_MS = 10_000
 
 
 # ----------------------------------------------------------------------------- context
@@ -117,7 +116,9 @@ class AppContext(QObject):
         self.auth: CognitoAuth | None = None
         self.api: ApiClient | None = None
         self.user: UserInfo | None = None
-        self.online: bool | None = None
+        # the one source of "online" (status bar, library and uploads follow it)
+        self.monitor = OnlineMonitor(self.tasks, lambda: self.api, parent=self)
+        self.monitor.online_changed.connect(self.online_changed)
         self.stack: LocalStackProcess | None = None
         self.engine: Any = None  # the signed-in user's UploadEngine (ui.uploads sets it)
         self.demo_credentials: tuple[str, str] | None = None
@@ -129,6 +130,10 @@ class AppContext(QObject):
     @property
     def demo(self) -> bool:
         return self.settings.demo
+
+    @property
+    def online(self) -> bool | None:
+        return self.monitor.online
 
     def build_clients(self) -> None:
         """(Re)create the token store, ``auth`` and ``api`` for the current settings."""
@@ -163,14 +168,13 @@ class AppContext(QObject):
         self.settings = settings
         if changed:
             self.build_clients()
-            self.online = None
+            self.monitor.forget()
         self.settings_changed.emit(settings)
         return changed
 
     def set_online(self, online: bool) -> None:
-        if online != self.online:
-            self.online = online
-            self.online_changed.emit(online)
+        """Evidence for the online monitor (see :mod:`medispecs_desktop.ui.online`)."""
+        self.monitor.set_online(online)
 
     def shutdown(self) -> None:
         """Stop background work and the local stack (on quit). Each step runs even when an
@@ -194,31 +198,16 @@ class AppContext(QObject):
 # ----------------------------------------------------------------------------- views
 
 
-def install_views(window: MainWindow, ctx: AppContext) -> None:
-    """Put the feature views into the window's slots. Extend here, one line per view, e.g.::
+def install_views(window: MainWindow, ctx: AppContext) -> Views:
+    """Put the feature views into the window and wire them to each other (see
+    :mod:`medispecs_desktop.ui.composition`). A view gets everything from ``ctx`` (settings,
+    api, auth, tasks, the online monitor, signals) and runs background work only through
+    ``ctx.tasks``."""
+    from medispecs_desktop.ui.composition import compose
 
-        window.set_library_view(LibraryView(ctx))     # issue 4
-        window.set_player_view(PlayerView(ctx))       # issue 4
-        window.set_uploads_view(UploadsPanel(ctx, window))  # issue 5
-
-    A view gets everything from ``ctx`` (settings, api, auth, tasks, signals) and runs
-    background work only through ``ctx.tasks``.
-    """
-    from medispecs_desktop.ui.library import install_library_views
-
-    _library, player = install_library_views(window, ctx)  # issue 4: library + player
-    from medispecs_desktop.ui.cards_wiring import install_card_import
-    from medispecs_desktop.ui.uploads import install_uploads
-
-    cards = install_card_import(window, ctx, install_uploads(window, ctx))  # issue 5 + cards
-    from medispecs_desktop.ui.trash import install_trash
-
-    install_trash(window, ctx)  # issue 11: View ▸ Trash
-    if cards.action.icon().isNull():  # every File-menu item has an icon
-        cards.action.setIcon(icon("card"))
-    from medispecs_desktop.ui.idle_lock import install_idle_lock
-
-    install_idle_lock(window, ctx, player.controller.pause)  # automatic logoff (issue 12)
+    views = compose(window, ctx)
+    window.views = views
+    return views
 
 
 # ----------------------------------------------------------------------------- hooks
@@ -251,57 +240,6 @@ class AppHooks:
         )
 
 
-# ----------------------------------------------------------------------------- online
-
-
-class OnlineMonitor(QObject):
-    """Online/offline from the OS (QNetworkInformation, where a backend exists) and from
-    ``ApiClient.ping()`` run on the API executor: every 30 s while online, every 10 s while
-    offline, and at once when the OS reports a change."""
-
-    def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._ctx = ctx
-        self._probing = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.check_now)
-        self._info: QNetworkInformation | None = None
-        try:
-            if QNetworkInformation.loadBackendByFeatures(
-                    QNetworkInformation.Feature.Reachability):
-                self._info = QNetworkInformation.instance()
-        except (RuntimeError, AttributeError):  # pragma: no cover - platform without it
-            self._info = None
-        if self._info is not None:
-            self._info.reachabilityChanged.connect(lambda _r: self.check_now())
-
-    def os_says_offline(self) -> bool:
-        info = self._info
-        return info is not None and info.reachability() == QNetworkInformation.Reachability.\
-            Disconnected
-
-    def check_now(self) -> None:
-        api = self._ctx.api
-        if self._probing or api is None or self._ctx.tasks.closed:
-            if api is None:
-                self._timer.stop()
-            return
-        if self.os_says_offline():
-            self._result(False)
-            return
-        self._probing = True
-        self._ctx.tasks.run(API, api.ping, self._result, lambda _exc: self._result(False))
-
-    def _result(self, online: Any) -> None:
-        self._probing = False
-        self._ctx.set_online(bool(online))
-        self._timer.start(PING_INTERVAL_ONLINE_MS if online else PING_INTERVAL_OFFLINE_MS)
-
-    def stop(self) -> None:
-        self._timer.stop()
-
-
 # ----------------------------------------------------------------------------- controller
 
 
@@ -327,7 +265,7 @@ class AppController(QObject):
         self.import_dialog: ImportSettingsDialog | None = None
         self.authenticator_dialog: QDialog | None = None
         self._restore_pending = False
-        self.monitor = OnlineMonitor(ctx, self)
+        self.monitor = ctx.monitor
         ctx.online_changed.connect(self._online_changed)
         w = window
         w.settings_requested.connect(self.open_settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -35,6 +36,9 @@ from PySide6.QtWidgets import (
 from medispecs_desktop import APP_NAME
 from medispecs_desktop.core.formatting import format_size
 from medispecs_desktop.ui.icons import app_icon, icon, icon_on_accent
+
+if TYPE_CHECKING:
+    from medispecs_desktop.ui.composition import Views
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.MP4 *.MOV);;All files (*)"
 
@@ -149,6 +153,7 @@ class MainWindow(QMainWindow):
         # returns False to keep the window open. Off for an unattended quit (SIGTERM, logout)
         self._close_guards: list[Callable[[], bool]] = []
         self.ask_before_closing = True
+        self.views: Views | None = None  # the feature views, once installed
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")

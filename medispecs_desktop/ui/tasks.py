@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
@@ -264,3 +264,15 @@ def throttled(
     code may call it from any thread at any rate; see :class:`Throttled`. Create it on the
     GUI thread; give it a ``parent`` (or keep a reference) so it lives as long as needed."""
     return Throttled(callback, interval_ms, parent)
+
+
+class TasksLike(Protocol):
+    """What views need of the :class:`TaskRunner` (tests pass a spy that fits)."""
+
+    def run(
+        self,
+        kind: str,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = ...,
+        on_error: Callable[[BaseException], None] | None = ...,
+    ) -> Any: ...

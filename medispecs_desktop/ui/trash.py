@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 
 from medispecs_desktop.core.errors import NotFoundError
 from medispecs_desktop.core.formatting import format_local_time
+from medispecs_desktop.core.messages import describe_error
 from medispecs_desktop.core.models import Video
-from medispecs_desktop.ui.library import describe_error
 from medispecs_desktop.ui.tasks import API
 
 __all__ = ["TrashDialog", "confirm_purge", "install_trash", "purge_confirmation_text"]

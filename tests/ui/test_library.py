@@ -494,7 +494,7 @@ def test_offline_opens_cached_listing_then_refreshes_when_network_returns(
         qtbot.waitUntil(lambda: _titles(widget) == stack.titles, timeout=10_000)
         assert widget.model.stale and not widget.online
         assert widget.banner.isVisible()
-        assert "Offline" in widget.banner.text() and "saved on" in widget.banner.text()
+        assert "Offline — showing the list saved at" in widget.banner.text()
         assert widget.select_video(stack.ids[0])
         details = widget.details
         for button in (details.save_button, details.delete_button, details.play_button):
@@ -825,18 +825,20 @@ def test_folding_the_details_gives_their_height_to_the_list(
     library.show()
     qtbot.waitUntil(lambda: library._split_sized, timeout=2_000)
     library.details.set_video(_videos(1)[0])
-    list_before, details_before = library.splitter.sizes()
-    assert details_before <= 0.45 * (list_before + details_before) + 1
-    library.details.fields_toggle.click()  # "Hide details"
-    assert not library.details.fields.isVisible()
+    library._fit_details()
     list_folded, details_folded = library.splitter.sizes()
-    assert details_folded < details_before - 80 and list_folded > list_before + 80
-    # what stays (title, notes, buttons) is still shown whole
+    # the technical details start folded: title, notes and the buttons are shown whole
+    assert not library.details.fields.isVisible()
     assert library.details.delete_button.isVisible()
     assert library.details.scroll_area.verticalScrollBar().maximum() == 0
-    library.details.fields_toggle.click()  # "Show details"
+    library.details.fields_toggle.click()  # "Show technical details"
     assert library.details.fields.isVisible()
-    assert library.splitter.sizes()[1] >= details_before - 2
+    list_open, details_open = library.splitter.sizes()
+    assert details_open <= 0.45 * (list_open + details_open) + 1
+    assert details_open > details_folded + 50 and list_open < list_folded - 50
+    library.details.fields_toggle.click()  # "Hide technical details"
+    assert not library.details.fields.isVisible()
+    assert library.splitter.sizes()[1] <= details_folded + 2
 
 
 def test_table_columns_are_measured_again_when_the_font_changes(

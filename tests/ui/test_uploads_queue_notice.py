@@ -10,7 +10,7 @@ import pytest
 
 from medispecs_desktop.core.config import Paths
 from medispecs_desktop.core.uploads.store import QueueStore
-from medispecs_desktop.ui import uploads as uploads_ui
+from medispecs_desktop.ui.uploads import service as uploads_service
 from tests.support.queue_lock import hold_write_lock
 
 
@@ -34,7 +34,7 @@ def test_a_damaged_queue_is_shown_with_what_was_recovered(
 def test_a_locked_queue_says_who_holds_it_and_try_again_opens_it(
     qtbot: Any, start_app: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(uploads_ui, "QUEUE_LOCK_WAIT", 0.5)
+    monkeypatch.setattr(uploads_service, "QUEUE_LOCK_WAIT", 0.5)
     db = Paths.default().ensure().queue_db
     db.parent.mkdir(parents=True, exist_ok=True)
     QueueStore(db).close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import QLoggingCategory, QSize, QTimer
 from PySide6.QtMultimedia import QMediaPlayer, QVideoSink
@@ -17,6 +17,7 @@ from medispecs_desktop.core.errors import (
     NotSignedInError,
     OfflineError,
 )
+from medispecs_desktop.ui.tasks import TasksLike as TasksLike  # re-exported
 
 log = logging.getLogger(__name__)
 
@@ -105,16 +106,6 @@ class PlaybackUrlLike(Protocol):
 
     @property
     def expires_at(self) -> float: ...
-
-
-class TasksLike(Protocol):
-    def run(
-        self,
-        kind: str,
-        fn: Callable[[], Any],
-        on_done: Callable[[Any], None] | None = ...,
-        on_error: Callable[[BaseException], None] | None = ...,
-    ) -> Any: ...
 
 
 UrlProvider = Callable[[str], PlaybackUrlLike]

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from medispecs_desktop.core.errors import ConflictError, MediSpecsError
+from medispecs_desktop.core.formatting import format_clock
 from medispecs_desktop.core.markers import MAX_TEXT, Marker, new_marker_id
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.player.common import API_KIND, TasksLike
@@ -42,10 +43,8 @@ PANEL_MIN_WIDTH = 200  # narrower than this it is hidden (see PlayerView.resizeE
 
 
 def describe_time(ms: int) -> str:
-    minutes, seconds = divmod(ms // 1000, 60)
-    hours, minutes = divmod(minutes, 60)
-    clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-    return f"{clock}.{ms % 1000:03d}"
+    """A marker's time to the millisecond: the app's clock (``M:SS`` / ``H:MM:SS``) + ``.mmm``."""
+    return f"{format_clock(ms // 1000)}.{ms % 1000:03d}"
 
 
 class MarkersPanel(QWidget):

@@ -1,0 +1,540 @@
+"""The library's table model: a Qt adapter over a plain Python list of :class:`Video` (as
+napari does). Pages come from the API (``canFetchMore``/``fetchMore`` with the cursor, newest
+first) on the task runner and are appended on the GUI thread; recordings still in the local
+upload queue show on top with their queue state (:meth:`VideoTableModel.set_local_items`).
+Paging and merge rules are :mod:`medispecs_desktop.core.library`'s; thumbnails are
+:class:`~.thumbnails.ThumbnailQueue`'s."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+
+from medispecs_desktop.core.formatting import format_duration, format_local_time, format_size
+from medispecs_desktop.core.library import (
+    LOCAL_STATUS_SORT,
+    STATUS_TEXT,
+    LibraryQuery,
+    LocalQueueItem,
+    Paging,
+    merge_plan,
+    sort_key,
+)
+from medispecs_desktop.core.library_cache import CachedListing
+from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.library.common import (
+    API_KIND,
+    COL_DEVICE,
+    COL_DURATION,
+    COL_RECORDED,
+    COL_SIZE,
+    COL_STATUS,
+    COL_THUMB,
+    COL_TITLE,
+    HEADERS,
+    LOCAL_ITEM_ROLE,
+    SORT_COLUMNS,
+    SORT_ROLE,
+    STATUS_COLOR,
+    VIDEO_ID_ROLE,
+    VIDEO_ROLE,
+    FetchPage,
+    PageLike,
+    submit,
+)
+from medispecs_desktop.ui.library.thumbnails import ThumbnailQueue
+from medispecs_desktop.ui.tasks import TasksLike
+
+_ROOT = QModelIndex()
+
+
+class VideoTableModel(QAbstractTableModel):
+    """Rows = local queue items (not yet known to the server) then the server's recordings."""
+
+    loadingChanged = Signal(bool)
+    pageLoaded = Signal(int)  # rows added (0 for an empty page)
+    loadFailed = Signal(object)  # the exception
+    listingReplaced = Signal()  # a fresh first page (or the cache) replaced the rows
+    pageAppended = Signal(object)  # list[Video]: the rows a further page added
+
+    def __init__(
+        self,
+        fetch_page: FetchPage,
+        tasks: TasksLike,
+        *,
+        query: LibraryQuery | None = None,
+        thumbnail_loader: Callable[[Video], bytes | None] | None = None,
+        max_thumbnails_in_memory: int = 250,  # 192x108 pixmaps: ~20 MB
+        max_thumbnail_jobs: int = 3,
+        kind: str = API_KIND,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._fetch_page = fetch_page
+        self._tasks = tasks
+        self._kind = kind
+        self._query = query or LibraryQuery()
+        self._videos: list[Video] = []
+        self._rows: dict[str, int] = {}  # video_id -> index in _videos
+        self._local: list[LocalQueueItem] = []
+        self._all_local: list[LocalQueueItem] = []
+        self._paging = Paging()
+        self.last_error: BaseException | None = None
+        self.thumbnails = ThumbnailQueue(tasks, thumbnail_loader,
+                                         max_in_memory=max_thumbnails_in_memory,
+                                         max_jobs=max_thumbnail_jobs, kind=kind, parent=self)
+        self.thumbnails.loaded.connect(self._thumbnail_loaded)
+
+    # -- Qt model API ----------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._local) + len(self._videos)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(HEADERS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS[section]
+            if role == Qt.ItemDataRole.ToolTipRole and section == COL_RECORDED:
+                return "Recording time in this computer's time zone"
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return HEADERS[section] or "Thumbnail"
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def data(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        if not index.isValid() or index.model() is not self:
+            return None
+        row, col = index.row(), index.column()
+        if not (0 <= row < self.rowCount() and 0 <= col < len(HEADERS)):
+            return None
+        local_count = len(self._local)
+        if row < local_count:
+            return self._local_data(self._local[row], col, role)
+        return self._video_data(self._videos[row - local_count], col, role)
+
+    def _video_data(self, video: Video, col: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _video_text(video, col)
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_THUMB:
+            return self.thumbnails.pixmap(video)
+        if role == SORT_ROLE:
+            return self.sort_key_of(video, col)
+        if role == VIDEO_ROLE:
+            return video
+        if role == VIDEO_ID_ROLE:
+            return video.video_id
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATUS:
+            return QColor(STATUS_COLOR.get(video.status, "#444444"))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_STATUS and video.status == "error":
+                return "The cloud could not process this recording."
+            if col == COL_RECORDED:
+                return f"{video.recorded_at} (UTC)"
+            if col == COL_TITLE:
+                return video.title
+            if col == COL_DEVICE:
+                return video.device_id or None  # elided in a narrow column
+        if role == Qt.ItemDataRole.AccessibleTextRole and col == COL_THUMB:
+            return f"Thumbnail of {video.title}"
+        return None
+
+    def _local_data(self, item: LocalQueueItem, col: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _local_text(item, col)
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_THUMB:
+            return self.thumbnails.placeholder
+        if role == SORT_ROLE:
+            return self.sort_key_of(item, col)
+        if role == VIDEO_ID_ROLE:
+            return item.video_id
+        if role == LOCAL_ITEM_ROLE:
+            return item
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATUS:
+            return QColor("#b00020" if item.error else "#6a4c93")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_STATUS:
+                return item.status_text()  # elided in a narrow column
+            if col == COL_TITLE:
+                return item.title
+        return None
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> bool:
+        return not parent.isValid() and self._paging.can_fetch_more()
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> None:
+        if not self.canFetchMore(parent):
+            return
+        self._request(self._paging.next_cursor, replace=False)
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @property
+    def query(self) -> LibraryQuery:
+        return self._query
+
+    @property
+    def loading(self) -> bool:
+        return self._paging.loading
+
+    @property
+    def has_more(self) -> bool:
+        return self._paging.has_more
+
+    @property
+    def stale(self) -> bool:
+        return self._paging.stale
+
+    @property
+    def videos(self) -> list[Video]:
+        """A copy of the server rows, in order."""
+        return list(self._videos)
+
+    @property
+    def next_cursor(self) -> str | None:
+        return self._paging.next_cursor
+
+    def set_query(self, query: LibraryQuery) -> None:
+        self._query = query
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the first page; the current rows stay until it arrives."""
+        self._request(None, replace=True)
+
+    def insert_new(self) -> None:
+        """Fetch the first page and insert the recordings not shown yet where the server lists
+        them (finished uploads): no reset, so the scroll position and selection survive."""
+        if self.stale or self.last_error is not None:
+            self.refresh()
+        else:
+            self._request(None, replace=False, merge=True)
+
+    def _request(self, cursor: str | None, *, replace: bool, merge: bool = False) -> None:
+        generation = self._paging.begin(replace=replace)
+        query = self._query
+        self._set_loading(True)
+        fetch = self._fetch_page
+
+        def work() -> PageLike:
+            return fetch(query, cursor)
+
+        if not submit(
+            self._tasks,
+            self._kind,
+            work,
+            lambda page: self._on_page(generation, page, replace, merge),
+            lambda exc: self._on_failed(generation, exc),
+        ):
+            self._set_loading(False)
+
+    def close(self) -> None:
+        """Sign-out / teardown: answers still on their way (pages, thumbnails) are dropped."""
+        self._paging.drop_answers()
+        self.thumbnails.close()
+
+    def _on_page(self, generation: int, page: PageLike, replace: bool,
+                 merge: bool = False) -> None:
+        if not self._paging.current(generation):
+            return
+        items = [v for v in page.items if isinstance(v, Video)]
+        if merge:
+            if not self._videos:  # nothing listed yet: this page starts the paging
+                self._paging.page_arrived(page.next_cursor)
+            self._merge(items)
+            self._set_loading(False)
+            self.pageLoaded.emit(len(items))
+            return
+        self._paging.page_arrived(page.next_cursor)
+        self.last_error = None
+        if replace:
+            self.beginResetModel()
+            self._videos = []
+            self._rows = {}
+            self._paging.stale = False
+            self.thumbnails.retry_failed()
+            self._append(items)
+            self._local = self._visible_local(self._all_local)
+            self.endResetModel()
+            self._set_loading(False)
+            self.listingReplaced.emit()
+        else:
+            fresh = [v for v in items if v.video_id not in self._rows]
+            self._hide_local({v.video_id for v in fresh})
+            if fresh:
+                first = self.rowCount()
+                self.beginInsertRows(_ROOT, first, first + len(fresh) - 1)
+                self._append(fresh)
+                self.endInsertRows()
+            self._set_loading(False)
+            if fresh:
+                self.pageAppended.emit(fresh)
+        self.pageLoaded.emit(len(items))
+
+    def _merge(self, items: Sequence[Video]) -> None:
+        """A fresh first page into the rows shown (see :func:`core.library.merge_plan`)."""
+        self._hide_local({v.video_id for v in items})
+        for at, video, update in merge_plan([v.video_id for v in self._videos], items):
+            row = len(self._local) + at
+            if update:
+                self._videos[at] = video
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+                continue
+            self.beginInsertRows(_ROOT, row, row)
+            self._videos.insert(at, video)
+            for i in range(at, len(self._videos)):
+                self._rows[self._videos[i].video_id] = i
+            self.endInsertRows()
+
+    def _append(self, items: Sequence[Video]) -> None:
+        for video in items:
+            if video.video_id in self._rows:
+                continue
+            self._rows[video.video_id] = len(self._videos)
+            self._videos.append(video)
+
+    def _on_failed(self, generation: int, exc: BaseException) -> None:
+        if not self._paging.current(generation):
+            return
+        self.last_error = exc
+        self._set_loading(False)
+        self.loadFailed.emit(exc)
+
+    def _set_loading(self, value: bool) -> None:
+        if self._paging.loading != value:
+            self._paging.loading = value
+            self.loadingChanged.emit(value)
+
+    def load_cached(self, listing: CachedListing) -> None:
+        """Show an offline copy, marked stale (no paging) until a first page replaces it.
+        A first-page request in flight is kept: its answer replaces the copy."""
+        self.beginResetModel()
+        self._videos = []
+        self._rows = {}
+        self._append(listing.videos)
+        self._paging.page_arrived(listing.next_cursor)
+        self._paging.stale = True
+        self._local = self._visible_local(self._all_local)
+        self.endResetModel()
+        self.listingReplaced.emit()
+
+    def mark_stale(self, stale: bool = True) -> None:
+        self._paging.stale = stale
+
+    def title_at(self, row: int) -> str:
+        local_count = len(self._local)
+        if 0 <= row < local_count:
+            return self._local[row].title
+        index = row - local_count
+        return self._videos[index].title if 0 <= index < len(self._videos) else ""
+
+    def sort_key_of(self, row: Video | LocalQueueItem, col: int) -> Any:
+        column = SORT_COLUMNS.get(col, "recorded")
+        if isinstance(row, LocalQueueItem):
+            return sort_key(column, row.title, row.recorded_at or "", row.duration_sec,
+                            row.file_size_bytes, row.device_id, LOCAL_STATUS_SORT)
+        return sort_key(column, row.title, row.recorded_at, row.duration_sec,
+                        row.file_size_bytes, row.device_id, row.status)
+
+    def sort_key(self, row: int, col: int) -> Any:
+        local_count = len(self._local)
+        if 0 <= row < local_count:
+            return self.sort_key_of(self._local[row], col)
+        return self.sort_key_of(self._videos[row - local_count], col)
+
+    def display_text(self, row: int, col: int) -> str:
+        """What the view shows in ``row``/``col`` (for delegates; never None)."""
+        local_count = len(self._local)
+        if 0 <= row < local_count:
+            return _local_text(self._local[row], col) or ""
+        if 0 <= row - local_count < len(self._videos):
+            return _video_text(self._videos[row - local_count], col) or ""
+        return ""
+
+    # -- row access and edits --------------------------------------------------------------
+
+    def video_at(self, row: int) -> Video | None:
+        index = row - len(self._local)
+        if 0 <= index < len(self._videos):
+            return self._videos[index]
+        return None
+
+    def local_item_at(self, row: int) -> LocalQueueItem | None:
+        return self._local[row] if 0 <= row < len(self._local) else None
+
+    def row_of(self, video_id: str) -> int:
+        index = self._rows.get(video_id)
+        if index is not None:
+            return index + len(self._local)
+        for i, item in enumerate(self._local):
+            if item.video_id == video_id:
+                return i
+        return -1
+
+    def replace_video(self, video: Video) -> None:
+        """An edited recording: same row, new data."""
+        index = self._rows.get(video.video_id)
+        if index is None:
+            return
+        self._videos[index] = video
+        row = index + len(self._local)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+
+    def remove_video(self, video_id: str) -> bool:
+        index = self._rows.get(video_id)
+        if index is None:
+            return False
+        row = index + len(self._local)
+        self.beginRemoveRows(_ROOT, row, row)
+        del self._videos[index]
+        self._rows = {v.video_id: i for i, v in enumerate(self._videos)}
+        self.endRemoveRows()
+        self.thumbnails.forget(video_id)
+        return True
+
+    # -- local upload queue hook -----------------------------------------------------------
+
+    def set_local_items(self, items: Sequence[LocalQueueItem]) -> None:
+        """Show recordings still in the local upload queue (those the server does not list
+        yet) on top, with their queue state. Call on the GUI thread whenever the queue
+        changes; same items in the same order only repaint."""
+        self._all_local = list(items)
+        visible = self._visible_local(self._all_local)
+        ids = [i.video_id for i in visible]
+        self._hide_local({i.video_id for i in self._local} - set(ids))  # finished: rows go
+        kept = {i.video_id for i in self._local}
+        if [i.video_id for i in self._local] == [v for v in ids if v in kept]:
+            for row, item in enumerate(visible):  # new queue items: rows come, no reset
+                if row < len(self._local) and self._local[row].video_id == item.video_id:
+                    self._local[row] = item
+                    continue
+                self.beginInsertRows(_ROOT, row, row)
+                self._local.insert(row, item)
+                self.endInsertRows()
+            if visible:
+                last = self.index(len(visible) - 1, len(HEADERS) - 1)
+                self.dataChanged.emit(self.index(0, 0), last)
+            return
+        self.beginResetModel()
+        self._local = visible
+        self.endResetModel()
+
+    def _visible_local(self, items: Sequence[LocalQueueItem]) -> list[LocalQueueItem]:
+        return [i for i in items if i.video_id not in self._rows]
+
+    def _hide_local(self, ids: set[str]) -> None:
+        for i in range(len(self._local) - 1, -1, -1):
+            if self._local[i].video_id in ids:
+                self.beginRemoveRows(_ROOT, i, i)
+                del self._local[i]
+                self.endRemoveRows()
+
+    # -- thumbnails ------------------------------------------------------------------------
+
+    def _thumbnail_loaded(self, video_id: str) -> None:
+        row = self.row_of(video_id)
+        if row >= 0:
+            idx = self.index(row, COL_THUMB)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def retry_thumbnails(self) -> None:
+        """After the network returns: let failed thumbnails try again when painted."""
+        self.thumbnails.retry_failed()
+        if self.rowCount():
+            self.dataChanged.emit(
+                self.index(0, COL_THUMB),
+                self.index(self.rowCount() - 1, COL_THUMB),
+                [Qt.ItemDataRole.DecorationRole],
+            )
+
+    def thumbnails_loaded(self) -> int:
+        return self.thumbnails.count()
+
+
+def _video_text(video: Video, col: int) -> str | None:
+    if col == COL_TITLE:
+        return video.title or "(untitled)"
+    if col == COL_RECORDED:
+        return format_local_time(video.recorded_at)
+    if col == COL_DURATION:
+        return format_duration(video.duration_sec)
+    if col == COL_SIZE:
+        return format_size(video.file_size_bytes)
+    if col == COL_DEVICE:
+        return video.device_id or ""
+    if col == COL_STATUS:
+        return STATUS_TEXT.get(video.status, video.status)
+    return None
+
+
+def _local_text(item: LocalQueueItem, col: int) -> str | None:
+    if col == COL_TITLE:
+        return item.title
+    if col == COL_RECORDED:
+        return format_local_time(item.recorded_at)
+    if col == COL_DURATION:
+        return format_duration(item.duration_sec)
+    if col == COL_SIZE:
+        return format_size(item.file_size_bytes)
+    if col == COL_DEVICE:
+        return item.device_id or ""
+    if col == COL_STATUS:
+        return item.status_text()
+    return None
+
+
+def source_row(index: QModelIndex | QPersistentModelIndex) -> tuple[VideoTableModel, int] | None:
+    """The :class:`VideoTableModel` and row behind ``index`` (through any proxies).
+
+    Python code reads rows this way rather than with ``index.data(role)``: with PySide6 6.12
+    on CPython 3.11 every invalid QVariant converted to ``None`` drops a reference to
+    ``None`` (a refcount bug that ends in "deallocating None"), so product code never asks
+    Qt for a value that may be empty.
+    """
+    if not index.isValid():
+        return None
+    model: Any = index.model()
+    current: Any = index
+    while isinstance(model, QSortFilterProxyModel):
+        current = model.mapToSource(current)
+        model = model.sourceModel()
+    if isinstance(model, VideoTableModel) and current.isValid():
+        return model, current.row()
+    return None
+
+
+def video_for_index(index: QModelIndex | QPersistentModelIndex) -> Video | None:
+    found = source_row(index)
+    return found[0].video_at(found[1]) if found is not None else None
+
+
+def local_item_for_index(index: QModelIndex | QPersistentModelIndex) -> LocalQueueItem | None:
+    found = source_row(index)
+    return found[0].local_item_at(found[1]) if found is not None else None
