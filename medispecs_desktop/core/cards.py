@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from medispecs_desktop.core.errors import MediSpecsError, NotFoundError
+from medispecs_desktop.core.formatting import plural
 from medispecs_desktop.core.hashing import fingerprint, sha256_file
 from medispecs_desktop.core.media import MediaError, MediaInfo, probe
 from medispecs_desktop.core.uploads.scanner import is_video_name, scan_paths
@@ -719,15 +720,14 @@ class EraseVerdict:
     def message(self) -> str:
         n = len(self.verified)
         if self.safe:
-            return (f"All {n} clip{'s' if n != 1 else ''} on this card are verified in the "
-                    "cloud. The card is safe to erase.")
+            return ((f"All {plural(n, 'clip')} on this card are" if n != 1
+                     else "The 1 clip on this card is") + " verified in the cloud. "
+                    "The card is safe to erase.")
         parts = []
         if self.pending:
-            parts.append(f"{len(self.pending)} clip{'s' if len(self.pending) != 1 else ''} "
-                         "not yet verified in the cloud")
+            parts.append(f"{plural(len(self.pending), 'clip')} not yet verified in the cloud")
         if self.unreadable:
-            parts.append(f"{len(self.unreadable)} file"
-                         f"{'s' if len(self.unreadable) != 1 else ''} that could not be read "
+            parts.append(f"{plural(len(self.unreadable), 'file')} that could not be read "
                          "(not uploaded)")
         if not parts:
             return "There are no clips on this card."

@@ -14,6 +14,19 @@ from medispecs_desktop.core.models import parse_utc
 SIZE_UNITS = ("B", "KB", "MB", "GB")
 
 
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``count`` and the noun that agrees with it: ``plural(1, "clip")`` is "1 clip",
+    ``plural(3, "clip")`` "3 clips", ``plural(2, "copy", "copies")`` "2 copies". The one
+    place the app and the CLI make plurals (English: 1 is singular, 0 and the rest plural)."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
+
+
+def agree(count: int, singular: str, many: str) -> str:
+    """The word that agrees with ``count``: ``agree(1, "is", "are")`` is "is"; a verb
+    after a plural noun, ``f"{plural(n, 'clip')} still {agree(n, 'needs', 'need')}"``."""
+    return singular if count == 1 else many
+
+
 def format_size(size: float | None, *, missing: str = "") -> str:
     """``999 B``, ``1.5 KB``, ``12.3 MB``, ``2.0 GB``; sizes past GB stay in GB (``1500.0 GB``)."""
     if size is None:

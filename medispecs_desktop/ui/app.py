@@ -69,6 +69,8 @@ ENV_SCREENSHOT = "MEDISPECS_SCREENSHOT_TO"
 ENV_SCREENSHOT_DELAY = "MEDISPECS_SCREENSHOT_DELAY_MS"
 
 CONNECTION_FIELDS = ("api_url", "region", "user_pool_id", "client_id", "cognito_endpoint")
+KEYRING_PLAIN = ("Your sign-in won't be remembered after you quit: this computer has no "
+                 "secure place to keep it.")
 
 
 # ----------------------------------------------------------------------------- context
@@ -267,6 +269,10 @@ class AppController(QObject):
         self._restore_pending = False
         self.monitor = ctx.monitor
         ctx.online_changed.connect(self._online_changed)
+        # a bandwidth cap shows in the status bar while it applies (and changes at once)
+        ctx.settings_changed.connect(
+            lambda settings: window.set_bandwidth_limit(settings.bandwidth_limit_kbps))
+        window.set_bandwidth_limit(ctx.settings.bandwidth_limit_kbps)
         w = window
         w.settings_requested.connect(self.open_settings)
         w.import_settings_requested.connect(self.open_import_settings)
@@ -433,12 +439,12 @@ class AppController(QObject):
         self.window.show_main()
         auth = ctx.auth
         not_remembered = bool(auth is not None and not ctx.demo and not auth.remembered)
-        self.window.set_keyring_notice(not_remembered)
+        # plain words in the status bar; the technical reason (the keyring's class name, for
+        # IT) only in the warning sign's tooltip
+        self.window.set_keyring_notice(
+            not_remembered, (auth.remember_error if auth else None) or "")
         if not_remembered:
-            self.window.show_message(
-                "Signed in. Your sign-in won't be remembered after you quit: "
-                + ((auth.remember_error if auth else None) or "no secure keyring is available."),
-                15_000)
+            self.window.show_message(f"Signed in. {KEYRING_PLAIN}", 15_000)
         else:
             self.window.show_message(f"Signed in as {name}.")
         ctx.signed_in.emit(user)
@@ -452,7 +458,7 @@ class AppController(QObject):
             return
         ctx.user = None
         self.window.set_signed_in(None)
-        self.window.set_keyring_notice(False)
+        self.window.set_keyring_notice(False, "")
         self.window.show_signed_out(
             "You have signed out." if ctx.demo else
             "You have signed out. Your saved sign-in was forgotten.")
@@ -471,8 +477,15 @@ class AppController(QObject):
         dialog.saved.connect(self._settings_saved)
         dialog.import_requested.connect(self.open_import_settings)
         dialog.finished.connect(dialog.deleteLater)
+        # forget it when Qt deletes it: a wrapper of a deleted dialog raises on any call
+        # (Settings opened only once per session)
+        dialog.destroyed.connect(lambda *_: self._forget_settings_dialog(dialog))
         self.settings_dialog = dialog
         dialog.open()
+
+    def _forget_settings_dialog(self, dialog: SettingsDialog) -> None:
+        if self.settings_dialog is dialog:
+            self.settings_dialog = None
 
     def open_import_settings(self) -> None:
         dialog = ImportSettingsDialog(self.ctx.paths, self.ctx.tasks, self.window)

@@ -49,7 +49,13 @@ from medispecs_desktop.core.cards import (
     EraseResult,
     safe_to_erase,
 )
-from medispecs_desktop.core.formatting import format_duration, format_local_time, format_size
+from medispecs_desktop.core.formatting import (
+    agree,
+    format_duration,
+    format_local_time,
+    format_size,
+    plural,
+)
 from medispecs_desktop.core.media import thumbnail_jpeg
 from medispecs_desktop.ui.icons import fit_bold_button
 
@@ -281,22 +287,7 @@ class CardImportDialog(QDialog):
         """The card was pulled: say which clips still need it (the queue keeps them and
         waits for the card; clips already in the cloud are safe)."""
         self._card_present = False
-        need = [c for c in self._clips
-                if c.status in (ClipStatus.QUEUED, ClipStatus.UPLOADING)]
-        not_imported = [c for c in self._clips if c.status in (ClipStatus.NEW,
-                                                                ClipStatus.DUPLICATE)]
-        lines = ["The card was removed."]
-        if need:
-            lines.append(f"{len(need)} clip{'s' if len(need) != 1 else ''} still need the "
-                         "card to finish uploading: " + ", ".join(c.name for c in need)
-                         + ". Put the card back to continue.")
-        else:
-            lines.append("No upload needs the card any more.")
-        if not_imported:
-            lines.append(f"{len(not_imported)} clip{'s' if len(not_imported) != 1 else ''} "
-                         "were not imported.")
-        self.note.setText(" ".join(lines))
-        self.note.show()
+        self._show_removed_note()
         self._populating = True
         for row in range(self.table.rowCount()):
             item = self.table.item(row, COL_SELECT)
@@ -306,6 +297,26 @@ class CardImportDialog(QDialog):
         self._populating = False
         self.erase_button.hide()
         self._update_buttons()
+
+    def _show_removed_note(self) -> None:
+        """What the pulled card means now: once the clips that needed it have finished
+        uploading, "put the card back" goes (it said so next to "verified")."""
+        need = [c for c in self._clips
+                if c.status in (ClipStatus.QUEUED, ClipStatus.UPLOADING)]
+        not_imported = [c for c in self._clips if c.status in (ClipStatus.NEW,
+                                                                ClipStatus.DUPLICATE)]
+        lines = ["The card was removed."]
+        if need:
+            lines.append(f"{plural(len(need), 'clip')} still {agree(len(need), 'needs', 'need')}"
+                         " the card to finish uploading: " + ", ".join(c.name for c in need)
+                         + ". Put the card back to continue.")
+        else:
+            lines.append("No upload needs the card any more.")
+        if not_imported:
+            lines.append(f"{plural(len(not_imported), 'clip')} "
+                         f"{agree(len(not_imported), 'was', 'were')} not imported.")
+        self.note.setText(" ".join(lines))
+        self.note.show()
 
     def on_job_changed(self, job: Any) -> None:
         """Follow an upload job (``core.uploads.jobs.Job`` or anything with ``path``,
@@ -348,6 +359,8 @@ class CardImportDialog(QDialog):
         self._render_row(row)
         self._update_buttons()
         self.title.setText(_progress_summary(self._clips))
+        if not self._card_present:
+            self._show_removed_note()
 
     def verify_now(self) -> None:
         """Check every clip against the cloud (in the background)."""
@@ -369,7 +382,7 @@ class CardImportDialog(QDialog):
         answer = QMessageBox.question(
             self,
             "Erase verified clips",
-            f"Delete the {n} verified clip{'s' if n != 1 else ''} from the card? Every one is "
+            f"Delete the {plural(n, 'verified clip')} from the card? Every one is "
             "verified in the cloud. Other files on the card are not touched.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
@@ -516,7 +529,7 @@ class CardImportDialog(QDialog):
         kept = [(p, why) for p, why in result.kept
                 if self.status_of(p) is ClipStatus.VERIFIED]
         n = len(result.deleted)
-        text = f"Erased {n} verified clip{'s' if n != 1 else ''} from the card."
+        text = f"Erased {plural(n, 'verified clip')} from the card."
         if kept:
             text += " Not erased: " + "; ".join(f"{p.name} ({why})" for p, why in kept)
         self.safe_label.setText(text)
@@ -576,7 +589,7 @@ class CardImportDialog(QDialog):
 
     def _update_buttons(self) -> None:
         n = len(self.selected_paths())
-        self.import_button.setText(f"Import {n} clip{'s' if n != 1 else ''}")
+        self.import_button.setText(f"Import {plural(n, 'clip')}")
         self.import_button.setEnabled(n > 0 and not self._importing and self._card_present)
 
     def _maybe_verify(self) -> None:
@@ -596,7 +609,7 @@ class CardImportDialog(QDialog):
         elif verdict.safe:
             self.safe_label.setText(verdict.message)
             n = len(verdict.verified)
-            self.erase_button.setText(f"Erase {n} verified clip{'s' if n != 1 else ''}…")
+            self.erase_button.setText(f"Erase {plural(n, 'verified clip')}…")
             self.erase_button.setVisible(self._erase is not None)
             self.erase_button.setEnabled(True)
         else:
@@ -695,7 +708,7 @@ def _progress_summary(clips: Sequence[CardClip]) -> str:
     counts = {status: sum(1 for c in clips if c.status is status) for status, _ in
               _SUMMARY_WORDS}
     parts = [f"{counts[status]} {words}" for status, words in _SUMMARY_WORDS if counts[status]]
-    return f"{total} clip{'s' if total != 1 else ''} on the card: " + ", ".join(parts) + "."
+    return f"{plural(total, 'clip')} on the card: " + ", ".join(parts) + "."
 
 
 def _summary(scan: CardScan) -> str:
@@ -709,4 +722,4 @@ def _summary(scan: CardScan) -> str:
     parts.append(f"{scan.count(ClipStatus.IN_CLOUD)} already in the cloud")
     if scan.count(ClipStatus.UNREADABLE):
         parts.append(f"{scan.count(ClipStatus.UNREADABLE)} unreadable")
-    return f"{total} clip{'s' if total != 1 else ''} on the card: " + ", ".join(parts) + "."
+    return f"{plural(total, 'clip')} on the card: " + ", ".join(parts) + "."

@@ -84,6 +84,7 @@ def _library_and_player(window: MainWindow, ctx: AppContext) -> tuple[LibraryVie
     window.set_player_view(player)
     window.view_menu.addSeparator()
     window.view_menu.addActions(player.actions_for_menu())
+    window.full_screen_handler = player.widget.toggle_fullscreen  # one full screen: F11 = F
     return library, player
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -21,14 +22,17 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +54,31 @@ PAGE_MAIN = "main"
 
 MIN_WIDTH, MIN_HEIGHT = 960, 600  # fits a 1024 x 768 screen
 LIBRARY_SHARE = 0.55  # of the width, on a first start: the list needs title, date, duration
+LAST_FOLDER_KEY = "dialogs/last_folder"  # where File › Add files… / Add folder… start
+SIGN_IN_TO_ADD = "Sign in to add files to the upload queue"
+KEYRING_SHORT = "Sign-in not remembered"
+
+
+def default_media_folder() -> str:
+    """The user's Videos folder where there is one, else the home folder (never the folder
+    the app happened to be started from)."""
+    for location in (QStandardPaths.StandardLocation.MoviesLocation,
+                     QStandardPaths.StandardLocation.HomeLocation):
+        folder = QStandardPaths.writableLocation(location)
+        if folder and Path(folder).is_dir():
+            return folder
+    return str(Path.home())
+
+
+def widen_file_columns(dialog: QFileDialog) -> None:
+    """Qt's own file dialog (where the platform has none) starts with a narrow Name column
+    that cuts names: let the columns follow their contents as folders load."""
+    for view in dialog.findChildren(QTreeView):
+        header = view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, header.count()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
 
 
 def _placeholder(text: str, icon_name: str) -> QWidget:
@@ -154,6 +183,11 @@ class MainWindow(QMainWindow):
         self._close_guards: list[Callable[[], bool]] = []
         self.ask_before_closing = True
         self.views: Views | None = None  # the feature views, once installed
+        self.signed_in = False
+        # F11: what the player's F does (set by the app once the player is installed)
+        self.full_screen_handler: Callable[[], None] | None = None
+        self.file_dialog: QFileDialog | None = None
+        self.not_added_box: QMessageBox | None = None
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
@@ -215,9 +249,12 @@ class MainWindow(QMainWindow):
         self.action_refresh = self._action(
             "&Refresh", "refresh", "F5", "Reload the recordings from the cloud")
         self.action_refresh.triggered.connect(self.refresh_requested)
-        self.action_full_screen = self._action("&Full screen", "", "F11")
-        self.action_full_screen.setCheckable(True)
-        self.action_full_screen.toggled.connect(self._toggle_full_screen)
+        # one full screen: F11 (anywhere in the app) does what F does in the player; the
+        # app connects the player, until then it falls back to the whole window
+        self.action_full_screen = self._action(
+            "&Full screen", "fullscreen", "F11", "The player fills the screen (F11 or F)")
+        self.action_full_screen.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.action_full_screen.triggered.connect(self._full_screen)
         self.action_shortcuts = self._action(
             "&Keyboard shortcuts", "keyboard", "Ctrl+/", "List the keyboard shortcuts")
         self.action_shortcuts.triggered.connect(self.shortcuts_requested)
@@ -380,6 +417,13 @@ class MainWindow(QMainWindow):
         self.keyring_notice.setToolTip(
             "No system keyring is available, so your sign-in won't be remembered after you quit.")
         self.keyring_notice.hide()
+        self.keyring_text = QLabel(KEYRING_SHORT)
+        self.keyring_text.setObjectName("keyringNotice")
+        self.keyring_text.setToolTip(self.keyring_notice.toolTip())
+        self.keyring_text.hide()
+        self.bandwidth_label = QLabel()
+        self.bandwidth_label.setObjectName("bandwidthLabel")
+        self.bandwidth_label.hide()
         self.user_icon = QLabel()
         self.user_icon.setPixmap(icon("user").pixmap(QSize(16, 16)))
         self.user_label = QLabel()
@@ -395,8 +439,9 @@ class MainWindow(QMainWindow):
         self.uploads_bar.setRange(0, 1000)
         self.uploads_bar.setTextVisible(False)
         self.uploads_bar.hide()
-        for widget in (self.uploads_label, self.uploads_bar, self.keyring_notice,
-                       self.user_icon, self.user_label, self.online_icon, self.online_label):
+        for widget in (self.uploads_label, self.uploads_bar, self.bandwidth_label,
+                       self.keyring_notice, self.keyring_text, self.user_icon, self.user_label,
+                       self.online_icon, self.online_label):
             bar.addPermanentWidget(widget)
 
     # -- slots for feature views (other issues install theirs) ------------------------
@@ -496,6 +541,15 @@ class MainWindow(QMainWindow):
         else:
             self.user_label.setText("Not signed in")
             self.user_label.setToolTip("")
+        self.signed_in = bool(username)
+        for action, tip in ((self.action_add_files, "Add video files to the upload queue"),
+                            (self.action_add_folder, "Add every video in a folder (for "
+                             "example a glasses' SD card)")):
+            # signed out, a file could only be dropped on the floor: say why instead
+            action.setEnabled(bool(username))
+            text = tip if username else f"{SIGN_IN_TO_ADD} (File › Sign in…)"
+            action.setToolTip(text)
+            action.setStatusTip(text)
         self.action_sign_out.setEnabled(bool(username))
         self.action_sign_in.setEnabled(not username)
         self.action_sign_in.setVisible(not username)
@@ -503,8 +557,23 @@ class MainWindow(QMainWindow):
         self.action_authenticator.setEnabled(bool(username))
         self.action_authenticator.setVisible(bool(username))
 
-    def set_keyring_notice(self, visible: bool) -> None:
-        self.keyring_notice.setVisible(visible)
+    def set_keyring_notice(self, visible: bool, detail: str = "") -> None:
+        """A warning sign and a few plain words; the technical reason in their tooltip."""
+        tip = ("Your sign-in won't be remembered after you quit: this computer has no secure "
+               "place to keep it." + (f"\n\nDetails for your IT team: {detail}" if detail
+                                      else ""))
+        for label in (self.keyring_notice, self.keyring_text):
+            label.setToolTip(tip)
+            label.setVisible(visible)
+
+    def set_bandwidth_limit(self, kbps: int) -> None:
+        """Say in the status bar when uploads are capped (Settings › Bandwidth limit)."""
+        if kbps > 0:
+            speed = (f"{kbps / 1000:g} Mbit/s" if kbps >= 1000 else f"{kbps} kbit/s")
+            self.bandwidth_label.setText(f"Upload limit {speed}")
+            self.bandwidth_label.setToolTip(
+                f"Uploads are capped at {speed} (Settings › Uploads › Bandwidth limit).")
+        self.bandwidth_label.setVisible(kbps > 0)
 
     def set_not_configured(self) -> None:
         """No cloud set up yet: nothing to check, so don't say "Checking…" forever."""
@@ -545,21 +614,81 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, timeout_ms)
 
     # -- user actions -----------------------------------------------------------------
+    def start_folder(self) -> str:
+        """The folder the file dialogs open in: the last one used (remembered across
+        starts), else Videos, else home."""
+        last = self._qsettings.value(LAST_FOLDER_KEY) if self._qsettings is not None else None
+        if isinstance(last, str) and last and Path(last).is_dir():
+            return last
+        return default_media_folder()
+
+    def _remember_folder(self, folder: str) -> None:
+        if self._qsettings is not None and folder:
+            self._qsettings.setValue(LAST_FOLDER_KEY, folder)
+
+    def _file_dialog(self, title: str, *, folders: bool) -> QFileDialog:
+        dialog = QFileDialog(self, title, self.start_folder())
+        dialog.setObjectName("addFolderDialog" if folders else "addFilesDialog")
+        if folders:
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        else:
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+            dialog.setNameFilter(VIDEO_FILTER)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.resize(max(dialog.width(), 860), max(dialog.height(), 520))
+        widen_file_columns(dialog)
+        self.file_dialog = dialog
+        dialog.destroyed.connect(lambda *_: self._forget_file_dialog(dialog))
+        return dialog
+
+    def _forget_file_dialog(self, dialog: QFileDialog) -> None:
+        if getattr(self, "file_dialog", None) is dialog:
+            self.file_dialog = None
+
+    def _chosen(self, paths: list[str], *, folder: bool) -> None:
+        if not paths:
+            return
+        first = Path(paths[0])
+        self._remember_folder(str(first if folder else first.parent))
+        if not self.signed_in:  # the session ended while the dialog was open
+            self.show_not_added(len(paths))
+            return
+        if folder:
+            self.folder_chosen.emit(paths[0])
+        else:
+            self.files_chosen.emit(list(paths))
+
+    def show_not_added(self, count: int) -> None:
+        what = "the file was" if count == 1 else f"the {count} files were"
+        box = QMessageBox(QMessageBox.Icon.Information, SIGN_IN_TO_ADD,
+                          f"You are signed out, so {what} not added to the upload queue.\n\n"
+                          "Sign in, then add them again.",
+                          QMessageBox.StandardButton.Close, self)
+        box.setObjectName("notAddedSignedOut")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        sign_in = box.addButton("Sign in…", QMessageBox.ButtonRole.AcceptRole)
+        sign_in.clicked.connect(self.sign_in_requested)
+        self.not_added_box = box
+        box.open()
+
     def _choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add video files", "", VIDEO_FILTER)
-        if files:
-            self.files_chosen.emit(list(files))
+        dialog = self._file_dialog("Add video files", folders=False)
+        dialog.filesSelected.connect(lambda files: self._chosen(list(files), folder=False))
+        dialog.open()
 
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of videos")
-        if folder:
-            self.folder_chosen.emit(folder)
+        dialog = self._file_dialog("Add a folder of videos", folders=True)
+        dialog.fileSelected.connect(lambda folder: self._chosen([folder], folder=True))
+        dialog.open()
 
-    def _toggle_full_screen(self, on: bool) -> None:
-        if on:
-            self.showFullScreen()
-        else:
+    def _full_screen(self) -> None:
+        if self.full_screen_handler is not None:
+            self.full_screen_handler()
+        elif self.isFullScreen():
             self.showNormal()
+        else:
+            self.showFullScreen()
 
     def all_actions(self) -> list[QAction]:
         """Every menu action (for the keyboard-shortcuts list)."""

@@ -34,6 +34,7 @@ from medispecs_desktop.core.config import (
     save_settings,
 )
 from medispecs_desktop.core.errors import ConfigurationError
+from medispecs_desktop.core.formatting import plural
 from medispecs_desktop.core.policy import Policy, load_policy
 from medispecs_desktop.ui.icons import fit_height
 
@@ -46,6 +47,16 @@ CONNECTION_FIELDS = ("api_url", "region", "user_pool_id", "client_id", "auth_dom
 UPLOAD_FIELDS = ("max_concurrent_files", "max_parts_in_flight", "bandwidth_limit_kbps")
 LOCAL_FIELDS = (*UPLOAD_FIELDS, "allow_plaintext_keyring", "idle_timeout_minutes")
 POLICY_NOTE = "Set by your organisation"
+ERROR_LINES = 4  # the message area's fixed height, in lines (a wrapped problem and "and N more")
+
+
+def summarise_problems(problems: list[str]) -> str:
+    """The first problem, and how many more there are (each field's tooltip names its own):
+    fits the fixed message area."""
+    if len(problems) <= 1:
+        return "".join(problems)
+    more = len(problems) - 1
+    return f"{problems[0]}\n(and {plural(more, 'more problem')}: see the red fields)"
 
 
 def _valid_url(value: str) -> bool:
@@ -206,9 +217,16 @@ class SettingsDialog(QDialog):
         form3.addRow(self._row("allow_plaintext_keyring", self.allow_plaintext))
         layout.addWidget(advanced)
 
+        # the message area keeps its place and height whether it shows a problem or not:
+        # the dialog does not grow while typing and Save stays where it was
         self.error = QLabel()
         self.error.setObjectName("errorMessage")
         self.error.setWordWrap(True)
+        self.error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._size_message_area()
+        keep = self.error.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)
+        self.error.setSizePolicy(keep)
         self.error.hide()
         layout.addWidget(self.error)
 
@@ -254,14 +272,20 @@ class SettingsDialog(QDialog):
             edit.style().unpolish(edit)
             edit.style().polish(edit)
         if problems:
-            self.error.setText("\n".join(problems.values()))
+            self.error.setText(summarise_problems(list(problems.values())))
         self.error.setVisible(bool(problems))
         self.save_button.setEnabled(not problems)
-        if self.isVisible():
-            fit_height(self)
         return problems
 
+    def _size_message_area(self) -> None:
+        """Room for ERROR_LINES lines in the message area's style (padding, border)."""
+        probe = QLabel("\n".join(["Xg"] * ERROR_LINES))
+        probe.setObjectName(self.error.objectName())
+        probe.ensurePolished()
+        self.error.setFixedHeight(probe.sizeHint().height())
+
     def showEvent(self, event: QShowEvent) -> None:
+        self._size_message_area()  # the style sheet is applied by now
         super().showEvent(event)
         fit_height(self)  # the wrapped hint squeezed the connection rows together
 
@@ -292,8 +316,8 @@ class SettingsDialog(QDialog):
             save_settings(Settings().with_overrides(**stored), self._paths)
         except (ConfigurationError, OSError) as exc:
             self.error.setText(f"The settings could not be saved: {exc}")
+            self.error.setToolTip(str(exc))
             self.error.show()
-            fit_height(self)
             return
         self.saved.emit(effective)
         self.accept()

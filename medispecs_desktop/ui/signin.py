@@ -203,12 +203,18 @@ class SignInDialog(QDialog):
         self.open_settings.clicked.connect(self._settings_clicked)
         layout.addWidget(self.open_settings, 0, Qt.AlignmentFlag.AlignLeft)
 
+        # the busy bar sits in the button row, left of the buttons, and keeps its place when
+        # hidden: below them it read as a stray line at the bottom and made the dialog jump
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(6)
+        self.progress.setFixedWidth(72)
+        self.progress.setAccessibleName("Signing in")
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
         self.progress.hide()
-        layout.addWidget(self.progress)
 
         self.buttons = QDialogButtonBox()
         self.submit = self.buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -217,7 +223,10 @@ class SignInDialog(QDialog):
         self.cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
+        button_row = QHBoxLayout()
+        button_row.addWidget(self.progress, 0, Qt.AlignmentFlag.AlignVCenter)
+        button_row.addWidget(self.buttons, 1)
+        layout.addLayout(button_row)
         # Enter signs in: the default button must be set once the button box is inside the
         # dialog (set before, QDialog doesn't know it and Enter does nothing)
         self.submit.setDefault(True)

@@ -157,3 +157,11 @@ def signed_in_view(qtbot: Any, local_stack: dict[str, Any], tasks: Any
         video = next(v for v in api.iter_videos()
                      if v.has_bytes and v.duration_sec and v.device_id == "d_demo_glasses")
         yield view, ctx, api, video
+
+
+def go_to(qtbot: Any, controller: Any, shown: list[int], frame: int) -> None:
+    """Seek to ``frame`` of a numbered clip and wait until it is on screen."""
+    index = controller.frame_index.index
+    assert index is not None
+    controller.seek(index.seek_ms(frame))
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == frame, timeout=5_000)

@@ -2,17 +2,63 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from medispecs_desktop.core.config import Paths, Settings
-from medispecs_desktop.ui.app import AppContext, AppController, install_views
+from medispecs_desktop.ui.app import AppContext, AppController, AppHooks, install_views
 from medispecs_desktop.ui.main_window import MainWindow
 from medispecs_desktop.ui.uploads import UploadsPanel
+from tests.support.keyrings import MemoryKeyring, active_keyring
+from tests.support.stack import stack_settings as settings_for_stack
 
 Start = Callable[[], tuple[AppContext, UploadsPanel]]
+Shell = tuple[AppContext, MainWindow, AppController]
+
+
+@pytest.fixture
+def test_keyring() -> Iterator[MemoryKeyring]:
+    with active_keyring(MemoryKeyring()) as backend:
+        yield backend
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    from keyring.backends import fail
+
+    with active_keyring(fail.Keyring()):
+        yield
+
+
+@pytest.fixture
+def stack_settings(local_stack: dict[str, Any]) -> Settings:
+    return settings_for_stack(local_stack)
+
+
+@pytest.fixture
+def make_shell(qtbot: Any) -> Iterator[Callable[..., Shell]]:
+    """``make_shell(settings)`` -> (ctx, window, controller): the app shell with its views,
+    shown, not started (the test drives it); shut down after the test."""
+    made: list[Shell] = []
+
+    def factory(settings: Settings, *, hooks: AppHooks | None = None,
+                clock: Callable[[], float] = time.time) -> Shell:
+        paths = Paths.default().ensure()
+        ctx = AppContext(settings, paths, clock=clock)
+        window = MainWindow(ctx.qsettings)
+        qtbot.addWidget(window)
+        install_views(window, ctx)
+        controller = AppController(ctx, window, hooks=hooks)
+        made.append((ctx, window, controller))
+        controller.show_window()
+        return ctx, window, controller
+
+    yield factory
+    for _ctx, _window, controller in made:
+        controller.shutdown()
 
 
 @pytest.fixture
@@ -43,3 +89,46 @@ def start_app(qtbot: Any, local_stack: dict[str, Any]) -> Iterator[Start]:
     yield start
     for controller in controllers:
         controller.shutdown()
+
+
+# ----------------------------------------------------------------------------- player
+
+
+@pytest.fixture
+def tasks(qtbot: Any) -> Iterator[Any]:
+    """A TaskRunner for player tests (its controllers are shut down with it); modules with
+    other needs define their own ``tasks``."""
+    from tests.support.player_s3 import player_tasks
+
+    yield from player_tasks()
+
+
+@pytest.fixture(scope="module")
+def numbered_s3(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[tuple[Any, str]]:
+    """A moto S3 holding one numbered 30 fps clip at the test module's ``BUCKET``/``KEY``
+    (``FRAMES`` frames, 300 unless the module says otherwise)."""
+    from tests.support.player_s3 import moto_s3_with_clip
+
+    module = request.module
+    yield from moto_s3_with_clip(module.BUCKET, module.KEY,
+                                 tmp_path_factory.mktemp(module.BUCKET),
+                                 frames=getattr(module, "FRAMES", 300))
+
+
+@pytest.fixture
+def numbered_player(qtbot: Any, request: pytest.FixtureRequest,
+                    numbered_s3: tuple[Any, str], tasks: Any) -> tuple[Any, Any, list[int]]:
+    """``(controller, widget, shown)``: a focused PlayerWidget paused on the module's
+    numbered clip, its frame times and length known (see ``open_numbered``)."""
+    from tests.support.player_s3 import open_numbered
+
+    module = request.module
+    controller, widget, shown = open_numbered(qtbot, tasks, numbered_s3[0], module.BUCKET,
+                                              module.KEY)
+    frames = getattr(module, "FRAMES", 300)
+    qtbot.waitUntil(lambda: widget.slider.maximum() >= frames * 1000 // 30 - 100,
+                    timeout=10_000)
+    widget.activateWindow()
+    widget.setFocus()
+    return controller, widget, shown

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from medispecs_desktop.core.cards import (
+    CardClip,
     ClipStatus,
     check_card_in_cloud,
     erase_verified,
@@ -336,9 +337,31 @@ def test_card_removed_says_which_clips_still_need_it(qtbot: QtBot, tasks: TaskRu
     dialog.card_removed()
     text = dialog.note.text()
     assert "The card was removed" in text
-    assert "1 clip still need the card" in text and "GLS_0102.MOV" in text
+    assert "1 clip still needs the card" in text and "GLS_0102.MOV" in text
+    assert "Put the card back" in text
     assert "were not imported" in text
     assert not dialog.import_button.isEnabled() and dialog.selected_paths() == []
+    # the upload finished after all (the part was read before the card went): the note no
+    # longer asks for the card next to "uploaded"
+    dialog.on_job_changed(job(files["queued"], JobState.DONE))
+    text = dialog.note.text()
+    assert "Put the card back" not in text and "still needs" not in text, text
+    assert "No upload needs the card any more" in text
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    from medispecs_desktop.core.cards import EraseVerdict
+    from medispecs_desktop.core.formatting import agree, plural
+
+    assert [plural(n, "clip") for n in (0, 1, 2)] == ["0 clips", "1 clip", "2 clips"]
+    assert plural(2, "copy", "copies") == "2 copies" and agree(1, "is", "are") == "is"
+    one = CardClip(Path("/SD/GLS_1.MP4"), "GLS_1.MP4", 1, 0.0)
+    two = [one, CardClip(Path("/SD/GLS_2.MP4"), "GLS_2.MP4", 1, 0.0)]
+    assert EraseVerdict(True, verified=[one]).message.startswith(
+        "The 1 clip on this card is verified")
+    assert EraseVerdict(True, verified=two).message.startswith(
+        "All 2 clips on this card are verified")
+    assert "1 clip not yet verified" in EraseVerdict(False, pending=[one]).message
 
 
 def test_card_monitor_emits_inserted_and_removed(qtbot: QtBot, tasks: TaskRunner,

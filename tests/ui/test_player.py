@@ -223,7 +223,7 @@ def test_fullscreen_takes_the_player_out_of_the_window_and_back(
         pass  # still playing while fullscreen
     widget.actions_by_name["escape"].trigger()
     assert not widget.is_fullscreen and widget.parentWidget() is window
-    assert widget.fullscreen_button.toolTip() == "Full screen (F)"
+    assert widget.fullscreen_button.toolTip() == "Full screen (F, F11, double-click)"
     assert layout.indexOf(widget) == 1
     assert controller.state == "playing"
 

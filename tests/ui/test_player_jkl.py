@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 
 from medispecs_desktop.ui.player import SHORTCUTS, PlayerController, PlayerWidget
-from medispecs_desktop.ui.tasks import TaskRunner
-from tests.support.player_s3 import moto_s3_with_clip, open_numbered, player_tasks
+from tests.support.player_s3 import go_to
 
 BUCKET = "player-jkl"
 KEY = "videos/u/v_jkl.mp4"
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    yield from moto_s3_with_clip(BUCKET, KEY, tmp_path_factory.mktemp("jkl"))
-
-
-@pytest.fixture
-def tasks(qtbot: Any) -> Iterator[TaskRunner]:
-    yield from player_tasks()
-
-
-@pytest.fixture
-def player(qtbot: Any, s3: tuple[Any, str], tasks: TaskRunner
-           ) -> tuple[PlayerController, PlayerWidget, list[int]]:
-    controller, widget, shown = open_numbered(qtbot, tasks, s3[0], BUCKET, KEY)
-    widget.activateWindow()
-    widget.setFocus()
-    return controller, widget, shown
-
-
-def _go_to(qtbot: Any, controller: PlayerController, shown: list[int], frame: int) -> None:
-    index = controller.frame_index.index
-    assert index is not None
-    controller.seek(index.seek_ms(frame))
-    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == frame, timeout=5_000)
-
-
 def test_l_plays_then_2x_then_4x_and_k_pauses(
-    qtbot: Any, player: tuple[PlayerController, PlayerWidget, list[int]]
+    qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
 ) -> None:
-    controller, widget, _shown = player
+    controller, widget, _shown = numbered_player
     qtbot.keyClick(widget.slider, Qt.Key.Key_L)
     qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
     assert controller.rate == 1.0
@@ -61,10 +32,10 @@ def test_l_plays_then_2x_then_4x_and_k_pauses(
 
 
 def test_k_held_with_j_or_l_steps_one_frame(
-    qtbot: Any, player: tuple[PlayerController, PlayerWidget, list[int]]
+    qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
 ) -> None:
-    controller, widget, shown = player
-    _go_to(qtbot, controller, shown, 120)
+    controller, widget, shown = numbered_player
+    go_to(qtbot, controller, shown, 120)
     target = widget.slider
     qtbot.keyPress(target, Qt.Key.Key_K)
     for expected in (121, 122, 123):
@@ -81,10 +52,10 @@ def test_k_held_with_j_or_l_steps_one_frame(
 
 
 def test_j_plays_backwards_frame_by_frame_and_stops_at_the_start(
-    qtbot: Any, player: tuple[PlayerController, PlayerWidget, list[int]]
+    qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
 ) -> None:
-    controller, widget, shown = player
-    _go_to(qtbot, controller, shown, 60)
+    controller, widget, shown = numbered_player
+    go_to(qtbot, controller, shown, 60)
     start = len(shown)
     qtbot.keyClick(widget.slider, Qt.Key.Key_J)
     assert controller.reverse.active and controller.reverse.speed == 1.0
@@ -97,13 +68,13 @@ def test_j_plays_backwards_frame_by_frame_and_stops_at_the_start(
     qtbot.keyClick(widget.slider, Qt.Key.Key_K)
     assert not controller.reverse.active and controller.state == "paused"
 
-    _go_to(qtbot, controller, shown, 5)
+    go_to(qtbot, controller, shown, 5)
     qtbot.keyClick(widget.slider, Qt.Key.Key_J)
     qtbot.waitUntil(lambda: not controller.reverse.active, timeout=10_000)  # at frame 0
     assert shown[-1] == 0
 
     # J while playing forwards: forward play stops, backward play starts
-    _go_to(qtbot, controller, shown, 100)
+    go_to(qtbot, controller, shown, 100)
     controller.play()
     qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
     qtbot.keyClick(widget.slider, Qt.Key.Key_J)
@@ -117,9 +88,9 @@ def test_j_plays_backwards_frame_by_frame_and_stops_at_the_start(
 
 
 def test_shortcuts_are_listed_in_help_and_menus(
-    player: tuple[PlayerController, PlayerWidget, list[int]]
+    numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
 ) -> None:
-    _controller, widget, _shown = player
+    _controller, widget, _shown = numbered_player
     help_text = widget.help_overlay.text()
     for keys, text, name in SHORTCUTS:
         assert text in help_text

@@ -3,45 +3,24 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from medispecs_desktop.ui.player import PlayerController, PlayerWidget
-from medispecs_desktop.ui.tasks import TaskRunner
-from tests.support.player_s3 import moto_s3_with_clip, open_numbered, player_tasks
+from tests.support.player_s3 import go_to
 
 BUCKET = "player-loop"
 KEY = "videos/u/v_loop.mp4"
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    yield from moto_s3_with_clip(BUCKET, KEY, tmp_path_factory.mktemp("loop"))
-
-
-@pytest.fixture
-def tasks(qtbot: Any) -> Iterator[TaskRunner]:
-    yield from player_tasks()
-
-
-def _go_to(qtbot: Any, controller: PlayerController, shown: list[int], frame: int) -> None:
-    index = controller.frame_index.index
-    assert index is not None
-    controller.seek(index.seek_ms(frame))
-    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == frame, timeout=5_000)
-
-
 def test_a_b_loop_repeats_the_frames_between_and_clears(
-    qtbot: Any, s3: tuple[Any, str], tasks: TaskRunner
+    qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
 ) -> None:
-    controller, widget, shown = open_numbered(qtbot, tasks, s3[0], BUCKET, KEY)
+    controller, widget, shown = numbered_player
     assert isinstance(widget, PlayerWidget)
-    _go_to(qtbot, controller, shown, 30)
+    go_to(qtbot, controller, shown, 30)
     widget.actions_by_name["loop_start"].trigger()  # I
     assert widget.slider.loop == (controller.loop_a, -1)
-    _go_to(qtbot, controller, shown, 45)
+    go_to(qtbot, controller, shown, 45)
     widget.actions_by_name["loop_end"].trigger()  # O
     assert controller.loop_a is not None and controller.loop_b is not None
     assert widget.slider.loop == (controller.loop_a, controller.loop_b)
@@ -68,9 +47,9 @@ def test_a_b_loop_repeats_the_frames_between_and_clears(
 
     # an end before the start is refused with a message
     controller.pause()
-    _go_to(qtbot, controller, shown, 100)
+    go_to(qtbot, controller, shown, 100)
     widget.actions_by_name["loop_start"].trigger()
-    _go_to(qtbot, controller, shown, 90)
+    go_to(qtbot, controller, shown, 90)
     with qtbot.waitSignal(controller.message) as said:
         widget.actions_by_name["loop_end"].trigger()
     assert "must end after it starts" in said.args[1] and controller.loop_b is None

@@ -6,40 +6,17 @@ picture is checked by reading the frame number back from the video sink.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from medispecs_desktop.ui.player import PlayerController, PlayerWidget
-from medispecs_desktop.ui.tasks import TaskRunner
-from tests.support.player_s3 import moto_s3_with_clip, open_numbered, player_tasks
 
 BUCKET = "player-seek"
 KEY = "videos/u/v_seek.mp4"
 FRAMES = 300  # 10 s at 30 fps
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    yield from moto_s3_with_clip(BUCKET, KEY, tmp_path_factory.mktemp("seek"))
-
-
-@pytest.fixture
-def tasks(qtbot: Any) -> Iterator[TaskRunner]:
-    yield from player_tasks()
-
-
-@pytest.fixture
-def player(qtbot: Any, s3: tuple[Any, str], tasks: TaskRunner
-           ) -> tuple[PlayerController, PlayerWidget, list[int]]:
-    client, _ = s3
-    controller, widget, shown = open_numbered(qtbot, tasks, client, BUCKET, KEY)
-    qtbot.waitUntil(lambda: widget.slider.maximum() >= 9_900, timeout=10_000)
-    return controller, widget, shown
 
 
 def _mouse(widget: Any, kind: QEvent.Type, x: int, buttons: Qt.MouseButton) -> None:
@@ -57,9 +34,9 @@ def _frame_for(controller: PlayerController, position_ms: int) -> int:
 
 
 def test_click_on_the_bar_jumps_to_the_clicked_point(
-    qtbot: Any, player: tuple[PlayerController, PlayerWidget, list[int]]
+    qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
 ) -> None:
-    controller, widget, shown = player
+    controller, widget, shown = numbered_player
     bar = widget.slider
     ms_per_pixel = bar.maximum() / max(1, bar.width())
     for target in (7_500, 2_000, 9_000):
@@ -74,9 +51,9 @@ def test_click_on_the_bar_jumps_to_the_clicked_point(
 
 
 def test_dragging_shows_the_picture_live_and_ends_where_released(
-    qtbot: Any, player: tuple[PlayerController, PlayerWidget, list[int]]
+    qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
 ) -> None:
-    controller, widget, shown = player
+    controller, widget, shown = numbered_player
     bar = widget.slider
     controller.play()
     qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)

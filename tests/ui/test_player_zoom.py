@@ -3,31 +3,17 @@ coming; the picture in the view is the frame on screen (read back from a grab of
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from medispecs_desktop.ui.player.zoom import MAX_ZOOM
-from medispecs_desktop.ui.tasks import TaskRunner
 from tests.support.numbered_clips import read_qimage
-from tests.support.player_s3 import moto_s3_with_clip, open_numbered, player_tasks
 
 BUCKET = "player-zoom"
 KEY = "videos/u/v_zoom.mp4"
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    yield from moto_s3_with_clip(BUCKET, KEY, tmp_path_factory.mktemp("zoom"))
-
-
-@pytest.fixture
-def tasks(qtbot: Any) -> Iterator[TaskRunner]:
-    yield from player_tasks()
 
 
 def _picture_number(view: Any) -> int:
@@ -37,9 +23,9 @@ def _picture_number(view: Any) -> int:
     return read_qimage(view.viewport().grab(rect).toImage())
 
 
-def test_zoom_and_pan_into_the_frame(qtbot: Any, s3: tuple[Any, str],
-                                     tasks: TaskRunner) -> None:
-    controller, widget, shown = open_numbered(qtbot, tasks, s3[0], BUCKET, KEY)
+def test_zoom_and_pan_into_the_frame(qtbot: Any,
+                                     numbered_player: tuple[Any, Any, list[int]]) -> None:
+    controller, widget, shown = numbered_player
     view = widget.video_widget
     index = controller.frame_index.index
     assert index is not None

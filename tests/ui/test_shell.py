@@ -12,13 +12,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import psutil
 import pytest
-from keyring.backends import fail
 from PySide6.QtCore import QElapsedTimer, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton
@@ -29,8 +28,6 @@ from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog
 from medispecs_desktop.ui.app import (
     AppContext,
     AppController,
-    AppHooks,
-    install_views,
     settings_from_args,
 )
 from medispecs_desktop.ui.local_stack_process import LocalStackProcess
@@ -44,52 +41,13 @@ from medispecs_desktop.ui.main_window import (
 from medispecs_desktop.ui.settings_dialog import SettingsDialog
 from medispecs_desktop.ui.signin import SignInDialog
 from medispecs_desktop.ui.tasks import API
-from tests.support.keyrings import MemoryKeyring, active_keyring
-from tests.support.stack import stack_settings as settings_for_stack
+from tests.support.keyrings import MemoryKeyring
 from tests.support.task_spy import TaskSpy
 
 # ----------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture
-def test_keyring() -> Iterator[MemoryKeyring]:
-    with active_keyring(MemoryKeyring()) as backend:
-        yield backend
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    with active_keyring(fail.Keyring()):
-        yield
-
-
-@pytest.fixture
-def stack_settings(local_stack: dict[str, Any]) -> Settings:
-    return settings_for_stack(local_stack)
-
-
 Shell = tuple[AppContext, MainWindow, AppController]
-
-
-@pytest.fixture
-def make_shell(qtbot: Any) -> Iterator[Callable[..., Shell]]:
-    made: list[Shell] = []
-
-    def factory(settings: Settings, *, hooks: AppHooks | None = None,
-                clock: Callable[[], float] = time.time) -> Shell:
-        paths = Paths.default().ensure()
-        ctx = AppContext(settings, paths, clock=clock)
-        window = MainWindow(ctx.qsettings)
-        qtbot.addWidget(window)
-        install_views(window, ctx)
-        controller = AppController(ctx, window, hooks=hooks)
-        made.append((ctx, window, controller))
-        controller.show_window()
-        return ctx, window, controller
-
-    yield factory
-    for _ctx, _window, controller in made:
-        controller.shutdown()
 
 
 def _free_port() -> int:

@@ -248,6 +248,17 @@ class _Control:
 
 
 class UploadEngine:
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        """New settings while uploads run: the bandwidth cap applies from the next block of
+        every part in flight, the other limits from the scheduler's next turn."""
+        self._settings = settings
+        self.bucket.set_rate(settings.bandwidth_limit_kbps * 1000 / 8)
+
     def __init__(
         self,
         store: QueueStore,
@@ -271,7 +282,7 @@ class UploadEngine:
         self.store = store
         self.api = api
         self.user_id = user_id
-        self.settings = settings or Settings()
+        self._settings = settings or Settings()
         self.options = options or EngineOptions()
         self._probe = probe
         self._thumbnail = thumbnail
@@ -1040,7 +1051,7 @@ class UploadEngine:
             body = BufferSlice(
                 data,
                 on_read=lambda block: self.progress.add(job.id, len(block)),
-                bucket=None if self.bucket.unlimited else self.bucket,
+                bucket=self.bucket,  # a cap set in Settings applies to parts in flight
                 abort_check=abort_check,
                 name=job.name,
                 link=self.link,

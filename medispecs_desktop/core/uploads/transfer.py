@@ -119,15 +119,26 @@ class TokenBucket:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.rate = float(rate)
-        self.capacity = float(
-            burst if burst is not None else max(rate / 4, THROTTLED_BLOCK_SIZE)
-        )
-        self._tokens = self.capacity
+        self._burst = burst
         self._clock = clock
         self._sleep = sleep
-        self._stamp = clock()
         self._lock = threading.Lock()
+        self.rate = 0.0
+        self.capacity = 0.0
+        self._tokens = 0.0
+        self._stamp = clock()
+        self.set_rate(rate)
+
+    def set_rate(self, rate: float) -> None:
+        """A new cap, in force from the next block of every running transfer (Settings
+        changed while uploads run); ``rate <= 0`` lifts it."""
+        with self._lock:
+            self.rate = float(rate)
+            self.capacity = float(
+                self._burst if self._burst is not None else max(rate / 4, THROTTLED_BLOCK_SIZE)
+            )
+            self._tokens = min(self._tokens, self.capacity) if self.rate > 0 else self.capacity
+            self._stamp = self._clock()
 
     @property
     def unlimited(self) -> bool:
@@ -142,6 +153,8 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
+                if self.rate <= 0:  # lifted while this transfer waited
+                    return
                 need = min(amount, self.capacity)
                 if self._tokens >= need - 1.0:  # a byte of slack: float rounding never spins
                     self._tokens -= amount  # may go negative for amount > capacity: paid later
@@ -196,7 +209,8 @@ class FileSlice:
         remaining = self._length - self._pos
         if remaining <= 0:
             return b""
-        block = BLOCK_SIZE if self._bucket is None else THROTTLED_BLOCK_SIZE
+        capped = self._bucket is not None and not self._bucket.unlimited
+        block = THROTTLED_BLOCK_SIZE if capped else BLOCK_SIZE
         if self._link is not None:
             block = min(block, self._link.block_size())
         if size is None or size < 0 or size > block:
@@ -204,7 +218,7 @@ class FileSlice:
         size = min(size, remaining)
         if self._abort_check is not None:
             self._abort_check()
-        if self._bucket is not None:
+        if capped and self._bucket is not None:
             self._bucket.consume(size)
         data = self._read_at(self._offset + self._pos, size)
         if not data:

@@ -57,7 +57,7 @@ SHORTCUTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("Ctrl+Right",), "Pan right when zoomed in", "pan_right"),
     (("Ctrl+Up",), "Pan up when zoomed in", "pan_up"),
     (("Ctrl+Down",), "Pan down when zoomed in", "pan_down"),
-    (("F",), "Fullscreen on / off", "fullscreen"),
+    (("F",), "Full screen on / off (also F11, or double-click the picture)", "fullscreen"),
     (("M",), "Mark this moment (a marker with a comment)", "mark"),
     (("Shift+M",), "Mute / unmute", "mute"),
     (("?", "F1"), "Show / hide these shortcuts", "help"),

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
-from PySide6.QtMultimedia import QAudioOutput, QMediaMetaData, QMediaPlayer, QVideoSink
+from PySide6.QtMultimedia import (
+    QAudioOutput,
+    QMediaMetaData,
+    QMediaPlayer,
+    QVideoFrame,
+    QVideoSink,
+)
 
 from medispecs_desktop.core.errors import (
     ConflictError,
@@ -121,6 +127,9 @@ class PlayerController(QObject):
         self._save_timer.timeout.connect(self.save_position)
 
         self._output: QObject | None = None
+        # the last picture shown: held on screen at the end of the clip (Qt blanks it)
+        self._last_frame: QVideoFrame | None = None
+        self._holding = False
         self._standby: Standby | None = None
         self.seamless_swaps = 0
         self._connect_player(self.player)
@@ -189,6 +198,9 @@ class PlayerController(QObject):
         self.video = video
         self._url = None
         self._error_refreshes = 0
+        # every recording starts at normal speed: 0.25× left over from the last one went
+        # unnoticed (the speed box also stands out whenever the speed is not 1×)
+        self.set_rate(1.0)
         self.videoChanged.emit(video)
         self.message.emit("", "")
         if self.unavailable:
@@ -246,6 +258,7 @@ class PlayerController(QObject):
         self._refresh_timer.stop()
         self._save_timer.stop()
         self._pending_position = None
+        self._last_frame = None  # no recording: the picture goes
         self.player.stop()
         self.player.setSource(QUrl())
 
@@ -729,6 +742,20 @@ class PlayerController(QObject):
                 self._set_state("stopped")
 
     def _on_frame(self, frame: Any) -> None:
+        if not frame.isValid():
+            # the end of the clip (or a source reload) blanks the picture: hold the last
+            # frame instead, as players do; a closed recording clears _last_frame first
+            held, sink = self._last_frame, self._sink
+            if held is not None and sink is not None and self.video is not None:
+                self._holding = True  # the held frame comes back through this slot
+                try:
+                    sink.setVideoFrame(held)
+                finally:
+                    self._holding = False
+            return
+        if self._holding:
+            return
+        self._last_frame = frame
         self.stepper.on_frame(frame)
         standby = self._standby
         if standby is not None and standby.ready and standby.target is not None:

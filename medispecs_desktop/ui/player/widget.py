@@ -43,6 +43,8 @@ from medispecs_desktop.ui.tasks import Throttled
 log = logging.getLogger(__name__)
 
 SCRUB_INTERVAL_MS = 80  # live seeks while dragging the seek bar: ~12 pictures a second
+CONTROLS_HIDE_MS = 2_500  # in full screen the controls go after this long without input
+SPEED_STYLE = "QComboBox { font-weight: bold; color: white; background: #b35c00; }"
 
 
 class PlayerWidget(QWidget):
@@ -66,6 +68,16 @@ class PlayerWidget(QWidget):
         self.video_widget.setMinimumSize(320, 180)
         self.video_widget.setAccessibleName("Video")
         controller.set_video_output(self.video_widget.item)
+        self.video_widget.doubleClicked.connect(self.toggle_fullscreen)
+        self.video_widget.setMouseTracking(True)
+        self.video_widget.viewport().setMouseTracking(True)
+        self.video_widget.pointerMoved.connect(self.show_controls)
+        # full screen: the controls hide after a while without mouse or keys, and come back
+        # with the next movement or key press
+        self.controls_hide_ms = CONTROLS_HIDE_MS
+        self._hide_timer = QTimer(self)
+        self._hide_timer.setSingleShot(True)
+        self._hide_timer.timeout.connect(self._hide_controls)
 
         self.title_label = QLabel("No recording open")
         self.message_label = QLabel("")
@@ -298,6 +310,10 @@ class PlayerWidget(QWidget):
             self.controller.shuttle_back()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride,
+                            QEvent.Type.MouseMove) \
+                and self.is_fullscreen:
+            self.show_controls()
         if event.type() == QEvent.Type.KeyRelease and isinstance(event, QKeyEvent) \
                 and event.key() == Qt.Key.Key_K and not event.isAutoRepeat():
             self._k_held = False
@@ -371,8 +387,31 @@ class PlayerWidget(QWidget):
         self._toggle_fullscreen()
         full = self.is_fullscreen
         self.fullscreen_button.setIcon(named_icon("fullscreen-exit" if full else "fullscreen"))
-        self.fullscreen_button.setToolTip("Leave full screen (F, Esc)" if full
-                                          else "Full screen (F)")
+        self.fullscreen_button.setToolTip("Leave full screen (F, F11, Esc)" if full
+                                          else "Full screen (F, F11, double-click)")
+        self.show_controls()
+
+    @property
+    def controls_visible(self) -> bool:
+        return not self.control_bar.isHidden()
+
+    def show_controls(self) -> None:
+        """Bring the controls back (any input); in full screen they hide again later."""
+        if self.control_bar.isHidden():
+            self.control_bar.show()
+            self.title_label.show()
+            self.video_widget.viewport().unsetCursor()
+        if self.is_fullscreen:
+            self._hide_timer.start(self.controls_hide_ms)
+        else:
+            self._hide_timer.stop()
+
+    def _hide_controls(self) -> None:
+        if not self.is_fullscreen or self.help_overlay.isVisible() or self._slider_dragging:
+            return
+        self.control_bar.hide()
+        self.title_label.hide()
+        self.video_widget.viewport().setCursor(Qt.CursorShape.BlankCursor)
 
     def _toggle_fullscreen(self) -> None:
         if self._fullscreen_home is not None:
@@ -485,6 +524,10 @@ class PlayerWidget(QWidget):
         for i in range(self.speed.count()):
             if abs(float(self.speed.itemData(i)) - rate) < 1e-6:
                 self._set_quietly(self.speed, i)
+        # not 1×: the speed stands out, so a slow or fast speed never goes unnoticed
+        self.speed.setStyleSheet("" if abs(rate - 1.0) < 1e-6 else SPEED_STYLE)
+        self.speed.setToolTip("Playback speed ([ slower, ] faster)" if abs(rate - 1.0) < 1e-6
+                              else f"Playing at {rate:g}× ([ slower, ] faster)")
 
     def _on_muted(self, muted: bool) -> None:
         self._set_quietly(self.mute_button, muted)

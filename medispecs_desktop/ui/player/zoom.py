@@ -8,8 +8,8 @@ backend renders into the item's video sink as into any other output.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSizeF, Qt
-from PySide6.QtGui import QPainter, QResizeEvent, QWheelEvent
+from PySide6.QtCore import QRectF, QSizeF, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QPainter, QResizeEvent, QWheelEvent
 from PySide6.QtMultimedia import QVideoSink
 from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
@@ -22,6 +22,9 @@ PAN_STEP = 40  # pixels per Ctrl+arrow press
 
 class ZoomableVideo(QGraphicsView):
     """A video output (``item``) the user can zoom into and pan around."""
+
+    doubleClicked = Signal()  # the player toggles full screen, as every player does
+    pointerMoved = Signal()  # the mouse moved over the picture (shows hidden controls)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +100,17 @@ class ZoomableVideo(QGraphicsView):
         h, v = self.horizontalScrollBar(), self.verticalScrollBar()
         h.setValue(h.value() + dx)
         v.setValue(v.value() + dy)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.doubleClicked.emit()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self.pointerMoved.emit()
+        super().mouseMoveEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120

@@ -196,6 +196,34 @@ def test_token_bucket_caps_bandwidth_without_real_sleep() -> None:
     assert 3.5 <= clock.now - start <= 4.1
 
 
+def test_a_cap_changed_while_a_part_is_sent_applies_to_its_next_block(tmp_path: Path) -> None:
+    """Settings › Bandwidth limit while uploads run: the engine's one bucket changes rate, and
+    the part in flight follows from its next block (the cap was built once, at sign-in)."""
+    clock = FakeClock()
+    bucket = TokenBucket(0, clock=clock, sleep=clock.sleep)  # unlimited to begin with
+    source = tmp_path / "part.bin"
+    source.write_bytes(os.urandom(3_000_000))
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        part = FileSlice(fd, 0, 3_000_000, bucket=bucket)
+        start = clock.now
+        first = len(part.read())
+        assert clock.now == start  # no cap: no waiting
+        bucket.set_rate(500_000)  # 4 Mbit/s, set in the middle of the part
+        capped = 0
+        while capped < 1_000_000:
+            capped += len(part.read())
+        # about 2 s for 1 MB at 0.5 MB/s, less the burst the new bucket starts with
+        assert 1.5 <= clock.now - start <= 2.2, clock.now - start
+        bucket.set_rate(0)  # lifted: the rest goes at once
+        lifted = clock.now
+        while len(part):
+            part.read()
+        assert clock.now == lifted and first + capped <= 3_000_000
+    finally:
+        os.close(fd)
+
+
 def test_backoff_is_bounded_and_jittered() -> None:
     slept: list[float] = []
     backoff = Backoff(attempts=5, base=0.5, cap=20, sleep=slept.append, rng=random.Random(1))
