@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction
 
+from medispecs_desktop.core.local_copies import LocalCandidate, find_candidate
 from medispecs_desktop.ui.dropzone import DropZone
 from medispecs_desktop.ui.library.view import LibraryView
 from medispecs_desktop.ui.main_window import MainWindow
@@ -60,6 +61,7 @@ def compose(window: MainWindow, ctx: AppContext, *,
     service, panel, drops = _uploads(window, ctx, engine_factory=engine_factory,
                                      notifier=notifier)
     _uploads_to_library(service, library)
+    _local_first(service, library, player)
     cards = install_card_import(window, ctx, panel)
     if cards.action.icon().isNull():  # every File-menu item has an icon
         cards.action.setIcon(icon("card"))
@@ -128,6 +130,16 @@ def _uploads(window: MainWindow, ctx: AppContext, *, engine_factory: EngineFacto
 
     service.added.connect(show_dock)
     return service, panel, drops
+
+
+def _local_first(service: UploadService, library: LibraryView, player: PlayerView) -> None:
+    """A clip still on this computer or card (its upload queue job) plays from its file."""
+
+    def candidate(video_id: str) -> LocalCandidate | None:
+        return find_candidate(service.model.jobs(), video_id)
+
+    player.controller.local_copies = candidate
+    library.has_local_copy = lambda video_id: candidate(video_id) is not None
 
 
 def _uploads_to_library(service: UploadService, library: LibraryView) -> None:

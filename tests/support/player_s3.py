@@ -78,15 +78,12 @@ def player_tasks() -> Iterator[Any]:
     runner.shutdown()
 
 
-def open_numbered(qtbot: Any, tasks: Any, client: Any, bucket: str, key: str,
-                  **kw: Any) -> tuple[Any, Any, list[int]]:
-    """A shown PlayerWidget paused on a numbered clip (tests/support/numbered_clips), its
-    frame index built; returns (controller, widget, numbers of the frames shown so far)."""
-    from medispecs_desktop.core.models import Video
-    from medispecs_desktop.ui.player import PlayerController, PlayerWidget
+def show_numbered(qtbot: Any, tasks: Any, controller: Any) -> tuple[Any, list[int]]:
+    """A shown, muted PlayerWidget over ``controller`` (shut down with ``tasks``) and the list
+    of the numbers of the frames it shows (numbered clips, tests/support/numbered_clips)."""
+    from medispecs_desktop.ui.player import PlayerWidget
     from tests.support.numbered_clips import read_qimage
 
-    controller = PlayerController(Provider(client, key, bucket=bucket), tasks, **kw)
     tasks.controllers.append(controller)
     widget = PlayerWidget(controller)
     qtbot.addWidget(widget)
@@ -99,6 +96,18 @@ def open_numbered(qtbot: Any, tasks: Any, client: Any, bucket: str, key: str,
     assert sink is not None
     sink.videoFrameChanged.connect(
         lambda f: shown.append(read_qimage(f.toImage())) if f.isValid() else None)
+    return widget, shown
+
+
+def open_numbered(qtbot: Any, tasks: Any, client: Any, bucket: str, key: str,
+                  **kw: Any) -> tuple[Any, Any, list[int]]:
+    """A shown PlayerWidget paused on a numbered clip (tests/support/numbered_clips), its
+    frame index built; returns (controller, widget, numbers of the frames shown so far)."""
+    from medispecs_desktop.core.models import Video
+    from medispecs_desktop.ui.player import PlayerController
+
+    controller = PlayerController(Provider(client, key, bucket=bucket), tasks, **kw)
+    widget, shown = show_numbered(qtbot, tasks, controller)
     video_id = "v_" + key.rsplit("/v_", 1)[-1].split(".")[0].replace(".", "_")
     video = Video.from_api({"videoId": video_id, "title": "Numbered", "status": "ready",
                             "recordedAt": "2025-11-03T14:30:00Z"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -40,6 +40,8 @@ class LibraryView(QWidget):
         self.ctx = ctx
         self.library: LibraryWidget | None = None
         self._local_items: list[LocalQueueItem] = []
+        # local first: True when the upload queue has the file for a videoId (composition)
+        self.has_local_copy: Callable[[str], bool] | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._empty = QLabel("Sign in to see your recordings.")
@@ -72,6 +74,7 @@ class LibraryView(QWidget):
         thumbnails = ThumbnailCache(cache_dir, user_id) if user_id else None
         library = LibraryWidget(api, self.ctx.tasks, online=self.ctx.monitor, cache=cache,
                                 thumbnails=thumbnails)
+        library.has_local_copy = self.has_local_copy
         library.playRequested.connect(self.playRequested)
         library.videoUpdated.connect(self.videoUpdated)
         library.videoRemoved.connect(self.videoRemoved)

@@ -39,6 +39,7 @@ from medispecs_desktop.core.library import (
     play_refusal,
 )
 from medispecs_desktop.core.library_cache import CachedListing, LibraryCache
+from medispecs_desktop.core.local_copies import video_for_local_item
 from medispecs_desktop.core.messages import describe_error
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
@@ -120,6 +121,8 @@ class LibraryWidget(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # local first: the upload queue has this videoId's file (set by the composition)
+        self.has_local_copy: Callable[[str], bool] | None = None
         self.api = api
         self.tasks = tasks
         self.cache = cache
@@ -483,7 +486,14 @@ class LibraryWidget(QWidget):
     def _on_activated(self, index: QModelIndex) -> None:
         """Double-click, Enter or Space on a row: play it, or say why it can't."""
         video = video_for_index(index)
-        uploading = video is None and local_item_for_index(index) is not None
+        item = local_item_for_index(index)
+        target = video if video is not None else (
+            video_for_local_item(item) if item is not None else None)
+        if target is not None and self.has_local_copy is not None \
+                and self.has_local_copy(target.video_id):
+            self.playRequested.emit(target)  # local first: its file here or on the card
+            return
+        uploading = video is None and item is not None
         why = play_refusal(video, online=self.online, uploading=uploading)
         if why:
             self.details.show_message(why, error=True)

@@ -11,6 +11,7 @@ position of each recording and offers to resume.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from PySide6.QtMultimedia import (
 from medispecs_desktop.core.errors import (
     ConflictError,
 )
+from medispecs_desktop.core.local_copies import LocalCandidate, LocalUrl, local_file_uri
 from medispecs_desktop.core.logs import redact
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.diagnostics import playback_unavailable
@@ -54,6 +56,8 @@ from medispecs_desktop.ui.positions import MIN_RESUME_MS, PositionStore
 
 log = logging.getLogger(__name__)
 
+LocalCopies = Callable[[str], LocalCandidate | None]  # videoId -> the queue's file for it
+
 
 class PlayerController(QObject):
     """Everything about playing one recording, without any widget."""
@@ -71,6 +75,7 @@ class PlayerController(QObject):
     firstFrame = Signal()  # the first frame of the current source was shown
     titleChanged = Signal(str)  # the open recording was renamed
     loopChanged = Signal(int, int)  # A-B loop start and end in ms (-1, -1: no loop)
+    sourceChanged = Signal(str)  # "local" (the file on this computer / card) or "cloud"
 
     def __init__(
         self,
@@ -82,10 +87,15 @@ class PlayerController(QObject):
         refresh_fraction: float = REFRESH_FRACTION,
         min_refresh_ms: int = 1_000,
         index_loader: IndexLoader | None = None,
+        local_copies: LocalCopies | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._url_provider = url_provider
+        # local first: the upload queue's file for a videoId (looked up on the GUI thread,
+        # checked on a worker), played at once instead of asking for a URL
+        self.local_copies = local_copies
+        self.source = ""  # "local" | "cloud" for the open recording
         self._tasks = tasks
         self._positions = positions
         self._clock = clock
@@ -207,7 +217,7 @@ class PlayerController(QObject):
             self._set_state("error")
             self.message.emit("error", self.unavailable)
             return
-        if not video.has_bytes:
+        if not video.has_bytes and self._local_candidate(video) is None:
             self._set_state("error")
             self.message.emit("error", describe_url_error(
                 ConflictError("not uploaded", code="not_uploaded", status=409), video.title))
@@ -270,10 +280,17 @@ class PlayerController(QObject):
         request = self._request
         provider = self._url_provider
         positions = self._positions
-        self.url_requests += 1
+        local = self._local_candidate(video)
 
         def work() -> tuple[PlaybackUrlLike, int | None]:
-            url = provider(video.video_id)
+            uri = local_file_uri(local) if local is not None else None
+            url: PlaybackUrlLike
+            if uri is not None:
+                url = LocalUrl(uri)
+            elif not video.has_bytes:  # its file moved or changed, and it is not uploaded
+                raise ConflictError("not uploaded", code="not_uploaded", status=409)
+            else:
+                url = provider(video.video_id)
             resume = None
             if positions is not None and offer_resume:
                 resume = positions.get(video.video_id)
@@ -283,6 +300,10 @@ class PlayerController(QObject):
             if request != self._request:
                 return
             url, resume = result
+            self.source = "local" if getattr(url, "local", False) else "cloud"
+            if self.source == "cloud":
+                self.url_requests += 1
+            self.sourceChanged.emit(self.source)
             self._apply_url(url, position=position, play=play)
             self.frame_index.request(video, url.url)
             if resume is not None and resume >= MIN_RESUME_MS:
@@ -295,6 +316,10 @@ class PlayerController(QObject):
             self.message.emit("error", describe_url_error(exc, video.title))
 
         self._submit(work, done, failed)
+
+    def _local_candidate(self, video: Video) -> LocalCandidate | None:
+        copies = self.local_copies
+        return copies(video.video_id) if copies is not None else None
 
     def _submit(
         self,
@@ -321,6 +346,9 @@ class PlayerController(QObject):
         self._schedule_refresh(url)
 
     def _schedule_refresh(self, url: PlaybackUrlLike) -> None:
+        if not math.isfinite(url.expires_at):  # a local file: nothing to renew
+            self._refresh_timer.stop()
+            return
         lifetime = url.expires_at - self._clock()
         delay_ms = max(self._min_refresh_ms, int(lifetime * self._refresh_fraction * 1000))
         self._refresh_timer.start(min(delay_ms, 2**31 - 1))

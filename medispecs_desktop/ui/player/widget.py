@@ -80,6 +80,11 @@ class PlayerWidget(QWidget):
         self._hide_timer.timeout.connect(self._hide_controls)
 
         self.title_label = QLabel("No recording open")
+        # where the picture comes from when it is not the cloud (local first)
+        self.source_label = QLabel("")
+        self.source_label.setObjectName("playerSource")
+        self.source_label.setStyleSheet("color: #1b7a2f;")
+        self.source_label.setVisible(False)
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
         self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -213,7 +218,10 @@ class PlayerWidget(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.title_label)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title_label, 1)
+        title_row.addWidget(self.source_label)
+        layout.addLayout(title_row)
         layout.addWidget(self.resume_bar)
         layout.addWidget(video_area, 1)
         msg = QHBoxLayout()
@@ -285,6 +293,7 @@ class PlayerWidget(QWidget):
         controller.resumeOffered.connect(self._on_resume_offered)
         controller.videoChanged.connect(self._on_video)
         controller.titleChanged.connect(self.title_label.setText)
+        controller.sourceChanged.connect(self._on_source)
         controller.rateChanged.connect(self._on_rate)
         controller.mutedChanged.connect(self._on_muted)
         controller.volumeChanged.connect(lambda v: self._set_quietly(self.volume, round(v * 100)))
@@ -452,6 +461,7 @@ class PlayerWidget(QWidget):
 
     def _on_video(self, video: Video | None) -> None:
         self.title_label.setText(video.title if video is not None else "No recording open")
+        self.source_label.setVisible(False)
         self.resume_bar.setVisible(False)
         self._set_quietly(self.slider, 0)
         self._shown = None
@@ -459,6 +469,14 @@ class PlayerWidget(QWidget):
             self.slider.setRange(0, 0)
             self.time_label.setText(f"{format_ms(0)} / {format_ms(0)}")
         self._update_enabled()
+
+    def _on_source(self, source: str) -> None:
+        local = source == "local"
+        self.source_label.setText("Playing the copy on this computer" if local else "")
+        self.source_label.setToolTip(
+            "This recording plays from its file on this computer or card (still in the "
+            "upload queue), not from the cloud." if local else "")
+        self.source_label.setVisible(local)
 
     def _on_position(self, position: int) -> None:
         if not self._slider_dragging:
