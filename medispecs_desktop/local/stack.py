@@ -28,7 +28,7 @@ from typing import Any
 import boto3
 import requests
 
-from medispecs_desktop.local import moto_patches
+from medispecs_desktop.local import moto_patches, moto_s3_patches
 from medispecs_desktop.local.gateway import CorsConfig, LambdaHandler, LocalGateway
 from medispecs_desktop.local.jwt_verify import InvalidTokenError, JwtVerifier, cognito_issuer
 from medispecs_desktop.local.provision import (
@@ -265,7 +265,9 @@ class LocalStack:
             try:
                 # constant time and memory per DynamoDB write, per-partition queries
                 moto_patches.apply()
-            except moto_patches.MotoPatchError as exc:
+                # a version listing copies only its prefix, not the whole bucket
+                moto_s3_patches.apply()
+            except (moto_patches.MotoPatchError, moto_s3_patches.MotoS3PatchError) as exc:
                 raise LocalStackError(str(exc)) from exc
             self.moto = MotoServer(self.host, self.moto_port)
             endpoint = self.moto.start()

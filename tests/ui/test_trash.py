@@ -95,7 +95,7 @@ def test_delete_restore_then_delete_forever(
     assert asked and "“Trash me”" in asked[-1] and "cannot be undone" in asked[-1]
     assert dialog.video_ids() == [video_id] and tasks.pending() == 0
     answer[0] = True
-    with qtbot.waitSignal(dialog.purged, timeout=15_000):
+    with qtbot.waitSignal(dialog.purged, timeout=60_000):  # a safety net, not a measure
         dialog.purge_button.click()
     assert dialog.video_ids() == []
     with pytest.raises(NotFoundError):
