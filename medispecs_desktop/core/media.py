@@ -238,6 +238,13 @@ def thumbnail_jpeg(
         return _encode_jpeg(frame, width, height, quality)
 
 
+def frame_jpeg(frame: av.VideoFrame, max_width: int, *, quality: int = 5) -> bytes:
+    """A decoded frame as a JPEG at most ``max_width`` wide (never upscaled), upright."""
+    width = min(max_width, frame.width) & ~1
+    height = max(2, round(width * frame.height / max(1, frame.width)) & ~1)
+    return _encode_jpeg(frame, width, height, quality)
+
+
 # --- internals -------------------------------------------------------------------------------
 
 

@@ -97,6 +97,7 @@ class PlayerController(QObject):
         self.local_copies = local_copies
         self.source = ""  # "local" | "cloud" for the open recording
         self._tasks = tasks
+        self.tasks = tasks  # the player's views run their background work here too
         self._positions = positions
         self._clock = clock
         self._refresh_fraction = refresh_fraction
@@ -352,6 +353,11 @@ class PlayerController(QObject):
         lifetime = url.expires_at - self._clock()
         delay_ms = max(self._min_refresh_ms, int(lifetime * self._refresh_fraction * 1000))
         self._refresh_timer.start(min(delay_ms, 2**31 - 1))
+
+    @property
+    def source_url(self) -> str:
+        """What the player plays now: the pre-signed URL or the local file's URI ("" none)."""
+        return self._url.url if self._url is not None else ""
 
     @property
     def refresh_due_in_ms(self) -> int:

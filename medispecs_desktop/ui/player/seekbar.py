@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider, QToolTip, QWidget
 
@@ -28,6 +28,7 @@ class SeekBar(QSlider):
     """A horizontal position slider (ms) that jumps to the click and shows markers."""
 
     hovered = Signal(int)  # ms under the pointer
+    hoverLeft = Signal()  # the pointer left the bar
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
@@ -36,6 +37,7 @@ class SeekBar(QSlider):
         self._markers: list[int] = []
         self._current_marker: int | None = None
         self._loop: tuple[int, int] | None = None
+        self.preview_shown = False  # a picture preview says the time: no tooltip then
 
     # -- geometry ------------------------------------------------------------------------
 
@@ -86,8 +88,12 @@ class SeekBar(QSlider):
             return
         value = self.value_at(event.position().x())
         self.hovered.emit(value)
-        if not self.isSliderDown():
+        if not self.isSliderDown() and not self.preview_shown:
             QToolTip.showText(event.globalPosition().toPoint(), format_ms(value), self)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        self.hoverLeft.emit()
 
     # -- markers -------------------------------------------------------------------------
 

@@ -12,12 +12,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medispecs_desktop.core import frame_index
+from medispecs_desktop.core import frame_index, preview
 from medispecs_desktop.core.errors import (
     NotSignedInError,
 )
 from medispecs_desktop.core.frame_index import FrameIndex, FrameIndexCache, read_frame_index
 from medispecs_desktop.core.models import Video
+from medispecs_desktop.core.preview import PreviewCache
 from medispecs_desktop.ui.player.common import PlaybackUrlLike
 from medispecs_desktop.ui.player.controller import PlayerController
 from medispecs_desktop.ui.player.markers_panel import PANEL_MIN_WIDTH, MarkersPanel
@@ -89,13 +90,17 @@ class PlayerView(QWidget):
         except OSError as exc:
             log.warning("Resume positions unavailable: %s", exc)
         self._frame_cache = FrameIndexCache(self.ctx.paths.cache_dir, user_id)
+        self.widget.preview.cache = PreviewCache(self.ctx.paths.cache_dir, user_id)
 
     def _on_signed_out(self) -> None:
         # forget positions first: sign-out deletes them, nothing may be written afterwards
         self.controller.set_positions(None, save=False)
         self.controller.close()
         self._frame_cache = None
+        self.widget.preview.cache = None
         frame_index.clear_all(self.ctx.paths.cache_dir)  # small files: at once
+        cache_dir = self.ctx.paths.cache_dir  # preview pictures are frames: PHI, gone too
+        self.ctx.tasks.run("api", lambda: preview.clear_all(cache_dir))
 
     def open_video(self, video: Video) -> None:
         self.controller.open(video)

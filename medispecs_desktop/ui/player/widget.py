@@ -36,6 +36,7 @@ from medispecs_desktop.ui.player.common import (
 )
 from medispecs_desktop.ui.player.controller import PlayerController
 from medispecs_desktop.ui.player.frames import describe_frame
+from medispecs_desktop.ui.player.preview import SeekPreview
 from medispecs_desktop.ui.player.seekbar import SeekBar
 from medispecs_desktop.ui.player.zoom import PAN_STEP, ZoomableVideo
 from medispecs_desktop.ui.tasks import Throttled
@@ -131,6 +132,8 @@ class PlayerWidget(QWidget):
         self._scrub = Throttled(self._scrub_to, SCRUB_INTERVAL_MS, self)
         self._resume_after_drag = False
         self.slider.setAccessibleName("Position")
+        # hovering the bar shows a small picture of that moment with its time
+        self.preview = SeekPreview(controller, self.slider, controller.tasks, self)
         self.time_label = QLabel("0:00 / 0:00")
         self.time_label.setAlignment(
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
