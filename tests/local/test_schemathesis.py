@@ -7,19 +7,16 @@ its own to the local gateway -> real handler -> moto. No request may produce a 5
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from medispecs_desktop.local.provision import new_demo_password
-from medispecs_desktop.local.stack import sign_in
+from tests.support.users import new_user_auth
 
 SPEC = Path(__file__).resolve().parents[2] / "medispecs_desktop" / "backend" / "openapi.yaml"
 
@@ -28,18 +25,7 @@ schema = schemathesis.openapi.from_path(SPEC)
 @pytest.fixture(scope="module")
 def fuzz_auth(local_stack: dict[str, Any]) -> dict[str, str]:
     """A user of its own, so generated records never show up in anyone else's library."""
-    idp = boto3.client("cognito-idp", endpoint_url=local_stack["awsEndpoint"],
-                       region_name=local_stack["region"],
-                       aws_access_key_id="x", aws_secret_access_key="x")
-    password = new_demo_password()
-    username = f"fuzz-{uuid.uuid4().hex[:8]}"
-    idp.admin_create_user(UserPoolId=local_stack["userPoolId"], Username=username,
-                          MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=local_stack["userPoolId"], Username=username,
-                                Password=password, Permanent=True)
-    tokens = sign_in(local_stack["awsEndpoint"], local_stack["region"],
-                     local_stack["clientId"], username, password)
-    return {"Authorization": f"Bearer {tokens['IdToken']}"}
+    return new_user_auth(local_stack, "fuzz")
 
 
 @pytest.fixture(scope="module")

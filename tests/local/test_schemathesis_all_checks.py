@@ -14,11 +14,9 @@ marker time past the recording's stored duration (``time_out_of_range``, stored 
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 import schemathesis
@@ -27,8 +25,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.openapi.checks import RejectedPositiveData
 
-from medispecs_desktop.local.provision import new_demo_password
-from medispecs_desktop.local.stack import sign_in
+from tests.support.users import new_user_auth
 
 SPEC = Path(__file__).resolve().parents[2] / "medispecs_desktop" / "backend" / "openapi.yaml"
 TOLERATED = {"invalid_cursor", "invalid_before", "too_many_parts", "time_out_of_range",
@@ -41,18 +38,7 @@ schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.N
 @pytest.fixture(scope="module")
 def conformance_auth(local_stack: dict[str, Any]) -> dict[str, str]:
     """A user of its own: generated records never show up in anyone else's library."""
-    idp = boto3.client("cognito-idp", endpoint_url=local_stack["awsEndpoint"],
-                       region_name=local_stack["region"],
-                       aws_access_key_id="x", aws_secret_access_key="x")
-    password = new_demo_password()
-    username = f"conformance-{uuid.uuid4().hex[:8]}"
-    idp.admin_create_user(UserPoolId=local_stack["userPoolId"], Username=username,
-                          MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=local_stack["userPoolId"], Username=username,
-                                Password=password, Permanent=True)
-    tokens = sign_in(local_stack["awsEndpoint"], local_stack["region"],
-                     local_stack["clientId"], username, password)
-    return {"Authorization": f"Bearer {tokens['IdToken']}"}
+    return new_user_auth(local_stack, "conformance")
 
 
 def _tolerated(failure: BaseException, response: Any) -> bool:

@@ -25,3 +25,14 @@ def new_user(stack: dict[str, Any], prefix: str = "user") -> tuple[str, str]:
                                   Password=PASSWORD, Permanent=True)
     admin.close()
     return username, PASSWORD
+
+
+def new_user_auth(stack: dict[str, Any], prefix: str = "user") -> dict[str, str]:
+    """The ``Authorization`` header of a new user (signed in now): a test that sends generated
+    requests as them keeps every record it makes out of everyone else's library."""
+    from medispecs_desktop.local.stack import sign_in
+
+    username, password = new_user(stack, prefix)
+    tokens = sign_in(stack["awsEndpoint"], stack["region"], stack["clientId"], username,
+                     password)
+    return {"Authorization": f"Bearer {tokens['IdToken']}"}
