@@ -43,14 +43,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .aws import raise_if_throttled
 from .config import BackendConfig
 from .errors import BadRequest, NotFound, ServiceUnavailable
-from .events import Request
 from .logs import logger
-from .service import Result
 from .store import VideoStore, from_dynamo, to_dynamo
-from .validation import parse_limit, validate_video_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from .events import Request
 
 __all__ = [
     "DEFAULT_AUDIT_TABLE_NAME",
@@ -174,10 +173,11 @@ class AuditLog:
 
     # ---------------------------------------------------------------- writing
 
-    def after(self, req: Request, user_id: str, result: Result) -> None:
-        """The handler's hook after a successful route: audit it if it touched recordings."""
+    def after(self, req: Request, user_id: str, status: int, body: Any) -> None:
+        """The handler's hook after a successful route (its answer's ``status`` and
+        ``body``): audit it if it touched recordings."""
         route = req.route_key
-        if route is None or result.status >= 400:
+        if route is None or status >= 400:
             return
         action = ROUTE_ACTIONS.get(route, _derived_action(route))
         if action is None:
@@ -185,11 +185,11 @@ class AuditLog:
         if "videoId" in req.path_parameters:
             ids = [req.path_parameters["videoId"]]
         elif route == "POST /videos":
-            if result.status != 201 or not isinstance(result.body, Mapping):
+            if status != 201 or not isinstance(body, Mapping):
                 return  # the same record again (a retried create): nothing new
-            ids = [str(result.body.get("videoId"))]
+            ids = [str(body.get("videoId"))]
         else:
-            ids = _named_ids(result.body)
+            ids = _named_ids(body)
         self.record(req, user_id, action, ids)
 
     def record(self, req: Request, user_id: str, action: str, video_ids: Iterable[str],
@@ -205,10 +205,8 @@ class AuditLog:
         """An access made by the service itself, not a user's request (the Trash's scheduled
         purge: ``record_system(owner, vid, "purge_expired", run_id=job_run_id)``). Raises if
         the event cannot be written, so the job can stop before it acts unaudited."""
-        req = Request(method="", path="", route_key=None, path_parameters={}, query={},
-                      headers={}, raw_body=b"", request_id=run_id, claims=None)
-        event = self.event(req, actor, action, video_id, owner_id=owner_id)
-        event["username"] = actor
+        event = self._event(actor, action, video_id, owner_id=owner_id, request_id=run_id,
+                            username=actor, source_ip=None, user_agent=None, route=None)
         self._write([event], f"{run_id}#{action}#{video_id}")
 
     def _commit(self, req: Request, action: str, events: list[dict[str, Any]]) -> None:
@@ -228,25 +226,36 @@ class AuditLog:
 
     def event(self, req: Request, user_id: str, action: str, video_id: str, *,
               owner_id: str | None = None) -> dict[str, Any]:
-        now = self.clock()
-        at = _format_ms(datetime.fromtimestamp(now, UTC))
-        owner = owner_id or user_id
+        """The event of ``req`` accessing ``video_id`` (not yet written)."""
         claims = req.claims or {}
         username = claims.get("cognito:username") or claims.get("username")
         agent = req.headers.get("user-agent")
+        return self._event(user_id, action, video_id, owner_id=owner_id,
+                           request_id=req.request_id,
+                           username=str(username) if username else None,
+                           source_ip=req.source_ip,
+                           user_agent=agent[:MAX_USER_AGENT] if agent else None,
+                           route=req.route_key)
+
+    def _event(self, user_id: str, action: str, video_id: str, *, owner_id: str | None,
+               request_id: str, username: str | None, source_ip: str | None,
+               user_agent: str | None, route: str | None) -> dict[str, Any]:
+        now = self.clock()
+        at = _format_ms(datetime.fromtimestamp(now, UTC))
+        owner = owner_id or user_id
         item: dict[str, Any] = {
             "PK": audit_pk(owner, video_id),
-            "SK": f"{at}#{req.request_id}",
+            "SK": f"{at}#{request_id}",
             "at": at,
             "action": action,
             "videoId": video_id,
             "ownerId": owner,
             "userId": user_id,
-            "username": str(username) if username else None,
-            "sourceIp": req.source_ip,
-            "userAgent": agent[:MAX_USER_AGENT] if agent else None,
-            "requestId": req.request_id,
-            "route": req.route_key,
+            "username": username,
+            "sourceIp": source_ip,
+            "userAgent": user_agent,
+            "requestId": request_id,
+            "route": route,
         }
         if self.retention_days > 0:
             item[TTL_ATTRIBUTE] = int(now) + self.retention_days * 86400
@@ -277,16 +286,11 @@ class AuditLog:
 
     # ---------------------------------------------------------------- reading
 
-    def routes(self) -> dict[str, Callable[[Request, str], Result]]:
-        return {HISTORY_ROUTE: self.history}
-
-    def history(self, req: Request, user_id: str) -> Result:
-        """``GET /videos/{videoId}/history``: the recording's events, newest first (owner
-        only: another user's recording is 404). ``limit`` 1..1000 (100), ``before`` an event's
-        ``{at}#{requestId}`` (or a time) to page to older events."""
-        video_id = validate_video_id(req.path_parameters.get("videoId"))
-        limit = parse_limit(req.query.get("limit"), default=100, maximum=1000)
-        before = self._before(req.query.get("before"))
+    def history(self, req: Request, user_id: str, video_id: str, *, limit: int,
+                before: str | None) -> list[dict[str, Any]]:
+        """A recording's events, newest first (owner only: another user's recording is 404),
+        ``limit`` of them from ``before`` (:meth:`parse_before`); this access is recorded
+        first and listed on the first page."""
         if self.table is None:
             raise ServiceUnavailable("the audit trail is not configured (AUDIT_TABLE)",
                                      code="audit_not_configured")
@@ -298,10 +302,12 @@ class AuditLog:
         answer = [{k: e.get(k) for k in HISTORY_FIELDS} for e in events]
         if before is None:
             answer = [{k: own.get(k) for k in HISTORY_FIELDS}, *answer][:limit]
-        return Result(200, answer)
+        return answer
 
     @staticmethod
-    def _before(raw: str | None) -> str | None:
+    def parse_before(raw: str | None) -> str | None:
+        """An event's ``{at}#{requestId}`` (or a UTC time) as the key to page before (400
+        ``invalid_before`` otherwise)."""
         if not raw:
             return None
         m = _BEFORE_RE.match(raw.strip())

@@ -1,4 +1,5 @@
-"""The ``videos-handler`` Lambda entry point: a thin router.
+"""The ``videos-handler`` Lambda entry point: a thin router over the route registry
+(``api.ROUTER``) and the domain services (``services.Services``).
 
 ``lambda_handler(event, context)`` is what AWS calls (configured from the environment, see
 ``config``). ``build_app(config)`` returns the same callable for an explicit configuration: the
@@ -17,17 +18,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .audit import AuditLog
+from .api import ROUTER, Result
 from .aws import AwsClients
 from .config import BackendConfig
 from .errors import ApiError, BadRequest, Forbidden, Unauthorized
 from .events import Request, parse_event
 from .logs import configure_json_logging, logger
-from .markers import MarkerService
-from .multipart import MultipartService
-from .service import Result, VideoService
-from .storage import VideoStorage
-from .store import VideoStore
+from .services import Services
 from .validation import validate_user_id
 
 __all__ = ["App", "LambdaApp", "build_app", "lambda_handler"]
@@ -42,7 +39,8 @@ timeout, leaving time to write the record and answer."""
 
 
 class App:
-    """One configured handler: lazily-built AWS clients, the service, and the error mapping."""
+    """One configured handler: lazily-built AWS clients, the domain services, the routes and
+    the error mapping."""
 
     def __init__(
         self,
@@ -53,15 +51,9 @@ class App:
     ) -> None:
         self.config = config
         self.clients = clients or AwsClients(config)
-        store = VideoStore(lambda: self.clients.dynamodb, config.table_name)
-        storage = VideoStorage(lambda: self.clients.s3, config.bucket,
-                               config.presign_expiry_seconds, config.playback_expiry_seconds)
-        self.service = VideoService(config, store, storage, clock=clock)
-        self.audit = AuditLog(lambda: self.clients.dynamodb, config, store, clock=clock)
-        self.markers = MarkerService(store, clock=clock)
-        self.multipart = MultipartService(self.service)
-        self._routes = {**self.service.routes(), **self.multipart.routes(), **self.audit.routes(),
-                        **self.markers.routes()}
+        self.service = Services.build(config, self.clients, clock=clock)
+        self.audit = self.service.audit
+        self.router = ROUTER
 
     # ---------------------------------------------------------------- responses
 
@@ -96,7 +88,7 @@ class App:
             millis = float(remaining())
         except (TypeError, ValueError):
             return None
-        return self.service.monotonic() + millis / 1000.0 - DEADLINE_MARGIN_SECONDS
+        return time.monotonic() + millis / 1000.0 - DEADLINE_MARGIN_SECONDS
 
     # ---------------------------------------------------------------- identity
 
@@ -157,8 +149,9 @@ class App:
             assert route is not None
             video_id = req.path_parameters.get("videoId")
             user_id = self.resolve_user(req)
-            result: Result = self._routes[route](req, user_id)
-            self.audit.after(req, user_id, result)  # who touched which recording (audit.py)
+            result: Result = self.router.handler(route)(self.service, req, user_id)
+            # who touched which recording (audit.py)
+            self.audit.after(req, user_id, result.status, result.body)
             status = result.status
             return self._response(result.status, result.body, result.headers)
         except ApiError as exc:

@@ -35,9 +35,9 @@ from . import schema
 from .aws import AwsClients, raise_if_throttled
 from .config import BackendConfig
 from .logs import configure_json_logging, logger
-from .service import VideoService
-from .storage import OpenUpload, VideoStorage
-from .store import Item, VideoStore, from_dynamo
+from .services import Services
+from .storage import OpenUpload
+from .store import Item, from_dynamo
 from .trash import is_trashed
 from .validation import USER_ID_RE, VIDEO_ID_RE, format_utc
 
@@ -85,10 +85,9 @@ class Jobs:
         self.only_user = only_user
         """Restrict a run to one user's items and ``videos/{user}/`` (tests on a shared stack)."""
         self.clients = clients or AwsClients(config)
-        self.store = VideoStore(lambda: self.clients.dynamodb, config.table_name)
-        self.storage = VideoStorage(lambda: self.clients.s3, config.bucket,
-                                    config.presign_expiry_seconds)
-        self.service = VideoService(config, self.store, self.storage, clock=clock)
+        self.service = Services.build(config, self.clients, clock=clock)
+        self.store = self.service.store
+        self.storage = self.service.storage
         self.clock = clock
         self.out_of_time = out_of_time
 

@@ -11,7 +11,7 @@ user's recording is simply not found (404), as for videos. Creating needs the re
 a client may send its own ``markerId`` (``m_`` + URL-safe characters) so a retried create is
 answered with the marker it made, not a second one. Edits carry the expected ``version``
 (optimistic locking: a stale one is 409 ``version_conflict``). Every access is audited by the
-handler's hook (audit.py names these routes).
+handler's hook (audit.py names these routes). The routes are ``api/markers.py``.
 """
 
 from __future__ import annotations
@@ -24,10 +24,8 @@ from typing import Any
 
 from . import schema
 from .errors import BadRequest, Conflict, NotFound
-from .events import Request
-from .service import Result
 from .store import Item, VideoStore
-from .validation import Field, format_utc, validate_object, validate_video_id
+from .validation import Field, format_utc
 
 __all__ = [
     "ENTITY_MARKER",
@@ -37,6 +35,7 @@ __all__ = [
     "MAX_TEXT",
     "MarkerService",
     "marker_sk",
+    "validate_marker_id",
 ]
 
 ENTITY_MARKER = "MARKER"
@@ -67,7 +66,7 @@ def marker_sk(video_id: str, marker_id: str) -> str:
     return f"MARKER#{video_id}#{marker_id}"
 
 
-def _marker_id(value: object) -> str:
+def validate_marker_id(value: object) -> str:
     if not isinstance(value, str) or not MARKER_ID_RE.match(value):
         raise BadRequest("markerId must be 'm_' followed by 1-62 URL-safe characters",
                          code="invalid_marker_id")
@@ -81,19 +80,11 @@ def _clean_text(text: str) -> str:
 
 
 class MarkerService:
-    """The four marker routes over the shared :class:`VideoStore`."""
+    """A recording's markers over the shared :class:`VideoStore` (typed calls, no HTTP)."""
 
     def __init__(self, store: VideoStore, *, clock: Callable[[], float]) -> None:
         self.store = store
         self.clock = clock
-
-    def routes(self) -> dict[str, Callable[[Request, str], Result]]:
-        return {
-            "GET /videos/{videoId}/markers": self.list_markers,
-            "POST /videos/{videoId}/markers": self.create_marker,
-            "PATCH /videos/{videoId}/markers/{markerId}": self.update_marker,
-            "DELETE /videos/{videoId}/markers/{markerId}": self.delete_marker,
-        }
 
     # ---------------------------------------------------------------- helpers
 
@@ -104,12 +95,11 @@ class MarkerService:
     def public(item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: item.get(k) for k in MARKER_FIELDS}
 
-    def _video(self, user_id: str, req: Request) -> tuple[str, Item]:
-        video_id = validate_video_id(req.path_parameters.get("videoId"))
+    def _video(self, user_id: str, video_id: str) -> Item:
         video = self.store.get_video(user_id, video_id)
         if video is None:
             raise NotFound(f"video {video_id} not found", code="not_found")
-        return video_id, video
+        return video
 
     def _markers(self, user_id: str, video_id: str) -> list[Item]:
         items = self.store.query_prefix(user_id, f"MARKER#{video_id}#")
@@ -123,88 +113,73 @@ class MarkerService:
             raise BadRequest(f"timeMs {time_ms} is after the end of the recording "
                              f"({float(duration):g} s)", code="time_out_of_range")
 
-    @staticmethod
-    def _body(req: Request) -> dict[str, Any]:
-        body = dict(req.json_object())
-        body.pop("userId", None)  # checked against the caller by the handler
-        return body
+    # ---------------------------------------------------------------- operations
 
-    @staticmethod
-    def _author(req: Request, user_id: str) -> str:
-        claims = req.claims or {}
-        for name in ("name", "email", "cognito:username", "username"):
-            value = claims.get(name)
-            if isinstance(value, str) and value.strip():
-                return value.strip()[:200]
-        return user_id
+    def for_video(self, user_id: str, video_id: str) -> list[Item]:
+        """The recording's markers in time order (404 for a recording that is not the
+        caller's)."""
+        self._video(user_id, video_id)
+        return self._markers(user_id, video_id)
 
-    # ---------------------------------------------------------------- routes
-
-    def list_markers(self, req: Request, user_id: str) -> Result:
-        video_id, _video = self._video(user_id, req)
-        return Result(200, {"items": [self.public(i) for i in self._markers(user_id, video_id)]})
-
-    def create_marker(self, req: Request, user_id: str) -> Result:
-        video_id, video = self._video(user_id, req)
-        body = validate_object(self._body(req), CREATE_FIELDS)
-        text = _clean_text(body["text"])
-        self._check_time(int(body["timeMs"]), video)
-        marker_id = body.get("markerId") or "m_" + uuid.uuid4().hex
+    def create(self, user_id: str, video_id: str, *, time_ms: int, text: str,
+               marker_id: str | None, author: str) -> tuple[Item, bool]:
+        """Create a marker (``True``), or answer the same create retried (``False``); 409
+        ``marker_exists`` when ``marker_id`` names a different one."""
+        video = self._video(user_id, video_id)
+        text = _clean_text(text)
+        self._check_time(time_ms, video)
+        marker_id = marker_id or "m_" + uuid.uuid4().hex
         pk, sk = schema.user_pk(user_id), marker_sk(video_id, marker_id)
         existing = self.store.get(pk, sk)
         if existing is not None:
-            return self._retried(existing, int(body["timeMs"]), text)
+            return self._retried(existing, time_ms, text), False
         if len(self.store.query_prefix(user_id, f"MARKER#{video_id}#")) >= MAX_MARKERS_PER_VIDEO:
             raise Conflict(f"a recording has at most {MAX_MARKERS_PER_VIDEO} markers",
                            code="too_many_markers")
         now = self._now()
         item: dict[str, Any] = {
             "PK": pk, "SK": sk, "entity": ENTITY_MARKER, "markerId": marker_id,
-            "videoId": video_id, "userId": user_id, "timeMs": int(body["timeMs"]),
-            "text": text, "author": self._author(req, user_id), "createdAt": now,
+            "videoId": video_id, "userId": user_id, "timeMs": time_ms,
+            "text": text, "author": author, "createdAt": now,
             "updatedAt": now, "version": 1,
         }
         if not self.store.put(item, if_absent=True):  # a concurrent retry won the race
             current = self.store.get(pk, sk)
             if current is None:  # pragma: no cover - created and deleted in between
                 raise Conflict("the marker changed concurrently; retry", code="concurrent_update")
-            return self._retried(current, int(body["timeMs"]), text)
-        return Result(201, self.public(item))
+            return self._retried(current, time_ms, text), False
+        return item, True
 
-    def _retried(self, existing: Mapping[str, Any], time_ms: int, text: str) -> Result:
+    @staticmethod
+    def _retried(existing: Item, time_ms: int, text: str) -> Item:
         if int(existing.get("timeMs", -1)) == time_ms and existing.get("text") == text:
-            return Result(200, self.public(existing))  # the same create again
+            return existing  # the same create again
         raise Conflict("a different marker with this markerId exists", code="marker_exists")
 
-    def update_marker(self, req: Request, user_id: str) -> Result:
-        video_id, video = self._video(user_id, req)
-        marker_id = _marker_id(req.path_parameters.get("markerId"))
-        body = validate_object(self._body(req), UPDATE_FIELDS, null_is_absent=False)
-        if "timeMs" not in body and "text" not in body:
-            raise BadRequest("nothing to update: give timeMs or text", code="validation_error")
+    def update(self, user_id: str, video_id: str, marker_id: str, *, version: int,
+               time_ms: int | None, text: str | None) -> Item:
+        """Edit a marker still at ``version`` (409 ``version_conflict`` otherwise)."""
+        video = self._video(user_id, video_id)
         values: dict[str, Any] = {"updatedAt": self._now()}
-        if "timeMs" in body:
-            self._check_time(int(body["timeMs"]), video)
-            values["timeMs"] = int(body["timeMs"])
-        if "text" in body:
-            values["text"] = _clean_text(body["text"])
+        if time_ms is not None:
+            self._check_time(time_ms, video)
+            values["timeMs"] = time_ms
+        if text is not None:
+            values["text"] = _clean_text(text)
         pk, sk = schema.user_pk(user_id), marker_sk(video_id, marker_id)
-        expected = int(body["version"])
-        updated = self.store.update_video({"PK": pk, "SK": sk}, expected_version=expected,
+        updated = self.store.update_video({"PK": pk, "SK": sk}, expected_version=version,
                                           set_values=values)
         if updated is None:
             current = self.store.get(pk, sk)
             if current is None:
                 raise NotFound(f"marker {marker_id} not found", code="not_found")
-            raise Conflict(f"version {expected} is stale; the marker is at version "
+            raise Conflict(f"version {version} is stale; the marker is at version "
                            f"{current.get('version')}", code="version_conflict")
-        return Result(200, self.public(updated))
+        return updated
 
-    def delete_marker(self, req: Request, user_id: str) -> Result:
-        video_id, _video = self._video(user_id, req)
-        marker_id = _marker_id(req.path_parameters.get("markerId"))
+    def delete(self, user_id: str, video_id: str, marker_id: str) -> None:
+        self._video(user_id, video_id)
         pk, sk = schema.user_pk(user_id), marker_sk(video_id, marker_id)
         if self.store.get(pk, sk) is None:
             raise NotFound(f"marker {marker_id} not found", code="not_found")
         self.store.delete(pk, sk)
-        return Result(200, {"deleted": marker_id})

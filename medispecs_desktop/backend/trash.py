@@ -27,12 +27,12 @@ from botocore.exceptions import ClientError
 from . import schema
 from .aws import error_code, raise_if_throttled
 from .errors import Conflict, NotFound
-from .events import Request
 from .logs import logger
 from .processing import preview_keys
 from .storage import VideoStorage
 from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor, to_dynamo
-from .validation import format_utc, parse_limit, validate_video_id
+from .thumbnails import thumbnail_key
+from .validation import format_utc
 
 __all__ = ["TRASH_ATTRS", "TrashService", "is_trashed"]
 
@@ -65,15 +65,11 @@ class TrashService:
         storage: VideoStorage,
         *,
         retention_days: int,
-        public: Callable[[Mapping[str, Any]], dict[str, Any]],
-        thumbnail_key: Callable[[str, str], str],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.storage = storage
         self.retention_seconds = retention_days * 24 * 3600
-        self._public = public
-        self._thumbnail_key = thumbnail_key
         self.clock = clock
 
     # ================================================================ helpers
@@ -81,12 +77,9 @@ class TrashService:
     def _iso(self, at: float) -> str:
         return format_utc(datetime.fromtimestamp(at, UTC))
 
-    def public(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        out = self._public(item)
-        if is_trashed(item):
-            out["trashedAt"] = item["trashedAt"]
-            out["purgeAt"] = item[schema.TRASH_EXPIRES_ATTR]
-        return out
+    @property
+    def retention_days(self) -> int:
+        return self.retention_seconds // 86400
 
     def _trashed_or_404(self, user_id: str, video_id: str) -> Item:
         item = self.store.get_video(user_id, video_id)
@@ -278,7 +271,7 @@ class TrashService:
         for session in self.store.query_prefix(user_id, f"UPLOAD#{video_id}#"):
             self.storage.abort_multipart(str(session["s3Key"]), str(session["uploadId"]))
             self.store.delete(str(session["PK"]), str(session["SK"]))
-        keys = [str(item["s3Key"]), self._thumbnail_key(user_id, video_id),
+        keys = [str(item["s3Key"]), thumbnail_key(user_id, video_id),
                 *preview_keys(user_id, video_id)]  # frames of the recording: PHI as well
         for derived in ("thumbnailS3Key", "previewSheetS3Key", "previewIndexS3Key"):
             if item.get(derived):
@@ -304,30 +297,23 @@ class TrashService:
         logger.info("purged from trash", extra={"videoId": video_id, "userId": user_id})
         return True
 
-    # ================================================================ routes
+    # ================================================================ listing, forever
 
-    def list_trash(self, req: Request, user_id: str) -> dict[str, Any]:
-        q = req.query
-        limit = parse_limit(q.get("limit"))
+    def page(self, user_id: str, *, limit: int, cursor: str | None
+             ) -> tuple[list[Item], str | None]:
+        """A page of the user's Trash, newest deleted first, and the next page's cursor."""
         low, high = schema.TRASH_SK_PREFIX, schema.TRASH_SK_PREFIX + "~"
         pk = schema.user_pk(user_id)
-        start = (decode_cursor(q["cursor"], pk=pk, low=low, high=high,
-                               prefix=schema.TRASH_SK_PREFIX)
-                 if q.get("cursor") else None)
+        start = (decode_cursor(cursor, pk=pk, low=low, high=high, prefix=schema.TRASH_SK_PREFIX)
+                 if cursor else None)
         items, last = self.store.query_videos(user_id, low=low, high=high, limit=limit,
                                               start=start)
-        return {
-            "items": [self.public(i) for i in items if not i.get("purgeStartedAt")],
-            "nextCursor": encode_cursor(last) if last else None,
-            "retentionDays": self.retention_seconds // 86400,
-        }
+        return ([i for i in items if not i.get("purgeStartedAt")],
+                encode_cursor(last) if last else None)
 
-    def restore_route(self, req: Request, user_id: str) -> dict[str, Any]:
-        video_id = validate_video_id(req.path_parameters.get("videoId"))
-        return self.public(self.restore(user_id, video_id))
-
-    def purge_route(self, req: Request, user_id: str) -> dict[str, Any]:
-        video_id = validate_video_id(req.path_parameters.get("videoId"))
+    def delete_forever(self, user_id: str, video_id: str) -> None:
+        """"Delete forever" of one recording in the Trash (409 ``not_in_trash`` for one in
+        the library)."""
         for _attempt in range(_ATTEMPTS):
             item = self.store.get_video(user_id, video_id)
             if item is None:
@@ -336,5 +322,5 @@ class TrashService:
                 raise Conflict(f"video {video_id} is in the library, not in the Trash",
                                code="not_in_trash")
             if self.purge(item):
-                return {"purged": video_id}
+                return
         raise ConflictRetry("the record changed concurrently; retry")

@@ -636,7 +636,7 @@ def test_table_expires_stale_multipart_sessions_by_the_attribute_the_backend_wri
     table = template()["Resources"]["AppMainTable"]["Properties"]
     ttl = table["TimeToLiveSpecification"]
     assert ttl["Enabled"] is True
-    multipart = (BACKEND / "multipart.py").read_text(encoding="utf-8")
+    multipart = (BACKEND / "uploads.py").read_text(encoding="utf-8")
     assert f'"{ttl["AttributeName"]}": int(now) + UPLOAD_SESSION_TTL_SECONDS' in multipart
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert table["DeletionProtectionEnabled"] is True

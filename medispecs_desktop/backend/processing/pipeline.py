@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ..logs import logger
-from ..service import VideoService
 from ..storage import VideoStorage
 from ..store import Item, VideoStore
+from ..thumbnails import thumbnail_key
 from ..trash import is_trashed
 from . import preview_keys
 from .media import MediaError, MediaInfo, preview_sheet, probe, thumbnail_jpeg
@@ -46,7 +46,7 @@ CLAIM_LEASE_SECONDS = 16 * 60
 """A ``processing`` claim older than this belongs to a worker that died (the function times out
 at 15 minutes): another delivery may take it over."""
 
-# videos/{userId}/{videoId}.{ext}: the keys the service builds (service.video_key)
+# videos/{userId}/{videoId}.{ext}: the keys the catalog builds (videos.video_key)
 _VIDEO_KEY = re.compile(r"^videos/([^/]{1,128})/(v_[A-Za-z0-9_-]{1,62}|[A-Za-z0-9_-]{1,64})"
                         r"\.([a-z0-9]{1,8})$")
 
@@ -182,7 +182,7 @@ class Processor:
             # (a re-upload) is made again
             made_for = item.get("thumbnailMadeForETag")
             if not item.get("thumbnailS3Key") or (made_for and made_for != etag):
-                thumb_key = VideoService.thumbnail_key(user_id, video_id)
+                thumb_key = thumbnail_key(user_id, video_id)
                 self._put(thumb_key, thumbnail_jpeg(f, info), "image/jpeg")
                 values.update(thumbnailS3Key=thumb_key, thumbnailMadeForETag=etag)
             sheet = preview_sheet(f, info)
