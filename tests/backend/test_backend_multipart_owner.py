@@ -66,13 +66,13 @@ def test_a_create_older_than_the_newest_of_its_video_gives_way_to_it(
     """Two creates of one video overlap (the first's answer timed out at the client while its
     Lambda still ran): whichever order they finish in, the newer request's upload is the one
     left open, and the older request answers with it."""
-    newer = type(api)(App(backend_config, clock=lambda: time.time() + 5), user=api.user)
+    newer = type(api)(App(backend_config, clock=lambda: time.time() + 3600), user=api.user)
     won = start(newer, "v_race1", 2 * PART)  # the newer request happened to finish first
     late = start(api, "v_race1", 2 * PART)  # the older one finishes after it
     assert late["uploadId"] == won["uploadId"]
     assert open_uploads(moto_server, api.user, "v_race1") == {won["uploadId"]}
     # a newer create with other sizes (the file changed) is not adopted: 409, retry
-    bigger = type(api)(App(backend_config, clock=lambda: time.time() + 9), user=api.user)
+    bigger = type(api)(App(backend_config, clock=lambda: time.time() + 7200), user=api.user)
     third = start(bigger, "v_race1", 3 * PART)
     status, body = api.call("POST", "/videos/v_race1/multipart",
                             body={"fileSizeBytes": 2 * PART, "partSizeBytes": PART,
