@@ -62,6 +62,7 @@ def compose(window: MainWindow, ctx: AppContext, *,
                                      notifier=notifier)
     _uploads_to_library(service, library)
     _local_first(service, library, player)
+    _compare(window, ctx, library, player)
     cards = install_card_import(window, ctx, panel)
     if cards.action.icon().isNull():  # every File-menu item has an icon
         cards.action.setIcon(icon("card"))
@@ -140,6 +141,34 @@ def _local_first(service: UploadService, library: LibraryView, player: PlayerVie
 
     player.controller.local_copies = candidate
     library.has_local_copy = lambda video_id: candidate(video_id) is not None
+
+
+def _compare(window: MainWindow, ctx: AppContext, library: LibraryView,
+             player: PlayerView) -> None:
+    """View › Compare two recordings…: the recording selected in the library on the left,
+    the next one in the list on the right (each side can choose another)."""
+
+    def open_compare() -> None:
+        from medispecs_desktop.ui.player.compare import CompareWindow
+
+        widget = library.library
+        local = player.controller.local_copies
+        videos = [] if widget is None else [
+            v for v in widget.model.videos
+            if v.has_bytes or (local is not None and local(v.video_id) is not None)]
+        if len(videos) < 2:
+            window.show_message("Compare needs two recordings that can be played.", 10_000)
+            return
+        selected = widget.details.video if widget is not None else None
+        ids = [v.video_id for v in videos]
+        left = ids.index(selected.video_id) if selected and selected.video_id in ids else 0
+        compare = CompareWindow(videos, player.playback_url, ctx.tasks, left=left,
+                                right=(left + 1) % len(videos), local_copies=local,
+                                parent=window)
+        window.compare_window = compare
+        compare.show()
+
+    window.compare_requested.connect(open_compare)
 
 
 def _uploads_to_library(service: UploadService, library: LibraryView) -> None:

@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
     shortcuts_requested = Signal()
     open_log_folder_requested = Signal()
     quit_requested = Signal()
+    compare_requested = Signal()  # View › Compare two recordings…
 
     def __init__(self, qsettings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -187,6 +188,7 @@ class MainWindow(QMainWindow):
         # F11: what the player's F does (set by the app once the player is installed)
         self.full_screen_handler: Callable[[], None] | None = None
         self.file_dialog: QFileDialog | None = None
+        self.compare_window: QWidget | None = None  # View › Compare (the composition opens it)
         self.not_added_box: QMessageBox | None = None
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
@@ -255,6 +257,11 @@ class MainWindow(QMainWindow):
             "&Full screen", "fullscreen", "F11", "The player fills the screen (F11 or F)")
         self.action_full_screen.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.action_full_screen.triggered.connect(self._full_screen)
+        self.action_compare = self._action(
+            "&Compare two recordings…", "player", "Ctrl+Shift+C",
+            "Two recordings side by side (for example before and after), played linked or "
+            "each on its own")
+        self.action_compare.triggered.connect(self.compare_requested)
         self.action_shortcuts = self._action(
             "&Keyboard shortcuts", "keyboard", "Ctrl+/", "List the keyboard shortcuts")
         self.action_shortcuts.triggered.connect(self.shortcuts_requested)
@@ -279,6 +286,7 @@ class MainWindow(QMainWindow):
         self.file_menu = file_menu
         self.view_menu = bar.addMenu("&View")
         self.view_menu.addAction(self.action_refresh)
+        self.view_menu.addAction(self.action_compare)
         self.view_menu.addSeparator()
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.action_shortcuts)
@@ -476,6 +484,7 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self._pages[name])
         signed_in_page = name == PAGE_MAIN
         self.action_refresh.setEnabled(signed_in_page)
+        self.action_compare.setEnabled(signed_in_page)
         if signed_in_page and not self._split_done:
             self._default_split()
 

@@ -41,8 +41,6 @@ from medispecs_desktop.ui.player.common import (
     SAVE_POSITION_EVERY_MS,
     SEEKABLE,
     SHUTTLE_RATES,
-    STANDBY_LEAD_MS,
-    STANDBY_TIMEOUT_MS,
     PlaybackUrlLike,
     Standby,
     TasksLike,
@@ -51,7 +49,9 @@ from medispecs_desktop.ui.player.common import (
     quiet_stream_summary,
 )
 from medispecs_desktop.ui.player.frames import FrameIndexBridge, FrameStepper, IndexLoader
+from medispecs_desktop.ui.player.loop import LoopMixin
 from medispecs_desktop.ui.player.shuttle import ReverseShuttle
+from medispecs_desktop.ui.player.standby import StandbyMixin
 from medispecs_desktop.ui.positions import MIN_RESUME_MS, PositionStore
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 LocalCopies = Callable[[str], LocalCandidate | None]  # videoId -> the queue's file for it
 
 
-class PlayerController(QObject):
+class PlayerController(LoopMixin, StandbyMixin, QObject):
     """Everything about playing one recording, without any widget."""
 
     stateChanged = Signal(str)  # "idle" | "loading" | "playing" | "paused" | "stopped" | "error"
@@ -76,6 +76,8 @@ class PlayerController(QObject):
     titleChanged = Signal(str)  # the open recording was renamed
     loopChanged = Signal(int, int)  # A-B loop start and end in ms (-1, -1: no loop)
     sourceChanged = Signal(str)  # "local" (the file on this computer / card) or "cloud"
+    seeked = Signal(int)  # the user moved the position (seek, skip): target ms
+    stepped = Signal(int)  # the user stepped this many frames (compare: the other follows)
 
     def __init__(
         self,
@@ -405,103 +407,6 @@ class PlayerController(QObject):
 
         self._submit(lambda: provider(video.video_id), done, failed)
 
-    # -- seamless renewal: a second player on the new URL takes over --------------------
-
-    def _prepare_standby(self, url: PlaybackUrlLike) -> None:
-        """Load the new URL in a hidden player, park it a little ahead of the visible one,
-        and swap them when playback reaches that point (paused: at once). The visible player
-        keeps playing meanwhile, so the renewal shows no stall; if the standby cannot get
-        ready in time, fall back to reloading the source at the same position."""
-        self._drop_standby()
-        standby = QMediaPlayer(self)
-        sink = QVideoSink(standby)
-        standby.setVideoOutput(sink)
-        state = Standby(standby, sink, url)
-        self._standby = state
-        standby.mediaStatusChanged.connect(lambda status: self._standby_status(state, status))
-        standby.errorOccurred.connect(lambda _e, _t: self._standby_failed(state))
-        sink.videoFrameChanged.connect(lambda frame: self._standby_frame(state, frame))
-        state.timer.timeout.connect(lambda: self._standby_failed(state))
-        state.timer.start(STANDBY_TIMEOUT_MS)
-        standby.setSource(QUrl(url.url))
-        standby.pause()
-
-    def _standby_status(self, state: Standby, status: QMediaPlayer.MediaStatus) -> None:
-        if state is not self._standby or state.target is not None:
-            return
-        if status in (QMediaPlayer.MediaStatus.LoadedMedia,
-                      QMediaPlayer.MediaStatus.BufferedMedia):
-            playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-            lead = round(STANDBY_LEAD_MS * max(1.0, self.rate)) if playing else 0
-            target = self.player.position() + lead
-            duration = self.player.duration()
-            if duration > 0:
-                target = min(target, max(0, duration - 1))
-            state.target = target
-            state.player.setPosition(target)
-
-    def _standby_frame(self, state: Standby, frame: Any) -> None:
-        if state is not self._standby or state.target is None or state.ready:
-            return
-        if frame.startTime() < 0 or frame.startTime() // 1000 < state.target - self.frame_ms * 2:
-            return  # a frame from before the seek
-        state.ready = True
-        if self.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState \
-                or self.player.position() >= state.target:
-            self._swap_to_standby()
-
-    def _standby_failed(self, state: Standby) -> None:
-        if state is not self._standby:
-            return
-        log.info("Standby player not ready: renewing by reloading the source")
-        url = state.url
-        self._drop_standby()
-        position = self.player.position()
-        play = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-        self.url_refreshes += 1
-        self._apply_url(url, position=position, play=play)
-        self.urlRefreshed.emit()
-
-    def _swap_to_standby(self) -> None:
-        state = self._standby
-        if state is None:
-            return
-        self._standby = None
-        state.timer.stop()
-        old, new = self.player, state.player
-        playing = old.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-        rate = old.playbackRate()
-        self._disconnect_player(old)
-        old.pause()
-        new.setVideoOutput(self._output)  # type: ignore[arg-type]
-        new.setAudioOutput(self.audio)
-        new.setPlaybackRate(rate)
-        self.player = new
-        self._connect_player(new)
-        if self._output is not None:
-            self.set_video_output(self._output)
-        if playing:
-            new.play()
-        old.stop()
-        old.setSource(QUrl())
-        old.deleteLater()
-        state.sink.deleteLater()
-        self._url = state.url
-        self._schedule_refresh(state.url)
-        self.url_refreshes += 1
-        self.seamless_swaps += 1
-        self.urlRefreshed.emit()
-
-    def _drop_standby(self) -> None:
-        state = self._standby
-        self._standby = None
-        if state is not None:
-            state.timer.stop()
-            state.player.stop()
-            state.player.setSource(QUrl())
-            state.player.deleteLater()
-            state.sink.deleteLater()
-
     # -- transport -------------------------------------------------------------------------
 
     def play(self) -> None:
@@ -572,6 +477,7 @@ class PlayerController(QObject):
         self.reverse.stop()
         self.stepper.seeking(self._clamp(position_ms))
         self._seek(position_ms)
+        self.seeked.emit(self._clamp(position_ms))
 
     def _clamp(self, position_ms: int) -> int:
         duration = self.player.duration()
@@ -621,6 +527,7 @@ class PlayerController(QObject):
         target = self.stepper.target_ms(frames, self.position, self.frame_ms)
         if target is not None:
             self._seek(target)
+            self.stepped.emit(frames)
 
     def marker_time_ms(self) -> int:
         """The time that names the frame on screen: a whole millisecond strictly inside it,
@@ -707,41 +614,6 @@ class PlayerController(QObject):
         if self.loop_a is not None and self.loop_b is not None and position >= self.loop_b \
                 and self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
             self._seek(self.loop_a)  # A-B loop: back to A, still playing
-
-    # -- A-B loop ------------------------------------------------------------------------
-
-    def set_loop_start(self) -> None:
-        """I: the loop starts at the frame on screen (an end before it is dropped)."""
-        if self.video is None:
-            return
-        self.loop_a = self.marker_time_ms()
-        if self.loop_b is not None and self.loop_b <= self.loop_a:
-            self.loop_b = None
-        self._announce_loop()
-
-    def set_loop_end(self) -> None:
-        """O: the loop ends after the frame on screen; playback then repeats A to B."""
-        if self.video is None:
-            return
-        end = self.stepper.shown_end_us
-        b = end // 1000 if end is not None else self.position
-        a = self.loop_a if self.loop_a is not None else 0
-        if b <= a:
-            self.message.emit("info", "The loop must end after it starts (I sets its start).")
-            return
-        self.loop_a, self.loop_b = a, b
-        self._announce_loop()
-
-    def clear_loop(self) -> None:
-        if self.loop_a is None and self.loop_b is None:
-            return
-        self.loop_a = self.loop_b = None
-        self._announce_loop()
-
-    def _announce_loop(self) -> None:
-        a = -1 if self.loop_a is None else self.loop_a
-        b = -1 if self.loop_b is None else self.loop_b
-        self.loopChanged.emit(a, b)
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
         if status in (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia):

@@ -52,6 +52,7 @@ class PlayerView(QWidget):
             content = video.sha256 or video.s3_key or str(video.file_size_bytes or "")
             return cache.load(cache.key_for(video.video_id, content), url)
 
+        self.playback_url = playback_url
         self.controller = PlayerController(playback_url, ctx.tasks, index_loader=frame_times,
                                            parent=self)
         self.widget = PlayerWidget(self.controller)
