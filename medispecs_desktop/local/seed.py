@@ -22,7 +22,7 @@ import requests
 
 from medispecs_desktop.core.hashing import fingerprint, sha256_file
 from medispecs_desktop.core.media import probe, thumbnail_jpeg
-from medispecs_desktop.core.uploads.pipeline import crc64nvme_of
+from medispecs_desktop.core.uploads.reader import crc64nvme_of
 from medispecs_desktop.local.samples import make_video
 
 __all__ = ["DEMO_CLIPS", "DemoClip", "SeedError", "SeededVideo", "make_demo_clips", "seed_library"]

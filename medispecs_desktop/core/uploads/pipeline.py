@@ -1,195 +1,326 @@
-"""The one read of a file being uploaded: every byte is read from disk once and hashed once.
+"""The steps of one upload job, from the queue to "done": check the source, probe the media,
+find duplicates by the whole file, send the bytes (``multipart``), create the record, attach a
+thumbnail. Each step commits what it learned before the next, so a crash resumes (see
+``jobs.Phase``); every state change goes through the one door (``states``).
 
-A :class:`FileReader` reads a file part by part on the engine's shared :class:`HashPool` (a few
-threads for all files). Each part's bytes are kept in memory until they are sent (so a retry
-re-sends the same bytes and the file is never read twice), its CRC64NVME is computed (awscrt),
-and the whole file's SHA-256 and CRC64NVME are updated in file order as the parts come in.
-Reading and hashing run on the pool while the engine's part threads send earlier parts: the two
-overlap, and the caller bounds the parts held in memory.
-
-The CRC64NVME is what S3 verifies (each part's is signed into its URL, the whole file's is given
-at completion and checked by S3 as a FULL_OBJECT checksum); the SHA-256 is recorded beside it
-for duplicate detection and evidence.
+The one read of the file (its parts, SHA-256 and CRC64NVME) is :mod:`reader`'s; its names are
+also importable from here.
 """
 
 from __future__ import annotations
 
-import base64
+import functools
+import logging
 import os
+import stat
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from awscrt.checksums import combine_crc64nvme, crc64nvme
+from medispecs_desktop.core.errors import (
+    ApiError,
+    ConflictError,
+    MediSpecsError,
+    NotSignedInError,
+    OfflineError,
+)
+from medispecs_desktop.core.hashing import fingerprint, sha256_file
+from medispecs_desktop.core.uploads.base import (
+    REUPLOAD_CODES,
+    CloudCopyRejected,
+    Control,
+    EngineCore,
+    Interrupted,
+)
+from medispecs_desktop.core.uploads.jobs import ACTIVE_STATES, RUNNABLE_STATES, Job, JobState, Phase
+from medispecs_desktop.core.uploads.reader import (
+    HASH_THREADS,
+    FileReader,
+    HashPool,
+    PreparedPart,
+    ReadStopped,
+    SourceChangedError,
+    crc64nvme_b64,
+    crc64nvme_of,
+)
+from medispecs_desktop.core.uploads.transfer import (
+    ConnectionLostError,
+    RejectedError,
+    SourceError,
+    TransientError,
+    UrlExpiredError,
+    put_object,
+)
 
-from medispecs_desktop.core.errors import MediSpecsError
-from medispecs_desktop.core.hashing import Sha256
-from medispecs_desktop.core.uploads.transfer import SOURCE_GONE_ERRNOS, SourceError
+if TYPE_CHECKING:
+    from medispecs_desktop.core.uploads.multipart import Multipart
 
-HASH_THREADS = 2  # the engine's hashing pool: hashlib and awscrt release the GIL
+__all__ = [
+    "HASH_THREADS", "FileReader", "HashPool", "JobPipeline", "PreparedPart", "ReadStopped",
+    "SourceChangedError", "crc64nvme_b64", "crc64nvme_of",
+]
 
-
-class SourceChangedError(MediSpecsError):
-    code = "source_changed"
-
-
-class ReadStopped(Exception):
-    """The read was stopped (the upload stopped) before this part was read."""
-
-
-def crc64nvme_b64(value: int) -> str:
-    """S3's form of a CRC64NVME: base64 of its 8 big-endian bytes."""
-    return base64.b64encode(value.to_bytes(8, "big")).decode("ascii")
-
-
-def crc64nvme_of(data: bytes | bytearray | memoryview) -> str:
-    return crc64nvme_b64(crc64nvme(data))
-
-
-@dataclass(frozen=True)
-class PreparedPart:
-    number: int
-    offset: int
-    data: memoryview
-    crc64nvme: int
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    @property
-    def checksum_b64(self) -> str:
-        return crc64nvme_b64(self.crc64nvme)
-
-
-class HashPool:
-    """The threads that read and hash files for uploads, shared by every file of an engine."""
-
-    def __init__(self, threads: int = HASH_THREADS) -> None:
-        self._threads = threads
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="hash")
-            return self._pool
-
-    def shutdown(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+log = logging.getLogger(__name__)
 
 
-class FileReader:
-    """Reads ``size`` bytes of ``fd`` once, in parts of ``part_size``, on ``pool``.
+class JobPipeline:
+    """Runs one job through its steps on its worker thread (one instance serves every worker:
+    a job's state is in its row)."""
 
-    :meth:`submit` queues part ``n`` (parts must be submitted in order); its future gives a
-    :class:`PreparedPart`. After the last part, :meth:`sha256` and :meth:`crc64nvme` hold the
-    whole file's digests. :meth:`stop` makes parts not yet read fail fast; :meth:`drain` waits
-    for every submitted part to finish (call it before closing ``fd``)."""
+    def __init__(self, core: EngineCore, multipart: Multipart) -> None:
+        self.core = core
+        self.multipart = multipart
 
-    def __init__(self, fd: int, size: int, part_size: int, name: str, pool: HashPool) -> None:
-        self._fd = fd
-        self._size = size
-        self._part_size = part_size
-        self._name = name
-        self._pool = pool
-        self._sha = Sha256()
-        self._crc = 0
-        self._turn = 1  # the next part whose bytes go into the whole-file digests
-        self._cond = threading.Condition()
-        self._failed = False
-        self._stopped = False
-        self._futures: list[Future[PreparedPart]] = []
-        self.bytes_read = 0
-
-    @property
-    def count(self) -> int:
-        return max(1, -(-self._size // self._part_size))
-
-    def part_length(self, n: int) -> int:
-        return min(self._part_size, self._size - (n - 1) * self._part_size)
-
-    def submit(self, n: int) -> Future[PreparedPart]:
-        future = self._pool.executor().submit(self._prepare, n)
-        # only unfinished reads are kept (for drain): a finished one's bytes are the caller's,
-        # freed once the part is sent -- memory stays at the caller's bound at any file size
-        self._futures = [f for f in self._futures if not f.done()]
-        self._futures.append(future)
-        return future
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
-
-    def drain(self) -> None:
-        self.stop()
-        for future in self._futures:
-            future.cancel()
-        for future in self._futures:
-            if not future.cancelled():
-                try:
-                    future.exception()
-                except BaseException:  # noqa: BLE001, S110 - only waiting for it to end
-                    pass
-
-    def _read(self, offset: int, length: int) -> bytes:
-        chunks: list[bytes] = []
-        pos = 0
-        while pos < length:
-            if self._stopped:
-                raise ReadStopped
+    def process(self, job: Job, control: Control) -> None:
+        control.check()
+        job = self.core._move(job, JobState.HASHING, expect=tuple(RUNNABLE_STATES))
+        if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
+            self._check_source(job)
+        if job.phase is Phase.NEW:
+            maybe = self._prepare(job, control)
+            if maybe is None:
+                return  # duplicate: done without sending a byte
+            job = maybe
+        reuploads = 0
+        while True:
+            control.check_row()
             try:
-                data = os.pread(self._fd, length - pos, offset + pos)
-            except OSError as exc:
-                raise SourceError(f"Cannot read {self._name}: {exc.strerror or exc}",
-                                  vanished=exc.errno in SOURCE_GONE_ERRNOS) from exc
-            if not data:
-                raise SourceChangedError(
-                    f"{self._name} got shorter while it was read; not uploaded.")
-            chunks.append(data)
-            pos += len(data)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
+                    job = self.core._move(job, JobState.UPLOADING, expect=tuple(ACTIVE_STATES))
+                    job = self.multipart.upload(job, control)
+                control.check_row()
+                job = self.core._move(job, JobState.FINALIZING, expect=tuple(ACTIVE_STATES))
+                if job.phase is not Phase.COMPLETED:
+                    break
+                recorded = self._create_record(job)
+                if recorded is None:
+                    return
+                job = recorded
+                break
+            except CloudCopyRejected as exc:
+                # the transfer state is already reset (phase new): the next pass re-reads,
+                # re-hashes and re-uploads the file
+                job = self.core.job(job.id)
+                if reuploads >= self.core.options.integrity_reuploads:
+                    raise RejectedError(
+                        f"The uploaded copy of {job.name} did not match the file "
+                        f"({exc.code}) again after it was uploaded "
+                        f"{reuploads + 1} times; check the card/disk. Retry starts a fresh "
+                        "upload.",
+                        code=exc.code,
+                    ) from None
+                reuploads += 1
+                log.warning("job %s: %s; uploading it again (%d of %d)", job.id, exc,
+                            reuploads, self.core.options.integrity_reuploads)
+                self._check_source(job)
+                self.core.progress.track(job.id, 0, job.size)
+        if job.phase is Phase.RECORDED:
+            job = self._attach_thumbnail(job, control)
+        self.core._move(
+            job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED,
+            bytes_done=job.size, error=None, error_code=None,
+        )
 
-    def _prepare(self, n: int) -> PreparedPart:
-        offset = (n - 1) * self._part_size
-        length = self.part_length(n)
+    def _check_source(self, job: Job) -> None:
+        """The file must still be there, a regular file, and unchanged since it was queued."""
         try:
-            if self._stopped:
-                raise ReadStopped
-            data = memoryview(self._read(offset, length))
-            crc = crc64nvme(data)
-            with self._cond:
-                # the whole-file digests take the parts in file order
-                while self._turn != n and not (self._failed or self._stopped):
-                    self._cond.wait()
-                if self._turn != n:
-                    raise ReadStopped
-            self._sha.update(data)  # outside the lock: the next part's read/CRC go on
-            with self._cond:
-                self._crc = combine_crc64nvme(self._crc, crc, length) if n > 1 else crc
-                self.bytes_read += length
-                self._turn = n + 1
-                self._cond.notify_all()
-            return PreparedPart(n, offset, data, crc)
-        except BaseException:
-            with self._cond:
-                self._failed = True
-                self._cond.notify_all()
+            st = os.stat(job.path)
+        except FileNotFoundError:
+            raise SourceError(f"{job.path} is gone", vanished=True) from None
+        except OSError as exc:
+            raise SourceError(
+                f"Cannot read {job.path}: {exc.strerror or exc}", vanished=True
+            ) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise SourceChangedError(f"{job.path} is not a regular file; only files are uploaded.")
+        if st.st_size != job.size or st.st_mtime_ns != job.mtime_ns:
+            raise SourceChangedError(
+                f"{job.name} changed since it was queued (size {job.size:,} -> {st.st_size:,} "
+                "bytes or modified time differs); it was not uploaded half-old-half-new. "
+                "Retry to upload the new content."
+            )
+
+    def _prepare(self, job: Job, control: Control) -> Job | None:
+        """Media probe, fingerprint, duplicate checks: everything before the first byte.
+
+        DESIGN §8 (revised): the quick fingerprint only finds candidates. A job is skipped as
+        already in the library only when its whole-file SHA-256 equals the SHA-256 of a record
+        verified in the cloud; everything else is uploaded."""
+        if not job.media:
+            info = self._media_probe(job.path)
+            media = dict(info.api_fields())
+            media["fileSizeBytes"] = job.size
+            job = self.core._set(job, media=media, content_type=str(media.get("mimeType") or
+                                                               job.content_type))
+        control.check()
+        fp = fingerprint(job.path)
+        if job.fingerprint and job.fingerprint != fp:
+            raise SourceChangedError(f"{job.name} changed since it was queued (content differs).")
+        if not job.fingerprint:
+            other = self.core.store.claim_fingerprint(job.id, self.core.user_id, fp)
+            job = self.core.job(job.id)
+            if other is not None:
+                # maybe the same recording queued twice: let the other finish first, then
+                # the cloud check below decides by the whole file
+                self._wait_while_running(other.id, control)
+        if not self.core.options.cloud_duplicate_check:
+            return job
+        candidates = self.core._call(
+            lambda: self.core.api.find_duplicates(fingerprints=[fp]), control)
+        if not any(str(m.get("videoId") or "") not in ("", job.video_id) for m in candidates):
+            return job
+        # a recording with the same size, head and tail is in the library: read the whole
+        # file (the only read when it is the same file) and let its SHA-256 decide
+        digest = sha256_file(job.path).hexdigest()
+        control.check()
+        matches = self.core._call(lambda: self.core.api.find_duplicates(sha256s=[digest]), control)
+        for match in matches:
+            video_id = str(match.get("videoId") or "")
+            if video_id and video_id != job.video_id and match.get("sha256") == digest:
+                self.core._move(
+                    job, JobState.DONE, expect=tuple(ACTIVE_STATES),
+                    phase=Phase.FINISHED, duplicate_of=video_id, sha256=digest,
+                    error="Already in your library; not uploaded again.",
+                    error_code="duplicate",
+                )
+                return None
+        return job
+
+    def _wait_while_running(self, job_id: int, control: Control) -> None:
+        """Block (interruptibly) while another job of this queue is being worked on."""
+        changed = threading.Event()
+        unsubscribe = self.core.subscribe_jobs(
+            lambda j: changed.set() if j.id == job_id else None)
+        try:
+            while True:
+                control.check()
+                with self.core._cond:
+                    running = job_id in self.core._running
+                if not running:
+                    return
+                changed.wait(0.5)  # also rechecked on a timer: rows change in other processes
+                changed.clear()
+        finally:
+            unsubscribe()
+
+    def _media_probe(self, path: Path) -> Any:
+        probe = self.core._probe
+        if probe is None:
+            from medispecs_desktop.core.media import probe as media_probe
+
+            probe = media_probe
+        return probe(path)
+
+    def _mark_duplicate(self, job: Job, sha256: str) -> None:
+        matches = self.core._call(lambda: self.core.api.find_duplicates(sha256s=[sha256]))
+        winner = next((str(m["videoId"]) for m in matches
+                       if m.get("videoId") and m.get("videoId") != job.video_id), None)
+        self.core._move(
+            job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED,
+            duplicate_of=winner, error="Already in your library (the same file was uploaded "
+            "from elsewhere meanwhile); this copy was not kept.", error_code="duplicate",
+        )
+
+    def _create_record(self, job: Job) -> Job | None:
+        """POST /videos for the uploaded bytes; ``None`` when the file turned out to be a
+        duplicate (the job is then done)."""
+        media = dict(job.media)
+        payload: dict[str, Any] = {
+            "videoId": job.video_id,
+            "title": job.title,
+            **media,
+            "fileSizeBytes": job.size,
+            "mimeType": media.get("mimeType") or job.content_type,
+            "uploadKind": "multipart",
+        }
+        if job.sha256:
+            payload["sha256"] = job.sha256
+        if job.crc64nvme:
+            payload["crc64nvme"] = job.crc64nvme
+        if job.fingerprint:
+            payload["fingerprint"] = job.fingerprint
+        try:
+            video = self.core._call(lambda: self.core.api.create_video(payload))
+        except ConflictError as exc:
+            if exc.code == "duplicate" and job.sha256:
+                # the same file reached the library from elsewhere meanwhile; the server
+                # deleted this upload's copy (no object without a record)
+                self._mark_duplicate(job, job.sha256)
+                return None
+            if exc.code not in REUPLOAD_CODES:
+                raise
+            # the server refused (and removed) the bytes or does not see them: forget the
+            # transfer so the next pass uploads the file again from its first byte
+            self.core.store.reset_upload(job.id, self.core.user_id, sha256=None)
+            raise CloudCopyRejected(
+                f"the cloud copy of {job.name} was refused by the server ({exc.code})",
+                code=exc.code,
+            ) from None
+        status = str(getattr(video, "status", "") or "")
+        if status == "pending":
+            self.core.store.reset_upload(job.id, self.core.user_id, sha256=None)
+            raise CloudCopyRejected(
+                f"the server does not see the uploaded copy of {job.name}",
+                code="object_missing",
+            )
+        version = getattr(video, "version", None)
+        log.info("job %s: record %s created (%s)", job.id, job.video_id, status)
+        return self.core._set(
+            job, phase=Phase.RECORDED, video_version=int(version) if version is not None else None
+        )
+
+    def _attach_thumbnail(self, job: Job, control: Control) -> Job:
+        """Best effort: a missing thumbnail never fails an upload that is already safe."""
+        try:
+            maker = self.core._thumbnail
+            if maker is None:
+                from medispecs_desktop.core.media import thumbnail_jpeg
+
+                maker = thumbnail_jpeg
+            jpeg = maker(job.path)
+        except (MediSpecsError, OSError) as exc:
+            log.warning("job %s: no thumbnail: %s", job.id, exc)
+            return self.core._set(job, phase=Phase.FINISHED)
+        try:
+            info = self.core._call(
+                lambda: self.core.api.thumbnail_upload_url(job.video_id), control)
+            headers = {str(k): str(v) for k, v in dict(info.get("headers") or {}).items()}
+            backoff = self.core._backoff()
+            for attempt in range(backoff.attempts):
+                try:
+                    put_object(self.core._session, str(info["uploadUrl"]), headers, jpeg,
+                               timeout=self.core.options.put_timeout,
+                               url_rewriter=self.core.url_rewriter)
+                    break
+                except UrlExpiredError:
+                    info = self.core._call(lambda: self.core.api.thumbnail_upload_url(job.video_id),
+                                      control)
+                except TransientError:
+                    if attempt + 1 >= backoff.attempts:
+                        raise
+                    backoff.wait(attempt)
+            version = job.video_version
+            if version is None:
+                version = self._version(job)
+            # the server's processing may bump the version meanwhile: re-read and try again
+            for attempt in range(5):
+                try:
+                    video = self.core._call(functools.partial(
+                        self.core.api.update_video, job.video_id, version=int(version or 1),
+                        thumbnail=True))
+                    break
+                except ConflictError:
+                    if attempt == 4:
+                        raise
+                    version = self._version(job)
+            return self.core._set(job, phase=Phase.FINISHED,
+                             video_version=int(getattr(video, "version", 0) or 0) or None)
+        except (OfflineError, ConnectionLostError, NotSignedInError, Interrupted):
             raise
+        except (ApiError, RejectedError, TransientError) as exc:
+            log.warning("job %s: thumbnail not attached: %s", job.id, exc)
+            return self.core._set(job, phase=Phase.FINISHED)
 
-    def _complete(self) -> None:
-        if self._turn != self.count + 1 or self._sha.length != self._size:
-            raise SourceChangedError(f"{self._name} changed while it was read; not uploaded.")
-
-    def sha256(self) -> Sha256:
-        self._complete()
-        return self._sha
-
-    def crc64nvme_b64(self) -> str:
-        self._complete()
-        return crc64nvme_b64(self._crc)
+    def _version(self, job: Job) -> int:
+        """The record's current version (the server's processing may have bumped it)."""
+        return int(self.core._call(lambda: self.core.api.get_video(job.video_id)).version)

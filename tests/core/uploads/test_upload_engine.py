@@ -7,7 +7,9 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,50 @@ def open_uploads(s3: Any, bucket: str, sub: str, video_id: str) -> set[str]:
 def no_multipart_left(s3: Any, bucket: str, sub: str, *video_ids: str) -> bool:
     assert video_ids, "name the recordings whose uploads must be gone"
     return not any(open_uploads(s3, bucket, sub, v) for v in video_ids)
+
+
+@dataclass
+class HeldUpload:
+    """One file uploading a part at a time, its ``part`` held at the proxy until ``gate``."""
+
+    engine: UploadEngine
+    job: Job
+    video: Path
+    gate: threading.Event
+    part: int
+
+
+def hold_at_part(make_engine: Any, big_video: Any, proxy: Any, name: str, megabytes: float,
+                 part: int, **engine_kw: Any) -> HeldUpload:
+    """Start uploading ``name`` with one part in flight and return once the parts before
+    ``part`` are in S3 (``part`` itself waits at the proxy for ``gate``)."""
+    video = big_video(name, megabytes)
+    gate = threading.Event()
+    proxy.inject("hold", event=gate,
+                 match=lambda m, p, q: q.get("partNumber") == [str(part)])
+    engine = make_engine(max_parts_in_flight=1, **engine_kw)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    assert proxy.wait_for_puts(part - 1, ok=True)
+    return HeldUpload(engine, job, video, gate, part)
+
+
+def pause_held(held: HeldUpload) -> Job:
+    """Pause the held upload once the parts before the held one are journaled, let the held
+    part go and wait until the worker stopped: the job is paused with its upload kept."""
+    engine, job = held.engine, held.job
+    # S3's answers reach the journal a moment after the proxy saw them: wait for the commits
+    # (the held part keeps everything else still meanwhile)
+    sent = set(range(1, held.part))
+    for _ in range(3000):
+        if sent <= set(engine.store.parts(job.id)):
+            break
+        threading.Event().wait(0.01)
+    paused = engine.pause(job.id)
+    held.gate.set()
+    settled(engine, [job.id])
+    assert engine.job(job.id).state is JobState.PAUSED
+    return paused
 
 
 def test_part_size_fits_any_file_in_10000_parts() -> None:
@@ -227,19 +273,12 @@ def test_lost_network_waits_then_resumes_by_itself(
 def test_cancel_aborts_the_multipart_upload(
     make_engine, big_video, proxy, s3, local_stack, demo_api
 ) -> None:
-    import threading
-
     from medispecs_desktop.core.uploads.awake import SleepInhibitor
 
-    video = big_video("cancel.mkv", 16)
-    gate = threading.Event()
-    proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["2"])
     # a stand-in for systemd-inhibit/caffeinate: a real child process held while uploading
     awake = SleepInhibitor([sys.executable, "-c", "import time; time.sleep(120)"])
-    engine = make_engine(max_parts_in_flight=1, awake=awake)
-    engine.start()
-    job = engine.add_paths([video]).added[0]
-    assert proxy.wait_for_puts(1, ok=True)  # part 1 is in S3
+    held = hold_at_part(make_engine, big_video, proxy, "cancel.mkv", 16, 2, awake=awake)
+    engine, job, gate = held.engine, held.job, held.gate  # part 1 is in S3
     assert awake.held  # the OS is asked not to sleep while bytes move
     assert engine.wait_until(lambda js: js[0].upload_id is not None, timeout=TIMEOUT)
     _api, sub = demo_api
@@ -256,20 +295,9 @@ def test_cancel_aborts_the_multipart_upload(
 def test_pause_keeps_the_upload_and_resume_sends_only_the_rest(
     make_engine, big_video, proxy, s3, local_stack, demo_api
 ) -> None:
-    import threading
-
-    video = big_video("pause.mkv", 16)
-    gate = threading.Event()
-    proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["3"])
-    engine = make_engine(max_parts_in_flight=1)
-    engine.start()
-    job = engine.add_paths([video]).added[0]
-    assert proxy.wait_for_puts(2, ok=True)
-    paused = engine.pause(job.id)
-    gate.set()
-    assert paused.state is JobState.PAUSED
-    settled(engine, [job.id])
-    assert engine.job(job.id).state is JobState.PAUSED
+    held = hold_at_part(make_engine, big_video, proxy, "pause.mkv", 16, 3)
+    engine, job, video = held.engine, held.job, held.video
+    assert pause_held(held).state is JobState.PAUSED
     assert engine.job(job.id).upload_id  # kept
     engine.resume(job.id)
     done = settled(engine, [job.id])[0]
@@ -504,24 +532,9 @@ def test_resume_trusts_parts_s3_holds_that_the_journal_missed(
     """Issue 17 #11: a part S3 holds but the journal lost (a kill between S3's answer and the
     journal commit) is trusted by its size and ETag from ListParts, as real S3 does -- not sent
     again. The full-object CRC64NVME checked at completion proves the bytes."""
-    import threading
-
-    video = big_video("journal.mkv", 16)  # 4 parts
-    gate = threading.Event()
-    proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["3"])
-    engine = make_engine(max_parts_in_flight=1)
-    engine.start()
-    job = engine.add_paths([video]).added[0]
-    assert proxy.wait_for_puts(2, ok=True)
-    # S3's answers reach the journal a moment after the proxy saw them: wait for the commits
-    # (part 3 is held at the proxy, so nothing else can move meanwhile)
-    for _ in range(3000):
-        if {1, 2} <= set(engine.store.parts(job.id)):
-            break
-        threading.Event().wait(0.01)
-    engine.pause(job.id)
-    gate.set()
-    settled(engine, [job.id])
+    held = hold_at_part(make_engine, big_video, proxy, "journal.mkv", 16, 3)  # 4 parts
+    engine, job, video = held.engine, held.job, held.video
+    pause_held(held)
     journal = engine.store.parts(job.id)
     assert {1, 2} <= set(journal)
     for n in (1, 2):  # S3 has them; the journal does not
@@ -544,16 +557,9 @@ def test_a_file_that_grows_during_the_upload_is_never_a_truncated_copy_marked_do
     """Issue 17 #3 (in part): a file still being written when its bytes went up is checked at
     the end of its read (size, mtime); it fails clearly instead of ending Done with a
     truncated copy in the cloud."""
-    import threading
-
     api, _sub = demo_api
-    video = big_video("growing.mkv", 11)  # 3 parts
-    gate = threading.Event()
-    proxy.inject("hold", event=gate, match=lambda m, p, q: q.get("partNumber") == ["2"])
-    engine = make_engine(max_parts_in_flight=1)
-    engine.start()
-    job = engine.add_paths([video]).added[0]
-    assert proxy.wait_for_puts(1, ok=True)
+    held = hold_at_part(make_engine, big_video, proxy, "growing.mkv", 11, 2)  # 3 parts
+    engine, job, video, gate = held.engine, held.job, held.video, held.gate
     with video.open("ab") as fh:  # the camera/copy is still writing
         fh.write(os.urandom(MIB))
     gate.set()
