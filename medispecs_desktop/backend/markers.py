@@ -4,7 +4,7 @@ Items live in the single table beside the caller's videos::
 
     PK = USER#{userId}     SK = MARKER#{videoId}#{markerId}
     attributes: entity="MARKER", markerId, videoId, userId, timeMs, text, author,
-                createdAt, updatedAt, version
+                createdAt, updatedAt, version, stillS3Key?
 
 so a recording's markers are one ``Query`` (``begins_with``) in the caller's own partition: another
 user's recording is simply not found (404), as for videos. Creating needs the recording to exist;
@@ -12,6 +12,13 @@ a client may send its own ``markerId`` (``m_`` + URL-safe characters) so a retri
 answered with the marker it made, not a second one. Edits carry the expected ``version``
 (optimistic locking: a stale one is 409 ``version_conflict``). Every access is audited by the
 handler's hook (audit.py names these routes). The routes are ``api/markers.py``.
+
+A marker can carry a **still**: the frame on screen as a PNG, kept with the recording under
+``thumbnails/{userId}/{videoId}/stills/{markerId}.png`` (a key the server derives). A create or
+an edit with ``stillBytes`` (the PNG's size, at most 8 MiB) answers with ``stillUploadUrl`` and
+``stillUploadHeaders``: a pre-signed PUT for exactly that many bytes of ``image/png``; the
+marker then lists a pre-signed ``stillUrl``. ``stillBytes: 0`` removes the still. Deleting the
+marker deletes its still; purging the recording from the Trash deletes its markers and stills.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any
 
 from . import schema
 from .errors import BadRequest, Conflict, NotFound
+from .storage import VideoStorage
 from .store import Item, VideoStore
 from .validation import Field, format_utc
 
@@ -47,19 +55,28 @@ DURATION_SLACK_MS = 1_000  # a container's duration may be a frame or so short
 
 MARKER_FIELDS = ("markerId", "videoId", "timeMs", "text", "author", "createdAt", "updatedAt",
                  "version")
+MAX_STILL_BYTES = 8 * 1024 * 1024
+STILL_TYPE = "image/png"
 """What a marker answer holds (nothing else of the item)."""
 
 CREATE_FIELDS: dict[str, Field] = {
     "timeMs": Field("int", required=True, minimum=0, maximum=MAX_TIME_MS),
     "text": Field("str", required=True, max_len=MAX_TEXT),
     "markerId": Field("str", pattern=MARKER_ID_RE),
+    "stillBytes": Field("int", minimum=1, maximum=MAX_STILL_BYTES),
 }
 
 UPDATE_FIELDS: dict[str, Field] = {
     "version": Field("int", required=True, minimum=1, maximum=2**53),
     "timeMs": Field("int", minimum=0, maximum=MAX_TIME_MS),
     "text": Field("str", max_len=MAX_TEXT),
+    "stillBytes": Field("int", minimum=0, maximum=MAX_STILL_BYTES),
 }
+
+
+def still_key(user_id: str, video_id: str, marker_id: str) -> str:
+    """Where a marker's still is kept: beside the recording's thumbnail."""
+    return f"thumbnails/{user_id}/{video_id}/stills/{marker_id}.png"
 
 
 def marker_sk(video_id: str, marker_id: str) -> str:
@@ -82,18 +99,34 @@ def _clean_text(text: str) -> str:
 class MarkerService:
     """A recording's markers over the shared :class:`VideoStore` (typed calls, no HTTP)."""
 
-    def __init__(self, store: VideoStore, *, clock: Callable[[], float]) -> None:
+    def __init__(self, store: VideoStore, *, clock: Callable[[], float],
+                 storage: VideoStorage | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.storage = storage
 
     # ---------------------------------------------------------------- helpers
 
     def _now(self) -> str:
         return format_utc(datetime.fromtimestamp(self.clock(), UTC))
 
-    @staticmethod
-    def public(item: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: item.get(k) for k in MARKER_FIELDS}
+    def public(self, item: Mapping[str, Any], *, still_upload: int | None = None
+               ) -> dict[str, Any]:
+        """The answer for a marker; with ``still_upload`` (bytes) the PUT for its still."""
+        out = {k: item.get(k) for k in MARKER_FIELDS}
+        key = item.get("stillS3Key")
+        if key and self.storage is not None:
+            out["stillUrl"] = self.storage.presign_get(str(key), content_type=STILL_TYPE)
+            if still_upload:
+                url, headers = self.storage.presign_put(
+                    str(key), content_type=STILL_TYPE, content_length=still_upload)
+                out["stillUploadUrl"], out["stillUploadHeaders"] = url, headers
+        return out
+
+    def _drop_still(self, item: Mapping[str, Any]) -> None:
+        key = item.get("stillS3Key")
+        if key and self.storage is not None:
+            self.storage.delete_all_versions([str(key)])
 
     def _video(self, user_id: str, video_id: str) -> Item:
         video = self.store.get_video(user_id, video_id)
@@ -122,7 +155,8 @@ class MarkerService:
         return self._markers(user_id, video_id)
 
     def create(self, user_id: str, video_id: str, *, time_ms: int, text: str,
-               marker_id: str | None, author: str) -> tuple[Item, bool]:
+               marker_id: str | None, author: str, still: bool = False
+               ) -> tuple[Item, bool]:
         """Create a marker (``True``), or answer the same create retried (``False``); 409
         ``marker_exists`` when ``marker_id`` names a different one."""
         video = self._video(user_id, video_id)
@@ -143,6 +177,8 @@ class MarkerService:
             "text": text, "author": author, "createdAt": now,
             "updatedAt": now, "version": 1,
         }
+        if still:
+            item["stillS3Key"] = still_key(user_id, video_id, marker_id)
         if not self.store.put(item, if_absent=True):  # a concurrent retry won the race
             current = self.store.get(pk, sk)
             if current is None:  # pragma: no cover - created and deleted in between
@@ -157,29 +193,40 @@ class MarkerService:
         raise Conflict("a different marker with this markerId exists", code="marker_exists")
 
     def update(self, user_id: str, video_id: str, marker_id: str, *, version: int,
-               time_ms: int | None, text: str | None) -> Item:
-        """Edit a marker still at ``version`` (409 ``version_conflict`` otherwise)."""
+               time_ms: int | None, text: str | None, still: bool | None = None) -> Item:
+        """Edit a marker still at ``version`` (409 ``version_conflict`` otherwise);
+        ``still`` True gives it a still (to upload), False removes the one it has."""
         video = self._video(user_id, video_id)
         values: dict[str, Any] = {"updatedAt": self._now()}
+        remove: list[str] = []
+        if still:
+            values["stillS3Key"] = still_key(user_id, video_id, marker_id)
+        elif still is False:
+            remove.append("stillS3Key")
         if time_ms is not None:
             self._check_time(time_ms, video)
             values["timeMs"] = time_ms
         if text is not None:
             values["text"] = _clean_text(text)
         pk, sk = schema.user_pk(user_id), marker_sk(video_id, marker_id)
+        before = self.store.get(pk, sk) if still is False else None
         updated = self.store.update_video({"PK": pk, "SK": sk}, expected_version=version,
-                                          set_values=values)
+                                          set_values=values, remove=remove)
         if updated is None:
             current = self.store.get(pk, sk)
             if current is None:
                 raise NotFound(f"marker {marker_id} not found", code="not_found")
             raise Conflict(f"version {version} is stale; the marker is at version "
                            f"{current.get('version')}", code="version_conflict")
+        if before is not None:
+            self._drop_still(before)
         return updated
 
     def delete(self, user_id: str, video_id: str, marker_id: str) -> None:
         self._video(user_id, video_id)
         pk, sk = schema.user_pk(user_id), marker_sk(video_id, marker_id)
-        if self.store.get(pk, sk) is None:
+        item = self.store.get(pk, sk)
+        if item is None:
             raise NotFound(f"marker {marker_id} not found", code="not_found")
         self.store.delete(pk, sk)
+        self._drop_still(item)

@@ -50,7 +50,7 @@ class Services:
             videos=videos,
             uploads=UploadService(config, store, storage, videos, clock=clock),
             thumbnails=thumbnails,
-            markers=MarkerService(store, clock=clock),
+            markers=MarkerService(store, clock=clock, storage=storage),
             trash=TrashService(store, storage, retention_days=config.trash_retention_days,
                                clock=clock),
             audit=AuditLog(lambda: clients.dynamodb, config, store, clock=clock),

@@ -11,7 +11,8 @@ scheduled purge Queries. The bytes and the thumbnail stay where they are.
 Restore is the reverse transaction (the duplicate pointers come back; 409 ``duplicate`` when the
 same file was stored again meanwhile). Purge - "Delete forever" or the scheduled job after
 ``trash_retention_days`` - marks the record (so a concurrent restore loses), deletes every S3
-version of the object, thumbnail and preview sheet, then the record and its pointer.
+version of the object, thumbnail and preview sheet, the markers' stills and the markers,
+then the record and its pointer.
 """
 
 from __future__ import annotations
@@ -276,7 +277,12 @@ class TrashService:
         for derived in ("thumbnailS3Key", "previewSheetS3Key", "previewIndexS3Key"):
             if item.get(derived):
                 keys.append(str(item[derived]))
+        # its markers go with it, and their stills (frames of the recording) before them
+        markers = self.store.query_prefix(user_id, f"MARKER#{video_id}#")
+        keys += [str(m["stillS3Key"]) for m in markers if m.get("stillS3Key")]
         self.storage.delete_all_versions(keys)
+        for marker in markers:
+            self.store.delete(str(marker["PK"]), str(marker["SK"]))
         cancelled = self._transact([
             ("trash", {"Delete": {
                 "TableName": self.store.table,

@@ -402,23 +402,63 @@ class ApiClient:
         return [Marker.from_api(m) for m in _list_of_dicts(data.get("items"), "items")]
 
     def create_marker(self, video_id: str, *, time_ms: int, text: str,
-                      marker_id: str | None = None) -> Marker:
-        """Mark ``time_ms`` with ``text``; the id is made here, so a retry is harmless."""
-        body = {"timeMs": max(0, int(time_ms)), "text": text,
-                "markerId": marker_id or new_marker_id()}
-        return Marker.from_api(self._object("POST", f"/videos/{self._vid(video_id)}/markers",
-                                            body=body))
+                      marker_id: str | None = None, still_png: bytes | None = None) -> Marker:
+        """Mark ``time_ms`` with ``text``; the id is made here, so a retry is harmless.
+        ``still_png``: the frame as a PNG, kept with the marker (sent straight to S3)."""
+        body: dict[str, Any] = {"timeMs": max(0, int(time_ms)), "text": text,
+                                "markerId": marker_id or new_marker_id()}
+        if still_png:
+            body["stillBytes"] = len(still_png)
+        data = self._object("POST", f"/videos/{self._vid(video_id)}/markers", body=body)
+        if still_png:
+            self._put_still(data, still_png)
+        return Marker.from_api(data)
+
+    def _put_still(self, answer: dict[str, Any], png: bytes) -> None:
+        """PUT the still through the pre-signed URL the marker's answer carries."""
+        from medispecs_desktop.core.uploads.transfer import make_upload_session, put_object
+
+        url = answer.get("stillUploadUrl")
+        headers = answer.get("stillUploadHeaders")
+        if not isinstance(url, str) or not isinstance(headers, dict):
+            raise ServerError("The service gave no upload address for the still.", status=502)
+        with make_upload_session(pool_maxsize=1) as session:
+            put_object(session, url, {str(k): str(v) for k, v in headers.items()}, png)
+
+    def fetch_still(self, marker: Marker) -> bytes:
+        """The marker's still (PNG bytes) through its pre-signed URL."""
+        if not marker.still_url:
+            raise NotFoundError("This marker has no still.", status=404)
+        import requests
+
+        try:
+            answer = requests.get(marker.still_url, timeout=(10, 30))
+        except requests.RequestException as exc:
+            raise OfflineError(f"The still could not be fetched: {redact(str(exc))}") from exc
+        if answer.status_code != 200 or not answer.content.startswith(b"\x89PNG"):
+            raise NotFoundError(f"The still could not be fetched (HTTP {answer.status_code}).",
+                                status=answer.status_code)
+        return bytes(answer.content)
 
     def update_marker(self, video_id: str, marker_id: str, *, version: int,
-                      time_ms: int | None = None, text: str | None = None) -> Marker:
-        """Move a marker or change its text (409 ``version_conflict`` when stale)."""
+                      time_ms: int | None = None, text: str | None = None,
+                      still_png: bytes | None = None, remove_still: bool = False) -> Marker:
+        """Move a marker, change its text, give it a still of the frame (``still_png``) or
+        take its still away (409 ``version_conflict`` when stale)."""
         body: dict[str, Any] = {"version": int(version)}
         if time_ms is not None:
             body["timeMs"] = max(0, int(time_ms))
         if text is not None:
             body["text"] = text
+        if still_png:
+            body["stillBytes"] = len(still_png)
+        elif remove_still:
+            body["stillBytes"] = 0
         path = f"/videos/{self._vid(video_id)}/markers/{quote(marker_id, safe='')}"
-        return Marker.from_api(self._object("PATCH", path, body=body))
+        data = self._object("PATCH", path, body=body)
+        if still_png:
+            self._put_still(data, still_png)
+        return Marker.from_api(data)
 
     def delete_marker(self, video_id: str, marker_id: str) -> None:
         self.request("DELETE",

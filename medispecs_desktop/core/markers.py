@@ -24,6 +24,7 @@ class Marker:
     created_at: str | None = None
     updated_at: str | None = None
     version: int = 1
+    still_url: str | None = None  # pre-signed GET of the frame kept with the marker (PNG)
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Marker:
@@ -36,10 +37,11 @@ class Marker:
                    time_ms=max(0, int(data.get("timeMs") or 0)),
                    text=str(data.get("text") or ""), author=text("author"),
                    created_at=text("createdAt"), updated_at=text("updatedAt"),
-                   version=int(data.get("version") or 1))
+                   version=int(data.get("version") or 1), still_url=text("stillUrl"))
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON shape (``markers --json``), as the API spells it."""
         return {"markerId": self.marker_id, "videoId": self.video_id, "timeMs": self.time_ms,
                 "text": self.text, "author": self.author, "createdAt": self.created_at,
-                "updatedAt": self.updated_at, "version": self.version}
+                "updatedAt": self.updated_at, "version": self.version,
+                "hasStill": self.still_url is not None}

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QPixmap
@@ -58,6 +58,7 @@ from medispecs_desktop.core.formatting import (
 )
 from medispecs_desktop.core.media import thumbnail_jpeg
 from medispecs_desktop.ui.icons import fit_bold_button
+from medispecs_desktop.ui.tasks import TasksLike
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +97,7 @@ _JOB_STATE_TO_STATUS: dict[str, ClipStatus] = {
 }
 
 
-class Tasks(Protocol):
-    """What the dialog needs of :class:`~medispecs_desktop.ui.tasks.TaskRunner`."""
-
-    def run(
-        self,
-        kind: str,
-        fn: Callable[[], Any],
-        on_done: Callable[[Any], None] | None = ...,
-        on_error: Callable[[BaseException], None] | None = ...,
-    ) -> cf.Future[Any]: ...
+Tasks = TasksLike  # what the dialog needs of the TaskRunner
 
 
 class _ElideRight(QStyledItemDelegate):

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -31,6 +30,7 @@ from medispecs_desktop.core.errors import NotFoundError
 from medispecs_desktop.core.formatting import format_local_time
 from medispecs_desktop.core.messages import describe_error
 from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui.confirm import ask
 from medispecs_desktop.ui.tasks import API
 
 __all__ = ["TrashDialog", "confirm_purge", "install_trash", "purge_confirmation_text"]
@@ -47,12 +47,8 @@ def purge_confirmation_text(video: Video) -> str:
 
 
 def confirm_purge(parent: QWidget, text: str) -> bool:
-    box = QMessageBox(QMessageBox.Icon.Warning, "Delete forever", text,
-                      QMessageBox.StandardButton.Cancel, parent)
-    purge = box.addButton("Delete forever", QMessageBox.ButtonRole.DestructiveRole)
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    return box.clickedButton() is purge
+    return ask(parent, title="Delete forever", text=text, action="Delete forever",
+               name="confirmPurge", destructive=True)
 
 
 class TrashDialog(QDialog):

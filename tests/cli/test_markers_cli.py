@@ -13,7 +13,7 @@ from medispecs_desktop.core.errors import ConflictError
 from tests.cli.test_account_cli import _create, _login, new_username, run  # noqa: F401 - fixture
 
 MARKER_KEYS = ["markerId", "videoId", "timeMs", "text", "author", "createdAt", "updatedAt",
-               "version"]
+               "version", "hasStill"]
 
 
 def _api() -> Any:

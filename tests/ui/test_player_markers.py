@@ -12,12 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from medispecs_desktop.ui.tasks import TaskRunner
-from tests.support.player_s3 import player_tasks, signed_in_view
-
-
-@pytest.fixture
-def tasks(qtbot: Any) -> Iterator[TaskRunner]:
-    yield from player_tasks()
+from tests.support.player_s3 import signed_in_view
 
 
 @pytest.fixture
@@ -104,3 +99,54 @@ def test_mark_list_jump_edit_and_delete(qtbot: Any, view: Any) -> None:
 
 def stored_text(api: Any, video: Any, marker_id: str) -> str:
     return next(m.text for m in api.list_markers(video.video_id) if m.marker_id == marker_id)
+
+
+def test_a_marker_keeps_the_frame_on_screen_as_a_still(qtbot: Any, view: Any) -> None:
+    """M with "Keep the frame as a still": the picture on screen goes with the marker (a PNG
+    through a pre-signed URL into the recording's storage), and selecting the marker shows it
+    again - the same pixels."""
+    from PySide6.QtGui import QImage
+
+    view, _ctx, api, video = view
+    controller, panel = view.controller, view.markers
+    with qtbot.waitSignal(controller.firstFrame, timeout=20_000):
+        view.open_video(video)
+    controller.pause()
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=5_000)
+    controller.seek(1_000)
+    qtbot.waitUntil(lambda: controller.video_sink.videoFrame().isValid()
+                    and controller.video_sink.videoFrame().startTime() >= 900_000,
+                    timeout=5_000)
+    on_screen = controller.video_sink.videoFrame().toImage().convertToFormat(
+        QImage.Format.Format_RGB32)
+    assert panel.keep_still.isChecked()
+    view.widget.actions_by_name["mark"].trigger()  # M
+    text = f"still {uuid.uuid4().hex[:6]}"
+    panel.comment.setText(text)
+    qtbot.keyClick(panel.comment, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: any(m.text == text for m in panel.markers), timeout=10_000)
+    marker = next(m for m in panel.markers if m.text == text)
+    assert marker.still_url and "▣" in panel._label(marker)
+    stored = api.fetch_still(next(m for m in api.list_markers(video.video_id)
+                                  if m.marker_id == marker.marker_id))
+    assert stored.startswith(b"\x89PNG")
+    row = next(i for i in range(panel.list.count())
+               if panel.marker_for(panel.list.item(i)) == marker)
+    panel.list.setCurrentRow(row)
+    qtbot.waitUntil(lambda: panel.shown_still == marker.marker_id, timeout=10_000)
+    assert panel.still_view.isVisible()
+    again = QImage.fromData(panel.still_png or b"").convertToFormat(
+        QImage.Format.Format_RGB32)
+    assert again.size() == on_screen.size() and again == on_screen  # lossless: the frame
+    # without the box ticked, no still
+    panel.keep_still.setChecked(False)
+    view.widget.actions_by_name["mark"].trigger()
+    panel.comment.setText(text + " bare")
+    qtbot.keyClick(panel.comment, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: any(m.text == text + " bare" for m in panel.markers),
+                    timeout=10_000)
+    assert next(m for m in panel.markers if m.text == text + " bare").still_url is None
+    for m in api.list_markers(video.video_id):  # leave the shared demo recording as it was
+        if m.text.startswith(text):
+            api.delete_marker(video.video_id, m.marker_id)
+

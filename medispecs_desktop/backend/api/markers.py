@@ -39,10 +39,11 @@ def list_markers(s: Services, req: Request, user_id: str) -> Result:
 def create_marker(s: Services, req: Request, user_id: str) -> Result:
     video_id = path_video_id(req)
     data = validate_object(body(req), CREATE_FIELDS)
+    still = int(data["stillBytes"]) if data.get("stillBytes") else None
     item, created = s.markers.create(user_id, video_id, time_ms=int(data["timeMs"]),
                                      text=data["text"], marker_id=data.get("markerId"),
-                                     author=_author(req, user_id))
-    return Result(201 if created else 200, s.markers.public(item))
+                                     author=_author(req, user_id), still=still is not None)
+    return Result(201 if created else 200, s.markers.public(item, still_upload=still))
 
 
 @router.patch("/videos/{videoId}/markers/{markerId}")
@@ -50,12 +51,15 @@ def update_marker(s: Services, req: Request, user_id: str) -> Result:
     video_id = path_video_id(req)
     marker_id = validate_marker_id(req.path_parameters.get("markerId"))
     data = validate_object(body(req), UPDATE_FIELDS, null_is_absent=False)
-    if "timeMs" not in data and "text" not in data:
-        raise BadRequest("nothing to update: give timeMs or text", code="validation_error")
+    if "timeMs" not in data and "text" not in data and "stillBytes" not in data:
+        raise BadRequest("nothing to update: give timeMs, text or stillBytes",
+                         code="validation_error")
+    still_bytes = int(data["stillBytes"]) if "stillBytes" in data else None
     item = s.markers.update(user_id, video_id, marker_id, version=int(data["version"]),
                             time_ms=int(data["timeMs"]) if "timeMs" in data else None,
-                            text=data.get("text"))
-    return Result(200, s.markers.public(item))
+                            text=data.get("text"),
+                            still=None if still_bytes is None else still_bytes > 0)
+    return Result(200, s.markers.public(item, still_upload=still_bytes or None))
 
 
 @router.delete("/videos/{videoId}/markers/{markerId}")

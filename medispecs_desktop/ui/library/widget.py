@@ -79,17 +79,10 @@ class OnlineSource(Protocol):
 
 
 def confirm_move_to_trash(parent: QWidget, text: str) -> bool:
-    from PySide6.QtWidgets import QMessageBox
+    from medispecs_desktop.ui.confirm import ask
 
-    box = QMessageBox(QMessageBox.Icon.Question, "Move to Trash", text,
-                      QMessageBox.StandardButton.NoButton, parent)
-    box.setObjectName("confirmMoveToTrash")
-    move = box.addButton("Move to Trash", QMessageBox.ButtonRole.AcceptRole)
-    cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(cancel)
-    box.setEscapeButton(cancel)
-    box.exec()
-    return box.clickedButton() is move
+    return ask(parent, title="Move to Trash", text=text, action="Move to Trash",
+               name="confirmMoveToTrash")
 
 
 class LibraryWidget(QWidget):

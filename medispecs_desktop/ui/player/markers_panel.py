@@ -15,9 +15,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -63,6 +64,9 @@ class MarkersPanel(QWidget):
         self._generation = 0
         self._pending_ms: int | None = None
         self._pending_id: str | None = None
+        self._pending_still: bytes | None = None  # the frame on screen at M, as a PNG
+        self.shown_still: str | None = None  # the marker whose still is shown below
+        self.still_png: bytes | None = None  # ... and its PNG bytes
 
         self.title = QLabel("<b>Markers</b>")
         self.comment = QLineEdit()
@@ -78,6 +82,15 @@ class MarkersPanel(QWidget):
         self.delete_button.setToolTip("Delete the selected marker (Del)")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.keep_still = QCheckBox("Keep the frame as a still")
+        self.keep_still.setToolTip("Store the picture on screen with the marker (a PNG kept "
+                                   "with the recording), for a colleague to see at a glance")
+        self.keep_still.setChecked(True)
+        self.still_view = QLabel()
+        self.still_view.setObjectName("markerStill")
+        self.still_view.setAccessibleName("Marker still")
+        self.still_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.still_view.setVisible(False)
 
         row = QHBoxLayout()
         row.addWidget(self.comment, 1)
@@ -86,7 +99,9 @@ class MarkersPanel(QWidget):
         layout.setContentsMargins(4, 6, 4, 6)
         layout.addWidget(self.title)
         layout.addLayout(row)
+        layout.addWidget(self.keep_still)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.still_view)
         layout.addWidget(self.delete_button)
         layout.addWidget(self.status)
 
@@ -97,6 +112,7 @@ class MarkersPanel(QWidget):
         self.list.itemClicked.connect(self._jump)
         self.list.itemActivated.connect(self._jump)
         self.list.itemChanged.connect(self._edited)
+        self.list.currentItemChanged.connect(lambda item, _old: self._show_still(item))
         self.delete_button.clicked.connect(self.delete_selected)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list,
                   self.delete_selected, context=Qt.ShortcutContext.WidgetShortcut)
@@ -171,7 +187,8 @@ class MarkersPanel(QWidget):
                 item.setData(Qt.ItemDataRole.EditRole, marker.text)
                 item.setText(self._label(marker))
                 item.setToolTip(f"{describe_time(marker.time_ms)} — {marker.author or 'unknown'}"
-                                f" ({marker.updated_at or marker.created_at or ''})")
+                                f" ({marker.updated_at or marker.created_at or ''})"
+                                + ("\nWith a still of the frame" if marker.still_url else ""))
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
                 self.list.addItem(item)
         finally:
@@ -182,7 +199,30 @@ class MarkersPanel(QWidget):
 
     @staticmethod
     def _label(marker: Marker) -> str:
-        return f"{describe_time(marker.time_ms)}  {marker.text or '—'}"
+        still = " ▣" if marker.still_url else ""
+        return f"{describe_time(marker.time_ms)}  {marker.text or '—'}{still}"
+
+    def _show_still(self, item: QListWidgetItem | None) -> None:
+        """The selected marker's still under the list (fetched in the background)."""
+        marker = self.marker_for(item)
+        if marker is None or not marker.still_url:
+            self.still_view.setVisible(False)
+            self.shown_still = None
+            return
+
+        def fetched(data: bytes) -> None:
+            pixmap = QPixmap.fromImage(QImage.fromData(data))
+            current = self.marker_for(self.list.currentItem())
+            if pixmap.isNull() or current is None or current.marker_id != marker.marker_id:
+                return
+            self.still_view.setPixmap(pixmap.scaledToWidth(
+                max(80, self.list.width() - 8), Qt.TransformationMode.SmoothTransformation))
+            self.still_view.setToolTip(f"The frame at {describe_time(marker.time_ms)}")
+            self.still_view.setVisible(True)
+            self.shown_still = marker.marker_id
+            self.still_png = data
+
+        self._run(lambda: self._client().fetch_still(marker), fetched)
 
     def _update_enabled(self) -> None:
         on = self._video is not None
@@ -198,6 +238,7 @@ class MarkersPanel(QWidget):
         self.controller.pause()
         self._pending_ms = self.controller.marker_time_ms()
         self._pending_id = new_marker_id()
+        self._pending_still = frame_png(self.controller)
         self.comment.setPlaceholderText(
             f"Comment for {describe_time(self._pending_ms)} — Enter saves, Esc cancels")
         self.comment.setFocus()
@@ -209,6 +250,7 @@ class MarkersPanel(QWidget):
 
     def _cancel_new(self) -> None:
         self._pending_ms = self._pending_id = None
+        self._pending_still = None
         self.comment.clear()
         self.comment.setPlaceholderText("Comment for a new marker (M)…")
 
@@ -219,6 +261,7 @@ class MarkersPanel(QWidget):
         if self._pending_ms is None:
             self.start_new()
         time_ms, marker_id = self._pending_ms, self._pending_id
+        still = self._pending_still if self.keep_still.isChecked() else None
         assert time_ms is not None and marker_id is not None
         text = self.comment.text().strip()
         self.status.setText("Saving the marker…")
@@ -231,7 +274,8 @@ class MarkersPanel(QWidget):
             self.controller_focus()
 
         self._run(lambda: self._client().create_marker(
-            video.video_id, time_ms=time_ms, text=text, marker_id=marker_id), done)
+            video.video_id, time_ms=time_ms, text=text, marker_id=marker_id,
+            still_png=still), done)
 
     def controller_focus(self) -> None:
         widget = self.parentWidget()
@@ -292,3 +336,20 @@ class MarkersPanel(QWidget):
             self._set_markers([m for m in self.markers if m.marker_id != marker.marker_id])
 
         self._run(lambda: self._client().delete_marker(video.video_id, marker.marker_id), done)
+
+
+def frame_png(controller: PlayerController) -> bytes | None:
+    """The frame on screen as PNG bytes (lossless: the still is the frame), or None."""
+    sink = controller.video_sink
+    frame = sink.videoFrame() if sink is not None else None
+    if frame is None or not frame.isValid():
+        return None
+    image = frame.toImage()
+    if image.isNull():
+        return None
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs want bytes
+    buffer.close()
+    return bytes(data.data())
