@@ -21,17 +21,25 @@ Phases, each reported as max/p99/p50 stall plus the GUI thread's own CPU time:
    updates per second (bound ~10/s) and the throughput.
 
 Goal: max stall <= 50 ms during phase 4. Not collected by pytest.
+
+``--explain`` also says what the GUI thread was doing during the stalls: a watcher thread looks
+at it whenever a tick is 20 ms late and records its innermost Python frames of the project (or
+the first frame) with the kernel's word for what it waits on (``/proc/.../wchan``: ``futex`` is
+a lock or the GIL, ``do_sys_poll``/``ep_poll`` the event loop, anything in the block layer or a
+file system is disk I/O, which the GUI thread must never do), summed over the stalls.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from fractions import Fraction
@@ -91,6 +99,10 @@ class Heartbeat:
             self.long.append((now, self.gaps[-1], self.context()))
         self._last, self._last_cpu = now, cpu
 
+    @property
+    def last(self) -> float:
+        return self._last
+
     def start(self) -> None:
         self.gaps, self.cpu = [], []
         self._last, self._last_cpu = time.perf_counter(), time.thread_time()
@@ -98,6 +110,62 @@ class Heartbeat:
 
     def stalls(self) -> list[float]:
         return [max(0.0, g - self.interval_ms) for g in self.gaps]
+
+
+class StallWatch:
+    """Looks at the GUI thread while a heartbeat tick is late (see ``--explain``)."""
+
+    def __init__(self, beat: Heartbeat, late_ms: float = 20.0, every_ms: float = 2.0) -> None:
+        self.beat, self.late_ms, self.every = beat, late_ms, every_ms / 1000
+        self.gui = threading.get_ident()
+        self.gui_native = threading.get_native_id()
+        self.seen: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stall-watch", daemon=True)
+        self._thread.start()
+
+    def _kernel_wait(self) -> str:
+        base = f"/proc/self/task/{self.gui_native}"
+        try:
+            with open(f"{base}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+            with open(f"{base}/wchan") as fh:
+                wchan = fh.read().strip() or "-"
+        except OSError:
+            return "?"
+        return "running" if state == "R" else f"{state}:{wchan}"
+
+    def _where(self) -> str:
+        frame = sys._current_frames().get(self.gui)
+        ours: list[str] = []
+        first = ""
+        while frame is not None and len(ours) < 3:
+            code = frame.f_code
+            here = f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}"
+            first = first or here
+            if "medispecs_desktop" in code.co_filename:
+                ours.append(here)
+            frame = frame.f_back
+        return " < ".join(ours) or first or "(no Python frame)"
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            if not self.beat.timer.isActive():
+                continue
+            late = (time.perf_counter() - self.beat.last) * 1000 - self.beat.interval_ms
+            if late > self.late_ms:
+                self.seen[(self._kernel_wait(), self._where())] += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def report(self, top: int = 12) -> None:
+        total = sum(self.seen.values())
+        print(f"GUI thread during stalls > {self.late_ms:g} ms ({total} looks, every "
+              f"{self.every * 1000:g} ms):")
+        for (wait, where), n in self.seen.most_common(top):
+            print(f"  {n * self.every * 1000:7.0f} ms  {wait:28} {where}")
 
 
 def run_loop(seconds: float, until: Any = None) -> bool:
@@ -318,6 +386,7 @@ def main() -> int:
             if child.wait() != 0:
                 print("  (the control uploads failed)")
 
+        watch = StallWatch(beat) if args.explain else None
         beat.start()
         beat.context = lambda: " ".join(j.state.value for j in service.model.jobs())
         applied0 = service.applied
@@ -359,6 +428,9 @@ def main() -> int:
         if args.explain:
             for at, gap, what in beat.long:
                 print(f"  stall {gap:6.1f} ms at +{at - started:5.2f} s: {what}")
+        if watch is not None:
+            watch.stop()
+            watch.report()
         print(f"goal max stall <= 50 ms: {'MET' if max(busy) <= 50 else 'NOT MET'}")
         controller.shutdown()
         window.close()
