@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -413,19 +414,21 @@ class _ReusableServer(socketserver.ThreadingTCPServer):
 
 
 class Forwarder:
-    """A loopback TCP forwarder we can start late: the API 'comes back' when it starts."""
+    """A loopback TCP forwarder we can start late: the API 'comes back' when it starts.
+    ``get_delay``: each request starting with ``GET`` is held that long first (a slow network
+    or API: the listing takes longer than the widget's network probe)."""
 
-    def __init__(self, port: int, target: tuple[str, int]) -> None:
-        self.port, self.target = port, target
+    def __init__(self, port: int, target: tuple[str, int], *, get_delay: float = 0.0) -> None:
+        self.port, self.target, self.get_delay = port, target, get_delay
         self.server: socketserver.ThreadingTCPServer | None = None
 
     def start(self) -> None:
-        target = self.target
+        target, get_delay = self.target, self.get_delay
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
                 upstream = socket.create_connection(target)
-                pipes = [threading.Thread(target=_pipe, args=(self.request, upstream)),
+                pipes = [threading.Thread(target=_pipe, args=(self.request, upstream, get_delay)),
                          threading.Thread(target=_pipe, args=(upstream, self.request))]
                 for p in pipes:
                     p.start()
@@ -442,9 +445,11 @@ class Forwarder:
             self.server.server_close()
 
 
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
+def _pipe(src: socket.socket, dst: socket.socket, get_delay: float = 0.0) -> None:
     try:
         while data := src.recv(65536):
+            if get_delay and data.startswith(b"GET "):
+                time.sleep(get_delay)  # the network's latency, not a wait for an outcome
             dst.sendall(data)
     except OSError:
         pass
@@ -482,7 +487,10 @@ def test_offline_opens_cached_listing_then_refreshes_when_network_returns(
     offline_url = stack.info["apiUrl"].replace(api_host, f"127.0.0.1:{port}")
     offline_api = ApiClient(_settings(stack.info, offline_url), stack.auth,
                             session=make_session(retries=0))
-    forwarder = Forwarder(port, (host, int(api_port)))
+    # Listing requests take longer than the probe's interval (as under load on a slow link):
+    # a probe that answers while a refresh is on its way must not start another refresh that
+    # drops the first one's answer (each answer superseded by the next: never back online).
+    forwarder = Forwarder(port, (host, int(api_port)), get_delay=0.5)
     try:
         widget = _make_library(qtbot, offline_api, tasks, user="offline-user",
                                probe_interval_ms=100)
