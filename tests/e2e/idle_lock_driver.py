@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,38 +56,14 @@ def main() -> int:
     out = Path(config["out"])
     from PySide6.QtCore import QObject
     from PySide6.QtMultimedia import QMediaPlayer
-    from PySide6.QtWidgets import QApplication
 
-    from medispecs_desktop.core.auth import MemoryTokenStore
     from medispecs_desktop.core.cards import Card
-    from medispecs_desktop.core.config import Paths, Settings
-    from medispecs_desktop.ui.app import AppContext, AppController, install_views
-    from medispecs_desktop.ui.main_window import MainWindow
+    from tests.support.real_window import stack_window
 
-    app = QApplication([])
     result: dict[str, Any] = {"steps": []}
-
-    def wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out waiting for {what}")
-            app.processEvents()
-            time.sleep(0.02)
-        result["steps"].append(what)
-
-    stack = config["stack"]
-    settings = Settings(api_url=stack["apiUrl"], region=stack["region"],
-                        user_pool_id=stack["userPoolId"], client_id=stack["clientId"],
-                        cognito_endpoint=stack["awsEndpoint"],
-                        bandwidth_limit_kbps=int(config["bandwidth_kbps"]))
-    ctx = AppContext(settings, Paths.default().ensure(), token_store=MemoryTokenStore())
-    window = MainWindow(ctx.qsettings)
-    controller = AppController(ctx, window)
-    window.resize(1200, 760)
-    window.show()
-    install_views(window, ctx)
-    lock = window.idle_lock  # type: ignore[attr-defined]
+    app, wait, ctx, window, controller = stack_window(
+        config, result, bandwidth_limit_kbps=int(config["bandwidth_kbps"]))
+    lock = window.idle_lock
     lock.watcher.set_timeout(0)  # nothing locks while the scene is set up
 
     auth: Any = ctx.auth
@@ -119,7 +94,7 @@ def main() -> int:
         return any(marker in t for t in visible_texts(app))
 
     for marker in config["markers"]:  # the card window lists its clips once it scanned them
-        wait(lambda m=marker: shown(m), f"{marker} is on screen")  # type: ignore[misc]
+        wait(lambda m=marker: shown(m), f"{marker} is on screen")
     result["before"] = {m: shown(m) for m in config["markers"]}
 
     lock.watcher.set_timeout(float(config["timeout"]))

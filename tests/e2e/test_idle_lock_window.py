@@ -6,11 +6,8 @@ docs/idle-lock.png (compare it when the lock screen changes)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ import pytest
 import requests
 
 from tests.e2e.test_real_window import xvfb_display  # noqa: F401 - the fixture
-from tests.support.users import new_user
+from tests.support.real_window import new_signed_in_user, run_driver
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 
@@ -34,16 +31,7 @@ def test_idle_app_locks_and_hides_patient_data(
 ) -> None:
     from medispecs_desktop.local.seed import upload_recording
 
-    username, password = new_user(local_stack, "lock")
-    from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
-    from medispecs_desktop.core.config import Settings
-
-    settings = Settings(api_url=local_stack["apiUrl"], region=local_stack["region"],
-                        user_pool_id=local_stack["userPoolId"],
-                        client_id=local_stack["clientId"],
-                        cognito_endpoint=local_stack["awsEndpoint"])
-    auth = CognitoAuth(settings, MemoryTokenStore())
-    auth.sign_in(username, password)
+    username, password, auth = new_signed_in_user(local_stack, "lock")
     with requests.Session() as session:
         session.trust_env = False
         seeded = upload_recording(session, local_stack["apiUrl"], auth.id_token(),
@@ -62,16 +50,7 @@ def test_idle_app_locks_and_hides_patient_data(
         "bandwidth_kbps": max(64, upload.stat().st_size * 8 // 1000 // 12),  # ~12 s
         "out": str(out),
     }
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    env = {**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb",
-           "QT_LOGGING_RULES": "qt.*=false", "MEDISPECS_HOME": str(tmp_path / "home"),
-           "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, str(ROOT / "tests/e2e/idle_lock_driver.py"),
-                          str(tmp_path / "config.json")], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    result = json.loads((out / "result.json").read_text())
-    print(json.dumps(result, indent=1))
+    result = run_driver("idle_lock_driver.py", config, tmp_path, xvfb_display)
 
     assert result["before"] == {TITLE: True, CARD_CLIP: True, UPLOAD_FILE: True}
     assert result["locked_after"] >= 2.0 - 1.0  # the check runs once a second

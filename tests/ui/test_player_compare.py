@@ -58,6 +58,9 @@ def test_two_recordings_side_by_side_linked_then_independent(
     assert window.left.choice.currentText().startswith("Wound, day 1")
     assert window.right.choice.currentText().startswith("Wound, day 8")
     assert window.linked.isChecked() and right.audio.isMuted() and not left.audio.isMuted()
+    # opened paused on their first frames: "Opening …" is gone from both
+    qtbot.waitUntil(lambda: not window.left.player.message_label.isVisible()
+                    and not window.right.player.message_label.isVisible(), timeout=5_000)
 
     index = left.frame_index.index
     assert index is not None

@@ -622,9 +622,10 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
                 self._pending_position = None  # once only: status returns here after seeks
                 self.player.setPosition(target)
                 self.positionChanged.emit(target)
-            if self._state in ("loading",) and not self._pending_play:
-                self._set_state("paused")
-            if self._state == "loading" or self._state == "error":
+            was_loading = self._state == "loading"
+            if was_loading and not self._pending_play:
+                self._set_state("paused")  # opened paused: "Opening …" must go too
+            if was_loading or self._state == "error":
                 self.message.emit("", "")
         elif status == QMediaPlayer.MediaStatus.EndOfMedia:
             self._set_state("stopped")
