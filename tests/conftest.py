@@ -53,8 +53,16 @@ def local_stack() -> Iterator[dict[str, Any]]:
     proc, info = start_stack_process(env=env)
     try:
         yield info
+        # every object has an owner (issue 17): checked on the live stack before it goes
+        from tests.support.orphans import find_orphans, stack_config, user_names
+
+        left = find_orphans(stack_config(info))
+        names = user_names(info, left.user_ids()) if left else {}
     finally:
         stop_stack_process(proc)
+    if left:
+        pytest.fail("tests left bytes without an owner on the shared local stack:\n"
+                    + left.describe(names), pytrace=False)
 
 
 @pytest.fixture

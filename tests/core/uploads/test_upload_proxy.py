@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import pytest
 import requests
 
 from medispecs_desktop.core.uploads.pipeline import crc64nvme_of
 
 
-def test_proxy_refuses_what_real_s3_refuses(proxy, demo_api) -> None:
+@pytest.fixture
+def stray_object(s3: Any, local_stack: dict[str, Any], demo_api: Any
+                 ) -> Iterator[Callable[[str], str]]:
+    """``stray_object(video_id)`` -> the id: bytes these tests PUT with no record are deleted
+    when the test ends (every object has an owner; the suite checks at its end)."""
+    _api, sub = demo_api
+    made: list[str] = []
+
+    def name(video_id: str) -> str:
+        made.append(video_id)
+        return video_id
+
+    yield name
+    for video_id in made:
+        s3.delete_object(Bucket=local_stack["bucket"], Key=f"videos/{sub}/{video_id}.mp4")
+
+
+def test_proxy_refuses_what_real_s3_refuses(proxy, demo_api, stray_object) -> None:
     api, _ = demo_api
     body = b"x" * 1000
     good = base64.b64encode(hashlib.sha256(body).digest()).decode()
-    signed = api.upload_url("v_proxycheck0001", content_type="video/mp4", size=len(body),
+    signed = api.upload_url(stray_object("v_proxycheck0001"), content_type="video/mp4",
+                            size=len(body),
                             sha256_b64=good)
     url = proxy.rewrite(signed["uploadUrl"])
     headers = dict(signed["headers"])
@@ -38,13 +59,14 @@ def test_proxy_refuses_what_real_s3_refuses(proxy, demo_api) -> None:
     assert ok.status_code == 200 and ok.headers["ETag"]
 
 
-def test_proxy_checks_crc64nvme_like_s3(proxy, demo_api) -> None:
+def test_proxy_checks_crc64nvme_like_s3(proxy, demo_api, stray_object) -> None:
     """A part's signed x-amz-checksum-crc64nvme is checked against its bytes; a body damaged
     on the way (the ``tamper`` fault) is refused with S3's BadDigest."""
     api, _ = demo_api
     body = b"y" * 5000
     crc = crc64nvme_of(body)
-    signed = api.upload_url("v_proxycheck0002", content_type="video/mp4", size=len(body),
+    signed = api.upload_url(stray_object("v_proxycheck0002"), content_type="video/mp4",
+                            size=len(body),
                             crc64nvme_b64=crc)
     url = proxy.rewrite(signed["uploadUrl"])
     headers = dict(signed["headers"])
