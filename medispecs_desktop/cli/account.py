@@ -351,10 +351,27 @@ def _open_browser(ctx: Context, url: str) -> None:
 def cmd_logout(args: argparse.Namespace, ctx: Context) -> int:
     who = ctx.auth.last_username()
     ctx.auth.sign_out()
+    _stop_uploads(ctx, who)
     ctx.out(f"Signed out {who}." if who else "Nobody was signed in on this computer.")
     if ctx.auth.remember_error:
         ctx.err(f"warning: {ctx.auth.remember_error}")
     return EXIT_OK
+
+
+def _stop_uploads(ctx: Context, username: str | None) -> None:
+    """Stop the user's uploads in every process sharing the queue (an ``upload --wait``, the
+    app): the sign-out is written to the queue, where their engines see it within a second."""
+    from medispecs_desktop.core.uploads.signout import sign_out_queue
+
+    if not username:
+        return
+    try:
+        stopped = sign_out_queue(ctx.paths.queue_db, username)
+    except MediSpecsError as exc:  # a locked or damaged queue does not undo the sign-out
+        ctx.err(f"warning: the upload queue could not be told of the sign-out: {safe(exc)}")
+        return
+    if stopped:
+        ctx.out("Uploads of this user stopped; they will resume after sign-in.")
 
 
 def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:

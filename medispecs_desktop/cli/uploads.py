@@ -24,7 +24,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from medispecs_desktop.cli.account import Context, UsageError, exit_code_for
-from medispecs_desktop.cli.main import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
+from medispecs_desktop.cli.main import EXIT_AUTH, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from medispecs_desktop.cli.output import safe
 from medispecs_desktop.core.config import Paths
 from medispecs_desktop.core.errors import MediSpecsError
@@ -114,7 +114,7 @@ def _engine(ctx: Context) -> UploadEngine:
     store = QueueStore(ctx.paths.queue_db, lock_wait=QUEUE_LOCK_WAIT)
     if store.recovery is not None:
         ctx.err(f"warning: {safe(store.recovery)}")
-    return UploadEngine(store, api, user.sub, settings=ctx.settings)
+    return UploadEngine(store, api, user.sub, settings=ctx.settings, username=user.username)
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -173,6 +173,10 @@ def cmd_upload(args: argparse.Namespace, ctx: Context) -> int:
         jobs = _wait(engine, ctx, ids, quiet=args.json)
         if args.json:
             ctx.json([job_json(j) for j in jobs])
+        if engine.signed_out_elsewhere:  # `logout` (or the app's Sign out) in another process
+            if not args.json:
+                ctx.out("Signed out — the uploads will resume after sign-in.")
+            return EXIT_AUTH
         failed = [j for j in jobs if j.state is JobState.FAILED]
         return EXIT_ERROR if failed else EXIT_OK
     finally:
@@ -210,6 +214,8 @@ def _wait(engine: UploadEngine, ctx: Context, ids: list[int] | None, *, quiet: b
     engine.subscribe_progress(on_progress)
 
     def finished(jobs: list[Job]) -> bool:
+        if engine.signed_out_elsewhere:
+            return True
         wanted = [j for j in jobs if ids is None or j.id in ids]
         return all(j.state.is_terminal or j.state is JobState.PAUSED for j in wanted)
 

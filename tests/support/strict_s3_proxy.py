@@ -183,6 +183,7 @@ class StrictS3Proxy:
         self._sunk: dict[str, SunkObject] = {}
         self._sink_prefixes: list[str] = []
         self.refused_completions: list[str] = []  # error codes of refused completions
+        self.body_bytes = 0  # request body bytes read so far (all requests; as they arrive)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -262,7 +263,9 @@ class StrictS3Proxy:
         if not length:
             return b""
         if self.per_connection_rate <= 0 and self.shared is None:
-            return h.rfile.read(length)
+            data = h.rfile.read(length)
+            self._count(len(data))
+            return data
         own = Pacer(self.per_connection_rate) if self.per_connection_rate > 0 else None
         out = bytearray()
         while len(out) < length:
@@ -272,8 +275,13 @@ class StrictS3Proxy:
             chunk = h.rfile.read(n)
             if not chunk:
                 break
+            self._count(len(chunk))
             out += chunk
         return bytes(out)
+
+    def _count(self, n: int) -> None:
+        with self._lock:
+            self.body_bytes += n
 
     def sink(self, key_prefix: str) -> None:
         """Keep objects whose key starts with ``key_prefix`` here (checked, bytes dropped)."""

@@ -117,6 +117,9 @@ class EngineOptions:
     follow_interval: float = 0.5
     # the runner looks for jobs queued/resumed by another process at least this often
     runner_poll_interval: float = 1.0
+    # how often a running engine looks whether another process signed its user out (a read of
+    # SQLite's data_version; the sign-outs table only when another process wrote)
+    sign_out_poll_interval: float = 0.25
 
 
 class Interrupted(Exception):

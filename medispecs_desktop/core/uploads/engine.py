@@ -61,6 +61,7 @@ from medispecs_desktop.core.uploads.multipart import (
 from medispecs_desktop.core.uploads.pipeline import JobPipeline
 from medispecs_desktop.core.uploads.runner_lock import RunnerLock
 from medispecs_desktop.core.uploads.scheduler import Scheduler
+from medispecs_desktop.core.uploads.signout import SignOutWatch
 from medispecs_desktop.core.uploads.store import QueueStore
 from medispecs_desktop.core.uploads.transfer import UrlRewriter
 
@@ -91,6 +92,7 @@ class UploadEngine(EngineCore):
         url_rewriter: UrlRewriter | None = None,
         sleep_inhibitor: SleepInhibitor | None = None,
         runner_lock: RunnerLock | None = None,
+        username: str | None = None,
     ) -> None:
         super().__init__(
             store, api, user_id, settings=settings, options=options, probe=probe,
@@ -101,6 +103,15 @@ class UploadEngine(EngineCore):
         self.pipeline = JobPipeline(self, self.multipart)
         self.scheduler = Scheduler(self, self.pipeline, self.multipart)
         self.commands = Commands(self, self.scheduler, self.multipart)
+        # a sign-out in any process sharing the queue stops this engine (see signout.py)
+        self.username = username
+        if username:
+            store.remember_account(username, user_id)
+        self._sign_out_since: int | None = store.sign_out_generation(user_id)
+        self._watch: SignOutWatch | None = None
+        self._sign_out_listeners: list[Callable[[], None]] = []
+        self.signed_out_elsewhere = False
+        """True once another process signed this user out (the engine stopped)."""
 
     # ------------------------------------------------------------------ running
     @property
@@ -114,17 +125,58 @@ class UploadEngine(EngineCore):
         return self.scheduler.runner_elsewhere()
 
     def start(self) -> None:
-        """Start the scheduler; jobs waiting for this user's sign-in are queued again."""
+        """Start the scheduler; jobs waiting for this user's sign-in are queued again.
+
+        Not when the user was signed out in another process since this engine was made (its
+        tokens are no longer the user's wish): the engine then stays stopped."""
+        if self._sign_out_since is None:  # started again after a sign-out: a new sign-in
+            self._sign_out_since = self.store.sign_out_generation(self.user_id)
+            self.signed_out_elsewhere = False
+        elif self.store.sign_out_generation(self.user_id) > self._sign_out_since:
+            self._on_signed_out_elsewhere()
+            return
         self.scheduler.start()
+        if self._watch is None:
+            self._watch = SignOutWatch(self.store, self.user_id, self._sign_out_since,
+                                       self._on_signed_out_elsewhere,
+                                       interval=self.options.sign_out_poll_interval).start()
 
     def stop(self, *, timeout: float = 30.0, reason: str = "stopped") -> None:
         """Stop all work; running jobs go back to queued (or ``reason``'s state) for next time."""
+        self._stop_watch()
         self.scheduler.stop(timeout=timeout, reason=reason)
 
     def sign_out(self) -> None:
         """The user signed out: stop, park their unfinished jobs until they sign in again, and
-        forget the finished ones (failed jobs stay: they still need the user)."""
+        forget the finished ones (failed jobs stay: they still need the user). Every other
+        process's engine of this user stops too (the sign-out is written to the queue)."""
+        self._stop_watch()
+        self.store.record_sign_out(self.user_id)
         self.scheduler.sign_out()
+        self._sign_out_since = None
+
+    def subscribe_sign_out(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """``listener()`` once another process signs this user out (on an engine thread),
+        after the engine stopped and parked the jobs."""
+        self._sign_out_listeners.append(listener)
+        return lambda: self._sign_out_listeners.remove(listener) \
+            if listener in self._sign_out_listeners else None
+
+    def _stop_watch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
+
+    def _on_signed_out_elsewhere(self) -> None:
+        """Another process signed the user out: in-flight parts stop at their next block, the
+        jobs keep their multipart upload and parts journal and wait for the next sign-in."""
+        self._watch = None  # (this runs on the watch's own thread, which ends after it)
+        self.scheduler.sign_out()
+        self._sign_out_since = None
+        self.signed_out_elsewhere = True
+        for listener in list(self._sign_out_listeners):
+            listener()
+        self._emit_many(j.id for j in self.jobs())  # wake wait_until() callers
 
     def network_changed(self, online: bool) -> None:
         """The OS (e.g. Qt's QNetworkInformation) says the network came back or went away."""

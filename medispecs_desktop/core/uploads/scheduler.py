@@ -20,7 +20,7 @@ from medispecs_desktop.core.priority import lower_thread_priority
 from medispecs_desktop.core.uploads.base import Control, EngineCore, Interrupted
 from medispecs_desktop.core.uploads.jobs import ACTIVE_STATES, RUNNABLE_STATES, Job, JobState
 from medispecs_desktop.core.uploads.states import InvalidTransitionError
-from medispecs_desktop.core.uploads.store import JobNotFoundError
+from medispecs_desktop.core.uploads.store import SIGNED_OUT_NOTE, JobNotFoundError
 from medispecs_desktop.core.uploads.transfer import ConnectionLostError, SourceError
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ class Scheduler:
             self.core._stopping = False
             self.core._signed_out = False
         for job_id in self.core.store.transition_all(
-            self.core.user_id, (JobState.WAITING_SIGN_IN,), JobState.QUEUED
+            self.core.user_id, (JobState.WAITING_SIGN_IN,), JobState.QUEUED, error=None,
+            error_code=None,
         ):
             self.core._emit(self.core.job(job_id))
         self.core._scheduler_thread = threading.Thread(
@@ -96,7 +97,7 @@ class Scheduler:
             self.core.store.transition_all(
                 self.core.user_id,
                 (*RUNNABLE_STATES, JobState.WAITING_NETWORK, JobState.WAITING_SOURCE),
-                JobState.WAITING_SIGN_IN,
+                JobState.WAITING_SIGN_IN, error=SIGNED_OUT_NOTE, error_code="signed_out",
             )
         )
         purged = self.core.store.purge_history(self.core.user_id)
@@ -267,8 +268,11 @@ class Scheduler:
             "signed-out": JobState.WAITING_SIGN_IN,
         }.get(reason)
         if target is not None:
+            note: dict[str, str | None] = {}
+            if target is JobState.WAITING_SIGN_IN:
+                note = {"error": SIGNED_OUT_NOTE, "error_code": "signed_out"}
             try:
-                self.core._move(job, target, expect=tuple(ACTIVE_STATES))
+                self.core._move(job, target, expect=tuple(ACTIVE_STATES), **note)
             except InvalidTransitionError:
                 pass
         if reason == "cancelled":

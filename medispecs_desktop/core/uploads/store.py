@@ -99,6 +99,22 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN crc64nvme TEXT;
     """,
+    # 3: sign-outs every process sharing the queue sees (a running engine of that user stops),
+    # and which user ids a user name signed in as (a `logout` knows only the name)
+    """
+    CREATE TABLE sign_outs (
+        generation INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id    TEXT NOT NULL,
+        at         REAL NOT NULL
+    );
+    CREATE INDEX sign_outs_user ON sign_outs (user_id, generation);
+    CREATE TABLE accounts (
+        username TEXT NOT NULL,
+        user_id  TEXT NOT NULL,
+        seen_at  REAL NOT NULL,
+        PRIMARY KEY (username, user_id)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -108,6 +124,13 @@ _COLUMNS = (
     "media, video_version, created_at, updated_at, crc64nvme"
 )
 _UPDATABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id", "user_id", "created_at"}
+
+# what a sign-out parks until the user signs in again (running, queued, waiting for the
+# network or the file); paused and failed jobs stay as they are
+SIGN_OUT_PARKS = (JobState.QUEUED, *sorted(ACTIVE_STATES, key=lambda s: s.value),
+                  JobState.WAITING_NETWORK, JobState.WAITING_SOURCE)
+
+SIGNED_OUT_NOTE = "Signed out — will resume after sign-in."
 
 # states a job that is still "in the queue" (not finished or given up) can be in
 _LIVE_STATES = tuple(s.value for s in JobState if s not in TERMINAL_STATES)
@@ -585,6 +608,45 @@ class QueueStore:
                 (user_id, JobState.DONE.value, JobState.CANCELLED.value),
             )
             return int(cursor.rowcount)
+
+    # -- sign-outs shared by every process using this queue -------------------------------
+    def remember_account(self, username: str, user_id: str) -> None:
+        """``username`` is signed in as ``user_id`` (so a ``logout`` that knows only the name
+        can stop that user's uploads)."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO accounts (username, user_id, seen_at) "
+                       "VALUES (?, ?, ?)", (username, user_id, self._clock()))
+
+    def user_ids_of(self, username: str) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute("SELECT user_id FROM accounts WHERE username = ? "
+                                      "ORDER BY seen_at DESC", (username,)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def record_sign_out(self, user_id: str) -> int:
+        """The user signed out (in this process or another): note it for every process's
+        engine to see, and park the user's unfinished jobs until they sign in again. Returns
+        the sign-out's generation."""
+        with self._tx() as db:
+            cursor = db.execute("INSERT INTO sign_outs (user_id, at) VALUES (?, ?)",
+                                (user_id, self._clock()))
+            generation = int(cursor.lastrowid or 0)
+        self.transition_all(user_id, SIGN_OUT_PARKS, JobState.WAITING_SIGN_IN,
+                            error=SIGNED_OUT_NOTE, error_code="signed_out")
+        return generation
+
+    def sign_out_generation(self, user_id: str) -> int:
+        """The user's latest sign-out (0: none): an engine that started at a lower one stops."""
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(generation) FROM sign_outs WHERE user_id = ?",
+                                     (user_id,)).fetchone()
+        return int(row[0] or 0)
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes when another connection (another process)
+        has committed to the file since this one last looked. A cheap read to poll."""
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def remove(self, job_id: int, user_id: str) -> None:
         """Forget a job, only in a state the table lets the user remove (checked in the same

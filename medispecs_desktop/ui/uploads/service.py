@@ -58,7 +58,11 @@ def default_engine_factory(ctx: Any, user_id: str, options: Any = None) -> Any:
     # another program holding the queue: say so after a short wait (the panel offers "Try
     # again"), not after sqlite's 30 s
     store = QueueStore(ctx.paths.queue_db, lock_wait=QUEUE_LOCK_WAIT)
-    return UploadEngine(store, ctx.api, user_id, settings=ctx.settings, options=options)
+    # with the user name, a `logout` in another program (which knows only the name) stops
+    # this engine's uploads too (core/uploads/signout.py)
+    username = getattr(getattr(ctx, "user", None), "username", None)
+    return UploadEngine(store, ctx.api, user_id, settings=ctx.settings, options=options,
+                        username=str(username) if username else None)
 
 
 class UploadService(QObject):
