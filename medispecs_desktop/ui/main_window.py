@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QSize, QStandardPaths, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -487,6 +487,38 @@ class MainWindow(QMainWindow):
         self.action_compare.setEnabled(signed_in_page)
         if signed_in_page and not self._split_done:
             self._default_split()
+        if signed_in_page:  # after the views have filled in (sign-in runs right after)
+            QTimer.singleShot(0, self, self.clamp_layout)
+
+    DOCK_MAX_SHARE = 0.25  # of the window's height, for a restored Uploads dock
+
+    def clamp_layout(self) -> None:
+        """Sizes restored from an earlier run (another screen, an older version) are not
+        trusted blindly: the library and the player each get at least their minimum width,
+        and the Uploads dock gives the list back its rows if it was left very tall."""
+        for view in (self.library_view, self.player_view):  # sizes of what is in them now
+            layout = view.layout()
+            if layout is not None:
+                layout.activate()
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if total > 0 and len(sizes) == 2:
+            lib_min = max(self.library_view.minimumWidth(),
+                          self.library_view.minimumSizeHint().width())
+            player_min = max(self.player_view.minimumWidth(),
+                             self.player_view.minimumSizeHint().width())
+            # at (or squeezed below) a minimum: the splitter only enforced it; go back to the
+            # first-start split
+            if sizes[0] <= lib_min + 8 or sizes[1] <= player_min + 8:
+                library = max(lib_min, int(total * LIBRARY_SHARE))
+                self.splitter.setSizes([library, max(1, total - library)])
+        dock = self.uploads_dock
+        if (dock.isVisible() and not dock.isFloating()
+                and self.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea):
+            limit = int(self.height() * self.DOCK_MAX_SHARE)
+            if dock.height() > limit:
+                self.resizeDocks([dock], [max(dock.minimumSizeHint().height(), limit)],
+                                 Qt.Orientation.Vertical)
 
     def _default_split(self) -> None:
         """First time the library is shown (no remembered layout): give the list its share

@@ -43,6 +43,7 @@ class OnlineMonitor(QObject):
         *,
         online_interval_ms: int = PING_INTERVAL_ONLINE_MS,
         offline_interval_ms: int = PING_INTERVAL_OFFLINE_MS,
+        watch_os: bool = True,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -56,6 +57,8 @@ class OnlineMonitor(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.check_now)
         self._info: QNetworkInformation | None = None
+        if not watch_os:  # a private monitor (a widget on its own): pings only
+            return
         try:
             if QNetworkInformation.loadBackendByFeatures(
                     QNetworkInformation.Feature.Reachability):

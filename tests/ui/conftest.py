@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from medispecs_desktop.core.auth import MemoryTokenStore
 from medispecs_desktop.core.config import Paths, Settings
 from medispecs_desktop.ui.app import AppContext, AppController, AppHooks, install_views
+from medispecs_desktop.ui.library import LibraryView, LibraryWidget
 from medispecs_desktop.ui.main_window import MainWindow
 from medispecs_desktop.ui.uploads import UploadsPanel
 from tests.support.keyrings import MemoryKeyring, active_keyring
@@ -132,3 +134,42 @@ def numbered_player(qtbot: Any, request: pytest.FixtureRequest,
     widget.activateWindow()
     widget.setFocus()
     return controller, widget, shown
+
+
+# open_app(size, **settings) -> the real window signed in to the stack, its library loaded
+Open = Callable[..., tuple[AppContext, MainWindow, AppController, LibraryWidget]]
+
+
+@pytest.fixture
+def open_app(qtbot: Any, local_stack: dict[str, Any]) -> Iterator[Open]:
+    controllers: list[AppController] = []
+
+    def start(size: tuple[int, int] = (1280, 720), **settings_kw: Any
+              ) -> tuple[AppContext, MainWindow, AppController, LibraryWidget]:
+        settings = Settings(api_url=local_stack["apiUrl"], region=local_stack["region"],
+                            user_pool_id=local_stack["userPoolId"],
+                            client_id=local_stack["clientId"],
+                            cognito_endpoint=local_stack["awsEndpoint"], **settings_kw)
+        ctx = AppContext(settings, Paths.default().ensure(), token_store=MemoryTokenStore())
+        window = MainWindow(ctx.qsettings)
+        qtbot.addWidget(window, before_close_func=lambda w: setattr(
+            w, "ask_before_closing", False))
+        controller = AppController(ctx, window)
+        controllers.append(controller)
+        install_views(window, ctx)
+        window.resize(*size)
+        controller.show_window()
+        qtbot.waitExposed(window)
+        assert ctx.auth is not None
+        controller._signed_in(ctx.auth.sign_in(local_stack["username"],
+                                               local_stack["password"]))
+        view = window.library_view
+        assert isinstance(view, LibraryView) and view.library is not None
+        library = view.library
+        qtbot.waitUntil(lambda: library.model.rowCount() >= 1 and not library.model.loading,
+                        timeout=15_000)
+        return ctx, window, controller, library
+
+    yield start
+    for controller in controllers:
+        controller.shutdown()

@@ -11,6 +11,12 @@ from medispecs_desktop.core.uploads.jobs import (
     Job,
     JobState,
 )
+from medispecs_desktop.core.uploads.scanner import (
+    REASON_HIDDEN,
+    REASON_HIDDEN_FOLDER,
+    REASON_NOT_VIDEO,
+    REASON_SYSTEM,
+)
 
 BUSY_STATES = frozenset(RUNNABLE_STATES | {JobState.WAITING_NETWORK, JobState.WAITING_SOURCE})
 FINISHED = frozenset({JobState.DONE, JobState.CANCELLED})
@@ -45,3 +51,26 @@ def list_order(job: Job) -> tuple[int, float, int]:
     """Jobs still to do above finished ones (done, failed, cancelled), each group in queue
     order: a long list of finished uploads never pushes the running ones out of view."""
     return (1 if job.state in TERMINAL_STATES else 0, job.position, job.id)
+
+
+def batch_summary(jobs: list[Job]) -> str:
+    """What a finished batch reports: every file of it counted once, so the sentence adds
+    up to the status bar's "Uploaded N of N" (duplicates are done, not uploaded again)."""
+    uploaded = sum(1 for j in jobs if j.state is JobState.DONE and j.error_code != "duplicate")
+    already = sum(1 for j in jobs if j.state is JobState.DONE and j.error_code == "duplicate")
+    failed = sum(1 for j in jobs if j.state is JobState.FAILED)
+    parts = [f"{uploaded} recording{'s' if uploaded != 1 else ''} uploaded"]
+    if already:
+        parts.append(f"{already} already in your library")
+    if failed:
+        parts.append(f"{failed} failed")
+    return ", ".join(parts) + "."
+
+
+HARMLESS_SKIPS = frozenset({REASON_HIDDEN, REASON_HIDDEN_FOLDER, REASON_SYSTEM, REASON_NOT_VIDEO})
+
+
+def is_harmless(reason: str) -> bool:
+    """A skip that needs no attention: the file is not a video (or hidden, or the
+    system's), as on every card (NOTES.TXT, .DS_Store)."""
+    return reason in HARMLESS_SKIPS

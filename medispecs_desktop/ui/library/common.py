@@ -37,7 +37,7 @@ TABLE_THUMB_SIZE = QSize(64, 36)  # in the table: more rows on a laptop screen
 GRID_THUMB_SIZE = QSize(160, 90)
 # The table hides these (in this order) when the list is too narrow for them and a readable
 # title; the details pane shows every field of the selected recording anyway.
-OPTIONAL_COLUMNS = (COL_DEVICE, COL_SIZE, COL_THUMB)
+OPTIONAL_COLUMNS = (COL_SIZE, COL_THUMB, COL_DEVICE)  # the device (which glasses) stays longest
 TITLE_MIN_WIDTH = 180  # the title keeps this much before an optional column shows
 # the widest text each fixed column shows (the header text counts too)
 COLUMN_SAMPLES = {

@@ -81,6 +81,7 @@ class LibraryView(QWidget):
         library.status.connect(self.status)
         self._empty.setVisible(False)
         self._layout.addWidget(library)
+        library.show()  # now, not on the next turn: the window sizes its panes by it
         self.library = library
         if self._local_items:
             library.set_local_items(self._local_items)

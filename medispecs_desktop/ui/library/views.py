@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from medispecs_desktop.core.library import STATUS_TEXT
 from medispecs_desktop.ui.library.common import (
+    COL_DURATION,
     COL_RECORDED,
     COL_STATUS,
     COL_THUMB,
@@ -50,7 +51,9 @@ class _GridDelegate(QStyledItemDelegate):
             return model.display_text(row, col)
 
         # U+2028 (line separator) is how Qt's item views break a caption into lines
-        option.text = f"{text(COL_TITLE)}\u2028{text(COL_RECORDED)} · {text(COL_STATUS)}"
+        line = " · ".join(t for t in (text(COL_RECORDED), text(COL_DURATION),
+                                        text(COL_STATUS)) if t)
+        option.text = f"{text(COL_TITLE)}\u2028{line}"
         option.features |= QStyleOptionViewItem.ViewItemFeature.HasDisplay
 
     def sizeHint(
@@ -79,7 +82,7 @@ def is_play_key(event: QKeyEvent) -> bool:
 class LibraryTableView(QTableView):
     """The recordings table. Every column but the title is as wide as its widest text (measured
     from the font, not by reading 10,000 rows); the title takes the rest. When the list is too
-    narrow for all of them and a readable title, the device, size and thumbnail columns step
+    narrow for all of them and a readable title, the size, thumbnail and device columns step
     aside (in that order) and come back when there is room: never a horizontal scroll bar for
     the columns a clinician scans (title, recorded, duration, status)."""
 
@@ -133,6 +136,21 @@ class LibraryTableView(QTableView):
             )
         return widths
 
+    MIN_ROWS = 4  # the list never shows fewer rows than this (restored sizes are clamped)
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for the columns a clinician scans and a readable title (the optional columns
+        step aside first), and a few rows: a splitter or dock size restored from an older
+        layout can never squeeze the title to "…" or the list to two rows."""
+        hint = super().minimumSizeHint()
+        widths = self._widths or self.column_widths()
+        fixed = sum(w for c, w in widths.items() if c not in OPTIONAL_COLUMNS and c != COL_TITLE)
+        scroll = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        width = fixed + TITLE_MIN_WIDTH * 2 // 3 + 2 * self.frameWidth() + scroll
+        rows = self.verticalHeader().defaultSectionSize() * self.MIN_ROWS
+        height = self.horizontalHeader().sizeHint().height() + rows + 2 * self.frameWidth()
+        return QSize(max(hint.width(), width), max(hint.height(), height))
+
     def size_columns(self) -> None:
         header = self.horizontalHeader()
         if header.count() > COL_TITLE:  # per-section modes need the model's sections
@@ -152,7 +170,7 @@ class LibraryTableView(QTableView):
         shown = [c for c in self._widths if c not in OPTIONAL_COLUMNS]
         need = TITLE_MIN_WIDTH + sum(self._widths[c] for c in shown)
         hidden: set[int] = set()
-        for col in reversed(OPTIONAL_COLUMNS):  # thumbnail first to get room, device last
+        for col in reversed(OPTIONAL_COLUMNS):  # the device first to get room, size last
             if need + self._widths[col] <= available:
                 need += self._widths[col]
             else:

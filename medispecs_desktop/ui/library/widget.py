@@ -124,7 +124,7 @@ class LibraryWidget(QWidget):
         self._clock = clock
         if online is None:  # on its own (tests, tools): a monitor of its own API
             online = OnlineMonitor(tasks, lambda: api, offline_interval_ms=probe_interval_ms,
-                                   parent=self)
+                                   watch_os=False, parent=self)
         self.net = online
         self.online = online.online is not False
         self._cached_at: float | None = None
@@ -185,6 +185,7 @@ class LibraryWidget(QWidget):
         left_layout.addWidget(self._build_empty_state())
         left_layout.addWidget(self.count_label)
         splitter.addWidget(left)
+        self._list_part = left
         splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
@@ -304,7 +305,8 @@ class LibraryWidget(QWidget):
                 layout.invalidate()
                 layout.activate()
         want = content.sizeHint().height()
-        details = max(120, min(want + 4, int(total * self.DETAILS_SHARE)))
+        list_min = self._list_part.minimumSizeHint().height()
+        details = max(120, min(want + 4, int(total * self.DETAILS_SHARE), total - list_min))
         self.splitter.setSizes([max(1, total - details), details])
 
     def _on_details_folded(self, visible: bool) -> None:
@@ -604,6 +606,7 @@ class LibraryWidget(QWidget):
             return
         index = self.proxy.index(min(view_row, count - 1), COL_TITLE)
         self._select_index(index)
+        self.details.set_video(video_for_index(index))  # (Qt may have made it current)
         view = self.stack.currentWidget()
         if isinstance(view, QWidget):
             view.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -68,11 +68,28 @@ class UploadsModel(QAbstractTableModel):
         return self._progress.get(job_id)
 
     def bytes_done(self, job: Job) -> int:
+        """What is sent for good: while a worker runs the job, the live count (parts in
+        flight included); otherwise the parts S3 confirmed (the job row's count). A pause or
+        a dropped connection shows the parts done, never an unexplained 0 %; a cancelled
+        job shows nothing (its bytes are discarded)."""
         if job.state is JobState.DONE:
             return job.size
+        if job.state is JobState.CANCELLED:
+            return 0
+        done = job.bytes_done
         live = self._progress.get(job.id)
-        done = live.bytes_done if live is not None else job.bytes_done
+        if live is not None and job.state.is_active:
+            done = max(done, live.bytes_done)
         return max(0, min(job.size, done))
+
+    def parts_text(self, job: Job) -> str:
+        """"3 of 8 parts" for a job that stopped part-way (paused, waiting, failed)."""
+        if job.state.is_active or job.state in (JobState.DONE, JobState.CANCELLED):
+            return ""
+        if not job.part_size or job.part_count <= 1:
+            return ""
+        done = min(job.part_count, job.bytes_done // job.part_size)
+        return f"{done} of {job.part_count} parts"
 
     def fraction(self, job: Job) -> float:
         if job.size <= 0:
@@ -107,7 +124,9 @@ class UploadsModel(QAbstractTableModel):
         if role == STATE_ROLE:
             return job.state
         if role == PROGRESS_ROLE:
-            return self.fraction(job) if col == COL_PROGRESS else None
+            if col != COL_PROGRESS or job.state is JobState.CANCELLED:
+                return None  # a cancelled upload has no bar
+            return self.fraction(job)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(job, col)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -136,7 +155,11 @@ class UploadsModel(QAbstractTableModel):
         if col == COL_SIZE:
             return format_bytes(job.size)
         if col == COL_PROGRESS:
-            return f"{self.fraction(job) * 100:.0f}%"
+            if job.state is JobState.CANCELLED:
+                return ""
+            parts = self.parts_text(job)
+            percent = f"{self.fraction(job) * 100:.0f}%"
+            return f"{percent} · {parts}" if parts else percent
         if col == COL_SPEED:
             return format_speed(live.speed_bps) if running and live else ""
         if col == COL_FINISH:
@@ -298,7 +321,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.minimum = 0
         bar.maximum = 1000
         bar.progress = max(0, min(1000, round(float(value) * 1000)))
-        bar.text = f"{float(value) * 100:.0f}%"
+        bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         self._bar.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter,

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from medispecs_desktop.core.uploads.jobs import Job, JobState
-from medispecs_desktop.core.uploads.presentation import FINISHED, quit_question
+from medispecs_desktop.core.uploads.presentation import FINISHED, is_harmless, quit_question
 from medispecs_desktop.core.uploads.states import Command, commands
 from medispecs_desktop.ui.uploads.model import (
     COL_ERROR,
@@ -138,6 +138,8 @@ class UploadsPanel(QWidget):
 
         self.table = QueueTable()
         self.table.setObjectName("uploadsTable")
+        self.table.setAccessibleName("Upload queue")
+        self.table.setTabKeyNavigation(False)  # Tab leaves the queue: one stop, not a cell
         self.table.setModel(self.model)
         self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -167,6 +169,22 @@ class UploadsPanel(QWidget):
         notice_row = QHBoxLayout()
         notice_row.addWidget(self.notice, 1)
         notice_row.addWidget(self.notice_button, 0, Qt.AlignmentFlag.AlignTop)
+        # files a drop or "Add folder…" left out, when they are only not videos
+        self._skipped: tuple[list[Any], int, int] | None = None
+        self.skipped_label = QLabel()
+        self.skipped_label.setObjectName("skippedNotice")
+        self.skipped_label.setWordWrap(True)
+        self.skipped_details = QPushButton("Details…")
+        self.skipped_details.setAccessibleName("Details of the files not added")
+        self.skipped_details.clicked.connect(self.show_skipped)
+        self.skipped_dismiss = QPushButton("Dismiss")
+        self.skipped_dismiss.setAccessibleName("Dismiss the files not added")
+        self.skipped_dismiss.clicked.connect(self._dismiss_skipped)
+        self._dismiss_skipped()
+        skipped_row = QHBoxLayout()
+        skipped_row.addWidget(self.skipped_label, 1)
+        skipped_row.addWidget(self.skipped_details, 0, Qt.AlignmentFlag.AlignTop)
+        skipped_row.addWidget(self.skipped_dismiss, 0, Qt.AlignmentFlag.AlignTop)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 4)
@@ -174,6 +192,7 @@ class UploadsPanel(QWidget):
         top.addWidget(self.toolbar, 1)
         layout.addLayout(top)
         layout.addLayout(notice_row)
+        layout.addLayout(skipped_row)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
 
@@ -348,7 +367,8 @@ class UploadsPanel(QWidget):
                        self.action_retry, self.action_cancel, self.action_remove):
             menu.addAction(action)
         menu.addSeparator()
-        menu.addActions([self.action_pause_all, self.action_resume_all])
+        menu.addActions([self.action_pause_all, self.action_resume_all,
+                         self.action_remove_finished])
         return menu
 
     def _context_menu(self, pos: QPoint) -> None:
@@ -364,16 +384,43 @@ class UploadsPanel(QWidget):
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def _show_added(self, result: Any) -> None:
+        """What was not added: harmless skips (not videos, hidden or system files) are one
+        line in the panel with "Details…"; real problems (unreadable, gone) open the list at
+        once. Neither blocks the window."""
         if not result.skipped:
             return
+        self._skipped = (list(result.skipped), len(result.added), len(result.already_queued))
+        if all(is_harmless(reason) for _path, reason in result.skipped):
+            count = len(result.skipped)
+            names = ", ".join(p.name or str(p) for p, _r in result.skipped[:3])
+            more = f" and {count - 3} more" if count > 3 else ""
+            self.skipped_label.setText(
+                f"{count} item{'s' if count != 1 else ''} not added (not videos): "
+                f"{names}{more}.")
+            self.skipped_label.setVisible(True)
+            self.skipped_details.setVisible(True)
+            self.skipped_dismiss.setVisible(True)
+            return
+        self.show_skipped()
+
+    def show_skipped(self) -> None:
+        """The "Files not added" list (non-modal)."""
+        if self._skipped is None:
+            return
+        skipped, added, already = self._skipped
         if self.skipped_dialog is not None:
             self.skipped_dialog.close()
-        dialog = SkippedDialog(result.skipped, added=len(result.added),
-                               already=len(result.already_queued), parent=self.window())
+        dialog = SkippedDialog(skipped, added=added, already=already, parent=self.window())
+        dialog.setModal(False)
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda *_: self._forget_dialog(dialog))
         self.skipped_dialog = dialog
         dialog.show()
+
+    def _dismiss_skipped(self) -> None:
+        for widget in (self.skipped_label, self.skipped_details, self.skipped_dismiss):
+            widget.setVisible(False)
 
     def _forget_dialog(self, dialog: SkippedDialog) -> None:
         if self.skipped_dialog is dialog:

@@ -27,7 +27,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from medispecs_desktop.core.library import LocalQueueItem
 from medispecs_desktop.core.uploads.jobs import TERMINAL_STATES, Job, JobState
-from medispecs_desktop.core.uploads.presentation import BUSY_STATES, FINISHED, error_text
+from medispecs_desktop.core.uploads.presentation import (
+    BUSY_STATES,
+    FINISHED,
+    batch_summary,
+    error_text,
+)
 from medispecs_desktop.core.uploads.progress import ProgressSnapshot
 from medispecs_desktop.core.uploads.store_recovery import QueueLockedError
 from medispecs_desktop.ui.notify import ERROR, INFO, WARNING, Notifier
@@ -106,6 +111,7 @@ class UploadService(QObject):
         self.adds_running = 0
         self.applied = 0  # GUI updates applied (tests check the ~10/s bound)
         self.last_add: Any = None
+        self.last_summary = ""  # what the last finished batch reported
         self._online = True
         self._network_lock = threading.Lock()
         self._kick = throttled(self._apply_pending, UPDATE_INTERVAL_MS, self)
@@ -321,8 +327,7 @@ class UploadService(QObject):
                 doubted = True
             if job.state is JobState.DONE and before is not JobState.DONE:
                 finished = True
-                if job.error_code != "duplicate":
-                    self._batch_done += 1
+                self._batch_done += 1
         self.model.upsert_many(jobs)
         self.jobs_applied.emit()
         if doubted:  # the engine lost the connection: the app's monitor checks now
@@ -342,19 +347,22 @@ class UploadService(QObject):
                                     "uploaded; see the Uploads panel.", ERROR)
         if (self._batch_done or self._batch_failed) and not any(
                 j.state in BUSY_STATES for j in self.model.jobs()):
-            done, bad = self._batch_done, self._batch_failed
             self._batch_done = self._batch_failed = 0
+            batch = self.batch_jobs()
+            self.last_summary = batch_summary(batch)
             if notifier is not None:
-                text = f"{done} recording{'s' if done != 1 else ''} uploaded"
-                if bad:
-                    text += f", {bad} failed"
-                notifier.notify("Uploads finished", text + ".", ERROR if bad else INFO)
+                bad = any(j.state is JobState.FAILED for j in batch)
+                notifier.notify("Uploads finished", self.last_summary, ERROR if bad else INFO)
+
+    def batch_jobs(self) -> list[Job]:
+        """The current batch (what the status-bar total counts), cancelled ones left out."""
+        return [j for j in self.model.jobs()
+                if j.id in self._batch and j.state is not JobState.CANCELLED]
 
     def totals(self) -> tuple[int, int, int, int]:
         """Files done/total and bytes done/total of the current batch (cancelled ones left
         out)."""
-        jobs = [j for j in self.model.jobs()
-                if j.id in self._batch and j.state is not JobState.CANCELLED]
+        jobs = self.batch_jobs()
         files_done = sum(1 for j in jobs if j.state is JobState.DONE)
         bytes_total = sum(j.size for j in jobs)
         bytes_done = sum(self.model.bytes_done(j) for j in jobs)
