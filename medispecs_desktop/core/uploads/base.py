@@ -106,6 +106,9 @@ class EngineOptions:
     max_expired_resigns: int = 3  # 403 "Request has expired" in a row before giving up
     probe_interval: float = 15.0  # seconds between api.ping() while offline
     source_check_interval: float = 5.0  # seconds between looks for a pulled card
+    # a file that changed (still being copied or recorded) is read again once neither its size
+    # nor its modified time has changed for this long
+    source_stable_seconds: float = 5.0
     cloud_duplicate_check: bool = True
     # (connect, stall): a PUT fails when the link accepts or answers nothing for `stall` s,
     # never for being slow (transfer.py / link.py)

@@ -132,12 +132,11 @@ class JobPipeline:
                 f"Cannot read {job.path}: {exc.strerror or exc}", vanished=True
             ) from None
         if not stat.S_ISREG(st.st_mode):
-            raise SourceChangedError(f"{job.path} is not a regular file; only files are uploaded.")
+            raise SourceError(f"{job.path} is not a regular file; only files are uploaded.")
         if st.st_size != job.size or st.st_mtime_ns != job.mtime_ns:
             raise SourceChangedError(
                 f"{job.name} changed since it was queued (size {job.size:,} -> {st.st_size:,} "
-                "bytes or modified time differs); it was not uploaded half-old-half-new. "
-                "Retry to upload the new content."
+                "bytes or modified time differs)."
             )
 
     def _prepare(self, job: Job, control: Control) -> Job | None:

@@ -10,6 +10,7 @@ every worker in a state: queued again after a stop, waiting, or failed with the 
 from __future__ import annotations
 
 import logging
+import os
 import stat
 import threading
 import time
@@ -19,6 +20,7 @@ from medispecs_desktop.core.errors import MediSpecsError, NotSignedInError, Offl
 from medispecs_desktop.core.priority import lower_thread_priority
 from medispecs_desktop.core.uploads.base import Control, EngineCore, Interrupted
 from medispecs_desktop.core.uploads.jobs import ACTIVE_STATES, RUNNABLE_STATES, Job, JobState
+from medispecs_desktop.core.uploads.reader import SourceChangedError
 from medispecs_desktop.core.uploads.states import InvalidTransitionError
 from medispecs_desktop.core.uploads.store import SIGNED_OUT_NOTE, JobNotFoundError
 from medispecs_desktop.core.uploads.transfer import ConnectionLostError, SourceError
@@ -28,6 +30,13 @@ if TYPE_CHECKING:
     from medispecs_desktop.core.uploads.pipeline import JobPipeline
 
 log = logging.getLogger(__name__)
+
+SOURCE_CHANGING = "source_changing"
+
+
+def changing_note(name: str, size: int) -> str:
+    return (f"{name} is still being written or was changed (now {size:,} bytes): waiting "
+            "until it stops changing; it is then read again from the start.")
 
 
 class Scheduler:
@@ -119,11 +128,43 @@ class Scheduler:
                 st = job.path.stat()
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode):
-                try:
-                    self.core._move(job, JobState.QUEUED, expect=(JobState.WAITING_SOURCE,))
-                except InvalidTransitionError:
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if job.error_code == SOURCE_CHANGING:
+                if (st.st_size, st.st_mtime_ns) != (job.size, job.mtime_ns):
+                    # still changing: the row follows the file, the wait starts again
+                    self.core._set(job, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                   error=changing_note(job.name, st.st_size))
                     continue
+                if time.time() - st.st_mtime_ns / 1e9 < self.core.options.source_stable_seconds:
+                    continue  # written to a moment ago: not settled yet
+            try:
+                self.core._move(job, JobState.QUEUED, expect=(JobState.WAITING_SOURCE,))
+            except InvalidTransitionError:
+                continue
+
+    def _wait_until_settled(self, job: Job) -> None:
+        """The file changed under the job (still being copied or recorded, or replaced): drop
+        what was read and sent of it (the multipart upload is aborted), take its new size and
+        time, and wait until it stops changing; then it is read again from its first byte.
+        Never a copy of a file that was still growing marked done."""
+        try:
+            st = os.stat(job.path)
+        except OSError as exc:
+            self._fail_or_wait(job, JobState.WAITING_SOURCE, MediSpecsError(
+                f"{job.path} is not available (card removed?): waiting for it."),
+                "source_vanished")
+            log.info("job %s: source gone after it changed: %s", job.id, exc)
+            return
+        job = self.multipart.abort_remote(self.core.job(job.id))
+        job = self.core.store.reset_upload(
+            job.id, self.core.user_id, size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=None,
+            fingerprint=None, media={})
+        log.info("job %s (%s) changed while queued or sent; waiting until it is settled",
+                 job.id, job.name)
+        self.core.progress.untrack(job.id)
+        self._fail_or_wait(job, JobState.WAITING_SOURCE,
+                           MediSpecsError(changing_note(job.name, st.st_size)), SOURCE_CHANGING)
 
     def _schedule_loop(self) -> None:
         try:
@@ -297,6 +338,9 @@ class Scheduler:
         if isinstance(exc, (OfflineError, ConnectionLostError)):
             self.core.reachability.mark_offline()
             self._fail_or_wait(job, JobState.WAITING_NETWORK, exc, "offline")
+            return
+        if isinstance(exc, SourceChangedError):
+            self._wait_until_settled(job)
             return
         if (isinstance(exc, SourceError) and exc.vanished) or isinstance(exc, FileNotFoundError):
             self._fail_or_wait(
