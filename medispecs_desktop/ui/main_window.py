@@ -490,7 +490,9 @@ class MainWindow(QMainWindow):
         if signed_in_page:  # after the views have filled in (sign-in runs right after)
             QTimer.singleShot(0, self, self.clamp_layout)
 
-    DOCK_MAX_SHARE = 0.25  # of the window's height, for a restored Uploads dock
+    # a restored Uploads dock taller than 40 % of the window is brought back to 25 %
+    DOCK_TOO_TALL = 0.4
+    DOCK_MAX_SHARE = 0.25
 
     def clamp_layout(self) -> None:
         """Sizes restored from an earlier run (another screen, an older version) are not
@@ -515,8 +517,8 @@ class MainWindow(QMainWindow):
         dock = self.uploads_dock
         if (dock.isVisible() and not dock.isFloating()
                 and self.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea):
-            limit = int(self.height() * self.DOCK_MAX_SHARE)
-            if dock.height() > limit:
+            if dock.height() > int(self.height() * self.DOCK_TOO_TALL):
+                limit = int(self.height() * self.DOCK_MAX_SHARE)
                 self.resizeDocks([dock], [max(dock.minimumSizeHint().height(), limit)],
                                  Qt.Orientation.Vertical)
 

@@ -47,6 +47,22 @@ def run_driver(driver: str, config: dict[str, Any], tmp_path: Path, display: str
     return result
 
 
+def waiter(app: Any, result: dict[str, Any]) -> Callable[..., None]:
+    """``wait(condition, what, timeout=60)``: turns ``app``'s event loop until
+    ``condition()`` and notes ``what`` in ``result["steps"]``."""
+
+    def wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out waiting for {what}")
+            app.processEvents()
+            time.sleep(0.02)
+        result.setdefault("steps", []).append(what)
+
+    return wait
+
+
 def stack_window(config: dict[str, Any], result: dict[str, Any], **settings: Any
                  ) -> tuple[Any, Callable[..., None], Any, Any, Any]:
     """In a driver: (app, wait, ctx, window, controller) - the main window over the stack
@@ -63,14 +79,7 @@ def stack_window(config: dict[str, Any], result: dict[str, Any], **settings: Any
     app = QApplication([])
     result.setdefault("steps", [])
 
-    def wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out waiting for {what}")
-            app.processEvents()
-            time.sleep(0.02)
-        result["steps"].append(what)
+    wait = waiter(app, result)
 
     stack = config["stack"]
     ctx = AppContext(Settings(api_url=stack["apiUrl"], region=stack["region"],

@@ -50,7 +50,7 @@ def test_a_restored_layout_never_collapses_the_title_or_the_list(
     assert table.horizontalScrollBar().maximum() == 0
     rows = table.viewport().height() // table.verticalHeader().defaultSectionSize()
     assert rows >= 3, (rows, window.uploads_dock.height())  # (it showed two)
-    assert window.uploads_dock.height() <= int(window.height() * MainWindow.DOCK_MAX_SHARE) + 2
+    assert window.uploads_dock.height() <= int(window.height() * MainWindow.DOCK_TOO_TALL)
 
 
 def test_saving_settings_keeps_the_library_unless_the_connection_changed(

@@ -176,6 +176,8 @@ class LibraryWidget(QWidget):
         self.details.sections.addWidget(self.access_history)
         self.details.videoShown.connect(
             lambda v: self.access_history.set_video_id(v.video_id if v else None))
+        self.details.videoShown.connect(self._on_video_shown)
+        self._showing_video = False
         splitter = QSplitter(Qt.Orientation.Vertical)  # list above, details below
         splitter.setChildrenCollapsible(False)
         left = QWidget()
@@ -308,6 +310,14 @@ class LibraryWidget(QWidget):
         list_min = self._list_part.minimumSizeHint().height()
         details = max(120, min(want + 4, int(total * self.DETAILS_SHARE), total - list_min))
         self.splitter.setSizes([max(1, total - details), details])
+
+    def _on_video_shown(self, video: Video | None) -> None:
+        """The pane turns from its one-line hint into the editor (or back): it gets the
+        height its title, notes and buttons need (within the list's minimum and the share)."""
+        showing = video is not None
+        if showing != self._showing_video and self._split_sized:
+            QTimer.singleShot(0, self, self._fit_details)
+        self._showing_video = showing
 
     def _on_details_folded(self, visible: bool) -> None:
         """Folding the details away gives their height to the list; unfolding takes it
