@@ -364,15 +364,24 @@ class VideoStore:
         condition: str | None = None,
         condition_values: Mapping[str, Any] | None = None,
         remove: Iterable[str] = (),
+        bump_version: bool = True,
     ) -> Item | None:
         """``SET`` attributes (and ``REMOVE`` the ``remove`` ones) and bump ``version``;
         optimistic lock on ``expected_version``.
 
-        Returns the new record, or ``None`` when the condition failed (caller decides whether
-        that is a conflict or a missing record)."""
-        names: dict[str, str] = {"#pk": schema.PK_ATTR, "#version": "version"}
-        values: dict[str, Any] = {":one": 1}
-        sets = ["#version = #version + :one"]
+        ``version`` is the version of what users edit (title, notes, markers' text): the
+        service's own updates of a record (its status, the facts read from its bytes, poster
+        and preview keys, checksums) pass ``bump_version=False``, so they never make a client's
+        edit stale. Returns the new record, or ``None`` when the condition failed (caller
+        decides whether that is a conflict or a missing record)."""
+        names: dict[str, str] = {"#pk": schema.PK_ATTR}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        if bump_version or expected_version is not None:
+            names["#version"] = "version"
+        if bump_version:
+            values[":one"] = 1
+            sets.append("#version = #version + :one")
         for i, (attr, value) in enumerate(set_values.items()):
             names[f"#a{i}"] = attr
             values[f":v{i}"] = value
@@ -389,17 +398,17 @@ class VideoStore:
             conditions.append(condition)
             values.update(condition_values or {})
             names["#status"] = "status"
+        update: dict[str, Any] = {
+            "UpdateExpression": (("SET " + ", ".join(sets) if sets else "") + removes).strip(),
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+        }
+        if values:  # DynamoDB refuses an empty map
+            update["ExpressionAttributeValues"] = {
+                k: _serializer.serialize(_to_dynamo_value(v)) for k, v in values.items()}
         try:
-            resp = self.db.update_item(
-                TableName=self.table,
-                Key=_key(key["PK"], key["SK"]),
-                UpdateExpression="SET " + ", ".join(sets) + removes,
-                ConditionExpression=" AND ".join(conditions),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={k: _serializer.serialize(_to_dynamo_value(v))
-                                           for k, v in values.items()},
-                ReturnValues="ALL_NEW",
-            )
+            resp = self.db.update_item(TableName=self.table, Key=_key(key["PK"], key["SK"]),
+                                       ReturnValues="ALL_NEW", **update)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return None

@@ -25,7 +25,7 @@ from .errors import BadRequest, Conflict, NotFound
 from .integrity import ChecksumMismatch, upload_status, verify
 from .logs import logger
 from .storage import ObjectChanged, VideoStorage
-from .store import Item, VideoStore, decode_cursor, encode_cursor
+from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor
 from .thumbnails import ThumbnailService, thumbnail_key
 from .trash import is_trashed
 from .validation import extension_for, format_utc
@@ -162,6 +162,7 @@ class VideoCatalog:
             set_values=values,
             condition="#status = :pending",
             condition_values={":pending": "pending"},
+            bump_version=False,  # the service's own update: no user edit becomes stale
         )
         if updated is not None:
             return updated
@@ -270,36 +271,49 @@ class VideoCatalog:
     # ================================================================ edit
 
     def edit(self, user_id: str, video_id: str, edit: VideoEdit) -> Item:
-        """Apply a user's edit if the record is still at ``edit.version`` (409
-        ``version_conflict`` otherwise: another edit came first)."""
-        item = self.get_or_404(user_id, video_id)
-        if int(item.get("version", 0)) != edit.version:
-            raise self._version_conflict(edit.version, item)
-        values: dict[str, Any] = {"updatedAt": self.now()}
-        if edit.title is not None:
-            values["title"] = edit.title
-        if edit.notes is not None:
-            values["notes"] = edit.notes
-        if edit.thumbnail:
-            thumb = self.thumbnails.uploaded(user_id, video_id)
-            if thumb is None:
-                raise Conflict("no thumbnail has been uploaded for this video",
-                               code="thumbnail_not_uploaded")
-            values["thumbnailS3Key"] = thumb
-            if item.get("status") in ("uploaded", "ready") and \
-                    upload_status(item, has_thumbnail=True) == "ready":
-                values["status"] = "ready"
-        updated = self.store.update_video(
-            {"PK": str(item["PK"]), "SK": str(item["SK"])},
-            expected_version=edit.version,
-            set_values=values,
-        )
-        if updated is None:
+        """Apply a user's edit of the title/notes if the record is still at ``edit.version``
+        (409 ``version_conflict`` otherwise: another edit came first); the edit bumps the
+        version. Attaching the uploaded thumbnail is no user edit: alone, it neither compares
+        nor bumps the version (the server may have worked on the record meanwhile)."""
+        user_edit = edit.title is not None or edit.notes is not None
+        thumb = None
+        for _attempt in range(3):
+            item = self.get_or_404(user_id, video_id)
+            if user_edit and int(item.get("version", 0)) != edit.version:
+                raise self._version_conflict(edit.version, item)
+            values: dict[str, Any] = {"updatedAt": self.now()}
+            if edit.title is not None:
+                values["title"] = edit.title
+            if edit.notes is not None:
+                values["notes"] = edit.notes
+            status = str(item.get("status"))
+            if edit.thumbnail:
+                thumb = thumb or self.thumbnails.uploaded(user_id, video_id)
+                if thumb is None:
+                    raise Conflict("no thumbnail has been uploaded for this video",
+                                   code="thumbnail_not_uploaded")
+                values["thumbnailS3Key"] = thumb
+                if status in ("uploaded", "ready") and \
+                        upload_status(item, has_thumbnail=True) == "ready":
+                    values["status"] = "ready"
+            updated = self.store.update_video(
+                {"PK": str(item["PK"]), "SK": str(item["SK"])},
+                expected_version=edit.version if user_edit else None,
+                set_values=values,
+                # a status is set only over the one it was decided from (not over the
+                # processing function's "processing" that began meanwhile)
+                condition="#status = :seen" if "status" in values else None,
+                condition_values={":seen": status},
+                bump_version=user_edit,
+            )
+            if updated is not None:
+                return updated
             current = self.store.get(str(item["PK"]), str(item["SK"]))
             if current is None:
                 raise NotFound(f"video {video_id} not found", code="not_found")
-            raise self._version_conflict(edit.version, current)
-        return updated
+            if user_edit and int(current.get("version", 0)) != edit.version:
+                raise self._version_conflict(edit.version, current)
+        raise ConflictRetry("the record changed concurrently; retry")
 
     @staticmethod
     def _version_conflict(expected: int, item: Item) -> Conflict:

@@ -6,9 +6,11 @@ write is conditional, keyed by the object's ETag, so that
 
 - a redelivered event for an object already processed (``processedETag`` equals the object's
   ETag) writes nothing: same ``version``, same ``updatedAt``;
-- two workers never process one object at once (the claim is a conditional update on the
-  record's ``version``; a claim older than :data:`CLAIM_LEASE_SECONDS` - a worker that died -
+- two workers never process one object at once (the claim is a compare-and-swap of the
+  record's claim token; a claim older than :data:`CLAIM_LEASE_SECONDS` - a worker that died -
   can be taken over);
+- none of these writes bumps the record's ``version`` (the version of the user's edits): a
+  client that read the record before processing finished edits its title without a 409;
 - a ``ready`` record whose object is replaced (a re-upload to the same key) stays ``ready``
   while the new bytes are processed: status never goes back;
 - an event that is older than the object (S3 does not order events) processes whatever the
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +45,8 @@ __all__ = [
     "preview_keys",
 ]
 
+CLAIM_ATTRIBUTES = ("processingETag", "processingStartedAt", "processingClaim")
+"""What a worker's claim of a record is made of (removed when it finishes or gives up)."""
 CLAIM_LEASE_SECONDS = 16 * 60
 """A ``processing`` claim older than this belongs to a worker that died (the function times out
 at 15 minutes): another delivery may take it over."""
@@ -140,19 +145,28 @@ class Processor:
         return {"PK": str(item["PK"]), "SK": str(item["SK"])}
 
     def _claim(self, item: Item, etag: str) -> Item:
+        """Take the record for processing ``etag``: a compare-and-swap on the claim token
+        (``processingClaim``) as it was read, so two workers never both win, without touching
+        the user-edit ``version``."""
         now = self.clock()
         values: dict[str, Any] = {
             "processingETag": etag,
             "processingStartedAt": int(now),
+            "processingClaim": uuid.uuid4().hex,
         }
         if item.get("status") != "ready":  # a ready record stays ready while re-processed
             values["status"] = "processing"
             values["updatedAt"] = _utc(now)
+        seen = item.get("processingClaim")
         claimed = self.store.update_video(
-            self._key(item), expected_version=int(item["version"]), set_values=values,
-            condition="#status IN (:uploaded, :processing, :ready, :error)",
+            self._key(item), expected_version=None, set_values=values,
+            condition="#status IN (:uploaded, :processing, :ready, :error) AND "
+                      + ("processingClaim = :seen" if seen else
+                         "attribute_not_exists(processingClaim)"),
             condition_values={":uploaded": "uploaded", ":processing": "processing",
-                              ":ready": "ready", ":error": "error"},
+                              ":ready": "ready", ":error": "error",
+                              **({":seen": str(seen)} if seen else {})},
+            bump_version=False,
         )
         if claimed is None:
             raise RetryLater("the record changed while it was claimed", delay=1)
@@ -164,10 +178,11 @@ class Processor:
             self.store.update_video(
                 self._key(item), expected_version=None,
                 set_values={"status": prior if prior != "processing" else "uploaded"},
-                remove=("processingETag", "processingStartedAt"),
-                condition="#status IN (:processing, :ready) AND processingETag = :etag",
+                remove=CLAIM_ATTRIBUTES,
+                condition="#status IN (:processing, :ready) AND processingClaim = :claim",
                 condition_values={":processing": "processing", ":ready": "ready",
-                                  ":etag": etag},
+                                  ":claim": str(item.get("processingClaim"))},
+                bump_version=False,
             )
         except Exception:  # noqa: BLE001 - the lease expires anyway
             logger.warning("could not release the processing claim", exc_info=True)
@@ -203,9 +218,11 @@ class Processor:
         values.update(processedETag=etag, processedAt=_utc(now), updatedAt=_utc(now))
         done = self.store.update_video(
             self._key(item), expected_version=None, set_values=values,
-            remove=(*remove, "processingETag", "processingStartedAt"),
-            condition="#status IN (:processing, :ready) AND processingETag = :etag",
-            condition_values={":processing": "processing", ":ready": "ready", ":etag": etag},
+            remove=(*remove, *CLAIM_ATTRIBUTES),
+            condition="#status IN (:processing, :ready) AND processingClaim = :claim",
+            condition_values={":processing": "processing", ":ready": "ready",
+                              ":claim": str(item.get("processingClaim"))},
+            bump_version=False,  # the service's own results: no user edit becomes stale
         )
         if done is None:  # a newer claim (a re-upload) took over: its result wins
             return Outcome("skipped", "superseded by a newer upload")
