@@ -16,7 +16,11 @@
     rule stays the last net). ``orphan_objects``/``orphan_uploads`` only find them (the test
     suite's end-of-session check uses them with no minimum age).
 
-Both stop early, leaving the rest to the next run, when the Lambda's remaining time runs low.
+``verify-sha256``
+    Streams once each object whose record has no verified SHA-256 (older clients, the console)
+    and records it, so the recording becomes a duplicate target (``verify_sha256``).
+
+All stop early, leaving the rest to the next run, when the Lambda's remaining time runs low.
 ``run_job(name, config, clock=...)`` runs one on demand (the local stack, tests).
 """
 
@@ -36,14 +40,17 @@ from .aws import AwsClients, raise_if_throttled
 from .config import BackendConfig
 from .logs import configure_json_logging, logger
 from .services import Services
-from .storage import OpenUpload
+from .storage import ObjectChanged, OpenUpload
 from .store import Item, from_dynamo
 from .trash import is_trashed
 from .validation import USER_ID_RE, VIDEO_ID_RE, format_utc
 
-__all__ = ["JOBS", "ORPHAN_MIN_AGE_SECONDS", "JobReport", "Jobs", "run_job",
-           "scheduled_handler"]
+__all__ = ["JOBS", "ORPHAN_MIN_AGE_SECONDS", "SHA256_JOB_MAX_BYTES", "JobReport", "Jobs",
+           "run_job", "scheduled_handler"]
 
+SHA256_JOB_MAX_BYTES = 40 * 1024**3
+"""Largest object ``verify-sha256`` reads: a Lambda streams S3 at 50 MB/s or more and hashes
+faster, so 40 GiB fit in its 15 minutes."""
 ORPHAN_MIN_AGE_SECONDS = 24 * 3600
 """An object or multipart upload younger than this may still be on its way to a record."""
 DEADLINE_MARGIN_SECONDS = 20.0
@@ -56,6 +63,10 @@ class JobReport:
     purged: int = 0
     removedObjects: int = 0  # the JSON names of the report
     abortedUploads: int = 0
+    verified: int = 0
+    """verify-sha256: records whose SHA-256 is now verified (a duplicate target)."""
+    mismatched: int = 0
+    """verify-sha256: records whose object is not the file their client hashed."""
     complete: bool = True
 
 
@@ -81,9 +92,12 @@ class Jobs:
         clock: Callable[[], float] = time.time,
         out_of_time: Callable[[], bool] = lambda: False,
         only_user: str | None = None,
+        only_video: str | None = None,
     ) -> None:
         self.only_user = only_user
         """Restrict a run to one user's items and ``videos/{user}/`` (tests on a shared stack)."""
+        self.only_video = only_video if only_user else None
+        """With ``only_user``: only this recording's objects (``videos/{user}/{video}.``)."""
         self.clients = clients or AwsClients(config)
         self.service = Services.build(config, self.clients, clock=clock)
         self.store = self.service.store
@@ -145,7 +159,10 @@ class Jobs:
         return record is not None and str(record.get("s3Key")) == key
 
     def _prefix(self) -> str:
-        return f"{VIDEOS_PREFIX}{self.only_user}/" if self.only_user else VIDEOS_PREFIX
+        if not self.only_user:
+            return VIDEOS_PREFIX
+        return f"{VIDEOS_PREFIX}{self.only_user}/" + (f"{self.only_video}." if self.only_video
+                                                       else "")
 
     def orphan_objects(self, cutoff: float) -> Iterator[list[str]]:
         """Keys under ``videos/`` last written before ``cutoff`` that no record holds, one
@@ -206,9 +223,70 @@ class Jobs:
         return report
 
 
+    # ---------------------------------------------------------------- verify-sha256
+
+    def _needs_sha256(self, record: Item | None, key: str, etag: str) -> bool:
+        """A record whose bytes have no verified SHA-256 yet, not checked at this ETag."""
+        return (record is not None and not is_trashed(record)
+                and str(record.get("s3Key")) == key
+                and record.get("status") in ("uploaded", "processing", "ready", "error")
+                and record.get("sha256Verified") is not True
+                and record.get("sha256CheckedETag") != etag)
+
+    def verify_sha256(self) -> JobReport:
+        """Records made by older clients (or the console) carry no verified SHA-256, so they
+        are no duplicate target and a card holding their file is never "safe to erase": read
+        each such object once, in one streaming GET in constant memory, and record its
+        SHA-256 (``store.record_sha256``). Objects above ``SHA256_JOB_MAX_BYTES`` are left
+        (they would not finish in one run); one cut short by the deadline is read again by
+        the next run."""
+        report = JobReport("verify-sha256")
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self.storage.bucket, "Prefix": self._prefix()}
+            if token:
+                kwargs["ContinuationToken"] = token
+            resp = self.clients.s3.list_objects_v2(**kwargs)
+            for obj in resp.get("Contents", []):
+                if self.out_of_time():
+                    report.complete = False
+                    return report
+                key, etag = str(obj["Key"]), str(obj.get("ETag", "")).strip('"')
+                owner = owner_of_key(key)
+                record = self.store.get_video(*owner) if owner else None
+                if record is None or not self._needs_sha256(record, key, etag):
+                    continue
+                if int(obj.get("Size", 0)) > SHA256_JOB_MAX_BYTES:
+                    logger.warning("object too large to hash in one run", extra={"s3Key": key})
+                    continue
+                try:
+                    digest = self.storage.sha256_of(key, etag=etag,
+                                                    out_of_time=self.out_of_time)
+                except ObjectChanged:
+                    continue  # replaced meanwhile: its new version is checked next time
+                if digest is None:
+                    report.complete = False
+                    return report
+                outcome = self.store.record_sha256(
+                    record, digest, etag=etag,
+                    verified_at=format_utc(datetime.fromtimestamp(self.clock(), UTC)))
+                if outcome == "verified":
+                    report.verified += 1
+                elif outcome == "mismatch":
+                    report.mismatched += 1
+                    logger.warning("object is not the file its client hashed",
+                                   extra={"s3Key": key, "videoId": record.get("videoId")})
+            token = resp.get("NextContinuationToken")
+            if not resp.get("IsTruncated") or not token:
+                break
+        logger.info("job done", extra=asdict(report))
+        return report
+
+
 JOBS: dict[str, Callable[[Jobs], JobReport]] = {
     "purge-trash": Jobs.purge_trash,
     "sweep-orphans": Jobs.sweep_orphans,
+    "verify-sha256": Jobs.verify_sha256,
 }
 
 
@@ -220,18 +298,19 @@ def run_job(
     clients: AwsClients | None = None,
     out_of_time: Callable[[], bool] = lambda: False,
     only_user: str | None = None,
+    only_video: str | None = None,
 ) -> dict[str, Any]:
     """Run one job now and return its report (``ValueError`` for an unknown name)."""
     if name not in JOBS:
         raise ValueError(f"unknown job {name!r}; one of {', '.join(sorted(JOBS))}")
     jobs = Jobs(config, clients=clients, clock=clock, out_of_time=out_of_time,
-                only_user=only_user)
+                only_user=only_user, only_video=only_video)
     return asdict(JOBS[name](jobs))
 
 
 def scheduled_handler(event: Any, context: Any) -> dict[str, Any]:
-    """Lambda entry point of the EventBridge schedules: ``{"job": "purge-trash"}`` or
-    ``{"job": "sweep-orphans"}``."""
+    """Lambda entry point of the EventBridge schedules: ``{"job": NAME}`` with a name of
+    ``JOBS`` (``purge-trash``, ``sweep-orphans``, ``verify-sha256``)."""
     configure_json_logging(os.environ.get("LOG_LEVEL", "INFO"))
     name = event.get("job") if isinstance(event, dict) else None
     remaining = getattr(context, "get_remaining_time_in_millis", None)

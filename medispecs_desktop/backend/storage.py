@@ -5,11 +5,14 @@ Pre-signed URLs sign the headers the client must send: ``Content-Type``, ``Conte
 ``x-amz-checksum-crc64nvme`` become part of ``X-Amz-SignedHeaders``, so S3 refuses a body of
 another length or content. Multipart uploads are created with a FULL_OBJECT CRC64NVME checksum:
 S3 checks the whole object's CRC64NVME the client gives at completion and reports it afterwards
-(HeadObject with ``ChecksumMode=ENABLED``). Objects are never read back. URLs are never logged.
+(HeadObject with ``ChecksumMode=ENABLED``). The API never reads an object back (only the
+scheduled ``verify-sha256`` job streams older records' objects once, :meth:`sha256_of`). URLs
+are never logged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -171,6 +174,33 @@ class VideoStorage:
             checksum_type=resp.get("ChecksumType"),
             checksum_crc64nvme=resp.get("ChecksumCRC64NVME"),
         )
+
+    def sha256_of(self, key: str, *, etag: str | None,
+                  out_of_time: Callable[[], bool] = lambda: False,
+                  chunk_bytes: int = 8 * 1024 * 1024) -> str | None:
+        """The SHA-256 (hex) of the object's bytes, read once in one streaming GET of the
+        version with ``etag`` (``IfMatch``: :class:`ObjectChanged` if it was replaced), in
+        constant memory. ``None`` when ``out_of_time()`` says to stop first."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if etag:
+            kwargs["IfMatch"] = etag
+        try:
+            resp = self.s3.get_object(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) in ("PreconditionFailed", "412", "NoSuchKey", "404"):
+                raise ObjectChanged(f"{key} changed while it was read") from None
+            raise_if_throttled(exc)
+            raise
+        body = resp["Body"]
+        digest = hashlib.sha256()
+        try:
+            for chunk in iter(lambda: body.read(chunk_bytes), b""):
+                digest.update(chunk)
+                if out_of_time():
+                    return None
+        finally:
+            body.close()
+        return digest.hexdigest()
 
     def delete_objects(self, keys: Iterable[str]) -> None:
         self._delete_batches([{"Key": k} for k in dict.fromkeys(keys)])

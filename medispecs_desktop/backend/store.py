@@ -416,6 +416,82 @@ class VideoStore:
             raise
         return from_dynamo(resp.get("Attributes", {}))
 
+    def record_sha256(self, record: Mapping[str, Any], sha256: str, *, etag: str,
+                      verified_at: str) -> Literal["verified", "mismatch", "held", "changed"]:
+        """Record the SHA-256 the service computed from the bytes of ``record``'s object
+        (version ``etag``); a system update: ``version`` stays.
+
+        - the record claims no SHA-256: it gets this one, verified, together with its
+          ``SHA256#`` pointer (one transaction), so it becomes a duplicate target
+          (``verified``); when another recording holds that pointer the bytes are already
+          stored as it, and only the check is noted (``held``);
+        - it claims this one: now verified (``verified``);
+        - it claims another one: S3 holds other bytes than the file the client hashed; noted,
+          never deleted (``mismatch``).
+        ``changed`` when the record changed meanwhile (another object, the Trash, a check
+        already recorded): nothing was written."""
+        pk, sk, video_id = str(record["PK"]), str(record["SK"]), str(record["videoId"])
+        claimed = str(record.get("sha256") or "").lower() or None
+        values: dict[str, Any] = {"sha256CheckedETag": etag, "verifiedAt": verified_at}
+        outcome: Literal["verified", "mismatch", "held"]
+        if claimed is None or claimed == sha256:
+            values.update(sha256=sha256, sha256Verified=True, sha256VerifiedBy="read")
+            outcome = "verified"
+        else:
+            values.update(sha256Verified=False, sha256VerifiedBy="read", sha256Read=sha256)
+            outcome = "mismatch"
+        names: dict[str, str] = {"#pk": schema.PK_ATTR, "#key": "s3Key"}
+        expr_values: dict[str, Any] = {":key": str(record["s3Key"])}
+        sets = []
+        for i, (attr, value) in enumerate(values.items()):
+            names[f"#a{i}"] = attr
+            expr_values[f":v{i}"] = value
+            sets.append(f"#a{i} = :v{i}")
+        condition = "attribute_exists(#pk) AND #key = :key AND "
+        if claimed is None:
+            names["#sha"] = "sha256"
+            condition += "attribute_not_exists(#sha)"
+        else:
+            names["#sha"] = "sha256"
+            expr_values[":claimed"] = claimed
+            condition += "#sha = :claimed"
+        update: dict[str, Any] = {"Update": {
+            "TableName": self.table,
+            "Key": _key(pk, sk),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {k: _serializer.serialize(_to_dynamo_value(v))
+                                          for k, v in expr_values.items()},
+        }}
+        ops: list[Any] = [update]
+        if claimed is None:
+            ops.append({"Put": {
+                "TableName": self.table,
+                "Item": to_dynamo({"PK": pk, "SK": schema.sha256_sk(sha256),
+                                   "entity": schema.ENTITY_SHA256, "videoId": video_id}),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": schema.PK_ATTR},
+            }})
+        try:
+            self.db.transact_write_items(TransactItems=ops)
+            return outcome
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise_if_throttled(exc)
+                raise
+            failed = self._failed_conditions(exc, ["record", "pointer"][:len(ops)])
+        if "record" in failed or claimed is not None:
+            return "changed"
+        # another recording holds these bytes' pointer: this one stays without a sha256 (a
+        # record's sha256 always comes with its pointer), the check is noted
+        noted = self.update_video(
+            {"PK": pk, "SK": sk}, expected_version=None,
+            set_values={"sha256CheckedETag": etag, "verifiedAt": verified_at,
+                        "sha256Read": sha256},
+            bump_version=False)
+        return "held" if noted is not None else "changed"
+
     def delete_video(self, record: Mapping[str, Any]) -> bool:
         """Delete the record and its pointer items in one transaction.
 
