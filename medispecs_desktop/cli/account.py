@@ -90,15 +90,44 @@ KEYRING_HELP = (
 # --------------------------------------------------------------------------- registration
 
 
+def add_command(
+    subparsers: Any, name: str, handler: Callable[[argparse.Namespace, Context], int],
+    help_text: str, description: str, *, keyring: bool = True, video_id: bool = False,
+    json: bool = False,
+) -> argparse.ArgumentParser:
+    """A signed-in command: its parser (exit codes, and the keyring note when it signs in, in
+    its epilog), an ``ID`` argument and a ``--json`` flag when asked, run by ``handler``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=help_text, description=description,
+        epilog=f"{EXIT_HELP} {KEYRING_HELP}" if keyring else EXIT_HELP,
+    )
+    if video_id:
+        parser.add_argument("video_id", metavar="ID")
+    if json:
+        parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=_runner(handler))
+    return parser
+
+
+def bounded_int(maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to ``maximum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {maximum}")
+        return value
+
+    return parse
+
+
 def register(subparsers: Any) -> None:
     def add(name: str, handler: Callable[[argparse.Namespace, Context], int], help_text: str,
-            description: str) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = subparsers.add_parser(
-            name, help=help_text, description=description,
-            epilog=f"{EXIT_HELP} {KEYRING_HELP}",
-        )
-        parser.set_defaults(func=_runner(handler))
-        return parser
+            description: str, **kw: bool) -> argparse.ArgumentParser:
+        return add_command(subparsers, name, handler, help_text, description, **kw)
 
     login = add(
         "login", cmd_login, "sign in and remember the sign-in in the OS keyring",
@@ -127,9 +156,8 @@ def register(subparsers: Any) -> None:
     add("logout", cmd_logout, "forget the sign-in (keyring and server-side, best effort)",
         "Forget the remembered sign-in on this computer and revoke its refresh token.")
 
-    whoami = add("whoami", cmd_whoami, "show who is signed in",
-                 "Sign in silently from the keyring and show the user.")
-    whoami.add_argument("--json", action="store_true", help="print JSON")
+    add("whoami", cmd_whoami, "show who is signed in",
+        "Sign in silently from the keyring and show the user.", json=True)
 
     listing = add(
         "list", cmd_list, "list recordings, newest first",
@@ -140,31 +168,28 @@ def register(subparsers: Any) -> None:
                          help="recorded at or after (UTC)")
     listing.add_argument("--to", dest="date_to", type=_date_arg, metavar="DATE",
                          help="recorded at or before (UTC; a date includes the whole day)")
-    listing.add_argument("--limit", type=_limit_arg, default=None, metavar="N",
+    listing.add_argument("--limit", type=bounded_int(MAX_LIMIT), default=None, metavar="N",
                          help=f"page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT}; "
                               f"{MAX_LIMIT} with --all)")
     listing.add_argument("--cursor", help="continue after a previous page (its nextCursor)")
     listing.add_argument("--all", action="store_true", help="follow every page")
     listing.add_argument("--json", action="store_true", help="print JSON")
 
-    get = add("get", cmd_get, "show one recording", f"Show one recording. {JSON_HELP}")
-    get.add_argument("video_id", metavar="ID")
-    get.add_argument("--json", action="store_true", help="print JSON")
+    add("get", cmd_get, "show one recording", f"Show one recording. {JSON_HELP}",
+        video_id=True, json=True)
 
     delete = add(
         "delete", cmd_delete, "move a recording to the Trash (restorable until purged)",
         "Move a recording to the Trash: it leaves the library and is deleted for good after "
         "the Trash's retention (30 days by default); `trash restore ID` brings it back, `trash "
         "purge ID` deletes it forever now. Asks for confirmation on a terminal; scripts must "
-        "pass --yes.",
+        "pass --yes.", video_id=True,
     )
-    delete.add_argument("video_id", metavar="ID")
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
-    playback = add("playback-url", cmd_playback_url, "print a short-lived streaming URL",
-                   f"Print a pre-signed URL that streams the recording. {JSON_HELP}")
-    playback.add_argument("video_id", metavar="ID")
-    playback.add_argument("--json", action="store_true", help="print JSON")
+    add("playback-url", cmd_playback_url, "print a short-lived streaming URL",
+        f"Print a pre-signed URL that streams the recording. {JSON_HELP}",
+        video_id=True, json=True)
 
 
 def _date_arg(text: str) -> str:
@@ -180,16 +205,6 @@ def _date_arg(text: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # documented: dates are UTC
     return format_utc(moment)
-
-
-def _limit_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
-    if not 1 <= value <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}")
-    return value
 
 
 # --------------------------------------------------------------------------- context

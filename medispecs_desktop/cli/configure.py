@@ -9,21 +9,20 @@ import argparse
 import sys
 from typing import Any
 
-from medispecs_desktop.cli.account import EXIT_HELP, Context, _runner
+from medispecs_desktop.cli.account import Context, add_command
 from medispecs_desktop.cli.main import EXIT_OK
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "configure", help="import the settings IT hands out (file, https URL or link)",
-        description="Import the deployment's settings (DesktopSettingsJson from the stack's "
-                    "outputs, as a file, an https:// URL, a medispecs://configure link, or - "
-                    "for stdin) into this computer's settings file.",
-        epilog=EXIT_HELP)
+    parser = add_command(
+        subparsers, "configure", cmd_configure,
+        "import the settings IT hands out (file, https URL or link)",
+        "Import the deployment's settings (DesktopSettingsJson from the stack's outputs, as a "
+        "file, an https:// URL, a medispecs://configure link, or - for stdin) into this "
+        "computer's settings file.", keyring=False)
     parser.add_argument("--from", dest="source", required=True, metavar="FILE|URL|LINK",
                         help="where the settings are ('-' reads them from stdin)")
     parser.add_argument("--json", action="store_true", help="print the imported settings")
-    parser.set_defaults(func=_runner(cmd_configure))
 
 
 def cmd_configure(args: argparse.Namespace, ctx: Context) -> int:

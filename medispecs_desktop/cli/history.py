@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from medispecs_desktop.cli.account import EXIT_HELP, KEYRING_HELP, Context, _runner
+from medispecs_desktop.cli.account import Context, add_command, bounded_int
 from medispecs_desktop.cli.main import EXIT_OK
 from medispecs_desktop.cli.output import safe
 
@@ -22,30 +22,14 @@ HISTORY_JSON_HELP = (
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "history", help="show who accessed a recording (its audit trail)",
-        description="Show who accessed a recording, newest first: when, what (list, get, "
-                    "playback, edit, delete, list_trash, restore, purge, history), who and "
-                    "from where. "
-                    f"{HISTORY_JSON_HELP}",
-        epilog=f"{EXIT_HELP} {KEYRING_HELP}",
-    )
-    parser.add_argument("video_id", metavar="ID")
-    parser.add_argument("--limit", type=_limit, default=100, metavar="N",
+    parser = add_command(
+        subparsers, "history", cmd_history, "show who accessed a recording (its audit trail)",
+        "Show who accessed a recording, newest first: when, what (list, get, playback, edit, "
+        "delete, list_trash, restore, purge, history), who and from where. "
+        f"{HISTORY_JSON_HELP}", video_id=True, json=True)
+    parser.add_argument("--limit", type=bounded_int(1000), default=100, metavar="N",
                         help="at most N events, 1..1000 (default 100)")
     parser.add_argument("--all", action="store_true", help="every event, however many")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(func=_runner(cmd_history))
-
-
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError("must be between 1 and 1000")
-    return value
 
 
 def cmd_history(args: argparse.Namespace, ctx: Context) -> int:

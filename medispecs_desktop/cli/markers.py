@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from medispecs_desktop.cli.account import EXIT_HELP, KEYRING_HELP, Context, _runner
+from medispecs_desktop.cli.account import Context, add_command
 from medispecs_desktop.cli.main import EXIT_OK
 from medispecs_desktop.core.formatting import format_ms
 
@@ -21,15 +21,9 @@ MARKERS_JSON_HELP = (
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "markers", help="list the moments marked in a recording",
-        description="List the markers of a recording (a time with a short comment), earliest "
-                    f"first. {MARKERS_JSON_HELP}",
-        epilog=f"{EXIT_HELP} {KEYRING_HELP}",
-    )
-    parser.add_argument("video_id", metavar="ID")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(func=_runner(cmd_markers))
+    add_command(subparsers, "markers", cmd_markers, "list the moments marked in a recording",
+                "List the markers of a recording (a time with a short comment), earliest "
+                f"first. {MARKERS_JSON_HELP}", video_id=True, json=True)
 
 
 def format_time(ms: int) -> str:

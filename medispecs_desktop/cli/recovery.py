@@ -9,23 +9,22 @@ import argparse
 import getpass
 from typing import Any
 
-from medispecs_desktop.cli.account import EXIT_HELP, Context, UsageError, _runner
+from medispecs_desktop.cli.account import Context, UsageError, add_command
 from medispecs_desktop.cli.main import EXIT_OK
 from medispecs_desktop.core.errors import AuthError
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "forgot-password", help="reset a forgotten password with a code sent by e-mail",
-        description="Send a password reset code to the account's e-mail, then set a new "
-                    "password with it. On a terminal both happen in one go; scripts run the "
-                    "command twice, the second time with --code CODE --new-password-stdin.",
-        epilog=EXIT_HELP)
+    parser = add_command(
+        subparsers, "forgot-password", cmd_forgot_password,
+        "reset a forgotten password with a code sent by e-mail",
+        "Send a password reset code to the account's e-mail, then set a new password with it. "
+        "On a terminal both happen in one go; scripts run the command twice, the second time "
+        "with --code CODE --new-password-stdin.", keyring=False)
     parser.add_argument("--username", "-u", required=True, help="the account's username")
     parser.add_argument("--code", help="the code from the e-mail (skips sending a new one)")
     parser.add_argument("--new-password-stdin", action="store_true",
                         help="read the new password from the first line of stdin")
-    parser.set_defaults(func=_runner(cmd_forgot_password))
 
 
 def cmd_forgot_password(args: argparse.Namespace, ctx: Context) -> int:
