@@ -11,13 +11,14 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from medispecs_desktop.backend.multipart import (
+from medispecs_desktop.backend.api.uploads import (
     COMPLETE_PART_FIELDS,
     MULTIPART_FIELDS,
     SIGN_PART_FIELDS,
 )
+from medispecs_desktop.backend.api.videos import CREATE_FIELDS, PATCH_FIELDS
+from medispecs_desktop.backend.api.views import PUBLIC_FIELDS
 from medispecs_desktop.backend.routes import ROUTE_KEYS, match_route
-from medispecs_desktop.backend.service import CREATE_FIELDS, PATCH_FIELDS, PUBLIC_FIELDS
 
 METHODS = {"get", "post", "patch", "delete", "put", "head", "options"}
 
