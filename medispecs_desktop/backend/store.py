@@ -7,9 +7,6 @@ through ``TransactWriteItems`` with condition expressions; updates bump ``versio
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from . import schema
 from .aws import error_code, raise_if_throttled
-from .errors import BadRequest, Conflict, ServiceUnavailable
+from .errors import Conflict, ServiceUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,8 +26,6 @@ __all__ = [
     "ConflictRetry",
     "CreateOutcome",
     "VideoStore",
-    "decode_cursor",
-    "encode_cursor",
     "from_dynamo",
 ]
 
@@ -80,41 +75,6 @@ def from_dynamo(item: Mapping[str, Any]) -> Item:
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {schema.PK_ATTR: {"S": pk}, schema.SK_ATTR: {"S": sk}}
-
-
-# --------------------------------------------------------------------------- cursor
-
-def encode_cursor(key: Mapping[str, Any]) -> str:
-    """Opaque cursor for a ``LastEvaluatedKey`` (plain PK/SK strings)."""
-    payload = json.dumps({"PK": key["PK"], "SK": key["SK"]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def decode_cursor(
-    cursor: str, *, pk: str, low: str, high: str, prefix: str = schema.VIDEO_SK_PREFIX
-) -> dict[str, str]:
-    """Decode and check a cursor: it must name the caller's partition and a key starting with
-    ``prefix`` (a video, or a Trash entry) inside the requested range, else 400
-    ``invalid_cursor`` (a tampered or foreign cursor)."""
-
-    def bad() -> BadRequest:
-        return BadRequest("cursor is invalid or belongs to another listing", code="invalid_cursor")
-
-    if not cursor or len(cursor) > 2048:
-        raise bad()
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise bad() from None
-    if not isinstance(data, dict) or set(data) != {"PK", "SK"}:
-        raise bad()
-    cpk, csk = data["PK"], data["SK"]
-    if not isinstance(cpk, str) or not isinstance(csk, str):
-        raise bad()
-    if cpk != pk or not csk.startswith(prefix) or not low <= csk <= high:
-        raise bad()
-    return {"PK": cpk, "SK": csk}
 
 
 # --------------------------------------------------------------------------- outcomes

@@ -27,11 +27,12 @@ from botocore.exceptions import ClientError
 
 from . import schema
 from .aws import error_code, raise_if_throttled
+from .cursors import decode_cursor, encode_cursor
 from .errors import Conflict, NotFound
 from .logs import logger
 from .processing import preview_keys
 from .storage import VideoStorage
-from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor, to_dynamo
+from .store import ConflictRetry, Item, VideoStore, to_dynamo
 from .thumbnails import thumbnail_key
 from .validation import format_utc
 

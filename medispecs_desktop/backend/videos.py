@@ -21,11 +21,12 @@ from typing import Any
 
 from . import schema
 from .config import BackendConfig
+from .cursors import decode_cursor, encode_cursor
 from .errors import BadRequest, Conflict, NotFound
 from .integrity import ChecksumMismatch, upload_status, verify
 from .logs import logger
 from .storage import ObjectChanged, VideoStorage
-from .store import ConflictRetry, Item, VideoStore, decode_cursor, encode_cursor
+from .store import ConflictRetry, Item, VideoStore
 from .thumbnails import ThumbnailService, thumbnail_key
 from .trash import is_trashed
 from .validation import extension_for, format_utc
