@@ -114,4 +114,4 @@ def test_metadata_first_flow_promotes_pending(console_app: App) -> None:
     video = json.loads(resp["body"])
     # Event 2 said durationSec but no thumbnail exists: uploaded, not ready.
     assert video["status"] == "uploaded" and video["fileSizeBytes"] == 1234
-    assert video["version"] == 2
+    assert video["version"] == 1  # confirming the bytes is the server's update, not an edit

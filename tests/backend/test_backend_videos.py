@@ -101,11 +101,11 @@ def test_patch_title_notes_thumbnail_and_version_conflict(api: Any) -> None:
     assert requests.put(tu["uploadUrl"], data=JPEG, headers=tu["headers"], timeout=30).ok
     status, v3 = api.call("PATCH", "/videos/v_patch", body={"version": 2, "thumbnail": True})
     assert status == 200
-    assert v3["status"] == "ready" and v3["version"] == 3
+    assert v3["status"] == "ready" and v3["version"] == 2  # attaching it is no user edit
     assert v3["thumbnailS3Key"] == tu["s3Key"] and v3["thumbnailUrl"].startswith("http")
 
     status, got = api.call("GET", "/videos/v_patch")
-    assert got["title"] == "Ward round" and got["version"] == 3
+    assert got["title"] == "Ward round" and got["version"] == 2
 
     for bad in ({"title": "no version"}, {"version": 3}, {"version": 3, "title": ""},
                 {"version": "3", "title": "x"}, {"version": 3, "thumbnail": False},
@@ -354,4 +354,4 @@ def test_get_confirms_a_pending_record_once_bytes_arrive(api: Any) -> None:
     status, video = api.call("GET", "/videos/v_late")
     assert status == 200
     assert video["status"] == "uploaded" and video["fileSizeBytes"] == 10
-    assert video["version"] == 2
+    assert video["version"] == 1  # the server's own update: no user edit becomes stale
