@@ -62,6 +62,7 @@ from medispecs_desktop.ui.library.model import (
 )
 from medispecs_desktop.ui.library.offline import ListingCacheWriter
 from medispecs_desktop.ui.library.proxy import LibraryProxyModel
+from medispecs_desktop.ui.library.readiness import ReadinessPoller
 from medispecs_desktop.ui.library.views import LibraryGridView, LibraryTableView
 from medispecs_desktop.ui.online import OnlineMonitor
 from medispecs_desktop.ui.tasks import TasksLike
@@ -144,6 +145,10 @@ class LibraryWidget(QWidget):
         )
         self.proxy = LibraryProxyModel(self)
         self.proxy.setSourceModel(self.model)
+        # rows the server is still processing turn ready by themselves (core.readiness)
+        self.readiness = ReadinessPoller(self.model, getattr(api, "get_video", None), tasks,
+                                         online=lambda: self.online, parent=self)
+        self.readiness.videoChanged.connect(self._on_server_update)
 
         self.filters = FilterBar()
         self.search = self.filters.search
@@ -621,6 +626,14 @@ class LibraryWidget(QWidget):
         if isinstance(view, QWidget):
             view.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def _on_server_update(self, video: Video) -> None:
+        """The server finished a recording shown (its row is replaced already)."""
+        self._cache_upsert(video)
+        shown = self.details.video
+        if shown is not None and shown.video_id == video.video_id:
+            self.details.set_video(video, keep_edits=True)
+        self.videoUpdated.emit(video)
+
     def _cache_upsert(self, video: Video) -> None:
         writer = self._cache_writer
         if writer is not None:
@@ -644,6 +657,7 @@ class LibraryWidget(QWidget):
         self.model.set_local_items(items)
 
     def shutdown(self) -> None:
+        self.readiness.stop()
         if isinstance(self.net, OnlineMonitor) and self.net.parent() is self:
             self.net.stop()
         self.model.close()
