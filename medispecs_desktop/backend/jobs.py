@@ -46,7 +46,7 @@ from .trash import is_trashed
 from .validation import USER_ID_RE, VIDEO_ID_RE, format_utc
 
 __all__ = ["JOBS", "ORPHAN_MIN_AGE_SECONDS", "SHA256_JOB_MAX_BYTES", "JobReport", "Jobs",
-           "run_job", "scheduled_handler"]
+           "Sha256Report", "run_job", "scheduled_handler"]
 
 SHA256_JOB_MAX_BYTES = 40 * 1024**3
 """Largest object ``verify-sha256`` reads: a Lambda streams S3 at 50 MB/s or more and hashes
@@ -63,10 +63,16 @@ class JobReport:
     purged: int = 0
     removedObjects: int = 0  # the JSON names of the report
     abortedUploads: int = 0
+    complete: bool = True
+
+
+@dataclass(slots=True)
+class Sha256Report:
+    job: str
     verified: int = 0
-    """verify-sha256: records whose SHA-256 is now verified (a duplicate target)."""
+    """Records whose SHA-256 is now verified (a duplicate target)."""
     mismatched: int = 0
-    """verify-sha256: records whose object is not the file their client hashed."""
+    """Records whose object is not the file their client hashed."""
     complete: bool = True
 
 
@@ -233,14 +239,14 @@ class Jobs:
                 and record.get("sha256Verified") is not True
                 and record.get("sha256CheckedETag") != etag)
 
-    def verify_sha256(self) -> JobReport:
+    def verify_sha256(self) -> Sha256Report:
         """Records made by older clients (or the console) carry no verified SHA-256, so they
         are no duplicate target and a card holding their file is never "safe to erase": read
         each such object once, in one streaming GET in constant memory, and record its
         SHA-256 (``store.record_sha256``). Objects above ``SHA256_JOB_MAX_BYTES`` are left
         (they would not finish in one run); one cut short by the deadline is read again by
         the next run."""
-        report = JobReport("verify-sha256")
+        report = Sha256Report("verify-sha256")
         token: str | None = None
         while True:
             kwargs: dict[str, Any] = {"Bucket": self.storage.bucket, "Prefix": self._prefix()}
@@ -283,7 +289,7 @@ class Jobs:
         return report
 
 
-JOBS: dict[str, Callable[[Jobs], JobReport]] = {
+JOBS: dict[str, Callable[[Jobs], JobReport | Sha256Report]] = {
     "purge-trash": Jobs.purge_trash,
     "sweep-orphans": Jobs.sweep_orphans,
     "verify-sha256": Jobs.verify_sha256,
