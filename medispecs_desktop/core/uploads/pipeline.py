@@ -298,20 +298,11 @@ class JobPipeline:
                     if attempt + 1 >= backoff.attempts:
                         raise
                     backoff.wait(attempt)
-            version = job.video_version
-            if version is None:
-                version = self._version(job)
-            # the server's processing may bump the version meanwhile: re-read and try again
-            for attempt in range(5):
-                try:
-                    video = self.core._call(functools.partial(
-                        self.core.api.update_video, job.video_id, version=int(version or 1),
-                        thumbnail=True))
-                    break
-                except ConflictError:
-                    if attempt == 4:
-                        raise
-                    version = self._version(job)
+            # attaching the thumbnail compares no version (contract: the server's own updates
+            # never bump it either), so processing that finished meanwhile is no conflict
+            video = self.core._call(functools.partial(
+                self.core.api.update_video, job.video_id, version=int(job.video_version or 1),
+                thumbnail=True))
             return self.core._set(job, phase=Phase.FINISHED,
                              video_version=int(getattr(video, "version", 0) or 0) or None)
         except (OfflineError, ConnectionLostError, NotSignedInError, Interrupted):
@@ -320,6 +311,3 @@ class JobPipeline:
             log.warning("job %s: thumbnail not attached: %s", job.id, exc)
             return self.core._set(job, phase=Phase.FINISHED)
 
-    def _version(self, job: Job) -> int:
-        """The record's current version (the server's processing may have bumped it)."""
-        return int(self.core._call(lambda: self.core.api.get_video(job.video_id)).version)
