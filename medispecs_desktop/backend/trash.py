@@ -30,7 +30,7 @@ from .aws import error_code, raise_if_throttled
 from .cursors import decode_cursor, encode_cursor
 from .errors import Conflict, NotFound
 from .logs import logger
-from .processing import preview_keys
+from .processing import preview_keys, review_key
 from .storage import VideoStorage
 from .store import ConflictRetry, Item, VideoStore, to_dynamo
 from .thumbnails import thumbnail_key
@@ -274,8 +274,10 @@ class TrashService:
             self.storage.abort_multipart(str(session["s3Key"]), str(session["uploadId"]))
             self.store.delete(str(session["PK"]), str(session["SK"]))
         keys = [str(item["s3Key"]), thumbnail_key(user_id, video_id),
-                *preview_keys(user_id, video_id)]  # frames of the recording: PHI as well
-        for derived in ("thumbnailS3Key", "previewSheetS3Key", "previewIndexS3Key"):
+                *preview_keys(user_id, video_id),  # frames of the recording: PHI as well
+                review_key(user_id, video_id)]
+        for derived in ("thumbnailS3Key", "previewSheetS3Key", "previewIndexS3Key",
+                        "reviewS3Key"):
             if item.get(derived):
                 keys.append(str(item[derived]))
         # its markers go with it, and their stills (frames of the recording) before them

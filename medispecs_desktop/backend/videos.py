@@ -107,11 +107,13 @@ class VideoCatalog:
         return self.confirm_upload(self.get_or_404(user_id, video_id))
 
     def playback_key(self, user_id: str, video_id: str) -> str:
-        """The object to stream; 409 ``not_uploaded`` while the record has no bytes."""
+        """The object to stream: the review copy when the processing made one (the desktop
+        player cannot play the original smoothly), else the original; 409 ``not_uploaded``
+        while the record has no bytes."""
         item = self.get(user_id, video_id)
         if item.get("status") == "pending":
             raise Conflict(f"video {video_id} has no uploaded bytes yet", code="not_uploaded")
-        return str(item["s3Key"])
+        return str(item.get("reviewS3Key") or item["s3Key"])
 
     # ================================================================ confirming uploads
 

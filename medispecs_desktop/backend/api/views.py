@@ -47,6 +47,8 @@ PUBLIC_FIELDS = (
     "previewSheetS3Key",
     "previewIndexS3Key",
     "processedAt",
+    "reviewCopy",
+    "reviewReason",
 )
 
 _SIGNED = (("thumbnailS3Key", "thumbnailUrl", "image/jpeg"),

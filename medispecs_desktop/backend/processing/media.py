@@ -70,6 +70,8 @@ class MediaInfo:
     container_created_at: str | None
     container: str
     audio_codec: str | None = None
+    pixel_format: str | None = None
+    """The decoded frames' pixel format (``yuv420p``, ``yuv420p10le``...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,7 @@ def probe(f: BinaryIO, size: int) -> MediaInfo:
             container_created_at=created,
             container=str(container.format.name),
             audio_codec=str(audio) if audio else None,
+            pixel_format=str(first.format.name) if first.format is not None else None,
         )
 
 

@@ -19,7 +19,9 @@ write is conditional, keyed by the object's ETag, so that
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -32,8 +34,9 @@ from ..storage import VideoStorage
 from ..store import Item, VideoStore
 from ..thumbnails import thumbnail_key
 from ..trash import is_trashed
-from . import preview_keys
+from . import preview_keys, review_key
 from .media import MediaError, MediaInfo, preview_sheet, probe, thumbnail_jpeg
+from .review import REVIEW_MAX_SECONDS, make_review_copy, review_reason
 from .s3io import S3RangeFile
 
 __all__ = [
@@ -207,6 +210,9 @@ class Processor:
             values.update(previewSheetS3Key=sheet_key, previewIndexS3Key=index_key,
                           status="ready")
             remove: tuple[str, ...] = ("statusReason", "errorKind")
+            values.update(self._review_copy(f, info, user_id, video_id))
+            if "reviewS3Key" not in values:
+                remove = (*remove, "reviewS3Key")
             kind: Literal["ready", "error"] = "ready"
         except MediaError as exc:
             values = {"status": "error", "statusReason": exc.reason, "errorKind": exc.kind}
@@ -246,6 +252,25 @@ class Processor:
         if info.audio_codec is not None:
             values["audioCodec"] = info.audio_codec
         return values
+
+    def _review_copy(self, f: S3RangeFile, info: MediaInfo, user_id: str, video_id: str
+                     ) -> dict[str, Any]:
+        """An H.264/AAC review copy when the desktop player cannot play the original in real
+        time (``processing/review.py``); the original is never touched."""
+        reason = review_reason(info)
+        if reason is None:
+            return {"reviewCopy": "not_needed"}
+        if info.duration_sec > REVIEW_MAX_SECONDS:
+            logger.info("no review copy: too long", extra={"videoId": video_id})
+            return {"reviewCopy": "too_long", "reviewReason": reason}
+        key = review_key(user_id, video_id)
+        with tempfile.TemporaryDirectory() as folder:  # the function's /tmp
+            path = os.path.join(folder, "review.mp4")
+            make_review_copy(f, path, info)
+            with open(path, "rb") as out:
+                self.storage.s3.put_object(Bucket=self.storage.bucket, Key=key, Body=out,
+                                           ContentType="video/mp4")
+        return {"reviewCopy": "made", "reviewReason": reason, "reviewS3Key": key}
 
     def _put(self, key: str, body: bytes, content_type: str) -> None:
         self.storage.s3.put_object(Bucket=self.storage.bucket, Key=key, Body=body,
