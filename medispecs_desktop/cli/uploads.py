@@ -136,7 +136,7 @@ def _line(job: Job) -> str:
     text = f"{job.id:>4}  {job.state.label:<22} {format_size(job.size):>9}  {safe(job.path)}"
     if job.error and job.state is not JobState.DONE:
         text += f"\n      {safe(job.error)}"
-    elif job.error_code == "duplicate":
+    elif job.error_code in ("duplicate", "deleted_in_cloud") and job.error:
         text += f"\n      {safe(job.error)}"
     return text
 
@@ -187,16 +187,23 @@ def _wait(engine: UploadEngine, ctx: Context, ids: list[int] | None, *, quiet: b
           ) -> list[Job]:
     """Run the engine until the jobs (default: the whole queue) are done, failed or paused."""
     reported: dict[int, JobState] = {}
+    told: set[int] = set()  # jobs whose "deleted from the cloud; uploading it again" was said
     lock = threading.Lock()
 
     def on_job(job: Job) -> None:
         if quiet or (ids is not None and job.id not in ids):
             return
         with lock:
-            if reported.get(job.id) is job.state:
+            tell = (job.error_code == "deleted_in_cloud" and job.state is not JobState.DONE
+                    and job.id not in told)
+            if tell:
+                told.add(job.id)
+            elif reported.get(job.id) is job.state:
                 return
             reported[job.id] = job.state
-        if job.state in (JobState.DONE, JobState.FAILED) or job.state.is_waiting:
+        if tell:
+            ctx.out(f"{safe(job.path)}: {safe(job.error)}")
+        elif job.state in (JobState.DONE, JobState.FAILED) or job.state.is_waiting:
             ctx.out(_line(job))
 
     last_percent = [-1]

@@ -61,11 +61,21 @@ class Commands:
                 continue
             entries.append((path, st.st_size, st.st_mtime_ns))
         for job, created in self.core.store.add_many(self.core.user_id, entries, front=front):
+            if not created and job.state is JobState.DONE:
+                job = self._recheck(job)
             (result.added if created else result.already_queued).append(job)
             if created:
                 self.core._emit(job)
         self.core._wake()
         return result
+
+    def _recheck(self, job: Job) -> Job:
+        """A finished file added again: queued for a look at its recording in the cloud (no
+        byte is read or sent while it is there; deleted elsewhere, it is uploaded again)."""
+        try:
+            return self.core._move(job, JobState.QUEUED, expect=(JobState.DONE,))
+        except InvalidTransitionError:
+            return self.core.job(job.id)  # changed meanwhile (removed, by another process)
 
     def pause(self, job_id: int) -> Job:
         job = self.core.job(job_id)

@@ -21,6 +21,7 @@ from medispecs_desktop.core.errors import (
     ApiError,
     ConflictError,
     MediSpecsError,
+    NotFoundError,
     NotSignedInError,
     OfflineError,
 )
@@ -32,7 +33,14 @@ from medispecs_desktop.core.uploads.base import (
     EngineCore,
     Interrupted,
 )
-from medispecs_desktop.core.uploads.jobs import ACTIVE_STATES, RUNNABLE_STATES, Job, JobState, Phase
+from medispecs_desktop.core.uploads.jobs import (
+    ACTIVE_STATES,
+    RUNNABLE_STATES,
+    Job,
+    JobState,
+    Phase,
+    new_video_id,
+)
 from medispecs_desktop.core.uploads.reader import (
     HASH_THREADS,
     FileReader,
@@ -62,6 +70,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+DELETED_IN_CLOUD = "deleted_in_cloud"
+DELETED_NOTE = "This recording was deleted from the cloud; uploading it again."
+UPLOADED_AGAIN_NOTE = "This recording had been deleted from the cloud; it was uploaded again."
+
 
 class JobPipeline:
     """Runs one job through its steps on its worker thread (one instance serves every worker:
@@ -74,6 +86,11 @@ class JobPipeline:
     def process(self, job: Job, control: Control) -> None:
         control.check()
         job = self.core._move(job, JobState.HASHING, expect=tuple(RUNNABLE_STATES))
+        if job.phase is Phase.FINISHED:  # done before, added again: still in the cloud?
+            maybe_gone = self._recheck_cloud(job, control)
+            if maybe_gone is None:
+                return
+            job = maybe_gone
         if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
             self._check_source(job)
         if job.phase is Phase.NEW:
@@ -116,10 +133,33 @@ class JobPipeline:
                 self.core.progress.track(job.id, 0, job.size)
         if job.phase is Phase.RECORDED:
             job = self._attach_thumbnail(job, control)
+        again = job.error_code == DELETED_IN_CLOUD
         self.core._move(
             job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED,
-            bytes_done=job.size, error=None, error_code=None,
+            bytes_done=job.size, error=UPLOADED_AGAIN_NOTE if again else None,
+            error_code=DELETED_IN_CLOUD if again else None,
         )
+
+    def _recheck_cloud(self, job: Job, control: Control) -> Job | None:
+        """A job that was done and is added again: done again when its recording (or the one
+        it duplicates) is still in the library; when it was deleted on another computer or
+        purged from the Trash (404), the file is uploaded again as a new recording, saying so.
+        Returns the job to upload, or None when there is nothing to do."""
+        target = job.duplicate_of or job.video_id
+        try:
+            self.core._call(lambda: self.core.api.get_video(target), control)
+        except NotFoundError:
+            log.info("job %s (%s): its recording %s was deleted from the cloud; uploading the "
+                     "file again", job.id, job.name, target)
+            job = self.core.store.reset_upload(
+                job.id, self.core.user_id, video_id=new_video_id(), sha256=None,
+                fingerprint=None, duplicate_of=None, video_version=None,
+                error=DELETED_NOTE, error_code=DELETED_IN_CLOUD)
+            self.core._emit(job)
+            self._check_source(job)
+            return job
+        self.core._move(job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED)
+        return None
 
     def _check_source(self, job: Job) -> None:
         """The file must still be there, a regular file, and unchanged since it was queued."""

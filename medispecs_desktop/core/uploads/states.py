@@ -48,6 +48,7 @@ WAIT = "wait"  # a worker found no network, no file or no sign-in; or sign-out p
 FAIL = "fail"
 FINISH = "finish"  # uploaded and recorded, or found already in the library
 WAKE = "wake"  # the network/file/sign-in the job waited for is back
+RECHECK = "recheck"  # a finished file added again: is its recording still in the cloud?
 
 
 def _edges() -> list[tuple[JobState, JobState, str]]:
@@ -69,6 +70,9 @@ def _edges() -> list[tuple[JobState, JobState, str]]:
         edges.append((src, S.WAITING_SIGN_IN, WAIT))  # signed out while waiting
         edges.append((src, S.QUEUED, WAKE))
     edges.append((S.WAITING_SIGN_IN, S.QUEUED, WAKE))
+    # the user adds a file that is done again: the worker checks the recording is still in
+    # the cloud (deleted on another computer, purged from the Trash: it is uploaded again)
+    edges.append((S.DONE, S.QUEUED, RECHECK))
     # the user's commands
     for src in (S.QUEUED, *ACTIVE_STATES, *WAITING_STATES):
         edges.append((src, S.PAUSED, Command.PAUSE))

@@ -45,7 +45,12 @@ def _row(db: Path, job_id: int) -> tuple[Any, ...]:
 def test_every_state_is_reachable_and_only_done_is_final() -> None:
     walks = _paths()
     assert set(walks) == set(JobState)
-    assert [s for s in JobState if not states.TRANSITIONS[s]] == [JobState.DONE]
+    # done is final but for one move no user command makes: the file added again is queued
+    # for a look at its recording in the cloud (deleted elsewhere: uploaded again; issue 17)
+    assert [(s, by) for s, d, by in states.EDGES if s is JobState.DONE] == [
+        (JobState.DONE, states.RECHECK)]
+    assert states.TRANSITIONS[JobState.DONE] == {JobState.QUEUED}
+    assert not {c.value for c in states.Command} & {states.RECHECK}
     # a cancelled job is only retried (or forgotten); nothing moves a job to QUEUED twice
     assert states.TRANSITIONS[JobState.CANCELLED] == {JobState.QUEUED}
     assert JobState.QUEUED not in states.TRANSITIONS[JobState.QUEUED]
