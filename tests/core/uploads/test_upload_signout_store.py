@@ -76,3 +76,31 @@ def test_a_sign_out_before_the_engine_started_does_not_stop_it(tmp_path: Path) -
     store.record_sign_out("sub-alice")
     assert watch.signed_out()
     store.close()
+
+
+def test_the_apps_engine_stops_when_another_process_signs_the_user_out(
+    make_engine, big_video, proxy, demo_api, local_stack, tmp_path: Path
+) -> None:
+    """The app's engine (in-process, with the user's name) uploading through a slow link: a
+    `logout` in another process stops its parts at once and parks the job with its upload."""
+    from medispecs_desktop.core.uploads.jobs import JobState as S
+
+    _api, _sub = demo_api
+    db = tmp_path / "app-queue.sqlite3"
+    engine = make_engine(db=db, username=local_stack["username"], max_parts_in_flight=1)
+    stopped = threading.Event()
+    engine.subscribe_sign_out(stopped.set)
+    proxy.throttle(per_connection=256 * 1024)  # a 5 MiB part takes 20 s
+    video = big_video("app.mkv", 11)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    assert engine.wait_until(lambda js: js[0].upload_id is not None, timeout=60)
+    assert engine.wait_until(lambda js: js[0].state is S.UPLOADING, timeout=60)
+    assert logout_in_another_process(db, local_stack["username"]) == [engine.user_id]
+    assert stopped.wait(30) and engine.signed_out_elsewhere
+    parked = engine.job(job.id)
+    assert parked.state is S.WAITING_SIGN_IN and parked.upload_id
+    assert "Signed out" in (parked.error or "")
+    with engine._cond:  # the part in flight was stopped: its worker has ended
+        assert not engine._running
+    assert sorted(engine.store.parts(job.id)) == []  # (no part had finished at this rate)
