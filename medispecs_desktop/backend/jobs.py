@@ -48,9 +48,10 @@ from .validation import USER_ID_RE, VIDEO_ID_RE, format_utc
 __all__ = ["JOBS", "ORPHAN_MIN_AGE_SECONDS", "SHA256_JOB_MAX_BYTES", "JobReport", "Jobs",
            "Sha256Report", "run_job", "scheduled_handler"]
 
-SHA256_JOB_MAX_BYTES = 40 * 1024**3
+SHA256_JOB_MAX_BYTES = 32 * 1024**3
 """Largest object ``verify-sha256`` reads: a Lambda streams S3 at 50 MB/s or more and hashes
-faster, so 40 GiB fit in its 15 minutes."""
+faster, so 32 GiB (11.5 minutes at 50 MB/s) fit in its 15 minutes; a larger one is logged and
+left (it would never finish)."""
 ORPHAN_MIN_AGE_SECONDS = 24 * 3600
 """An object or multipart upload younger than this may still be on its way to a record."""
 DEADLINE_MARGIN_SECONDS = 20.0

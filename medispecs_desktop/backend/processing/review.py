@@ -8,11 +8,12 @@ those, the processing function transcodes the recording once into a review copy
 never touched.
 
 Choice: FFmpeg (PyAV's libx264 and aac) inside the processing function, for recordings up to
-:data:`REVIEW_MAX_SECONDS` - smart-glasses clips are short, libx264 ``veryfast`` runs several
-times faster than real time at 1080p on the function's vCPUs, so a 10-minute clip fits in the
-15 minutes with the probe and the preview sheet, and there is no per-minute MediaConvert charge
-or second pipeline to operate. Longer ones get no copy (``reviewCopy: "too_long"``: a
-MediaConvert job would be the next step). Note for the image's licence list: PyAV's wheels ship
+:data:`REVIEW_MAX_SECONDS` - smart-glasses clips are short, and there is no per-minute
+MediaConvert charge or second pipeline to operate. Measured: 20 s of 1080p30 MPEG-2 took 21 CPU
+seconds with libx264 ``veryfast`` (about one second of CPU per second of 1080p video), so five
+minutes fit in the function's 15 minutes on its two vCPUs with the probe and the preview sheet,
+with room to spare. Longer ones get no copy (``reviewCopy: "too_long"``): MediaConvert would be
+the next step for them. Note for the image's licence list: PyAV's wheels ship
 FFmpeg built with x264 (GPL-2.0-or-later).
 """
 
@@ -26,7 +27,7 @@ __all__ = ["PLAYABLE_CODECS", "REVIEW_MAX_SECONDS", "make_review_copy", "review_
 
 PLAYABLE_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
 PLAYABLE_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p", "nv12"})
-REVIEW_MAX_SECONDS = 10 * 60
+REVIEW_MAX_SECONDS = 5 * 60
 REVIEW_MAX_HEIGHT = 1080
 
 
