@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import os
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,6 +28,9 @@ from medispecs_desktop.core.hashing import Sha256
 from medispecs_desktop.core.uploads.transfer import SOURCE_GONE_ERRNOS, SourceError
 
 HASH_THREADS = 2  # the engine's hashing pool: hashlib and awscrt release the GIL
+SLICE = 256 * 1024
+"""Bytes read, CRC'd and SHA-256'd at a time: they stay in the CPU's cache between the three
+(a part of 16 MiB does not)."""
 
 
 class SourceChangedError(MediSpecsError):
@@ -89,7 +93,14 @@ class FileReader:
     :meth:`submit` queues part ``n`` (parts must be submitted in order); its future gives a
     :class:`PreparedPart`. After the last part, :meth:`sha256` and :meth:`crc64nvme` hold the
     whole file's digests. :meth:`stop` makes parts not yet read fail fast; :meth:`drain` waits
-    for every submitted part to finish (call it before closing ``fd``)."""
+    for every submitted part to finish (call it before closing ``fd``).
+
+    A file's parts are prepared one after another by a chain of tasks on the shared pool: a
+    task prepares one part, then puts the next task at the back of the pool's queue (so the
+    files being uploaded take turns, and no pool thread ever waits for another). A part is read
+    in slices of :data:`SLICE` into its buffer, and each slice is CRC'd and SHA-256'd while it
+    is still in the CPU's cache: the file's bytes cross memory once for the three, not three
+    times (a 16 MiB part read whole and then hashed twice came back from RAM twice)."""
 
     def __init__(self, fd: int, size: int, part_size: int, name: str, pool: HashPool) -> None:
         self._fd = fd
@@ -99,8 +110,11 @@ class FileReader:
         self._pool = pool
         self._sha = Sha256()
         self._crc = 0
-        self._turn = 1  # the next part whose bytes go into the whole-file digests
-        self._cond = threading.Condition()
+        self._turn = 1  # the next part to prepare (and to go into the whole-file digests)
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[int, Future[PreparedPart]]] = deque()
+        self._submitted = 0
+        self._chained = False  # a task of this file's chain is queued or running
         self._failed = False
         self._stopped = False
         self._futures: list[Future[PreparedPart]] = []
@@ -114,17 +128,24 @@ class FileReader:
         return min(self._part_size, self._size - (n - 1) * self._part_size)
 
     def submit(self, n: int) -> Future[PreparedPart]:
-        future = self._pool.executor().submit(self._prepare, n)
-        # only unfinished reads are kept (for drain): a finished one's bytes are the caller's,
-        # freed once the part is sent -- memory stays at the caller's bound at any file size
-        self._futures = [f for f in self._futures if not f.done()]
-        self._futures.append(future)
+        future: Future[PreparedPart] = Future()
+        with self._lock:
+            if n != self._submitted + 1:
+                raise ValueError(f"part {n} submitted after part {self._submitted}")
+            self._submitted = n
+            # only unfinished reads are kept (for drain): a finished one's bytes are the
+            # caller's, freed once the part is sent -- memory stays at the caller's bound
+            self._futures = [f for f in self._futures if not f.done()]
+            self._futures.append(future)
+            self._queue.append((n, future))
+            start = not self._chained
+            self._chained = True
+        if start:
+            self._schedule()
         return future
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
+        self._stopped = True
 
     def drain(self) -> None:
         self.stop()
@@ -137,50 +158,77 @@ class FileReader:
                 except BaseException:  # noqa: BLE001, S110 - only waiting for it to end
                     pass
 
-    def _read(self, offset: int, length: int) -> bytes:
-        chunks: list[bytes] = []
-        pos = 0
-        while pos < length:
-            if self._stopped:
-                raise ReadStopped
+    # -- the chain ---------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        """Queue the chain's next task; if the pool takes no more work, end the parts."""
+        try:
+            task = self._pool.executor().submit(self._step)
+        except RuntimeError:  # the pool was shut down (the engine stops)
+            self._abandon()
+            return
+        task.add_done_callback(lambda t: self._abandon() if t.cancelled() else None)
+
+    def _abandon(self) -> None:
+        """The pool dropped the chain: every part still waiting fails (never hangs)."""
+        with self._lock:
+            waiting = list(self._queue)
+            self._queue.clear()
+            self._chained = False
+        for _n, future in waiting:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(ReadStopped())
+
+    def _step(self) -> None:
+        with self._lock:
+            n, future = self._queue.popleft()
+        if future.set_running_or_notify_cancel():
             try:
-                data = os.pread(self._fd, length - pos, offset + pos)
-            except OSError as exc:
-                raise SourceError(f"Cannot read {self._name}: {exc.strerror or exc}",
-                                  vanished=exc.errno in SOURCE_GONE_ERRNOS) from exc
-            if not data:
-                raise SourceChangedError(
-                    f"{self._name} got shorter while it was read; not uploaded.")
-            chunks.append(data)
-            pos += len(data)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                part = self._prepare(n)
+            except BaseException as exc:  # noqa: BLE001 - the part's future carries it
+                future.set_exception(exc)
+            else:
+                future.set_result(part)
+        with self._lock:
+            self._chained = bool(self._queue)
+            more = self._chained
+        if more:
+            self._schedule()
+
+    # -- one part ----------------------------------------------------------------------------
 
     def _prepare(self, n: int) -> PreparedPart:
+        if self._stopped or self._failed or n != self._turn:
+            raise ReadStopped
         offset = (n - 1) * self._part_size
         length = self.part_length(n)
         try:
-            if self._stopped:
-                raise ReadStopped
-            data = memoryview(self._read(offset, length))
-            crc = crc64nvme(data)
-            with self._cond:
-                # the whole-file digests take the parts in file order
-                while self._turn != n and not (self._failed or self._stopped):
-                    self._cond.wait()
-                if self._turn != n:
+            view = memoryview(bytearray(length))
+            crc = 0
+            pos = 0
+            while pos < length:
+                if self._stopped:
                     raise ReadStopped
-            self._sha.update(data)  # outside the lock: the next part's read/CRC go on
-            with self._cond:
-                self._crc = combine_crc64nvme(self._crc, crc, length) if n > 1 else crc
-                self.bytes_read += length
-                self._turn = n + 1
-                self._cond.notify_all()
-            return PreparedPart(n, offset, data, crc)
+                piece = view[pos:pos + SLICE]
+                try:
+                    got = os.preadv(self._fd, [piece], offset + pos)
+                except OSError as exc:
+                    raise SourceError(f"Cannot read {self._name}: {exc.strerror or exc}",
+                                      vanished=exc.errno in SOURCE_GONE_ERRNOS) from exc
+                if not got:
+                    raise SourceChangedError(
+                        f"{self._name} got shorter while it was read; not uploaded.")
+                piece = piece[:got]
+                crc = crc64nvme(piece, crc)
+                self._sha.update(piece)
+                pos += got
         except BaseException:
-            with self._cond:
-                self._failed = True
-                self._cond.notify_all()
+            self._failed = True  # the whole-file digests miss bytes: no later part counts
             raise
+        self._crc = combine_crc64nvme(self._crc, crc, length) if n > 1 else crc
+        self.bytes_read += length
+        self._turn = n + 1
+        return PreparedPart(n, offset, view, crc)
 
     def _complete(self) -> None:
         if self._turn != self.count + 1 or self._sha.length != self._size:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from medispecs_desktop.core.uploads.jobs import Part
 from medispecs_desktop.core.uploads.pipeline import (
     FileReader,
     HashPool,
+    PreparedPart,
     ReadStopped,
     SourceChangedError,
     crc64nvme_b64,
@@ -72,10 +76,11 @@ def test_one_read_gives_parts_their_crc_and_the_whole_file_digests(tmp_path: Pat
         assert reader.crc64nvme_b64() == crc64nvme_b64(crc64nvme(data))
         assert reader.bytes_read == len(data)  # every byte read exactly once
         # the file is shorter than the job says: never a digest of a different file
-        short = FileReader(fd, len(data) + MIB, 2 * MIB, path.name, pool)
-        for f in [short.submit(n) for n in range(1, short.count + 1)][-1:]:
-            with pytest.raises(SourceChangedError, match="shorter"):
-                f.result()
+        short = FileReader(fd, len(data) + 3 * MIB, 2 * MIB, path.name, pool)
+        outcomes = [f.exception() for f in [short.submit(n) for n in range(1, short.count + 1)]]
+        assert outcomes[:2] == [None, None]
+        assert isinstance(outcomes[2], SourceChangedError) and "shorter" in str(outcomes[2])
+        assert [type(e) for e in outcomes[3:]] == [ReadStopped] * 2  # nothing read after it
         with pytest.raises(SourceChangedError):
             short.sha256()
         # a stopped read ends its parts (and says the digests are incomplete)
@@ -88,6 +93,60 @@ def test_one_read_gives_parts_their_crc_and_the_whole_file_digests(tmp_path: Pat
             stopped.crc64nvme_b64()
     finally:
         os.close(fd)
+        pool.shutdown()
+
+
+def test_files_take_turns_on_one_hashing_thread_and_a_stopped_pool_ends_their_parts(
+    tmp_path: Path,
+) -> None:
+    """Each file's parts are a chain of tasks on the shared pool: with a single thread, two
+    files read ahead at once both finish (no task waits for another's turn), in turns; parts
+    still waiting when the engine shuts the pool down fail instead of hanging."""
+    pool = HashPool(threads=1)
+    order: list[str] = []
+    readers, fds, datas = [], [], []
+    try:
+        for name in ("a", "b"):
+            data = os.urandom(4 * MIB)
+            path = tmp_path / f"{name}.mp4"
+            path.write_bytes(data)
+            fd = os.open(path, os.O_RDONLY)
+            fds.append(fd)
+            datas.append(data)
+            readers.append(FileReader(fd, len(data), MIB, name, pool))
+        def finished(key: str) -> Callable[[object], None]:
+            return lambda _future: order.append(key)
+
+        hold = threading.Event()
+        pool.executor().submit(hold.wait, 30)  # the one thread is busy while both read ahead
+        futures: dict[tuple[str, int], Future[PreparedPart]] = {}
+        for name, reader in zip("ab", readers, strict=True):
+            for n in range(1, 5):
+                futures[name, n] = reader.submit(n)
+                futures[name, n].add_done_callback(finished(f"{name}{n}"))
+        hold.set()
+        for (name, n), f in futures.items():
+            data = datas[0 if name == "a" else 1]
+            assert bytes(f.result(timeout=30).data) == data[(n - 1) * MIB:n * MIB]
+        for reader, data in zip(readers, datas, strict=True):
+            assert reader.sha256().hexdigest() == hashlib.sha256(data).hexdigest()
+        # the files took turns: b did not wait for all of a
+        assert order == ["a1", "b1", "a2", "b2", "a3", "b3", "a4", "b4"]
+
+        with pytest.raises(ValueError, match="submitted after"):
+            FileReader(fds[0], 4 * MIB, MIB, "a", pool).submit(2)
+        blocker = threading.Event()
+        pool.executor().submit(blocker.wait, 30)  # the only thread is busy
+        late = FileReader(fds[0], 4 * MIB, MIB, "a", pool)
+        waiting = [late.submit(n) for n in (1, 2)]
+        pool.shutdown()  # cancels the queued chain task
+        blocker.set()
+        for f in waiting:
+            with pytest.raises(ReadStopped):
+                f.result(timeout=30)
+    finally:
+        for fd in fds:
+            os.close(fd)
         pool.shutdown()
 
 
