@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medispecs_desktop.core.formatting import plural
 from medispecs_desktop.ui.icons import icon
 from medispecs_desktop.ui.notify import Notifier
 from medispecs_desktop.ui.tasks import API
@@ -65,8 +66,8 @@ CHECK_INTERVAL_MS = 1000
 def _duration(seconds: float) -> str:
     if seconds >= 60:
         minutes = round(seconds / 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+        return plural(minutes, "minute")
+    return f"{seconds:g} second" if seconds == 1 else f"{seconds:g} seconds"
 
 
 class IdleWatcher(QObject):

@@ -4,6 +4,7 @@ transition table's: :func:`medispecs_desktop.core.uploads.states.commands`.)"""
 
 from __future__ import annotations
 
+from medispecs_desktop.core.formatting import plural
 from medispecs_desktop.core.messages import describe_job_error
 from medispecs_desktop.core.uploads.jobs import (
     RUNNABLE_STATES,
@@ -59,7 +60,7 @@ def batch_summary(jobs: list[Job]) -> str:
     uploaded = sum(1 for j in jobs if j.state is JobState.DONE and j.error_code != "duplicate")
     already = sum(1 for j in jobs if j.state is JobState.DONE and j.error_code == "duplicate")
     failed = sum(1 for j in jobs if j.state is JobState.FAILED)
-    parts = [f"{uploaded} recording{'s' if uploaded != 1 else ''} uploaded"]
+    parts = [f"{plural(uploaded, 'recording')} uploaded"]
     if already:
         parts.append(f"{already} already in your library")
     if failed:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medispecs_desktop.core.formatting import plural
 from medispecs_desktop.core.uploads.jobs import Job, JobState
 from medispecs_desktop.core.uploads.presentation import FINISHED, is_harmless, quit_question
 from medispecs_desktop.core.uploads.states import Command, commands
@@ -395,7 +396,7 @@ class UploadsPanel(QWidget):
             names = ", ".join(p.name or str(p) for p, _r in result.skipped[:3])
             more = f" and {count - 3} more" if count > 3 else ""
             self.skipped_label.setText(
-                f"{count} item{'s' if count != 1 else ''} not added (not videos): "
+                f"{plural(count, 'item')} not added (not videos): "
                 f"{names}{more}.")
             self.skipped_label.setVisible(True)
             self.skipped_details.setVisible(True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from medispecs_desktop.core.formatting import plural
 from medispecs_desktop.core.library import LocalQueueItem
 from medispecs_desktop.core.uploads.jobs import TERMINAL_STATES, Job, JobState
 from medispecs_desktop.core.uploads.presentation import (
@@ -401,8 +402,7 @@ class UploadService(QObject):
             self.message.emit(f"{OPENING_HINT} The files are added when it is ready.")
             return True
         self.adds_running += 1
-        self.message.emit(f"Looking for videos in {len(names)} item"
-                          f"{'s' if len(names) != 1 else ''}…")
+        self.message.emit(f"Looking for videos in {plural(len(names), 'item')}…")
         self.tasks.run(MEDIA, lambda: engine.add_paths(names, front=front),
                        self._added, self._add_failed)
         return True
@@ -412,7 +412,7 @@ class UploadService(QObject):
         self.last_add = result
         added, already, skipped = len(result.added), len(result.already_queued), \
             len(result.skipped)
-        parts = [f"{added} video{'s' if added != 1 else ''} added to the upload queue"]
+        parts = [f"{plural(added, 'video')} added to the upload queue"]
         if already:
             parts.append(f"{already} already queued")
         if skipped:

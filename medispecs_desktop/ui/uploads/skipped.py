@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medispecs_desktop.core.formatting import plural
+
 
 class SkippedDialog(QDialog):
     """Lists what a drop or "Add folder…" did not queue, with the reason (non-modal)."""
@@ -27,7 +29,7 @@ class SkippedDialog(QDialog):
         self.setObjectName("skippedDialog")
         self.resize(640, 360)
         layout = QVBoxLayout(self)
-        parts = [f"{added} video{'s' if added != 1 else ''} added to the upload queue"]
+        parts = [f"{plural(added, 'video')} added to the upload queue"]
         if already:
             parts.append(f"{already} already in the queue")
         summary = QLabel("; ".join(parts) + f". {len(skipped)} item"
