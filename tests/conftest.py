@@ -3,6 +3,7 @@ real video files made with PyAV."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import random
@@ -18,6 +19,30 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")  # only moto ever sees these
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Cyclic garbage is collected on the main (GUI) thread only, as the app does
+    # (medispecs_desktop/ui/gui_gc.py): a cycle holding a Qt object freed on a worker thread
+    # crashes the event loop later (segfaults in pytest-qt's processEvents). Reference counting
+    # still frees everything else at once; the hooks below collect between tests.
+    gc.disable()
+
+
+_GC_THRESHOLD = gc.get_threshold()
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    yield
+    # what automatic collection would have done by now, on the main thread: each generation
+    # whose count passed its threshold (everything allocated since the last collection is still
+    # in generation 0, so the test's own cycles go now; a full collection every ~100 tests)
+    counts = gc.get_count()
+    due = [n for n, (count, limit) in enumerate(zip(counts, _GC_THRESHOLD, strict=True))
+           if limit and count > limit]
+    if due:
+        gc.collect(max(due))
 
 
 @pytest.fixture(autouse=True)

@@ -40,7 +40,7 @@ from medispecs_desktop import APP_ID, APP_NAME, __version__
 from medispecs_desktop.core.config import Paths, Settings, apply_policy, load_settings
 from medispecs_desktop.core.errors import ConfigurationError, OfflineError
 from medispecs_desktop.core.logs import setup_logging
-from medispecs_desktop.ui import startup_probe
+from medispecs_desktop.ui import gui_gc, startup_probe
 from medispecs_desktop.ui.about import AboutDialog, ShortcutsDialog, open_folder
 from medispecs_desktop.ui.icons import app_icon, stylesheet
 from medispecs_desktop.ui.import_settings import ImportSettingsDialog
@@ -643,6 +643,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setWindowIcon(app_icon())
     app.setStyle("Fusion")
     app.setStyleSheet(stylesheet())
+    gui_gc.install(app)  # cycles holding Qt objects are freed on this thread, never a worker's
     return app
 
 
