@@ -29,7 +29,7 @@ from .storage import ObjectChanged, VideoStorage
 from .store import ConflictRetry, Item, VideoStore
 from .thumbnails import ThumbnailService, thumbnail_key
 from .trash import is_trashed
-from .validation import extension_for, format_utc
+from .validation import extension_for, format_utc, strip_controls
 
 __all__ = ["NewVideo", "VideoCatalog", "VideoEdit", "video_key"]
 
@@ -226,6 +226,10 @@ class VideoCatalog:
                             ("fingerprint", new.fingerprint)):
             if value:
                 record[name] = value
+        if optional.get("damaged") is True:  # kept on the user's word, marked damaged
+            record["damaged"] = True
+        if optional.get("damagedReason"):
+            record["damagedReason"] = strip_controls(optional["damagedReason"]) or "damaged"
         if info is None:
             if optional.get("uploadKind"):
                 raise Conflict(

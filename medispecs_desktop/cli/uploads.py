@@ -57,6 +57,11 @@ def register(subparsers: Any) -> None:
     up.add_argument("--wait", action="store_true",
                     help="upload now and wait until the queue is finished")
     up.add_argument("--front", action="store_true", help="put the files first in the queue")
+    up.add_argument(
+        "--damaged-ok", action="store_true",
+        help="keep a recording that turns out damaged (truncated, broken): its bytes are "
+             "uploaded and verified as they are and it is marked damaged in your library "
+             "(without this option a damaged recording is refused)")
     up.add_argument("--json", action="store_true", help="print the resulting jobs as JSON")
     up.set_defaults(func=_run(cmd_upload))
 
@@ -128,6 +133,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "error": job.error,
         "errorCode": job.error_code,
         "duplicateOf": job.duplicate_of,
+        "damagedOk": job.allow_damaged,
         "sha256": job.sha256,
     }
 
@@ -149,7 +155,8 @@ def cmd_upload(args: argparse.Namespace, ctx: Context) -> int:
         ids: list[int] | None = None
         elsewhere = engine.runner_elsewhere()  # the app (or another --wait) runs the queue
         if args.paths:
-            result = engine.add_paths(args.paths, front=args.front)
+            result = engine.add_paths(args.paths, front=args.front,
+                                      allow_damaged=args.damaged_ok)
             ids = [j.id for j in result.added + result.already_queued]
             if not args.json:
                 for path, reason in result.skipped:

@@ -112,6 +112,9 @@ class CardClip:
     status: ClipStatus = ClipStatus.NEW
     video_id: str | None = None  # the cloud record with the same content
     duplicate_of: str | None = None  # relpath of the clip on this card with the same bytes
+    #: not readable because the recording is damaged (truncated, broken): it can still be kept
+    #: in the cloud on the user's word ("upload as damaged") and then counts as verified
+    damaged: bool = False
 
     @property
     def readable(self) -> bool:
@@ -387,7 +390,14 @@ def read_clip(path: Path, root: Path, *, with_fingerprint: bool = True) -> CardC
     try:
         info = probe(path)
     except MediaError as exc:
-        return replace(clip, error=exc.message, status=ClipStatus.UNREADABLE)
+        clip = replace(clip, error=exc.message, status=ClipStatus.UNREADABLE,
+                       damaged=exc.damaged)
+        if exc.damaged and with_fingerprint:  # erased only if still these bytes
+            try:
+                clip = replace(clip, fingerprint=fingerprint(path))
+            except OSError:
+                clip = replace(clip, damaged=False)
+        return clip
     clip = replace(clip, info=info)
     if with_fingerprint:
         try:
@@ -613,7 +623,8 @@ def verify_in_cloud(clip: CardClip, record: Mapping[str, Any] | None, *,
         return CloudCheck(False, "no cloud record")
     video_id = record.get("videoId") if isinstance(record.get("videoId"), str) else None
     status = record.get("status")
-    if status not in _CONFIRMED_STATUSES:
+    kept_damaged = record.get("damaged") is True and status == "error"
+    if status not in _CONFIRMED_STATUSES and not kept_damaged:
         return CloudCheck(False, f"the upload is not confirmed (status {status})", video_id)
     size = record.get("fileSizeBytes")
     if not isinstance(size, int) or size != clip.size_bytes:
@@ -656,7 +667,7 @@ def check_card_in_cloud(
     digests: dict[Path, str] = {}
     results: dict[Path, CloudCheck] = {}
     for clip in clips:
-        if not clip.readable:
+        if not clip.readable and not clip.damaged:
             results[clip.path] = CloudCheck(False, clip.error or "not a readable video")
             continue
         try:
@@ -727,8 +738,10 @@ class EraseVerdict:
         if self.pending:
             parts.append(f"{plural(len(self.pending), 'clip')} not yet verified in the cloud")
         if self.unreadable:
+            damaged = any(c.damaged for c in self.unreadable)
             parts.append(f"{plural(len(self.unreadable), 'file')} that could not be read "
-                         "(not uploaded)")
+                         "(not uploaded" + ("; a damaged recording can be kept with 'Upload "
+                                            "as damaged'" if damaged else "") + ")")
         if not parts:
             return "There are no clips on this card."
         text = "Do not erase this card yet: " + " and ".join(parts) + "."
@@ -746,6 +759,10 @@ _REASONS_SHOWN = 3
 
 def _is_verified(clip: CardClip, verified: Mapping[Path, bool | CloudCheck]) -> bool:
     value = verified.get(clip.path, False)
+    if not clip.readable:
+        # a file that is no readable video counts only as a damaged recording the cloud holds
+        # (its SHA-256 found and verified there), never on a bare flag
+        return clip.damaged and isinstance(value, CloudCheck) and value.verified
     return value.verified if isinstance(value, CloudCheck) else bool(value)
 
 
@@ -753,9 +770,11 @@ def safe_to_erase(clips: Sequence[CardClip],
                   verified: Mapping[Path, bool | CloudCheck]) -> EraseVerdict:
     """The card is safe to erase when it has clips and every one of them is verified in the
     cloud. An unreadable file blocks it too: it is not in the cloud, erasing would lose it."""
-    ok = [c for c in clips if c.readable and _is_verified(c, verified)]
+    # a damaged recording kept in the cloud (uploaded as damaged, verified like any other)
+    # counts as verified; one that is not there blocks the card as an unreadable file does
+    ok = [c for c in clips if _is_verified(c, verified)]
     pending = [c for c in clips if c.readable and not _is_verified(c, verified)]
-    unreadable = [c for c in clips if not c.readable]
+    unreadable = [c for c in clips if not c.readable and c not in ok]
     reasons: dict[Path, str] = {}
     for clip in pending:
         check = verified.get(clip.path)
@@ -788,7 +807,7 @@ def erase_verified(
                         "nothing, so the clips would be lost.")
     result = EraseResult()
     for clip in clips:
-        if not clip.readable or not _is_verified(clip, verified):
+        if not _is_verified(clip, verified):
             result.kept.append((clip.path, "not verified in the cloud"))
             continue
         reason = _still_same_file(clip)

@@ -27,6 +27,18 @@ STATUS_TEXT = {
 LOCAL_STATUS_SORT = "0-local"  # queue rows sort before every server status
 
 
+def status_text(video: Video) -> str:
+    """A recording's status in words; one kept as damaged says so wherever it shows."""
+    text = STATUS_TEXT.get(video.status, video.status)
+    return f"Damaged · {text}" if video.damaged else text
+
+
+def damaged_tip(video: Video) -> str:
+    reason = f" ({video.damaged_reason})" if video.damaged_reason else ""
+    return (f"Kept as a damaged recording{reason}. Its bytes are the file's, verified in the "
+            "cloud; playback goes as far as the file allows.")
+
+
 @dataclass(frozen=True)
 class LibraryQuery:
     """Server-side filter: UTC bounds (``YYYY-MM-DDTHH:MM:SSZ``) or None, and the page size."""

@@ -97,9 +97,18 @@ _FUTURE_SLACK = timedelta(days=2)
 
 
 class MediaError(MediSpecsError):
-    """A file is not a readable video (missing, empty, not a video, or broken)."""
+    """A file is not a readable video (missing, empty, not a video, or broken).
+
+    ``damaged`` is True when the file is a recording whose data is broken or cut short
+    (truncated, an index missing, pictures that do not decode), as opposed to a file that is
+    not a recording at all: a damaged one may be the only copy of a session and can be kept
+    anyway, on the user's explicit word ("Upload as damaged")."""
 
     code = "media"
+
+    def __init__(self, message: str, *, damaged: bool = False) -> None:
+        super().__init__(message)
+        self.damaged = damaged
 
 
 @dataclass(frozen=True)
@@ -179,13 +188,15 @@ def probe(path: str | os.PathLike[str], *, verify_decode: bool = True) -> MediaI
         height = int(codec_ctx.height or 0)
         if width <= 0 or height <= 0:
             raise MediaError(
-                f"{file.name} has a video track without a picture size; it looks broken."
+                f"{file.name} has a video track without a picture size; it looks broken.",
+                damaged=True,
             )
         duration = _duration(container, video)
         if duration is None:
             duration = _duration_by_demuxing(container, video)
         if duration is None or duration <= 0:
-            raise MediaError(f"{file.name} has no playable video frames; it looks broken or empty.")
+            raise MediaError(f"{file.name} has no playable video frames; it looks broken or "
+                             "empty.", damaged=True)
         if set(container.format.name.split(",")) & {"mov", "mp4"}:
             _check_mp4_boxes(file, size)
         first_frame = _first_frame(container, video, file) if verify_decode else None
@@ -267,6 +278,12 @@ def _open(file: Path) -> Iterator[av.container.InputContainer]:
     try:
         container = av.open(str(file), mode="r")
     except av.error.InvalidDataError:
+        if _looks_like_a_recording(file):
+            raise MediaError(
+                f"{file.name} is damaged: it starts like a recording but cannot be opened as "
+                "a video (its index is missing or broken; was the copy or the recording cut "
+                "short?).", damaged=True,
+            ) from None
         raise MediaError(
             f"{file.name} is not a video this app can read: it is damaged or another kind "
             "of file."
@@ -276,9 +293,24 @@ def _open(file: Path) -> Iterator[av.container.InputContainer]:
     try:
         yield container
     except av.error.FFmpegError as exc:
-        raise MediaError(f"{file.name} is broken: {_reason(exc)}.") from None
+        raise MediaError(f"{file.name} is broken: {_reason(exc)}.", damaged=True) from None
     finally:
         container.close()
+
+
+# the first bytes of the containers recordings come in (ISO BMFF/QuickTime boxes, Matroska's
+# EBML header, AVI's RIFF): a file that starts like one but does not open is a damaged recording
+_BOX_TYPES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+
+
+def _looks_like_a_recording(file: Path) -> bool:
+    try:
+        with file.open("rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return (head[4:8] in _BOX_TYPES or head.startswith(b"\x1a\x45\xdf\xa3")
+            or (head.startswith(b"RIFF") and head[8:12] == b"AVI "))
 
 
 def _reason(exc: BaseException) -> str:
@@ -336,7 +368,7 @@ def _check_mp4_boxes(file: Path, size: int) -> None:
                     raise MediaError(
                         f"{file.name} is incomplete: its '{kind}' data runs past the end of the "
                         f"file ({offset + box_size - size} bytes missing). Was the copy or the "
-                        "recording cut short?"
+                        "recording cut short?", damaged=True,
                     )
                 offset += box_size
     except OSError as exc:
@@ -385,9 +417,10 @@ def _first_frame(
             return frame
     except av.error.FFmpegError as exc:
         raise MediaError(
-            f"{file.name} is broken: its first picture cannot be decoded ({_reason(exc)})."
+            f"{file.name} is broken: its first picture cannot be decoded ({_reason(exc)}).",
+            damaged=True,
         ) from None
-    raise MediaError(f"{file.name} is broken: it contains no decodable picture.")
+    raise MediaError(f"{file.name} is broken: it contains no decodable picture.", damaged=True)
 
 
 def _frame_at(

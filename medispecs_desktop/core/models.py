@@ -63,6 +63,8 @@ _API_NAMES: dict[str, str] = {
     "sha256_verified": "sha256Verified",
     "sha256_verified_by": "sha256VerifiedBy",
     "verified_at": "verifiedAt",
+    "damaged": "damaged",
+    "damaged_reason": "damagedReason",
 }
 
 
@@ -94,6 +96,9 @@ class Video:
     sha256_verified: bool | None = None  # None: the server did not say (older record, pending)
     sha256_verified_by: str | None = None  # one of SHA256_VERIFIED_BY
     verified_at: str | None = None  # UTC, when the server matched the SHA-256
+    # kept on the user's word although the file is a damaged recording (truncated, broken)
+    damaged: bool | None = None
+    damaged_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -102,8 +107,10 @@ class Video:
 
     @property
     def has_bytes(self) -> bool:
-        """True when the API confirmed the object is in S3."""
-        return self.status in ("uploaded", "processing", "ready")
+        """True when the API confirmed the object is in S3 (a recording kept as damaged too,
+        when the server's processing could not read it: its bytes are there to try)."""
+        return self.status in ("uploaded", "processing", "ready") or (
+            self.status == "error" and self.damaged is True)
 
     @property
     def integrity(self) -> str:
@@ -135,6 +142,8 @@ class Video:
             ("sha256_verified", "sha256Verified", bool),
             ("sha256_verified_by", "sha256VerifiedBy", str),
             ("verified_at", "verifiedAt", str),
+            ("damaged", "damaged", bool),
+            ("damaged_reason", "damagedReason", str),
         )
         for name, api_name, kind in typed:
             if name in kwargs and not isinstance(kwargs[name], kind):

@@ -47,6 +47,8 @@ CREATE_FIELDS: dict[str, Field] = {
     "codec": Field("str", min_len=1, max_len=64),
     "notes": Field("str", max_len=10_000),
     "uploadKind": Field("str", choices=("single", "multipart")),
+    "damaged": Field("bool"),
+    "damagedReason": Field("str", min_len=1, max_len=500),
 }
 
 PATCH_FIELDS: dict[str, Field] = {

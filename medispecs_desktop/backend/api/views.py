@@ -38,6 +38,10 @@ PUBLIC_FIELDS = (
     "sha256VerifiedBy",
     "verifiedAt",
     "crc64nvme",
+    # the user kept a damaged recording (truncated, broken) on purpose: its bytes are the
+    # card's, verified as any other; the reason is the client's probe in plain words
+    "damaged",
+    "damagedReason",
     # made by the processing function (backend/processing) from the bytes themselves
     "frameRate",
     "rotation",

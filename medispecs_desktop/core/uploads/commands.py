@@ -40,12 +40,17 @@ class Commands:
         self.multipart = multipart
 
     def add_paths(
-        self, paths: Iterable[str | os.PathLike[str]], *, front: bool = False
+        self, paths: Iterable[str | os.PathLike[str]], *, front: bool = False,
+        allow_damaged: bool = False,
     ) -> AddResult:
         """Scan ``paths`` (files and folders) and queue every video file found, once.
 
         Only ``stat`` and one SQLite transaction per call: fast enough for hundreds of files;
         hashing and probing happen later on the workers. A GUI still calls it off its thread.
+
+        ``allow_damaged``: the user's word to keep a file that turns out to be a damaged
+        recording (uploaded and marked damaged); a job already refused as damaged for the
+        same file is queued again with that word instead of a second job.
         """
         scan: ScanResult = scan_paths(paths)
         result = AddResult(skipped=list(scan.skipped))
@@ -60,9 +65,14 @@ class Commands:
                 result.skipped.append((path, "empty file (0 bytes)"))
                 continue
             entries.append((path, st.st_size, st.st_mtime_ns))
-        for job, created in self.core.store.add_many(self.core.user_id, entries, front=front):
+        if allow_damaged:
+            entries = self._keep_refused_as_damaged(entries, result)
+        for job, created in self.core.store.add_many(self.core.user_id, entries, front=front,
+                                                     allow_damaged=allow_damaged):
             if not created and job.state is JobState.DONE:
                 job = self._recheck(job)
+            if allow_damaged and not job.allow_damaged and not job.state.is_terminal:
+                job = self.core.store.update(job.id, self.core.user_id, allow_damaged=True)
             (result.added if created else result.already_queued).append(job)
             if created:
                 self.core._emit(job)
@@ -76,6 +86,36 @@ class Commands:
             return self.core._move(job, JobState.QUEUED, expect=(JobState.DONE,))
         except InvalidTransitionError:
             return self.core.job(job.id)  # changed meanwhile (removed, by another process)
+
+    def _keep_refused_as_damaged(self, entries: list[tuple[Path, int, int]],
+                                 result: AddResult) -> list[tuple[Path, int, int]]:
+        refused = {
+            (str(j.path), j.size, j.mtime_ns): j for j in self.core.jobs((JobState.FAILED,))
+            if Command.UPLOAD_DAMAGED in states.job_commands(j)
+        }
+        rest = []
+        for path, size, mtime_ns in entries:
+            job = refused.get((os.path.abspath(path), size, mtime_ns))
+            if job is None:
+                rest.append((path, size, mtime_ns))
+            else:
+                result.added.append(self.upload_as_damaged(job.id))
+        return rest
+
+    def upload_as_damaged(self, job_id: int) -> Job:
+        """Keep a recording refused as damaged: queue it again with the user's word; its bytes
+        go up verified as any other file's and its record says ``damaged`` with the reason."""
+        job = self.core.job(job_id)
+        if Command.UPLOAD_DAMAGED not in states.job_commands(job):
+            raise InvalidTransitionError(
+                f"Job {job_id} was not refused as a damaged recording; there is nothing to "
+                "keep as damaged.")
+        job = self.core._move(
+            job, JobState.QUEUED, expect=(JobState.FAILED,), allow_damaged=True, media={},
+            error=None, error_code=None, attempts=job.attempts + 1,
+        )
+        self.core._wake()
+        return job
 
     def pause(self, job_id: int) -> Job:
         job = self.core.job(job_id)

@@ -184,10 +184,16 @@ class UploadEngine(EngineCore):
 
     # ------------------------------------------------------------------ commands
     def add_paths(
-        self, paths: Iterable[str | os.PathLike[str]], *, front: bool = False
+        self, paths: Iterable[str | os.PathLike[str]], *, front: bool = False,
+        allow_damaged: bool = False,
     ) -> AddResult:
-        """Scan ``paths`` (files and folders) and queue every video file found, once."""
-        return self.commands.add_paths(paths, front=front)
+        """Scan ``paths`` (files and folders) and queue every video file found, once
+        (``allow_damaged``: keep a damaged recording, marked damaged)."""
+        return self.commands.add_paths(paths, front=front, allow_damaged=allow_damaged)
+
+    def upload_as_damaged(self, job_id: int) -> Job:
+        """Queue a job refused as a damaged recording again, to keep it marked damaged."""
+        return self.commands.upload_as_damaged(job_id)
 
     def pause(self, job_id: int) -> Job:
         return self.commands.pause(job_id)

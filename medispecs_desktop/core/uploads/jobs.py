@@ -73,6 +73,12 @@ WAITING_STATES = frozenset(
 RUNNABLE_STATES = frozenset({JobState.QUEUED}) | ACTIVE_STATES
 
 
+# error_code of a job refused because its file is a damaged recording; "upload as damaged"
+# (the user's explicit word) keeps it anyway, marked damaged
+DAMAGED_CODE = "damaged"
+DAMAGED_REASON_MAX = 500  # characters of the reason kept in the record
+
+
 class Phase(enum.StrEnum):
     NEW = "new"
     PARTS = "parts"  # multipart upload created, parts being sent
@@ -122,6 +128,8 @@ class Job:
     duplicate_of: str | None = None
     media: dict[str, Any] = field(default_factory=dict)
     video_version: int | None = None
+    # the user said to upload it even if it turns out damaged (kept, marked damaged)
+    allow_damaged: bool = False
     created_at: float = 0.0
     updated_at: float = 0.0
 

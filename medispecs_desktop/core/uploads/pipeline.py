@@ -14,6 +14,7 @@ import logging
 import os
 import stat
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,8 @@ from medispecs_desktop.core.uploads.base import (
 )
 from medispecs_desktop.core.uploads.jobs import (
     ACTIVE_STATES,
+    DAMAGED_CODE,
+    DAMAGED_REASON_MAX,
     RUNNABLE_STATES,
     Job,
     JobState,
@@ -64,8 +67,8 @@ if TYPE_CHECKING:
     from medispecs_desktop.core.uploads.multipart import Multipart
 
 __all__ = [
-    "HASH_THREADS", "FileReader", "HashPool", "JobPipeline", "PreparedPart", "ReadStopped",
-    "SourceChangedError", "crc64nvme_b64", "crc64nvme_of",
+    "HASH_THREADS", "DamagedRecordingError", "FileReader", "HashPool", "JobPipeline",
+    "PreparedPart", "ReadStopped", "SourceChangedError", "crc64nvme_b64", "crc64nvme_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,12 @@ log = logging.getLogger(__name__)
 DELETED_IN_CLOUD = "deleted_in_cloud"
 DELETED_NOTE = "This recording was deleted from the cloud; uploading it again."
 UPLOADED_AGAIN_NOTE = "This recording had been deleted from the cloud; it was uploaded again."
+
+
+class DamagedRecordingError(MediSpecsError):
+    """The file is a damaged recording and the user has not (yet) said to keep it."""
+
+    code = DAMAGED_CODE
 
 
 class JobPipeline:
@@ -186,8 +195,12 @@ class JobPipeline:
         already in the library only when its whole-file SHA-256 equals the SHA-256 of a record
         verified in the cloud; everything else is uploaded."""
         if not job.media:
-            info = self._media_probe(job.path)
-            media = dict(info.api_fields())
+            try:
+                media = dict(self._media_probe(job.path).api_fields())
+            except MediSpecsError as exc:
+                if not getattr(exc, "damaged", False):
+                    raise  # not a recording at all: never uploaded
+                media = self._damaged(job, exc)
             media["fileSizeBytes"] = job.size
             job = self.core._set(job, media=media, content_type=str(media.get("mimeType") or
                                                                job.content_type))
@@ -224,6 +237,28 @@ class JobPipeline:
                 )
                 return None
         return job
+
+    def _damaged(self, job: Job, exc: MediSpecsError) -> dict[str, Any]:
+        """A damaged recording: refused with a message that names the way to keep it, or --
+        with the user's consent (``allow_damaged``) -- the record fields that say so. Its
+        bytes then go up verified exactly as any other file's."""
+        reason = str(exc).strip()
+        if not job.allow_damaged:
+            raise DamagedRecordingError(
+                f"{reason} It was not uploaded. If this is the only copy of the recording, "
+                "keep it anyway as a damaged recording: choose 'Upload as damaged' in the "
+                "Uploads panel, or run: medispecs-desktop upload --damaged-ok FILE",
+                code=DAMAGED_CODE,
+            ) from None
+        log.warning("job %s: uploading a damaged recording on the user's word: %s", job.id,
+                    reason)
+        recorded = datetime.fromtimestamp(job.mtime_ns / 1e9, UTC)
+        return {
+            "damaged": True,
+            "damagedReason": reason[:DAMAGED_REASON_MAX],
+            "recordedAt": recorded.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "mimeType": job.content_type,
+        }
 
     def _wait_while_running(self, job_id: int, control: Control) -> None:
         """Block (interruptibly) while another job of this queue is being worked on."""

@@ -38,6 +38,8 @@ def quit_question(count: int, *, demo: bool = False) -> str:
 def state_text(job: Job) -> str:
     if job.state is JobState.DONE and job.error_code == "duplicate":
         return "Already in your library"
+    if job.state is JobState.DONE and job.media.get("damaged"):
+        return "Done (kept as damaged)"
     return job.state.label
 
 

@@ -18,8 +18,10 @@ from collections.abc import Iterable
 from medispecs_desktop.core.errors import MediSpecsError
 from medispecs_desktop.core.uploads.jobs import (
     ACTIVE_STATES,
+    DAMAGED_CODE,
     TERMINAL_STATES,
     WAITING_STATES,
+    Job,
     JobState,
 )
 
@@ -39,6 +41,7 @@ class Command(enum.StrEnum):
     RETRY = "retry"
     UPLOAD_NEXT = "upload_next"
     REMOVE = "remove"
+    UPLOAD_DAMAGED = "upload_as_damaged"  # keep a recording refused as damaged, marked damaged
 
 
 # what the engine itself does (not a user command)
@@ -125,6 +128,16 @@ def commands(state: JobState) -> frozenset[Command]:
     else:
         out.add(Command.REMOVE)  # forget the row: only once nothing moves it any more
     return frozenset(out)
+
+
+def job_commands(job: Job) -> frozenset[Command]:
+    """The commands one job allows: its state's (:func:`commands`), and "upload as damaged"
+    for a job refused because its file is a damaged recording (the retry the user consents
+    to: the edge it takes is RETRY's)."""
+    out = commands(job.state)
+    if job.state is S.FAILED and job.error_code == DAMAGED_CODE and Command.RETRY in out:
+        out = out | {Command.UPLOAD_DAMAGED}
+    return out
 
 
 def by(command: Command) -> tuple[JobState, ...]:

@@ -115,13 +115,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (username, user_id)
     );
     """,
+    # 4: "upload as damaged": the user's consent to keep a damaged recording
+    """
+    ALTER TABLE jobs ADD COLUMN allow_damaged INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _COLUMNS = (
     "id, user_id, path, size, mtime_ns, video_id, state, phase, position, fingerprint, sha256, "
     "content_type, upload_id, part_size, bytes_done, attempts, error, error_code, duplicate_of, "
-    "media, video_version, created_at, updated_at, crc64nvme"
+    "media, video_version, created_at, updated_at, crc64nvme, allow_damaged"
 )
 _UPDATABLE = frozenset(c.strip() for c in _COLUMNS.split(",")) - {"id", "user_id", "created_at"}
 
@@ -160,6 +164,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         duplicate_of=row["duplicate_of"],
         media=json.loads(row["media"] or "{}"),
         video_version=row["video_version"],
+        allow_damaged=bool(row["allow_damaged"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -385,6 +390,7 @@ class QueueStore:
         *,
         front: bool = False,
         content_type: str | None = None,
+        allow_damaged: bool = False,
     ) -> list[tuple[Job, bool]]:
         """Queue ``(path, size, mtime_ns)`` entries in ONE transaction; ``[(job, created)]``.
 
@@ -420,8 +426,8 @@ class QueueStore:
                 position = low - len(fresh) + index if front else high + 1.0 + index
                 cur = db.execute(
                     "INSERT INTO jobs (user_id, path, size, mtime_ns, video_id, state, phase, "
-                    "position, content_type, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "position, content_type, created_at, updated_at, allow_damaged) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         user_id,
                         str(path),
@@ -434,6 +440,7 @@ class QueueStore:
                         content_type or guess_content_type(path),
                         now,
                         now,
+                        int(allow_damaged),
                     ),
                 )
                 row = db.execute(

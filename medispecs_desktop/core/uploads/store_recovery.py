@@ -97,6 +97,12 @@ def salvage(damaged: Path, columns: str
         return [], [], True
     try:
         conn.row_factory = sqlite3.Row
+        try:  # a queue written by an older version lacks the newer columns: read what it has
+            present = {str(r[1]) for r in conn.execute("PRAGMA table_info(jobs)")}
+        except sqlite3.DatabaseError:
+            present = set()
+        wanted = [c.strip() for c in columns.split(",")]
+        columns = ", ".join(c for c in wanted if c in present) if present else columns
         jobs, lost_jobs = _rows(conn, f"SELECT {columns} FROM jobs NOT INDEXED")
         parts, lost_parts = _rows(
             conn, "SELECT job_id, part_number, size, checksum, etag FROM parts NOT INDEXED")

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from medispecs_desktop.core.formatting import format_duration, format_local_time, format_size
-from medispecs_desktop.core.library import STATUS_TEXT, integrity_tip
+from medispecs_desktop.core.library import damaged_tip, integrity_tip, status_text
 from medispecs_desktop.core.models import Video
 
 
@@ -260,7 +260,8 @@ class VideoDetailsPane(QWidget):
             )
             v["codec"].setText(" · ".join(x for x in (video.codec, video.mime_type) if x) or "")
             v["device"].setText(video.device_id or "")
-            v["status"].setText(STATUS_TEXT.get(video.status, video.status))
+            v["status"].setText(status_text(video))
+            v["status"].setToolTip(damaged_tip(video) if video.damaged else "")
             v["created"].setText(format_local_time(video.created_at))
             v["updated"].setText(format_local_time(video.updated_at))
             v["version"].setText(str(video.version))

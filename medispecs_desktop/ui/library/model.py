@@ -24,12 +24,13 @@ from PySide6.QtGui import QColor
 from medispecs_desktop.core.formatting import format_duration, format_local_time, format_size
 from medispecs_desktop.core.library import (
     LOCAL_STATUS_SORT,
-    STATUS_TEXT,
     LibraryQuery,
     LocalQueueItem,
     Paging,
+    damaged_tip,
     merge_plan,
     sort_key,
+    status_text,
 )
 from medispecs_desktop.core.library_cache import CachedListing
 from medispecs_desktop.core.models import Video
@@ -154,6 +155,8 @@ class VideoTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATUS:
             return QColor(STATUS_COLOR.get(video.status, "#444444"))
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_STATUS and video.damaged:
+                return damaged_tip(video)
             if col == COL_STATUS and video.status == "error":
                 return "The cloud could not process this recording."
             if col == COL_RECORDED:
@@ -490,7 +493,7 @@ def _video_text(video: Video, col: int) -> str | None:
     if col == COL_DEVICE:
         return video.device_id or ""
     if col == COL_STATUS:
-        return STATUS_TEXT.get(video.status, video.status)
+        return status_text(video)
     return None
 
 

@@ -226,7 +226,11 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
                 ConflictError("not uploaded", code="not_uploaded", status=409), video.title))
             return
         self._set_state("loading")
-        self.message.emit("info", f"Opening “{video.title}”…")
+        if video.damaged:  # kept on purpose: play what decodes, say why it may stop
+            self.message.emit("info", f"Opening “{video.title}”, a damaged recording: it plays "
+                              "as far as it can and may stop early…")
+        else:
+            self.message.emit("info", f"Opening “{video.title}”…")
         self._fetch_url(position=None, play=autoplay, offer_resume=True)
 
     def close(self) -> None:

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from medispecs_desktop.core.formatting import plural
-from medispecs_desktop.core.uploads.jobs import Job, JobState
+from medispecs_desktop.core.uploads.jobs import Job
 from medispecs_desktop.core.uploads.presentation import FINISHED, is_harmless, quit_question
-from medispecs_desktop.core.uploads.states import Command, commands
+from medispecs_desktop.core.uploads.states import Command, job_commands
 from medispecs_desktop.ui.uploads.model import (
     COL_ERROR,
     COL_FINISH,
@@ -48,9 +48,9 @@ from medispecs_desktop.ui.uploads.skipped import SkippedDialog
 log = logging.getLogger(__name__)
 
 
-def _allowed(states: Iterable[JobState]) -> frozenset[Command]:
+def _allowed(jobs: Iterable[Job]) -> frozenset[Command]:
     """The commands at least one of ``states`` allows."""
-    return frozenset().union(*(commands(s) for s in states))
+    return frozenset().union(*(job_commands(j) for j in jobs))
 
 EMPTY_HINT = ("Files you add are uploaded here, one after another. Drop files or folders on "
               "the window, or use File › Add files… to choose them.")
@@ -93,6 +93,7 @@ class UploadsPanel(QWidget):
         self.setObjectName("uploadsPanel")
         self.service = service
         self.confirm: Callable[[str], bool] = self._ask
+        self.confirm_damaged: Callable[[str], bool] = self._ask_damaged
         self.ask_quit: Callable[[str], bool] = self._ask_quit
         self.quit_box: QMessageBox | None = None  # while the quit question is shown
         self.sign_in_box: QMessageBox | None = None  # "Sign in to upload" after a drop
@@ -111,6 +112,9 @@ class UploadsPanel(QWidget):
                                          "front of the queue", "upload_next")
         self.action_remove = self._action("Remove", "Remove the selected finished uploads "
                                           "from the list", "remove")
+        self.action_damaged = self._action(
+            "Upload as damaged…", "Keep the selected damaged recordings: upload them as they "
+            "are, verified, and mark them damaged in the library", "upload_as_damaged")
         self.action_pause_all = QAction("Pause all", self)
         self.action_pause_all.setToolTip("Pause every upload")
         self.action_pause_all.triggered.connect(service.pause_all)
@@ -236,7 +240,8 @@ class UploadsPanel(QWidget):
     def queue_actions(self) -> list[QAction]:
         """Every control of the queue (tool bar, context menu, keys)."""
         return [self.action_pause, self.action_resume, self.action_cancel, self.action_retry,
-                self.action_next, self.action_remove, self.action_pause_all,
+                self.action_next, self.action_remove, self.action_damaged,
+                self.action_pause_all,
                 self.action_resume_all, self.action_remove_finished]
 
     # -- selection & actions ----------------------------------------------------------
@@ -256,7 +261,7 @@ class UploadsPanel(QWidget):
 
     def update_actions(self, *_: Any) -> None:
         # which commands the rows allow comes from the engine's transition table
-        selected = _allowed({j.state for j in self.selected_jobs()})
+        selected = _allowed(self.selected_jobs())
         ready = self.service.ready
         self.action_pause.setEnabled(ready and Command.PAUSE in selected)
         self.action_resume.setEnabled(ready and Command.RESUME in selected)
@@ -264,8 +269,9 @@ class UploadsPanel(QWidget):
         self.action_retry.setEnabled(ready and Command.RETRY in selected)
         self.action_next.setEnabled(ready and Command.UPLOAD_NEXT in selected)
         self.action_remove.setEnabled(ready and Command.REMOVE in selected)
+        self.action_damaged.setEnabled(ready and Command.UPLOAD_DAMAGED in selected)
         all_states = {j.state for j in self.model.jobs()}
-        every = _allowed(all_states)
+        every = _allowed(self.model.jobs())
         self.action_pause_all.setEnabled(ready and Command.PAUSE in every)
         self.action_resume_all.setEnabled(ready and Command.RESUME in every)
         self.action_remove_finished.setEnabled(ready and bool(all_states & FINISHED))
@@ -287,9 +293,17 @@ class UploadsPanel(QWidget):
     def trigger(self, op: str) -> None:
         jobs = self.selected_jobs()
         command = Command(op)
-        ids = [j.id for j in jobs if command in commands(j.state)]
+        ids = [j.id for j in jobs if command in job_commands(j)]
         if not ids:
             return
+        if command is Command.UPLOAD_DAMAGED:
+            names = ", ".join(j.name for j in jobs if j.id in ids[:3])
+            more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
+            if not self.confirm_damaged(
+                    f"Upload {names}{more} as damaged? The file is uploaded exactly as it is "
+                    "(its bytes verified in the cloud) and kept in your library marked as "
+                    "damaged; playback may stop early. Its card can then be erased."):
+                return
         if op == "cancel":
             names = ", ".join(j.name for j in jobs if j.id in ids[:3])
             more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
@@ -304,6 +318,20 @@ class UploadsPanel(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+    def _ask_damaged(self, text: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Upload as damaged", text,
+                          QMessageBox.StandardButton.NoButton, self.window())
+        box.setObjectName("uploadAsDamaged")
+        keep = box.addButton("Upload as damaged", QMessageBox.ButtonRole.AcceptRole)
+        no = box.addButton("Don't upload", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(no)
+        box.setEscapeButton(no)
+        try:
+            box.exec()
+            return box.clickedButton() is keep
+        finally:
+            box.deleteLater()
 
     # -- quitting ---------------------------------------------------------------------
     def confirm_quit(self) -> bool:
@@ -367,6 +395,8 @@ class UploadsPanel(QWidget):
         for action in (self.action_pause, self.action_resume, self.action_next,
                        self.action_retry, self.action_cancel, self.action_remove):
             menu.addAction(action)
+        if self.action_damaged.isEnabled():  # only for recordings refused as damaged
+            menu.addAction(self.action_damaged)
         menu.addSeparator()
         menu.addActions([self.action_pause_all, self.action_resume_all,
                          self.action_remove_finished])
