@@ -31,6 +31,7 @@ from medispecs_desktop.core.errors import MediSpecsError
 from medispecs_desktop.core.formatting import format_size
 from medispecs_desktop.core.logs import setup_logging
 from medispecs_desktop.core.uploads.jobs import Job, JobState
+from medispecs_desktop.core.uploads.presentation import state_text, summarize
 
 if TYPE_CHECKING:  # the engine (requests, urllib3, sqlite) loads when a command runs, not --help
     from medispecs_desktop.core.uploads.engine import UploadEngine
@@ -139,7 +140,7 @@ def job_json(job: Job) -> dict[str, Any]:
 
 
 def _line(job: Job) -> str:
-    text = f"{job.id:>4}  {job.state.label:<22} {format_size(job.size):>9}  {safe(job.path)}"
+    text = f"{job.id:>4}  {state_text(job):<22} {format_size(job.size):>9}  {safe(job.path)}"
     if job.error and job.state is not JobState.DONE:
         text += f"\n      {safe(job.error)}"
     elif job.error_code in ("duplicate", "deleted_in_cloud") and job.error:
@@ -184,6 +185,8 @@ def cmd_upload(args: argparse.Namespace, ctx: Context) -> int:
             if not args.json:
                 ctx.out("Signed out — the uploads will resume after sign-in.")
             return EXIT_AUTH
+        if not args.json:  # "2 uploaded, 4 already in your library · 202 MB sent"
+            ctx.out(summarize(jobs).line() + ".")
         failed = [j for j in jobs if j.state is JobState.FAILED]
         return EXIT_ERROR if failed else EXIT_OK
     finally:

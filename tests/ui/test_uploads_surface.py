@@ -102,8 +102,9 @@ def test_in_the_app_a_batch_with_a_duplicate_reports_every_file(
     qtbot: Any, start_app: Any, make_video: Callable[..., Path], tmp_path: Path,
     clip_seed: Callable[[], int],
 ) -> None:
-    """A clip already in the library and a new one: the status bar says 2 of 2 and the
-    message counts both (it used to say "1 recording uploaded")."""
+    """A clip already in the library and a new one: the message counts both (it used to say
+    "1 recording uploaded"); the status bar counts what was really sent, 1 of 1 (issue 11,
+    honest totals: a file already in the library sends no byte)."""
     _ctx, panel = start_app()
     service = panel.service
     qtbot.waitUntil(lambda: service.engine is not None, timeout=30_000)
@@ -122,5 +123,5 @@ def test_in_the_app_a_batch_with_a_duplicate_reports_every_file(
                     and all(j.state is JobState.DONE for j in panel.model.jobs()),
                     timeout=60_000)
     service.flush()
-    assert service.totals()[:2] == (2, 2)
+    assert service.totals()[:2] == (1, 1)
     assert service.last_summary == "1 recording uploaded, 1 already in your library."

@@ -27,6 +27,7 @@ from medispecs_desktop.core.uploads.awake import SleepInhibitor
 from medispecs_desktop.core.uploads.jobs import ACTIVE_STATES, RUNNABLE_STATES, Job, JobState
 from medispecs_desktop.core.uploads.link import LinkEstimator
 from medispecs_desktop.core.uploads.network import Backoff, Reachability
+from medispecs_desktop.core.uploads.presentation import BatchSummary, summarize
 from medispecs_desktop.core.uploads.progress import ProgressHub, ProgressListener
 from medispecs_desktop.core.uploads.reader import HashPool
 from medispecs_desktop.core.uploads.runner_lock import RunnerLock
@@ -295,6 +296,15 @@ class EngineCore:
 
     def job(self, job_id: int) -> Job:
         return self.store.get(job_id, self.user_id)
+
+    def summary(self, job_ids: Iterable[int] | None = None) -> BatchSummary:
+        """What the jobs (default: all of this user's) came to: uploaded, already in the
+        library (nothing sent), failed, and the bytes really sent."""
+        jobs = self.jobs()
+        if job_ids is not None:
+            wanted = set(job_ids)
+            jobs = [j for j in jobs if j.id in wanted]
+        return summarize(jobs)
 
     def is_idle(self, job_ids: Iterable[int] | None = None) -> bool:
         """True when none of ``job_ids`` (default: all jobs) is queued or running."""

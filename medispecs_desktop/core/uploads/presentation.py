@@ -4,7 +4,10 @@ transition table's: :func:`medispecs_desktop.core.uploads.states.commands`.)"""
 
 from __future__ import annotations
 
-from medispecs_desktop.core.formatting import plural
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from medispecs_desktop.core.formatting import format_size, plural
 from medispecs_desktop.core.messages import describe_job_error
 from medispecs_desktop.core.uploads.jobs import (
     RUNNABLE_STATES,
@@ -56,18 +59,64 @@ def list_order(job: Job) -> tuple[int, float, int]:
     return (1 if job.state in TERMINAL_STATES else 0, job.position, job.id)
 
 
+def is_duplicate(job: Job) -> bool:
+    """The job ended without sending its bytes: the same file is already in the library."""
+    return job.state is JobState.DONE and job.error_code == "duplicate"
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch of files came to, honestly: files really uploaded (and their bytes),
+    files that were already in the library (nothing sent), files that failed."""
+
+    uploaded: int = 0
+    already: int = 0
+    failed: int = 0
+    bytes_sent: int = 0
+
+    def sentence(self, noun: str | None = None) -> str:
+        """``"2 uploaded, 4 already in your library"`` (``noun``: "2 recordings uploaded…")."""
+        first = plural(self.uploaded, noun) if noun else str(self.uploaded)
+        parts = [f"{first} uploaded"]
+        if self.already:
+            parts.append(f"{self.already} already in your library")
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        return ", ".join(parts)
+
+    def line(self) -> str:
+        """The sentence and the bytes really sent: ``"2 uploaded, … · 202 MB sent"``."""
+        return f"{self.sentence()} · {format_size(self.bytes_sent)} sent"
+
+
+def summarize(jobs: Iterable[Job]) -> BatchSummary:
+    uploaded = already = failed = sent = 0
+    for job in jobs:
+        if is_duplicate(job):
+            already += 1
+        elif job.state is JobState.DONE:
+            uploaded += 1
+            sent += job.size
+        elif job.state is JobState.FAILED:
+            failed += 1
+    return BatchSummary(uploaded, already, failed, sent)
+
+
+def batch_totals(jobs: Iterable[Job], bytes_done: Callable[[Job], int]
+                 ) -> tuple[int, int, int, int]:
+    """Files done/total and bytes done/total of a batch, counting only what is really sent:
+    cancelled files and files found already in the library (no byte sent) are left out, so
+    a batch of 6 with 4 already there reads "Uploaded 2 of 2", with those 2 files' bytes."""
+    counted = [j for j in jobs if j.state is not JobState.CANCELLED and not is_duplicate(j)]
+    files_done = sum(1 for j in counted if j.state is JobState.DONE)
+    return (files_done, len(counted), sum(bytes_done(j) for j in counted),
+            sum(j.size for j in counted))
+
+
 def batch_summary(jobs: list[Job]) -> str:
-    """What a finished batch reports: every file of it counted once, so the sentence adds
-    up to the status bar's "Uploaded N of N" (duplicates are done, not uploaded again)."""
-    uploaded = sum(1 for j in jobs if j.state is JobState.DONE and j.error_code != "duplicate")
-    already = sum(1 for j in jobs if j.state is JobState.DONE and j.error_code == "duplicate")
-    failed = sum(1 for j in jobs if j.state is JobState.FAILED)
-    parts = [f"{plural(uploaded, 'recording')} uploaded"]
-    if already:
-        parts.append(f"{already} already in your library")
-    if failed:
-        parts.append(f"{failed} failed")
-    return ", ".join(parts) + "."
+    """What a finished batch reports, every file of it counted once: "2 recordings
+    uploaded, 4 already in your library." (the status bar counts the 2 really sent)."""
+    return summarize(jobs).sentence("recording") + "."
 
 
 HARMLESS_SKIPS = frozenset({REASON_HIDDEN, REASON_HIDDEN_FOLDER, REASON_SYSTEM, REASON_NOT_VIDEO})

@@ -32,7 +32,9 @@ from medispecs_desktop.core.uploads.presentation import (
     BUSY_STATES,
     FINISHED,
     batch_summary,
+    batch_totals,
     error_text,
+    is_duplicate,
 )
 from medispecs_desktop.core.uploads.progress import ProgressSnapshot
 from medispecs_desktop.core.uploads.store_recovery import QueueLockedError
@@ -361,13 +363,9 @@ class UploadService(QObject):
                 if j.id in self._batch and j.state is not JobState.CANCELLED]
 
     def totals(self) -> tuple[int, int, int, int]:
-        """Files done/total and bytes done/total of the current batch (cancelled ones left
-        out)."""
-        jobs = self.batch_jobs()
-        files_done = sum(1 for j in jobs if j.state is JobState.DONE)
-        bytes_total = sum(j.size for j in jobs)
-        bytes_done = sum(self.model.bytes_done(j) for j in jobs)
-        return files_done, len(jobs), bytes_done, bytes_total
+        """Files done/total and bytes done/total of the current batch, only what is really
+        sent (cancelled ones and those found already in the library left out)."""
+        return batch_totals(self.batch_jobs(), self.model.bytes_done)
 
     def _push_totals(self) -> None:
         self.totals_changed.emit(*self.totals())
@@ -375,7 +373,7 @@ class UploadService(QObject):
     def _push_library_items(self) -> None:
         items = []
         for job in self.model.jobs():
-            if job.state in FINISHED:
+            if job.state in FINISHED or is_duplicate(job):  # never a second library row
                 continue
             media = job.media or {}
             duration = media.get("durationSec")
