@@ -326,6 +326,11 @@ class Multipart:
                           "checksumCRC64NVME": p.checksum_b64} for p in batch],
                     ), control)
                     by_number = {int(s["partNumber"]): s for s in signed}
+                    # signed ahead, sent only into a free slot: a part never waits queued
+                    # in the pool, so none starts after a sibling failed (that part's error
+                    # is raised here, before the next is handed over)
+                    while pending and len(pending) + len(batch) > max_flight:
+                        collect(block=True)
                     for prep in batch:
                         fut = pool.submit(send_part, prep, _signed(by_number[prep.number]))
                         pending[fut] = prep.number
