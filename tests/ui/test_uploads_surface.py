@@ -125,3 +125,20 @@ def test_in_the_app_a_batch_with_a_duplicate_reports_every_file(
     service.flush()
     assert service.totals()[:2] == (1, 1)
     assert service.last_summary == "1 recording uploaded, 1 already in your library."
+
+
+def test_a_job_that_lost_the_connection_makes_the_one_monitor_check_at_once(
+    qtbot: Any, start_app: Any,
+) -> None:
+    """The engine does not decide "offline" for the app: a job waiting for the network asks
+    the online monitor to probe now, and the status bar shows what the probe found."""
+    ctx, panel = start_app()
+    service = panel.service
+    qtbot.waitUntil(lambda: ctx.online is True and not ctx.monitor._probing, timeout=15_000)
+    probes: list[bool] = []
+    ctx.monitor.checked.connect(probes.append)  # (the next timed probe is 30 s away)
+    with qtbot.waitSignal(service.network_doubted, timeout=5_000):
+        service._apply_jobs([_job(990_001, 1, JobState.WAITING_NETWORK, error="x",
+                                  error_code="offline")])
+    qtbot.waitUntil(lambda: bool(probes), timeout=10_000)
+    assert probes[-1] is True and ctx.online is True  # the stack answers: still online

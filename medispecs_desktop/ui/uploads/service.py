@@ -316,7 +316,10 @@ class UploadService(QObject):
         for job in jobs:
             before = self._states.get(job.id)
             self._states[job.id] = job.state
-            if job.id not in self._batch and job.state not in TERMINAL_STATES and (
+            # a file found already in the library may be done before this first sees it:
+            # it belongs to the batch it was added with all the same
+            instant = before is None and job.error_code == "duplicate"
+            if job.id not in self._batch and (instant or job.state not in TERMINAL_STATES) and (
                     before is None or before in TERMINAL_STATES):
                 # a new (or retried) file: once the last batch has finished, it starts the
                 # next one, so "Uploaded 3 of 3" becomes this batch's numbers
