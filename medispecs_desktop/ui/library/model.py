@@ -212,6 +212,11 @@ class VideoTableModel(QAbstractTableModel):
         return self._paging.has_more
 
     @property
+    def paging(self) -> Paging:
+        """The paging state (a plain object: workers may read ``stale``)."""
+        return self._paging
+
+    @property
     def stale(self) -> bool:
         return self._paging.stale
 

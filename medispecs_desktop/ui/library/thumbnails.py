@@ -70,6 +70,10 @@ class ThumbnailQueue(QObject):
             QTimer.singleShot(0, self, self._pump)
         return self.placeholder
 
+    def set_loader(self, loader: ThumbnailLoader | None) -> None:
+        """What fetches a thumbnail's bytes (on a worker): it must hold no Qt object."""
+        self._loader = loader
+
     def forget(self, video_id: str) -> None:
         self._pixmaps.pop(video_id, None)
 

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from typing import Protocol
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, SignalInstance
@@ -33,6 +34,7 @@ from medispecs_desktop.core.library import (
     PAGE_SIZE,
     LibraryQuery,
     LocalQueueItem,
+    Paging,
     banner_text,
     delete_confirmation_text,
     local_date_range_to_utc,
@@ -139,10 +141,13 @@ class LibraryWidget(QWidget):
             )
             return page
 
-        loader = self._load_thumbnail if thumbnails is not None else None
-        self.model = VideoTableModel(
-            fetch, tasks, query=LibraryQuery(limit=page_size), thumbnail_loader=loader, parent=self
-        )
+        self.model = VideoTableModel(fetch, tasks, query=LibraryQuery(limit=page_size),
+                                     parent=self)
+        if thumbnails is not None:
+            # what runs on a worker holds no Qt object (a widget's last reference must never
+            # go away on a worker thread): the cache and the paging state only
+            self.model.thumbnails.set_loader(
+                partial(load_thumbnail, thumbnails, self.model.paging))
         self.proxy = LibraryProxyModel(self)
         self.proxy.setSourceModel(self.model)
         # rows the server is still processing turn ready by themselves (core.readiness)
@@ -639,18 +644,6 @@ class LibraryWidget(QWidget):
         if writer is not None:
             writer.upsert(video)
 
-    def _load_thumbnail(self, video: Video) -> bytes | None:
-        # runs on a worker
-        thumbnails = self.thumbnails
-        if thumbnails is None:
-            return None
-        key = ThumbnailCache.key_for(video.video_id, video.thumbnail_s3_key)
-        url = None if self.model.stale else video.thumbnail_url
-        try:
-            return thumbnails.load(key, url)
-        except OfflineError:
-            return thumbnails.get(key)
-
     # -- local queue hook ------------------------------------------------------------------
 
     def set_local_items(self, items: Sequence[LocalQueueItem]) -> None:
@@ -665,3 +658,14 @@ class LibraryWidget(QWidget):
     def cache_idle(self) -> bool:
         """No offline-copy write waiting or running (tests, shutdown)."""
         return self._cache_writer is None or self._cache_writer.idle()
+
+
+def load_thumbnail(thumbnails: ThumbnailCache, paging: Paging, video: Video) -> bytes | None:
+    """A row's thumbnail through the disk cache (runs on a worker): downloaded unless an
+    offline copy is shown, the cached bytes when the network is gone."""
+    key = ThumbnailCache.key_for(video.video_id, video.thumbnail_s3_key)
+    url = None if paging.stale else video.thumbnail_url
+    try:
+        return thumbnails.load(key, url)
+    except OfflineError:
+        return thumbnails.get(key)
