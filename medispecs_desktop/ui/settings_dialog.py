@@ -12,15 +12,18 @@ from urllib.parse import urlparse
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -119,9 +122,25 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.setObjectName("settingsDialog")
         self.setMinimumWidth(560)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 12)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(20, 16, 20, 12)
+        outer.setSpacing(12)
+        # the sections scroll on a short screen (1280x720: the dialog was taller than the screen
+        # and its buttons were off it); the message area and Save/Cancel always stay in view
+        body = QWidget()
+        body.setObjectName("settingsBody")
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
+        self.sections = QScrollArea()
+        self.sections.setObjectName("settingsScroll")
+        self.sections.setAccessibleName("Settings")
+        self.sections.setWidgetResizable(True)
+        self.sections.setFrameShape(QFrame.Shape.NoFrame)
+        self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.sections.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.sections.setWidget(body)
+        outer.addWidget(self.sections, 1)
 
         connection = QGroupBox("Connection")
         connection_layout = QVBoxLayout(connection)
@@ -228,14 +247,14 @@ class SettingsDialog(QDialog):
         keep.setRetainSizeWhenHidden(True)
         self.error.setSizePolicy(keep)
         self.error.hide()
-        layout.addWidget(self.error)
+        outer.addWidget(self.error)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.buttons.accepted.connect(self._save)
         self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
+        outer.addWidget(self.buttons)
         self._revalidate()
 
     def _row(self, name: str, widget: QWidget) -> QWidget:
@@ -288,6 +307,21 @@ class SettingsDialog(QDialog):
         self._size_message_area()  # the style sheet is applied by now
         super().showEvent(event)
         fit_height(self)  # the wrapped hint squeezed the connection rows together
+        self._fit_screen()
+
+    def _fit_screen(self) -> None:
+        """Never taller than the screen's free area: the sections scroll instead."""
+        screen = self.screen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        frame = self.frameGeometry().height() - self.geometry().height()
+        limit = max(self.minimumSizeHint().height(), available.height() - frame)
+        if self.height() > limit:
+            self.resize(self.width(), limit)
+        if not available.contains(self.frameGeometry()):
+            self.move(self.x(), max(available.top(), min(self.y(), available.bottom()
+                                                          - self.frameGeometry().height())))
 
     def edited_settings(self) -> Settings:
         """The settings as edited (the effective ones, for the running app)."""

@@ -7,12 +7,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -734,6 +737,67 @@ def _check_settings_rows(qtbot: Any) -> None:
     dialog.fields["api_url"].setText("not a url")  # the error line appears: still room
     assert dialog.buttons.geometry().bottom() <= dialog.height()
     assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+
+
+_SHORT_SCREEN_CHECK = """
+import json, sys
+from PySide6.QtWidgets import QApplication
+from medispecs_desktop.core.config import Paths, Settings
+from medispecs_desktop.ui.app import make_application
+from medispecs_desktop.ui.settings_dialog import SettingsDialog
+app = make_application()
+dialog = SettingsDialog(Settings(), Paths.default().ensure())
+dialog.show()
+for _ in range(20):
+    app.processEvents()
+screen = dialog.screen().availableGeometry()
+save = dialog.save_button
+tl = save.mapToGlobal(save.rect().topLeft())
+br = save.mapToGlobal(save.rect().bottomRight())
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+dialog.activateWindow()
+dialog.fields["api_url"].setFocus()
+for _ in range(40):  # Tab, as a person would, to the last section
+    app.processEvents()
+    focused = app.focusWidget()
+    if focused is dialog.allow_plaintext:
+        break
+    QTest.keyClick(focused or dialog, Qt.Key.Key_Tab)
+for _ in range(20):
+    app.processEvents()
+seen = dialog.allow_plaintext.visibleRegion().boundingRect().height()
+print(json.dumps({
+    "screen": [screen.x(), screen.y(), screen.width(), screen.height()],
+    "content": dialog.sections.widget().sizeHint().height(),
+    "frame": [dialog.frameGeometry().y(), dialog.frameGeometry().height()],
+    "save_on_screen": screen.contains(tl) and screen.contains(br) and save.isVisible(),
+    "last_row_seen": seen == dialog.allow_plaintext.height(),
+    "focused_last": app.focusWidget() is dialog.allow_plaintext,
+}))
+"""
+
+
+def test_settings_fit_a_short_screen_with_save_in_view(tmp_path: Path) -> None:
+    """On a 1280x720 laptop the dialog was taller than the screen and Save/Cancel were off it;
+    now the sections scroll and the buttons stay on the screen. A screen of 1280x560 (the
+    offscreen platform's size is set when the application starts: a process of its own)."""
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{
+        "name": "short", "x": 0, "y": 0, "width": 1280, "height": 560,
+        "logicalDpiX": 96, "logicalDpiY": 96, "dpr": 1}]}), encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"}
+    out = subprocess.run([sys.executable, "-c", _SHORT_SCREEN_CHECK], env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["screen"][3] == 560, got  # the short screen was used
+    assert got["content"] > 560, got  # the sections really are taller than it
+    top, height = got["frame"]
+    assert top >= 0 and top + height <= 560, got
+    assert got["save_on_screen"], got
+    # Tab to the last section scrolls it into view
+    assert got["focused_last"] and got["last_row_seen"], got
 
 
 def test_at_its_minimum_size_the_window_is_still_usable(

@@ -392,11 +392,13 @@ class UploadsPanel(QWidget):
 
     def context_menu(self) -> QMenu:
         menu = QMenu(self)
+        # every row command, greyed where the selected rows do not allow it ("Upload as
+        # damaged…" only for recordings refused as damaged): the menu is also the keyboard's
+        # way to the commands without a shortcut (Menu key / Shift+F10)
         for action in (self.action_pause, self.action_resume, self.action_next,
-                       self.action_retry, self.action_cancel, self.action_remove):
+                       self.action_retry, self.action_cancel, self.action_remove,
+                       self.action_damaged):
             menu.addAction(action)
-        if self.action_damaged.isEnabled():  # only for recordings refused as damaged
-            menu.addAction(self.action_damaged)
         menu.addSeparator()
         menu.addActions([self.action_pause_all, self.action_resume_all,
                          self.action_remove_finished])
