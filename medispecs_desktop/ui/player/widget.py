@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 SCRUB_INTERVAL_MS = 80  # live seeks while dragging the seek bar: ~12 pictures a second
 CONTROLS_HIDE_MS = 2_500  # in full screen the controls go after this long without input
+EMPTY_HINT = ("Double-click a recording to play it here\n"
+              "(or select it and press Enter)")
 SPEED_STYLE = "QComboBox { font-weight: bold; color: white; background: #b35c00; }"
 
 
@@ -214,10 +216,23 @@ class PlayerWidget(QWidget):
         )
         self.help_overlay.setVisible(False)
 
+        # the empty player says how to fill it, in the picture itself (over the black area;
+        # the picture is a graphics item, not a native surface, so a sibling shows on top)
+        self.empty_hint = QLabel(EMPTY_HINT)
+        self.empty_hint.setObjectName("playerEmptyHint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setStyleSheet("color: #c8c8c8; background: transparent; padding: 12px;")
+        self.empty_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.empty_hint.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
         video_area = QWidget()
         grid = QGridLayout(video_area)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.video_widget, 0, 0)
+        grid.addWidget(self.empty_hint, 0, 0)
+        self.empty_hint.raise_()
+        self.empty_hint.setVisible(controller.video is None)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -464,6 +479,7 @@ class PlayerWidget(QWidget):
 
     def _on_video(self, video: Video | None) -> None:
         self.title_label.setText(video.title if video is not None else "No recording open")
+        self.empty_hint.setVisible(video is None)
         self.source_label.setVisible(False)
         self.resume_bar.setVisible(False)
         self._set_quietly(self.slider, 0)
