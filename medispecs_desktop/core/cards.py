@@ -36,7 +36,7 @@ from medispecs_desktop.core.errors import MediSpecsError, NotFoundError
 from medispecs_desktop.core.formatting import plural
 from medispecs_desktop.core.hashing import fingerprint, sha256_file
 from medispecs_desktop.core.media import MediaError, MediaInfo, probe
-from medispecs_desktop.core.uploads.scanner import is_video_name, scan_paths
+from medispecs_desktop.core.uploads.scanner import REASON_NOT_VIDEO, is_video_name, scan_paths
 
 log = logging.getLogger(__name__)
 
@@ -413,18 +413,23 @@ def scan_card(
     *,
     with_fingerprint: bool = True,
     on_clip: Callable[[CardClip], None] | None = None,
+    others: list[Path] | None = None,
 ) -> list[CardClip]:
     """Every clip on the card (any folder depth), oldest recording first.
 
     Files named like videos that cannot be read are listed with status UNREADABLE and the
-    reason; other files (notes, camera databases) are not clips and are left out.
-    ``on_clip`` is called for each clip as it is read (progress for long cards).
+    reason; other files (notes, camera databases) are not clips and are left out (``others``,
+    when given, receives them). ``on_clip`` is called for each clip as it is read (progress
+    for long cards).
     """
     card_root = Path(os.path.abspath(root))
     if not card_root.is_dir():
         raise CardError(f"{card_root} is not a folder (was the card removed?).")
     clips: list[CardClip] = []
-    for path in scan_paths([card_root]).files:
+    found = scan_paths([card_root])
+    if others is not None:
+        others.extend(path for path, reason in found.skipped if reason == REASON_NOT_VIDEO)
+    for path in found.files:
         clip = read_clip(path, card_root, with_fingerprint=with_fingerprint)
         if clip is None:
             continue
@@ -844,53 +849,3 @@ def _still_same_file(clip: CardClip) -> str | None:
         except OSError as exc:
             return f"cannot be read: {exc.strerror or exc}"
     return None
-
-
-# --- one call for the import dialog ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CardScan:
-    """The clips of one card, classified; ``cloud_checked`` is False when the cloud could not
-    be asked (offline, signed out): then nothing is marked IN_CLOUD and ``note`` says why."""
-
-    card_root: Path
-    clips: list[CardClip]
-    cloud_checked: bool
-    note: str | None = None
-
-    def count(self, status: ClipStatus) -> int:
-        return sum(1 for c in self.clips if c.status is status)
-
-
-def scan_and_classify(
-    root: str | os.PathLike[str],
-    *,
-    queued_fingerprints: Callable[[], Collection[str]] | Collection[str] = (),
-    queued: Callable[[], QueueIndex] | QueueIndex | None = None,
-    find_duplicates: DuplicateLookup | None = None,
-    sha256_of: Callable[[Path], str] = sha256_hex,
-) -> CardScan:
-    """:func:`scan_card` then :func:`classify` (runs on a worker thread: it reads the card and
-    may call the API). A failing cloud lookup (a ``MediSpecsError``: offline, not signed in,
-    server error) leaves the clips classified against the local queue only, with a note.
-
-    ``queued`` is the upload queue's :class:`QueueIndex` (e.g. ``lambda:
-    QueueIndex.from_jobs(engine.jobs())``); ``queued_fingerprints`` a plain set instead."""
-    clips = scan_card(root)
-    index = queued() if callable(queued) else (queued or QueueIndex())
-    fps = set(queued_fingerprints() if callable(queued_fingerprints) else queued_fingerprints)
-    fps |= index.fingerprints
-    try:
-        result = classify(clips, queued_fingerprints=fps, queued_paths=index.paths,
-                          find_duplicates=find_duplicates, sha256_of=sha256_of)
-    except MediSpecsError as exc:
-        log.warning("cloud duplicate check failed: %s", exc.code)
-        result = classify(clips, queued_fingerprints=fps, queued_paths=index.paths,
-                          find_duplicates=None)
-        return CardScan(Path(root), result, False,
-                        f"Could not check the cloud ({exc.message}); clips already uploaded "
-                        "may show as new (the upload queue checks again before sending).")
-    checked = find_duplicates is not None
-    note = None if checked else "Not checked against the cloud."
-    return CardScan(Path(root), result, checked, note)

@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medispecs_desktop.core.card_scan import CardScan
 from medispecs_desktop.core.cards import (
     Card,
     CardClip,
-    CardScan,
     CardWatcher,
     ClipStatus,
     CloudCheck,
@@ -194,6 +194,12 @@ class CardImportDialog(QDialog):
         self.table.setItemDelegateForColumn(COL_STATUS, _ElideRight(self.table))
         self.table.itemChanged.connect(self._on_item_changed)
 
+        # notes and camera files on the card: said, so nobody wonders whether they went up
+        self.other_files = QLabel("")
+        self.other_files.setObjectName("cardOtherFiles")
+        self.other_files.setWordWrap(True)
+        self.other_files.hide()
+
         self.safe_label = QLabel("")
         self.safe_label.setObjectName("safeToErase")
         self.safe_label.setWordWrap(True)
@@ -221,6 +227,7 @@ class CardImportDialog(QDialog):
         layout.addWidget(self.title)
         layout.addWidget(self.note)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.other_files)
         layout.addWidget(self.safe_label)
         layout.addLayout(buttons)
 
@@ -450,6 +457,9 @@ class CardImportDialog(QDialog):
             self._render_row(row)
         self._populating = False
         self.title.setText(_summary(scan))
+        self.other_files.setText(_other_files_text(scan.other_files))
+        self.other_files.setToolTip("\n".join(scan.other_files))
+        self.other_files.setVisible(bool(scan.other_files))
         notes = [scan.note] if scan.note else []
         if self._demo:
             notes.append("Demo mode: uploads go to the in-memory demo stack and are not "
@@ -701,6 +711,25 @@ def _progress_summary(clips: Sequence[CardClip]) -> str:
               _SUMMARY_WORDS}
     parts = [f"{counts[status]} {words}" for status, words in _SUMMARY_WORDS if counts[status]]
     return f"{plural(total, 'clip')} on the card: " + ", ".join(parts) + "."
+
+
+OTHER_FILES_SHOWN = 3  # names listed before "and N more" (all of them in the tooltip)
+
+
+def _other_files_text(names: tuple[str, ...]) -> str:
+    """"Also on this card, not uploaded (1 file that is not a video): NOTES.TXT." """
+    if not names:
+        return ""
+    n = len(names)
+    shown = list(names[:OTHER_FILES_SHOWN])
+    if n > len(shown):
+        listed = ", ".join(shown) + f" and {n - len(shown)} more"
+    elif n > 1:
+        listed = ", ".join(shown[:-1]) + f" and {shown[-1]}"
+    else:
+        listed = shown[0]
+    what = agree(n, "is not a video", "are not videos")
+    return f"Also on this card, not uploaded ({plural(n, 'file')} that {what}): {listed}."
 
 
 def _summary(scan: CardScan) -> str:

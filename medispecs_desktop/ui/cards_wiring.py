@@ -16,12 +16,12 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
+from medispecs_desktop.core.card_scan import scan_and_classify
 from medispecs_desktop.core.cards import (
     Card,
     QueueIndex,
     check_card_with_api,
     erase_verified,
-    scan_and_classify,
 )
 from medispecs_desktop.ui.card_import import CardImportDialog, CardMonitor
 

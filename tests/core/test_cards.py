@@ -398,7 +398,7 @@ def test_check_card_in_cloud_against_records(card: FakeCard) -> None:
 
 
 def test_scan_and_classify_survives_an_offline_cloud(card: FakeCard) -> None:
-    from medispecs_desktop.core.cards import scan_and_classify
+    from medispecs_desktop.core.card_scan import scan_and_classify
     from medispecs_desktop.core.errors import OfflineError
 
     def offline(**_: Any) -> list[dict[str, Any]]:
@@ -424,7 +424,8 @@ def test_scan_and_classify_survives_an_offline_cloud(card: FakeCard) -> None:
 def test_card_to_cloud_to_safe_to_erase_through_the_local_stack(
     local_stack: dict[str, Any], card: FakeCard, tmp_path: Path
 ) -> None:
-    from medispecs_desktop.core.cards import QueueIndex, check_card_with_api, scan_and_classify
+    from medispecs_desktop.core.card_scan import scan_and_classify
+    from medispecs_desktop.core.cards import QueueIndex, check_card_with_api
     from medispecs_desktop.core.models import INTEGRITY_VERIFIED, Video
     from medispecs_desktop.core.uploads.jobs import JobState
     from tests.support.stack import stack_session

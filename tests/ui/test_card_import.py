@@ -13,12 +13,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from medispecs_desktop.core.card_scan import scan_and_classify
 from medispecs_desktop.core.cards import (
     CardClip,
     ClipStatus,
     check_card_in_cloud,
     erase_verified,
-    scan_and_classify,
     sha256_hex,
 )
 from medispecs_desktop.core.hashing import fingerprint
@@ -487,3 +487,35 @@ def test_status_column_and_import_button_are_fully_visible(
     font.setBold(True)
     needed = QFontMetrics(font).horizontalAdvance(dialog.import_button.text()) + 28
     assert dialog.import_button.width() >= needed
+
+
+def test_files_that_are_not_clips_are_named_in_the_card_window(
+        qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) -> None:
+    # a NOTES.TXT on the card went unmentioned: was it uploaded? lost? (issue 13 #20)
+    root = tmp_path / "SD"
+    make_video(root / "DCIM" / "100MEDIA" / "GLS_0201.MP4", seconds=0.5, seed=21)
+    (root / "NOTES.TXT").write_text("left knee, follow-up in 2 weeks")
+    (root / ".DS_Store").write_bytes(b"\0")  # hidden system files are not worth a word
+    dialog = open_dialog(qtbot, tasks, root, DictCloud(), set(), [])
+    assert dialog.table.rowCount() == 1
+    assert dialog.other_files.isVisible()
+    assert dialog.other_files.text() == (
+        "Also on this card, not uploaded (1 file that is not a video): NOTES.TXT.")
+
+    many = tmp_path / "SD2"
+    make_video(many / "DCIM" / "100MEDIA" / "GLS_0301.MP4", seconds=0.5, seed=22)
+    for name in ("A.TXT", "B.TXT", "MISC/C.DAT", "MISC/D.DAT", "E.TXT"):
+        (many / name).parent.mkdir(parents=True, exist_ok=True)
+        (many / name).write_text("x")
+    second = open_dialog(qtbot, tasks, many, DictCloud(), set(), [])
+    assert second.other_files.text() == (
+        "Also on this card, not uploaded (5 files that are not videos): "
+        "A.TXT, B.TXT, E.TXT and 2 more.")
+    assert second.other_files.toolTip().splitlines() == [
+        "A.TXT", "B.TXT", "E.TXT", "MISC/C.DAT", "MISC/D.DAT"]
+
+    # a card of clips only: no line
+    clean = tmp_path / "SD3"
+    make_video(clean / "DCIM" / "100MEDIA" / "GLS_0401.MP4", seconds=0.5, seed=23)
+    third = open_dialog(qtbot, tasks, clean, DictCloud(), set(), [])
+    assert not third.other_files.isVisible()
