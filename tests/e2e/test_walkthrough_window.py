@@ -1,5 +1,6 @@
 """A clinician's day in a real window (xcb under Xvfb) against the local stack: start →
-library → edit a recording by keyboard → play it → upload a folder → Settings twice →
+library → edit a recording by keyboard → play it → upload a folder → card import (a card
+goes in: its window, the NOTES.TXT left on it, Enter imports, verified) → Settings twice →
 restart → the same layout (see walkthrough_driver.py). The screenshots of each step are kept
 in docs/walkthrough/ when MEDISPECS_KEEP_WALKTHROUGH names that folder (look at them when the
 surface changes)."""
@@ -43,11 +44,21 @@ def test_walkthrough_start_library_edit_play_upload_settings_restart(
         make_video(f"card/DCIM/CLIP{i:04d}.MP4", seconds=1.0, width=160, height=120,
                    seed=seed + 10 + i)
     (folder / "NOTES.TXT").write_text("ward round notes")
+    # the glasses' card: a clip already uploaded with the folder, a new one, the notes file
+    card = tmp_path / "card-to-insert"
+    media = card / "DCIM" / "100MEDIA"
+    media.mkdir(parents=True)
+    shutil.copyfile(folder / "CLIP0000.MP4", media / "GLS_0001.MP4")
+    make_video(f"{media.relative_to(tmp_path)}/GLS_0002.MP4", seconds=1.0, width=160,
+               height=120, seed=seed + 20)
+    (card / "NOTES.TXT").write_text("bed 12: dressing changed")
+    slot = tmp_path / "media"
+    slot.mkdir()
     out = tmp_path / "out"
     out.mkdir()
     config = {"stack": local_stack, "username": username, "password": password,
               "folder": str(folder), "new_title": "Ward round bed 12 (reviewed)",
-              "out": str(out)}
+              "out": str(out), "card": str(card), "card_slot": str(slot)}
     result = run_driver("walkthrough_driver.py", config, tmp_path, xvfb_display)
 
     assert result["f2_focus"] and result["tab_left_notes"]
@@ -56,6 +67,14 @@ def test_walkthrough_start_library_edit_play_upload_settings_restart(
     uploads = result["uploads"]
     assert uploads["label"].startswith("Uploaded 2 of 2")
     assert "NOTES.TXT" in uploads["skipped_line"] and not uploads["skipped_dialog"]
+    card_seen = result["card"]
+    assert card_seen["title"].startswith("2 clips on the card: 1 new")
+    assert "1 already in the cloud" in card_seen["title"]
+    assert card_seen["other_files_shown"] and card_seen["other_files"] == (
+        "Also on this card, not uploaded (1 file that is not a video): NOTES.TXT.")
+    assert card_seen["import_button"] == "Import 1 clip"
+    assert card_seen["safe"].startswith("All 2 clips on this card are verified in the cloud")
+    assert card_seen["erase_offered"] is True
     assert result["library_kept"] is True
     before, after = result["layout"]["before"], result["layout"]["after"]
     # (no window manager under Xvfb: a restored geometry may differ by a frame's width)

@@ -1,8 +1,9 @@
 """A clinician's walk through the real main window (xcb, under the test's Xvfb), against the
 local stack, by keyboard where a person would use it: start → library → edit a recording's
-title and notes (F2, typing, Tab, Save) → play it (Enter) → upload a folder → Settings twice
-→ restart → the same layout. A screenshot of the screen after every step goes to the out
-folder; ``result.json`` says what was seen.
+title and notes (F2, typing, Tab, Save) → play it (Enter) → upload a folder → a card is
+inserted: its window lists the clips (and the NOTES.TXT that stays), Enter imports the new one,
+verified in the cloud → Settings twice → restart → the same layout. A screenshot of the
+screen after every step goes to the out folder; ``result.json`` says what was seen.
 
 Usage: python tests/e2e/walkthrough_driver.py CONFIG.json (see test_walkthrough_window.py).
 """
@@ -10,6 +11,8 @@ Usage: python tests/e2e/walkthrough_driver.py CONFIG.json (see test_walkthrough_
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     config = json.loads(Path(sys.argv[1]).read_text())
     out = Path(config["out"])
+    # where this "computer" mounts cards (empty until the card goes in, step 5)
+    os.environ["MEDISPECS_CARD_ROOTS"] = config["card_slot"]
     from PySide6.QtCore import Qt
     from PySide6.QtMultimedia import QMediaPlayer
     from PySide6.QtTest import QTest
@@ -133,7 +138,35 @@ def main() -> int:
          "the uploaded clips join the library")
     shot(window, "04-uploaded-folder")
 
-    # 5. Settings twice (the second open works; saving keeps the library)
+    # 5. a card goes in: its window opens by itself, lists the clips and the NOTES.TXT that
+    # stays on the card; Enter imports the new clip; both end verified in the cloud
+    shutil.move(config["card"], Path(config["card_slot"]) / "GLASSES_SD")
+    assert window.views is not None
+    importer = window.views.cards
+    wait(lambda: len(importer.dialogs) == 1, "the card window opens", timeout=30)
+    card: Any = next(iter(importer.dialogs.values()))
+    wait(lambda: card.table.rowCount() == 2 and card.thumbnails_done == 2,
+         "the card window lists its clips")
+    result["card"] = {"title": card.title.text(), "other_files": card.other_files.text(),
+                      "other_files_shown": card.other_files.isVisible(),
+                      "import_button": card.import_button.text()}
+    card.activateWindow()
+    wait(card.isActiveWindow, "the card window has the keyboard")
+    shot(card, "05-card-window")
+    keys(card, Qt.Key.Key_Return)  # Import 1 clip (the default button)
+    wait(lambda: "safe to erase" in card.safe_label.text() and card.safe_label.isVisible(),
+         "the card's clips are verified in the cloud", timeout=120)
+    result["card"]["safe"] = card.safe_label.text()
+    result["card"]["erase_offered"] = card.erase_button.isVisible()
+    shot(card, "06-card-verified")
+    card.close()
+    wait(lambda: not importer.dialogs, "the card window closes")
+    shutil.move(Path(config["card_slot"]) / "GLASSES_SD", config["card"])  # the card comes out
+    wait(lambda: not importer.monitor.cards, "the card is gone", timeout=30)
+    window.activateWindow()
+    wait(window.isActiveWindow, "the window has the keyboard again")
+
+    # 6. Settings twice (the second open works; saving keeps the library)
     def settings_once(limit: int, *, screenshot: str = "") -> None:
         controller.open_settings()
         dialog: Any = controller.settings_dialog
@@ -144,12 +177,12 @@ def main() -> int:
         dialog.save_button.click()
         wait(lambda: not dialog.isVisible(), "Settings saved")
 
-    settings_once(4000, screenshot="05-settings")
+    settings_once(4000, screenshot="07-settings")
     settings_once(0)
     view: Any = window.library_view
     result["library_kept"] = view.library is library and library.isVisible()
 
-    # 6. restart: the same layout
+    # 7. restart: the same layout
     def layout() -> dict[str, Any]:
         current: Any = window.library_view
         lib = current.library
@@ -168,7 +201,7 @@ def main() -> int:
     settle(0.6)
     after = layout()
     result["layout"] = {"before": before, "after": after}
-    shot(window, "06-restarted")
+    shot(window, "08-restarted")
     (out / "result.json").write_text(json.dumps(result, indent=2))
     controller.shutdown()
     window.ask_before_closing = False
