@@ -317,8 +317,13 @@ class SettingsDialog(QDialog):
         available = screen.availableGeometry()
         frame = self.frameGeometry().height() - self.geometry().height()
         limit = max(self.minimumSizeHint().height(), available.height() - frame)
-        if self.height() > limit:
-            self.resize(self.width(), limit)
+        # a scroll area's size hint stops well short of its content: grow until the sections
+        # need no scrolling, or the screen ends
+        body = self.sections.widget()
+        hidden = body.sizeHint().height() - self.sections.viewport().height() if body else 0
+        wanted = self.height() + max(0, hidden)
+        if self.height() != min(wanted, limit):
+            self.resize(self.width(), min(wanted, limit))
         if not available.contains(self.frameGeometry()):
             self.move(self.x(), max(available.top(), min(self.y(), available.bottom()
                                                           - self.frameGeometry().height())))

@@ -76,6 +76,7 @@ def test_walkthrough_start_library_edit_play_upload_settings_restart(
     assert card_seen["safe"].startswith("All 2 clips on this card are verified in the cloud")
     assert card_seen["erase_offered"] is True
     assert result["library_kept"] is True
+    assert result["settings_save_on_screen"] is True  # Save/Cancel never below the screen
     before, after = result["layout"]["before"], result["layout"]["after"]
     # (no window manager under Xvfb: a restored geometry may differ by a frame's width)
     assert all(abs(a - b) <= 8 for a, b in zip(after["window"], before["window"], strict=True))

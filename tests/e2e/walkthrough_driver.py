@@ -50,11 +50,12 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.02)
 
-    def shot(window: Any, name: str) -> None:
+    def shot(window: Any, name: str, *, whole_screen: bool = False) -> None:
         settle()
         screen = window.screen() or QApplication.primaryScreen()
         path = out / f"{name}.png"
-        screen.grabWindow(window.winId()).save(str(path), "PNG")
+        # a dialog may reach past the main window (Settings uses the screen's height)
+        screen.grabWindow(0 if whole_screen else window.winId()).save(str(path), "PNG")
         result["shots"].append(path.name)
 
     def keys(widget: Any, *pressed: Any) -> None:
@@ -173,7 +174,11 @@ def main() -> int:
         wait(lambda: dialog is not None and dialog.isVisible(), "Settings open")
         dialog.bandwidth.setValue(limit)  # (the bandwidth limit only: no new connection)
         if screenshot:
-            shot(window, screenshot)
+            shot(window, screenshot, whole_screen=True)
+            save = dialog.save_button  # the buttons are on the screen, whatever its height
+            bottom = save.mapToGlobal(save.rect().bottomRight()).y()
+            screen_bottom = dialog.screen().availableGeometry().bottom()
+            result["settings_save_on_screen"] = bottom <= screen_bottom
         dialog.save_button.click()
         wait(lambda: not dialog.isVisible(), "Settings saved")
 
