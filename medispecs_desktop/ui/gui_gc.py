@@ -6,10 +6,11 @@ threshold - in this app usually an upload, hashing or API worker. A cycle that h
 is then destroyed on that worker: Qt objects must be destroyed on the thread they live on, and
 one destroyed elsewhere crashes the event loop later, far from the cause (seen as segfaults in
 ``processEvents``). ``ui/tasks.py`` already releases a task's callbacks on the GUI thread; this
-closes the other door. It is the long-standing PyQt/PySide remedy (Anki's ``GarbageCollector``
-does the same): automatic collection is switched off and a GUI-thread timer runs each generation
-when its count passes the threshold CPython would have used, so collection happens about as often
-as before, just always here. Reference counting - which frees almost everything - is untouched.
+closes the other door. It is the long-standing PyQt/PySide remedy (a ``GarbageCollector`` QObject,
+as many Qt applications in Python carry): automatic collection is switched off and a GUI-thread
+timer runs each generation when its count passes the threshold CPython would have used, so
+collection happens about as often as before, just always here. Reference counting - which frees
+almost everything - is untouched.
 """
 
 from __future__ import annotations
