@@ -208,6 +208,7 @@ class EngineCore:
         url_rewriter: UrlRewriter | None = None,
         sleep_inhibitor: SleepInhibitor | None = None,
         runner_lock: RunnerLock | None = None,
+        username: str | None = None,
     ) -> None:
         if not user_id:
             raise ValueError("an upload engine belongs to a signed-in user")
@@ -249,6 +250,17 @@ class EngineCore:
             runner_lock = RunnerLock(store.path, user_id)
         self.runner_lock = runner_lock
         self._followed: dict[int, tuple[Any, ...]] = {}
+        # a sign-out in any process sharing the queue stops this engine (see signout.py)
+        self.username = username
+        if username:
+            store.remember_account(username, user_id)
+        self._sign_out_since: int | None = store.sign_out_generation(user_id)
+        self.signed_out_elsewhere = False
+        """True once another process signed this user out (the engine stopped)."""
+        self._compose()
+
+    def _compose(self) -> None:
+        """Builds the parts that work on this state (the engine's facade does)."""
 
     def subscribe_jobs(self, listener: Callable[[Job], None]) -> Callable[[], None]:
         """``listener(job)`` after every change of one of this user's jobs."""

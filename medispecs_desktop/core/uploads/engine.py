@@ -29,14 +29,8 @@ engine threads; a GUI hops to its own thread itself.
 from __future__ import annotations
 
 import os
-import random
-import time
 from collections.abc import Callable, Iterable
 
-import requests
-
-from medispecs_desktop.core.config import Settings
-from medispecs_desktop.core.uploads.awake import SleepInhibitor
 from medispecs_desktop.core.uploads.base import (
     MIB,
     REUPLOAD_CODES,
@@ -59,11 +53,8 @@ from medispecs_desktop.core.uploads.multipart import (
     choose_part_size,
 )
 from medispecs_desktop.core.uploads.pipeline import JobPipeline
-from medispecs_desktop.core.uploads.runner_lock import RunnerLock
 from medispecs_desktop.core.uploads.scheduler import Scheduler
 from medispecs_desktop.core.uploads.signout import SignOutWatch
-from medispecs_desktop.core.uploads.store import QueueStore
-from medispecs_desktop.core.uploads.transfer import UrlRewriter
 
 __all__ = [
     "MIB", "READ_AHEAD", "REUPLOAD_CODES", "S3_MAX_PART", "S3_MAX_PARTS", "S3_MIN_PART",
@@ -75,43 +66,13 @@ __all__ = [
 class UploadEngine(EngineCore):
     """One signed-in user's upload queue, run (see the module docstring)."""
 
-    def __init__(
-        self,
-        store: QueueStore,
-        api: UploadApi,
-        user_id: str,
-        *,
-        settings: Settings | None = None,
-        options: EngineOptions | None = None,
-        probe: Prober | None = None,
-        thumbnail: Thumbnailer | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
-        url_rewriter: UrlRewriter | None = None,
-        sleep_inhibitor: SleepInhibitor | None = None,
-        runner_lock: RunnerLock | None = None,
-        username: str | None = None,
-    ) -> None:
-        super().__init__(
-            store, api, user_id, settings=settings, options=options, probe=probe,
-            thumbnail=thumbnail, session=session, sleep=sleep, clock=clock, rng=rng,
-            url_rewriter=url_rewriter, sleep_inhibitor=sleep_inhibitor, runner_lock=runner_lock,
-        )
+    def _compose(self) -> None:
         self.multipart = Multipart(self)
         self.pipeline = JobPipeline(self, self.multipart)
         self.scheduler = Scheduler(self, self.pipeline, self.multipart)
         self.commands = Commands(self, self.scheduler, self.multipart)
-        # a sign-out in any process sharing the queue stops this engine (see signout.py)
-        self.username = username
-        if username:
-            store.remember_account(username, user_id)
-        self._sign_out_since: int | None = store.sign_out_generation(user_id)
         self._watch: SignOutWatch | None = None
         self._sign_out_listeners: list[Callable[[], None]] = []
-        self.signed_out_elsewhere = False
-        """True once another process signed this user out (the engine stopped)."""
 
     # ------------------------------------------------------------------ running
     @property

@@ -28,6 +28,7 @@ from medispecs_desktop.core.formatting import plural
 from medispecs_desktop.core.uploads.jobs import Job
 from medispecs_desktop.core.uploads.presentation import FINISHED, is_harmless, quit_question
 from medispecs_desktop.core.uploads.states import Command, job_commands
+from medispecs_desktop.ui.confirm import ask
 from medispecs_desktop.ui.uploads.model import (
     COL_ERROR,
     COL_FINISH,
@@ -313,25 +314,13 @@ class UploadsPanel(QWidget):
         self.service.control(op, ids)
 
     def _ask(self, text: str) -> bool:
-        answer = QMessageBox.question(
-            self, "Cancel upload", text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        return ask(self.window(), title="Cancel upload", text=text, action="Cancel upload",
+                   cancel="Keep uploading", name="cancelUpload")
 
     def _ask_damaged(self, text: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Upload as damaged", text,
-                          QMessageBox.StandardButton.NoButton, self.window())
-        box.setObjectName("uploadAsDamaged")
-        keep = box.addButton("Upload as damaged", QMessageBox.ButtonRole.AcceptRole)
-        no = box.addButton("Don't upload", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(no)
-        box.setEscapeButton(no)
-        try:
-            box.exec()
-            return box.clickedButton() is keep
-        finally:
-            box.deleteLater()
+        return ask(self.window(), title="Upload as damaged", text=text,
+                   action="Upload as damaged", cancel="Don't upload", name="uploadAsDamaged",
+                   warning=True)
 
     # -- quitting ---------------------------------------------------------------------
     def confirm_quit(self) -> bool:
@@ -345,20 +334,9 @@ class UploadsPanel(QWidget):
         return count == 0 or self.ask_quit(quit_question(count, demo=demo))
 
     def _ask_quit(self, text: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, "Quit MediSpecs", text,
-                          QMessageBox.StandardButton.NoButton, self.window())
-        box.setObjectName("quitQuestion")
-        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton("Keep uploading", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        self.quit_box = box
-        try:
-            box.exec()
-            return box.clickedButton() is quit_button
-        finally:
-            self.quit_box = None
-            box.deleteLater()
+        return ask(self.window(), title="Quit MediSpecs", text=text, action="Quit",
+                   cancel="Keep uploading", name="quitQuestion",
+                   shown=lambda box: setattr(self, "quit_box", box))
 
     # -- drops while signed out --------------------------------------------------------
     def drop_refused(self, paths: list[str], reason: str) -> None:
