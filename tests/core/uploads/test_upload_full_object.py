@@ -24,8 +24,6 @@ from typing import Any
 
 import pytest
 
-from medispecs_desktop.backend.config import BackendConfig
-from medispecs_desktop.backend.handler import build_app
 from medispecs_desktop.core.api import ApiClient
 from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
 from medispecs_desktop.core.cards import CardClip, safe_to_erase, verify_in_cloud
@@ -36,10 +34,9 @@ from medispecs_desktop.core.uploads.awake import SleepInhibitor
 from medispecs_desktop.core.uploads.engine import EngineOptions, UploadEngine
 from medispecs_desktop.core.uploads.jobs import JobState
 from medispecs_desktop.core.uploads.store import QueueStore
-from medispecs_desktop.local.gateway import LocalGateway
-from medispecs_desktop.local.jwt_verify import JwtVerifier, cognito_issuer
 from tests.core.uploads.conftest import TEST_OPTIONS, NoSleep
 from tests.core.uploads.test_upload_engine import file_sha256, settled
+from tests.support.stack import proxied_gateway, stack_settings
 from tests.support.strict_s3_proxy import StrictS3Proxy, crc_b64
 
 MIB = 1024 * 1024
@@ -59,29 +56,16 @@ def strict_stack(local_stack: dict[str, Any], proxy: StrictS3Proxy) -> Iterator[
     """The real handler, its S3 and DynamoDB calls through ``proxy``, behind a local gateway
     that checks the stack's Cognito tokens; signed in as one of the stack's own users."""
     info = local_stack
-    config = BackendConfig(
-        table_name=info["table"], bucket=info["bucket"], region=info["region"],
-        presign_expiry_seconds=900, endpoint_url=proxy.endpoint,
-        aws_access_key_id="local", aws_secret_access_key="local", s3_addressing_style="path",
-    )
-    verifier = JwtVerifier(
-        jwks_url=f"{info['awsEndpoint']}/{info['userPoolId']}/.well-known/jwks.json",
-        issuer=cognito_issuer(info["region"], info["userPoolId"]),
-        audiences={info["clientId"]},
-    )
-    gateway = LocalGateway(build_app(config), verifier)
-    url = gateway.start()
-    settings = Settings(api_url=url, region=info["region"], user_pool_id=info["userPoolId"],
-                        client_id=info["clientId"], cognito_endpoint=info["awsEndpoint"])
-    account = info["users"][1]
-    auth = CognitoAuth(settings, MemoryTokenStore())
-    user = auth.sign_in(account["username"], account["password"])
-    api = ApiClient(settings, auth)
-    try:
-        yield StrictStack(proxy, api, settings, user.sub)
-    finally:
-        api.close()
-        gateway.stop()
+    with proxied_gateway(info, proxy.endpoint) as url:
+        settings = stack_settings(info, api_url=url)
+        account = info["users"][1]
+        auth = CognitoAuth(settings, MemoryTokenStore())
+        user = auth.sign_in(account["username"], account["password"])
+        api = ApiClient(settings, auth)
+        try:
+            yield StrictStack(proxy, api, settings, user.sub)
+        finally:
+            api.close()
 
 
 def fake_media(size: int) -> MediaInfo:

@@ -20,14 +20,11 @@ from typing import Any
 
 import pytest
 
-from medispecs_desktop.backend.config import BackendConfig
-from medispecs_desktop.backend.handler import build_app
 from medispecs_desktop.cli.main import EXIT_AUTH, EXIT_OK
 from medispecs_desktop.core.uploads.jobs import JobState
 from medispecs_desktop.core.uploads.store import QueueStore
-from medispecs_desktop.local.gateway import LocalGateway
-from medispecs_desktop.local.jwt_verify import JwtVerifier, cognito_issuer
 from tests.core.uploads.test_upload_cli import PASSWORD, ROOT, Cli, new_user
+from tests.support.stack import proxied_gateway
 from tests.support.strict_s3_proxy import StrictS3Proxy
 
 MIB = 1024 * 1024
@@ -38,22 +35,8 @@ RATE = 512 * 1024  # bytes/s per connection: an 8 MiB part takes 16 s, the last 
 def proxied_api(local_stack: dict[str, Any], proxy: StrictS3Proxy) -> Iterator[str]:
     """A gateway running the real handler whose S3 (and DynamoDB) calls, and so the part
     URLs it signs, go through ``proxy``."""
-    info = local_stack
-    config = BackendConfig(
-        table_name=info["table"], bucket=info["bucket"], region=info["region"],
-        presign_expiry_seconds=900, endpoint_url=proxy.endpoint,
-        aws_access_key_id="local", aws_secret_access_key="local", s3_addressing_style="path",
-    )
-    verifier = JwtVerifier(
-        jwks_url=f"{info['awsEndpoint']}/{info['userPoolId']}/.well-known/jwks.json",
-        issuer=cognito_issuer(info["region"], info["userPoolId"]),
-        audiences={info["clientId"]},
-    )
-    gateway = LocalGateway(build_app(config), verifier)
-    try:
-        yield gateway.start()
-    finally:
-        gateway.stop()
+    with proxied_gateway(local_stack, proxy.endpoint) as url:
+        yield url
 
 
 def wait_for(predicate: Any, timeout: float = 60.0) -> bool:
