@@ -84,6 +84,7 @@ class Heartbeat:
         self.cpu: list[float] = []  # GUI-thread CPU time used between ticks (ms)
         self.context: Any = None  # () -> str, describes the moment of a long stall
         self.long: list[tuple[float, float, str]] = []
+        self.sched: Any = None  # a sched_trace.SchedTrace (--explain)
         self._last = time.perf_counter()
         self._last_cpu = time.thread_time()
         self.timer = QTimer()
@@ -97,6 +98,8 @@ class Heartbeat:
         self.cpu.append((cpu - self._last_cpu) * 1000)
         if self.gaps[-1] > 30 and self.context is not None:
             self.long.append((now, self.gaps[-1], self.context()))
+        if self.sched is not None:
+            self.sched.tick(self.gaps[-1] - self.interval_ms)
         self._last, self._last_cpu = now, cpu
 
     @property
@@ -258,7 +261,15 @@ def main() -> int:
                              "(0 to skip)")
     parser.add_argument("--explain", action="store_true",
                         help="list each stall > 30 ms with the job states at that moment")
+    parser.add_argument("--no-thread-nice", dest="thread_nice", action="store_false",
+                        help="experiment: upload threads keep the GUI's priority")
+    parser.add_argument("--switch-ms", type=float, default=None,
+                        help="experiment: sys.setswitchinterval in ms (the app's otherwise)")
     args = parser.parse_args()
+    if not args.thread_nice:
+        import medispecs_desktop.core.uploads.scheduler as scheduler
+
+        setattr(scheduler, "lower_thread_priority", lambda *a: False)  # noqa: B010
 
     home = Path(tempfile.mkdtemp(prefix="bench-gui-uploads-"))
     os.environ["MEDISPECS_HOME"] = str(home)
@@ -284,6 +295,10 @@ def main() -> int:
           f"on {os.cpu_count()} CPUs", flush=True)
 
     proc, info = start_stack_process(background=True)  # below the GUI, as in the app
+    if args.switch_ms is not None:
+        sys.setswitchinterval(args.switch_ms / 1000)
+    print(f"thread nice {'on' if args.thread_nice else 'off'}; switch interval "
+          f"{sys.getswitchinterval() * 1000:g} ms")
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
         settings = Settings(api_url=info["apiUrl"], region=info["region"],
@@ -313,6 +328,7 @@ def main() -> int:
             print("the upload queue did not open", file=sys.stderr)
             return 1
         from medispecs_desktop.ui.library import LibraryWidget
+        from medispecs_desktop.ui.library.model import video_for_index
 
         library = window.findChild(LibraryWidget)
         assert library is not None
@@ -333,6 +349,10 @@ def main() -> int:
         scroller = QTimer()
         scroller.setInterval(50)
         scroller.timeout.connect(scroll_step)
+        def top_row() -> Any:  # what the user sees at the top of the list
+            video = video_for_index(library.table.indexAt(QPoint(1, 1)))
+            return getattr(video, "video_id", None)
+
         kept: list[Any] = []  # (selected video id, scroll value) before the uploads finish
         beat = Heartbeat(args.interval_ms)
         print(f"heartbeat every {args.interval_ms} ms; stall = gap - interval (ms)")
@@ -387,6 +407,11 @@ def main() -> int:
                 print("  (the control uploads failed)")
 
         watch = StallWatch(beat) if args.explain else None
+        if args.explain:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from sched_trace import SchedTrace
+
+            beat.sched = SchedTrace(proc.pid)
         beat.start()
         beat.context = lambda: " ".join(j.state.value for j in service.model.jobs())
         applied0 = service.applied
@@ -408,7 +433,7 @@ def main() -> int:
         beat.timer.stop()
         if args.rows:  # the finished uploads join the library: scroll and selection stay
             library.select_video(library.model.videos[len(library.model.videos) // 2].video_id)
-            kept[:] = [library.details.video, bar.value()]
+            kept[:] = [library.details.video, top_row()]
             run_loop(5.0)
         busy = beat.stalls()
         report(f"{args.files} uploads in the app" + (f" + scrolling {args.rows} rows"
@@ -417,8 +442,8 @@ def main() -> int:
             selected = getattr(library.details.video, "video_id", None)
             print(f"library: {library.model.rowCount()} rows, {scrolls[0]} scroll steps; after "
                   f"the uploads finished: selection kept "
-                  f"{selected == getattr(kept[0], 'video_id', '')}, scroll value kept "
-                  f"{bar.value() == kept[1]}")
+                  f"{selected == getattr(kept[0], 'video_id', '')}, top visible row kept "
+                  f"{top_row() == kept[1]}")
         states = [j.state.value for j in service.model.jobs()]
         applies = service.applied - applied0
         print(f"uploads: {states} in {elapsed:.1f} s "
@@ -431,6 +456,7 @@ def main() -> int:
         if watch is not None:
             watch.stop()
             watch.report()
+            beat.sched.report()
         print(f"goal max stall <= 50 ms: {'MET' if max(busy) <= 50 else 'NOT MET'}")
         controller.shutdown()
         window.close()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, QPoint
 
 from medispecs_desktop.core.models import Video, format_utc
 from medispecs_desktop.ui.library import VIDEO_ROLE, LibraryWidget, LocalQueueItem
@@ -88,6 +88,7 @@ def test_a_finished_upload_is_inserted_and_scroll_and_selection_survive(
     assert scrolled > 0 and _selected_id(widget) == "v_0150"
     qtbot.waitUntil(lambda: not model.loading, timeout=10_000)  # the view may fetch a page too
     loaded = _ids(model)
+    top = _top_id(widget)
 
     # an upload runs (its row shows on top), then finishes: the server lists it, the queue
     # no longer does, and the upload service asks the library to show it
@@ -106,7 +107,7 @@ def test_a_finished_upload_is_inserted_and_scroll_and_selection_survive(
     # fetched the next page meanwhile: it comes after them)
     assert _ids(model)[:len(loaded) + 1] == ["v_new", *loaded]
     assert _selected_id(widget) == "v_0150"
-    assert bar.value() == scrolled
+    assert bar.value() >= scrolled and _top_id(widget) == top  # the same rows in view
 
 
 def test_in_the_app_a_finished_upload_inserts_instead_of_reloading(
@@ -123,3 +124,52 @@ def test_in_the_app_a_finished_upload_inserts_instead_of_reloading(
     with qtbot.waitSignal(library.model.pageLoaded, timeout=30_000):
         panel.service.library_changed.emit()  # what a finished upload makes the service say
     assert replaced == []
+
+
+def _top_id(widget: LibraryWidget) -> str | None:
+    video = widget.table.indexAt(QPoint(1, 1)).data(VIDEO_ROLE)
+    return video.video_id if isinstance(video, Video) else None
+
+
+def test_rows_coming_and_going_above_do_not_move_what_a_scrolled_user_sees(
+    qtbot: Any, tasks: TaskRunner,
+) -> None:
+    """An upload's queue row appears on top, goes when done, and the finished recording is
+    inserted on top: a user scrolled down the list keeps seeing the same rows (Qt keeps the
+    scroll bar's value, so they jumped by a row each time); at the top, new rows show."""
+    api = ListApi([_video(f"v_{i:04d}", 10 + i, f"Recording {i:04d}") for i in range(300)])
+    library_api: Any = api
+    widget = LibraryWidget(library_api, tasks, page_size=100)
+    qtbot.addWidget(widget)
+    widget.resize(1100, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    model = widget.model
+    with qtbot.waitSignal(model.pageLoaded, timeout=10_000):
+        widget.start()
+    qtbot.waitUntil(lambda: not model.loading, timeout=10_000)
+    bar = widget.table.verticalScrollBar()
+    bar.setValue(40)
+    qtbot.waitUntil(lambda: not model.loading, timeout=10_000)
+    assert widget.select_video("v_0045")
+    bar.setValue(40)
+    top = _top_id(widget)
+    assert top == "v_0040"
+
+    item = LocalQueueItem("v_new", "Fresh clip", "uploading", progress=0.5)
+    widget.model.set_local_items([item])  # an upload starts: its row on top
+    assert _top_id(widget) == top
+    api.videos.insert(0, _video("v_new", 0, "Fresh clip"))
+    widget.model.set_local_items([])  # it finished: the queue row goes
+    assert _top_id(widget) == top
+    with qtbot.waitSignal(model.pageLoaded, timeout=10_000):
+        widget.insert_new()  # and the recording joins the list on top
+    assert _ids(model)[0] == "v_new"
+    assert _top_id(widget) == top
+    assert _selected_id(widget) == "v_0045"
+
+    bar.setValue(0)  # at the top of the list new rows show where the user looks
+    widget.model.set_local_items([LocalQueueItem("v_next", "Next clip", "uploading")])
+    assert bar.value() == 0
+    assert widget.table.indexAt(QPoint(1, 1)).row() == 0
+    assert _top_id(widget) is None  # the queue row

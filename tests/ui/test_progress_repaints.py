@@ -10,9 +10,13 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, QSettings
 from PySide6.QtWidgets import QApplication
 
+from medispecs_desktop.core.library import LocalQueueItem
 from medispecs_desktop.core.uploads.jobs import Job, JobState
 from medispecs_desktop.core.uploads.progress import JobProgress, ProgressSnapshot
+from medispecs_desktop.ui.library.common import COL_STATUS
+from medispecs_desktop.ui.library.model import VideoTableModel
 from medispecs_desktop.ui.main_window import MainWindow
+from medispecs_desktop.ui.tasks import TaskRunner
 from medispecs_desktop.ui.uploads import COL_PROGRESS, UploadsModel
 
 GB = 1_000_000_000
@@ -84,3 +88,31 @@ def test_queue_row_is_repainted_only_when_its_shown_text_changes() -> None:
 
     assert shown == [f"{p}%" for p in range(11)]
     assert changed == [0] * 10
+
+
+def test_library_queue_row_is_repainted_only_when_its_shown_percent_changes(
+    qtbot: Any,
+) -> None:
+    """The library shows an upload's row on top with its percent: 1,000 queue updates that
+    move it 10 times repaint it 10 times (every update repainted every queue row before)."""
+    tasks = TaskRunner()
+    try:
+        def no_fetch(_query: Any, _cursor: str | None) -> Any:
+            raise AssertionError("this model never fetches a page")
+
+        model = VideoTableModel(no_fetch, tasks)
+
+        def item(progress: float) -> LocalQueueItem:
+            return LocalQueueItem("v_" + "2" * 26, "Clip", "uploading", progress=progress)
+
+        model.set_local_items([item(0.0), LocalQueueItem("v_" + "3" * 26, "Next", "queued")])
+        changed: list[tuple[int, int]] = []
+        model.dataChanged.connect(lambda top, bottom, _roles: changed.append(
+            (top.row(), bottom.row())))
+        for i in range(1, 1001):  # 0.01% .. 10%: the row's percent changes 10 times
+            model.set_local_items([item(i / 10_000),
+                                   LocalQueueItem("v_" + "3" * 26, "Next", "queued")])
+        assert model.display_text(0, COL_STATUS) == "On this computer: uploading 10%"
+        assert changed == [(0, 0)] * 10  # only the first row, only when its text changed
+    finally:
+        tasks.shutdown()

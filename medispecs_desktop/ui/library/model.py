@@ -8,6 +8,7 @@ Paging and merge rules are :mod:`medispecs_desktop.core.library`'s; thumbnails a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import (
@@ -312,6 +313,8 @@ class VideoTableModel(QAbstractTableModel):
         for at, video, update in merge_plan([v.video_id for v in self._videos], items):
             row = len(self._local) + at
             if update:
+                if self._videos[at] == video:
+                    continue  # as shown: no repaint
                 self._videos[at] = video
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
                 continue
@@ -439,16 +442,19 @@ class VideoTableModel(QAbstractTableModel):
         self._hide_local({i.video_id for i in self._local} - set(ids))  # finished: rows go
         kept = {i.video_id for i in self._local}
         if [i.video_id for i in self._local] == [v for v in ids if v in kept]:
+            changed: list[int] = []
             for row, item in enumerate(visible):  # new queue items: rows come, no reset
                 if row < len(self._local) and self._local[row].video_id == item.video_id:
+                    if _local_shown(self._local[row]) != _local_shown(item):
+                        changed.append(row)  # repaint only what looks different
                     self._local[row] = item
                     continue
                 self.beginInsertRows(_ROOT, row, row)
                 self._local.insert(row, item)
                 self.endInsertRows()
-            if visible:
-                last = self.index(len(visible) - 1, len(HEADERS) - 1)
-                self.dataChanged.emit(self.index(0, 0), last)
+            if changed:
+                self.dataChanged.emit(self.index(min(changed), 0),
+                                      self.index(max(changed), len(HEADERS) - 1))
             return
         self.beginResetModel()
         self._local = visible
@@ -500,6 +506,12 @@ def _video_text(video: Video, col: int) -> str | None:
     if col == COL_STATUS:
         return status_text(video)
     return None
+
+
+def _local_shown(item: LocalQueueItem) -> tuple[LocalQueueItem, str]:
+    """What a queue row shows: every field but the progress, which shows as a whole percent
+    in the status text (bytes that move it by less change nothing on screen)."""
+    return replace(item, progress=None), item.status_text()
 
 
 def _local_text(item: LocalQueueItem, col: int) -> str | None:

@@ -47,6 +47,7 @@ from medispecs_desktop.core.models import Video
 from medispecs_desktop.core.thumbnail_cache import ThumbnailCache
 from medispecs_desktop.ui.access_history import AccessHistoryPanel
 from medispecs_desktop.ui.dropzone import refuse_file_drops
+from medispecs_desktop.ui.library.anchor import ScrollAnchor
 from medispecs_desktop.ui.library.common import (
     API_KIND,
     COL_RECORDED,
@@ -176,6 +177,8 @@ class LibraryWidget(QWidget):
         self.grid = LibraryGridView()
         self.grid.setModel(self.proxy)
         self.grid.setSelectionModel(self.table.selectionModel())
+        # rows that come or go above what the user looks at (uploads) do not move it
+        self.anchors = (ScrollAnchor(self.table), ScrollAnchor(self.grid))
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.grid)
