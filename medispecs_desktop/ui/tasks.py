@@ -14,7 +14,8 @@ Rules (as in Anki's ``aqt/taskman.py``):
 
 Separate pools keep slow transfers from starving quick API calls (like Picard's separate
 pools): ``api`` for short HTTP calls and sign-in, ``uploads`` for transfers, ``media`` for
-probing/hashing/thumbnails (one worker: it reads the disk).
+probing/hashing/thumbnails (one worker: it reads the disk), ``playback`` for the player's
+own decoding (backward play: one worker, so one decoder is only ever used by one thread).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 API = "api"
 UPLOADS = "uploads"
 MEDIA = "media"
+PLAYBACK = "playback"
 
-DEFAULT_WORKERS: dict[str, int] = {API: 4, UPLOADS: 4, MEDIA: 1}
+DEFAULT_WORKERS: dict[str, int] = {API: 4, UPLOADS: 4, MEDIA: 1, PLAYBACK: 1}
 
 DoneCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]

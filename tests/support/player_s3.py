@@ -118,16 +118,17 @@ def open_numbered(qtbot: Any, tasks: Any, client: Any, bucket: str, key: str,
     return controller, widget, shown
 
 
-def moto_s3_with_clip(bucket: str, key: str, folder: Any, frames: int = 300
+def moto_s3_with_clip(bucket: str, key: str, folder: Any, frames: int = 300, gop: int = 12
                       ) -> Iterator[tuple[Any, str]]:
-    """:func:`moto_s3` holding one numbered 30 fps clip of ``frames`` frames at ``key``."""
+    """:func:`moto_s3` holding one numbered 30 fps clip of ``frames`` frames at ``key``, a
+    keyframe every ``gop`` frames."""
     from fractions import Fraction
 
     from tests.support.numbered_clips import make_numbered_clip
 
     for client, endpoint in moto_s3(bucket):
         path = folder / "clip.mp4"
-        make_numbered_clip(path, frames=frames, fps=Fraction(30))
+        make_numbered_clip(path, frames=frames, fps=Fraction(30), gop=gop)
         client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType="video/mp4")
         yield client, endpoint
 

@@ -109,13 +109,14 @@ def tasks(qtbot: Any) -> Iterator[Any]:
 def numbered_s3(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[tuple[Any, str]]:
     """A moto S3 holding one numbered 30 fps clip at the test module's ``BUCKET``/``KEY``
-    (``FRAMES`` frames, 300 unless the module says otherwise)."""
+    (``FRAMES`` frames, 300 unless the module says otherwise; a keyframe every ``GOP``, 12)."""
     from tests.support.player_s3 import moto_s3_with_clip
 
     module = request.module
     yield from moto_s3_with_clip(module.BUCKET, module.KEY,
                                  tmp_path_factory.mktemp(module.BUCKET),
-                                 frames=getattr(module, "FRAMES", 300))
+                                 frames=getattr(module, "FRAMES", 300),
+                                 gop=getattr(module, "GOP", 12))
 
 
 @pytest.fixture

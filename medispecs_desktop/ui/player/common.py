@@ -37,7 +37,7 @@ SHORTCUTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("Space",), "Play / pause", "toggle"),
     (("L",), "Play; again: 2×, then 4×", "shuttle_forward"),
     (("K",), "Pause (hold K and press J / L: one frame back / on)", "shuttle_stop"),
-    (("J",), "Play backwards; again: 2×, then 4×", "shuttle_back"),
+    (("J",), "Play backwards, every frame; again: 2×, then 4×", "shuttle_back"),
     (("Left",), "Back 5 seconds", "back_small"),
     (("Right",), "Forward 5 seconds", "forward_small"),
     (("Shift+Left",), "Back 30 seconds", "back_big"),

@@ -266,7 +266,7 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
         self._fetch_url(position=position, play=True, offer_resume=False)
 
     def _stop_media(self) -> None:
-        self.reverse.stop()
+        self.reverse.stop(settle=False)
         self.clear_loop()
         self.frame_index.clear()
         self.stepper.reset()
@@ -449,16 +449,14 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
             self.player.pause()
         self.reverse.start_or_faster()
 
-    def step_once_back(self) -> bool:
-        """One exact frame back for the reverse shuttle; False at the first frame."""
-        target = self.stepper.target_ms(-1, self.position, self.frame_ms)
-        if target is None or (self.stepper.index is None and self.position <= 0):
-            return False
-        self._seek(target)
-        return True
+    def playback_source(self) -> str | None:
+        """The URL (or local file) being played: backward play decodes the same."""
+        return self._url.url if self._url is not None and self.video is not None else None
 
-    def step_pending(self) -> bool:
-        return self.stepper.pending
+    def settle_reverse(self, position_ms: int) -> None:
+        """Backward play stopped on the frame at ``position_ms``: the player shows it."""
+        self.stepper.seeking(position_ms)
+        self._seek(position_ms)
 
     def toggle(self) -> None:
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
@@ -468,6 +466,8 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
 
     @property
     def position(self) -> int:
+        if self.reverse.active:
+            return self.reverse.position_ms
         pending = self._pending_position
         return pending if pending is not None else self.player.position()
 
@@ -478,7 +478,7 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
 
     def seek(self, position_ms: int) -> None:
         """Show the frame at ``position_ms`` (clamped to the recording)."""
-        self.reverse.stop()
+        self.reverse.stop(settle=False)
         self.stepper.seeking(self._clamp(position_ms))
         self._seek(position_ms)
         self.seeked.emit(self._clamp(position_ms))

@@ -1,65 +1,339 @@
-"""Playing backwards (J) for the J/K/L shuttle.
+"""Playing backwards (J) for the J/K/L shuttle, as mpv's ``--play-dir=backward`` does.
 
-QMediaPlayer only plays forwards. Here backward play is a paced run of exact frame steps back
-(:class:`~medispecs_desktop.ui.player.frames.FrameStepper`): one frame per frame interval at
-1× (2×, 4× on further presses), each step waiting for the previous frame to be on screen, so
-no frame is skipped and the picture never runs ahead of the decoder. On long groups of
-pictures a step back costs a decode from the previous keyframe, so the real speed is what the
-machine manages up to the asked one (not a GOP-reversing decoder as in mpv).
+QMediaPlayer only plays forwards, and stepping it back one frame at a time costs a decode
+from the previous keyframe per frame (on long groups of pictures the speed collapses). So
+:class:`ReverseShuttle` decodes whole groups of pictures (GOPs) itself with the Qt-free
+:class:`~medispecs_desktop.core.reverse_decode.ReverseDecoder`, on the task runner's
+``playback`` worker (never on the GUI thread), from the same source the player plays (the
+pre-signed URL or the local copy), and pushes their frames newest first into the player's
+video sink, paced by a timer at the frame rate × the speed:
+
+* 1× shows every frame, n, n−1, …, 0, each for its own duration (variable frame rates
+  included). When the machine cannot decode that fast it shows every frame late rather than
+  skip any, and says how fast it really goes ("this computer manages 0.6×").
+* J again: 2×, then 4×. These show every 2nd / 4th frame (the others are decoded, not
+  converted) at the clip's own frame rate, and drop more if the machine falls behind.
+* While one part of the recording is shown the part before it is decoded (prefetch). At most
+  two parts are held, each within the decoder's byte cap, frames scaled to the picture's
+  width on screen (at most 1280 px): memory does not grow with the GOP length.
+* The seek bar, time and frame number follow. K, L, space, a seek or the first frame stop it;
+  the player is then positioned on the frame last shown, so the picture does not jump.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtMultimedia import QVideoFrame, QVideoSink
+
+from medispecs_desktop.core.reverse_decode import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_WIDTH,
+    Chunk,
+    DecodedFrame,
+    ReverseCancelled,
+    ReverseDecoder,
+)
+from medispecs_desktop.ui.player.frames import FrameStepper
+from medispecs_desktop.ui.tasks import PLAYBACK, TasksLike
+
+log = logging.getLogger(__name__)
 
 SPEEDS = (1.0, 2.0, 4.0)
+MAX_CHUNKS = 2  # the part on screen and the one before it
+REPORT_EVERY_S = 1.0  # how often the achieved speed is said
+SLOW_FRACTION = 0.9  # below this share of the asked speed, say what it really is
 
 
-class _Steps(Protocol):
+class _Target(Protocol):
+    """What backward play needs of the :class:`~.controller.PlayerController`."""
+
+    tasks: TasksLike
+    positionChanged: Any  # Signal(int)
+    message: Any  # Signal(str, str)
+
     @property
-    def frame_ms(self) -> float: ...
+    def video_sink(self) -> QVideoSink | None: ...
 
-    def step_once_back(self) -> bool: ...
+    @property
+    def stepper(self) -> FrameStepper: ...
 
-    def step_pending(self) -> bool: ...
+    @property
+    def position(self) -> int: ...
+
+    def playback_source(self) -> str | None: ...
+
+    def settle_reverse(self, position_ms: int) -> None: ...
+
+
+def to_video_frame(frame: DecodedFrame) -> QVideoFrame:
+    """A QVideoFrame owning a copy of ``frame``'s picture, with its times (any thread)."""
+    image = QImage(frame.data, frame.width, frame.height, frame.stride,
+                   QImage.Format.Format_RGBA8888).copy()
+    video = QVideoFrame(image)
+    video.setStartTime(frame.start_us)
+    video.setEndTime(frame.end_us)
+    return video
+
+
+def decode_part(decoder: ReverseDecoder, limit_us: int, stride: int, skip: int
+                ) -> tuple[Chunk, list[QVideoFrame]]:
+    """One part, as video frames (runs on the worker; each decoded picture is let go of as
+    soon as it is copied, so a part is held once, not twice)."""
+    chunk = decoder.frames_before(limit_us, stride=stride, skip=skip)
+    pending = list(chunk.frames)
+    chunk = replace(chunk, frames=())
+    out: list[QVideoFrame] = []
+    pending.reverse()
+    while pending:
+        out.append(to_video_frame(pending.pop()))
+    return chunk, out
 
 
 class ReverseShuttle(QObject):
-    """Steps ``target`` back one frame per tick until stopped or at the first frame."""
+    """Plays the open recording backwards into the player's video sink (see module doc)."""
 
     changed = Signal(float)  # backward speed; 0 when stopped
+    shown = Signal(int)  # start (µs) of each frame shown backwards
 
-    def __init__(self, target: _Steps, parent: QObject | None = None) -> None:
+    def __init__(self, target: _Target, parent: QObject | None = None, *,
+                 max_bytes: int = DEFAULT_MAX_BYTES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self._target = target
+        self.max_bytes = max_bytes
+        # the picture's width on screen in pixels (the view sets it): frames are scaled to it
+        self.display_width: Callable[[], int] = lambda: DEFAULT_MAX_WIDTH
+        self._clock = clock
         self.speed = 0.0
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self._tick)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._pump)
+        self._generation = 0
+        self._decoder: ReverseDecoder | None = None
+        self._cancel = threading.Event()
+        self._parts: deque[deque[QVideoFrame]] = deque()
+        self._next_limit_us = 0
+        self._next_skip = 0
+        self._in_flight = False
+        self._exhausted = False
+        self._retried = False
+        self._last_start_us = 0  # the frame on screen (shown last)
+        self._last_end_us: int | None = None
+        self._last_t = 0.0  # when it was due on screen
+        self._showed_any = False
+        self._report_t = 0.0
+        self._report_start = (0.0, 0)  # (time, frame start) the achieved speed is taken from
+        self._said = ""
+        self.frames_shown = 0
+        self.frames_skipped = 0
+        self.achieved = 0.0  # the real backward speed (× normal) over the last second
 
     @property
     def active(self) -> bool:
         return self.speed > 0
 
+    @property
+    def position_ms(self) -> int:
+        return max(0, self._last_start_us // 1000)
+
+    @property
+    def stride(self) -> int:
+        return max(1, int(self.speed))
+
     def start_or_faster(self) -> None:
+        """J: start at 1× (from the frame on screen), or go faster."""
         faster = [s for s in SPEEDS if s > self.speed]
+        starting = not self.active
         self.speed = faster[0] if faster else SPEEDS[-1]
-        self._timer.setInterval(max(1, round(self._target.frame_ms / self.speed)))
-        if not self._timer.isActive():
-            self._timer.start()
-            self._tick()
+        if starting and not self._start():
+            self.speed = 0.0
+            return
+        self._report_t = self._clock()
+        self._report_start = (self._report_t, self._last_start_us)
+        self._say(f"Playing backwards at {self.speed:g}×")
         self.changed.emit(self.speed)
 
-    def stop(self) -> None:
+    def _start(self) -> bool:
+        source = self._target.playback_source()
+        if source is None:
+            return False
+        stepper = self._target.stepper
+        start_us, end_us = stepper.shown_start_us, stepper.shown_end_us
+        if start_us is None:
+            start_us, end_us = self._target.position * 1000, None
+        self._generation += 1
+        self._cancel = threading.Event()
+        self._decoder = self._new_decoder(source)
+        self._retried = False
+        self._parts.clear()
+        self._next_limit_us, self._next_skip = start_us, 0
+        self._in_flight = self._exhausted = False
+        self._last_start_us, self._last_end_us = start_us, end_us
+        self._last_t = self._clock()
+        self._showed_any = False
+        self.frames_shown = self.frames_skipped = 0
+        self._request()
+        return True
+
+    def _new_decoder(self, source: str) -> ReverseDecoder:
+        width = min(DEFAULT_MAX_WIDTH, max(2, self.display_width()))
+        return ReverseDecoder(source, max_width=width, max_bytes=self.max_bytes,
+                              cancel=self._cancel)
+
+    def stop(self, *, settle: bool = True) -> None:
+        """Stop; with ``settle`` the player is positioned on the frame last shown."""
         if self.speed == 0:
             return
         self.speed = 0.0
         self._timer.stop()
+        self._generation += 1
+        self._cancel.set()
+        self._parts.clear()
+        self._in_flight = False
+        decoder, self._decoder = self._decoder, None
+        if decoder is not None:
+            self._run(decoder.close, None, None)  # after the part being decoded gives up
+        if self._said:
+            self._target.message.emit("", "")
+            self._said = ""
+        if settle and self._showed_any:
+            self._target.settle_reverse(self._settle_ms())
         self.changed.emit(0.0)
 
-    def _tick(self) -> None:
-        if self._target.step_pending():
-            return  # the previous frame is not on screen yet
-        if not self._target.step_once_back():
-            self.stop()  # the first frame
+    def _settle_ms(self) -> int:
+        """A whole millisecond strictly inside the frame last shown."""
+        index = self._target.stepper.index
+        start = self._last_start_us
+        if index is not None:
+            return index.seek_ms(index.frame_at_us(start + 500))
+        end = self._last_end_us
+        ms = start // 1000 + 1
+        return ms if end is None or ms * 1000 < end else -(-start // 1000)
+
+    # -- decoding (on the worker) -----------------------------------------------------------
+
+    def _run(self, fn: Callable[[], Any], done: Callable[[Any], None] | None,
+             failed: Callable[[BaseException], None] | None) -> bool:
+        try:
+            self._target.tasks.run(PLAYBACK, fn, done, failed)
+        except RuntimeError:  # the runner is closed: the app is shutting down
+            log.debug("backward play task dropped at shutdown")
+            return False
+        return True
+
+    def _request(self) -> None:
+        if self._in_flight or self._exhausted or len(self._parts) >= MAX_CHUNKS \
+                or self._decoder is None:
+            return
+        decoder, limit, stride = self._decoder, self._next_limit_us, self.stride
+        skip, generation = self._next_skip, self._generation
+
+        def done(result: tuple[Chunk, list[QVideoFrame]]) -> None:
+            if generation != self._generation:
+                return
+            chunk, frames = result
+            self._in_flight = False
+            if frames:
+                self._parts.append(deque(frames))
+            if chunk.next_limit_us is None:
+                self._exhausted = True  # nothing before: the media's start
+            else:
+                self._next_limit_us, self._next_skip = chunk.next_limit_us, chunk.next_skip
+            self._request()
+            if not self._timer.isActive():
+                self._pump()
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._generation or isinstance(exc, ReverseCancelled):
+                return
+            self._in_flight = False
+            source = self._target.playback_source()
+            if not self._retried and source is not None:
+                # a pre-signed URL that expired meanwhile: the player renews its own
+                self._retried = True
+                old, self._decoder = self._decoder, self._new_decoder(source)
+                if old is not None:
+                    self._run(old.close, None, None)
+                self._request()
+                return
+            log.warning("Backward play stopped: %s", exc)
+            self.stop()
+            self._target.message.emit("error", "Backward play stopped: the recording could "
+                                      "not be decoded backwards here.")
+
+        self._in_flight = self._run(lambda: decode_part(decoder, limit, stride, skip), done, failed)
+
+    # -- showing (on the GUI thread) ----------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Show the next frame when it is due; schedule the one after."""
+        while self.active and self._parts:
+            part = self._parts[0]
+            if not part:
+                self._parts.popleft()
+                self._request()
+                continue
+            frame = part[0]
+            interval = max(0, self._last_start_us - frame.startTime()) / 1e6 / self.speed
+            due = self._last_t + interval
+            now = self._clock()
+            if now < due - 0.001:
+                self._timer.start(max(1, math.ceil((due - now) * 1000)))
+                return
+            part.popleft()
+            late = now - due if self._showed_any else 0.0  # the first: at once, none dropped
+            if self.speed > 1 and late > interval and (len(part) > 0 or len(self._parts) > 1):
+                # behind at 2× / 4×: drop this frame to hold the speed
+                self.frames_skipped += 1
+                self._last_start_us, self._last_end_us = frame.startTime(), frame.endTime()
+                self._last_t = due
+                continue
+            self._show(frame)
+            self._last_t = due if late < max(interval, 0.005) else now  # behind: no burst
+            self._timer.start(0)  # let it paint; the next one from the event loop
+            return
+        if self.active and not self._parts and self._exhausted:
+            self.stop()  # the first frame is on screen
+        elif self.active:
+            self._request()  # waiting for the worker
+
+    def _show(self, frame: QVideoFrame) -> None:
+        sink = self._target.video_sink
+        self._last_start_us, self._last_end_us = frame.startTime(), frame.endTime()
+        self._showed_any = True
+        self.frames_shown += 1
+        if sink is not None:
+            sink.setVideoFrame(frame)
+        self._target.positionChanged.emit(self.position_ms)
+        self.shown.emit(self._last_start_us)
+        self._report()
+
+    def _report(self) -> None:
+        now = self._clock()
+        if now - self._report_t < REPORT_EVERY_S:
+            return
+        since_t, since_us = self._report_start
+        if now > since_t:
+            self.achieved = (since_us - self._last_start_us) / 1e6 / (now - since_t)
+        self._report_t = now
+        self._report_start = (now, self._last_start_us)
+        text = f"Playing backwards at {self.speed:g}×"
+        if self.achieved < self.speed * SLOW_FRACTION:
+            text += f" (this computer manages {self.achieved:.1f}×)"
+        self._say(text)
+
+    def _say(self, text: str) -> None:
+        if text != self._said:
+            self._said = text
+            self._target.message.emit("info", text)

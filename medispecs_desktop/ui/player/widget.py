@@ -70,6 +70,9 @@ class PlayerWidget(QWidget):
         self.video_widget = ZoomableVideo()
         self.video_widget.setMinimumSize(320, 180)
         self.video_widget.setAccessibleName("Video")
+        # backward play scales its frames to the picture's size on screen
+        controller.reverse.display_width = lambda: round(
+            self.video_widget.width() * self.video_widget.devicePixelRatioF())
         controller.set_video_output(self.video_widget.item)
         self.video_widget.doubleClicked.connect(self.toggle_fullscreen)
         self.video_widget.setMouseTracking(True)
