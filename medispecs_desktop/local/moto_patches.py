@@ -1,4 +1,4 @@
-"""Two fixes to moto's DynamoDB so the demo stack holds a real library (10,000 recordings).
+"""Fixes to moto's DynamoDB so the demo stack holds a real library (10,000 recordings).
 
 Written for **moto 5.2.6** (:data:`SUPPORTED_MOTO_VERSIONS`); :func:`apply` checks the version and
 the shape of everything it relies on first and raises :class:`MotoPatchError` when moto changed,
@@ -43,6 +43,25 @@ else in the app imports moto.
    ``S``/``N``/``BOOL``/``NULL``/``SS``/``NS``/``M``/``L`` values; binary values (which moto
    base64-encodes here) and anything else take moto's own code.
 
+4. ``Item.__init__`` adds the attributes one by one to a ``LimitedSizeDict`` whose
+   ``__setitem__`` re-measures every attribute already in the item before it adds one (the 400
+   KB item limit): O(attributes²) ``DynamoType.size`` calls per item written, ~0.6 ms for a
+   20-attribute recording, for every item of a put, a transaction or a batch. ``item_init``
+   (moto_item_patches.py) keeps a running total instead and checks it at the same points against
+   the same limit (sizes only grow as attributes are added), raising the same
+   ``ItemSizeTooLarge`` at the same attribute; the dict it builds is moto's ``LimitedSizeDict``
+   with the same contents.
+
+5. ``ConditionExpressionParser.parse`` lexes and parses a condition or filter expression again
+   on every use (three times per ``Put`` of a transaction: the request's validation, the
+   transaction's check, then ``put_item``'s): a listing's audit transaction of 100 events parsed
+   ``attribute_not_exists(#pk)`` 300 times, ~0.1 ms each. ``make_parse_condition``
+   (moto_item_patches.py) keeps the result of recent parses (keyed by the expression, its names
+   and its values; an LRU of ``FILTER_CACHE_SIZE``): the tree, and the names and values it found
+   (which the parser leaves on itself for moto's "unused attribute" checks). moto's trees are
+   read-only when evaluated (``expr(item)`` keeps no state), so one tree serves every call.
+   Expressions that fail to parse are not cached: each call raises as moto does.
+
 The replacements are plain functions taking moto's ``self``, so they can go upstream as they
 are (drop the lock if moto gains its own).
 """
@@ -59,12 +78,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from medispecs_desktop.local.moto_item_patches import (
+    ITEM_SIZE_LIMIT,
+    clear_parse_cache,
+    item_init,
+    make_parse_condition,
+)
+
 __all__ = [
     "SUPPORTED_MOTO_VERSIONS",
     "MotoPatchError",
     "SortedPartition",
     "apply",
     "is_applied",
+    "item_init",
     "query",
     "remove",
     "stock",
@@ -90,6 +117,7 @@ _ITEM_SIZE_MARGIN = 2 * 405_000
 _DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
 _ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 
+
 _apply_lock = threading.Lock()
 _originals: dict[str, Any] = {}
 _TRANSACTION_LOCK = threading.RLock()
@@ -108,7 +136,7 @@ def _moto_parts() -> dict[str, Any]:
         from moto.core import serialize
         from moto.dynamodb import comparisons
         from moto.dynamodb import exceptions as exc
-        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models import DynamoDBBackend, dynamo_type
         from moto.dynamodb.models import table as table_mod
         from moto.dynamodb.models.dynamo_type import DynamoType, Item
     except ImportError as err:  # pragma: no cover - moto is a dependency of the stack
@@ -129,6 +157,8 @@ def _moto_parts() -> dict[str, Any]:
         (DynamoType, "cast_value"), (comparisons, "get_comparison_func"),
         (comparisons, "get_filter_expression"), (table_mod, "RESULT_SIZE_LIMIT"),
         (serialize, "BaseJSONSerializer"), (serialize, "ResponseSerializer"),
+        (dynamo_type, "LimitedSizeDict"), (dynamo_type, "ItemSizeTooLarge"),
+        (dynamo_type, "bytesize"), (comparisons, "ConditionExpressionParser"),
     ]
     needed += [(exc, name) for name in (
         "ConditionalCheckFailed", "MockValidationException", "MultipleTransactionsException",
@@ -165,6 +195,25 @@ def _moto_parts() -> dict[str, Any]:
             json_cls, "get_serialized_name"
         ):
             problems.append("the JSON response serializer's structure method changed")
+    if not problems:
+        item_init = _originals.get("Item.__init__", Item.__init__)
+        setitem = dynamo_type.LimitedSizeDict.__setitem__
+        if tuple(inspect.signature(item_init).parameters) != (
+            "self", "hash_key", "range_key", "attrs"
+        ) or "LimitedSizeDict" not in item_init.__code__.co_names or (
+            ITEM_SIZE_LIMIT not in setitem.__code__.co_consts
+        ) or "size" not in setitem.__code__.co_names:
+            problems.append("Item.__init__ / LimitedSizeDict.__setitem__ changed")
+        parser = comparisons.ConditionExpressionParser
+        parse = _originals.get("parse_condition", parser.parse)
+        init = parser.__init__.__code__.co_names
+        if tuple(inspect.signature(parse).parameters) != ("self",) or not {
+            "expr_attr_names_found", "expr_attr_values_found", "_make_op_condition"
+        } <= set(parse.__code__.co_names) or not {
+            "condition_expression", "expression_attribute_names",
+            "expression_attribute_values", "expr_attr_names_found", "expr_attr_values_found",
+        } <= set(init):
+            problems.append("ConditionExpressionParser changed")
     if problems:
         raise MotoPatchError(
             f"moto {version} is not shaped as medispecs_desktop/local/moto_patches.py expects: "
@@ -175,6 +224,7 @@ def _moto_parts() -> dict[str, Any]:
     return {
         "DynamoDBBackend": DynamoDBBackend, "Table": Table, "table_mod": table_mod,
         "exc": exc, "comparisons": comparisons, "BaseJSONSerializer": serialize.BaseJSONSerializer,
+        "Item": Item,
     }
 
 
@@ -197,6 +247,11 @@ def apply() -> None:
         table_cls.__init__ = _make_table_init(_originals["Table.__init__"])
         table_cls.query = query
         json_cls._serialize_type_structure = _serialize_type_structure
+        _originals["Item.__init__"] = parts["Item"].__init__
+        parts["Item"].__init__ = item_init
+        parser_cls = parts["comparisons"].ConditionExpressionParser
+        _originals["parse_condition"] = parser_cls.parse
+        parser_cls.parse = make_parse_condition(_originals["parse_condition"])
     log.debug("moto DynamoDB patches applied (transactions: undo log; query: sorted "
               "partitions; AttributeValues serialised as they are)")
 
@@ -220,6 +275,15 @@ def remove() -> None:
         BaseJSONSerializer._serialize_type_structure = (  # type: ignore[method-assign]
             _originals["serialize_structure"]
         )
+        from moto.dynamodb.models.dynamo_type import Item
+
+        Item.__init__ = _originals["Item.__init__"]  # type: ignore[method-assign]
+        from moto.dynamodb.comparisons import ConditionExpressionParser
+
+        ConditionExpressionParser.parse = (  # type: ignore[method-assign]
+            _originals["parse_condition"]
+        )
+        clear_parse_cache()
         _originals.clear()
 
 

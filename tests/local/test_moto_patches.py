@@ -3,7 +3,8 @@
 * cost: a TransactWriteItems allocates the same at 20 items as at 2,000 (stock moto deep-copies
   the table: the control measurement shows it), one Query page does the same work in a
   partition of 200 as of 2,000 (stock moto sorts and walks everything), and serialising an
-  answer does not search ten type keys per attribute value;
+  answer does not search ten type keys per attribute value; writing an item measures each
+  attribute once, and a condition repeated on every item of a transaction is parsed once;
 * equivalence: seeded random transactions and queries give moto's own answers, tables and
   stream records, answer for answer, and reads of every AttributeValue type answer the same
   bytes (run once on stock moto, once patched, in this process);
@@ -30,7 +31,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from medispecs_desktop.local import moto_patches
+from medispecs_desktop.local import moto_item_patches, moto_patches
 from medispecs_desktop.local.moto_patches import MotoPatchError
 
 REGION = "eu-central-1"
@@ -162,6 +163,136 @@ def test_a_query_page_costs_the_same_in_a_big_partition(
         stock_small = _query_page_work(200, monkeypatch)
         stock_big = _query_page_work(2_000, monkeypatch)
     assert stock_big > 5 * stock_small and stock_big > 10 * big, (stock_small, stock_big, big)
+
+
+def _size_calls_writing_an_item(attributes: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """``DynamoType.size`` calls made by one PutItem of an item with that many attributes."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    with mock_aws():
+        _table(_client(), "I")
+        item = {"PK": {"S": "USER#u"}, "SK": {"S": f"VIDEO#{attributes}"}}
+        item.update({f"a{i:03d}": {"S": f"value {i}"} for i in range(attributes - 2)})
+        calls = [0]
+        original = DynamoType.size
+
+        def counted(self: Any) -> int:
+            calls[0] += 1
+            return original(self)
+
+        with monkeypatch.context() as m:
+            m.setattr(DynamoType, "size", counted)
+            _backend().put_item("I", item)
+        return calls[0]
+
+
+def test_writing_an_item_measures_each_attribute_once(
+    patched: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = _size_calls_writing_an_item(10, monkeypatch)
+    big = _size_calls_writing_an_item(60, monkeypatch)
+    assert big - small <= 2 * 50, (small, big)  # linear: a running total
+    with moto_patches.stock():  # control: every added attribute re-measures the ones before
+        stock_small = _size_calls_writing_an_item(10, monkeypatch)
+        stock_big = _size_calls_writing_an_item(60, monkeypatch)
+    assert stock_big - stock_small > 1_000, (stock_small, stock_big)
+
+
+def _item_size_outcomes() -> list[Any]:
+    """PutItem of items around the 400 KB item limit, in one or many attributes."""
+    out: list[Any] = []
+    with mock_aws():
+        client = _client()
+        _table(client, "L")
+        for n, (parts, total) in enumerate([(1, 404_000), (1, 406_000), (4, 404_900),
+                                            (4, 405_100), (40, 399_000), (40, 410_000)]):
+            item = {"PK": {"S": "USER#u"}, "SK": {"S": f"S{n}"}}
+            item.update({f"p{i}": {"S": "x" * (total // parts)} for i in range(parts)})
+            try:
+                client.put_item(TableName="L", Item=item)
+                out.append("ok")
+            except ClientError as exc:
+                out.append(_error(exc))
+        out.append(sorted(i["SK"]["S"] for i in client.scan(TableName="L")["Items"]))
+    return out
+
+
+def test_the_item_size_limit_is_stock_motos(patched: None) -> None:
+    with moto_patches.stock():
+        expected = _item_size_outcomes()
+    got = _item_size_outcomes()
+    assert "ok" in expected and any(o != "ok" for o in expected[:-1]), expected
+    assert got == expected
+
+
+def _parses_in_a_transaction(events: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Condition expressions lexed (the first step of a parse) in one TransactWriteItems of
+    ``events`` guarded Puts (an audited listing page: ``attribute_not_exists(#pk)`` on every
+    event)."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    with mock_aws():
+        _table(_client(), "A")
+        calls = [0]
+        original = ConditionExpressionParser._lex_condition_expression
+
+        def counted(self: Any) -> Any:
+            calls[0] += 1
+            return original(self)
+
+        puts = [{"Put": {"TableName": "A",
+                         "Item": {"PK": {"S": f"VIDEO#u#v{i}"}, "SK": {"S": "2026#req"}},
+                         "ConditionExpression": "attribute_not_exists(#pk)",
+                         "ExpressionAttributeNames": {"#pk": "PK"}}} for i in range(events)]
+        with monkeypatch.context() as m:
+            m.setattr(ConditionExpressionParser, "_lex_condition_expression", counted)
+            _client().transact_write_items(TransactItems=puts)
+        return calls[0]
+
+
+def test_a_condition_is_parsed_once_not_per_item(
+    patched: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_item_patches.clear_parse_cache()
+    # the first use (twice: the request check passes no values as {}, the write as None)
+    assert _parses_in_a_transaction(100, monkeypatch) <= 2
+    with moto_patches.stock():  # control: stock moto parses it for every check of every item
+        assert _parses_in_a_transaction(100, monkeypatch) >= 300
+
+
+def _bad_conditions() -> list[Any]:
+    out: list[Any] = []
+    with mock_aws():
+        client = _client()
+        _table(client, "B")
+        item = {"PK": {"S": "p"}, "SK": {"S": "s"}, "n": {"N": "1"}}
+        for condition, names, values in [("attribute_not_exists(#pk", {"#pk": "PK"}, None),
+                                         ("#n < :lim", {"#n": "n"}, None),
+                                         ("#n < :lim", {"#n": "n"}, {":lim": {"N": "5"}}),
+                                         ("#n < :lim", {"#n": "n"}, {":lim": {"N": "0"}})]:
+            for _ in range(2):  # the second time is answered as the first (errors not cached)
+                kwargs: dict[str, Any] = {"TableName": "B", "Item": item,
+                                          "ConditionExpression": condition,
+                                          "ExpressionAttributeNames": names}
+                if values:
+                    kwargs["ExpressionAttributeValues"] = values
+                try:
+                    client.put_item(**kwargs)
+                    out.append("ok")
+                except ClientError as exc:
+                    out.append(_error(exc))
+                except Exception as exc:  # moto lets a parse error escape
+                    out.append((type(exc).__name__, str(exc)))
+    return out
+
+
+def test_conditions_answer_as_stock_moto_cached_or_not(patched: None) -> None:
+    with moto_patches.stock():
+        expected = _bad_conditions()
+    moto_item_patches.clear_parse_cache()
+    got = _bad_conditions()
+    assert got == expected
+    assert expected[0] != "ok" and expected[0] == expected[1], expected
 
 
 # --------------------------------------------------------------------------- equivalence

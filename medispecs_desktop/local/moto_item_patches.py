@@ -1,0 +1,105 @@
+"""moto's DynamoDB item writes and condition parses at a cost independent of their repetition.
+
+Two of :mod:`medispecs_desktop.local.moto_patches`' fixes (points 4 and 5 of its doc), applied
+and removed by it, with its version and shape checks:
+
+* :func:`item_init` - ``Item.__init__`` with a running size total: moto's ``LimitedSizeDict``
+  re-measures every attribute already in an item before it adds one (O(attributes²) per item);
+  the same limit is checked at the same points, the same ``ItemSizeTooLarge`` raised.
+* :func:`make_parse_condition` - ``ConditionExpressionParser.parse`` with an LRU of recent parses
+  (tree + the names and values found); moto's trees keep no state when evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["FILTER_CACHE_SIZE", "ITEM_SIZE_LIMIT", "clear_parse_cache", "item_init",
+           "make_parse_condition"]
+
+FILTER_CACHE_SIZE = 512
+"""Parsed condition/filter expressions kept."""
+ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict limit (moto/dynamodb/models/dynamo_type.py)
+
+_filter_cache: OrderedDict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = (
+    OrderedDict()
+)
+_filter_cache_lock = threading.Lock()
+
+
+def clear_parse_cache() -> None:
+    with _filter_cache_lock:
+        _filter_cache.clear()
+
+
+# --------------------------------------------------------------------------- items
+
+def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    """moto 5.2.6's ``Item.__init__`` with a running size total (module doc): the same
+    ``LimitedSizeDict``, the same ``ItemSizeTooLarge`` at the same attribute."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        # LimitedSizeDict.__setitem__: size of what is there + this key and value > limit
+        # (``attrs`` is a dict: every key is new, so the total only grows)
+        total += bytesize(key) + typed.size()
+        if total > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+
+
+# --------------------------------------------------------------------------- expressions
+
+def _frozen(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def make_parse_condition(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``ConditionExpressionParser.parse`` (``original``) with an LRU of recent parses."""
+
+    def parse(self: Any) -> Any:
+        return _parse_cached(self, original)
+
+    parse.__wrapped__ = original  # type: ignore[attr-defined]
+    return parse
+
+
+def _parse_cached(self: Any, original: Callable[[Any], Any]) -> Any:
+    expr = self.condition_expression
+    try:
+        if not isinstance(expr, str) or not expr:
+            raise TypeError  # moto's OpDefault: nothing to parse
+        key = (expr, _frozen(self.expression_attribute_names),
+               _frozen(self.expression_attribute_values))
+    except (TypeError, ValueError):  # bytes, Decimals, odd shapes: not cached
+        return original(self)
+    with _filter_cache_lock:
+        hit = _filter_cache.get(key)
+        if hit is not None:
+            _filter_cache.move_to_end(key)
+    if hit is not None:
+        tree, names, values = hit
+        self.expr_attr_names_found.extend(names)
+        self.expr_attr_values_found.extend(values)
+        return tree
+    names_before = len(self.expr_attr_names_found)
+    values_before = len(self.expr_attr_values_found)
+    tree = original(self)  # raises as moto does; failures are not kept
+    found = (tree, list(self.expr_attr_names_found[names_before:]),
+             list(self.expr_attr_values_found[values_before:]))
+    with _filter_cache_lock:
+        _filter_cache[key] = found
+        while len(_filter_cache) > FILTER_CACHE_SIZE:
+            _filter_cache.popitem(last=False)
+    return tree
