@@ -42,6 +42,9 @@ MIB = 1024 * KIB
 MIN_BLOCK = 16 * KIB
 MAX_BLOCK = MIB  # loopback measurements: smaller blocks cost throughput on fast links
 FIRST_BLOCK = 64 * KIB  # before anything is measured: small, it grows within a second
+SOCKET_BUFFER = 4 * MIB
+"""What one connection's send buffer may take at once (Linux's default ``tcp_wmem`` maximum):
+before the rate is measured, only the bytes beyond it prove the link moves them."""
 BLOCK_SECONDS = 0.5  # one socket write carries about this much sending
 PART_SECONDS = 120.0  # on a slow link a part is sized to send in about this long
 DEFAULT_STALL_TIMEOUT = 60.0  # when a request names no read timeout
@@ -188,8 +191,24 @@ class LinkEstimator:
         """Bytes for the next socket write: about ``block_seconds`` at this connection's share,
         a power of two between :data:`MIN_BLOCK` and :data:`MAX_BLOCK`."""
         if not self.measured():
-            return FIRST_BLOCK
-        want = self.stream_rate() * self.block_seconds
+            return max(FIRST_BLOCK, self._pow2_block(self._sure_stream_rate()))
+        return self._pow2_block(self.stream_rate())
+
+    def _sure_stream_rate(self) -> float:
+        """Before a fifth of a second is measured: the per-connection rate the link surely
+        has -- what it accepted beyond what the connections' send buffers could hold. A fast
+        link (a loopback sink, a LAN) gets its big writes after a few MiB instead of sending
+        its first fifth of a second in 64 KiB writes; a slow one never passes the buffers."""
+        with self._lock:
+            if self._first is None:
+                return 0.0
+            streams = max(1, self._streams)
+            beyond = self._rate.total - SOCKET_BUFFER * streams
+            span = max(self._clock() - self._first, 1e-3)
+            return max(0.0, beyond / span / streams)
+
+    def _pow2_block(self, rate: float) -> int:
+        want = rate * self.block_seconds
         block = MIN_BLOCK
         while block * 2 <= want and block < MAX_BLOCK:
             block *= 2

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from medispecs_desktop.core.errors import ConflictError, NotFoundError, OfflineError, ServerError
@@ -24,6 +24,8 @@ from medispecs_desktop.core.uploads.base import (
     Interrupted,
 )
 from medispecs_desktop.core.uploads.jobs import Job, Part, Phase
+from medispecs_desktop.core.uploads.parts import SIGN_BATCH_MAX as SIGN_BATCH_MAX
+from medispecs_desktop.core.uploads.parts import PartFlow
 from medispecs_desktop.core.uploads.reader import FileReader, PreparedPart, SourceChangedError
 from medispecs_desktop.core.uploads.transfer import (
     BufferSlice,
@@ -43,8 +45,9 @@ log = logging.getLogger(__name__)
 S3_MIN_PART = 5 * MIB
 S3_MAX_PARTS = 10_000
 S3_MAX_PART = 5 * 1024 * MIB
-SIGN_BATCH_MAX = 100
-READ_AHEAD = 2  # parts read and hashed ahead of those being sent (memory: see upload)
+READ_AHEAD = 2
+"""Parts read and hashed ahead of those being sent: the upload holds at most
+``max_parts_in_flight + READ_AHEAD`` parts in memory."""
 
 
 def choose_part_size(size: int, minimum: int = 8 * MIB) -> int:
@@ -210,7 +213,8 @@ class Multipart:
         """Every file goes as a multipart upload (one part below the part size) with a
         FULL_OBJECT CRC64NVME: S3 (and the local stack, which computes it from the bytes it
         stores) checks the whole file at completion, at any size."""
-        if job.phase is Phase.NEW:
+        created = job.phase is Phase.NEW
+        if created:
             try:
                 job = self._create_upload(job, control)
             except ConflictError as exc:
@@ -232,7 +236,8 @@ class Multipart:
         upload_id = job.upload_id
         assert upload_id is not None
         try:
-            remote_list = self.core._call(
+            # an upload created just now has no parts in S3 yet: no round trip to ask
+            remote_list = [] if created else self.core._call(
                 lambda: self.core.api.list_parts(job.video_id, upload_id), control)
         except NotFoundError:
             log.warning("job %s: multipart upload vanished in S3; starting it again", job.id)
@@ -259,127 +264,95 @@ class Multipart:
                 "job %s: resuming, %d of %d parts already in S3", job.id, len(confirmed), count
             )
         self.core.progress.track(job.id, done_bytes, job.size)
-        job = self.core._set(job, bytes_done=done_bytes)
+        if job.bytes_done != done_bytes:
+            job = self.core._set(job, bytes_done=done_bytes)
 
         fd = self._open_source(job)
         reader = FileReader(fd, job.size, psize, job.name, self.core.hash_pool)
         abort_siblings = threading.Event()
         max_flight = max(1, self.core.settings.max_parts_in_flight)
-        # parts held in memory at once (read ahead + signed + sending): the upload's RAM bound
-        max_buffers = max_flight + READ_AHEAD
         done_lock = threading.Lock()
         bytes_done = [done_bytes]
+        def settle(prep: PreparedPart) -> bool:
+            """True when part ``prep`` is in S3 already (resumed): nothing to send."""
+            n = prep.number
+            if n in confirmed:
+                if confirmed[n].checksum_b64 != prep.checksum_b64:
+                    raise SourceChangedError(
+                        f"{job.name} changed since part {n} was uploaded; the upload was "
+                        "stopped so old and new content never mix. Retry to upload the new "
+                        "content."
+                    )
+                return True
+            r = remote.get(n)
+            remote_crc = None if r is None else r.get("checksumCRC64NVME")
+            if (r is not None and int(r.get("size", -1)) == prep.size
+                    and r.get("etag") and remote_crc in (None, prep.checksum_b64)):
+                # in S3 but not journalled (cut before the journal commit): trust its size
+                # and ETag as S3 does; the full-object CRC64NVME checked at completion proves
+                # the bytes are the file's
+                part = Part(n, prep.size, prep.checksum_b64, str(r["etag"]))
+                with done_lock:
+                    bytes_done[0] += prep.size
+                    self.core.store.record_part(job.id, part, bytes_done=bytes_done[0])
+                self.core.progress.add(job.id, prep.size)
+                return True
+            return False
+
+        def sign_batch(parts: Sequence[PreparedPart]) -> list[tuple[str, dict[str, str]]]:
+            control.check_row()
+            signed = self.core._call(lambda: self.core.api.sign_parts(
+                job.video_id, upload_id,
+                [{"partNumber": p.number, "contentLength": p.size,
+                  "checksumCRC64NVME": p.checksum_b64} for p in parts],
+            ), control)
+            by_number = {int(s["partNumber"]): s for s in signed}
+            return [_signed(by_number[p.number]) for p in parts]
+
+        def send_part(prep: PreparedPart, first: tuple[str, dict[str, str]]) -> Part:
+            n = prep.number
+            checksum = prep.checksum_b64
+
+            def sign() -> tuple[str, dict[str, str]]:
+                return _signed(self.core.api.sign_parts(
+                    job.video_id, upload_id,
+                    [{"partNumber": n, "contentLength": prep.size,
+                      "checksumCRC64NVME": checksum}],
+                )[0])
+
+            etag = self._send(
+                job, control, sign, prep.data, first=first,
+                label=f"part {n}/{count}", abort_siblings=abort_siblings,
+            )
+            part = Part(n, prep.size, checksum, etag)
+            with done_lock:
+                bytes_done[0] += prep.size
+                total = bytes_done[0]
+            # the journal commit (an fsync) runs on its own thread: this connection and the
+            # part's buffer go on to the next part at once. A part in S3 but not journalled
+            # (a crash in between) is found by list_parts on resume.
+            journaled.append(journal_pool.submit(self.core.store.record_part, job.id, part,
+                                                 bytes_done=total))
+            return part
+
+        journaled: list[Future[None]] = []
         try:
-            with ThreadPoolExecutor(max_flight, thread_name_prefix=f"part-{job.id}") as pool:
-                prepared: dict[int, Future[PreparedPart]] = {}
-                pending: dict[Future[Part], int] = {}
-                batch: list[PreparedPart] = []
-                next_read = [1]
-
-                def collect(block: bool) -> None:
-                    if not pending:
-                        return
-                    finished, _ = wait(
-                        list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED
-                    )
-                    for fut in finished:
-                        pending.pop(fut)
-                        fut.result()  # raises the part's error
-
-                def read_ahead() -> None:
-                    while (next_read[0] <= count
-                           and len(prepared) + len(batch) + len(pending) < max_buffers):
-                        prepared[next_read[0]] = reader.submit(next_read[0])
-                        next_read[0] += 1
-
-                def send_part(prep: PreparedPart, first: tuple[str, dict[str, str]]) -> Part:
-                    n = prep.number
-                    checksum = prep.checksum_b64
-
-                    def sign() -> tuple[str, dict[str, str]]:
-                        return _signed(self.core.api.sign_parts(
-                            job.video_id, upload_id,
-                            [{"partNumber": n, "contentLength": prep.size,
-                              "checksumCRC64NVME": checksum}],
-                        )[0])
-
-                    etag = self._send(
-                        job, control, sign, prep.data, first=first,
-                        label=f"part {n}/{count}", abort_siblings=abort_siblings,
-                    )
-                    part = Part(n, prep.size, checksum, etag)
-                    with done_lock:
-                        bytes_done[0] += prep.size
-                        total = bytes_done[0]
-                    # journal commit (fsync) outside the lock: siblings finishing meanwhile
-                    # do not queue behind it
-                    self.core.store.record_part(job.id, part, bytes_done=total)
-                    return part
-
-                def flush_batch() -> None:
-                    if not batch:
-                        return
-                    control.check_row()
-                    signed = self.core._call(lambda: self.core.api.sign_parts(
-                        job.video_id, upload_id,
-                        [{"partNumber": p.number, "contentLength": p.size,
-                          "checksumCRC64NVME": p.checksum_b64} for p in batch],
-                    ), control)
-                    by_number = {int(s["partNumber"]): s for s in signed}
-                    # signed ahead, sent only into a free slot: a part never waits queued
-                    # in the pool, so none starts after a sibling failed (that part's error
-                    # is raised here, before the next is handed over)
-                    while pending and len(pending) + len(batch) > max_flight:
-                        collect(block=True)
-                    for prep in batch:
-                        fut = pool.submit(send_part, prep, _signed(by_number[prep.number]))
-                        pending[fut] = prep.number
-                    batch.clear()
-
+            with (ThreadPoolExecutor(1, thread_name_prefix=f"journal-{job.id}") as journal_pool,
+                  ThreadPoolExecutor(max_flight, thread_name_prefix=f"part-{job.id}") as pool):
+                flow = PartFlow(
+                    reader, count, pool=pool, max_flight=max_flight, read_ahead=READ_AHEAD,
+                    settle=settle, sign=sign_batch, send=send_part, check=control.check,
+                )
                 try:
-                    for n in range(1, count + 1):
-                        control.check()
-                        read_ahead()
-                        while n not in prepared:  # every buffer is busy: free one
-                            flush_batch()
-                            collect(block=True)
-                            read_ahead()
-                        prep = prepared.pop(n).result()
-                        if n in confirmed:
-                            if confirmed[n].checksum_b64 != prep.checksum_b64:
-                                raise SourceChangedError(
-                                    f"{job.name} changed since part {n} was uploaded; the "
-                                    "upload was stopped so old and new content never mix. "
-                                    "Retry to upload the new content."
-                                )
-                            continue
-                        r = remote.get(n)
-                        remote_crc = None if r is None else r.get("checksumCRC64NVME")
-                        if (r is not None and int(r.get("size", -1)) == prep.size
-                                and r.get("etag") and remote_crc in (None, prep.checksum_b64)):
-                            # in S3 but not journalled (cut before the journal commit): trust
-                            # its size and ETag as S3 does; the full-object CRC64NVME checked
-                            # at completion proves the bytes are the file's
-                            part = Part(n, prep.size, prep.checksum_b64, str(r["etag"]))
-                            with done_lock:
-                                bytes_done[0] += prep.size
-                                self.core.store.record_part(job.id, part, bytes_done=bytes_done[0])
-                            self.core.progress.add(job.id, prep.size)
-                            continue
-                        batch.append(prep)
-                        if len(batch) >= min(max(1, max_flight - len(pending)),
-                                             SIGN_BATCH_MAX):
-                            flush_batch()
-                        collect(block=False)
-                    flush_batch()
-                    while pending:
-                        collect(block=True)
+                    flow.run()
                 except BaseException:
                     abort_siblings.set()
                     reader.stop()
-                    for fut in pending:
+                    for fut in flow.sending:
                         fut.cancel()
                     raise
+            for entry in journaled:
+                entry.result()  # every part sent is in the journal before completing
             sha = reader.sha256()
             crc = reader.crc64nvme_b64()
             self._check_unchanged(job, fd)

@@ -19,7 +19,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from awscrt.checksums import combine_crc64nvme, crc64nvme
 
@@ -56,6 +56,8 @@ class PreparedPart:
     offset: int
     data: memoryview
     crc64nvme: int
+    buffer: bytearray | None = field(default=None, repr=False, compare=False)
+    """The reader's buffer under ``data`` (given back with :meth:`FileReader.release`)."""
 
     @property
     def size(self) -> int:
@@ -118,6 +120,8 @@ class FileReader:
         self._failed = False
         self._stopped = False
         self._futures: list[Future[PreparedPart]] = []
+        self._free: list[bytearray] = []  # buffers of sent parts, reused for later parts
+        self.buffers_made = 0
         self.bytes_read = 0
 
     @property
@@ -143,6 +147,23 @@ class FileReader:
         if start:
             self._schedule()
         return future
+
+    def release(self, part: PreparedPart) -> None:
+        """``part`` is in S3 (nothing reads its bytes any more): its buffer holds a later part.
+        Reusing buffers spares the allocation, the zeroing and the page faults of a new one
+        per part, and keeps the memory that of the parts in flight."""
+        buffer = part.buffer
+        if buffer is not None and len(buffer) == self._part_size:
+            with self._lock:
+                self._free.append(buffer)
+
+    def _buffer(self, length: int) -> bytearray:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        self.buffers_made += 1
+        # a file smaller than a part never gets a part-sized buffer
+        return bytearray(self._part_size if self.count > 1 else length)
 
     def stop(self) -> None:
         self._stopped = True
@@ -203,7 +224,8 @@ class FileReader:
         offset = (n - 1) * self._part_size
         length = self.part_length(n)
         try:
-            view = memoryview(bytearray(length))
+            buffer = self._buffer(length)
+            view = memoryview(buffer)[:length]
             crc = 0
             pos = 0
             while pos < length:
@@ -228,7 +250,7 @@ class FileReader:
         self._crc = combine_crc64nvme(self._crc, crc, length) if n > 1 else crc
         self.bytes_read += length
         self._turn = n + 1
-        return PreparedPart(n, offset, view, crc)
+        return PreparedPart(n, offset, view, crc, buffer)
 
     def _complete(self) -> None:
         if self._turn != self.count + 1 or self._sha.length != self._size:

@@ -1,0 +1,206 @@
+"""The flow of one upload's parts (``core.uploads.parts``): each part is sent as soon as it is
+read, reading goes on while parts are sent (on other threads), every byte is read once and
+memory stays at the parts in flight. Real files, the real reader and hashing pool, real
+threads; the send step records what it got. (Speed itself: tests/benchmarks/bench_upload.py.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from awscrt.checksums import crc64nvme
+
+from medispecs_desktop.core.uploads import reader as reader_module
+from medispecs_desktop.core.uploads.link import FIRST_BLOCK, KIB, MIB, LinkEstimator
+from medispecs_desktop.core.uploads.parts import PartFlow
+from medispecs_desktop.core.uploads.reader import FileReader, HashPool, PreparedPart
+
+PART = 256 * 1024
+
+
+@pytest.fixture()
+def clip(tmp_path: Path) -> Iterator[tuple[int, bytes]]:
+    data = os.urandom(12 * PART + 1234)  # 13 parts, the last one short
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        yield fd, data
+    finally:
+        os.close(fd)
+
+
+class Reads:
+    """Counts the reader's reads of the file (offset, length, thread) and can hold one."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[int, int, str]] = []
+        self.hold_at: int | None = None
+        self.release = threading.Event()
+        real = os.preadv
+
+        def preadv(fd: int, buffers: Sequence[memoryview], offset: int) -> int:
+            if offset == self.hold_at:
+                assert self.release.wait(30), "the read was never let go"
+            got = real(fd, buffers, offset)
+            self.calls.append((offset, got, threading.current_thread().name))
+            return got
+
+        monkeypatch.setattr(os, "preadv", preadv)  # the reader reads with os.preadv
+
+
+def _flow(fd: int, data: bytes, pool: HashPool, sender: ThreadPoolExecutor, *,
+          send: object, max_flight: int = 4, read_ahead: int = 2,
+          signed: list[list[int]] | None = None) -> tuple[PartFlow, FileReader]:
+    reader = FileReader(fd, len(data), PART, "clip.mp4", pool)
+
+    def sign(parts: Sequence[PreparedPart]) -> list[tuple[str, dict[str, str]]]:
+        if signed is not None:
+            signed.append([p.number for p in parts])
+        return [(f"http://sink/{p.number}", {}) for p in parts]
+
+    read_done = {n: threading.Event() for n in range(1, reader.count + 1)}
+    submit = reader.submit
+
+    def submit_and_tell(n: int) -> Future[PreparedPart]:
+        future = submit(n)
+        future.add_done_callback(lambda _f: read_done[n].set())
+        return future
+
+    monkeypatch_reader = reader  # the flow reads through it; tests wait on read_done
+    setattr(monkeypatch_reader, "submit", submit_and_tell)  # noqa: B010
+    setattr(monkeypatch_reader, "read_done", read_done)  # noqa: B010
+    flow = PartFlow(reader, reader.count, pool=sender, max_flight=max_flight,
+                    read_ahead=read_ahead, settle=lambda _p: False, sign=sign,
+                    send=send, check=lambda: None)  # type: ignore[arg-type]
+    return flow, reader
+
+
+def test_a_part_is_sent_as_soon_as_it_is_read(
+    clip: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Part 2's read waits until part 1 is being sent: the flow sends part 1 alone, at once
+    (before, parts were signed and sent in batches of max_flight: part 1 waited for part 4's
+    read, which never came -- the read is held -- and the upload hung)."""
+    fd, data = clip
+    reads = Reads(monkeypatch)
+    reads.hold_at = PART  # part 2
+    sent: dict[int, bytes] = {}
+    signed: list[list[int]] = []
+
+    def send(part: PreparedPart, url: tuple[str, dict[str, str]]) -> int:
+        assert url[0] == f"http://sink/{part.number}"
+        sent[part.number] = bytes(part.data)
+        reads.release.set()
+        return part.number
+
+    pool = HashPool()
+    try:
+        with ThreadPoolExecutor(4) as sender:
+            flow, reader = _flow(fd, data, pool, sender, send=send, signed=signed)
+            flow.run()
+    finally:
+        pool.shutdown()
+    assert signed[0] == [1]  # signed alone, not in a batch with parts not read yet
+    assert sorted(sent) == list(range(1, 14))
+    assert b"".join(sent[n] for n in range(1, 14)) == data
+    assert reader.sha256().hexdigest() == hashlib.sha256(data).hexdigest()
+    assert reader.crc64nvme_b64() == reader_module.crc64nvme_b64(crc64nvme(data))
+
+
+def test_each_byte_is_read_once_off_the_sending_threads_in_bounded_buffers(
+    clip: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each part's send waits until the next part is read: reading goes on while parts are
+    sent, on the hashing threads, only as far ahead as the buffers allow (max_flight +
+    read_ahead), and sent parts' buffers are reused for later parts."""
+    fd, data = clip
+    reads = Reads(monkeypatch)
+    senders: set[str] = set()
+    sent: dict[int, bytes] = {}
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most at once
+
+    def send(part: PreparedPart, _url: tuple[str, dict[str, str]]) -> int:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight[1], in_flight[0])
+        senders.add(threading.current_thread().name)
+        sent[part.number] = bytes(part.data)
+        following = min(part.number + 1, reader.count)
+        assert reader.read_done[following].wait(30)  # type: ignore[attr-defined]
+        with lock:
+            in_flight[0] -= 1
+        return part.number
+
+    pool = HashPool()
+    try:
+        with ThreadPoolExecutor(2, thread_name_prefix="send") as sender:
+            flow, reader = _flow(fd, data, pool, sender, send=send, max_flight=2, read_ahead=1)
+            flow.run()
+    finally:
+        pool.shutdown()
+    assert b"".join(sent[n] for n in range(1, 14)) == data
+    # every byte read exactly once, in order
+    offsets = [(offset, got) for offset, got, _t in reads.calls]
+    assert sum(got for _o, got in offsets) == len(data)
+    assert [o for o, _g in offsets] == sorted({o for o, _g in offsets})
+    # read and hashed on the hashing pool, never on a thread that sends
+    readers = {t for _o, _g, t in reads.calls}
+    assert all(t.startswith("hash") for t in readers) and not readers & senders
+    # at most max_flight + read_ahead parts in memory, their buffers reused for later parts
+    assert flow.peak_buffers <= 3 and in_flight[1] <= 2
+    assert reader.buffers_made <= 3 < reader.count
+
+
+def test_a_failed_part_stops_the_flow_and_no_part_starts_after_it(
+    clip: tuple[int, bytes],
+) -> None:
+    fd, data = clip
+    started: list[int] = []
+
+    def send(part: PreparedPart, _url: tuple[str, dict[str, str]]) -> int:
+        started.append(part.number)
+        if part.number == 2:
+            raise RuntimeError("S3 said no")
+        return part.number
+
+    pool = HashPool()
+    try:
+        with ThreadPoolExecutor(1) as sender:
+            flow, reader = _flow(fd, data, pool, sender, send=send, max_flight=1)
+            with pytest.raises(RuntimeError, match="S3 said no"):
+                flow.run()
+            reader.drain()
+    finally:
+        pool.shutdown()
+    assert started == [1, 2]
+
+
+def test_a_fast_link_gets_big_writes_before_a_fifth_of_a_second() -> None:
+    """Before, every write of the first 0.2 s of an engine's life was 64 KiB, however fast
+    the link (a fifth of a 0.5 s upload to a loopback sink). Bytes beyond what the send
+    buffers can hold prove the rate at once; a slow link never gets past them."""
+    now = [100.0]
+    fast = LinkEstimator(clock=lambda: now[0])
+    with fast.stream():
+        fast.add(64 * KIB)
+        assert fast.block_size() == FIRST_BLOCK  # the send buffer may hold all of it
+        for _ in range(100):  # 6.4 MiB in 10 ms
+            now[0] += 0.0001
+            fast.add(64 * KIB)
+        assert not fast.measured()
+        assert fast.block_size() == MIB
+    slow = LinkEstimator(clock=lambda: now[0])
+    with slow.stream(), slow.stream():
+        for _ in range(19):  # 1.2 MiB in 0.19 s: the buffers may hold it all
+            now[0] += 0.01
+            slow.add(64 * KIB)
+        assert not slow.measured()
+        assert slow.block_size() == FIRST_BLOCK
