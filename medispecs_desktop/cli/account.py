@@ -415,7 +415,8 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     limit = args.limit if args.limit is not None else MAX_LIMIT if args.all else DEFAULT_LIMIT
     query = {"date_from": args.date_from, "date_to": args.date_to, "limit": limit}
     if args.all:
-        items = list(api.iter_videos(cursor=args.cursor, **query))
+        # the next page is on its way while this one is decoded
+        items = list(api.iter_videos(cursor=args.cursor, prefetch=True, **query))
         next_cursor = None
     else:
         page = api.list_videos(cursor=args.cursor, **query)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -277,15 +277,36 @@ class ApiClient:
             next_cursor=str(next_cursor) if next_cursor else None,
         )
 
-    def iter_videos(self, **kw: Any) -> Iterator[Video]:
-        """Every recording in the range, page after page (``list_videos`` arguments)."""
+    def iter_videos(self, *, prefetch: bool = False, **kw: Any) -> Generator[Video, None, None]:
+        """Every recording in the range, page after page (``list_videos`` arguments).
+
+        ``prefetch``: the next page is asked for on a worker thread as soon as its cursor is
+        known, while the caller works through this one (one page ahead, never more; a
+        consumer that stops early leaves at most that one request to finish)."""
         cursor = kw.pop("cursor", None)
-        while True:
-            page = self.list_videos(cursor=cursor, **kw)
-            yield from page.items
-            if not page.next_cursor or page.next_cursor == cursor:
-                return
-            cursor = page.next_cursor
+        if not prefetch:
+            while True:
+                page = self.list_videos(cursor=cursor, **kw)
+                yield from page.items
+                if not page.next_cursor or page.next_cursor == cursor:
+                    return
+                cursor = page.next_cursor
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="list-prefetch") as pool:
+            ahead = pool.submit(self.list_videos, cursor=cursor, **kw)
+            try:
+                while True:
+                    page = ahead.result()
+                    last = not page.next_cursor or page.next_cursor == cursor
+                    if not last:
+                        cursor = page.next_cursor
+                        ahead = pool.submit(self.list_videos, cursor=cursor, **kw)
+                    yield from page.items
+                    if last:
+                        return
+            finally:
+                ahead.cancel()
 
     def get_video(self, video_id: str) -> Video:
         return Video.from_api(self._object("GET", f"/videos/{self._vid(video_id)}"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,11 +162,17 @@ def main(argv: list[str] | None = None) -> int:
             if login.returncode != 0:
                 raise RuntimeError(f"login failed: {login.stderr}")
 
+            cli_cpu: list[float] = []
+
             def cli_round() -> tuple[float, int]:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t = time.perf_counter()
                 out = subprocess.run([*cmd, "list", "--all", "--json"], capture_output=True,
                                      env=env, timeout=900)
                 elapsed = time.perf_counter() - t
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cli_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime
+                               - before.ru_stime)
                 if out.returncode != 0:
                     raise RuntimeError(f"list --all failed: {out.stderr.decode()}")
                 return elapsed, out.stdout.count(b'"videoId"')
@@ -173,19 +181,29 @@ def main(argv: list[str] | None = None) -> int:
                     "api": lambda: api_round(session, api, tokens["IdToken"]),
                     "cli": cli_round}
             figures: dict[str, list[float]] = {k: [] for k in kinds}
+            stack_cpu: dict[str, list[float]] = {k: [] for k in kinds}
+            server = psutil.Process(proc.pid)
             for r in range(args.rounds):
                 order = kinds if r % 2 == 0 else kinds[::-1]  # alternate who goes first
                 line = []
                 for kind in order:
+                    cpu0 = sum(server.cpu_times()[:2])
                     seconds, seen = runs[kind]()
+                    stack_cpu[kind].append(sum(server.cpu_times()[:2]) - cpu0)
                     if seen != args.count:
                         raise RuntimeError(f"{kind}: listed {seen}, seeded {args.count}")
                     figures[kind].append(seconds)
-                    line.append(f"{kind} {seconds:6.2f} s")
+                    line.append(f"{kind} {seconds:6.2f} s (stack CPU "
+                                f"{stack_cpu[kind][-1]:5.2f} s)")
                 print(f"round {r + 1}: " + ", ".join(line) + f" ({load()})", flush=True)
         print(f"medians over {args.rounds} rounds of {args.count} recordings "
               f"(pages of {PAGE}): " + ", ".join(
                   f"{k} {statistics.median(v):.2f} s" for k, v in figures.items()))
+        print("CPU per page of 100, load-independent: stack " + ", ".join(
+            f"{k} {statistics.median(v) / (args.count / PAGE) * 1e3:.1f} ms"
+            for k, v in stack_cpu.items())
+              + (f"; the CLI process {statistics.median(cli_cpu) / (args.count / PAGE) * 1e3:.1f}"
+                 " ms" if cli_cpu else ""))
         for a, b in (("cli", "ddb"), ("cli", "api"), ("api", "ddb")):
             if a in figures and b in figures:
                 ratios = [x / y for x, y in zip(figures[a], figures[b], strict=True)]

@@ -49,3 +49,33 @@ def test_top_level_help_still_lists_every_command() -> None:
     _, out = imported_modules("--help")
     for command in ("login", "list", "upload", "queue", "local-stack", "trash", "doctor"):
         assert f"    {command} " in out
+
+
+def test_a_library_command_loads_no_sign_in_extras_or_upload_engine() -> None:
+    """What `list`/`get` load before their first request: the API client and the sign-in
+    session, without the browser sign-in (authlib), the QR code (segno), the SRP proof
+    (pycognito), the Cognito client (boto3: loaded by the token refresh itself), the upload
+    engine, PyAV or Qt."""
+    code = (
+        "import sys\n"
+        "from medispecs_desktop.cli import account\n"
+        "from medispecs_desktop.core.api import ApiClient\n"
+        "from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore\n"
+        "from medispecs_desktop.core.config import Settings\n"
+        "s = Settings(api_url='https://api.example.org', region='eu-central-1',\n"
+        "             user_pool_id='eu-central-1_x', client_id='c')\n"
+        "ApiClient(s, CognitoAuth(s, MemoryTokenStore())).close()\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDISPECS_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    names = set(proc.stdout.split())
+    assert {"medispecs_desktop.core.auth.session", "requests"} <= names
+    unwanted = ("authlib", "segno", "pycognito", "boto3", "av", "PySide6", "moto",
+                "medispecs_desktop.core.uploads.engine", "medispecs_desktop.core.auth.pkce",
+                "medispecs_desktop.core.auth.cognito")
+    loaded = sorted(n for n in names if n in unwanted or n.split(".")[0] in unwanted)
+    assert loaded == []

@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
-import segno
-
 from medispecs_desktop.core.errors import AuthError
 
 ISSUER = "MediSpecs"
@@ -48,6 +46,8 @@ class TotpSetup:
     def qr_png(self, scale: int = 5) -> bytes:
         """The QR code of :attr:`uri` as PNG bytes (black on white, with a quiet zone)."""
         buffer = io.BytesIO()
+        import segno  # the QR code only when one is drawn
+
         segno.make(self.uri, error="m").save(buffer, kind="png", scale=scale, border=4)
         return buffer.getvalue()
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import botocore.exceptions
 
-from medispecs_desktop.core.auth import mfa, pkce, recovery
-from medispecs_desktop.core.auth.cognito import call, make_client
+# boto3 (cognito), authlib (pkce) and pycognito (srp) load when a call needs them: a command
+# that only reads the library with a token still valid signs in from the store without them
+from medispecs_desktop.core.auth import mfa, recovery
 from medispecs_desktop.core.auth.errors import (
     MfaRequired,
     MfaSetupRequired,
@@ -31,12 +32,7 @@ from medispecs_desktop.core.auth.errors import (
     SignInCancelled,
     required_attributes,
 )
-from medispecs_desktop.core.auth.srp import (
-    AUTH_FLOW,
-    VERIFIER_CHALLENGE,
-    RememberedDevice,
-    SrpProof,
-)
+from medispecs_desktop.core.auth.srp import AUTH_FLOW, VERIFIER_CHALLENGE, RememberedDevice
 from medispecs_desktop.core.auth.stores import TokenStore, TokenStoreUnavailable
 from medispecs_desktop.core.auth.tokens import Tokens, UserInfo, decode_claims
 from medispecs_desktop.core.config import Settings
@@ -50,6 +46,8 @@ from medispecs_desktop.core.errors import (
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+
+    from medispecs_desktop.core.auth.srp import SrpProof
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +105,8 @@ class CognitoAuth:
             )
 
     def _make_client(self, max_attempts: int) -> CognitoIdentityProviderClient:
+        from medispecs_desktop.core.auth.cognito import make_client
+
         return make_client(self.settings, max_attempts)
 
     @property
@@ -141,6 +141,8 @@ class CognitoAuth:
     # ---- calls
 
     def _call(self, operation: str, *, username: str = "", **kwargs: Any) -> dict[str, Any]:
+        from medispecs_desktop.core.auth.cognito import call
+
         return call(self.client, operation, username=username,
                     where=self.settings.cognito_endpoint or "Amazon Cognito", **kwargs)
 
@@ -219,6 +221,8 @@ class CognitoAuth:
         if not username or not password:
             raise AuthError("Enter a username and a password.", code="missing_credentials")
         self._require_settings()
+        from medispecs_desktop.core.auth.srp import SrpProof
+
         proof = SrpProof(username, password, pool_id=self.settings.user_pool_id,
                          client_id=self.settings.client_id, device=self._device(username))
         result = self._call("initiate_auth", username=username,
@@ -414,11 +418,16 @@ class CognitoAuth:
         recovery.confirm(self._call, self.settings.client_id, username, code, new_password)
 
     def sign_in_with_browser(self, open_browser: Callable[[str], object], *,
-                             timeout: float = pkce.DEFAULT_TIMEOUT_SEC,
+                             timeout: float | None = None,
                              cancel: threading.Event | None = None) -> UserInfo:
-        """Sign in through the organisation's login page in the system browser (PKCE)."""
+        """Sign in through the organisation's login page in the system browser (PKCE);
+        ``timeout`` defaults to ``pkce.DEFAULT_TIMEOUT_SEC``."""
+        from medispecs_desktop.core.auth import pkce
+
         self._require_settings()
-        auth = pkce.browser_sign_in(self.settings, open_browser, timeout=timeout,
+        auth = pkce.browser_sign_in(self.settings, open_browser,
+                                    timeout=pkce.DEFAULT_TIMEOUT_SEC if timeout is None
+                                    else timeout,
                                     cancel=cancel)
         return self._accept({"AuthenticationResult": auth}, username="", cancel=cancel)
 

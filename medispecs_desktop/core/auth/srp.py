@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycognito.aws_srp import AWSSRP, generate_hash_device, long_to_hex
-
 from medispecs_desktop.core.errors import ConfigurationError
 
 AUTH_FLOW = "USER_SRP_AUTH"
@@ -37,6 +35,8 @@ class SrpProof:
         self.device = device
         extra = ({"device_key": device.key, "device_group_key": device.group,
                   "device_password": device.password} if device else {})
+        from pycognito.aws_srp import AWSSRP  # its package imports boto3: only when used
+
         self._srp = AWSSRP(username=username, password=password, pool_id=pool_id,
                            client_id=client_id, client=_NO_CLIENT, **extra)
 
@@ -55,7 +55,7 @@ class SrpProof:
         """``DEVICE_SRP_AUTH``: the remembered device introduces itself (same SRP_A)."""
         assert self.device is not None
         return {"USERNAME": username, "DEVICE_KEY": self.device.key,
-                "SRP_A": long_to_hex(self._srp.large_a_value)}
+                "SRP_A": _long_to_hex(self._srp.large_a_value)}
 
     def device_answer(self, challenge_parameters: dict[str, Any]) -> dict[str, str]:
         """``DEVICE_PASSWORD_VERIFIER``: the proof of the device's own secret."""
@@ -85,5 +85,13 @@ class RememberedDevice:
     @classmethod
     def confirm_config(cls, key: str, group: str) -> tuple[RememberedDevice, dict[str, str]]:
         """A new device secret and the verifier config ``ConfirmDevice`` takes."""
+        from pycognito.aws_srp import generate_hash_device
+
         password, config = generate_hash_device(group, key)
         return cls(key, group, str(password)), dict(config)
+
+
+def _long_to_hex(value: int) -> str:
+    from pycognito.aws_srp import long_to_hex
+
+    return str(long_to_hex(value))
