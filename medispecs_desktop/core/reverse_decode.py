@@ -185,10 +185,12 @@ class ReverseDecoder:
         """How many frames one call returns at most (at least one, whatever the cap)."""
         return max(1, self.max_bytes // self.frame_bytes(stride))
 
-    def frames_before(self, limit_us: int, *, stride: int = 1, skip: int = 0) -> Chunk:
+    def frames_before(self, limit_us: int, *, stride: int = 1, skip: int = 0,
+                      most: int | None = None) -> Chunk:
         """The frames that start before ``limit_us``, newest first: the newest that fit in
-        ``max_bytes``, every ``stride``-th from the newest after passing over ``skip``.
-        ``next_limit_us`` is None at the start of the media.
+        ``max_bytes`` (and no more than ``most``: a small first part shows sooner), every
+        ``stride``-th from the newest after passing over ``skip``. ``next_limit_us`` is None
+        at the start of the media.
         Raises :class:`ReverseDecodeError`, or :class:`ReverseCancelled` once ``cancel`` is set.
         """
         import av
@@ -197,7 +199,8 @@ class ReverseDecoder:
         container, stream = self._container, self._stream
         assert container is not None and stream is not None
         stride = max(1, stride)
-        keep = self.max_frames(stride)
+        keep = self.max_frames(stride) if most is None else min(max(1, most),
+                                                                self.max_frames(stride))
         step_back = FIRST_STEP_BACK_US
         seek_us = limit_us - 1
         try:

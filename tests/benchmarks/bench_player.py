@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +34,7 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import requests
-from PySide6.QtCore import QCoreApplication, QPoint, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -47,22 +44,13 @@ from medispecs_desktop.core.config import Settings
 from medispecs_desktop.local.child import start_stack_process, stop_stack_process
 from medispecs_desktop.ui.player import PlayerController, PlayerWidget
 from medispecs_desktop.ui.tasks import TaskRunner
+from tests.support.mpv import MpvIpc
 from tests.support.numbered_clips import make_numbered_clip, read_qimage
+from tests.support.timing import wait_until
 
 FRAMES = 900
 FPS = Fraction(30000, 1001)
 STEPS = 100
-
-
-def wait_until(predicate: Any, timeout: float = 30.0) -> float:
-    """Process events until ``predicate()``; returns the seconds it took."""
-    start = time.perf_counter()
-    while not predicate():
-        if time.perf_counter() - start > timeout:
-            raise TimeoutError("condition not met")
-        QCoreApplication.processEvents()
-        time.sleep(0.0005)
-    return time.perf_counter() - start
 
 
 def summary(name: str, seconds: list[float]) -> str:
@@ -84,45 +72,14 @@ def upload(api: ApiClient, path: Path, video_id: str) -> Any:
                              "fileSizeBytes": len(data)})
 
 
-class Mpv:
+class Mpv(MpvIpc):
     """mpv paused on a URL, driven over its JSON IPC."""
 
     def __init__(self, url: str, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.sock_path = str(folder / "mpv.sock")
-        self.proc = subprocess.Popen(
-            ["mpv", "--no-config", "--really-quiet", "--no-audio", "--pause", "--keep-open=yes",
-             "--hr-seek=yes", "--vo=null", f"--input-ipc-server={self.sock_path}", url],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(self.sock_path):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("mpv did not start")
-            time.sleep(0.05)
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.sock_path)
-        self.buffer = b""
-        self.request_id = 0
-
-    def command(self, *args: Any) -> Any:
-        self.request_id += 1
-        self.sock.sendall(json.dumps({"command": list(args),
-                                      "request_id": self.request_id}).encode() + b"\n")
-        while True:
-            while b"\n" not in self.buffer:
-                self.buffer += self.sock.recv(65536)
-            line, self.buffer = self.buffer.split(b"\n", 1)
-            msg = json.loads(line)
-            if msg.get("request_id") == self.request_id:
-                return msg.get("data")
+        super().__init__(url, folder, [])
 
     def steps(self, start_frame: int, count: int) -> list[int | None]:
-        deadline = time.monotonic() + 30
-        while self.command("get_property", "duration") is None:  # loaded
-            if time.monotonic() > deadline:
-                raise RuntimeError("mpv did not load the clip")
-            time.sleep(0.05)
+        self.wait_loaded()
         # mpv's exact seek shows the first frame starting at or after the time
         self.command("seek", (start_frame - 0.25) / float(FPS), "absolute+exact")
         deadline = time.monotonic() + 15
@@ -143,13 +100,6 @@ class Mpv:
             shown.append(number)
             current = number
         return shown
-
-    def close(self) -> None:
-        try:
-            self.command("quit")
-        except OSError:
-            pass
-        self.proc.wait(timeout=10)
 
 
 def main() -> int:

@@ -67,11 +67,13 @@ def vfr_durations(frames: int, seed: int = 7) -> list[Fraction]:
 
 
 def make_numbered_clip(path: Path, *, frames: int, fps: Fraction | None = None,
-                       durations: list[Fraction] | None = None, gop: int = 12) -> list[Fraction]:
+                       durations: list[Fraction] | None = None, gop: int = 12,
+                       scale: int = 1) -> list[Fraction]:
     """Write an H.264 MP4 of ``frames`` numbered frames; return each frame's start (seconds).
 
     Constant rate: ``fps``; variable rate: ``durations`` (one per frame). ``gop`` frames per
-    group of pictures, so seeks land between keyframes as in real recordings.
+    group of pictures, so seeks land between keyframes as in real recordings. ``scale``
+    enlarges the pictures (6: 1344×576, for figures on pictures of a realistic size).
     """
     if (fps is None) == (durations is None):
         raise ValueError("give fps or durations")
@@ -89,13 +91,16 @@ def make_numbered_clip(path: Path, *, frames: int, fps: Fraction | None = None,
         rate = fps if fps is not None else Fraction(30)
         stream = container.add_stream("libx264", rate=rate)
         assert isinstance(stream, av.VideoStream)
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = WIDTH * scale, HEIGHT * scale, "yuv420p"
         stream.time_base = time_base
         stream.codec_context.time_base = time_base
         stream.options = {"preset": "ultrafast", "crf": "18", "g": str(gop),
                           "keyint_min": str(gop), "bf": "0"}
         for i, start in enumerate(starts):
-            frame = av.VideoFrame.from_ndarray(_picture(i), format="rgb24")
+            picture = _picture(i)
+            if scale > 1:
+                picture = np.repeat(np.repeat(picture, scale, axis=0), scale, axis=1)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts = int(start / time_base)
             frame.time_base = time_base
             for packet in stream.encode(frame):

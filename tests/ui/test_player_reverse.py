@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -38,6 +39,15 @@ def decoder_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
         monkeypatch.setattr(reverse_decode.ReverseDecoder, name, spy)
     return threads
+
+
+def frames_when_stopped(controller: PlayerController, shown: list[int]) -> list[int]:
+    """How many frames had been shown each time backward play stopped (what the player
+    shows after that is its own picture of the same frame)."""
+    stopped: list[int] = []
+    controller.reverse.changed.connect(lambda speed: stopped.append(len(shown))
+                                       if speed == 0 else None)
+    return stopped
 
 
 def test_j_shows_every_frame_back_across_a_long_gop_and_k_stops_on_it(
@@ -86,9 +96,7 @@ def test_j_again_goes_faster_skipping_frames_and_stops_at_the_first(
     controller, widget, shown = numbered_player
     go_to(qtbot, controller, shown, 290)
     start = len(shown)
-    stopped: list[int] = []
-    controller.reverse.changed.connect(lambda speed: stopped.append(len(shown))
-                                       if speed == 0 else None)
+    stopped = frames_when_stopped(controller, shown)
     qtbot.keyClick(widget.slider, Qt.Key.Key_J)
     qtbot.keyClick(widget.slider, Qt.Key.Key_J)
     assert controller.reverse.speed == 2.0
@@ -120,3 +128,28 @@ def test_space_during_backward_play_plays_forwards_from_the_frame_shown(
     assert after[0] in (last, last + 1), after
     assert all(b >= a for a, b in itertools.pairwise(after)), after
     assert "backwards" not in widget.message_label.text()  # it said so while it lasted
+
+
+def test_a_computer_that_cannot_keep_up_shows_every_frame_late_and_says_so(
+    qtbot: Any, numbered_player: Player, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller, widget, shown = numbered_player
+    real = reverse_decode.ReverseDecoder.frames_before
+
+    def slow(self: Any, *args: Any, **kw: Any) -> Any:
+        time.sleep(0.3)  # a slow machine: 4 frames (0.13 s of video) take at least 0.3 s
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(reverse_decode.ReverseDecoder, "frames_before", slow)
+    controller.reverse.max_bytes = 4 * (224 * 96 * 4 + 224 * 96 * 3 // 2)  # 4 frames a part
+    go_to(qtbot, controller, shown, 100)
+    start = len(shown)
+    stopped = frames_when_stopped(controller, shown)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_J)
+    qtbot.waitUntil(lambda: "this computer manages" in widget.message_label.text(),
+                    timeout=60_000)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_K)
+    assert stopped
+    backwards = shown[start:stopped[0]]
+    assert backwards == list(range(99, 99 - len(backwards), -1))  # late, but every frame
+    assert controller.reverse.frames_skipped == 0

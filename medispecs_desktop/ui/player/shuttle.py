@@ -13,7 +13,8 @@ video sink, paced by a timer at the frame rate × the speed:
   skip any, and says how fast it really goes ("this computer manages 0.6×").
 * J again: 2×, then 4×. These show every 2nd / 4th frame (the others are decoded, not
   converted) at the clip's own frame rate, and drop more if the machine falls behind.
-* While one part of the recording is shown the part before it is decoded (prefetch). At most
+* The first part is a few frames only (the first frame shows soon after J), each next one
+  twice as big. While one part is shown the part before it is decoded (prefetch). At most
   two parts are held, each within the decoder's byte cap, frames scaled to the picture's
   width on screen (at most 1280 px): memory does not grow with the GOP length.
 * The seek bar, time and frame number follow. K, L, space, a seek or the first frame stop it;
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 
 SPEEDS = (1.0, 2.0, 4.0)
 MAX_CHUNKS = 2  # the part on screen and the one before it
+FIRST_PART_FRAMES = 4  # the first part is small: the first frame shows sooner after J ...
+MAX_PART_FRAMES = 1024  # ... and each next one twice as big (within the byte cap)
 REPORT_EVERY_S = 1.0  # how often the achieved speed is said
 SLOW_FRACTION = 0.9  # below this share of the asked speed, say what it really is
 
@@ -85,11 +88,11 @@ def to_video_frame(frame: DecodedFrame) -> QVideoFrame:
     return video
 
 
-def decode_part(decoder: ReverseDecoder, limit_us: int, stride: int, skip: int
-                ) -> tuple[Chunk, list[QVideoFrame]]:
+def decode_part(decoder: ReverseDecoder, limit_us: int, stride: int, skip: int,
+                most: int | None = None) -> tuple[Chunk, list[QVideoFrame]]:
     """One part, as video frames (runs on the worker; each decoded picture is let go of as
     soon as it is copied, so a part is held once, not twice)."""
-    chunk = decoder.frames_before(limit_us, stride=stride, skip=skip)
+    chunk = decoder.frames_before(limit_us, stride=stride, skip=skip, most=most)
     pending = list(chunk.frames)
     chunk = replace(chunk, frames=())
     out: list[QVideoFrame] = []
@@ -125,6 +128,7 @@ class ReverseShuttle(QObject):
         self._parts: deque[deque[QVideoFrame]] = deque()
         self._next_limit_us = 0
         self._next_skip = 0
+        self._part_frames = FIRST_PART_FRAMES
         self._in_flight = False
         self._exhausted = False
         self._retried = False
@@ -178,6 +182,7 @@ class ReverseShuttle(QObject):
         self._retried = False
         self._parts.clear()
         self._next_limit_us, self._next_skip = start_us, 0
+        self._part_frames = FIRST_PART_FRAMES
         self._in_flight = self._exhausted = False
         self._last_start_us, self._last_end_us = start_us, end_us
         self._last_t = self._clock()
@@ -238,6 +243,8 @@ class ReverseShuttle(QObject):
             return
         decoder, limit, stride = self._decoder, self._next_limit_us, self.stride
         skip, generation = self._next_skip, self._generation
+        most = self._part_frames
+        self._part_frames = min(MAX_PART_FRAMES, most * 2)
 
         def done(result: tuple[Chunk, list[QVideoFrame]]) -> None:
             if generation != self._generation:
@@ -272,7 +279,8 @@ class ReverseShuttle(QObject):
             self._target.message.emit("error", "Backward play stopped: the recording could "
                                       "not be decoded backwards here.")
 
-        self._in_flight = self._run(lambda: decode_part(decoder, limit, stride, skip), done, failed)
+        self._in_flight = self._run(lambda: decode_part(decoder, limit, stride, skip, most),
+                                    done, failed)
 
     # -- showing (on the GUI thread) ----------------------------------------------------------
 
@@ -310,6 +318,9 @@ class ReverseShuttle(QObject):
 
     def _show(self, frame: QVideoFrame) -> None:
         sink = self._target.video_sink
+        if not self._showed_any:  # the speed is measured from the first frame, not from J
+            self._report_t = self._clock()
+            self._report_start = (self._report_t, frame.startTime())
         self._last_start_us, self._last_end_us = frame.startTime(), frame.endTime()
         self._showed_any = True
         self.frames_shown += 1
