@@ -949,3 +949,35 @@ def test_saving_an_edit_tells_the_player_side(qtbot: Any, stack: Stack,
     latest = stack.api.get_video(target)
     stack.api.update_video(target, version=latest.version, title=before)
     widget.shutdown()
+
+
+def test_model_fetches_the_next_page_ahead_once_the_view_pages(qtbot: Any,
+                                                               tasks: TaskRunner) -> None:
+    """Issue 16: a fast scroll to the end of a big library waits for no round trip the model
+    could have started earlier - once the view pages, the next page is asked for as soon as a
+    page is shown, and the view's next fetchMore shows it at once."""
+    source = ListSource(_videos(350))
+    model = VideoTableModel(source, tasks, query=LibraryQuery(limit=100))
+    with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
+        model.refresh()
+    assert [c for _q, c in source.calls] == [None]  # the first page alone: nothing ahead yet
+    with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
+        model.fetchMore(QModelIndex())
+    assert model.rowCount() == 200
+    # nobody asked for rows 200-299 yet: they are fetched ahead, and wait in the model
+    qtbot.waitUntil(lambda: model.pages_ahead == 1, timeout=5_000)
+    assert [c for _q, c in source.calls] == [None, "100", "200"]
+    assert model.rowCount() == 200 and model.canFetchMore(QModelIndex()) and not model.loading
+    model.fetchMore(QModelIndex())  # the view scrolls on: shown at once, no request to wait
+    assert model.rowCount() == 300
+    qtbot.waitUntil(lambda: model.pages_ahead == 1, timeout=5_000)  # and the last one ahead
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == 350 and not model.has_more and not model.canFetchMore(QModelIndex())
+    assert [c for _q, c in source.calls] == [None, "100", "200", "300"]  # each page once
+    ids = [model.video_at(r).video_id for r in range(model.rowCount())]  # type: ignore[union-attr]
+    assert ids == [v.video_id for v in source.videos]
+    # a new listing drops what was fetched ahead for the old one
+    source.calls.clear()
+    with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
+        model.refresh()
+    assert model.rowCount() == 100 and model.pages_ahead == 0

@@ -92,6 +92,11 @@ class VideoTableModel(QAbstractTableModel):
         self._local: list[LocalQueueItem] = []
         self._all_local: list[LocalQueueItem] = []
         self._paging = Paging()
+        # one page ahead of what the view shows, asked for once the view pages (fetchMore):
+        # its answer waits here until the view wants it; _ahead_wanted: asked while on its way
+        self._ahead: PageLike | None = None
+        self._ahead_pending = False
+        self._ahead_wanted = False
         self.last_error: BaseException | None = None
         self.thumbnails = ThumbnailQueue(tasks, thumbnail_loader,
                                          max_in_memory=max_thumbnails_in_memory,
@@ -196,7 +201,61 @@ class VideoTableModel(QAbstractTableModel):
     def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> None:
         if not self.canFetchMore(parent):
             return
-        self._request(self._paging.next_cursor, replace=False)
+        if self._ahead is not None:  # already here: shown at once, and the next one asked for
+            page, self._ahead = self._ahead, None
+            self._on_page(self._paging.generation, page, False)
+        elif self._ahead_pending:  # on its way: shown when it comes
+            self._ahead_wanted = True
+            self._set_loading(True)
+        else:
+            self._request(self._paging.next_cursor, replace=False)
+
+    @property
+    def pages_ahead(self) -> int:
+        """Pages fetched ahead of the rows shown and waiting for the view (0 or 1)."""
+        return int(self._ahead is not None)
+
+    def _prefetch(self) -> None:
+        """Ask for the page after the rows shown, to have it before the view scrolls there."""
+        paging = self._paging
+        if (self._ahead is not None or self._ahead_pending or not paging.has_more
+                or paging.stale or paging.loading):
+            return
+        generation, cursor, query, fetch = (paging.generation, paging.next_cursor,
+                                            self._query, self._fetch_page)
+
+        def work() -> PageLike:
+            return fetch(query, cursor)
+
+        self._ahead_pending = submit(
+            self._tasks, self._kind, work,
+            lambda page: self._on_ahead(generation, cursor, page),
+            lambda exc: self._on_ahead_failed(generation, cursor, exc),
+        )
+
+    def _on_ahead(self, generation: int, cursor: str | None, page: PageLike) -> None:
+        if not self._paging.current(generation):
+            return  # a new listing started meanwhile (its own state is fresh)
+        self._ahead_pending = False
+        wanted, self._ahead_wanted = self._ahead_wanted, False
+        if cursor != self._paging.next_cursor:  # the listing moved on without it
+            if wanted:
+                self._set_loading(False)
+            return
+        if wanted:
+            self._on_page(generation, page, False)
+        else:
+            self._ahead = page
+
+    def _on_ahead_failed(self, generation: int, cursor: str | None,
+                         exc: BaseException) -> None:
+        if not self._paging.current(generation):
+            return
+        self._ahead_pending = False
+        if self._ahead_wanted:  # the user is waiting for it: say so, as for any page
+            self._ahead_wanted = False
+            self._on_failed(generation, exc)
+        # else: nobody asked yet; the view's next fetchMore asks again
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -248,6 +307,8 @@ class VideoTableModel(QAbstractTableModel):
 
     def _request(self, cursor: str | None, *, replace: bool, merge: bool = False) -> None:
         generation = self._paging.begin(replace=replace)
+        if replace:  # a new listing: what was fetched ahead belongs to the old one
+            self._drop_ahead()
         query = self._query
         self._set_loading(True)
         fetch = self._fetch_page
@@ -264,9 +325,14 @@ class VideoTableModel(QAbstractTableModel):
         ):
             self._set_loading(False)
 
+    def _drop_ahead(self) -> None:
+        self._ahead = None
+        self._ahead_pending = self._ahead_wanted = False
+
     def close(self) -> None:
         """Sign-out / teardown: answers still on their way (pages, thumbnails) are dropped."""
         self._paging.drop_answers()
+        self._drop_ahead()
         self.thumbnails.close()
 
     def _on_page(self, generation: int, page: PageLike, replace: bool,
@@ -297,14 +363,17 @@ class VideoTableModel(QAbstractTableModel):
         else:
             fresh = [v for v in items if v.video_id not in self._rows]
             self._hide_local({v.video_id for v in fresh})
+            # done before the rows go in: a view may ask for more from inside endInsertRows
+            # (that request's own loading state must survive)
+            self._set_loading(False)
             if fresh:
                 first = self.rowCount()
                 self.beginInsertRows(_ROOT, first, first + len(fresh) - 1)
                 self._append(fresh)
                 self.endInsertRows()
-            self._set_loading(False)
             if fresh:
                 self.pageAppended.emit(fresh)
+            self._prefetch()  # the view is paging: the next page comes while it scrolls
         self.pageLoaded.emit(len(items))
 
     def _merge(self, items: Sequence[Video]) -> None:
@@ -350,6 +419,8 @@ class VideoTableModel(QAbstractTableModel):
         self._videos = []
         self._rows = {}
         self._append(listing.videos)
+        self._ahead = None  # a page fetched ahead followed other rows (an answer on its way
+        self._ahead_wanted = False  # is dropped: its cursor is no longer the next one)
         self._paging.page_arrived(listing.next_cursor)
         self._paging.stale = True
         self._local = self._visible_local(self._all_local)
