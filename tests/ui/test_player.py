@@ -118,7 +118,7 @@ def test_seek_skip_and_frame_steps_land_on_expected_positions(
     frame_us = 1_000_000 // FPS
     # frame steps show the next / previous frame (frame start times in µs; the exact frame
     # checks with numbered frames are in test_player_frames.py)
-    qtbot.waitUntil(lambda: frames and frames[-1] == 4_000_000, timeout=5_000)
+    qtbot.waitUntil(lambda: bool(frames) and frames[-1] == 4_000_000, timeout=5_000)
     controller.step_frames(1)
     qtbot.waitUntil(lambda: frames[-1] == 4_000_000 + frame_us, timeout=5_000)
     controller.step_frames(1)

@@ -169,7 +169,7 @@ def test_throttled_coalesces_progress_from_a_worker(qtbot: Any, qapp: QApplicati
     clock = QElapsedTimer()
     clock.start()
     threading.Thread(target=producer).start()
-    qtbot.waitUntil(lambda: worker_done.is_set() and received and received[-1][0] == 20_000,
+    qtbot.waitUntil(lambda: bool(worker_done.is_set() and received and received[-1][0] == 20_000),
                     timeout=5000)
     elapsed = clock.elapsed()
     assert all(on_gui for _, on_gui in received)

@@ -114,8 +114,9 @@ class JobPipeline:
                 if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
                     job = self.core._move(job, JobState.UPLOADING, expect=tuple(ACTIVE_STATES))
                     job = self.multipart.upload(job, control)
-                control.check_row()
-                job = self.core._move(job, JobState.FINALIZING, expect=tuple(ACTIVE_STATES))
+                if job.phase is not Phase.COMPLETED:
+                    control.check_row()
+                job = self._finalizing(job)
                 if job.phase is not Phase.COMPLETED:
                     break
                 recorded = self._create_record(job)
@@ -294,6 +295,20 @@ class JobPipeline:
             duplicate_of=winner, error="Already in your library (the same file was uploaded "
             "from elsewhere meanwhile); this copy was not kept.", error_code="duplicate",
         )
+
+    def _finalizing(self, job: Job) -> Job:
+        """The job goes on to its record. Once the whole file is in the cloud (phase
+        completed) its record is made at once, before a pause or a stop asked meanwhile takes
+        effect, so an orderly pause or quit never leaves an object without its record (a
+        crash can; the next start records it, or the backend's sweep removes it a day later).
+        A cancel still wins: the user asked for the bytes to be discarded."""
+        if job.phase is Phase.COMPLETED:
+            state = self.core.store.state_of(job.id)
+            if state is JobState.PAUSED:
+                return self.core.job(job.id)  # paused meanwhile: recorded first, then paused
+            if state not in ACTIVE_STATES:
+                raise Interrupted(state.value if state is not None else "removed")
+        return self.core._move(job, JobState.FINALIZING, expect=tuple(ACTIVE_STATES))
 
     def _create_record(self, job: Job) -> Job | None:
         """POST /videos for the uploaded bytes; ``None`` when the file turned out to be a
