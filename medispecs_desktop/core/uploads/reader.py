@@ -114,7 +114,7 @@ class FileReader:
         self._crc = 0
         self._turn = 1  # the next part to prepare (and to go into the whole-file digests)
         self._lock = threading.Lock()
-        self._queue: deque[tuple[int, Future[PreparedPart]]] = deque()
+        self._queue: deque[tuple[int, Future[PreparedPart], bytearray]] = deque()
         self._submitted = 0
         self._chained = False  # a task of this file's chain is queued or running
         self._failed = False
@@ -133,6 +133,9 @@ class FileReader:
 
     def submit(self, n: int) -> Future[PreparedPart]:
         future: Future[PreparedPart] = Future()
+        # the part's buffer is found (or made: zeroed, its pages faulted in) here, on the
+        # caller's thread, not on the hashing thread that all of the file's bytes wait for
+        buffer = self._buffer(self.part_length(n))
         with self._lock:
             if n != self._submitted + 1:
                 raise ValueError(f"part {n} submitted after part {self._submitted}")
@@ -141,7 +144,7 @@ class FileReader:
             # caller's, freed once the part is sent -- memory stays at the caller's bound
             self._futures = [f for f in self._futures if not f.done()]
             self._futures.append(future)
-            self._queue.append((n, future))
+            self._queue.append((n, future, buffer))
             start = not self._chained
             self._chained = True
         if start:
@@ -196,16 +199,16 @@ class FileReader:
             waiting = list(self._queue)
             self._queue.clear()
             self._chained = False
-        for _n, future in waiting:
+        for _n, future, _buffer in waiting:
             if future.set_running_or_notify_cancel():
                 future.set_exception(ReadStopped())
 
     def _step(self) -> None:
         with self._lock:
-            n, future = self._queue.popleft()
+            n, future, buffer = self._queue.popleft()
         if future.set_running_or_notify_cancel():
             try:
-                part = self._prepare(n)
+                part = self._prepare(n, buffer)
             except BaseException as exc:  # noqa: BLE001 - the part's future carries it
                 future.set_exception(exc)
             else:
@@ -218,13 +221,12 @@ class FileReader:
 
     # -- one part ----------------------------------------------------------------------------
 
-    def _prepare(self, n: int) -> PreparedPart:
+    def _prepare(self, n: int, buffer: bytearray) -> PreparedPart:
         if self._stopped or self._failed or n != self._turn:
             raise ReadStopped
         offset = (n - 1) * self._part_size
         length = self.part_length(n)
         try:
-            buffer = self._buffer(length)
             view = memoryview(buffer)[:length]
             crc = 0
             pos = 0

@@ -17,7 +17,7 @@ import pytest
 from awscrt.checksums import crc64nvme
 
 from medispecs_desktop.core.uploads import reader as reader_module
-from medispecs_desktop.core.uploads.link import FIRST_BLOCK, KIB, MIB, LinkEstimator
+from medispecs_desktop.core.uploads.link import FIRST_BLOCK, KIB, MAX_BLOCK, LinkEstimator
 from medispecs_desktop.core.uploads.parts import PartFlow
 from medispecs_desktop.core.uploads.reader import FileReader, HashPool, PreparedPart
 
@@ -196,7 +196,7 @@ def test_a_fast_link_gets_big_writes_before_a_fifth_of_a_second() -> None:
             now[0] += 0.0001
             fast.add(64 * KIB)
         assert not fast.measured()
-        assert fast.block_size() == MIB
+        assert fast.block_size() == MAX_BLOCK
     slow = LinkEstimator(clock=lambda: now[0])
     with slow.stream(), slow.stream():
         for _ in range(19):  # 1.2 MiB in 0.19 s: the buffers may hold it all

@@ -47,12 +47,12 @@ def test_upload_connections_write_big_blocks(tmp_path: Path) -> None:
     session.close()
 
     path = tmp_path / "f"
-    path.write_bytes(os.urandom(3 * MIB))
+    path.write_bytes(os.urandom(BLOCK_SIZE + MIB))
     fd = os.open(path, os.O_RDONLY)
     try:
-        fast = FileSlice(fd, 0, 3 * MIB)
+        fast = FileSlice(fd, 0, BLOCK_SIZE + MIB)
         assert len(fast.read(-1)) == BLOCK_SIZE
-        capped = FileSlice(fd, 0, 3 * MIB, bucket=TokenBucket(10 * MIB))
+        capped = FileSlice(fd, 0, BLOCK_SIZE + MIB, bucket=TokenBucket(10 * MIB))
         assert len(capped.read(BLOCK_SIZE)) == THROTTLED_BLOCK_SIZE  # a cap stays smooth
     finally:
         os.close(fd)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from medispecs_desktop.core.uploads.jobs import JobState
-from medispecs_desktop.core.uploads.link import MIB, LinkEstimator
+from medispecs_desktop.core.uploads.link import MAX_BLOCK, MIB, LinkEstimator
 from medispecs_desktop.core.uploads.transfer import slow_connection_message
 from tests.core.uploads.conftest import TEST_OPTIONS, write_raw_video
 
@@ -150,7 +150,7 @@ def test_link_estimator_sizes_writes_and_parts_to_the_link() -> None:
     for _ in range(30):
         now[0] += 0.1
         fast.add(20 * MIB)
-    assert fast.block_size() == MIB
+    assert fast.block_size() == MAX_BLOCK
     assert fast.part_size(16 * MIB) == 16 * MIB
 
 
