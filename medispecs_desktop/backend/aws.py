@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import BackendConfig
 from .errors import ServiceUnavailable
+from .presign import Credentials, frozen_credentials
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -52,6 +53,7 @@ class AwsClients:
         self._lock = threading.Lock()
         self._dynamodb: DynamoDBClient | None = None
         self._s3: S3Client | None = None
+        self._s3_session: boto3.session.Session | None = None
 
     def _session(self) -> boto3.session.Session:
         c = self._config
@@ -99,13 +101,21 @@ class AwsClients:
                         request_checksum_calculation="when_required",
                         response_checksum_validation="when_required",
                     )
-                    self._s3 = self._session().client(
+                    self._s3_session = self._session()
+                    self._s3 = self._s3_session.client(
                         "s3",
                         region_name=self._config.region,
                         endpoint_url=self._config.endpoint_url or None,
                         config=cfg,
                     )
         return self._s3
+
+    def s3_credentials(self) -> Credentials | None:
+        """The S3 client's current credentials (refreshed when due), for GET URLs signed
+        without botocore's pipeline (presign.py); None if there are none."""
+        self.s3  # noqa: B018 - builds the client and its session on first use
+        session = self._s3_session
+        return frozen_credentials(session.get_credentials()) if session is not None else None
 
 
 __all__ += ["BotoCoreError", "ClientError"]

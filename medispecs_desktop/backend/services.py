@@ -40,7 +40,8 @@ class Services:
         """Services over ``clients`` (created lazily, on the first AWS call)."""
         store = VideoStore(lambda: clients.dynamodb, config.table_name)
         storage = VideoStorage(lambda: clients.s3, config.bucket,
-                               config.presign_expiry_seconds, config.playback_expiry_seconds)
+                               config.presign_expiry_seconds, config.playback_expiry_seconds,
+                               credentials=clients.s3_credentials)
         thumbnails = ThumbnailService(storage)
         videos = VideoCatalog(config, store, storage, thumbnails, clock=clock)
         return cls(

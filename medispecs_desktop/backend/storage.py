@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from .aws import error_code, raise_if_throttled
 from .errors import BadRequest, Conflict, NotFound
+from .presign import Credentials, GetSigner
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -140,12 +141,17 @@ def _no_such_upload() -> NotFound:
 
 class VideoStorage:
     def __init__(self, client: Callable[[], S3Client], bucket: str, expiry_seconds: int,
-                 get_expiry_seconds: int | None = None) -> None:
+                 get_expiry_seconds: int | None = None, *,
+                 credentials: Callable[[], Credentials | None] | None = None) -> None:
         self._client = client
         self.bucket = bucket
         self.expiry = expiry_seconds
         self.get_expiry = get_expiry_seconds or expiry_seconds
         """Lifetime of GET URLs (playback, thumbnails): shorter than uploads'."""
+        # GET URLs without botocore's per-call pipeline when the client's credentials can be
+        # read (presign.py: the same URLs); else every URL through generate_presigned_url
+        self._gets = GetSigner(self._presign_get, credentials, self.get_expiry) \
+            if credentials is not None else None
 
     @property
     def s3(self) -> S3Client:
@@ -276,6 +282,11 @@ class VideoStorage:
         return _require_signed(url, headers), headers
 
     def presign_get(self, key: str, *, content_type: str | None = None) -> str:
+        if self._gets is not None:
+            return self._gets.url(key, content_type)
+        return self._presign_get(key, content_type)
+
+    def _presign_get(self, key: str, content_type: str | None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if content_type:
             params["ResponseContentType"] = content_type
