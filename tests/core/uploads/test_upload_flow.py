@@ -12,14 +12,18 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from awscrt.checksums import crc64nvme
 
 from medispecs_desktop.core.uploads import reader as reader_module
+from medispecs_desktop.core.uploads.jobs import JobState
 from medispecs_desktop.core.uploads.link import FIRST_BLOCK, KIB, MAX_BLOCK, LinkEstimator
 from medispecs_desktop.core.uploads.parts import PartFlow
 from medispecs_desktop.core.uploads.reader import FileReader, HashPool, PreparedPart
+from medispecs_desktop.core.uploads.store import QueueStore
+from tests.core.uploads.test_upload_engine import settled
 
 PART = 256 * 1024
 
@@ -204,3 +208,57 @@ def test_a_fast_link_gets_big_writes_before_a_fifth_of_a_second() -> None:
             slow.add(64 * KIB)
         assert not slow.measured()
         assert slow.block_size() == FIRST_BLOCK
+
+
+class _WatchedApi:
+    """The stack's API client, counting ``list_parts`` and noting the part journal at the
+    moment the multipart upload is completed."""
+
+    def __init__(self, api: Any, store: list[QueueStore], job: list[int]) -> None:
+        self._api = api
+        self._store = store
+        self._job = job
+        self.list_parts_calls = 0
+        self.journal_at_complete: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
+
+    def list_parts(self, *args: Any, **kwargs: Any) -> Any:
+        self.list_parts_calls += 1
+        return self._api.list_parts(*args, **kwargs)
+
+    def complete_multipart(self, *args: Any, **kwargs: Any) -> Any:
+        self.journal_at_complete = sorted(self._store[0].parts(self._job[0]))
+        return self._api.complete_multipart(*args, **kwargs)
+
+
+def test_every_part_is_journaled_before_completion_and_a_new_upload_lists_no_parts(
+    make_engine: Any, big_video: Any, demo_api: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Journal commits run on their own thread (the connection goes on to the next part);
+    they are slowed here, and still every part is in the journal when the upload is
+    completed. An upload created just now asks S3 for no parts list (one round trip less)."""
+    video = big_video("journaled.mkv", 12)  # 3 parts of 5 MiB
+    stores: list[QueueStore] = []
+    jobs: list[int] = []
+    api = _WatchedApi(demo_api[0], stores, jobs)
+    engine = make_engine(api=api)
+    stores.append(engine.store)
+    record = engine.store.record_part
+    committers: set[str] = set()
+
+    def slow_record(job_id: int, part: Any, **kwargs: Any) -> None:
+        committers.add(threading.current_thread().name)
+        threading.Event().wait(0.2)  # a slow disk: the sends finish long before
+        record(job_id, part, **kwargs)
+
+    monkeypatch.setattr(engine.store, "record_part", slow_record)
+    job = engine.add_paths([video]).added[0]
+    jobs.append(job.id)
+    engine.start()
+    [done] = settled(engine, [job.id])
+    assert done.state is JobState.DONE, done.error
+    assert done.part_count == 3 and api.journal_at_complete == [1, 2, 3]
+    assert api.list_parts_calls == 0
+    assert committers and all(name.startswith("journal") for name in committers)
