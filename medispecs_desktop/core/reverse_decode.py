@@ -8,7 +8,8 @@ first frame. It opens the same source the player plays (a pre-signed URL, read b
 with HTTP range requests, or a local file) with PyAV and keeps it open between calls.
 
 Memory is bounded whatever the GOP length: frames are scaled to the display size (at most
-``max_width`` pixels wide) and converted to RGBA, and one call keeps at most ``max_bytes`` of
+``max_width`` pixels wide), as planar YUV 4:2:0 (what video outputs take as they are; 1.5
+bytes a pixel, and much cheaper to make than RGB), and one call keeps at most ``max_bytes`` of
 them (the decoded pictures it holds while converting included). When a GOP holds more frames
 than fit, a call returns only the newest ones that fit before the time asked for; the next
 call decodes the same GOP again from its keyframe for the earlier part (a segment). Decoding
@@ -59,18 +60,19 @@ class ReverseCancelled(Exception):
 
 @dataclass(frozen=True)
 class DecodedFrame:
-    """One picture: RGBA, ``stride`` bytes a row, shown from ``start_us`` to ``end_us``."""
+    """One picture, shown from ``start_us`` to ``end_us``: planar YUV 4:2:0 (Y, U, V), each
+    plane ``strides[i]`` bytes a row (U and V are half the width and height, rounded up)."""
 
     start_us: int
     end_us: int
     width: int
     height: int
-    stride: int
-    data: bytes
+    strides: tuple[int, int, int]
+    planes: tuple[bytes, bytes, bytes]
 
     @property
     def nbytes(self) -> int:
-        return len(self.data)
+        return sum(len(p) for p in self.planes)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,11 @@ class Chunk:
     @property
     def oldest_us(self) -> int | None:
         return self.frames[-1].start_us if self.frames else None
+
+
+def yuv420_bytes(width: int, height: int) -> int:
+    """The bytes of one planar YUV 4:2:0 picture (no row padding)."""
+    return width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
 
 
 def output_size(width: int, height: int, max_width: int) -> tuple[int, int]:
@@ -173,13 +180,13 @@ class ReverseDecoder:
     # -- decoding -------------------------------------------------------------------------
 
     def frame_bytes(self, stride: int = 1) -> int:
-        """What one kept frame costs against the cap: its RGBA picture plus the ``stride``
-        decoded (YUV 4:2:0 at the source size) pictures held until it is converted."""
+        """What one kept frame costs against the cap: its picture plus the ``stride``
+        decoded pictures (at the source size) held until it is converted."""
         self.open()
         assert self._stream is not None
         ctx = self._stream.codec_context
         width, height = self.size
-        return width * height * 4 + max(1, stride) * ctx.width * ctx.height * 3 // 2
+        return yuv420_bytes(width, height) + max(1, stride) * yuv420_bytes(ctx.width, ctx.height)
 
     def max_frames(self, stride: int = 1) -> int:
         """How many frames one call returns at most (at least one, whatever the cap)."""
@@ -236,7 +243,7 @@ class ReverseDecoder:
         ring: deque[tuple[int, Any]] = deque(maxlen=keep)
         first_us: int | None = None
         decoded = 0
-        source_bytes = stream.codec_context.width * stream.codec_context.height * 3 // 2
+        source_bytes = yuv420_bytes(stream.codec_context.width, stream.codec_context.height)
         for frame in container.decode(stream):
             if self.cancel.is_set():
                 raise ReverseCancelled
@@ -264,7 +271,7 @@ class ReverseDecoder:
         source_bytes = 0
         if ring:
             first = ring[-1][1]
-            source_bytes = first.width * first.height * 3 // 2
+            source_bytes = yuv420_bytes(first.width, first.height)
         position = 0
         end_us = newer_us
         kept_bytes = 0
@@ -275,11 +282,13 @@ class ReverseDecoder:
             held -= 1
             if (position >= skip and (position - skip) % stride == 0) \
                     or (keep_oldest and not ring):
-                rgba = frame.reformat(width=width, height=height, format="rgba",
-                                      interpolation="BILINEAR")
-                plane = rgba.planes[0]
-                out.append(DecodedFrame(start_us, end_us, width, height, plane.line_size,
-                                        bytes(plane)))
+                # the same size and format: the decoded picture as it is, no conversion
+                yuv = frame.reformat(width=width, height=height, format="yuv420p",
+                                     interpolation="BILINEAR")
+                y, u, v = yuv.planes
+                out.append(DecodedFrame(start_us, end_us, width, height,
+                                        (y.line_size, u.line_size, v.line_size),
+                                        (bytes(y), bytes(u), bytes(v))))
                 kept_bytes += out[-1].nbytes
                 self.peak_held_bytes = max(self.peak_held_bytes,
                                            held * source_bytes + kept_bytes)

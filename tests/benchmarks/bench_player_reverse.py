@@ -2,13 +2,14 @@
 and against mpv's ``--play-dir=backward`` on the same pre-signed URL (a benchmark, not a test):
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_player_reverse.py \
-        [--pairs 3] [--scale 6] [--frames 300]
+        [--pairs 3] [--scale 6] [--frames 300] [--speeds 1,2,4]
 
 The clip: 30 fps, 600 frames, a keyframe every 250 frames (the long groups of pictures that
 made frame-by-frame stepping back collapse), each frame's number burnt into the picture
 (tests/support/numbered_clips; ``--scale 6`` makes it 1344×576), served by a moto S3 server in
 a child process through a real pre-signed URL. Each run starts paused on frame 590 and plays
-backwards at 1× until frame 590 − ``--frames`` is on screen:
+backwards at 1× (and 2×, 4×: J pressed two, three times; mpv's ``speed``) until frame
+590 − ``--frames`` is on screen:
 
 * ours: a real PlayerWidget (800×480) over a PlayerController, J pressed; every frame that
   reaches the video output is read back (its number), so skipped frames are counted, not
@@ -94,7 +95,7 @@ def serve_clip(path: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-def ours(url: str, frames: int) -> dict[str, Any]:
+def ours(url: str, frames: int, speed: int) -> dict[str, Any]:
     tasks = TaskRunner()
     controller = PlayerController(lambda _vid: Url(url, time.time() + 3600), tasks)
     widget = PlayerWidget(controller)
@@ -118,7 +119,8 @@ def ours(url: str, frames: int) -> dict[str, Any]:
         end = START - frames
         begin = len(shown)
         pressed = time.perf_counter()
-        controller.shuttle_back()
+        for _press in range({1: 1, 2: 2, 4: 3}[speed]):  # J, J J, J J J
+            controller.shuttle_back()
         wait_until(lambda: shown[-1][1] <= end, timeout=600)
         said = widget.message_label.text()
         controller.pause()
@@ -127,8 +129,11 @@ def ours(url: str, frames: int) -> dict[str, Any]:
         missing = sorted(set(range(end, START)) - set(numbers))
         out_of_order = sum(1 for a, b in itertools.pairwise(numbers) if b != a - 1)
         first, last = backwards[0][0], backwards[-1][0]
-        return {"elapsed_s": last - pressed, "first_frame_ms": (first - pressed) * 1000,
-                "fps": frames / (last - pressed),
+        gap = max((b - a for (a, _n), (b, _m) in itertools.pairwise(backwards)), default=0.0)
+        return {"speed": speed, "elapsed_s": last - pressed,
+                "first_frame_ms": (first - pressed) * 1000,
+                "fps": (START - numbers[-1]) / (last - pressed),
+                "worst_gap_ms": gap * 1000, "waited_for_decoder": controller.reverse.waits,
                 "steady_fps": (len(backwards) - 1) / (last - first) if last > first else 0.0,
                 "shown": len(numbers), "missing": len(missing), "not_next": out_of_order,
                 "said": said}
@@ -146,8 +151,9 @@ class Mpv(MpvIpc):
     def __init__(self, url: str, folder: Path) -> None:
         super().__init__(url, folder, ["--play-dir=backward", f"--start={(START + 0.5) / FPS:.4f}"])
 
-    def run(self, frames: int) -> dict[str, Any]:
+    def run(self, frames: int, speed: int) -> dict[str, Any]:
         self.wait_loaded()
+        self.command("set_property", "speed", float(speed))
         time.sleep(0.5)
         start = self.command("get_property", "estimated-frame-number")
         end = START - frames
@@ -158,7 +164,8 @@ class Mpv(MpvIpc):
             time.sleep(0.002)
             number = self.command("get_property", "estimated-frame-number")
         elapsed = time.perf_counter() - pressed
-        return {"elapsed_s": elapsed, "fps": (start - end) / elapsed, "from": start,
+        return {"speed": speed, "elapsed_s": elapsed, "fps": (start - number) / elapsed,
+                "from": start,
                 "dropped": self.command("get_property", "frame-drop-count")}
 
 
@@ -171,6 +178,7 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=3, help="alternating runs (ours, mpv)")
     parser.add_argument("--scale", type=int, default=6, help="picture scale (6: 1344×576)")
     parser.add_argument("--frames", type=int, default=300, help="frames played backwards")
+    parser.add_argument("--speeds", default="1,2,4", help="J once, twice, three times")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-reverse-"))
@@ -178,38 +186,50 @@ def main() -> int:
     make_numbered_clip(clip, frames=FRAMES, fps=Fraction(FPS), gop=GOP, scale=args.scale)
     server, url = serve_clip(clip)
     has_mpv = shutil.which("mpv") is not None
-    mine: list[dict[str, Any]] = []
-    theirs: list[dict[str, Any]] = []
+    parser_speeds = [int(x) for x in args.speeds.split(",")]
+    mine: dict[int, list[dict[str, Any]]] = {speed: [] for speed in parser_speeds}
+    theirs: dict[int, list[dict[str, Any]]] = {speed: [] for speed in parser_speeds}
     try:
-        for pair in range(args.pairs):
-            mine.append(ours(url, args.frames))
-            print(json.dumps({"run": pair, "who": "ours", **rounded(mine[-1])},
-                             ensure_ascii=False))
-            if has_mpv:
-                mpv = Mpv(url, tmp / "mpv")
-                try:
-                    theirs.append(mpv.run(args.frames))
-                finally:
-                    mpv.close()
-                print(json.dumps({"run": pair, "who": "mpv", **rounded(theirs[-1])}))
+        for speed in parser_speeds:
+            for pair in range(args.pairs):
+                mine[speed].append(ours(url, args.frames, speed))
+                print(json.dumps({"run": pair, "who": "ours", **rounded(mine[speed][-1])},
+                                 ensure_ascii=False))
+                if has_mpv:
+                    mpv = Mpv(url, tmp / "mpv")
+                    try:
+                        theirs[speed].append(mpv.run(args.frames, speed))
+                    finally:
+                        mpv.close()
+                    print(json.dumps({"run": pair, "who": "mpv",
+                                      **rounded(theirs[speed][-1])}))
     finally:
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
     width, height = 224 * args.scale, 96 * args.scale
     print(f"clip {width}×{height}, {FPS} fps, keyframe every {GOP} frames; "
-          f"{args.frames} frames backwards from frame {START} at 1×, median of {args.pairs}:")
-    print(f"  ours: {statistics.median(r['fps'] for r in mine):.1f} fps from the key press "
-          f"({statistics.median(r['fps'] for r in mine) / FPS:.2f}× the clip's {FPS} fps), "
-          f"steady {statistics.median(r['steady_fps'] for r in mine):.1f} fps, first frame "
-          f"{statistics.median(r['first_frame_ms'] for r in mine):.0f} ms after J; frames "
-          f"missing {max(r['missing'] for r in mine)}, out of order "
-          f"{max(r['not_next'] for r in mine)} (worst run)")
-    if has_mpv:
-        print(f"  mpv --play-dir=backward: {statistics.median(r['fps'] for r in theirs):.1f} fps "
-              f"from unpausing, frames dropped {max(r['dropped'] or 0 for r in theirs)} "
-              "(worst run)")
-    else:
+          f"{args.frames} frames backwards from frame {START}, median of {args.pairs}; "
+          "fps = clip frames gone through per second:")
+    for speed in parser_speeds:
+        runs = mine[speed]
+        fps = statistics.median(r["fps"] for r in runs)
+        line = (f"  {speed}× ours: {fps:.1f} fps from the key press ({fps / FPS:.2f}× normal "
+                f"speed), {statistics.median(r['shown'] for r in runs):.0f} frames shown, "
+                f"first {statistics.median(r['first_frame_ms'] for r in runs):.0f} ms after J, "
+                f"worst gap {max(r['worst_gap_ms'] for r in runs):.0f} ms, waited for the "
+                f"decoder {max(r['waited_for_decoder'] for r in runs)}×")
+        if speed == 1:
+            line += (f", steady {statistics.median(r['steady_fps'] for r in runs):.1f} fps; "
+                     f"missing {max(r['missing'] for r in runs)}, out of order "
+                     f"{max(r['not_next'] for r in runs)} (worst run)")
+        print(line)
+        if has_mpv:
+            theirs_fps = statistics.median(r["fps"] for r in theirs[speed])
+            print(f"  {speed}× mpv --play-dir=backward: {theirs_fps:.1f} fps from unpausing "
+                  f"({theirs_fps / FPS:.2f}×), frames dropped "
+                  f"{max(r['dropped'] or 0 for r in theirs[speed])} (worst run)")
+    if not has_mpv:
         print("  mpv not installed: no comparison")
     del app
     return 0

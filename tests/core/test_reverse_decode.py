@@ -20,8 +20,7 @@ from medispecs_desktop.core.reverse_decode import (
 from tests.support.numbered_clips import HEIGHT, WIDTH, make_numbered_clip, read_number
 
 FPS = Fraction(30)
-YUV = WIDTH * HEIGHT * 3 // 2  # one decoded picture held (4:2:0)
-RGBA = WIDTH * HEIGHT * 4  # one converted picture
+YUV = WIDTH * HEIGHT * 3 // 2  # one picture (4:2:0), decoded or converted
 FRAMES = 330
 GOP = 300  # keyframes at 0 and 300: one group of pictures is 300 frames long
 
@@ -34,9 +33,10 @@ def long_gop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def number(frame: DecodedFrame) -> int:
-    rows = np.frombuffer(frame.data, dtype=np.uint8)[: frame.stride * frame.height]
-    rgba = rows.reshape(frame.height, frame.stride)[:, : frame.width * 4]
-    return read_number(rgba.reshape(frame.height, frame.width, 4)[:, :, :3])
+    """The number burnt into ``frame`` (its luma: the blocks are black or white on grey)."""
+    luma = np.frombuffer(frame.planes[0], dtype=np.uint8)[: frame.strides[0] * frame.height]
+    y = luma.reshape(frame.height, frame.strides[0])[:, : frame.width]
+    return read_number(np.repeat(y[:, :, None], 3, axis=2))
 
 
 def start_us(frame: int) -> int:
@@ -69,7 +69,7 @@ def test_every_frame_comes_back_newest_first_across_a_keyframe(long_gop: Path) -
 
 
 def test_a_small_cap_decodes_a_long_gop_in_segments_within_the_cap(long_gop: Path) -> None:
-    decoder = ReverseDecoder(long_gop, max_bytes=40 * (RGBA + YUV))
+    decoder = ReverseDecoder(long_gop, max_bytes=40 * (YUV + YUV))
     with decoder:
         assert decoder.max_frames() == 40
         numbers, sizes = play_back(decoder, 280)
@@ -80,7 +80,7 @@ def test_a_small_cap_decodes_a_long_gop_in_segments_within_the_cap(long_gop: Pat
 
 
 def test_stride_keeps_every_nth_frame_evenly_across_calls(long_gop: Path) -> None:
-    decoder = ReverseDecoder(long_gop, max_bytes=10 * (RGBA + 4 * YUV))
+    decoder = ReverseDecoder(long_gop, max_bytes=10 * (YUV + 4 * YUV))
     with decoder:
         numbers, _sizes = play_back(decoder, 321, stride=4)
     assert numbers == list(range(320, -1, -4))  # 0 is a multiple of 4

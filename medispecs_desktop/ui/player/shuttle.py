@@ -14,9 +14,10 @@ video sink, paced by a timer at the frame rate × the speed:
 * J again: 2×, then 4×. These show every 2nd / 4th frame (the others are decoded, not
   converted) at the clip's own frame rate, and drop more if the machine falls behind.
 * The first part is a few frames only (the first frame shows soon after J), each next one
-  twice as big. While one part is shown the part before it is decoded (prefetch). At most
-  two parts are held, each within the decoder's byte cap, frames scaled to the picture's
-  width on screen (at most 1280 px): memory does not grow with the GOP length.
+  four times as big. While frames are shown the parts before them are decoded (prefetch),
+  until as many frames as two full parts are held or being decoded: within twice the
+  decoder's byte cap, as YUV 4:2:0 scaled to the picture's width on screen (at most 1280 px).
+  Memory does not grow with the GOP length.
 * The seek bar, time and frame number follow. K, L, space, a seek or the first frame stop it;
   the player is then positioned on the frame last shown, so the picture does not jump.
 """
@@ -32,9 +33,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
-from PySide6.QtMultimedia import QVideoFrame, QVideoSink
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat, QVideoSink
 
 from medispecs_desktop.core.reverse_decode import (
     DEFAULT_MAX_BYTES,
@@ -42,6 +42,7 @@ from medispecs_desktop.core.reverse_decode import (
     Chunk,
     DecodedFrame,
     ReverseCancelled,
+    ReverseDecodeError,
     ReverseDecoder,
 )
 from medispecs_desktop.ui.player.frames import FrameStepper
@@ -50,9 +51,10 @@ from medispecs_desktop.ui.tasks import PLAYBACK, TasksLike
 log = logging.getLogger(__name__)
 
 SPEEDS = (1.0, 2.0, 4.0)
-MAX_CHUNKS = 2  # the part on screen and the one before it
+BUDGET_PARTS = 2  # frames held (shown, queued, being decoded): at most two full parts
 FIRST_PART_FRAMES = 4  # the first part is small: the first frame shows sooner after J ...
-MAX_PART_FRAMES = 1024  # ... and each next one twice as big (within the byte cap)
+MAX_PART_FRAMES = 1024  # ... and each next one bigger (within the byte cap)
+PART_GROWTH = 4
 REPORT_EVERY_S = 1.0  # how often the achieved speed is said
 SLOW_FRACTION = 0.9  # below this share of the asked speed, say what it really is
 
@@ -79,17 +81,34 @@ class _Target(Protocol):
 
 
 def to_video_frame(frame: DecodedFrame) -> QVideoFrame:
-    """A QVideoFrame owning a copy of ``frame``'s picture, with its times (any thread)."""
-    image = QImage(frame.data, frame.width, frame.height, frame.stride,
-                   QImage.Format.Format_RGBA8888).copy()
-    video = QVideoFrame(image)
+    """A YUV 4:2:0 QVideoFrame holding a copy of ``frame``'s picture, with its times (any
+    thread: it is a value, not a QObject)."""
+    video = QVideoFrame(QVideoFrameFormat(QSize(frame.width, frame.height),
+                                          QVideoFrameFormat.PixelFormat.Format_YUV420P))
+    if not video.map(QVideoFrame.MapMode.WriteOnly):
+        raise ReverseDecodeError("No memory for a video frame.")
+    try:
+        for i, (data, stride) in enumerate(zip(frame.planes, frame.strides, strict=True)):
+            rows = frame.height if i == 0 else (frame.height + 1) // 2
+            width = frame.width if i == 0 else (frame.width + 1) // 2
+            target, line = memoryview(video.bits(i)), video.bytesPerLine(i)
+            if line == stride:
+                size = min(len(data), rows * line)
+                target[:size] = data[:size]
+            else:
+                source = memoryview(data)
+                for row in range(rows):
+                    target[row * line: row * line + width] = \
+                        source[row * stride: row * stride + width]
+    finally:
+        video.unmap()
     video.setStartTime(frame.start_us)
     video.setEndTime(frame.end_us)
     return video
 
 
 def decode_part(decoder: ReverseDecoder, limit_us: int, stride: int, skip: int,
-                most: int | None = None) -> tuple[Chunk, list[QVideoFrame]]:
+                most: int | None = None) -> tuple[Chunk, list[QVideoFrame], int]:
     """One part, as video frames (runs on the worker; each decoded picture is let go of as
     soon as it is copied, so a part is held once, not twice)."""
     chunk = decoder.frames_before(limit_us, stride=stride, skip=skip, most=most)
@@ -99,7 +118,7 @@ def decode_part(decoder: ReverseDecoder, limit_us: int, stride: int, skip: int,
     pending.reverse()
     while pending:
         out.append(to_video_frame(pending.pop()))
-    return chunk, out
+    return chunk, out, decoder.max_frames(stride)
 
 
 class ReverseShuttle(QObject):
@@ -129,6 +148,7 @@ class ReverseShuttle(QObject):
         self._next_limit_us = 0
         self._next_skip = 0
         self._part_frames = FIRST_PART_FRAMES
+        self._cap_frames: int | None = None  # frames one part holds at most (the byte cap)
         self._in_flight = False
         self._exhausted = False
         self._retried = False
@@ -141,6 +161,7 @@ class ReverseShuttle(QObject):
         self._said = ""
         self.frames_shown = 0
         self.frames_skipped = 0
+        self.waits = 0  # times the next frame was not decoded yet when due
         self.achieved = 0.0  # the real backward speed (× normal) over the last second
 
     @property
@@ -183,11 +204,12 @@ class ReverseShuttle(QObject):
         self._parts.clear()
         self._next_limit_us, self._next_skip = start_us, 0
         self._part_frames = FIRST_PART_FRAMES
+        self._cap_frames = None
         self._in_flight = self._exhausted = False
         self._last_start_us, self._last_end_us = start_us, end_us
         self._last_t = self._clock()
         self._showed_any = False
-        self.frames_shown = self.frames_skipped = 0
+        self.frames_shown = self.frames_skipped = self.waits = 0
         self._request()
         return True
 
@@ -238,18 +260,22 @@ class ReverseShuttle(QObject):
         return True
 
     def _request(self) -> None:
-        if self._in_flight or self._exhausted or len(self._parts) >= MAX_CHUNKS \
-                or self._decoder is None:
+        if self._in_flight or self._exhausted or self._decoder is None:
             return
+        most = self._part_frames
+        queued = sum(len(part) for part in self._parts)
+        cap = self._cap_frames
+        if (cap is None and queued) or (cap is not None
+                                        and queued + min(most, cap) > BUDGET_PARTS * cap):
+            return  # enough ahead: the next part when some of these have been shown
         decoder, limit, stride = self._decoder, self._next_limit_us, self.stride
         skip, generation = self._next_skip, self._generation
-        most = self._part_frames
-        self._part_frames = min(MAX_PART_FRAMES, most * 2)
+        self._part_frames = min(MAX_PART_FRAMES, most * PART_GROWTH)
 
-        def done(result: tuple[Chunk, list[QVideoFrame]]) -> None:
+        def done(result: tuple[Chunk, list[QVideoFrame], int]) -> None:
             if generation != self._generation:
                 return
-            chunk, frames = result
+            chunk, frames, self._cap_frames = result
             self._in_flight = False
             if frames:
                 self._parts.append(deque(frames))
@@ -309,12 +335,14 @@ class ReverseShuttle(QObject):
                 continue
             self._show(frame)
             self._last_t = due if late < max(interval, 0.005) else now  # behind: no burst
+            self._request()  # room for the next part yet?
             self._timer.start(0)  # let it paint; the next one from the event loop
             return
         if self.active and not self._parts and self._exhausted:
             self.stop()  # the first frame is on screen
         elif self.active:
-            self._request()  # waiting for the worker
+            self.waits += self._showed_any  # the decoder is behind: a frame will be late
+            self._request()
 
     def _show(self, frame: QVideoFrame) -> None:
         sink = self._target.video_sink
