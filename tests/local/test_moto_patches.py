@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
 import random
@@ -639,6 +640,84 @@ def test_serialising_items_does_not_search_every_type_of_every_value(
     with moto_patches.stock():
         stock_small, stock_big = picks(5), picks(100)
     assert stock_big >= stock_small + 95 * 4 * 10, (stock_small, stock_big)  # 10 per value
+
+
+def _parsed_requests(seed: int) -> list[Any]:
+    """moto's JSON parser's output for PutItem and TransactWriteItems bodies of random items
+    (every AttributeValue type, nested, and shapes moto does not expect)."""
+    from botocore.session import get_session
+    from moto.core.parse import JSONParser
+
+    rng = random.Random(seed)
+    model = get_session().get_service_model("dynamodb")
+    parser_cls: Any = JSONParser  # (typed for moto's own model classes)
+    odd: list[Any] = [{"S": None}, {"S": 1}, {}, {"S": "a", "N": "1"}, {"X": "y"},
+                      {"NULL": False}, {"M": {"k": {"S": None}}}, {"L": [{"N": 2}]},
+                      {"SS": ["a", 1]}, {"M": None}]
+    out = []
+    for i in range(30):
+        item = {f"a{j}": _random_value(rng) for j in range(rng.randint(0, 8))}
+        item["z"] = odd[i % len(odd)]
+        for operation, body in (
+            ("PutItem", {"TableName": "V", "Item": item}),
+            ("TransactWriteItems", {"TransactItems": [
+                {"Put": {"TableName": "V", "Item": item,
+                         "ExpressionAttributeValues": {":v": _random_value(rng)}}}]}),
+        ):
+            payload = json.dumps(body, default=lambda b: base64.b64encode(b).decode())
+            parser = parser_cls(model.operation_model(operation))
+            request: Any = {"body": payload.encode(), "headers": {}, "url_path": "/"}
+            out.append(parser.parse(request))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_requests_parse_as_with_stock_moto(patched: None, seed: int) -> None:
+    with moto_patches.stock():
+        expected = _parsed_requests(seed)
+    got = _parsed_requests(seed)
+    assert got == expected
+    assert repr(got) == repr(expected)  # the same types too (dicts, lists, bytes)
+
+
+def test_parsing_a_transaction_does_not_walk_every_type_of_every_value(
+    patched: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An audited listing page sends 100 events of 13 attributes in one transaction: moto's
+    parser no longer walks the ten type members of each of their values."""
+    import sys
+
+    from moto.core.parse import BaseJSONParser
+
+    walker = moto_patches._originals.get(
+        "parse_structure", BaseJSONParser.__dict__["_parse_structure"]).__code__
+
+    def walks(events: int) -> int:
+        """Runs of moto's own structure walk on an AttributeValue (a profile hook counts)."""
+        count = [0]
+
+        def hook(frame: Any, event: str, _arg: Any) -> None:
+            if event == "call" and frame.f_code is walker and \
+                    frame.f_locals["shape"].name == "AttributeValue":
+                count[0] += 1
+
+        with mock_aws():
+            _table(_client(), "W")
+            puts = [{"Put": {"TableName": "W", "Item": {
+                "PK": {"S": f"VIDEO#u#v{i}"}, "SK": {"S": "2026#req"},
+                **{f"a{j}": {"S": f"value {j}"} for j in range(11)}}}} for i in range(events)]
+            client = _client()
+            sys.setprofile(hook)
+            try:
+                client.transact_write_items(TransactItems=puts)
+            finally:
+                sys.setprofile(None)
+        return count[0]
+
+    assert walks(100) == 0
+    with moto_patches.stock():
+        walker = BaseJSONParser.__dict__["_parse_structure"].__code__
+        assert walks(100) >= 100 * 13
 
 
 # --------------------------------------------------------------------------- applying
