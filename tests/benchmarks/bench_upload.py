@@ -189,15 +189,19 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
         probe=probe, thumbnail=lambda _p: b"\xff\xd8\xff\xd9",
     )
     marks: dict[str, float] = {}
+    ended = threading.Event()
+
     def mark(job: Any) -> None:  # when each state was first reached
         marks.setdefault(job.state.value, time.perf_counter())
+        if job.state.is_terminal:
+            ended.set()  # told by the engine, as the app is (no queue re-read per change)
 
     engine.subscribe_jobs(mark)
     engine.start()
     cpu0 = _cpu_now()
     t0 = time.perf_counter()
     job = engine.add_paths([path]).added[0]
-    ok = engine.wait_until(lambda js: all(j.state.is_terminal for j in js), timeout=3600)
+    ok = ended.wait(3600)
     elapsed = time.perf_counter() - t0
     cpu = _cpu_now() - cpu0
     final = engine.job(job.id)

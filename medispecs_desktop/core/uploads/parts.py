@@ -5,7 +5,8 @@ Each stage starts the moment the one before it has something for it, so reading 
 ``max_flight`` parts at once, each on its own connection):
 
 * a part is read as soon as a buffer is free (``max_flight + read_ahead`` buffers: the
-  upload's memory bound; a sent part's buffer is reused for a later part);
+  upload's memory bound; a sent part's buffer is reused for a later part), two at a time
+  handed to the reader;
 * every part read is signed at once -- all the parts read since the last signing in one call,
   so a link slower than the disk batches its URLs while a fast one never waits for a batch;
 * a signed part is sent as soon as a connection is free; its buffer is freed once S3 took it.
@@ -27,6 +28,7 @@ from medispecs_desktop.core.uploads.reader import FileReader, PreparedPart
 R = TypeVar("R")
 Signed = tuple[str, dict[str, str]]
 SIGN_BATCH_MAX = 100  # the API signs at most this many parts per call
+QUEUED_READS = 2  # parts handed to the reader and not yet read
 
 
 class PartFlow:
@@ -91,7 +93,10 @@ class PartFlow:
             wait(watch, return_when=FIRST_COMPLETED)
 
     def _read_more(self) -> None:
-        while self._next <= self._count and self._buffers() < self._max_buffers:
+        # two reads queued keep the hashing thread busy; more would only take buffers early
+        # (each new one zeroed and faulted in) that a sent part would have freed in time
+        while (self._next <= self._count and self._buffers() < self._max_buffers
+               and len(self._reading) < QUEUED_READS):
             self._reading.append(self._reader.submit(self._next))
             self._next += 1
         self.peak_buffers = max(self.peak_buffers, self._buffers())
