@@ -84,6 +84,13 @@ def test_a_queued_clip_plays_from_its_file_offline_and_steps_exact_frames(
     for expected in (41, 42, 41):
         controller.step_frames(1 if expected > shown[-1] else -1)
         qtbot.waitUntil(lambda e=expected: shown[-1] == e, timeout=5_000)
+    # J plays backwards from the file too (offline: the decoder opens the same file)
+    start = len(shown)
+    controller.shuttle_back()
+    qtbot.waitUntil(lambda: shown[-1] <= 30, timeout=30_000)
+    controller.pause()
+    assert shown[start:start + 11] == list(range(40, 29, -1))
+    assert provider.calls == 0
 
     # the file changed on the card (or was replaced): not this recording any more
     with clip.open("ab") as f:

@@ -149,3 +149,20 @@ def test_a_computer_that_cannot_keep_up_shows_every_frame_late_and_says_so(
     backwards = shown[start:stopped[0]]
     assert backwards == list(range(99, 99 - len(backwards), -1))  # late, but every frame
     assert controller.reverse.frames_skipped == 0
+
+
+def test_a_seek_during_backward_play_goes_there_and_backward_play_stops(
+    qtbot: Any, numbered_player: Player
+) -> None:
+    controller, widget, shown = numbered_player
+    index = controller.frame_index.index
+    assert index is not None
+    go_to(qtbot, controller, shown, 240)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_J)
+    qtbot.waitUntil(lambda: shown[-1] <= 235, timeout=60_000)
+    controller.seek(index.seek_ms(50))
+    assert not controller.reverse.active
+    pushed = controller.reverse.frames_shown
+    qtbot.waitUntil(lambda: shown[-1] == 50, timeout=10_000)
+    assert controller.reverse.frames_shown == pushed  # none of its frames came after the seek
+    assert controller.current_frame == 50 and widget.slider.value() == controller.position
