@@ -8,7 +8,9 @@
   for the newest ``--thumbnails`` items;
 * sign-in -> first rows shown (cold: no cache; warm: with the offline listing cache);
 * GUI-thread max stall while scrolling the table to the very end (a 5 ms heartbeat timer on
-  the GUI thread records the longest gap), with the page size the app uses;
+  the GUI thread records the longest gap), with the page size the app uses; the time to the
+  last row is paired with its peer, every page through the API client alone (the same pages,
+  the same stack, right before and right after the scroll, so both see the same load);
 * memory of the model (tracemalloc of the Video list, and the process RSS growth);
 * click -> first frame for a recording (PlayerController over the real playback URL).
 
@@ -203,6 +205,17 @@ def main() -> int:
         print(f"API alone, GET /videos?limit={PAGE_SIZE} on the local stack: median "
               f"{statistics.median(pages):.0f} ms")
 
+        def api_all_pages() -> float:
+            """Every page of PAGE_SIZE through the API client alone (the scroll's peer)."""
+            with ApiClient(settings, auth) as direct:
+                t0 = time.perf_counter()
+                cursor: str | None = None
+                while True:
+                    page = direct.list_videos(limit=PAGE_SIZE, cursor=cursor)
+                    cursor = page.next_cursor
+                    if not cursor:
+                        return time.perf_counter() - t0
+
         tasks = TaskRunner()
         cache_dir = Path(tmp.name) / "cache"
         process = psutil.Process()
@@ -233,6 +246,7 @@ def main() -> int:
         widget, _cold = run_listing("cold, no cache")
         wait_until(app, lambda: not widget.model.loading)
 
+        api_before = api_all_pages()
         # scroll to the end: every fetchMore is triggered by the view itself
         beat = Heartbeat()
         beat.start()
@@ -247,10 +261,14 @@ def main() -> int:
         scrolled = time.perf_counter() - t0
         wait_until(app, lambda: time.perf_counter() - t0 >= scrolled + 1)  # thumbnails, paints
         stalls = beat.stop()
+        api_after = api_all_pages()
         rows = widget.model.rowCount()
         print(f"scrolled to the end: {rows} rows in {scrolled:.1f} s "
               f"({rows // PAGE_SIZE + 1} pages); GUI-thread max stall {stalls['max_ms']:.0f} ms, "
               f"p99 gap {stalls['p99_ms']:.0f} ms ({stalls['ticks']:.0f} ticks of 5 ms)")
+        print(f"  peer: every page through the API client alone {api_before:.1f} s before, "
+              f"{api_after:.1f} s after -> scroll / API = "
+              f"{scrolled / ((api_before + api_after) / 2):.2f} (load {os.getloadavg()[0]:.1f})")
         gc.collect()
         rss1 = process.memory_info().rss
         print(f"process RSS growth with the library open and {rows} rows loaded: "
