@@ -9,6 +9,8 @@ and removed by it, with its version and shape checks:
   the same limit is checked at the same points, the same ``ItemSizeTooLarge`` raised.
 * :func:`make_parse_condition` - ``ConditionExpressionParser.parse`` with an LRU of recent parses
   (tree + the names and values found); moto's trees keep no state when evaluated.
+* :func:`clone_items` - what ``copy.deepcopy`` of a list of items gives (moto's query copies
+  its page before answering), without ``deepcopy``'s generic dispatch per value.
 * :func:`make_parse_structure` - ``BaseJSONParser._parse_structure`` takes a DynamoDB
   ``AttributeValue`` as it comes (the same dicts and lists moto's member-by-member walk builds);
   binary values (which moto base64-decodes) and odd shapes take moto's code.
@@ -16,6 +18,7 @@ and removed by it, with its version and shape checks:
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections import OrderedDict
@@ -23,7 +26,8 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["ATTRIBUTE_VALUE_MEMBERS", "FILTER_CACHE_SIZE", "ITEM_SIZE_LIMIT",
-           "clear_parse_cache", "item_init", "make_parse_condition", "make_parse_structure"]
+           "clear_parse_cache", "clone_items", "item_init", "make_parse_condition",
+           "make_parse_structure"]
 
 ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 _DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
@@ -63,6 +67,53 @@ def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -
         if total > ITEM_SIZE_LIMIT:
             raise ItemSizeTooLarge
         dict.__setitem__(self.attrs, key, typed)
+
+
+def clone_items(items: list[Any]) -> list[Any]:
+    """``copy.deepcopy(items)`` for a list of moto ``Item``s: the same new objects (shared
+    values stay shared, through the same memo), built the way moto's own ``__deepcopy__``
+    methods build them (an Item's keys and attributes; a DynamoType's type and value: lists
+    and maps copied member by member, sets as new lists, scalars as they are)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    memo: dict[int, Any] = {}
+
+    def value(v: Any) -> Any:
+        if type(v) is not DynamoType:
+            return copy.deepcopy(v, memo)
+        found = memo.get(id(v))
+        if found is not None:
+            return found
+        out = DynamoType.__new__(DynamoType)
+        memo[id(v)] = out
+        out.type = v.type
+        inner = v.value
+        if v.is_list():
+            out.value = [value(e) for e in inner]
+        elif v.is_map():
+            out.value = {k: value(e) for k, e in inner.items()}
+        elif v.is_set():
+            out.value = list(inner)
+        else:
+            out.value = inner
+        return out
+
+    copies = []
+    for item in items:
+        found = memo.get(id(item))
+        if found is None:
+            cls: Any = type(item)
+            found = cls.__new__(cls)
+            memo[id(item)] = found
+            found.hash_key = value(item.hash_key)
+            found.range_key = value(item.range_key)
+            attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+            dict.__init__(attrs)
+            for key, v in item.attrs.items():
+                dict.__setitem__(attrs, key, value(v))
+            found.attrs = attrs
+        copies.append(found)
+    return copies
 
 
 # --------------------------------------------------------------------------- expressions

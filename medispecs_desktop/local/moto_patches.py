@@ -33,7 +33,8 @@ else in the app imports moto.
    and ``LastEvaluatedKey`` are moto's (including its quirk of returning a ``LastEvaluatedKey``
    when the page is full and any item follows it in the partition). Index queries, legacy
    ``QueryFilter`` arguments, hash-only tables, binary range keys and anything unusual take
-   moto's own code unchanged.
+   moto's own code unchanged. The page is then copied as moto copies it (``copy.deepcopy``),
+   by ``clone_items`` (moto_item_patches.py) without deepcopy's generic dispatch per value.
 
 3. moto 5.2's response serializer (``moto/core/serialize.py``) finds every member of every
    ``AttributeValue`` of a DynamoDB answer by trying all ten type keys under several aliases:
@@ -88,6 +89,7 @@ from typing import Any
 from medispecs_desktop.local.moto_item_patches import (
     ITEM_SIZE_LIMIT,
     clear_parse_cache,
+    clone_items,
     item_init,
     make_parse_condition,
     make_parse_structure,
@@ -224,6 +226,14 @@ def _moto_parts() -> dict[str, Any]:
             "expression_attribute_values", "expr_attr_names_found", "expr_attr_values_found",
         } <= set(init):
             problems.append("ConditionExpressionParser changed")
+        if not {"hash_key", "range_key", "attrs", "LimitedSizeDict"} <= set(
+            Item.__deepcopy__.__code__.co_names
+        ) or not {"type", "value", "is_list", "is_map", "is_set"} <= set(
+            DynamoType.__deepcopy__.__code__.co_names
+        ) or set(inspect.signature(Item.__init__).parameters) - {
+            "self", "hash_key", "range_key", "attrs"
+        }:
+            problems.append("Item/DynamoType.__deepcopy__ changed")
         json_parser = parse_mod.BaseJSONParser
         structure_parse = _originals.get("parse_structure",
                                          json_parser.__dict__.get("_parse_structure"))
@@ -632,7 +642,7 @@ def query(
         )
     results, scanned_count, last_evaluated_key = page
     # moto's own post-processing (no index here)
-    results = copy.deepcopy(results)
+    results = clone_items(results)  # copy.deepcopy(results), without its generic dispatch
     if filter_expression is not None:
         results = [item for item in results if filter_expression.expr(item)]
     if projection_expressions:
