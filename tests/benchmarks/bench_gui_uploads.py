@@ -261,15 +261,11 @@ def main() -> int:
                              "(0 to skip)")
     parser.add_argument("--explain", action="store_true",
                         help="list each stall > 30 ms with the job states at that moment")
-    parser.add_argument("--no-thread-nice", dest="thread_nice", action="store_false",
-                        help="experiment: upload threads keep the GUI's priority")
     parser.add_argument("--switch-ms", type=float, default=None,
                         help="experiment: sys.setswitchinterval in ms (the app's otherwise)")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the GUI thread's Python during the uploads (cProfile)")
     args = parser.parse_args()
-    if not args.thread_nice:
-        import medispecs_desktop.core.uploads.scheduler as scheduler
-
-        setattr(scheduler, "lower_thread_priority", lambda *a: False)  # noqa: B010
 
     home = Path(tempfile.mkdtemp(prefix="bench-gui-uploads-"))
     os.environ["MEDISPECS_HOME"] = str(home)
@@ -297,8 +293,7 @@ def main() -> int:
     proc, info = start_stack_process(background=True)  # below the GUI, as in the app
     if args.switch_ms is not None:
         sys.setswitchinterval(args.switch_ms / 1000)
-    print(f"thread nice {'on' if args.thread_nice else 'off'}; switch interval "
-          f"{sys.getswitchinterval() * 1000:g} ms")
+    print(f"switch interval {sys.getswitchinterval() * 1000:g} ms")
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
         settings = Settings(api_url=info["apiUrl"], region=info["region"],
@@ -411,10 +406,16 @@ def main() -> int:
             sys.path.insert(0, str(Path(__file__).parent))
             from sched_trace import SchedTrace
 
-            beat.sched = SchedTrace(proc.pid)
+            beat.sched = SchedTrace(proc.pid, args.interval_ms)
         beat.start()
         beat.context = lambda: " ".join(j.state.value for j in service.model.jobs())
         applied0 = service.applied
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()  # this (the GUI) thread only
         started = time.perf_counter()
         drop(window, files)
         if args.rows:
@@ -429,12 +430,23 @@ def main() -> int:
 
         ok = run_loop(args.timeout, finished)
         elapsed = time.perf_counter() - started
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         scroller.stop()
         beat.timer.stop()
         if args.rows:  # the finished uploads join the library: scroll and selection stay
             library.select_video(library.model.videos[len(library.model.videos) // 2].video_id)
+            run_loop(0.5)  # the selection's own layout (the details pane) settles first
             kept[:] = [library.details.video, top_row()]
+            replaced = [0]
+            library.model.listingReplaced.connect(lambda: replaced.__setitem__(0, 1 + replaced[0]))
+            held = sum(a.kept for a in library.anchors)
             run_loop(5.0)
+            print(f"after the uploads: the listing was replaced {replaced[0]} time(s), the top "
+                  f"row held {sum(a.kept for a in library.anchors) - held} time(s)")
         busy = beat.stalls()
         report(f"{args.files} uploads in the app" + (f" + scrolling {args.rows} rows"
                                                      if args.rows else ""), beat, elapsed)

@@ -54,10 +54,12 @@ def _machine_busy_ns() -> int:
 
 
 class SchedTrace:
-    def __init__(self, child_pid: int | None = None) -> None:
+    def __init__(self, child_pid: int | None = None, interval_ms: float = 5.0) -> None:
+        self.interval = interval_ms
         self.gui = threading.get_native_id()
         self.child = child_pid
         self.rows: list[dict[str, Any]] = []
+        self.late = {"ticks": 0, "stall": 0.0, "runq": 0.0, "blocked": 0.0}
         self._last = self._snap()
 
     def _snap(self) -> dict[str, Any]:
@@ -70,6 +72,17 @@ class SchedTrace:
         now = self._snap()
         if stall_ms > 30:
             self.rows.append(self._explain(self._last, now, context))
+        if stall_ms > 2:  # every late tick: how much of the lateness was which kind of wait
+            g0 = self._last["self"].get(self.gui, (0, 0))
+            g1 = now["self"].get(self.gui, (0, 0))
+            runq = min(stall_ms, (g1[1] - g0[1]) / 1e6)
+            late = self.late
+            late["ticks"] += 1
+            late["stall"] += stall_ms
+            late["runq"] += runq
+            gap = (now["t"] - self._last["t"]) / 1e6
+            late["blocked"] += min(stall_ms - runq,
+                                   max(0.0, gap - (g1[0] - g0[0]) / 1e6 - runq - self.interval))
         self._last = now
 
     def _explain(self, a: dict[str, Any], b: dict[str, Any], context: str) -> dict[str, Any]:
@@ -97,6 +110,10 @@ class SchedTrace:
                 "elsewhere": max(0.0, machine - ours - child / 1e6), "context": context}
 
     def report(self) -> None:
+        late = self.late
+        print(f"late ticks (> 2 ms): {late['ticks']}, lateness {late['stall']:.0f} ms of which "
+              f"waiting for a CPU {late['runq']:.0f}, blocked (GIL/locks) about "
+              f"{late['blocked']:.0f}")
         if not self.rows:
             print("no stall > 30 ms")
             return

@@ -13,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QPoint
 
 from medispecs_desktop.core.models import Video, format_utc
 from medispecs_desktop.ui.library import VIDEO_ROLE, LibraryWidget, LocalQueueItem
+from medispecs_desktop.ui.library.common import COL_THUMB
 from medispecs_desktop.ui.tasks import TaskRunner
 
 BASE = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
@@ -131,8 +132,9 @@ def _top_id(widget: LibraryWidget) -> str | None:
     return video.video_id if isinstance(video, Video) else None
 
 
+@pytest.mark.parametrize("width", [1100, 420])  # narrow: the thumbnail column is hidden
 def test_rows_coming_and_going_above_do_not_move_what_a_scrolled_user_sees(
-    qtbot: Any, tasks: TaskRunner,
+    qtbot: Any, tasks: TaskRunner, width: int,
 ) -> None:
     """An upload's queue row appears on top, goes when done, and the finished recording is
     inserted on top: a user scrolled down the list keeps seeing the same rows (Qt keeps the
@@ -141,9 +143,10 @@ def test_rows_coming_and_going_above_do_not_move_what_a_scrolled_user_sees(
     library_api: Any = api
     widget = LibraryWidget(library_api, tasks, page_size=100)
     qtbot.addWidget(widget)
-    widget.resize(1100, 600)
+    widget.resize(width, 600)
     widget.show()
     qtbot.waitExposed(widget)
+    assert widget.table.isColumnHidden(COL_THUMB) == (width < 500)
     model = widget.model
     with qtbot.waitSignal(model.pageLoaded, timeout=10_000):
         widget.start()
@@ -159,12 +162,13 @@ def test_rows_coming_and_going_above_do_not_move_what_a_scrolled_user_sees(
     item = LocalQueueItem("v_new", "Fresh clip", "uploading", progress=0.5)
     widget.model.set_local_items([item])  # an upload starts: its row on top
     assert _top_id(widget) == top
-    api.videos.insert(0, _video("v_new", 0, "Fresh clip"))
+    api.videos[:0] = [_video("v_new", 0, "Fresh clip"),
+                      *(_video(f"v_new{i}", 1 + i, f"Clip {i}") for i in range(3))]
     widget.model.set_local_items([])  # it finished: the queue row goes
     assert _top_id(widget) == top
     with qtbot.waitSignal(model.pageLoaded, timeout=10_000):
-        widget.insert_new()  # and the recording joins the list on top
-    assert _ids(model)[0] == "v_new"
+        widget.insert_new()  # and the recordings (four uploads) join the list on top
+    assert _ids(model)[:4] == ["v_new", "v_new0", "v_new1", "v_new2"]
     assert _top_id(widget) == top
     assert _selected_id(widget) == "v_0045"
 

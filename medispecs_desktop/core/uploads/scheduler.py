@@ -17,7 +17,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from medispecs_desktop.core.errors import MediSpecsError, NotSignedInError, OfflineError
-from medispecs_desktop.core.priority import lower_thread_priority
 from medispecs_desktop.core.uploads.base import Control, EngineCore, Interrupted
 from medispecs_desktop.core.uploads.jobs import ACTIVE_STATES, RUNNABLE_STATES, Job, JobState
 from medispecs_desktop.core.uploads.reader import SourceChangedError
@@ -286,7 +285,8 @@ class Scheduler:
             thread.start()
 
     def _run_job(self, job: Job, control: Control) -> None:
-        lower_thread_priority()  # the GUI first; its hashing and sending threads inherit it
+        # at the GUI's priority on purpose: a lowered thread preempted while holding the GIL
+        # keeps the GUI thread waiting (core/priority.py)
         try:
             self.pipeline.process(job, control)
         except Interrupted as stop:

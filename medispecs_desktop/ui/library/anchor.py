@@ -47,6 +47,7 @@ class ScrollAnchor(QObject):
         view = self._view
         if view.indexAt(QPoint(1, 1)).row() == top.row():
             return
-        view.scrollTo(view.model().index(top.row(), 0),
+        # the anchor's own column: scrollTo ignores an index in a hidden column (thumbnails off)
+        view.scrollTo(view.model().index(top.row(), top.column()),
                       QAbstractItemView.ScrollHint.PositionAtTop)
         self.kept += 1

@@ -1,5 +1,7 @@
-"""An upload's hashing and sending threads run below the priority of the thread that started
-the engine (the GUI thread in the app), so the GUI gets a CPU first (issue 16)."""
+"""An upload's hashing and sending threads run at the priority of the thread that started the
+engine (the GUI thread in the app), never below it (issue 16): they share the GIL with the GUI
+thread, and a lowered thread preempted while holding it kept the GUI waiting (a priority
+inversion, measured in core/priority.py). Only other processes (the demo stack) are lowered."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tests.support.nice import nice_of
 WORKERS = ("upload-", "part-", "hash")
 
 
-def test_upload_worker_threads_run_at_a_higher_nice_value(
+def test_upload_worker_threads_run_at_the_gui_threads_nice_value(
     make_engine: Callable[..., UploadEngine], big_video: Callable[..., Any],
 ) -> None:
     gui = nice_of(os.getpid(), threading.get_native_id())
@@ -42,5 +44,5 @@ def test_upload_worker_threads_run_at_a_higher_nice_value(
     assert engine.job(job.id).state is JobState.DONE, engine.job(job.id).error
     kinds = {name.replace("_", "-").split("-")[0] for name in seen}
     assert {"upload", "part", "hash"} <= kinds, seen
-    assert all(nice > gui for nice in seen.values()), (gui, seen)
+    assert all(nice == gui for nice in seen.values()), (gui, seen)
     assert nice_of(os.getpid(), threading.get_native_id()) == gui
