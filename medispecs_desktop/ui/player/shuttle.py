@@ -214,7 +214,11 @@ class ReverseShuttle(QObject):
         return True
 
     def _new_decoder(self, source: str) -> ReverseDecoder:
-        width = min(DEFAULT_MAX_WIDTH, max(2, self.display_width()))
+        try:
+            shown_width = self.display_width()
+        except RuntimeError:  # the view that set it is gone
+            shown_width = DEFAULT_MAX_WIDTH
+        width = min(DEFAULT_MAX_WIDTH, max(2, shown_width))
         return ReverseDecoder(source, max_width=width, max_bytes=self.max_bytes,
                               cancel=self._cancel)
 
