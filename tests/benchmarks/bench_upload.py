@@ -348,7 +348,9 @@ def bench_stack(size_mb: int, tmp: Path, pairs: int = 5) -> None:
             c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
             row = {"pair": i + 1, "engine_MBps": round(size / e / 1e6, 1),
                    "curl_MBps": round(size / c / 1e6, 1), "vs_curl": round(c / e, 2),
-                   "bytes_phase_vs_curl": round(c / bytes_s, 2), "load": os.getloadavg()[0]}
+                   "bytes_phase_vs_curl": round(c / bytes_s, 2),
+                   "engine_cpu_s_per_GB": round(LAST_PHASES["cpu_s"] / (size / 1e9), 2),
+                   "load": os.getloadavg()[0]}
             rows.append(row)
             print(json.dumps(row), flush=True)
         med = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k != "pair"}
