@@ -75,6 +75,7 @@ class GetSigner:
         self._lock = threading.Lock()
         self._probes: dict[tuple[str | None, str, str | None], _Probe | None] = {}
         self._keys: dict[tuple[str, str, str], bytes] = {}
+        self._templates: dict[tuple[_Probe, str, str | None, str], tuple[str, str]] = {}
 
     def url(self, key: str, content_type: str | None = None) -> str:
         creds = self._credentials() if _PLAIN_KEY.fullmatch(key) else None
@@ -84,13 +85,8 @@ class GetSigner:
         now = self._clock().astimezone(UTC)
         amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
         scope = f"{day}/{probe.region}/s3/aws4_request"
-        params = [*probe.extra, ("X-Amz-Algorithm", ALGORITHM),
-                  ("X-Amz-Credential", f"{creds.access_key}/{scope}"),
-                  ("X-Amz-Date", amz_date), ("X-Amz-Expires", str(self._expires)),
-                  ("X-Amz-SignedHeaders", "host")]
-        if creds.token:
-            params.append(("X-Amz-Security-Token", creds.token))
-        query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(params))
+        head, tail = self._query_template(probe, creds, scope)
+        query = head + amz_date + tail  # (the date needs no percent-encoding)
         path = probe.path_prefix + key
         canonical = f"GET\n{path}\n{query}\nhost:{probe.host}\n\nhost\nUNSIGNED-PAYLOAD"
         to_sign = (f"{ALGORITHM}\n{amz_date}\n{scope}\n"
@@ -98,6 +94,30 @@ class GetSigner:
         signature = hmac.new(self._signing_key(creds.secret_key, day, probe.region),
                              to_sign.encode(), hashlib.sha256).hexdigest()
         return f"{probe.prefix}{key}?{query}&X-Amz-Signature={signature}"
+
+    def _query_template(self, probe: _Probe, creds: Credentials,
+                        scope: str) -> tuple[str, str]:
+        """The canonical (sorted, encoded) query string around the X-Amz-Date value: the same
+        for every URL of a day, response type and credentials."""
+        cache_key = (probe, creds.access_key, creds.token, scope)
+        found = self._templates.get(cache_key)
+        if found is None:
+            marker = "\x00"
+            params = [*probe.extra, ("X-Amz-Algorithm", ALGORITHM),
+                      ("X-Amz-Credential", f"{creds.access_key}/{scope}"),
+                      ("X-Amz-Date", marker), ("X-Amz-Expires", str(self._expires)),
+                      ("X-Amz-SignedHeaders", "host")]
+            if creds.token:
+                params.append(("X-Amz-Security-Token", creds.token))
+            encoded = "&".join(f"{_quote(k)}={marker if v == marker else _quote(v)}"
+                               for k, v in sorted(params))
+            head, _, tail = encoded.partition(marker)
+            found = (head, tail)
+            with self._lock:
+                if len(self._templates) > 16:
+                    self._templates.clear()
+                self._templates[cache_key] = found
+        return found
 
     def _signing_key(self, secret: str, day: str, region: str) -> bytes:
         cache_key = (secret, day, region)
