@@ -1,8 +1,8 @@
-"""moto's DynamoDB item writes, condition parses and request parsing at a cost independent of
-their repetition.
+"""moto's DynamoDB item writes, condition parses and query copies at a cost independent of their
+repetition.
 
-Three of :mod:`medispecs_desktop.local.moto_patches`' fixes (points 4 to 6 of its doc), applied
-and removed by it, with its version and shape checks:
+Fixes of :mod:`medispecs_desktop.local.moto_patches` (points 2, 4 and 5 of its doc), applied and
+removed by it, with its version and shape checks:
 
 * :func:`item_init` - ``Item.__init__`` with a running size total: moto's ``LimitedSizeDict``
   re-measures every attribute already in an item before it adds one (O(attributes²) per item);
@@ -11,9 +11,6 @@ and removed by it, with its version and shape checks:
   (tree + the names and values found); moto's trees keep no state when evaluated.
 * :func:`clone_items` - what ``copy.deepcopy`` of a list of items gives (moto's query copies
   its page before answering), without ``deepcopy``'s generic dispatch per value.
-* :func:`make_parse_structure` - ``BaseJSONParser._parse_structure`` takes a DynamoDB
-  ``AttributeValue`` as it comes (the same dicts and lists moto's member-by-member walk builds);
-  binary values (which moto base64-decodes) and odd shapes take moto's code.
 """
 
 from __future__ import annotations
@@ -25,12 +22,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ATTRIBUTE_VALUE_MEMBERS", "FILTER_CACHE_SIZE", "ITEM_SIZE_LIMIT",
-           "clear_parse_cache", "clone_items", "item_init", "make_parse_condition",
-           "make_parse_structure"]
+__all__ = ["FILTER_CACHE_SIZE", "ITEM_SIZE_LIMIT", "clear_parse_cache", "clone_items",
+           "item_init", "make_parse_condition"]
 
-ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
-_DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
 FILTER_CACHE_SIZE = 512
 """Parsed condition/filter expressions kept."""
 ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict limit (moto/dynamodb/models/dynamo_type.py)
@@ -160,59 +154,3 @@ def _parse_cached(self: Any, original: Callable[[Any], Any]) -> Any:
         while len(_filter_cache) > FILTER_CACHE_SIZE:
             _filter_cache.popitem(last=False)
     return tree
-
-
-# --------------------------------------------------------------------------- request parsing
-
-def _parsed_attribute_value(value: Any, map_type: Callable[[], Any]) -> Any:
-    """What moto's JSON parser builds for an ``AttributeValue`` (or None: take moto's code)."""
-    if type(value) is not dict or len(value) != 1:
-        return None
-    ((kind, inner),) = value.items()
-    if kind in ("S", "N"):
-        converted: Any = inner if type(inner) is str else None
-    elif kind in ("BOOL", "NULL"):
-        converted = inner if type(inner) is bool else None
-    elif kind in ("SS", "NS"):
-        ok = type(inner) is list and all(type(v) is str for v in inner)
-        converted = list(inner) if ok else None
-    elif kind == "M" and type(inner) is dict:
-        converted = map_type()
-        for name, member in inner.items():
-            parsed = _parsed_attribute_value(member, map_type)
-            if parsed is None or type(name) is not str:
-                return None
-            converted[name] = parsed
-    elif kind == "L" and type(inner) is list:
-        converted = []
-        for element in inner:
-            parsed = _parsed_attribute_value(element, map_type)
-            if parsed is None:
-                return None
-            converted.append(parsed)
-    else:
-        return None
-    if converted is None:
-        return None
-    out = map_type()
-    out[kind] = converted
-    return out
-
-
-def make_parse_structure(original: Callable[..., Any]) -> Callable[..., Any]:
-    """``BaseJSONParser._parse_structure`` (``original``) taking DynamoDB ``AttributeValue``s
-    as they come."""
-
-    def _parse_structure(self: Any, shape: Any, value: Any) -> Any:
-        if (
-            shape.name == "AttributeValue"
-            and self.operation_model.service_model.service_name in _DYNAMODB_SERVICES
-            and shape.members.keys() == ATTRIBUTE_VALUE_MEMBERS
-        ):
-            parsed = _parsed_attribute_value(value, self.MAP_TYPE)
-            if parsed is not None:
-                return parsed
-        return original(self, shape, value)
-
-    _parse_structure.__wrapped__ = original  # type: ignore[attr-defined]
-    return _parse_structure

@@ -40,9 +40,9 @@ else in the app imports moto.
    ``AttributeValue`` of a DynamoDB answer by trying all ten type keys under several aliases:
    ~3 ms of CPU per item, so one page of 100 recordings cost ~0.4 s and ``list --all`` of
    10,000 over a minute. An ``AttributeValue`` already is its JSON form (``{"S": "..."}``), so
-   :func:`_serialize_type_structure` writes it as it is - the same bytes - for DynamoDB's
-   ``S``/``N``/``BOOL``/``NULL``/``SS``/``NS``/``M``/``L`` values; binary values (which moto
-   base64-encodes here) and anything else take moto's own code.
+   ``make_serialize_structure`` (moto_wire_patches.py) writes it as it is - the same bytes - for
+   DynamoDB's ``S``/``N``/``BOOL``/``NULL``/``SS``/``NS``/``M``/``L`` values; binary values
+   (which moto base64-encodes here) and anything else take moto's own code.
 
 4. ``Item.__init__`` adds the attributes one by one to a ``LimitedSizeDict`` whose
    ``__setitem__`` re-measures every attribute already in the item before it adds one (the 400
@@ -70,6 +70,11 @@ else in the app imports moto.
    for ``S``/``N``/``BOOL``/``NULL``/``SS``/``NS``/``M``/``L``; binary values (base64-decoded
    by moto) and anything else take moto's own code.
 
+7. ``dynamo_to_dict`` turns every DynamoType of an answer into a plain dict before the serializer
+   runs, through a chain of ``isinstance``/``hasattr`` checks per value; ``make_dynamo_to_dict``
+   (moto_item_patches.py) dispatches on exact types first (the same dicts and lists), binary
+   values and anything else taking moto's code.
+
 The replacements are plain functions taking moto's ``self``, so they can go upstream as they
 are (drop the lock if moto gains its own).
 """
@@ -92,7 +97,11 @@ from medispecs_desktop.local.moto_item_patches import (
     clone_items,
     item_init,
     make_parse_condition,
+)
+from medispecs_desktop.local.moto_wire_patches import (
+    make_dynamo_to_dict,
     make_parse_structure,
+    make_serialize_structure,
 )
 
 __all__ = [
@@ -124,8 +133,6 @@ _QUERY_PARAMS = (
 # which an item outside the key condition cannot trip moto's 1 MB page limit (see _page).
 _ITEM_SIZE_MARGIN = 2 * 405_000
 
-_DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
-_ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 
 
 _apply_lock = threading.Lock()
@@ -147,8 +154,10 @@ def _moto_parts() -> dict[str, Any]:
         from moto.core import serialize
         from moto.dynamodb import comparisons
         from moto.dynamodb import exceptions as exc
+        from moto.dynamodb import responses as ddb_responses
         from moto.dynamodb.models import DynamoDBBackend, dynamo_type
         from moto.dynamodb.models import table as table_mod
+        from moto.dynamodb.models import utilities as ddb_utilities
         from moto.dynamodb.models.dynamo_type import DynamoType, Item
     except ImportError as err:  # pragma: no cover - moto is a dependency of the stack
         raise MotoPatchError(f"moto's DynamoDB models cannot be imported: {err}") from err
@@ -171,6 +180,8 @@ def _moto_parts() -> dict[str, Any]:
         (dynamo_type, "LimitedSizeDict"), (dynamo_type, "ItemSizeTooLarge"),
         (dynamo_type, "bytesize"), (comparisons, "ConditionExpressionParser"),
         (parse_mod, "BaseJSONParser"), (parse_mod, "RequestParser"),
+        (ddb_utilities, "dynamo_to_dict"), (ddb_responses, "dynamo_to_dict"),
+        (ddb_responses, "DynamoResult"),
     ]
     needed += [(exc, name) for name in (
         "ConditionalCheckFailed", "MockValidationException", "MultipleTransactionsException",
@@ -234,6 +245,14 @@ def _moto_parts() -> dict[str, Any]:
             "self", "hash_key", "range_key", "attrs"
         }:
             problems.append("Item/DynamoType.__deepcopy__ changed")
+        to_dict: Any = _originals.get("dynamo_to_dict", ddb_utilities.dynamo_to_dict)
+        shared = getattr(ddb_responses, "dynamo_to_dict", None) is to_dict
+        if not shared or tuple(
+            inspect.signature(to_dict).parameters
+        ) != ("obj",) or not {"DynamoType", "to_json", "b64decode", "dynamo_to_dict"} <= set(
+            to_dict.__code__.co_names
+        ):
+            problems.append("dynamo_to_dict changed")
         json_parser = parse_mod.BaseJSONParser
         structure_parse = _originals.get("parse_structure",
                                          json_parser.__dict__.get("_parse_structure"))
@@ -254,6 +273,7 @@ def _moto_parts() -> dict[str, Any]:
         "DynamoDBBackend": DynamoDBBackend, "Table": Table, "table_mod": table_mod,
         "exc": exc, "comparisons": comparisons, "BaseJSONSerializer": serialize.BaseJSONSerializer,
         "Item": Item, "BaseJSONParser": parse_mod.BaseJSONParser,
+        "ddb_utilities": ddb_utilities, "ddb_responses": ddb_responses,
     }
 
 
@@ -275,7 +295,8 @@ def apply() -> None:
         backend_cls.transact_write_items = transact_write_items
         table_cls.__init__ = _make_table_init(_originals["Table.__init__"])
         table_cls.query = query
-        json_cls._serialize_type_structure = _serialize_type_structure
+        json_cls._serialize_type_structure = make_serialize_structure(
+            _originals["serialize_structure"])
         _originals["Item.__init__"] = parts["Item"].__init__
         parts["Item"].__init__ = item_init
         parser_cls = parts["comparisons"].ConditionExpressionParser
@@ -284,6 +305,10 @@ def apply() -> None:
         json_parser = parts["BaseJSONParser"]
         _originals["parse_structure"] = json_parser.__dict__["_parse_structure"]
         json_parser._parse_structure = make_parse_structure(_originals["parse_structure"])
+        _originals["dynamo_to_dict"] = parts["ddb_utilities"].dynamo_to_dict
+        fast_to_dict = make_dynamo_to_dict(_originals["dynamo_to_dict"])
+        for module in (parts["ddb_utilities"], parts["ddb_responses"]):
+            module.dynamo_to_dict = fast_to_dict
     log.debug("moto DynamoDB patches applied (transactions: undo log; query: sorted "
               "partitions; AttributeValues serialised as they are)")
 
@@ -321,6 +346,11 @@ def remove() -> None:
         BaseJSONParser._parse_structure = (  # type: ignore[method-assign]
             _originals["parse_structure"]
         )
+        from moto.dynamodb import responses as ddb_responses
+        from moto.dynamodb.models import utilities as ddb_utilities
+
+        for module in (ddb_utilities, ddb_responses):
+            setattr(module, "dynamo_to_dict", _originals["dynamo_to_dict"])  # noqa: B010
         _originals.clear()
 
 
@@ -797,56 +827,3 @@ def _page(
                         last_evaluated_key = table._get_last_evaluated_key(results[-1], None)
                         break
         return results, scanned_count, last_evaluated_key
-
-
-# --------------------------------------------------------------------------- serializer
-
-def _attribute_value_json(value: Any) -> dict[str, Any] | None:
-    """The JSON moto's serializer writes for a DynamoDB ``AttributeValue`` given as a
-    one-key dict, or None where that takes moto's own path (binary values, odd shapes)."""
-    if type(value) is not dict or len(value) != 1:
-        return None
-    ((kind, inner),) = value.items()
-    if kind in ("S", "N"):
-        return {kind: inner} if type(inner) is str else None
-    if kind in ("BOOL", "NULL"):
-        return {kind: inner} if type(inner) is bool else None
-    if kind in ("SS", "NS"):
-        if type(inner) is list and all(type(v) is str for v in inner):
-            return {kind: list(inner)}
-        return None
-    if kind == "M" and type(inner) is dict:
-        members: dict[str, Any] = {}
-        for name, member in inner.items():
-            converted = _attribute_value_json(member)
-            if converted is None:
-                return None
-            members[name] = converted
-        return {"M": members}
-    if kind == "L" and type(inner) is list:
-        elements = []
-        for element in inner:
-            converted = _attribute_value_json(element)
-            if converted is None:
-                return None
-            elements.append(converted)
-        return {"L": elements}
-    return None
-
-
-def _serialize_type_structure(
-    self: Any, serialized: Any, value: Any, shape: Any, key: str
-) -> None:
-    """``BaseJSONSerializer._serialize_type_structure``: a DynamoDB ``AttributeValue`` is written
-    as it is (what moto's member-by-member walk produces for it); the rest is moto's."""
-    if (
-        key
-        and shape.name == "AttributeValue"
-        and self.operation_model.service_model.service_name in _DYNAMODB_SERVICES
-        and shape.members.keys() == _ATTRIBUTE_VALUE_MEMBERS
-    ):
-        converted = _attribute_value_json(value)
-        if converted is not None:
-            serialized[self.get_serialized_name(shape, key)] = converted
-            return
-    _originals["serialize_structure"](self, serialized, value, shape, key)

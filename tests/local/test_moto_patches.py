@@ -752,6 +752,42 @@ def test_parsing_a_transaction_does_not_walk_every_type_of_every_value(
         assert walks(100) >= 100 * 13
 
 
+def test_an_answer_is_made_plain_without_moto_s_isinstance_chain(patched: None) -> None:
+    """moto turns every DynamoType of an answer into a plain dict (dynamo_to_dict) through a
+    chain of isinstance/hasattr checks per value; a query page of plain values no longer runs
+    moto's function at all (the answers equal stock moto's: the byte-for-byte tests)."""
+    import sys
+
+    from moto.dynamodb.models import utilities
+
+    stock_code = moto_patches._originals["dynamo_to_dict"].__code__
+
+    def runs(items: int) -> int:
+        count = [0]
+
+        def hook(frame: Any, event: str, _arg: Any) -> None:
+            if event == "call" and frame.f_code is stock_code:
+                count[0] += 1
+
+        with mock_aws():
+            _table(_client(), "D")
+            _fill("D", "USER#u", items)
+            client = _client()
+            sys.setprofile(hook)
+            try:
+                page = client.query(TableName="D", KeyConditionExpression="PK = :p",
+                                    ExpressionAttributeValues={":p": {"S": "USER#u"}})
+            finally:
+                sys.setprofile(None)
+            assert len(page["Items"]) == items
+        return count[0]
+
+    assert runs(100) == 0
+    with moto_patches.stock():
+        assert utilities.dynamo_to_dict.__code__ is stock_code
+        assert runs(100) >= 100 * 4
+
+
 # --------------------------------------------------------------------------- applying
 
 

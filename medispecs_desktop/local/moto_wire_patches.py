@@ -1,0 +1,171 @@
+"""moto's DynamoDB wire format without a walk over every type of every value.
+
+Fixes of :mod:`medispecs_desktop.local.moto_patches` (points 3, 6 and 7 of its doc), applied and
+removed by it, with its version and shape checks. An ``AttributeValue`` already is its JSON form
+(``{"S": "..."}``), so:
+
+* :func:`make_parse_structure` - ``BaseJSONParser._parse_structure`` takes a request's
+  ``AttributeValue`` as it comes (the same dicts and lists moto's member-by-member walk builds);
+* :func:`make_dynamo_to_dict` - ``dynamo_to_dict`` (an answer's DynamoTypes to plain dicts, over
+  every value of every item) dispatches on exact types first;
+* :func:`make_serialize_structure` - ``BaseJSONSerializer._serialize_type_structure`` writes an
+  answer's ``AttributeValue`` as it is (the same bytes).
+
+Binary values (which moto base64-encodes or -decodes on the way), datetimes, objects with
+``to_json``, subclasses and odd shapes take moto's own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["ATTRIBUTE_VALUE_MEMBERS", "make_dynamo_to_dict", "make_parse_structure",
+           "make_serialize_structure"]
+
+ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+_DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+
+
+# --------------------------------------------------------------------------- request parsing
+
+def _parsed_attribute_value(value: Any, map_type: Callable[[], Any]) -> Any:
+    """What moto's JSON parser builds for an ``AttributeValue`` (or None: take moto's code)."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        converted: Any = inner if type(inner) is str else None
+    elif kind in ("BOOL", "NULL"):
+        converted = inner if type(inner) is bool else None
+    elif kind in ("SS", "NS"):
+        ok = type(inner) is list and all(type(v) is str for v in inner)
+        converted = list(inner) if ok else None
+    elif kind == "M" and type(inner) is dict:
+        converted = map_type()
+        for name, member in inner.items():
+            parsed = _parsed_attribute_value(member, map_type)
+            if parsed is None or type(name) is not str:
+                return None
+            converted[name] = parsed
+    elif kind == "L" and type(inner) is list:
+        converted = []
+        for element in inner:
+            parsed = _parsed_attribute_value(element, map_type)
+            if parsed is None:
+                return None
+            converted.append(parsed)
+    else:
+        return None
+    if converted is None:
+        return None
+    out = map_type()
+    out[kind] = converted
+    return out
+
+
+def make_parse_structure(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``BaseJSONParser._parse_structure`` (``original``) taking DynamoDB ``AttributeValue``s
+    as they come."""
+
+    def _parse_structure(self: Any, shape: Any, value: Any) -> Any:
+        if (
+            shape.name == "AttributeValue"
+            and self.operation_model.service_model.service_name in _DYNAMODB_SERVICES
+            and shape.members.keys() == ATTRIBUTE_VALUE_MEMBERS
+        ):
+            parsed = _parsed_attribute_value(value, self.MAP_TYPE)
+            if parsed is not None:
+                return parsed
+        return original(self, shape, value)
+
+    _parse_structure.__wrapped__ = original  # type: ignore[attr-defined]
+    return _parse_structure
+
+
+# --------------------------------------------------------------------------- answers
+
+_PLAIN = (str, int, float, bool, bytes, type(None))
+
+
+def make_dynamo_to_dict(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``moto.dynamodb.models.utilities.dynamo_to_dict`` (``original``) with the common cases
+    first: plain values as they are, DynamoTypes other than binary as ``{type: value}``, dicts
+    and lists member by member - what moto's chain of ``isinstance``/``hasattr`` checks gives
+    for them. Anything else (binary values, datetimes, ``to_json`` objects, subclasses) is
+    moto's (whose recursion comes back here)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    def dynamo_to_dict(obj: Any) -> Any:
+        kind = type(obj)
+        if kind in _PLAIN:
+            return obj
+        if kind is DynamoType and obj.type not in ("B", "BS"):
+            return {obj.type: dynamo_to_dict(obj.value)}
+        if kind is dict or kind is LimitedSizeDict:
+            return {k: dynamo_to_dict(v) for k, v in obj.items()}
+        if kind is list:
+            return [dynamo_to_dict(v) for v in obj]
+        return original(obj)
+
+    dynamo_to_dict.__wrapped__ = original  # type: ignore[attr-defined]
+    return dynamo_to_dict
+
+
+# --------------------------------------------------------------------------- serializer
+
+def _attribute_value_json(value: Any) -> dict[str, Any] | None:
+    """The JSON moto's serializer writes for a DynamoDB ``AttributeValue`` given as a
+    one-key dict, or None where that takes moto's own path (binary values, odd shapes)."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return {kind: inner} if type(inner) is str else None
+    if kind in ("BOOL", "NULL"):
+        return {kind: inner} if type(inner) is bool else None
+    if kind in ("SS", "NS"):
+        if type(inner) is list and all(type(v) is str for v in inner):
+            return {kind: list(inner)}
+        return None
+    if kind == "M" and type(inner) is dict:
+        members: dict[str, Any] = {}
+        for name, member in inner.items():
+            converted = _attribute_value_json(member)
+            if converted is None:
+                return None
+            members[name] = converted
+        return {"M": members}
+    if kind == "L" and type(inner) is list:
+        elements = []
+        for element in inner:
+            converted = _attribute_value_json(element)
+            if converted is None:
+                return None
+            elements.append(converted)
+        return {"L": elements}
+    return None
+
+
+def make_serialize_structure(original: Callable[..., None]) -> Callable[..., None]:
+    """``BaseJSONSerializer._serialize_type_structure`` (``original``): a DynamoDB
+    ``AttributeValue`` is written as it is (what moto's member-by-member walk produces for it);
+    the rest is moto's."""
+
+    def _serialize_type_structure(
+        self: Any, serialized: Any, value: Any, shape: Any, key: str
+    ) -> None:
+        if (
+            key
+            and shape.name == "AttributeValue"
+            and self.operation_model.service_model.service_name in _DYNAMODB_SERVICES
+            and shape.members.keys() == ATTRIBUTE_VALUE_MEMBERS
+        ):
+            converted = _attribute_value_json(value)
+            if converted is not None:
+                serialized[self.get_serialized_name(shape, key)] = converted
+                return
+        original(self, serialized, value, shape, key)
+
+    _serialize_type_structure.__wrapped__ = original  # type: ignore[attr-defined]
+    return _serialize_type_structure
