@@ -75,3 +75,44 @@ def test_without_it_a_worker_would_free_the_cycle(qtbot: Any) -> None:
         if not was:
             gc.disable()
     assert freed_on == ["churn-worker"]
+
+
+def _full_collections() -> int:
+    return int(gc.get_stats()[2]["collections"])
+
+
+def _busy_gui(collector: gui_gc.GuiThreadGarbageCollector, turns: int,
+              keep: list[Any] | None = None) -> None:
+    """The GUI thread allocating between two looks of the collector, ``turns`` times (what
+    uploads and scrolling do); ``keep`` grows by what stays alive."""
+    for turn in range(turns):
+        batch = [[turn, i] for i in range(1_000)]  # past generation 0's threshold (700)
+        collector.check()
+        if keep is not None:
+            keep.append(batch)
+        del batch
+
+
+def test_a_big_stable_heap_is_not_walked_again_and_again(qtbot: Any) -> None:
+    """A full collection froze the GUI for 90-150 ms with 10,000 library rows, and ran about
+    every minute while busy. As CPython does, it runs only once the oldest generation grew by
+    a quarter since the last one."""
+    parent = QObject()
+    gc.collect()
+    collector = gui_gc.GuiThreadGarbageCollector(parent, interval_ms=2**31 - 1)  # by hand
+    try:
+        before = _full_collections()
+        _busy_gui(collector, 500)  # ~4 times the turns after which a full one is due
+        assert _full_collections() == before  # the heap did not grow: never walked again
+        assert collector.collections >= 450  # the young generations were collected
+
+        keep: list[Any] = []  # now the heap grows: new long-lived objects, a third of it
+        growth = len(gc.get_objects()) // 3
+        while sum(len(b) for b in keep) < growth:
+            _busy_gui(collector, 10, keep)
+        _busy_gui(collector, 300, keep)
+        assert _full_collections() > before
+        assert collector.full_collections == _full_collections() - before
+    finally:
+        del parent  # the collector goes with it, now (and turns automatic collection on)
+        gc.disable()  # as the test session runs: collected between tests on this thread
