@@ -27,7 +27,7 @@ from medispecs_desktop.cli.main import (
     EXIT_OK,
     EXIT_USAGE,
 )
-from medispecs_desktop.cli.output import dumps_json, safe
+from medispecs_desktop.cli.output import dumps_json, dumps_json_listing, json_list_item, safe
 from medispecs_desktop.core.config import Paths, Settings, apply_policy, load_settings
 from medispecs_desktop.core.errors import (
     AuthError,
@@ -414,8 +414,14 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     api = ctx.api
     limit = args.limit if args.limit is not None else MAX_LIMIT if args.all else DEFAULT_LIMIT
     query = {"date_from": args.date_from, "date_to": args.date_to, "limit": limit}
+    if args.all and args.json:
+        # each recording is encoded while the next page is on its way (one page ahead)
+        encoded = [json_list_item(video_json(v))
+                   for v in api.iter_videos(cursor=args.cursor, prefetch=True, **query)]
+        ctx.stdout.write(dumps_json_listing(encoded, None) + "\n")
+        return EXIT_OK
     if args.all:
-        # the next page is on its way while this one is decoded
+        # the next page is on its way while this one is read
         items = list(api.iter_videos(cursor=args.cursor, prefetch=True, **query))
         next_cursor = None
     else:

@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["dumps_json", "safe"]
+__all__ = ["dumps_json", "dumps_json_listing", "json_list_item", "safe"]
 
 # C0 and C1 controls and DEL; zero-width and bidi formatting characters; BOM; lone surrogates
 _UNSAFE = re.compile(
@@ -44,3 +44,17 @@ def dumps_json(value: Any) -> str:
     """Indented JSON (UTF-8 text kept readable) with no raw control or bidi character."""
     text = json.dumps(value, indent=2, ensure_ascii=False)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_list_item(value: Any) -> str:
+    """``value`` as it appears inside ``{"items": [...]}`` in :func:`dumps_json`'s output
+    (indented two levels), encoded on its own: a long listing is encoded item by item while
+    its next page is on its way."""
+    return "\n".join("    " + line for line in dumps_json(value).split("\n"))
+
+
+def dumps_json_listing(items: list[str], next_cursor: str | None) -> str:
+    """``dumps_json({"items": [...], "nextCursor": next_cursor})`` from items already encoded by
+    :func:`json_list_item` (the same text)."""
+    body = "[\n" + ",\n".join(items) + "\n  ]" if items else "[]"
+    return f'{{\n  "items": {body},\n  "nextCursor": {dumps_json(next_cursor)}\n}}'

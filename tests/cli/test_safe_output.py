@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from medispecs_desktop.cli.main import EXIT_OK
 from medispecs_desktop.cli.output import dumps_json, safe
 from tests.cli.test_account_cli import _create, _login, new_username, run  # noqa: F401
@@ -80,3 +82,21 @@ def test_upload_and_queue_list_escape_file_names(local_stack: dict[str, Any], ru
     code, out, _ = run("queue", "list", "--json")
     _assert_inert(out.replace("\n", ""))
     assert [Path(j["path"]).name for j in json.loads(out)] == [video.name]
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+@pytest.mark.parametrize("cursor", [None, "eyJQSyI6IlUjMSJ9"])
+def test_a_listing_encoded_item_by_item_is_the_same_document(count: int,
+                                                             cursor: str | None) -> None:
+    """`list --all --json` encodes each recording while the next page is on its way
+    (issue 16); the document is byte for byte what one dumps_json of it gives."""
+    from medispecs_desktop.cli.output import dumps_json_listing, json_list_item
+
+    items: list[dict[str, Any]] = [
+        {"videoId": f"v_{i}", "title": "Knee \x1b]0;x\x07 \u202e scope\n\u00e9 🎥",
+         "durationSec": 12.5, "damaged": i % 2 == 0, "notes": None,
+         "reviewCopy": {"status": "ready", "sizes": [1, 2, {"k": "\u2028"}]}, "tags": []}
+        for i in range(count)]
+    expected = dumps_json({"items": items, "nextCursor": cursor})
+    assert dumps_json_listing([json_list_item(v) for v in items], cursor) == expected
+    assert json.loads(expected) == {"items": items, "nextCursor": cursor}
