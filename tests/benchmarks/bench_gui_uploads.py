@@ -123,6 +123,9 @@ class StallWatch:
         self.gui = threading.get_ident()
         self.gui_native = threading.get_native_id()
         self.seen: collections.Counter[tuple[str, str]] = collections.Counter()
+        # while the GUI thread waits on a futex (the GIL): the other threads on a CPU and the
+        # Python line each was at (the holder is among them)
+        self.runners: collections.Counter[str] = collections.Counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stall-watch", daemon=True)
         self._thread.start()
@@ -157,7 +160,28 @@ class StallWatch:
                 continue
             late = (time.perf_counter() - self.beat.last) * 1000 - self.beat.interval_ms
             if late > self.late_ms:
-                self.seen[(self._kernel_wait(), self._where())] += 1
+                wait = self._kernel_wait()
+                self.seen[(wait, self._where())] += 1
+                if "futex" in wait:
+                    self._runners()
+
+    def _runners(self) -> None:
+        frames = sys._current_frames()
+        for thread in threading.enumerate():
+            if thread.ident in (self.gui, threading.get_ident()) or thread.native_id is None:
+                continue
+            try:
+                with open(f"/proc/self/task/{thread.native_id}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] != "R":
+                        continue
+            except OSError:
+                continue
+            frame = frames.get(thread.ident or 0)
+            if frame is not None:
+                code = frame.f_code
+                name = thread.name.rstrip("0123456789_-")
+                self.runners[f"{name}: {Path(code.co_filename).name}:{frame.f_lineno} "
+                             f"{code.co_name}"] += 1
 
     def stop(self) -> None:
         self._stop.set()
@@ -169,6 +193,10 @@ class StallWatch:
               f"{self.every * 1000:g} ms):")
         for (wait, where), n in self.seen.most_common(top):
             print(f"  {n * self.every * 1000:7.0f} ms  {wait:28} {where}")
+        if self.runners:
+            print("threads on a CPU while the GUI thread waited on a futex (GIL), where:")
+            for where, n in self.runners.most_common(top):
+                print(f"  {n:5d}  {where}")
 
 
 def run_loop(seconds: float, until: Any = None) -> bool:
