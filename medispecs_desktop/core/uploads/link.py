@@ -42,9 +42,24 @@ MIB = 1024 * KIB
 MIN_BLOCK = 16 * KIB
 MAX_BLOCK = 4 * MIB  # loopback measurements: smaller blocks cost CPU and throughput on fast links
 FIRST_BLOCK = 64 * KIB  # before anything is measured: small, it grows within a second
-SOCKET_BUFFER = 4 * MIB
-"""What one connection's send buffer may take at once (Linux's default ``tcp_wmem`` maximum):
-before the rate is measured, only the bytes beyond it prove the link moves them."""
+
+
+def _socket_buffers() -> int:
+    """What one connection's buffers may take at once without the link moving a byte: the
+    largest send buffer plus the largest receive buffer (the peer may be on this machine - a
+    proxy, a local stack); Linux's sysctls where they are readable, else their defaults."""
+    total = 0
+    for name, default in (("tcp_wmem", 4 * MIB), ("tcp_rmem", 6 * MIB)):
+        try:
+            with open(f"/proc/sys/net/ipv4/{name}", encoding="ascii") as f:
+                total += int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            total += default
+    return total
+
+
+SOCKET_BUFFER = _socket_buffers()
+"""Before the rate is measured, only the bytes beyond this prove the link moves them."""
 BLOCK_SECONDS = 0.5  # one socket write carries about this much sending
 PART_SECONDS = 120.0  # on a slow link a part is sized to send in about this long
 DEFAULT_STALL_TIMEOUT = 60.0  # when a request names no read timeout
