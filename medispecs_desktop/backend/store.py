@@ -55,8 +55,17 @@ def _to_dynamo_value(value: Any) -> Any:
     return value
 
 
+def _to_attribute(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:  # most attributes: what TypeSerializer gives, without its type search
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    return _serializer.serialize(_to_dynamo_value(value))
+
+
 def to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_to_dynamo_value(v)) for k, v in item.items() if v is not None}
+    return {k: _to_attribute(v) for k, v in item.items() if v is not None}
 
 
 def _from_dynamo_value(value: Any) -> Any:
@@ -69,8 +78,16 @@ def _from_dynamo_value(value: Any) -> Any:
     return value
 
 
+def _from_attribute(value: Any) -> Any:
+    if type(value) is dict and len(value) == 1:
+        text = value.get("S")
+        if type(text) is str:  # most attributes: what TypeDeserializer gives, directly
+            return text
+    return _from_dynamo_value(_deserializer.deserialize(value))
+
+
 def from_dynamo(item: Mapping[str, Any]) -> Item:
-    return {k: _from_dynamo_value(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _from_attribute(v) for k, v in item.items()}
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

@@ -79,3 +79,53 @@ def test_unsigned_headers_are_a_server_fault() -> None:
     assert _require_signed(url, ["Content-Length"]) == url
     with pytest.raises(RuntimeError, match="x-amz-checksum-sha256"):
         _require_signed(url, ["Content-Length", "x-amz-checksum-sha256"])
+
+
+def _reference_to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
+    """What to_dynamo gave before its fast path: boto3's TypeSerializer for every value."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    from medispecs_desktop.backend.store import _to_dynamo_value
+
+    return {k: TypeSerializer().serialize(_to_dynamo_value(v)) for k, v in item.items()
+            if v is not None}
+
+
+def test_item_conversion_takes_strings_directly_and_answers_as_boto3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16: a listing page converts ~2,000 values each way; strings (most of them) no
+    longer go through boto3's type search, with the same results for every kind of value."""
+    import random
+
+    from boto3.dynamodb.types import TypeDeserializer
+
+    from medispecs_desktop.backend import store
+
+    rng = random.Random(16)
+    kinds: list[Any] = ["", "ward round", "Ärzte 🎥 \u202e", True, False, 0, -7, 2**60, 1.25,
+                        1e-300, None, {"a": "x", "b": [1, "y", False]}, ["s", 2.5], {"n": None}]
+    items = [{f"k{i}": rng.choice(kinds) for i in range(12)} for _ in range(40)]
+    for item in items:
+        assert store.to_dynamo(item) == _reference_to_dynamo(item)
+        wire = _reference_to_dynamo(item)
+        reference = {k: store._from_dynamo_value(TypeDeserializer().deserialize(v))
+                     for k, v in wire.items()}
+        assert store.from_dynamo(wire) == reference
+        assert {k: type(v) for k, v in store.from_dynamo(wire).items()} == {
+            k: type(v) for k, v in reference.items()}
+
+    calls = [0]
+    owners: list[tuple[Any, str]] = [(store._serializer, "serialize"),
+                                     (store._deserializer, "deserialize")]
+    for owner, name in owners:
+        real = getattr(owner, name)
+
+        def counted(*args: Any, _real: Any = real) -> Any:
+            calls[0] += 1
+            return _real(*args)
+
+        monkeypatch.setattr(owner, name, counted)
+    strings = {f"s{i}": f"value {i}" for i in range(20)}
+    assert store.from_dynamo(store.to_dynamo(strings)) == strings
+    assert calls[0] == 0  # (before: 40 - one serialize and one deserialize per value)
