@@ -131,16 +131,23 @@ class LinkEstimator:
     @contextmanager
     def stream(self, waiting: Callable[[], None] | None = None) -> Iterator[None]:
         """One request in flight; waits for a place while :attr:`limit` streams run
-        (``waiting`` is called meanwhile and may raise to give up, e.g. on pause)."""
+        (``waiting`` is called meanwhile and may raise to give up, e.g. on pause). While the
+        request runs on this thread, ``waiting`` is also called between the socket's sends
+        and while the OS still holds unsent bytes (:func:`_send_body`, :func:`_drain`), so a
+        pause or a sign-out closes the connection at once even when the whole body already
+        sits in the socket buffers - S3 then never completes that part."""
         with self._changed:
             while self.limit is not None and self._streams >= self.limit:
                 if waiting is not None:
                     waiting()
                 self._changed.wait(0.25)
             self._streams += 1
+        outer = getattr(_request_stop, "check", None)
+        _request_stop.check = waiting
         try:
             yield
         finally:
+            _request_stop.check = outer
             with self._changed:
                 self._streams -= 1
                 if self._streams == 0:
@@ -243,6 +250,16 @@ class LinkEstimator:
 
 # --------------------------------------------------------------------------- stall timeouts
 
+_request_stop = threading.local()  # this thread's request's stop check (LinkEstimator.stream)
+
+
+def _check_stop() -> None:
+    """Raises when the request on this thread was asked to stop (pause, cancel, sign-out)."""
+    check = getattr(_request_stop, "check", None)
+    if check is not None:
+        check()
+
+
 
 def _send_body(conn: Any, data: Any) -> bool:
     """Send ``data`` with ``socket.send`` under the stall timeout; False if not ours to send.
@@ -262,6 +279,7 @@ def _send_body(conn: Any, data: Any) -> bool:
     moved = time.monotonic()
     queued: int | None = None
     while view:
+        _check_stop()
         try:
             sent = sock.send(view)
         except TimeoutError:
@@ -331,6 +349,7 @@ def _drain(conn: Any, poll: float = 0.05) -> None:
     left = unsent_bytes(sock)
     moved = time.monotonic()
     while left:
+        _check_stop()
         if _answered(sock, poll):
             return
         now_left = unsent_bytes(sock)
