@@ -46,6 +46,20 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _own_keyring() -> Iterator[None]:
+    """Every test starts with an empty in-memory keyring of its own (a test that needs another
+    sets it with ``active_keyring``). Left to itself, keyring picks its default once per
+    process: a chainer over every backend class imported so far, ordered by a set of classes
+    - so on a machine without an OS keyring the tests' own backends (the subprocess
+    ``FileKeyring`` among them) became the default in some runs and not in others, and the
+    developer's real keyring would be used where there is one."""
+    from tests.support.keyrings import MemoryKeyring, active_keyring
+
+    with active_keyring(MemoryKeyring()):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
