@@ -981,3 +981,31 @@ def test_model_fetches_the_next_page_ahead_once_the_view_pages(qtbot: Any,
     with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
         model.refresh()
     assert model.rowCount() == 100 and model.pages_ahead == 0
+
+
+def test_unsaved_edits_survive_the_list_being_loaded_again(
+    qtbot: Any, stack: Stack, tasks: TaskRunner
+) -> None:
+    """The list reloads under the user (Refresh, the network coming back, a finished upload):
+    the recording shown is selected again, and what the user typed but did not save stays, with
+    Save and Revert on. Before, selecting the same recording again put its saved title back
+    (CI: the keyboard test found Save/Revert gone after an upload finished meanwhile)."""
+    widget = _make_library(qtbot, stack.api, tasks)
+    with qtbot.waitSignal(widget.model.pageLoaded, timeout=15_000):
+        _day_range(widget)
+    target = stack.ids[2]
+    assert widget.select_video(target)
+    details = widget.details
+    details.title_edit.setText("Typed, not saved")
+    details.title_edit.textEdited.emit("Typed, not saved")
+    details.notes_edit.setPlainText("notes typed")
+    assert details.save_button.isEnabled()
+    for _ in range(2):  # a reload, then another with the row elsewhere in the list
+        with qtbot.waitSignal(widget.model.listingReplaced, timeout=15_000):
+            widget.refresh()
+        assert details.video is not None and details.video.video_id == target
+        assert details.title_edit.text() == "Typed, not saved"
+        assert details.notes_edit.toPlainText() == "notes typed"
+        assert details.save_button.isEnabled() and details.revert_button.isEnabled()
+        widget.proxy.sort(COL_TITLE, Qt.SortOrder.DescendingOrder)
+    widget.shutdown()

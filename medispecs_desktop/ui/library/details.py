@@ -224,13 +224,16 @@ class VideoDetailsPane(QWidget):
     def set_video(self, video: Video | None, *, keep_edits: bool = False) -> None:
         previous = self.video
         same = video is not None and previous is not None and video.video_id == previous.video_id
+        # the recording shown, shown again (the list reloaded, the server updated it): what
+        # the user typed and has not saved stays in the fields
+        keep_edits = same and (keep_edits or self.is_dirty())
         if previous is not None and not same and self.is_dirty():
             # unsaved edits are never lost by clicking another row: kept as a draft
             self._drafts[previous.video_id] = (
                 self.title_edit.text(), self.notes_edit.toPlainText()
             )
         self.video = video
-        if not (keep_edits and same):
+        if not keep_edits:
             self.clear_message()
             self.reload_button.setVisible(False)
         self.placeholder.setVisible(video is None)
@@ -274,7 +277,7 @@ class VideoDetailsPane(QWidget):
                 if isinstance(field, QLineEdit):
                     field.setCursorPosition(0)  # show the start, not the end, of a long id
                     field.setToolTip(field.text())
-            if not (keep_edits and same):
+            if not keep_edits:
                 draft = self._drafts.pop(video.video_id, None) if not same else None
                 self.title_edit.setText(draft[0] if draft else video.title)
                 self.notes_edit.setPlainText(draft[1] if draft else (video.notes or ""))

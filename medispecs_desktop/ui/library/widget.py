@@ -534,6 +534,7 @@ class LibraryWidget(QWidget):
             self.details.set_busy(False)
             self.model.replace_video(updated)
             self.details.set_video(updated)
+            self.details.revert()  # the fields show what was saved (as the server keeps it)
             self.details.show_message("Saved.")
             self._cache_upsert(updated)
             self.videoUpdated.emit(updated)
