@@ -174,3 +174,28 @@ def open_app(qtbot: Any, local_stack: dict[str, Any]) -> Iterator[Open]:
     yield start
     for controller in controllers:
         controller.shutdown()
+
+
+def demo_clip_row(qtbot: Any, library: Any) -> int:
+    """The view row of one of the demo account's seeded clips (real, playable recordings) in
+    ``library`` (a LibraryWidget). The demo account is shared with other tests, whose newer
+    uploads come first; later pages are asked for until a seeded clip is in."""
+    from medispecs_desktop.local.seed import DEMO_CLIPS
+
+    seeded = {clip.title for clip in DEMO_CLIPS}
+    model, proxy = library.model, library.proxy
+
+    def row() -> int | None:
+        return next((r for r in range(proxy.rowCount())
+                     if (v := proxy.video_at(r)) is not None and v.has_bytes
+                     and v.title in seeded), None)
+
+    def found() -> bool:
+        if row() is None and not model.loading and model.canFetchMore():
+            model.fetchMore()
+        return row() is not None
+
+    qtbot.waitUntil(found, timeout=30_000)
+    at = row()
+    assert at is not None
+    return at

@@ -43,6 +43,7 @@ from medispecs_desktop.ui.library import (
     local_date_range_to_utc,
 )
 from medispecs_desktop.ui.tasks import TaskRunner
+from tests.ui.conftest import demo_clip_row
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -569,8 +570,7 @@ def test_app_views_sign_in_list_play_then_sign_out_clears_caches(
         inner = library.library
         qtbot.waitUntil(lambda: inner.model.rowCount() >= 3 and not inner.model.loading,
                         timeout=15_000)
-        row = next(r for r in range(inner.proxy.rowCount())
-                   if (v := inner.proxy.video_at(r)) is not None and v.has_bytes)
+        row = demo_clip_row(qtbot, inner)
         video = inner.proxy.video_at(row)
         assert video is not None
 
@@ -784,8 +784,7 @@ def test_layout_is_usable_on_laptop_and_desktop_screens(
         assert inner is not None
         qtbot.waitUntil(lambda: inner.model.rowCount() >= 3 and not inner.model.loading,
                         timeout=15_000)
-        row = next(r for r in range(inner.proxy.rowCount())
-                   if (v := inner.proxy.video_at(r)) is not None and v.has_bytes)
+        row = demo_clip_row(qtbot, inner)
         inner.table.selectRow(row)
         with qtbot.waitSignal(player.controller.firstFrame, timeout=15_000):
             inner.table.doubleClicked.emit(inner.proxy.index(row, COL_TITLE))

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from medispecs_desktop.ui.library import LibraryWidget
 from medispecs_desktop.ui.main_window import MainWindow
-from tests.ui.conftest import Open
+from tests.ui.conftest import Open, demo_clip_row
 
 CONTROLS = (QAbstractButton, QAbstractItemView, QAbstractSlider, QAbstractSpinBox, QComboBox,
             QLineEdit, QPlainTextEdit, QTextEdit)
@@ -128,8 +128,7 @@ def test_keyboard_alone_reaches_every_library_details_and_uploads_action(
     played: list[Any] = []
     library.playRequested.connect(played.append)
     library.table.setFocus()
-    library.table.selectRow(next(r for r in range(library.proxy.rowCount())
-                                 if (v := library.proxy.video_at(r)) and v.has_bytes))
+    library.table.selectRow(demo_clip_row(qtbot, library))
     QTest.keyClick(library.table, Qt.Key.Key_Return)
     assert len(played) == 1
     asked: list[str] = []
