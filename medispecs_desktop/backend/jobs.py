@@ -174,19 +174,19 @@ class Jobs:
     def orphan_objects(self, cutoff: float) -> Iterator[list[str]]:
         """Keys under ``videos/`` last written before ``cutoff`` that no record holds, one
         list per page of ListObjectsV2 (the caller may stop between pages)."""
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Bucket": self.storage.bucket, "Prefix": self._prefix()}
-            if token:
-                kwargs["ContinuationToken"] = token
-            resp = self.clients.s3.list_objects_v2(**kwargs)
+        for page in self._object_pages():
             yield [
-                str(o["Key"]) for o in resp.get("Contents", [])
+                str(o["Key"]) for o in page
                 if o["LastModified"].timestamp() < cutoff and not self._owned(str(o["Key"]))
             ]
-            token = resp.get("NextContinuationToken")
-            if not resp.get("IsTruncated") or not token:
-                return
+
+    def _object_pages(self) -> Iterator[list[Any]]:
+        """The objects under this run's prefix, one list per ListObjectsV2 page (boto3's
+        paginator follows the continuation tokens)."""
+        pages = self.clients.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.storage.bucket, Prefix=self._prefix())
+        for page in pages:
+            yield list(page.get("Contents", []))
 
     def orphan_uploads(self, cutoff: float) -> Iterator[tuple[OpenUpload, Item | None]]:
         """Multipart uploads under ``videos/`` begun before ``cutoff`` with no live session
@@ -248,13 +248,8 @@ class Jobs:
         (they would not finish in one run); one cut short by the deadline is read again by
         the next run."""
         report = Sha256Report("verify-sha256")
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Bucket": self.storage.bucket, "Prefix": self._prefix()}
-            if token:
-                kwargs["ContinuationToken"] = token
-            resp = self.clients.s3.list_objects_v2(**kwargs)
-            for obj in resp.get("Contents", []):
+        for page in self._object_pages():
+            for obj in page:
                 if self.out_of_time():
                     report.complete = False
                     return report
@@ -283,9 +278,6 @@ class Jobs:
                     report.mismatched += 1
                     logger.warning("object is not the file its client hashed",
                                    extra={"s3Key": key, "videoId": record.get("videoId")})
-            token = resp.get("NextContinuationToken")
-            if not resp.get("IsTruncated") or not token:
-                break
         logger.info("job done", extra=asdict(report))
         return report
 
