@@ -6,10 +6,13 @@ from __future__ import annotations
 import gc
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QApplication
+import pytest
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
 from medispecs_desktop.ui import gui_gc
 from medispecs_desktop.ui.app import make_application
@@ -77,42 +80,148 @@ def test_without_it_a_worker_would_free_the_cycle(qtbot: Any) -> None:
     assert freed_on == ["churn-worker"]
 
 
-def _full_collections() -> int:
-    return int(gc.get_stats()[2]["collections"])
+class _Clock:
+    """Monotonic seconds the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def _busy_gui(collector: gui_gc.GuiThreadGarbageCollector, turns: int,
-              keep: list[Any] | None = None) -> None:
-    """The GUI thread allocating between two looks of the collector, ``turns`` times (what
-    uploads and scrolling do); ``keep`` grows by what stays alive."""
-    for turn in range(turns):
-        batch = [[turn, i] for i in range(1_000)]  # past generation 0's threshold (700)
-        collector.check()
-        if keep is not None:
-            keep.append(batch)
-        del batch
+class _Desk:
+    """A collector checked by hand (its timer never fires in a test) on the test's clock, and
+    a window the user types into (the key events pass the application's event filters, as the
+    platform's do)."""
+
+    def __init__(self, qtbot: Any) -> None:
+        make_application()
+        self.widget = QWidget()
+        qtbot.addWidget(self.widget)
+        self.clock = _Clock()
+        self.parent = QObject()
+        gc.collect()
+        self.collector = gui_gc.GuiThreadGarbageCollector(
+            self.parent, interval_ms=2**31 - 1, idle_s=1.0, max_defer_s=60.0,
+            quiet_objects=5_000, clock=self.clock)
+
+    def user_types(self) -> None:
+        QApplication.sendEvent(self.widget, QKeyEvent(
+            QEvent.Type.KeyPress, Qt.Key.Key_Down, Qt.KeyboardModifier.NoModifier))
+
+    def wait(self, seconds: float) -> None:
+        self.clock.now += seconds
+
+    def quiet_turns(self, until: Any, keep: list[Any] | None = None) -> None:
+        """The GUI thread allocating between two looks of the collector while the user reads
+        (no input), until ``until()``; ``keep`` grows by what stays alive."""
+        for turn in range(10_000):
+            if until():
+                return
+            batch = [[turn, i] for i in range(1_000)]  # past generation 0's threshold (700)
+            self.wait(0.1)
+            self.collector.check()
+            if keep is not None:
+                keep.append(batch)
+            del batch
+        raise AssertionError("never happened")
 
 
-def test_a_big_stable_heap_is_not_walked_again_and_again(qtbot: Any) -> None:
-    """A full collection froze the GUI for 90-150 ms with 10,000 library rows, and ran about
-    every minute while busy. As CPython does, it runs only once the oldest generation grew by
-    a quarter since the last one."""
-    parent = QObject()
-    gc.collect()
-    collector = gui_gc.GuiThreadGarbageCollector(parent, interval_ms=2**31 - 1)  # by hand
+@pytest.fixture
+def desk(qtbot: Any) -> Iterator[_Desk]:
+    made = _Desk(qtbot)
+    yield made
+    del made.parent, made.collector  # the collector goes (and turns automatic collection on)
+    gc.disable()  # as the test session runs: collected between tests on this thread
+
+
+def test_a_big_collection_waits_until_the_user_pauses(desk: _Desk) -> None:
+    """A collection walking many objects froze the GUI for 48-150 ms while the library
+    scrolled: it now waits until there was no input for a second."""
+    freed_on: list[str] = []
+    _cycle_holding_a_qobject(freed_on)
+    young = [[i] for i in range(20_000)]  # generation 0: due, and more than quiet_objects
+    desk.user_types()
+    desk.collector.check()
+    assert freed_on == [] and desk.collector.collections == 0
+    desk.wait(0.6)
+    desk.user_types()  # still at work
+    desk.wait(0.9)
+    desk.collector.check()
+    assert freed_on == [] and desk.collector.collections == 0
+    assert desk.collector.deferred >= 2
+    desk.wait(0.2)  # a second since the last key: a quiet moment
+    desk.collector.check()
+    assert freed_on == [threading.main_thread().name]
+    assert desk.collector.collections == 1
+    del young
+
+
+def test_a_small_collection_runs_while_the_user_works(desk: _Desk) -> None:
+    freed_on: list[str] = []
+    _cycle_holding_a_qobject(freed_on)
+    young = [[i] for i in range(1_000)]  # past generation 0's threshold (700), small
+    desk.user_types()
+    desk.collector.check()
+    assert freed_on == [threading.main_thread().name]
+    assert desk.collector.collections == 1 and desk.collector.deferred == 0
+    del young
+
+
+def test_a_due_collection_is_never_put_off_for_ever(desk: _Desk) -> None:
+    freed_on: list[str] = []
+    _cycle_holding_a_qobject(freed_on)
+    young = [[i] for i in range(20_000)]
+    for _ in range(120):  # a user who never stops for a second: 0 to 59.5 s
+        desk.user_types()
+        desk.collector.check()
+        desk.wait(0.5)
+    assert freed_on == []
+    desk.user_types()
+    desk.collector.check()  # 60 s after it was due
+    assert freed_on == [threading.main_thread().name]
+    del young
+
+
+def test_what_survives_a_full_collection_is_not_walked_again(desk: _Desk) -> None:
+    """A full collection walked every object of the app (~170,000: 70-150 ms) each time it
+    ran; its survivors now leave the collector's view (frozen), so the next one walks only
+    what was made since."""
+    long_lived = [[i] for i in range(50_000)]
+    frozen = gc.get_freeze_count()
+    desk.quiet_turns(lambda: desk.collector.full_collections > 0)
+    assert gc.get_freeze_count() >= frozen + 50_000
+    assert len(gc.get_objects(2)) < 5_000  # what the next full collection walks
+    walked = {id(o) for o in gc.get_objects()}
+    assert not any(id(o) in walked for o in long_lived[:100])
+
+
+def test_frozen_garbage_is_freed_at_a_quiet_moment_on_the_gui_thread(qtbot: Any) -> None:
+    """Cycles among frozen objects are freed by a deep collection (everything unfrozen first),
+    once the frozen objects grew by a quarter, and on the GUI thread."""
+    freed_on: list[str] = []
+    holder: dict[str, Any] = {"obj": QObject()}
+    holder["self"] = holder
+    weakref.finalize(holder["obj"], lambda: freed_on.append(threading.current_thread().name))
+    made = _Desk(qtbot)  # its collector freezes the cycle (alive now)
     try:
-        before = _full_collections()
-        _busy_gui(collector, 500)  # ~4 times the turns after which a full one is due
-        assert _full_collections() == before  # the heap did not grow: never walked again
-        assert collector.collections >= 450  # the young generations were collected
-
-        keep: list[Any] = []  # now the heap grows: new long-lived objects, a third of it
-        growth = len(gc.get_objects()) // 3
-        while sum(len(b) for b in keep) < growth:
-            _busy_gui(collector, 10, keep)
-        _busy_gui(collector, 300, keep)
-        assert _full_collections() > before
-        assert collector.full_collections == _full_collections() - before
+        del holder  # cyclic garbage, frozen
+        gc.collect()
+        assert freed_on == []  # a full collection does not walk frozen objects
+        keep: list[Any] = []
+        grown = gc.get_freeze_count() * 5 // 4
+        made.user_types()
+        made.quiet_turns(lambda: gc.get_freeze_count() > grown, keep)
+        made.user_types()  # at work: the deep collection waits
+        made.wait(0.5)
+        made.collector.check()
+        assert freed_on == [] and made.collector.deep_collections == 0
+        made.wait(0.6)
+        made.collector.check()
+        assert made.collector.deep_collections == 1
+        assert freed_on == [threading.main_thread().name]
+        del keep
     finally:
-        del parent  # the collector goes with it, now (and turns automatic collection on)
-        gc.disable()  # as the test session runs: collected between tests on this thread
+        del made  # the collector goes with its parent (and turns automatic collection on)
+        gc.disable()
