@@ -46,16 +46,22 @@ FIRST_BLOCK = 64 * KIB  # before anything is measured: small, it grows within a 
 
 def _socket_buffers() -> int:
     """What one connection's buffers may take at once without the link moving a byte: the
-    largest send buffer plus the largest receive buffer (the peer may be on this machine - a
-    proxy, a local stack); Linux's sysctls where they are readable, else their defaults."""
-    total = 0
-    for name, default in (("tcp_wmem", 4 * MIB), ("tcp_rmem", 6 * MIB)):
-        try:
-            with open(f"/proc/sys/net/ipv4/{name}", encoding="ascii") as f:
-                total += int(f.read().split()[-1])
-        except (OSError, ValueError, IndexError):
-            total += default
-    return total
+    largest send buffer plus the receive buffer a peer starts with (the peer may be on this
+    machine - a proxy, a local stack). Linux grows a receive buffer past its default only
+    from what the application reads out of it (``tcp_rcv_space_adjust``), so a peer that
+    reads nothing - or a proxy that reads only as fast as its own slow uplink - holds at most
+    the default, ``tcp_rmem``'s middle value (128 KiB), not its maximum (32 MiB on this
+    kind of machine: with the maximum, the first 144 MiB of a 4-part upload to a loopback
+    sink could never prove the link fast, and the first fifth of a second went in 64 KiB
+    writes). Linux's sysctls where they are readable, else generous defaults."""
+    try:
+        with open("/proc/sys/net/ipv4/tcp_wmem", encoding="ascii") as f:
+            send = int(f.read().split()[2])
+        with open("/proc/sys/net/ipv4/tcp_rmem", encoding="ascii") as f:
+            receive = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 4 * MIB + 6 * MIB
+    return send + receive
 
 
 SOCKET_BUFFER = _socket_buffers()

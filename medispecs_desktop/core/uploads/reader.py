@@ -15,6 +15,7 @@ for duplicate detection and evidence.
 from __future__ import annotations
 
 import base64
+import mmap
 import os
 import threading
 from collections import deque
@@ -31,6 +32,25 @@ HASH_THREADS = 2  # the engine's hashing pool: hashlib and awscrt release the GI
 SLICE = 256 * 1024
 """Bytes read, CRC'd and SHA-256'd at a time: they stay in the CPU's cache between the three
 (a part of 16 MiB does not)."""
+
+
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux
+Buffer = bytearray | mmap.mmap
+
+
+def new_buffer(size: int) -> Buffer:
+    """A part buffer. On Linux: anonymous memory mapped with its pages already in place
+    (``MAP_POPULATE``: one call, the pages zeroed once, by the kernel), given back to the OS
+    the moment it is freed. A ``bytearray`` of 16 MiB costs twice as much CPU (5.0 ms vs 2.2
+    ms): the kernel faults its 4,096 pages in one by one, zeroing each, and ``memset`` then
+    zeroes them again - six such buffers per upload, ~0.03 CPU-s/GB of a 537 MB file. (Only
+    anonymous memory: a mapping of the *file* would raise SIGBUS when a card is pulled.)"""
+    if _POPULATE and size > 0:
+        try:
+            return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE)
+        except OSError:
+            pass  # no address space for it: the ordinary way
+    return bytearray(size)
 
 
 class SourceChangedError(MediSpecsError):
@@ -56,7 +76,7 @@ class PreparedPart:
     offset: int
     data: memoryview
     crc64nvme: int
-    buffer: bytearray | None = field(default=None, repr=False, compare=False)
+    buffer: Buffer | None = field(default=None, repr=False, compare=False)
     """The reader's buffer under ``data`` (given back with :meth:`FileReader.release`)."""
 
     @property
@@ -114,13 +134,13 @@ class FileReader:
         self._crc = 0
         self._turn = 1  # the next part to prepare (and to go into the whole-file digests)
         self._lock = threading.Lock()
-        self._queue: deque[tuple[int, Future[PreparedPart], bytearray]] = deque()
+        self._queue: deque[tuple[int, Future[PreparedPart], Buffer]] = deque()
         self._submitted = 0
         self._chained = False  # a task of this file's chain is queued or running
         self._failed = False
         self._stopped = False
         self._futures: list[Future[PreparedPart]] = []
-        self._free: list[bytearray] = []  # buffers of sent parts, reused for later parts
+        self._free: list[Buffer] = []  # buffers of sent parts, reused for later parts
         self.buffers_made = 0
         self.bytes_read = 0
 
@@ -160,13 +180,13 @@ class FileReader:
             with self._lock:
                 self._free.append(buffer)
 
-    def _buffer(self, length: int) -> bytearray:
+    def _buffer(self, length: int) -> Buffer:
         with self._lock:
             if self._free:
                 return self._free.pop()
         self.buffers_made += 1
         # a file smaller than a part never gets a part-sized buffer
-        return bytearray(self._part_size if self.count > 1 else length)
+        return new_buffer(self._part_size if self.count > 1 else length)
 
     def stop(self) -> None:
         self._stopped = True
@@ -221,7 +241,7 @@ class FileReader:
 
     # -- one part ----------------------------------------------------------------------------
 
-    def _prepare(self, n: int, buffer: bytearray) -> PreparedPart:
+    def _prepare(self, n: int, buffer: Buffer) -> PreparedPart:
         if self._stopped or self._failed or n != self._turn:
             raise ReadStopped
         offset = (n - 1) * self._part_size
