@@ -12,6 +12,11 @@ library scrolls, 12 alternating pairs on a loaded 2-core machine), lowering the 
 the uploads ran at 0.8x the throughput; the longest stall was no shorter (it is
 the wait for a CPU that other programs hold).
 
+Linux's SCHED_IDLE policy for the stack child (instead of or besides nice +10) was measured the
+same way (9 alternating pairs, load 3-4): the longest stall was no shorter (median 47-73 ms
+against 30-44 ms) and the uploads to the stack slower (36-43 MB/s against 39-60), so the child
+keeps its nice value only.
+
 Best effort everywhere: a system that refuses leaves the priority as it was (logged at DEBUG).
 Raising a nice value needs no privilege; nothing here ever lowers one.
 """

@@ -632,6 +632,11 @@ def settings_from_args(args: argparse.Namespace, paths: Paths) -> tuple[Settings
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
+    # Qt's raster engine hands every fill of 96+ lines (a scrolled table's background) to its
+    # GUI thread pool and waits: on a busy machine the GUI thread then waits for pool threads
+    # to get a CPU (issue 16). Read once, when Qt first wants the pool: fills stay on the GUI
+    # thread (image scaling on the worker that asks for it).
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(
         argv if argv is not None else sys.argv[:1])
