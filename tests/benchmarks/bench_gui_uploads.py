@@ -5,7 +5,8 @@ Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_gui_uplo
           [--explain] [--profile] [--profile-scroll]
 
 Starts the local stack (child process at a lower OS priority, as the app's demo stack), seeds
-``--rows`` recordings for the demo user, opens the real main window with all views installed
+``--rows`` recordings for the demo user (the newest ``--thumbnails`` with a real JPEG
+thumbnail), opens the real main window with all views installed
 and signs in. While uploads run (phases 3 and 4) the library table scrolls a page every 50 ms
 with the mouse wheel (down to the end, fetching pages as the view asks, then from the top
 again), as a user browsing the library would. The wheel events go through the application's
@@ -322,6 +323,9 @@ def main() -> int:
                         help="skip the control run (the same uploads in another process)")
     parser.add_argument("--rows", type=int, default=1000,
                         help="recordings in the library, scrolled while uploading (0: none)")
+    parser.add_argument("--thumbnails", type=int, default=1000,
+                        help="the newest this many recordings have a real JPEG thumbnail (the "
+                             "others' fail to load, as a missing one does)")
     parser.add_argument("--many", type=int, default=200,
                         help="first drop this many small files with the engine held still "
                              "(0 to skip)")
@@ -389,7 +393,12 @@ def main() -> int:
             sys.path.insert(0, str(Path(__file__).parent))
             from bench_library import seed  # rows straight into moto's table, fast
 
-            seed(info, user.sub, args.rows, 0, b"")
+            from medispecs_desktop.core.media import thumbnail_jpeg
+            from medispecs_desktop.local.samples import make_video
+
+            jpeg = thumbnail_jpeg(make_video(home / "thumb.mp4", seconds=1, width=640,
+                                             height=360))
+            seed(info, user.sub, args.rows, min(args.rows, args.thumbnails), jpeg)
         controller._signed_in(user)
         panel: Any = window.uploads_view
         service = panel.service

@@ -225,3 +225,17 @@ def test_frozen_garbage_is_freed_at_a_quiet_moment_on_the_gui_thread(qtbot: Any)
     finally:
         del made  # the collector goes with its parent (and turns automatic collection on)
         gc.disable()
+
+
+def test_a_look_does_not_count_the_frozen_objects(desk: _Desk, monkeypatch: Any) -> None:
+    """``gc.get_freeze_count()`` walks every frozen object (3.6 ms for 43,000 on a busy
+    2-core machine): the look every 100 ms, and a full collection, never ask for it."""
+    asked: list[int] = []
+
+    def counted() -> int:
+        asked.append(1)
+        return 0
+
+    monkeypatch.setattr(gc, "get_freeze_count", counted)
+    desk.quiet_turns(lambda: desk.collector.full_collections > 1)
+    assert asked == []
