@@ -7,9 +7,11 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import ddb_wire
 from .config import BackendConfig
 from .errors import ServiceUnavailable
 from .presign import Credentials, frozen_credentials
@@ -55,12 +57,13 @@ class AwsClients:
         self._s3: S3Client | None = None
         self._s3_session: boto3.session.Session | None = None
 
-    def _session(self) -> boto3.session.Session:
+    def _session(self, core: Any = None) -> boto3.session.Session:
         c = self._config
         return boto3.session.Session(
             aws_access_key_id=c.aws_access_key_id,
             aws_secret_access_key=c.aws_secret_access_key,
             region_name=c.region,
+            botocore_session=core,
         )
 
     @property
@@ -78,7 +81,10 @@ class AwsClients:
                         # transaction of 100 events. The store builds typed requests.
                         parameter_validation=False,
                     )
-                    self._dynamodb = self._session().client(
+                    # its answers' AttributeValues are taken as they come (ddb_wire.py)
+                    core = botocore.session.get_session()
+                    ddb_wire.install(core)
+                    self._dynamodb = self._session(core).client(
                         "dynamodb",
                         region_name=self._config.region,
                         endpoint_url=self._config.endpoint_url or None,

@@ -194,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                         raise RuntimeError(f"{kind}: listed {seen}, seeded {args.count}")
                     figures[kind].append(seconds)
                     line.append(f"{kind} {seconds:6.2f} s (stack CPU "
-                                f"{stack_cpu[kind][-1]:5.2f} s)")
+                                f"{stack_cpu[kind][-1]:5.2f} s"
+                                + (f", CLI CPU {cli_cpu[-1]:5.2f} s" if kind == "cli" else "")
+                                + ")")
                 print(f"round {r + 1}: " + ", ".join(line) + f" ({load()})", flush=True)
         print(f"medians over {args.rounds} rounds of {args.count} recordings "
               f"(pages of {PAGE}): " + ", ".join(
