@@ -7,6 +7,7 @@ Paging and merge rules are :mod:`medispecs_desktop.core.library`'s; thumbnails a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -59,6 +60,15 @@ from medispecs_desktop.ui.library.thumbnails import ThumbnailQueue
 from medispecs_desktop.ui.tasks import TasksLike
 
 _ROOT = QModelIndex()
+# the roles data() answers (any other is None at once)
+_ROLES = frozenset({
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole, SORT_ROLE, VIDEO_ROLE,
+    VIDEO_ID_ROLE, LOCAL_ITEM_ROLE,
+})
+_ROW_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+              | Qt.ItemFlag.ItemNeverHasChildren)
+_TEXTS_KEPT = 4096  # rows whose cell texts are kept formatted (those recently painted)
 
 
 class VideoTableModel(QAbstractTableModel):
@@ -89,6 +99,7 @@ class VideoTableModel(QAbstractTableModel):
         self._query = query or LibraryQuery()
         self._videos: list[Video] = []
         self._rows: dict[str, int] = {}  # video_id -> index in _videos
+        self._text_cache: dict[str, tuple[Video, tuple[str | None, ...]]] = {}
         self._local: list[LocalQueueItem] = []
         self._all_local: list[LocalQueueItem] = []
         self._paging = Paging()
@@ -124,32 +135,30 @@ class VideoTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(
         self,
         index: QModelIndex | QPersistentModelIndex,
         role: int = Qt.ItemDataRole.DisplayRole,
     ) -> Any:
-        if not index.isValid() or index.model() is not self:
+        # A view asks every cell for 7 roles (display, decoration, font, alignment, colours,
+        # check state) each time it paints it: the roles this model never answers go first
+        # and cheaply (4 of the 7 calls while the library scrolls).
+        if role not in _ROLES or not index.isValid():
             return None
         row, col = index.row(), index.column()
-        if not (0 <= row < self.rowCount() and 0 <= col < len(HEADERS)):
-            return None
         local_count = len(self._local)
+        if not (0 <= row < local_count + len(self._videos) and 0 <= col < len(HEADERS)) \
+                or index.model() is not self:
+            return None
         if row < local_count:
             return self._local_data(self._local[row], col, role)
         return self._video_data(self._videos[row - local_count], col, role)
 
     def _video_data(self, video: Video, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return _video_text(video, col)
+            return self._texts(video)[col]
         if role == Qt.ItemDataRole.DecorationRole and col == COL_THUMB:
             return self.thumbnails.pixmap(video)
         if role == SORT_ROLE:
@@ -159,7 +168,7 @@ class VideoTableModel(QAbstractTableModel):
         if role == VIDEO_ID_ROLE:
             return video.video_id
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATUS:
-            return QColor(STATUS_COLOR.get(video.status, "#444444"))
+            return _status_color(video.status)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_STATUS and video.damaged:
                 return damaged_tip(video)
@@ -174,6 +183,18 @@ class VideoTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.AccessibleTextRole and col == COL_THUMB:
             return f"Thumbnail of {video.title}"
         return None
+
+    def _texts(self, video: Video) -> tuple[str | None, ...]:
+        """The row's cell texts, formatted once (a local time costs ~35 us, and a scrolled
+        page paints each cell several times); a changed recording is a new object."""
+        kept = self._text_cache.get(video.video_id)
+        if kept is not None and kept[0] is video:
+            return kept[1]
+        if len(self._text_cache) >= _TEXTS_KEPT:
+            self._text_cache.clear()
+        texts = tuple(_video_text(video, col) for col in range(len(HEADERS)))
+        self._text_cache[video.video_id] = (video, texts)
+        return texts
 
     def _local_data(self, item: LocalQueueItem, col: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
@@ -457,7 +478,7 @@ class VideoTableModel(QAbstractTableModel):
         if 0 <= row < local_count:
             return _local_text(self._local[row], col) or ""
         if 0 <= row - local_count < len(self._videos):
-            return _video_text(self._videos[row - local_count], col) or ""
+            return self._texts(self._videos[row - local_count])[col] or ""
         return ""
 
     # -- row access and edits --------------------------------------------------------------
@@ -561,6 +582,11 @@ class VideoTableModel(QAbstractTableModel):
 
     def thumbnails_loaded(self) -> int:
         return self.thumbnails.count()
+
+
+@functools.lru_cache(maxsize=32)
+def _status_color(status: str) -> QColor:
+    return QColor(STATUS_COLOR.get(status, "#444444"))
 
 
 def _video_text(video: Video, col: int) -> str | None:
