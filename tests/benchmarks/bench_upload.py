@@ -9,7 +9,10 @@ sink   throughput of the engine vs `curl -T` for the same file to the same endpo
        runs, per-run ratios and their medians, CPU-s/GB (goals: >= 0.9 x min(curl, SHA-256),
        <= 1.0 CPU-s/GB). The engine's time and CPU run from the file queued to its job done
        (engine_cpu_with_setup adds making and stopping the engine, once per session)
-stack  the same against the embedded local stack (real pre-signed URLs, moto behind them)
+stack  the same against the embedded local stack (real pre-signed URLs, moto behind them), with
+       the stack child's CPU per GB for each: the stack is one Python process (one GIL), so
+       when it is the bottleneck the engine's share of curl's speed is about the ratio of
+       the two (a single PUT vs create + parts + complete + the record's API calls)
 rss    client peak RSS uploading a sparse 4 GB file vs a 100 MB file to the sink, each in a
        fresh process (goals: ratio <= 1.2, <= 150 MB)
 
@@ -217,6 +220,12 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
     return elapsed
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds another process (the demo stack's child) used so far: all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_now() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -333,23 +342,30 @@ def bench_stack(size_mb: int, tmp: Path, pairs: int = 5) -> None:
         import statistics
 
         rows = []
+        gb = size / 1e9
         for i in range(pairs):
             with base.open("r+b") as fh:  # a new file each time: never a duplicate
                 fh.seek(size - 16)
                 fh.write(os.urandom(16))
+            s0 = _process_cpu(proc.pid)
             e = engine_upload(api, base, home=tmp, settings=settings, user=user.sub,
                               probe=lambda p: SimpleNamespace(api_fields=lambda: {
                                   "recordedAt": "2025-01-01T00:00:00Z",
                                   "mimeType": "video/mp4", "durationSec": 1.0}))
             bytes_s = LAST_PHASES["bytes_s"]
+            stack_engine = _process_cpu(proc.pid) - s0
             digest = sha256_file(base)
             signed = api.upload_url("v_benchcurl0001", content_type="video/mp4", size=size,
                                     sha256_b64=digest.b64digest())
+            s0 = _process_cpu(proc.pid)
             c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
+            stack_curl = _process_cpu(proc.pid) - s0
             row = {"pair": i + 1, "engine_MBps": round(size / e / 1e6, 1),
                    "curl_MBps": round(size / c / 1e6, 1), "vs_curl": round(c / e, 2),
                    "bytes_phase_vs_curl": round(c / bytes_s, 2),
-                   "engine_cpu_s_per_GB": round(LAST_PHASES["cpu_s"] / (size / 1e9), 2),
+                   "engine_cpu_s_per_GB": round(LAST_PHASES["cpu_s"] / gb, 2),
+                   "stack_cpu_s_per_GB_engine": round(stack_engine / gb, 2),
+                   "stack_cpu_s_per_GB_curl": round(stack_curl / gb, 2),
                    "load": os.getloadavg()[0]}
             rows.append(row)
             print(json.dumps(row), flush=True)
