@@ -1,5 +1,6 @@
-"""Two fixes to moto's S3: deleting a recording stays fast in a bucket that holds many, and
-completing a multipart upload copies the object twice, not seven times.
+"""Three fixes to moto's S3: deleting a recording stays fast in a bucket that holds many,
+completing a multipart upload copies the object twice, not seven times, and a big object or
+part goes straight to its spool file.
 
 Written for **moto 5.2.6** (:data:`SUPPORTED_MOTO_VERSIONS`); :func:`apply` checks the version
 and the shape of what it relies on first and raises :class:`MotoS3PatchError` when moto changed.
@@ -26,6 +27,12 @@ stack; a single PUT of the same file pays none of it). :func:`complete_multipart
 once and joins them once, then computes the same checksum over the joined object: the same
 object, ETag (MD5 of the parts' MD5s, ``-N``), checksum type and value, and the same errors in
 the same order. The parts' own ETags (MD5 of each part, as S3 returns them) are untouched.
+
+``FakeKey.value``'s setter writes the bytes into a ``SpooledTemporaryFile`` that rolls over to
+a file on disk past ~5 MiB: every part (16 MiB) and every object was first copied into an
+in-memory ``BytesIO`` and then copied again into the file. :func:`set_value` rolls the spool
+over *before* writing a value that will not fit in memory - exactly where the write would have
+rolled it - so the bytes are copied once.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ _COMPLETE_SOURCES = {
     # SHA-256 (first 16 hex digits) of the source :func:`complete_multipart` stands in for
     "FakeMultipart.complete": "8e488cb21a290bca",
     "MultipartChecksumBuilder": "cc821d54f5647989",
+    "FakeKey.value": "519ac4d9ad6adcd8",  # the setter
 }
 
 _PARAMS = ("self", "bucket_name", "delimiter", "key_marker", "max_keys", "prefix",
@@ -163,6 +171,22 @@ def complete_multipart(self: Any, body: Any) -> tuple[bytes, str, tuple[str, str
     return total, f"{full_etag.hexdigest()}-{len(part_sizes)}", checksum
 
 
+def set_value(self: Any, new_value: bytes) -> None:
+    """``FakeKey.value``'s setter of moto 5.2.6; a value bigger than the spool's memory goes
+    to its file at once (see the module docstring)."""
+    from moto.s3.models import DEFAULT_TEXT_ENCODING
+
+    self._value_buffer.seek(0)
+    self._value_buffer.truncate()
+    if isinstance(new_value, str):
+        new_value = new_value.encode(DEFAULT_TEXT_ENCODING)
+    if self._max_buffer_size and len(new_value) > self._max_buffer_size:
+        # SpooledTemporaryFile.write rolls over once tell() > max_size: after this write
+        self._value_buffer.rollover()
+    self._value_buffer.write(new_value)
+    self.contentsize = len(new_value)
+
+
 def _fingerprint(obj: Any) -> str:
     return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:16]
 
@@ -177,6 +201,8 @@ def _multipart_class() -> Any:
         obj = getattr(models, owner, None)
         if obj is not None and attr:
             obj = obj.__dict__.get(attr)
+            if isinstance(obj, property):
+                obj = obj.fset
         if obj is None:
             problems.append(f"{name} is missing")
         elif _fingerprint(obj) != want:
@@ -185,7 +211,7 @@ def _multipart_class() -> Any:
         raise MotoS3PatchError(
             f"moto {getattr(moto, '__version__', '?')} is not shaped as "
             f"medispecs_desktop/local/moto_s3_patches.py expects: {'; '.join(problems)}. "
-            "Re-check FakeMultipart.complete, then update _COMPLETE_SOURCES.")
+            "Re-check FakeMultipart.complete and FakeKey.value, then update _COMPLETE_SOURCES.")
     return models.FakeMultipart
 
 
@@ -228,10 +254,14 @@ def apply() -> None:
         multipart_cls = _multipart_class()
         _originals["list_object_versions"] = backend_cls.__dict__["list_object_versions"]
         _originals["complete"] = multipart_cls.__dict__["complete"]
+        key_cls = importlib.import_module("moto.s3.models").FakeKey
+        _originals["value"] = key_cls.__dict__["value"]
         backend_cls.list_object_versions = list_object_versions
         multipart_cls.complete = complete_multipart
+        key_cls.value = property(_originals["value"].fget, set_value)
     log.debug("moto S3 patches applied (list_object_versions copies only the prefix; "
-              "a multipart upload completes with two copies of the object)")
+              "a multipart upload completes with two copies of the object; big values go "
+              "straight to their spool file)")
 
 
 def remove() -> None:
@@ -239,12 +269,13 @@ def remove() -> None:
     with _lock:
         if not _originals:
             return
-        from moto.s3.models import FakeMultipart, S3Backend
+        from moto.s3.models import FakeKey, FakeMultipart, S3Backend
 
         S3Backend.list_object_versions = (  # type: ignore[method-assign]
             _originals.pop("list_object_versions")
         )
         FakeMultipart.complete = _originals.pop("complete")  # type: ignore[method-assign]
+        FakeKey.value = _originals.pop("value")  # type: ignore[method-assign]
 
 
 def is_applied() -> bool:

@@ -246,3 +246,39 @@ def test_completing_holds_two_copies_of_the_object_not_four(s3: Any) -> None:
     assert patched == stock
     assert stock_peak > 3.5 * size
     assert patched_peak < 2.2 * size
+
+
+def test_a_big_value_goes_to_its_spool_file_in_one_copy(s3: Any) -> None:
+    """moto spools an object's bytes in memory up to ~5 MiB, then in a file: a bigger value
+    was first copied into memory and then into the file. Patched, it goes to the file at once;
+    a small one still stays in memory; the bytes read back are the same."""
+    import random
+    import tracemalloc
+
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import FakeKey
+
+    big = random.Random(7).randbytes(6 * MIB)
+
+    def stored(value: bytes) -> tuple[int, Any]:
+        tracemalloc.start()
+        try:
+            key = FakeKey("clip.mp4", value, account_id=DEFAULT_ACCOUNT_ID, region_name=REGION)
+            return tracemalloc.get_traced_memory()[1], key
+        finally:
+            tracemalloc.stop()
+
+    stock_peak, stock = stored(big)
+    moto_s3_patches.apply()
+    try:
+        patched_peak, patched = stored(big)
+        small: Any = FakeKey("note.txt", b"small", account_id=DEFAULT_ACCOUNT_ID,
+                             region_name=REGION)
+    finally:
+        moto_s3_patches.remove()
+    assert patched.value == stock.value == big
+    assert patched.etag == stock.etag and patched.size == stock.size == len(big)
+    assert patched._value_buffer._rolled and not small._value_buffer._rolled
+    assert small.value == b"small"
+    assert stock_peak > 0.9 * len(big)  # a copy in memory on the way to the file
+    assert patched_peak < 0.1 * len(big)
