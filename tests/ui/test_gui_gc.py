@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from medispecs_desktop.ui import gui_gc
@@ -155,6 +155,28 @@ def test_a_big_collection_waits_until_the_user_pauses(desk: _Desk) -> None:
     desk.collector.check()
     assert freed_on == [threading.main_thread().name]
     assert desk.collector.collections == 1
+    del young
+
+
+def test_a_wheel_turn_or_a_mouse_move_is_the_user_at_work_too(desk: _Desk) -> None:
+    freed: list[str] = []
+    _cycle_holding_a_qobject(freed)
+    young = [[i] for i in range(20_000)]
+    at = QPointF(5, 5)
+    for event in (
+        QWheelEvent(at, at, QPoint(0, 0), QPoint(0, -120), Qt.MouseButton.NoButton,
+                    Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False),
+        QMouseEvent(QEvent.Type.MouseMove, at, at, Qt.MouseButton.NoButton,
+                    Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier),
+    ):
+        desk.wait(5.0)
+        QApplication.sendEvent(desk.widget, event)
+        desk.wait(0.5)
+        desk.collector.check()
+        assert freed == [] and desk.collector.collections == 0
+    desk.wait(0.6)
+    desk.collector.check()
+    assert freed == [threading.main_thread().name]
     del young
 
 
