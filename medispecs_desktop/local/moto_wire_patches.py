@@ -1,15 +1,19 @@
 """moto's DynamoDB wire format without a walk over every type of every value.
 
-Fixes of :mod:`medispecs_desktop.local.moto_patches` (points 3, 6 and 7 of its doc), applied and
-removed by it, with its version and shape checks. An ``AttributeValue`` already is its JSON form
-(``{"S": "..."}``), so:
+Fixes of :mod:`medispecs_desktop.local.moto_patches` (points 3, 6, 7 and 8 of its doc), applied
+and removed by it, with its version and shape checks. An ``AttributeValue`` already is its JSON
+form (``{"S": "..."}``), so:
 
 * :func:`make_parse_structure` - ``BaseJSONParser._parse_structure`` takes a request's
   ``AttributeValue`` as it comes (the same dicts and lists moto's member-by-member walk builds);
 * :func:`make_dynamo_to_dict` - ``dynamo_to_dict`` (an answer's DynamoTypes to plain dicts, over
   every value of every item) dispatches on exact types first;
 * :func:`make_serialize_structure` - ``BaseJSONSerializer._serialize_type_structure`` writes an
-  answer's ``AttributeValue`` as it is (the same bytes).
+  answer's ``AttributeValue`` as it is (the same bytes);
+* :func:`make_serialize_map` and :func:`make_parse_map` - a whole map of AttributeValues (an
+  item, a key, ``ExpressionAttributeValues``) in one loop, instead of moto's generic dispatch
+  (``_serialize``/``_parse_shape``: a method lookup, a path push and pop) for each of its
+  values: the same values as the two functions above give one by one.
 
 Binary values (which moto base64-encodes or -decodes on the way), datetimes, objects with
 ``to_json``, subclasses and odd shapes take moto's own code.
@@ -20,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ATTRIBUTE_VALUE_MEMBERS", "make_dynamo_to_dict", "make_parse_structure",
-           "make_serialize_structure"]
+__all__ = ["ATTRIBUTE_VALUE_MEMBERS", "make_dynamo_to_dict", "make_parse_map",
+           "make_parse_structure", "make_serialize_map", "make_serialize_structure",
+           "shape_problems"]
 
 ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 _DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
@@ -81,6 +86,41 @@ def make_parse_structure(original: Callable[..., Any]) -> Callable[..., Any]:
 
     _parse_structure.__wrapped__ = original  # type: ignore[attr-defined]
     return _parse_structure
+
+
+def _is_attribute_value_map(codec: Any, shape: Any) -> bool:
+    """``shape`` is a DynamoDB map of string keys to AttributeValues (AttributeMap, Key...)."""
+    value_shape = shape.value
+    return (
+        value_shape.name == "AttributeValue"
+        and value_shape.members.keys() == ATTRIBUTE_VALUE_MEMBERS
+        and shape.key.type_name == "string"
+        and codec.operation_model.service_model.service_name in _DYNAMODB_SERVICES
+    )
+
+
+def make_parse_map(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``RequestParser._parse_map`` (``original``), for JSON parsers: a DynamoDB map of
+    AttributeValues whose every value :func:`_parsed_attribute_value` takes is built in one
+    loop (string keys are returned as they are by moto's JSON parser: it has no
+    ``_parse_string``); any other map, or one odd value, takes moto's loop."""
+
+    def _parse_map(self: Any, shape: Any, value: Any) -> Any:
+        if type(value) is dict and getattr(self, "_parse_string", None) is None and \
+                _is_attribute_value_map(self, shape):
+            map_type = self.MAP_TYPE
+            parsed = map_type()
+            for name, member in value.items():
+                converted = _parsed_attribute_value(member, map_type)
+                if converted is None or type(name) is not str or not name:
+                    break
+                parsed[name] = converted
+            else:
+                return parsed
+        return original(self, shape, value)
+
+    _parse_map.__wrapped__ = original  # type: ignore[attr-defined]
+    return _parse_map
 
 
 # --------------------------------------------------------------------------- answers
@@ -169,3 +209,52 @@ def make_serialize_structure(original: Callable[..., None]) -> Callable[..., Non
 
     _serialize_type_structure.__wrapped__ = original  # type: ignore[attr-defined]
     return _serialize_type_structure
+
+
+def make_serialize_map(original: Callable[..., None]) -> Callable[..., None]:
+    """``BaseJSONSerializer._serialize_type_map`` (``original``): a DynamoDB map of
+    AttributeValues (an answer's item or key) whose every value :func:`_attribute_value_json`
+    writes is written in one loop, under the names moto's serializer gives them; any other
+    map, or one odd value, takes moto's loop."""
+
+    def _serialize_type_map(self: Any, serialized: Any, value: Any, shape: Any,
+                            key: str) -> None:
+        if type(value) is dict and _is_attribute_value_map(self, shape):
+            value_shape = shape.value
+            name_of = self.get_serialized_name
+            map_obj = self.MAP_TYPE()
+            for name, member in value.items():
+                converted = _attribute_value_json(member)
+                if converted is None or type(name) is not str or not name:
+                    break
+                map_obj[name_of(value_shape, name)] = converted
+            else:
+                self._default_serialize(serialized, map_obj, shape, key)
+                return
+        original(self, serialized, value, shape, key)
+
+    _serialize_type_map.__wrapped__ = original  # type: ignore[attr-defined]
+    return _serialize_type_map
+
+
+def shape_problems(parse_mod: Any, serialize_mod: Any, originals: dict[str, Any]) -> list[str]:
+    """What in moto's map parser and serializer differs from moto 5.2.6 (empty: nothing)."""
+    import inspect
+
+    problems = []
+    parse_map = originals.get("parse_map", parse_mod.RequestParser.__dict__.get("_parse_map"))
+    if parse_map is None or tuple(inspect.signature(parse_map).parameters) != (
+        "self", "shape", "value"
+    ) or not {"MAP_TYPE", "_parse_shape"} <= set(parse_map.__code__.co_names) or (
+        "_parse_map" in parse_mod.BaseJSONParser.__dict__ and "parse_map" not in originals
+    ):
+        problems.append("the request parser's map method changed")
+    json_cls = serialize_mod.BaseJSONSerializer
+    serialize_map = originals.get("serialize_map", json_cls.__dict__.get("_serialize_type_map"))
+    if serialize_map is None or tuple(inspect.signature(serialize_map).parameters) != (
+        "self", "serialized", "value", "shape", "key"
+    ) or not {"MAP_TYPE", "_serialize", "_default_serialize"} <= set(
+        serialize_map.__code__.co_names
+    ):
+        problems.append("the JSON response serializer's map method changed")
+    return problems
