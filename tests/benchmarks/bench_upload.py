@@ -8,7 +8,10 @@ sink   throughput of the engine vs `curl -T` for the same file to the same endpo
        of the file (the SHA-256 limit: the engine must hash every byte once); alternating
        runs, per-run ratios and their medians, CPU-s/GB (goals: >= 0.9 x min(curl, SHA-256),
        <= 1.0 CPU-s/GB). The engine's time and CPU run from the file queued to its job done
-       (engine_cpu_with_setup adds making and stopping the engine, once per session)
+       (engine_cpu_with_setup adds making and stopping the engine, once per session);
+       engine_hash_thread_cpu_s_per_GB is the reading and hashing thread alone - the one
+       stream every byte passes through, so it bounds the engine's speed as openssl's CPU
+       bounds openssl's
 stack  the same against the embedded local stack (real pre-signed URLs, moto behind them), with
        the stack child's CPU per GB for each: the stack is one Python process (one GIL), so
        when it is the bottleneck the engine's share of curl's speed is about the ratio of
@@ -207,6 +210,7 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
     ok = ended.wait(3600)
     elapsed = time.perf_counter() - t0
     cpu = _cpu_now() - cpu0
+    hash_cpu = _threads_cpu("hash")  # the engine's hashing pool: made for this engine
     final = engine.job(job.id)
     engine.stop()
     engine.store.close()
@@ -216,8 +220,23 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
         bytes_s=marks.get("finalizing", t0) - marks.get("uploading", t0),
         record_s=marks.get("done", t0) - marks.get("finalizing", t0),
         cpu_s=cpu,
+        hash_cpu_s=hash_cpu,
     )
     return elapsed
+
+
+def _threads_cpu(prefix: str) -> float:
+    """CPU seconds of this process's live threads named ``prefix...`` (Linux; else 0)."""
+    total = 0.0
+    for thread in threading.enumerate():
+        if thread.name.startswith(prefix) and thread.native_id is not None:
+            try:
+                stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _process_cpu(pid: int) -> float:
@@ -306,6 +325,10 @@ def bench_sink(size_mb: int, tmp: Path, pairs: int = 5) -> None:
                "vs_curl": round(c_s / e_s, 2), "vs_limit": round(limit_s / e_s, 2),
                "engine_cpu_s_per_GB": round(e_cpu / (size / 1e9), 2),
                "engine_cpu_with_setup": round(e_cpu_all / (size / 1e9), 2),
+               # the read + CRC64NVME + SHA-256 thread alone: openssl's work plus keeping
+               # each part in memory (a copy into a cold buffer) and the CRC
+               "engine_hash_thread_cpu_s_per_GB": round(LAST_PHASES["hash_cpu_s"]
+                                                        / (size / 1e9), 2),
                "curl_cpu_s_per_GB": round(c_cpu / (size / 1e9), 2),
                "sha256_cpu_s_per_GB": round(o_cpu / (size / 1e9), 2)}
         rows.append(row)

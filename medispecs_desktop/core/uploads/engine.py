@@ -103,9 +103,12 @@ class UploadEngine(EngineCore):
                                        interval=self.options.sign_out_poll_interval).start()
 
     def stop(self, *, timeout: float = 30.0, reason: str = "stopped") -> None:
-        """Stop all work; running jobs go back to queued (or ``reason``'s state) for next time."""
+        """Stop all work; running jobs go back to queued (or ``reason``'s state) for next time.
+        The hashing pool's threads end too (a later start makes new ones); before, every
+        engine stopped left its two idle hashing threads behind for the life of the process."""
         self._stop_watch()
         self.scheduler.stop(timeout=timeout, reason=reason)
+        self.hash_pool.shutdown()
 
     def sign_out(self) -> None:
         """The user signed out: stop, park their unfinished jobs until they sign in again, and

@@ -103,6 +103,8 @@ class HashPool:
             return self._pool
 
     def shutdown(self) -> None:
+        """Its threads end once their current part is done (a part still queued fails with
+        :class:`ReadStopped`); :meth:`executor` makes new ones when asked again."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
