@@ -29,7 +29,7 @@ FILTER_CACHE_SIZE = 512
 """Parsed condition/filter expressions kept."""
 ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict limit (moto/dynamodb/models/dynamo_type.py)
 
-_filter_cache: OrderedDict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = (
+_filter_cache: OrderedDict[tuple[str, Any, Any], tuple[Any, list[str], list[str]]] = (
     OrderedDict()
 )
 _filter_cache_lock = threading.Lock()
@@ -112,7 +112,14 @@ def clone_items(items: list[Any]) -> list[Any]:
 
 # --------------------------------------------------------------------------- expressions
 
-def _frozen(value: Any) -> str:
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for ``value``, equal exactly for equal values: names (``str`` to
+    ``str``, the usual case) as a sorted tuple, anything else as canonical JSON (a JSON dump per
+    use cost more than the rest of a cache hit: 4 per transaction item)."""
+    if value is None:
+        return None
+    if type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return tuple(sorted(value.items()))
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
