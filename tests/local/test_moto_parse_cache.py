@@ -32,7 +32,7 @@ def test_a_transactions_condition_is_found_without_a_json_dump_per_item(
         client = _client()
         _table(client, "J")
         with monkeypatch.context() as m:
-            m.setattr(moto_item_patches.json, "dumps", counted)
+            m.setattr(json, "dumps", counted)  # the module moto_item_patches calls
             client.transact_write_items(TransactItems=puts)
     assert dumps[0] < 10, dumps[0]  # before: 4 per item (names and values, twice)
 
