@@ -28,7 +28,7 @@ from typing import Any
 import boto3
 import requests
 
-from medispecs_desktop.local import moto_patches, moto_s3_patches
+from medispecs_desktop.local import moto_patches, moto_s3_patches, moto_server_patches
 from medispecs_desktop.local.gateway import CorsConfig, LambdaHandler, LocalGateway
 from medispecs_desktop.local.jwt_verify import InvalidTokenError, JwtVerifier, cognito_issuer
 from medispecs_desktop.local.provision import (
@@ -267,7 +267,10 @@ class LocalStack:
                 moto_patches.apply()
                 # a version listing copies only its prefix, not the whole bucket
                 moto_s3_patches.apply()
-            except (moto_patches.MotoPatchError, moto_s3_patches.MotoS3PatchError) as exc:
+                # a request's service is found without listing moto's package folder
+                moto_server_patches.apply()
+            except (moto_patches.MotoPatchError, moto_s3_patches.MotoS3PatchError,
+                    moto_server_patches.MotoServerPatchError) as exc:
                 raise LocalStackError(str(exc)) from exc
             self.moto = MotoServer(self.host, self.moto_port)
             endpoint = self.moto.start()
