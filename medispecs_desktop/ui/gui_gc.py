@@ -28,7 +28,9 @@ scrolled. So (issue 16):
 * **A deep collection now and then.** A frozen object that later becomes cyclic garbage is only
   freed by a collection that unfreezes everything first: it runs at a quiet moment once the frozen
   objects grew by a quarter since the last one (CPython's own rule for full collections,
-  ``long_lived_pending > long_lived_total / 4`` in its gcmodule.c) and once after start-up.
+  ``long_lived_pending > long_lived_total / 4`` in its gcmodule.c), and at least every
+  ``deep_every_s`` (a closed window's cycles, say, are freed within minutes even when nothing
+  new is kept).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 INTERVAL_MS = 100  # how often the counts are looked at: young generations stay small
 IDLE_S = 1.0  # no input for this long: a quiet moment
 MAX_DEFER_S = 120.0  # a due collection waits for a quiet moment at most this long
+DEEP_EVERY_S = 600.0  # a deep collection at least this often
 QUIET_OBJECTS = 20_000  # walks of more objects than this (~10-20 ms) wait for a quiet moment
 
 
@@ -56,6 +59,7 @@ class GuiThreadGarbageCollector(QObject):
 
     def __init__(self, parent: QObject, interval_ms: int = INTERVAL_MS, *,
                  idle_s: float = IDLE_S, max_defer_s: float = MAX_DEFER_S,
+                 deep_every_s: float = DEEP_EVERY_S,
                  quiet_objects: int = QUIET_OBJECTS,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
@@ -64,6 +68,8 @@ class GuiThreadGarbageCollector(QObject):
         self._clock = clock
         self.idle_s = idle_s
         self.max_defer_s = max_defer_s
+        self.deep_every_s = deep_every_s
+        self._deep_at = clock()
         self.quiet_objects = quiet_objects
         self.collections = 0
         self.full_collections = 0  # of the oldest generation (frozen objects excepted)
@@ -102,7 +108,8 @@ class GuiThreadGarbageCollector(QObject):
         """Run the collection that is due: now if it is small, else at a quiet moment (a
         younger one that is small runs meanwhile)."""
         waiting = False
-        if self._frozen > self._frozen_after_deep * 5 // 4:
+        if (self._frozen > self._frozen_after_deep * 5 // 4
+                or self._clock() - self._deep_at >= self.deep_every_s):
             if self._may_run_big():
                 self._collect_deep()
                 return
@@ -162,6 +169,7 @@ class GuiThreadGarbageCollector(QObject):
         self._freeze()
         self._known_big.clear()
         self._frozen_after_deep = self._frozen
+        self._deep_at = self._clock()
         self.collections += 1
         self.full_collections += 1
         self.deep_collections += 1

@@ -18,15 +18,19 @@ from medispecs_desktop.ui import gui_gc
 from medispecs_desktop.ui.app import make_application
 
 
-def _cycle_holding_a_qobject(freed_on: list[str]) -> None:
-    """A QObject kept alive only by a reference cycle (as a lambda slot capturing its widget
-    makes one); reports the thread that destroys it."""
-    obj = QObject()
-    holder: dict[str, Any] = {"obj": obj}
+def _live_cycle_holding_a_qobject(freed_on: list[str]) -> dict[str, Any]:
+    """A QObject in a reference cycle (as a lambda slot capturing its widget makes one), kept
+    alive by the caller for now; reports the thread that destroys it."""
+    holder: dict[str, Any] = {"obj": QObject()}
     holder["self"] = holder
     # runs where the wrapper (and with it the C++ object it owns) is freed
-    weakref.finalize(obj, lambda: freed_on.append(threading.current_thread().name))
-    del obj  # nothing but the cycle keeps it
+    weakref.finalize(holder["obj"], lambda: freed_on.append(threading.current_thread().name))
+    return holder
+
+
+def _cycle_holding_a_qobject(freed_on: list[str]) -> None:
+    """As above, kept alive only by the cycle."""
+    _live_cycle_holding_a_qobject(freed_on)
 
 
 def _churn_on_a_worker() -> None:
@@ -223,9 +227,7 @@ def test_frozen_garbage_is_freed_at_a_quiet_moment_on_the_gui_thread(qtbot: Any)
     """Cycles among frozen objects are freed by a deep collection (everything unfrozen first),
     once the frozen objects grew by a quarter, and on the GUI thread."""
     freed_on: list[str] = []
-    holder: dict[str, Any] = {"obj": QObject()}
-    holder["self"] = holder
-    weakref.finalize(holder["obj"], lambda: freed_on.append(threading.current_thread().name))
+    holder = _live_cycle_holding_a_qobject(freed_on)
     made = _Desk(qtbot)  # its collector freezes the cycle (alive now)
     try:
         del holder  # cyclic garbage, frozen
@@ -261,3 +263,28 @@ def test_a_look_does_not_count_the_frozen_objects(desk: _Desk, monkeypatch: Any)
     monkeypatch.setattr(gc, "get_freeze_count", counted)
     desk.quiet_turns(lambda: desk.collector.full_collections > 1)
     assert asked == []
+
+
+def test_frozen_garbage_is_freed_within_minutes_when_nothing_grows(qtbot: Any) -> None:
+    """Without the quarter's growth, a deep collection still runs every 10 minutes (at a quiet
+    moment): a closed window's cycles do not wait for ever."""
+    freed_on: list[str] = []
+    holder = _live_cycle_holding_a_qobject(freed_on)
+    gc.collect()
+    made = _Desk(qtbot)  # its collector freezes the cycle (alive now)
+    try:
+        del holder  # cyclic garbage, frozen
+        made.wait(598.0)
+        made.collector.check()
+        assert freed_on == [] and made.collector.deep_collections == 0
+        made.wait(2.5)
+        made.user_types()  # at work: it waits
+        made.collector.check()
+        assert freed_on == [] and made.collector.deep_collections == 0
+        made.wait(1.1)
+        made.collector.check()
+        assert made.collector.deep_collections == 1
+        assert freed_on == [threading.main_thread().name]
+    finally:
+        del made
+        gc.disable()
