@@ -27,6 +27,7 @@ import sys
 import time
 import tracemalloc
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -127,6 +128,7 @@ def seed(info: dict[str, Any], user_id: str, count: int, thumbs: int, jpeg: byte
     now = datetime.now(UTC).replace(microsecond=0)
     stamp = format_utc(now)
     requests_batch: list[dict[str, Any]] = []
+    thumb_keys: list[str] = []
     t0 = time.perf_counter()
     for i in range(count):
         video_id = f"v_bench{i:06d}{uuid.uuid4().hex[:8]}"
@@ -152,8 +154,13 @@ def seed(info: dict[str, Any], user_id: str, count: int, thumbs: int, jpeg: byte
         }
         requests_batch += [{"PutRequest": {"Item": item}}, {"PutRequest": {"Item": pointer}}]
         if i >= count - thumbs:  # the newest ones have real thumbnails
-            s3.put_object(Bucket=info["bucket"], Key=thumb_key, Body=jpeg,
-                          ContentType="image/jpeg")
+            thumb_keys.append(thumb_key)
+
+    def put_thumbnail(key: str) -> None:
+        s3.put_object(Bucket=info["bucket"], Key=key, Body=jpeg, ContentType="image/jpeg")
+
+    with ThreadPoolExecutor(4) as pool:  # a client is thread-safe; the stack serves 4 at once
+        list(pool.map(put_thumbnail, thumb_keys))
     for start in range(0, len(requests_batch), 25):
         chunk: Any = {info["table"]: requests_batch[start:start + 25]}
         while chunk:
