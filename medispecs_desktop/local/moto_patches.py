@@ -103,14 +103,7 @@ from medispecs_desktop.local.moto_item_patches import (
     item_init,
     make_parse_condition,
 )
-from medispecs_desktop.local.moto_wire_patches import (
-    make_dynamo_to_dict,
-    make_parse_map,
-    make_parse_structure,
-    make_serialize_map,
-    make_serialize_structure,
-    shape_problems,
-)
+from medispecs_desktop.local.moto_wire_patches import install_wire, shape_problems, uninstall_wire
 
 __all__ = [
     "SUPPORTED_MOTO_VERSIONS",
@@ -299,29 +292,16 @@ def apply() -> None:
         _originals["transact_write_items"] = backend_cls.transact_write_items
         _originals["Table.__init__"] = table_cls.__init__
         _originals["Table.query"] = table_cls.query
-        json_cls = parts["BaseJSONSerializer"]
-        _originals["serialize_structure"] = json_cls.__dict__["_serialize_type_structure"]
         backend_cls.transact_write_items = transact_write_items
         table_cls.__init__ = _make_table_init(_originals["Table.__init__"])
         table_cls.query = query
-        json_cls._serialize_type_structure = make_serialize_structure(
-            _originals["serialize_structure"])
         _originals["Item.__init__"] = parts["Item"].__init__
         parts["Item"].__init__ = item_init
         parser_cls = parts["comparisons"].ConditionExpressionParser
         _originals["parse_condition"] = parser_cls.parse
         parser_cls.parse = make_parse_condition(_originals["parse_condition"])
-        json_parser = parts["BaseJSONParser"]
-        _originals["parse_structure"] = json_parser.__dict__["_parse_structure"]
-        json_parser._parse_structure = make_parse_structure(_originals["parse_structure"])
-        _originals["parse_map"] = json_parser._parse_map  # RequestParser's, inherited
-        json_parser._parse_map = make_parse_map(_originals["parse_map"])
-        _originals["serialize_map"] = json_cls.__dict__["_serialize_type_map"]
-        json_cls._serialize_type_map = make_serialize_map(_originals["serialize_map"])
-        _originals["dynamo_to_dict"] = parts["ddb_utilities"].dynamo_to_dict
-        fast_to_dict = make_dynamo_to_dict(_originals["dynamo_to_dict"])
-        for module in (parts["ddb_utilities"], parts["ddb_responses"]):
-            module.dynamo_to_dict = fast_to_dict
+        install_wire(_originals, parts["BaseJSONSerializer"], parts["BaseJSONParser"],
+                     (parts["ddb_utilities"], parts["ddb_responses"]))
     log.debug("moto DynamoDB patches applied (transactions: undo log; query: sorted "
               "partitions; AttributeValues serialised as they are)")
 
@@ -340,11 +320,6 @@ def remove() -> None:
         )
         Table.__init__ = _originals["Table.__init__"]  # type: ignore[method-assign]
         Table.query = _originals["Table.query"]  # type: ignore[method-assign]
-        from moto.core.serialize import BaseJSONSerializer
-
-        BaseJSONSerializer._serialize_type_structure = (  # type: ignore[method-assign]
-            _originals["serialize_structure"]
-        )
         from moto.dynamodb.models.dynamo_type import Item
 
         Item.__init__ = _originals["Item.__init__"]  # type: ignore[method-assign]
@@ -354,20 +329,7 @@ def remove() -> None:
             _originals["parse_condition"]
         )
         clear_parse_cache()
-        from moto.core.parse import BaseJSONParser
-
-        BaseJSONParser._parse_structure = (  # type: ignore[method-assign]
-            _originals["parse_structure"]
-        )
-        del BaseJSONParser._parse_map  # RequestParser's again
-        BaseJSONSerializer._serialize_type_map = (  # type: ignore[method-assign]
-            _originals["serialize_map"]
-        )
-        from moto.dynamodb import responses as ddb_responses
-        from moto.dynamodb.models import utilities as ddb_utilities
-
-        for module in (ddb_utilities, ddb_responses):
-            setattr(module, "dynamo_to_dict", _originals["dynamo_to_dict"])  # noqa: B010
+        uninstall_wire(_originals)
         _originals.clear()
 
 

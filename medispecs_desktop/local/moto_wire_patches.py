@@ -24,9 +24,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ATTRIBUTE_VALUE_MEMBERS", "make_dynamo_to_dict", "make_parse_map",
-           "make_parse_structure", "make_serialize_map", "make_serialize_structure",
-           "shape_problems"]
+__all__ = [
+    "ATTRIBUTE_VALUE_MEMBERS",
+    "install_wire",
+    "make_dynamo_to_dict",
+    "make_parse_map",
+    "make_parse_structure",
+    "make_serialize_map",
+    "make_serialize_structure",
+    "shape_problems",
+    "uninstall_wire",
+]
 
 ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 _DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
@@ -258,3 +266,38 @@ def shape_problems(parse_mod: Any, serialize_mod: Any, originals: dict[str, Any]
     ):
         problems.append("the JSON response serializer's map method changed")
     return problems
+
+
+def install_wire(originals: dict[str, Any], json_serializer: Any, json_parser: Any,
+                 to_dict_modules: tuple[Any, ...]) -> None:
+    """Install the fixes of this module, keeping moto's functions in ``originals``."""
+    originals["serialize_structure"] = json_serializer.__dict__["_serialize_type_structure"]
+    json_serializer._serialize_type_structure = make_serialize_structure(
+        originals["serialize_structure"])
+    originals["serialize_map"] = json_serializer.__dict__["_serialize_type_map"]
+    json_serializer._serialize_type_map = make_serialize_map(originals["serialize_map"])
+    originals["parse_structure"] = json_parser.__dict__["_parse_structure"]
+    json_parser._parse_structure = make_parse_structure(originals["parse_structure"])
+    originals["parse_map"] = json_parser._parse_map  # RequestParser's, inherited
+    json_parser._parse_map = make_parse_map(originals["parse_map"])
+    originals["dynamo_to_dict"] = to_dict_modules[0].dynamo_to_dict
+    fast_to_dict = make_dynamo_to_dict(originals["dynamo_to_dict"])
+    for module in to_dict_modules:
+        module.dynamo_to_dict = fast_to_dict
+
+
+def uninstall_wire(originals: dict[str, Any]) -> None:
+    """Put back moto's functions that :func:`install_wire` kept in ``originals``."""
+    from moto.core.parse import BaseJSONParser
+    from moto.core.serialize import BaseJSONSerializer
+    from moto.dynamodb import responses as ddb_responses
+    from moto.dynamodb.models import utilities as ddb_utilities
+
+    serializer: Any = BaseJSONSerializer
+    parser: Any = BaseJSONParser
+    serializer._serialize_type_structure = originals["serialize_structure"]
+    serializer._serialize_type_map = originals["serialize_map"]
+    parser._parse_structure = originals["parse_structure"]
+    del parser._parse_map  # RequestParser's again
+    for module in (ddb_utilities, ddb_responses):
+        setattr(module, "dynamo_to_dict", originals["dynamo_to_dict"])  # noqa: B010
