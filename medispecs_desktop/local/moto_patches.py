@@ -101,7 +101,9 @@ from medispecs_desktop.local.moto_item_patches import (
     clear_parse_cache,
     clone_items,
     item_init,
+    item_size,
     make_parse_condition,
+    size_shape_problems,
 )
 from medispecs_desktop.local.moto_wire_patches import install_wire, shape_problems, uninstall_wire
 
@@ -263,7 +265,7 @@ def _moto_parts() -> dict[str, Any]:
             "_default_handle", "_parse_map", "_parse_list"
         } <= set(dir(json_parser)):
             problems.append("the JSON request parser's structure method changed")
-        problems += shape_problems(parse_mod, serialize, _originals)
+        problems += shape_problems(parse_mod, serialize, _originals) + size_shape_problems()
     if problems:
         raise MotoPatchError(
             f"moto {version} is not shaped as medispecs_desktop/local/moto_patches.py expects: "
@@ -787,7 +789,7 @@ def _page(
         last_evaluated_key = None
         for pos in range(max(start, run_start), run_end):
             result = item_at(pos)
-            size = result.size()
+            size = item_size(result)  # result.size(), strings measured directly
             if len(results) == limit or result_size + size > RESULT_SIZE_LIMIT:
                 last_evaluated_key = table._get_last_evaluated_key(results[-1], None)
                 break
@@ -802,7 +804,7 @@ def _page(
                 last_evaluated_key = table._get_last_evaluated_key(results[-1], None)
             elif trailing and result_size > RESULT_SIZE_LIMIT - _ITEM_SIZE_MARGIN:
                 for pos in trailing:
-                    if result_size + item_at(pos).size() > RESULT_SIZE_LIMIT:
+                    if result_size + item_size(item_at(pos)) > RESULT_SIZE_LIMIT:
                         last_evaluated_key = table._get_last_evaluated_key(results[-1], None)
                         break
         return results, scanned_count, last_evaluated_key

@@ -1,6 +1,7 @@
-"""The cache of parsed condition expressions (moto_item_patches, point 5 of moto_patches) finds
-an audit transaction's condition without a JSON dump per use, and still tells apart what
-differs (names, values, None and empty)."""
+"""moto_item_patches: the cache of parsed condition expressions (point 5 of moto_patches) finds
+an audit transaction's condition without a JSON dump per use and still tells apart what differs
+(names, values, None and empty); item sizes (every write, every item of a query page) measure
+strings directly and equal moto's for every type."""
 
 from __future__ import annotations
 
@@ -53,3 +54,44 @@ def test_different_names_or_values_never_share_a_key(a: Any, b: Any) -> None:
 def test_equal_names_share_a_key_whatever_their_order() -> None:
     assert moto_item_patches._frozen({"#a": "A", "#b": "B"}) == \
         moto_item_patches._frozen({"#b": "B", "#a": "A"})
+
+
+def _value_sizes(monkeypatch: pytest.MonkeyPatch, items: int) -> int:
+    """moto's DynamoType.size calls while a query answers a page of ``items``."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from tests.local.test_moto_patches import _fill
+
+    calls = [0]
+    original = DynamoType.size
+
+    def counted(self: Any) -> int:
+        calls[0] += 1
+        return original(self)
+
+    with mock_aws():
+        client = _client()
+        _table(client, "Z")
+        _fill("Z", "USER#z", items)
+        with monkeypatch.context() as m:
+            m.setattr(DynamoType, "size", counted)
+            page = client.query(TableName="Z", KeyConditionExpression="PK = :p",
+                                ExpressionAttributeValues={":p": {"S": "USER#z"}})
+        assert len(page["Items"]) == items
+    return calls[0]
+
+
+def test_a_query_page_measures_its_strings_directly(
+    patched: None, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """moto measures every item of a page against its 1 MB limit: a string value is now
+    measured directly (items of 3 strings and a number: only the number asks moto)."""
+    from medispecs_desktop.local import moto_patches
+
+    assert _value_sizes(monkeypatch, 100) <= 100
+    with moto_patches.stock():
+        assert _value_sizes(monkeypatch, 100) >= 400
+
+
+def test_sizes_are_moto_s_for_every_type() -> None:
+    assert moto_item_patches.size_shape_problems() == []
