@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import random
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,6 +44,28 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
            if limit and count > limit]
     if due:
         gc.collect(max(due))
+
+
+@pytest.fixture(autouse=True)
+def _no_gui_collector_left() -> Iterator[None]:
+    """A test that made the app's own QApplication (``make_application``) installed the app's
+    GUI-thread garbage collector on the session's one QApplication; left there it would freeze
+    the session's heap and run its (deep) collections in the middle of later tests, whose GUI
+    timings then depend on the order. Each test ends with it gone, collection as above."""
+    yield
+    module = sys.modules.get("medispecs_desktop.ui.gui_gc")
+    if module is None:
+        return
+    from PySide6.QtCore import QCoreApplication
+    from shiboken6 import Shiboken
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    for collector in app.findChildren(module.GuiThreadGarbageCollector):
+        Shiboken.delete(collector)  # turns automatic collection on again (and unfreezes)
+    gc.unfreeze()
+    gc.disable()
 
 
 @pytest.fixture(autouse=True)

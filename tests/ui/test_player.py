@@ -239,8 +239,10 @@ def test_url_is_renewed_before_it_expires_and_playback_continues(
     )
     with qtbot.waitSignal(controller.firstFrame, timeout=10_000):
         controller.open(_video())
-    # lifetime 1 s -> renewal scheduled at 80 % of it
-    assert 0 < controller.refresh_due_in_ms <= 840  # 80 % of 1 s (+5 % coarse timer slack)
+    # lifetime 1 s -> renewal scheduled at 80 % of it (on a busy machine the first frame can
+    # come after that: then the renewal already happened)
+    assert (0 < controller.refresh_due_in_ms <= 840  # 80 % of 1 s (+5 % coarse timer slack)
+            or controller.url_requests >= 2), controller.refresh_due_in_ms
     qtbot.waitUntil(lambda: controller.player.position() >= 300, timeout=5_000)
     with qtbot.waitSignal(controller.urlRefreshed, timeout=5_000):
         pass
