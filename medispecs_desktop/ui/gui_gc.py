@@ -25,6 +25,9 @@ scrolled. So (issue 16):
   ``quiet_objects`` objects runs only once the user has given no input (keyboard, mouse, wheel,
   touch: an application event filter notes the time) for ``idle_s``, and at most ``max_defer_s``
   later than due whatever happens, so it is never put off for ever.
+* **Moving pictures count as work.** A player that shows a video (forwards or backwards) says
+  so (:func:`set_playing`): a big walk would show as a hitch in the picture, so it waits as it
+  does for input (still at most ``max_defer_s``).
 * **A deep collection now and then.** A frozen object that later becomes cyclic garbage is only
   freed by a collection that unfreezes everything first: it runs at a quiet moment once the frozen
   objects grew by a quarter since the last one (CPython's own rule for full collections,
@@ -38,12 +41,13 @@ from __future__ import annotations
 import gc
 import logging
 import time
+import weakref
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtGui import QInputEvent, QInputMethodEvent
 
-__all__ = ["GuiThreadGarbageCollector", "install"]
+__all__ = ["GuiThreadGarbageCollector", "install", "playing", "set_playing"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,21 @@ IDLE_S = 1.0  # no input for this long: a quiet moment
 MAX_DEFER_S = 120.0  # a due collection waits for a quiet moment at most this long
 DEEP_EVERY_S = 600.0  # a deep collection at least this often
 QUIET_OBJECTS = 20_000  # walks of more objects than this (~10-20 ms) wait for a quiet moment
+
+_playing: weakref.WeakSet[QObject] = weakref.WeakSet()  # players showing moving pictures
+
+
+def set_playing(owner: QObject, moving: bool) -> None:
+    """``owner`` (a player) shows moving pictures now, or no longer: big collections wait."""
+    if moving:
+        _playing.add(owner)
+    else:
+        _playing.discard(owner)
+
+
+def playing() -> bool:
+    """Some player shows moving pictures."""
+    return len(_playing) > 0
 
 
 class GuiThreadGarbageCollector(QObject):
@@ -101,8 +120,8 @@ class GuiThreadGarbageCollector(QObject):
         return False
 
     def quiet(self) -> bool:
-        """No input for ``idle_s``."""
-        return self._clock() - self.last_input >= self.idle_s
+        """No input for ``idle_s``, and no video moving on screen."""
+        return not playing() and self._clock() - self.last_input >= self.idle_s
 
     def check(self) -> None:
         """Run the collection that is due: now if it is small, else at a quiet moment (a

@@ -162,6 +162,26 @@ def test_a_big_collection_waits_until_the_user_pauses(desk: _Desk) -> None:
     del young
 
 
+def test_a_big_collection_waits_while_a_video_plays(desk: _Desk) -> None:
+    """Watching a recording is no input, yet a 70-150 ms walk would show as a hitch in the
+    picture: while a player says its picture moves, a big collection waits as for input."""
+    freed_on: list[str] = []
+    _cycle_holding_a_qobject(freed_on)
+    young = [[i] for i in range(20_000)]  # generation 0: due, and more than quiet_objects
+    player = QObject()
+    gui_gc.set_playing(player, True)
+    try:
+        desk.wait(5.0)  # no input for long
+        desk.collector.check()
+        assert freed_on == [] and desk.collector.collections == 0 and desk.collector.deferred
+        gui_gc.set_playing(player, False)  # paused: a quiet moment
+        desk.collector.check()
+        assert freed_on == [threading.main_thread().name]
+    finally:
+        gui_gc.set_playing(player, False)
+    del young
+
+
 def test_a_wheel_turn_or_a_mouse_move_is_the_user_at_work_too(desk: _Desk) -> None:
     freed: list[str] = []
     _cycle_holding_a_qobject(freed)

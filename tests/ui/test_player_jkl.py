@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from medispecs_desktop.ui import gui_gc
 from medispecs_desktop.ui.player import SHORTCUTS, PlayerController, PlayerWidget
 from tests.support.player_s3 import go_to
 
@@ -100,3 +101,23 @@ def test_shortcuts_are_listed_in_help_and_menus(
         assert action.text() == text
         assert [s.toString() for s in action.shortcuts()] == list(keys)
     assert {"J", "K", "L"} <= {k for keys, _t, _n in SHORTCUTS for k in keys}
+
+
+def test_the_garbage_collector_knows_while_the_picture_moves(
+    qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
+) -> None:
+    """Forwards (L) and backwards (J) the picture moves: big collections wait (ui/gui_gc.py);
+    paused (K) it does not."""
+    controller, widget, shown = numbered_player
+    assert not gui_gc.playing()
+    qtbot.keyClick(widget.slider, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+    assert gui_gc.playing()
+    qtbot.keyClick(widget.slider, Qt.Key.Key_K)
+    qtbot.waitUntil(lambda: controller.state == "paused", timeout=5_000)
+    assert not gui_gc.playing()
+    go_to(qtbot, controller, shown, 60)
+    qtbot.keyClick(widget.slider, Qt.Key.Key_J)
+    assert controller.reverse.active and gui_gc.playing()
+    qtbot.keyClick(widget.slider, Qt.Key.Key_K)
+    assert not controller.reverse.active and not gui_gc.playing()

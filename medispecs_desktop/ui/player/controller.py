@@ -31,6 +31,7 @@ from medispecs_desktop.core.errors import (
 from medispecs_desktop.core.local_copies import LocalCandidate, LocalUrl, local_file_uri
 from medispecs_desktop.core.logs import redact
 from medispecs_desktop.core.models import Video
+from medispecs_desktop.ui import gui_gc
 from medispecs_desktop.ui.diagnostics import playback_unavailable
 from medispecs_desktop.ui.player.common import (
     API_KIND,
@@ -127,6 +128,7 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
         self.stepper = FrameStepper(self.frame_index, self)
         self.frameShown = self.stepper.frameShown
         self.reverse = ReverseShuttle(self, self)
+        self.reverse.changed.connect(self._reverse_changed)
         self.loop_a: int | None = None  # A-B loop: from the start of frame A ...
         self.loop_b: int | None = None  # ... to the end of frame B (ms)
         self.url_requests = 0
@@ -709,7 +711,15 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
+            self._moving_changed()
             self.stateChanged.emit(state)
+
+    def _reverse_changed(self, _speed: float) -> None:
+        self._moving_changed()
+
+    def _moving_changed(self) -> None:
+        """The garbage collector leaves big walks for later while the picture moves."""
+        gui_gc.set_playing(self, self._state == "playing" or self.reverse.active)
 
     def shutdown(self) -> None:
         self.save_position()
