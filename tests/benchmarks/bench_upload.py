@@ -1,7 +1,7 @@
 """Upload engine benchmarks (a script, not collected by pytest).
 
-    .venv/bin/python tests/benchmarks/bench_upload.py [sink] [stack] [rss] [--mb N] [--big-gb G]
-                                                      [--part-mb N] [--pairs N]
+    .venv/bin/python tests/benchmarks/bench_upload.py [sink] [queue] [stack] [rss] [--mb N]
+                         [--big-gb G] [--part-mb N] [--pairs N] [--files N] [--queue-mb N]
 
 sink   throughput of the engine vs `curl -T` for the same file to the same endpoint, a fast
        loopback sink that accepts PUTs and discards the bytes, and vs `openssl dgst -sha256`
@@ -12,6 +12,9 @@ sink   throughput of the engine vs `curl -T` for the same file to the same endpo
        engine_hash_thread_cpu_s_per_GB is the reading and hashing thread alone - the one
        stream every byte passes through, so it bounds the engine's speed as openssl's CPU
        bounds openssl's
+queue  CPU-s/GB of one engine uploading a queue of ``--files`` different files of
+       ``--queue-mb`` to the sink (the app's case: a file's part buffers serve the next
+       file's parts), median of ``--pairs`` runs; compare trees by alternating processes
 stack  the same against the embedded local stack (real pre-signed URLs, moto behind them), with
        the stack child's CPU per GB for each: the stack is one Python process (one GIL), so
        when it is the bottleneck the engine's share of curl's speed is about the ratio of
@@ -35,6 +38,7 @@ import os
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -181,19 +185,25 @@ def make_file(path: Path, size: int, *, sparse: bool = False) -> Path:
     return path
 
 
-def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
-                  user: str = "bench", probe: Any = _fake_probe) -> float:
-    """Seconds for the engine to take the file from queued to done."""
+def make_engine(api: Any, *, home: Path, settings: Any = None, user: str = "bench",
+                probe: Any = _fake_probe) -> Any:
     from medispecs_desktop.core.uploads.engine import EngineOptions, UploadEngine
-    from medispecs_desktop.core.uploads.jobs import JobState
     from medispecs_desktop.core.uploads.store import QueueStore
 
     db = home / f"q-{time.monotonic_ns()}.sqlite3"
-    engine = UploadEngine(
+    return UploadEngine(
         QueueStore(db), api, user, settings=settings,
         options=EngineOptions(cloud_duplicate_check=False, **ENGINE_OPTIONS),
         probe=probe, thumbnail=lambda _p: b"\xff\xd8\xff\xd9",
     )
+
+
+def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
+                  user: str = "bench", probe: Any = _fake_probe) -> float:
+    """Seconds for the engine to take the file from queued to done."""
+    from medispecs_desktop.core.uploads.jobs import JobState
+
+    engine = make_engine(api, home=home, settings=settings, user=user, probe=probe)
     marks: dict[str, float] = {}
     ended = threading.Event()
 
@@ -339,6 +349,48 @@ def bench_sink(size_mb: int, tmp: Path, pairs: int = 5) -> None:
                       round(size / 1e6), **med, "load": os.getloadavg()[0]}), flush=True)
 
 
+def queue_cpu(api: Any, paths: list[Path], *, home: Path) -> float:
+    """CPU-s/GB of this process while one engine uploads a queue of files (the app's case:
+    the files of a queue share the engine's hashing pool and part buffers)."""
+    engine = make_engine(api, home=home)
+    ended: set[int] = set()
+    all_done = threading.Event()
+
+    def mark(job: Any) -> None:
+        if job.state.is_terminal:
+            ended.add(job.id)
+            if len(ended) == len(paths):
+                all_done.set()
+
+    engine.subscribe_jobs(mark)
+    engine.start()
+    cpu0 = _cpu_now()
+    engine.add_paths(paths)
+    ok = all_done.wait(3600)
+    cpu = _cpu_now() - cpu0
+    states = [engine.job(i).state.value for i in ended]
+    engine.stop()
+    engine.store.close()
+    if not ok or set(states) != {"done"}:
+        raise SystemExit(f"queue upload failed: {states}")
+    return cpu / (sum(p.stat().st_size for p in paths) / 1e9)
+
+
+def bench_queue(files: int, size_mb: int, tmp: Path, pairs: int) -> None:
+    """A queue of ``files`` different files of ``size_mb`` to the sink, ``pairs`` times."""
+    paths = [make_file(tmp / f"queue-{i}.mp4", size_mb * MIB + i * 4096) for i in range(files)]
+    sink = SinkProcess()
+    try:
+        api = SinkApi(sink.url)
+        engine_upload(api, paths[0], home=tmp)  # warm: imports, first connections
+        runs = [queue_cpu(api, paths, home=tmp) for _ in range(pairs)]
+    finally:
+        sink.close()
+    print(json.dumps({"bench": f"queue of {files} x {size_mb} MB to the sink",
+                      "engine_cpu_s_per_GB": round(statistics.median(runs), 3),
+                      "runs": [round(r, 3) for r in runs], "load": os.getloadavg()[0]}))
+
+
 def bench_stack(size_mb: int, tmp: Path, pairs: int = 5) -> None:
     from medispecs_desktop.core.api import ApiClient
     from medispecs_desktop.core.auth import CognitoAuth, MemoryTokenStore
@@ -454,6 +506,8 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=512, help="file size for the sink bench")
     parser.add_argument("--stack-mb", type=int, default=100)
     parser.add_argument("--big-gb", type=float, default=4.0)
+    parser.add_argument("--files", type=int, default=6, help="files in the queue bench")
+    parser.add_argument("--queue-mb", type=int, default=128, help="file size, queue bench")
     parser.add_argument("--part-mb", type=int, help="engine's minimum part size (MiB)")
     parser.add_argument("--pairs", type=int, default=5,
                         help="alternating runs for sink and stack")
@@ -471,6 +525,8 @@ def main() -> None:
     try:
         if "sink" in args.which:
             bench_sink(args.mb, tmp, args.pairs)
+        if "queue" in args.which:
+            bench_queue(args.files, args.queue_mb, tmp, args.pairs)
         if "stack" in args.which:
             bench_stack(args.stack_mb, tmp, args.pairs)
         if "rss" in args.which:

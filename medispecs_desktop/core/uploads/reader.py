@@ -29,6 +29,9 @@ from medispecs_desktop.core.hashing import Sha256
 from medispecs_desktop.core.uploads.transfer import SOURCE_GONE_ERRNOS, SourceError
 
 HASH_THREADS = 2  # the engine's hashing pool: hashlib and awscrt release the GIL
+SPARE_BUFFERS = 8  # part buffers of finished files kept for the next file's parts, at most
+SPARE_SECONDS = 10.0
+"""Kept part buffers go back to the OS after this long without a file taking them."""
 SLICE = 256 * 1024
 """Bytes read, CRC'd and SHA-256'd at a time: they stay in the CPU's cache between the three
 (a part of 16 MiB does not)."""
@@ -91,10 +94,14 @@ class PreparedPart:
 class HashPool:
     """The threads that read and hash files for uploads, shared by every file of an engine."""
 
-    def __init__(self, threads: int = HASH_THREADS) -> None:
+    def __init__(self, threads: int = HASH_THREADS, *,
+                 spare_seconds: float = SPARE_SECONDS) -> None:
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._spare: list[Buffer] = []
+        self._spare_seconds = spare_seconds
+        self._spare_timer: threading.Timer | None = None
 
     def executor(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -109,6 +116,51 @@ class HashPool:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        self.release_buffers()
+
+    # -- part buffers shared by the files of a queue -----------------------------------------
+
+    def keep_buffers(self, buffers: list[Buffer]) -> None:
+        """Part buffers a finished file no longer reads: the next file's parts of the same
+        size take them (:meth:`take_buffer`) instead of new ones. A new 16 MiB buffer costs
+        ~5 ms of zeroing and page mapping on a loaded 2-core machine: six per file, 0.06
+        CPU-s/GB of a 537 MB file and 0.3 of a 100 MB one. At most :data:`SPARE_BUFFERS` are
+        kept, and only for ``spare_seconds`` after the last file gave some back (then the OS
+        has the memory again: an idle engine holds no part buffers)."""
+        if not buffers:
+            return
+        with self._lock:
+            room = max(0, SPARE_BUFFERS - len(self._spare))
+            self._spare.extend(buffers[:room])
+            if self._spare_timer is not None:
+                self._spare_timer.cancel()
+            timer = threading.Timer(self._spare_seconds, self.release_buffers)
+            timer.name = "upload-buffers"
+            timer.daemon = True
+            self._spare_timer = timer
+        timer.start()
+
+    def take_buffer(self, size: int) -> Buffer | None:
+        """A kept part buffer of exactly ``size`` bytes, or None."""
+        with self._lock:
+            for i, buffer in enumerate(self._spare):
+                if len(buffer) == size:
+                    return self._spare.pop(i)
+        return None
+
+    @property
+    def spare_buffers(self) -> int:
+        with self._lock:
+            return len(self._spare)
+
+    def release_buffers(self) -> None:
+        """Give the kept part buffers back (their memory is freed once no view of them is
+        left; nothing reads a kept buffer's bytes)."""
+        with self._lock:
+            self._spare = []
+            timer, self._spare_timer = self._spare_timer, None
+        if timer is not None:
+            timer.cancel()
 
 
 class FileReader:
@@ -186,14 +238,20 @@ class FileReader:
         with self._lock:
             if self._free:
                 return self._free.pop()
-        self.buffers_made += 1
         # a file smaller than a part never gets a part-sized buffer
-        return new_buffer(self._part_size if self.count > 1 else length)
+        size = self._part_size if self.count > 1 else length
+        kept = self._pool.take_buffer(size)  # an earlier file's (its bytes are overwritten)
+        if kept is not None:
+            return kept
+        self.buffers_made += 1
+        return new_buffer(size)
 
     def stop(self) -> None:
         self._stopped = True
 
     def drain(self) -> None:
+        """Also hands the buffers of the parts sent (:meth:`release`) to the pool, for the
+        next file's parts."""
         self.stop()
         for future in self._futures:
             future.cancel()
@@ -203,6 +261,9 @@ class FileReader:
                     future.exception()
                 except BaseException:  # noqa: BLE001, S110 - only waiting for it to end
                     pass
+        with self._lock:
+            free, self._free = self._free, []
+        self._pool.keep_buffers(free)
 
     # -- the chain ---------------------------------------------------------------------------
 

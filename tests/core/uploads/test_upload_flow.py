@@ -269,3 +269,61 @@ def test_every_part_is_journaled_before_completion_and_a_new_upload_lists_no_par
     assert done.part_count == 3 and api.journal_at_complete == [1, 2, 3]
     assert api.list_parts_calls == 0
     assert committers and all(name.startswith("journal") for name in committers)
+
+
+def _send_all(fd: int, data: bytes, pool: HashPool) -> tuple[dict[int, bytes], FileReader]:
+    sent: dict[int, bytes] = {}
+
+    def send(part: PreparedPart, _url: tuple[str, dict[str, str]]) -> int:
+        sent[part.number] = bytes(part.data)
+        return part.number
+
+    with ThreadPoolExecutor(2, thread_name_prefix="send") as sender:
+        flow, reader = _flow(fd, data, pool, sender, send=send, max_flight=2, read_ahead=1)
+        flow.run()
+        reader.drain()
+    return sent, reader
+
+
+def test_the_next_file_reuses_the_part_buffers_and_the_memory_goes_back_when_idle(
+    clip: tuple[int, bytes], tmp_path: Path,
+) -> None:
+    """Before, every file made its part buffers anew (each 16 MiB one zeroed and mapped by
+    the OS: ~5 ms, 0.06 CPU-s/GB of a 537 MB file); now the next file of the queue takes the
+    buffers of the one before, every byte its own (a reused buffer held the other file's
+    bytes, beyond this file's short last part too), and they are given back when idle."""
+    fd, data = clip
+    other = os.urandom(5 * PART + 77)  # 6 parts, its last one shorter than clip's
+    path = tmp_path / "next.mp4"
+    path.write_bytes(other)
+    pool = HashPool(spare_seconds=0.2)
+    try:
+        first, reader1 = _send_all(fd, data, pool)
+        assert b"".join(first[n] for n in range(1, 14)) == data
+        assert 0 < reader1.buffers_made == pool.spare_buffers
+        fd2 = os.open(path, os.O_RDONLY)
+        try:
+            second, reader2 = _send_all(fd2, other, pool)
+        finally:
+            os.close(fd2)
+        assert reader2.buffers_made == 0  # every part in a buffer of the first file
+        assert b"".join(second[n] for n in range(1, 7)) == other
+        assert reader2.sha256().hexdigest() == hashlib.sha256(other).hexdigest()
+        assert reader2.crc64nvme_b64() == reader_module.crc64nvme_b64(crc64nvme(other))
+        assert pool.spare_buffers == reader1.buffers_made
+        timers = [t for t in threading.enumerate() if t.name == "upload-buffers"]
+        assert timers
+        for timer in timers:
+            timer.join(10)  # 0.2 s idle; 10 s only bounds a failure
+        assert pool.spare_buffers == 0  # the OS has the memory again
+    finally:
+        pool.shutdown()
+
+
+def test_a_stopped_pool_keeps_no_part_buffers(clip: tuple[int, bytes]) -> None:
+    fd, data = clip
+    pool = HashPool()  # kept 10 s when idle, but not once the engine stops
+    _sent, reader = _send_all(fd, data, pool)
+    assert pool.spare_buffers == reader.buffers_made > 0
+    pool.shutdown()
+    assert pool.spare_buffers == 0
