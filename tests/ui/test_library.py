@@ -42,6 +42,7 @@ from medispecs_desktop.ui.library import (
     VideoTableModel,
     local_date_range_to_utc,
 )
+from medispecs_desktop.ui.library.model import AHEAD
 from medispecs_desktop.ui.tasks import TaskRunner
 from tests.ui.conftest import demo_clip_row
 
@@ -953,9 +954,9 @@ def test_saving_an_edit_tells_the_player_side(qtbot: Any, stack: Stack,
 def test_model_fetches_the_next_page_ahead_once_the_view_pages(qtbot: Any,
                                                                tasks: TaskRunner) -> None:
     """Issue 16: a fast scroll to the end of a big library waits for no round trip the model
-    could have started earlier - once the view pages, the next page is asked for as soon as a
-    page is shown, and the view's next fetchMore shows it at once."""
-    source = ListSource(_videos(350))
+    could have started earlier - once the view pages, the next pages (at most AHEAD of them)
+    are asked for, and the view's next fetchMore shows one at once."""
+    source = ListSource(_videos(450))
     model = VideoTableModel(source, tasks, query=LibraryQuery(limit=100))
     with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
         model.refresh()
@@ -963,23 +964,25 @@ def test_model_fetches_the_next_page_ahead_once_the_view_pages(qtbot: Any,
     with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
         model.fetchMore(QModelIndex())
     assert model.rowCount() == 200
-    # nobody asked for rows 200-299 yet: they are fetched ahead, and wait in the model
-    qtbot.waitUntil(lambda: model.pages_ahead == 1, timeout=5_000)
-    assert [c for _q, c in source.calls] == [None, "100", "200"]
+    # nobody asked for rows 200-399 yet: they are fetched ahead (two pages, no more), and wait
+    qtbot.waitUntil(lambda: model.pages_ahead == AHEAD == 2, timeout=5_000)
+    assert [c for _q, c in source.calls] == [None, "100", "200", "300"]
     assert model.rowCount() == 200 and model.canFetchMore(QModelIndex()) and not model.loading
     model.fetchMore(QModelIndex())  # the view scrolls on: shown at once, no request to wait
     assert model.rowCount() == 300
-    qtbot.waitUntil(lambda: model.pages_ahead == 1, timeout=5_000)  # and the last one ahead
+    qtbot.waitUntil(lambda: model.pages_ahead == 2, timeout=5_000)  # and the last one ahead
     model.fetchMore(QModelIndex())
-    assert model.rowCount() == 350 and not model.has_more and not model.canFetchMore(QModelIndex())
-    assert [c for _q, c in source.calls] == [None, "100", "200", "300"]  # each page once
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == 450 and not model.has_more and not model.canFetchMore(QModelIndex())
+    assert model.pages_asked_ahead == 0
+    assert [c for _q, c in source.calls] == [None, "100", "200", "300", "400"]  # each page once
     ids = [model.video_at(r).video_id for r in range(model.rowCount())]  # type: ignore[union-attr]
     assert ids == [v.video_id for v in source.videos]
     # a new listing drops what was fetched ahead for the old one
     source.calls.clear()
     with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
         model.refresh()
-    assert model.rowCount() == 100 and model.pages_ahead == 0
+    assert model.rowCount() == 100 and model.pages_asked_ahead == 0
 
 
 def test_unsaved_edits_survive_the_list_being_loaded_again(

@@ -7,7 +7,9 @@ Paging and merge rules are :mod:`medispecs_desktop.core.library`'s; thumbnails a
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import functools
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -68,6 +70,8 @@ _ROLES = frozenset({
 })
 _ROW_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
               | Qt.ItemFlag.ItemNeverHasChildren)
+AHEAD = 2  # pages asked for beyond the rows shown while the view pages
+_CHAIN_WAIT = 300.0  # s a page fetched ahead waits for the cursor of the one before it
 _TEXTS_KEPT = 4096  # rows whose cell texts are kept formatted (those recently painted)
 
 
@@ -103,11 +107,11 @@ class VideoTableModel(QAbstractTableModel):
         self._local: list[LocalQueueItem] = []
         self._all_local: list[LocalQueueItem] = []
         self._paging = Paging()
-        # one page ahead of what the view shows, asked for once the view pages (fetchMore):
-        # its answer waits here until the view wants it; _ahead_wanted: asked while on its way
-        self._ahead: PageLike | None = None
-        self._ahead_pending = False
-        self._ahead_wanted = False
+        # pages asked for beyond the rows shown once the view pages (fetchMore), in order;
+        # an answer waits there until the view wants it (_wanted: it asked, nothing shown yet)
+        self._links: deque[_Link] = deque()
+        self._wanted = False
+        self._inserting = False
         self.last_error: BaseException | None = None
         self.thumbnails = ThumbnailQueue(tasks, thumbnail_loader,
                                          max_in_memory=max_thumbnails_in_memory,
@@ -222,61 +226,84 @@ class VideoTableModel(QAbstractTableModel):
     def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> None:
         if not self.canFetchMore(parent):
             return
-        if self._ahead is not None:  # already here: shown at once, and the next one asked for
-            page, self._ahead = self._ahead, None
-            self._on_page(self._paging.generation, page, False)
-        elif self._ahead_pending:  # on its way: shown when it comes
-            self._ahead_wanted = True
-            self._set_loading(True)
-        else:
-            self._request(self._paging.next_cursor, replace=False)
+        if self._links and self._links[0].error is not None:
+            self._drop_ahead(settle=False)  # failed while nobody waited: asked again
+        self._wanted = True  # shown as soon as it is here (at once if it is)
+        self._set_loading(True)
+        self._fill()
+        if not self._links:  # the app is quitting: nothing was asked for
+            self._drop_ahead()
+        self._show_head()
 
     @property
     def pages_ahead(self) -> int:
-        """Pages fetched ahead of the rows shown and waiting for the view (0 or 1)."""
-        return int(self._ahead is not None)
+        """Pages fetched ahead of the rows shown and waiting for the view (0 to AHEAD)."""
+        return sum(1 for link in self._links if link.done and link.page is not None)
 
-    def _prefetch(self) -> None:
-        """Ask for the page after the rows shown, to have it before the view scrolls there."""
+    @property
+    def pages_asked_ahead(self) -> int:
+        """Pages asked for beyond the rows shown, arrived or on their way (0 to AHEAD)."""
+        return len(self._links)
+
+    def _fill(self) -> None:
+        """While the view pages, keep AHEAD pages asked for beyond the rows shown: each one's
+        request starts on its worker as soon as the page before it has its cursor (not once
+        that page's rows are in and the view asked again), so the GUI thread's work on one
+        page overlaps the next page's round trip, as ``list --all`` does."""
         paging = self._paging
-        if (self._ahead is not None or self._ahead_pending or not paging.has_more
-                or paging.stale or paging.loading):
+        if paging.stale or not paging.has_more:
             return
-        generation, cursor, query, fetch = (paging.generation, paging.next_cursor,
-                                            self._query, self._fetch_page)
+        while len(self._links) < AHEAD:
+            if self._links:
+                last = self._links[-1]
+                if last.done and (last.page is None or last.page.next_cursor is None):
+                    return  # the end (or a failure) is known: nothing after it
+                cursor_in = last.cursor_out
+            else:
+                cursor_in = cf.Future()
+                cursor_in.set_result(paging.next_cursor)
+            link = _Link(cursor_in)
+            generation = paging.generation
+            work = functools.partial(_fetch_link, link, self._fetch_page, self._query)
+            self._links.append(link)
+            if not submit(self._tasks, self._kind, work,
+                          functools.partial(self._link_done, generation, link),
+                          functools.partial(self._link_failed, generation, link)):
+                self._links.pop()
+                link.drop()
+                return
 
-        def work() -> PageLike:
-            return fetch(query, cursor)
+    def _link_done(self, generation: int, link: _Link, page: PageLike | None) -> None:
+        if not self._paging.current(generation) or link not in self._links:
+            return  # dropped: a new listing, an offline copy, sign-out
+        link.done, link.page = True, page
+        self._show_head()
 
-        self._ahead_pending = submit(
-            self._tasks, self._kind, work,
-            lambda page: self._on_ahead(generation, cursor, page),
-            lambda exc: self._on_ahead_failed(generation, cursor, exc),
-        )
-
-    def _on_ahead(self, generation: int, cursor: str | None, page: PageLike) -> None:
-        if not self._paging.current(generation):
-            return  # a new listing started meanwhile (its own state is fresh)
-        self._ahead_pending = False
-        wanted, self._ahead_wanted = self._ahead_wanted, False
-        if cursor != self._paging.next_cursor:  # the listing moved on without it
-            if wanted:
-                self._set_loading(False)
+    def _link_failed(self, generation: int, link: _Link, exc: BaseException) -> None:
+        if not self._paging.current(generation) or link not in self._links:
             return
-        if wanted:
-            self._on_page(generation, page, False)
-        else:
-            self._ahead = page
+        link.done, link.error = True, exc
+        self._show_head()
 
-    def _on_ahead_failed(self, generation: int, cursor: str | None,
-                         exc: BaseException) -> None:
-        if not self._paging.current(generation):
+    def _show_head(self) -> None:
+        """The first page fetched ahead, once here: shown if the view asked for it."""
+        if not self._links or not self._links[0].done or self._inserting:
             return
-        self._ahead_pending = False
-        if self._ahead_wanted:  # the user is waiting for it: say so, as for any page
-            self._ahead_wanted = False
-            self._on_failed(generation, exc)
-        # else: nobody asked yet; the view's next fetchMore asks again
+        head = self._links[0]
+        if head.error is not None:  # the pages after it never started
+            wanted = self._wanted
+            self._drop_ahead(settle=False)
+            if wanted:  # the user is waiting for it: say so, as for any page
+                self._on_failed(self._paging.generation, head.error)
+            return  # else: nobody asked yet; the view's next fetchMore asks again
+        if head.page is None or head.cursor != self._paging.next_cursor:
+            self._drop_ahead()  # the listing moved on without it
+            return
+        if not self._wanted:
+            return  # it waits for the view
+        self._wanted = False
+        self._links.popleft()
+        self._on_page(self._paging.generation, head.page, False)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -329,7 +356,7 @@ class VideoTableModel(QAbstractTableModel):
     def _request(self, cursor: str | None, *, replace: bool, merge: bool = False) -> None:
         generation = self._paging.begin(replace=replace)
         if replace:  # a new listing: what was fetched ahead belongs to the old one
-            self._drop_ahead()
+            self._drop_ahead(settle=False)
         query = self._query
         self._set_loading(True)
         fetch = self._fetch_page
@@ -346,14 +373,21 @@ class VideoTableModel(QAbstractTableModel):
         ):
             self._set_loading(False)
 
-    def _drop_ahead(self) -> None:
-        self._ahead = None
-        self._ahead_pending = self._ahead_wanted = False
+    def _drop_ahead(self, *, settle: bool = True) -> None:
+        """Forget the pages asked for ahead (those not started yet never start); ``settle``:
+        a view waiting for one is told loading is over (it may ask again)."""
+        for link in self._links:
+            link.drop()
+        self._links.clear()
+        if self._wanted:
+            self._wanted = False
+            if settle:
+                self._set_loading(False)
 
     def close(self) -> None:
         """Sign-out / teardown: answers still on their way (pages, thumbnails) are dropped."""
         self._paging.drop_answers()
-        self._drop_ahead()
+        self._drop_ahead(settle=False)
         self.thumbnails.close()
 
     def _on_page(self, generation: int, page: PageLike, replace: bool,
@@ -387,15 +421,21 @@ class VideoTableModel(QAbstractTableModel):
             # done before the rows go in: a view may ask for more from inside endInsertRows
             # (that request's own loading state must survive)
             self._set_loading(False)
+            self._fill()  # the view is paging: the pages after it come while it scrolls
             if fresh:
                 first = self.rowCount()
-                self.beginInsertRows(_ROOT, first, first + len(fresh) - 1)
-                self._append(fresh)
-                self.endInsertRows()
+                self._inserting = True  # a page the view asks for meanwhile waits its turn
+                try:
+                    self.beginInsertRows(_ROOT, first, first + len(fresh) - 1)
+                    self._append(fresh)
+                    self.endInsertRows()
+                finally:
+                    self._inserting = False
             if fresh:
                 self.pageAppended.emit(fresh)
-            self._prefetch()  # the view is paging: the next page comes while it scrolls
         self.pageLoaded.emit(len(items))
+        if not replace:
+            self._show_head()  # asked for while these rows went in, and already here
 
     def _merge(self, items: Sequence[Video]) -> None:
         """A fresh first page into the rows shown (see :func:`core.library.merge_plan`)."""
@@ -440,8 +480,7 @@ class VideoTableModel(QAbstractTableModel):
         self._videos = []
         self._rows = {}
         self._append(listing.videos)
-        self._ahead = None  # a page fetched ahead followed other rows (an answer on its way
-        self._ahead_wanted = False  # is dropped: its cursor is no longer the next one)
+        self._drop_ahead()  # pages fetched ahead followed other rows
         self._paging.page_arrived(listing.next_cursor)
         self._paging.stale = True
         self._local = self._visible_local(self._all_local)
@@ -582,6 +621,41 @@ class VideoTableModel(QAbstractTableModel):
 
     def thumbnails_loaded(self) -> int:
         return self.thumbnails.count()
+
+
+class _Link:
+    """A page asked for ahead of the rows shown. A plain object (what a worker holds): the
+    cursor it fetches comes from the page before it (``cursor_in``), and its own next cursor
+    goes to the page after it (``cursor_out``: None when there is none or it was not fetched)."""
+
+    def __init__(self, cursor_in: cf.Future[str | None]) -> None:
+        self.cursor_in = cursor_in
+        self.cursor_out: cf.Future[str | None] = cf.Future()
+        self.cursor: str | None = None  # the cursor it was fetched with
+        self.dropped = False
+        self.done = False
+        self.page: PageLike | None = None
+        self.error: BaseException | None = None
+
+    def drop(self) -> None:
+        self.dropped = True
+
+
+def _fetch_link(link: _Link, fetch: FetchPage, query: LibraryQuery) -> PageLike | None:
+    """On a worker: wait for the page before to have its cursor, then fetch this one (nothing
+    when the listing was dropped meanwhile or there is no page after)."""
+    page: PageLike | None = None
+    try:
+        try:
+            cursor = link.cursor_in.result(timeout=_CHAIN_WAIT)
+        except (cf.TimeoutError, cf.CancelledError):
+            cursor = None
+        if cursor is not None and not link.dropped:
+            link.cursor = cursor
+            page = fetch(query, cursor)
+    finally:  # the page after it never waits in vain
+        link.cursor_out.set_result(page.next_cursor if page is not None else None)
+    return page
 
 
 @functools.lru_cache(maxsize=32)

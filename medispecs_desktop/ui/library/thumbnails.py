@@ -49,6 +49,8 @@ class ThumbnailQueue(QObject):
         self._jobs = 0
         self._max_jobs = max_jobs
         self._closed = False
+        self._in_view: Callable[[str], bool] | None = None
+        self.skipped = 0  # wishes let go of: their rows were scrolled past before their turn
         self.placeholder = placeholder_pixmap(THUMB_SIZE)
 
     def pixmap(self, video: Video) -> QPixmap:
@@ -74,12 +76,24 @@ class ThumbnailQueue(QObject):
         """What fetches a thumbnail's bytes (on a worker): it must hold no Qt object."""
         self._loader = loader
 
+    def set_in_view(self, in_view: Callable[[str], bool] | None) -> None:
+        """Asked (on the GUI thread, with a video id) when a download's turn comes: a row
+        already scrolled past is not fetched (painted again, it asks again). A fast scroll
+        to the end of a big library otherwise sent a download for every row flown past,
+        each one competing with the pages' own requests."""
+        self._in_view = in_view
+
     def forget(self, video_id: str) -> None:
         self._pixmaps.pop(video_id, None)
 
     def retry_failed(self) -> None:
         """After the network returns: failed thumbnails try again when painted."""
         self._failed.clear()
+
+    @property
+    def idle(self) -> bool:
+        """No download running or waiting its turn."""
+        return not self._wanted and self._jobs == 0
 
     def count(self) -> int:
         return len(self._pixmaps)
@@ -96,6 +110,10 @@ class ThumbnailQueue(QObject):
             return
         while self._wanted and self._jobs < self._max_jobs:
             video = self._wanted.pop()  # the most recently painted first
+            if self._in_view is not None and not self._in_view(video.video_id):
+                self._pending.discard(video.video_id)
+                self.skipped += 1
+                continue
             self._jobs += 1
 
             def work(v: Video = video) -> QImage | None:

@@ -51,6 +51,7 @@ from medispecs_desktop.ui.library.anchor import ScrollAnchor
 from medispecs_desktop.ui.library.common import (
     API_KIND,
     COL_RECORDED,
+    COL_THUMB,
     COL_TITLE,
     LibraryApi,
     PageLike,
@@ -149,6 +150,7 @@ class LibraryWidget(QWidget):
             # go away on a worker thread): the cache and the paging state only
             self.model.thumbnails.set_loader(
                 partial(load_thumbnail, thumbnails, self.model.paging))
+        self.model.thumbnails.set_in_view(self._row_in_view)  # rows scrolled past: none
         self.proxy = LibraryProxyModel(self)
         self.proxy.setSourceModel(self.model)
         # rows the server is still processing turn ready by themselves (core.readiness)
@@ -486,6 +488,23 @@ class LibraryWidget(QWidget):
             return False
         self._select_index(index)
         return True
+
+    def _row_in_view(self, video_id: str) -> bool:
+        """Whether the recording's row is on screen in the list shown (a thumbnail's
+        download starts only then); True while the list is not shown at all."""
+        grid = self.stack.currentWidget() is self.grid
+        view = self.grid if grid else self.table
+        if not view.isVisible():
+            return True
+        row = self.model.row_of(video_id)
+        if row < 0:
+            return False
+        # the grid shows the thumbnail column; the table's title column is never hidden
+        index = self.proxy.mapFromSource(self.model.index(row, COL_THUMB if grid else COL_TITLE))
+        if not index.isValid():
+            return False
+        rect, shown = view.visualRect(index), view.viewport().rect()
+        return rect.isValid() and rect.bottom() >= shown.top() and rect.top() <= shown.bottom()
 
     def _select_index(self, index: QModelIndex) -> None:
         selection = self.table.selectionModel()
