@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 ThumbnailLoader = Callable[[Video], "bytes | None"]
 MAX_WISHES = 64  # scrolled past: the oldest wishes are forgotten
+SETTLE_MS = 80  # downloads wait until no new row was painted for this long (a scroll paused)
 
 
 class ThumbnailQueue(QObject):
@@ -51,6 +52,10 @@ class ThumbnailQueue(QObject):
         self._closed = False
         self._in_view: Callable[[str], bool] | None = None
         self.skipped = 0  # wishes let go of: their rows were scrolled past before their turn
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._pump)
         self.placeholder = placeholder_pixmap(THUMB_SIZE)
 
     def pixmap(self, video: Video) -> QPixmap:
@@ -69,7 +74,7 @@ class ThumbnailQueue(QObject):
             while len(self._wanted) > MAX_WISHES:
                 dropped = self._wanted.popleft()
                 self._pending.discard(dropped.video_id)
-            QTimer.singleShot(0, self, self._pump)
+            self._settle.start()  # (again): rows flying past are never fetched
         return self.placeholder
 
     def set_loader(self, loader: ThumbnailLoader | None) -> None:
@@ -101,6 +106,7 @@ class ThumbnailQueue(QObject):
     def close(self) -> None:
         """Sign-out / teardown: answers still on their way are dropped."""
         self._closed = True
+        self._settle.stop()
         self._loader = None
         self._wanted.clear()
 
