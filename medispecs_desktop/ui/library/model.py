@@ -304,6 +304,11 @@ class VideoTableModel(QAbstractTableModel):
         self._wanted = False
         self._links.popleft()
         self._on_page(self._paging.generation, head.page, False)
+        # the view is at the end: a page already here behind it goes in too (the view would
+        # ask for it at its next scroll step anyway); pages still on their way wait their turn
+        if self._links and self._links[0].done and self._links[0].page is not None:
+            self._wanted = self._paging.can_fetch_more()
+            self._show_head()
 
     # -- loading ---------------------------------------------------------------------------
 
