@@ -957,13 +957,21 @@ def test_model_fetches_the_next_page_ahead_once_the_view_pages(qtbot: Any,
     could have started earlier - once the view pages, the next pages (at most AHEAD of them)
     are asked for, and the view's next fetchMore shows those already here at once."""
     source = ListSource(_videos(450))
-    model = VideoTableModel(source, tasks, query=LibraryQuery(limit=100))
+    third = threading.Event()  # rows 200-299 come only once the second page is shown
+
+    def fetch(query: LibraryQuery, cursor: str | None) -> Page:
+        if cursor == "200":
+            third.wait(timeout=30)
+        return source(query, cursor)
+
+    model = VideoTableModel(fetch, tasks, query=LibraryQuery(limit=100))
     with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
         model.refresh()
     assert [c for _q, c in source.calls] == [None]  # the first page alone: nothing ahead yet
     with qtbot.waitSignal(model.pageLoaded, timeout=5_000):
         model.fetchMore(QModelIndex())
     assert model.rowCount() == 200
+    third.set()
     # nobody asked for rows 200-399 yet: they are fetched ahead (two pages, no more), and wait
     qtbot.waitUntil(lambda: model.pages_ahead == AHEAD == 2, timeout=5_000)
     assert [c for _q, c in source.calls] == [None, "100", "200", "300"]
