@@ -1,6 +1,7 @@
 """Three fixes to moto's S3: deleting a recording stays fast in a bucket that holds many,
-completing a multipart upload copies the object twice, not seven times, and a big object or
-part goes straight to its spool file.
+completing a multipart upload writes each part once into the object's file (stock moto makes
+seven copies of the object), and a big object or part goes straight to its spool file and is
+hashed from the bytes in hand.
 
 Written for **moto 5.2.6** (:data:`SUPPORTED_MOTO_VERSIONS`); :func:`apply` checks the version
 and the shape of what it relies on first and raises :class:`MotoS3PatchError` when moto changed.
@@ -24,15 +25,21 @@ each copy to a ``bytearray`` (one for the object, one more for a FULL_OBJECT che
 both into ``bytes`` again: seven copies of the object, ~4x its size in memory at once, and 390 ms
 of the stack's one GIL for a 117 MB upload (about a third of the whole upload's time to the demo
 stack; a single PUT of the same file pays none of it). :func:`complete_multipart` reads each part
-once and joins them once, then computes the same checksum over the joined object: the same
-object, ETag (MD5 of the parts' MD5s, ``-N``), checksum type and value, and the same errors in
-the same order. The parts' own ETags (MD5 of each part, as S3 returns them) are untouched.
+once and writes it once into the spool file the completed key keeps (:class:`JoinedParts`,
+adopted by :func:`set_value`: no object-sized buffer, whose fresh pages alone cost ~0.5 CPU-s
+per GB), computing the full-object CRC part by part: the same object, ETag (MD5 of the parts'
+MD5s, ``-N``), checksum type and value, and the same errors in the same order. The parts' own
+ETags (MD5 of each part, as S3 returns them) are untouched.
 
 ``FakeKey.value``'s setter writes the bytes into a ``SpooledTemporaryFile`` that rolls over to
 a file on disk past ~5 MiB: every part (16 MiB) and every object was first copied into an
 in-memory ``BytesIO`` and then copied again into the file. :func:`set_value` rolls the spool
 over *before* writing a value that will not fit in memory - exactly where the write would have
-rolled it - so the bytes are copied once.
+rolled it - so the bytes are copied once. The same setter records the value's MD5 (its ETag)
+from the bytes in hand when moto has none yet: ``FakeKey.etag`` would compute exactly that MD5
+on first use by reading the whole value back from the spool file (every part's upload answer
+asks for it at once). ``FakeKey`` sets its value only when made (``__init__``, ``__setstate__``),
+so the ETag is the one moto would compute.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from typing import Any
 
 __all__ = [
     "SUPPORTED_MOTO_VERSIONS",
+    "JoinedParts",
     "MotoS3PatchError",
     "apply",
     "complete_multipart",
@@ -69,6 +77,10 @@ _COMPLETE_SOURCES = {
     "FakeMultipart.complete": "8e488cb21a290bca",
     "MultipartChecksumBuilder": "cc821d54f5647989",
     "FakeKey.value": "519ac4d9ad6adcd8",  # the setter
+    "FakeKey.etag": "aa3062e82e089cb3",  # the getter: MD5 of the value when _etag is None
+    # the object complete() answers goes only to put_object, and from there only to FakeKey
+    "S3Backend.complete_multipart_upload": "f16c9a08e5db3f4f",
+    "S3Backend.put_object": "db803f2da9d786ad",
 }
 
 _PARAMS = ("self", "bucket_name", "delimiter", "key_marker", "max_keys", "prefix",
@@ -126,19 +138,66 @@ def list_object_versions(
                     max_keys=max_keys, prefix=prefix, version_id_marker=version_id_marker)
 
 
-def complete_multipart(self: Any, body: Any) -> tuple[bytes, str, tuple[str, str, int] | None]:
-    """``FakeMultipart.complete`` of moto 5.2.6, each part read once and the object joined once
-    (see the module docstring); its checks, errors and answers are moto's."""
+class JoinedParts:
+    """A completed upload's object, already written to the spool file its key keeps: what
+    :func:`complete_multipart` hands moto's ``put_object`` in place of the joined bytes;
+    :func:`set_value` adopts the file."""
+
+    def __init__(self, spool: Any, size: int) -> None:
+        self.spool = spool
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self) -> bytes:
+        """The object's bytes (for comparisons)."""
+        self.spool.seek(0)
+        return bytes(self.spool.read())
+
+
+def _running_checksum(algorithm: str) -> tuple[Any, Any] | None:
+    """(update, digest) computing ``compute_checksum(whole, algorithm)`` (unencoded) part by
+    part, for the full-object algorithms that allow it; None for the others."""
+    if algorithm == "CRC32":
+        import binascii
+
+        crc = [0]
+
+        def update32(data: bytes) -> None:
+            crc[0] = binascii.crc32(data, crc[0])
+
+        return update32, lambda: crc[0].to_bytes(4, "big")
+    if algorithm == "CRC64NVME" and importlib.import_module("moto.core.compat").HAS_CRT:
+        from awscrt import checksums
+
+        crc64 = [0]
+
+        def update64(data: bytes) -> None:
+            crc64[0] = checksums.crc64nvme(data, crc64[0])
+
+        return update64, lambda: crc64[0].to_bytes(8, "big")
+    return None
+
+
+def complete_multipart(
+    self: Any, body: Any
+) -> tuple[JoinedParts, str, tuple[str, str, int] | None]:
+    """``FakeMultipart.complete`` of moto 5.2.6, each part read once and written once into the
+    completed object's spool file (see the module docstring); its checks, errors and answers
+    are moto's."""
+    import base64
+    import tempfile
+
     models: Any = importlib.import_module("moto.s3.models")
     checksum_algo: str | None = self.metadata.get("x-amz-checksum-algorithm")
     checksum_type: str | None = self.metadata.get("x-amz-checksum-type")
     decode_hex: Any = codecs.getdecoder("hex_codec")
-    values: list[bytes] = []
+    parts: list[Any] = []
     md5s = bytearray()
     checksum_builder = models.MultipartChecksumBuilder(checksum_algo, checksum_type)
     composite = checksum_builder.checksum_type == "COMPOSITE"
     last = None
-    part_sizes = []
     for pn, etag in body:
         part = self.parts.get(pn)
         part_etag = None
@@ -150,25 +209,37 @@ def complete_multipart(self: Any, body: Any) -> tuple[bytes, str, tuple[str, str
         if last is not None and last.contentsize < models.S3_UPLOAD_PART_MIN_SIZE:
             raise models.EntityTooSmall()
         md5s.extend(decode_hex(part_etag)[0])
-        value = part.value
-        values.append(value)
-        if composite:
-            checksum_builder.addPart(value)  # a checksum per part: no copy of the object
-        part_sizes.append(part.size)
+        parts.append(part)
         last = part
-    if not values:
+    if not parts:
         raise models.MalformedXML
+    part_sizes = [part.size for part in parts]
     self.completed_part_sizes = part_sizes
-    total = b"".join(values)
-    del values
+    total = sum(part_sizes)
+    max_size = models.get_s3_default_key_buffer_size()  # what the completed key's spool gets
+    spool = tempfile.SpooledTemporaryFile(max_size)
+    if max_size and total > max_size:
+        spool.rollover()  # as set_value would
+    running = None if composite else _running_checksum(checksum_builder.checksum_algorithm)
+    for part in parts:
+        value = part.value
+        if composite:
+            checksum_builder.addPart(value)  # a checksum per part
+        elif running is not None:
+            running[0](value)
+        spool.write(value)
+        del value
+    joined = JoinedParts(spool, total)
     if composite:
         checksum = checksum_builder.build()
-    else:  # what build() computes over its own copy of the object
+    elif running is not None:  # what build() computes over its own copy of the object
+        checksum = (checksum_builder.checksum_type, base64.b64encode(running[1]()).decode(), 1)
+    else:
         checksum = (checksum_builder.checksum_type, models.compute_checksum(
-            total, checksum_builder.checksum_algorithm).decode(), 1)
+            joined.read(), checksum_builder.checksum_algorithm).decode(), 1)
     full_etag = models.md5_hash()
     full_etag.update(bytes(md5s))
-    return total, f"{full_etag.hexdigest()}-{len(part_sizes)}", checksum
+    return joined, f"{full_etag.hexdigest()}-{len(part_sizes)}", checksum
 
 
 def set_value(self: Any, new_value: bytes) -> None:
@@ -176,6 +247,11 @@ def set_value(self: Any, new_value: bytes) -> None:
     to its file at once (see the module docstring)."""
     from moto.s3.models import DEFAULT_TEXT_ENCODING
 
+    if isinstance(new_value, JoinedParts):  # a completed upload, already in its spool file
+        self._value_buffer.close()
+        self._value_buffer = new_value.spool
+        self.contentsize = new_value.size
+        return
     self._value_buffer.seek(0)
     self._value_buffer.truncate()
     if isinstance(new_value, str):
@@ -183,8 +259,14 @@ def set_value(self: Any, new_value: bytes) -> None:
     if self._max_buffer_size and len(new_value) > self._max_buffer_size:
         # SpooledTemporaryFile.write rolls over once tell() > max_size: after this write
         self._value_buffer.rollover()
+    if self._etag is None:  # what the etag getter computes, from the spool, on first use
+        self._etag = _md5(new_value).hexdigest()
     self._value_buffer.write(new_value)
     self.contentsize = len(new_value)
+
+
+def _md5(data: bytes) -> Any:
+    return hashlib.md5(data, usedforsecurity=False)  # as moto.utilities.utils.md5_hash
 
 
 def _fingerprint(obj: Any) -> str:
@@ -202,7 +284,7 @@ def _multipart_class() -> Any:
         if obj is not None and attr:
             obj = obj.__dict__.get(attr)
             if isinstance(obj, property):
-                obj = obj.fset
+                obj = obj.fset or obj.fget
         if obj is None:
             problems.append(f"{name} is missing")
         elif _fingerprint(obj) != want:
@@ -211,7 +293,8 @@ def _multipart_class() -> Any:
         raise MotoS3PatchError(
             f"moto {getattr(moto, '__version__', '?')} is not shaped as "
             f"medispecs_desktop/local/moto_s3_patches.py expects: {'; '.join(problems)}. "
-            "Re-check FakeMultipart.complete and FakeKey.value, then update _COMPLETE_SOURCES.")
+            "Re-check FakeMultipart.complete, FakeKey.value and FakeKey.etag, then update "
+            "_COMPLETE_SOURCES.")
     return models.FakeMultipart
 
 
@@ -261,7 +344,7 @@ def apply() -> None:
         key_cls.value = property(_originals["value"].fget, set_value)
     log.debug("moto S3 patches applied (list_object_versions copies only the prefix; "
               "a multipart upload completes with two copies of the object; big values go "
-              "straight to their spool file)")
+              "straight to their spool file, hashed in hand)")
 
 
 def remove() -> None:
