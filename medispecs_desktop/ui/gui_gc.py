@@ -46,8 +46,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtGui import QInputEvent, QInputMethodEvent
+from shiboken6 import Shiboken
 
-__all__ = ["GuiThreadGarbageCollector", "install", "playing", "set_playing"]
+__all__ = ["GuiThreadGarbageCollector", "install", "moving", "playing", "set_playing"]
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,16 @@ def set_playing(owner: QObject, moving: bool) -> None:
         _playing.discard(owner)
 
 
+def moving(owner: QObject) -> bool:
+    """``owner`` said its picture moves (and has not said otherwise since)."""
+    return owner in _playing
+
+
 def playing() -> bool:
-    """Some player shows moving pictures."""
+    """Some player shows moving pictures (one whose Qt object is gone no longer counts)."""
+    for owner in list(_playing):
+        if not Shiboken.isValid(owner):
+            _playing.discard(owner)
     return len(_playing) > 0
 
 

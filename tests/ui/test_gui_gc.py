@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
+from shiboken6 import Shiboken
 
 from medispecs_desktop.ui import gui_gc
 from medispecs_desktop.ui.app import make_application
@@ -132,6 +133,13 @@ class _Desk:
         raise AssertionError("never happened")
 
 
+@pytest.fixture(autouse=True)
+def _no_player_of_another_test(monkeypatch: Any) -> None:
+    """A player another test left playing (alive until its cycles are collected) would hold
+    big collections back here: these tests see only the players they make."""
+    monkeypatch.setattr(gui_gc, "_playing", weakref.WeakSet())
+
+
 @pytest.fixture
 def desk(qtbot: Any) -> Iterator[_Desk]:
     made = _Desk(qtbot)
@@ -180,6 +188,14 @@ def test_a_big_collection_waits_while_a_video_plays(desk: _Desk) -> None:
     finally:
         gui_gc.set_playing(player, False)
     del young
+
+
+def test_a_player_destroyed_while_playing_no_longer_holds_collections_back() -> None:
+    player = QObject()
+    gui_gc.set_playing(player, True)
+    assert gui_gc.playing()
+    Shiboken.delete(player)  # the Qt object is gone, its Python wrapper is still referenced
+    assert not gui_gc.playing()
 
 
 def test_a_wheel_turn_or_a_mouse_move_is_the_user_at_work_too(desk: _Desk) -> None:

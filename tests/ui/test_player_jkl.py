@@ -109,15 +109,15 @@ def test_the_garbage_collector_knows_while_the_picture_moves(
     """Forwards (L) and backwards (J) the picture moves: big collections wait (ui/gui_gc.py);
     paused (K) it does not."""
     controller, widget, shown = numbered_player
-    assert not gui_gc.playing()
+    assert not gui_gc.moving(controller)
     qtbot.keyClick(widget.slider, Qt.Key.Key_L)
     qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
-    assert gui_gc.playing()
+    assert gui_gc.moving(controller)
     qtbot.keyClick(widget.slider, Qt.Key.Key_K)
     qtbot.waitUntil(lambda: controller.state == "paused", timeout=5_000)
-    assert not gui_gc.playing()
+    assert not gui_gc.moving(controller)
     go_to(qtbot, controller, shown, 60)
     qtbot.keyClick(widget.slider, Qt.Key.Key_J)
-    assert controller.reverse.active and gui_gc.playing()
+    assert controller.reverse.active and gui_gc.moving(controller)
     qtbot.keyClick(widget.slider, Qt.Key.Key_K)
-    assert not controller.reverse.active and not gui_gc.playing()
+    assert not controller.reverse.active and not gui_gc.moving(controller)

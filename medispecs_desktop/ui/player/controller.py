@@ -724,5 +724,6 @@ class PlayerController(LoopMixin, StandbyMixin, QObject):
     def shutdown(self) -> None:
         self.save_position()
         self._stop_media()
+        gui_gc.set_playing(self, False)
 
 
