@@ -47,6 +47,17 @@ class ListApi:
         return Page(chunk, str(end) if end < len(self.videos) else None)
 
 
+def show_library(qtbot: Any, api: Any, runner: TaskRunner) -> LibraryWidget:
+    """A shown LibraryWidget over ``api`` in pages of 100, its first page in."""
+    widget = LibraryWidget(api, runner, page_size=100)
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    with qtbot.waitSignal(widget.model.pageLoaded, timeout=10_000):
+        widget.start()
+    return widget
+
+
 @pytest.fixture
 def tasks(qtbot: Any) -> Iterator[TaskRunner]:
     runner = TaskRunner()

@@ -20,7 +20,7 @@ from medispecs_desktop.ui.library import (
 from medispecs_desktop.ui.library.common import COL_TITLE
 from medispecs_desktop.ui.tasks import TaskRunner
 from tests.ui.test_library import DAY, Stack, stack, tasks  # noqa: F401 (fixtures)
-from tests.ui.test_library_insert_new import ListApi, _video
+from tests.ui.test_library_insert_new import ListApi, _video, show_library
 
 
 def test_the_next_page_is_asked_for_before_a_page_s_rows_go_in(
@@ -90,12 +90,7 @@ def test_rows_scrolled_past_fetch_no_thumbnails(qtbot: Any) -> None:
     videos = [replace(_video(f"v_{i:04d}", 10 + i, f"Recording {i:04d}"),
                       thumbnail_s3_key=f"thumbnails/u/v_{i:04d}.jpg") for i in range(100)]
     api: Any = ListApi(videos)
-    widget = LibraryWidget(api, runner, page_size=100)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    with qtbot.waitSignal(widget.model.pageLoaded, timeout=10_000):
-        widget.start()
+    widget = show_library(qtbot, api, runner)
     lock = threading.Lock()
     asked: list[str] = []
 

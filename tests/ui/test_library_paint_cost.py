@@ -17,7 +17,7 @@ from medispecs_desktop.ui.library import LibraryWidget
 from medispecs_desktop.ui.library import model as model_module
 from medispecs_desktop.ui.library.common import COL_RECORDED, COL_STATUS, COL_TITLE
 from medispecs_desktop.ui.tasks import TaskRunner
-from tests.ui.test_library_insert_new import ListApi, _video
+from tests.ui.test_library_insert_new import ListApi, _video, show_library
 
 
 @pytest.fixture
@@ -39,12 +39,7 @@ def shown(qtbot: Any, formatted: list[str | None]) -> Iterator[LibraryWidget]:
     runner = TaskRunner()
     api: Any = ListApi([_video(f"v_{i:04d}", 10 + i, f"Recording {i:04d}")
                         for i in range(300)])
-    widget = LibraryWidget(api, runner, page_size=100)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    with qtbot.waitSignal(widget.model.pageLoaded, timeout=10_000):
-        widget.start()
+    widget = show_library(qtbot, api, runner)
     yield widget
     runner.shutdown()
 
