@@ -101,16 +101,22 @@ def test_keyboard_alone_reaches_every_library_details_and_uploads_action(
 ) -> None:
     window, library = signed_in
     details = library.details
-    details.title_edit.setText(details.title_edit.text() + " (edited)")  # Save/Revert on
-    details.title_edit.textEdited.emit(details.title_edit.text())
     panel = window.views.uploads if window.views is not None else None
     assert panel is not None
+    from medispecs_desktop.core.uploads.jobs import JobState
     from medispecs_desktop.local.samples import make_video
 
     clip = make_video(tmp_path / "kb.mp4", seconds=0.5, width=160, height=120, seed=clip_seed())
     window.files_chosen.emit([str(clip)])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1 and panel.table.isVisible(),
                     timeout=15_000)
+    # the upload ends, and its recording is in the list, before the walk: the list changing
+    # under the walk is not what this test is about (CI once saw the details pane change then)
+    qtbot.waitUntil(lambda: [j.state for j in panel.model.jobs()] == [JobState.DONE]
+                    and library.model.row_of(panel.model.jobs()[0].video_id or "") >= 0,
+                    timeout=30_000)
+    details.title_edit.setText(details.title_edit.text() + " (edited)")  # Save/Revert on
+    details.title_edit.textEdited.emit(details.title_edit.text())
 
     chain = tab_cycle(qtbot, library.search)
     # one stop per control: the table is one stop (not one per cell), Notes is one stop
