@@ -1,5 +1,5 @@
 """Three fixes to moto's S3: deleting a recording stays fast in a bucket that holds many,
-completing a multipart upload writes each part once into the object's file (stock moto makes
+completing a multipart upload copies no byte (the object is its parts' files; stock moto makes
 seven copies of the object), and a big object or part goes straight to its spool file and is
 hashed from the bytes in hand.
 
@@ -24,12 +24,15 @@ is moto's, byte for byte, at the cost of copying only what is returned.
 each copy to a ``bytearray`` (one for the object, one more for a FULL_OBJECT checksum), and turns
 both into ``bytes`` again: seven copies of the object, ~4x its size in memory at once, and 390 ms
 of the stack's one GIL for a 117 MB upload (about a third of the whole upload's time to the demo
-stack; a single PUT of the same file pays none of it). :func:`complete_multipart` reads each part
-once and writes it once into the spool file the completed key keeps (:class:`JoinedParts`,
-adopted by :func:`set_value`: no object-sized buffer, whose fresh pages alone cost ~0.5 CPU-s
-per GB), computing the full-object CRC part by part: the same object, ETag (MD5 of the parts'
-MD5s, ``-N``), checksum type and value, and the same errors in the same order. The parts' own
-ETags (MD5 of each part, as S3 returns them) are untouched.
+stack; a single PUT of the same file pays none of it). :func:`complete_multipart` writes no
+byte: the completed object *is* its parts' spool files, read in order (:class:`JoinedParts`,
+adopted by :func:`set_value`; the parts hand their files over once nothing can fail any more, and
+moto disposes of the emptied parts as before). Writing the object again into a new file cost the
+stack ~4 CPU-s per GB on this project's machines - fresh page-cache pages, on a VM - as much as
+receiving the parts. The full-object CRC is computed part by part from each part's file, read in
+1 MiB pieces into one buffer. The object, ETag (MD5 of the parts' MD5s, ``-N``), checksum type
+and value, and the errors and their order are moto's. The parts' own ETags (MD5 of each part, as
+S3 returns them) are untouched.
 
 ``FakeKey.value``'s setter writes the bytes into a ``SpooledTemporaryFile`` that rolls over to
 a file on disk past ~5 MiB: every part (16 MiB) and every object was first copied into an
@@ -44,10 +47,12 @@ so the ETag is the one moto would compute.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import hashlib
 import importlib
 import inspect
+import itertools
 import logging
 import threading
 from collections.abc import Iterator
@@ -139,21 +144,94 @@ def list_object_versions(
 
 
 class JoinedParts:
-    """A completed upload's object, already written to the spool file its key keeps: what
+    """A completed upload's object: its parts' spool files, read in order as one file. What
     :func:`complete_multipart` hands moto's ``put_object`` in place of the joined bytes;
-    :func:`set_value` adopts the file."""
+    :func:`set_value` adopts it as the key's ``_value_buffer``. It answers what moto asks of a
+    key's buffer (``seek``, ``tell``, ``read``, ``close``) and owns the files: closing it closes
+    them."""
 
-    def __init__(self, spool: Any, size: int) -> None:
-        self.spool = spool
-        self.size = size
+    def __init__(self, files: list[Any], sizes: list[int]) -> None:
+        self._files = files
+        self._sizes = sizes
+        self._starts = list(itertools.accumulate(sizes, initial=0))[:-1]
+        self.size = sum(sizes)
+        self._pos = 0
+        self._closed = False
 
     def __len__(self) -> int:
         return self.size
 
-    def read(self) -> bytes:
-        """The object's bytes (for comparisons)."""
-        self.spool.seek(0)
-        return bytes(self.spool.read())
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check(self) -> None:
+        if self._closed:
+            raise ValueError("I/O operation on closed file.")  # as a closed spool says
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._check()
+        base = (0, self._pos, self.size)[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        self._check()
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all that are left when ``size`` is negative or None)."""
+        self._check()
+        end = self.size if size is None or size < 0 else min(self.size, self._pos + size)
+        chunks: list[bytes] = []
+        index = bisect.bisect_right(self._starts, self._pos) - 1
+        while self._pos < end:
+            offset = self._pos - self._starts[index]
+            want = min(self._sizes[index] - offset, end - self._pos)
+            if want > 0:
+                part = self._files[index]
+                part.seek(offset)
+                data = part.read(want)
+                if len(data) != want:
+                    raise OSError(f"part {index + 1} of the object is {offset + len(data)} "
+                                  f"bytes long, not {self._sizes[index]}")
+                chunks.append(data)
+                self._pos += want
+            index += 1
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def close(self) -> None:
+        for part in self._files:
+            part.close()  # closing a file twice (a part named twice) is allowed
+        self._closed = True
+
+
+_READ_PIECE = 1024 * 1024  # what the full-object checksum reads of a part at a time
+
+
+def _take_files(parts: list[Any]) -> list[Any]:
+    """The parts' spool files, each part left with an empty one (moto disposes of the parts
+    when it deletes the finished upload; the object keeps the files)."""
+    import tempfile
+
+    taken: dict[int, Any] = {}  # a part named twice is read twice, from its one file
+    for part in parts:
+        if id(part) not in taken:
+            with part.lock:
+                taken[id(part)] = part._value_buffer
+                part._value_buffer = tempfile.SpooledTemporaryFile(part._max_buffer_size)
+    return [taken[id(part)] for part in parts]
+
+
+def _feed(part: Any, update: Any, piece: memoryview) -> None:
+    """``update`` every byte of ``part``'s value, a piece at a time, from its spool file."""
+    with part.lock:
+        spool = part._value_buffer
+        spool.seek(0)
+        while n := spool.readinto(piece):
+            update(piece[:n])
 
 
 def _running_checksum(algorithm: str) -> tuple[Any, Any] | None:
@@ -183,11 +261,9 @@ def _running_checksum(algorithm: str) -> tuple[Any, Any] | None:
 def complete_multipart(
     self: Any, body: Any
 ) -> tuple[JoinedParts, str, tuple[str, str, int] | None]:
-    """``FakeMultipart.complete`` of moto 5.2.6, each part read once and written once into the
-    completed object's spool file (see the module docstring); its checks, errors and answers
-    are moto's."""
+    """``FakeMultipart.complete`` of moto 5.2.6, the completed object made of the parts' own
+    spool files (see the module docstring); its checks, errors and answers are moto's."""
     import base64
-    import tempfile
 
     models: Any = importlib.import_module("moto.s3.models")
     checksum_algo: str | None = self.metadata.get("x-amz-checksum-algorithm")
@@ -215,31 +291,25 @@ def complete_multipart(
         raise models.MalformedXML
     part_sizes = [part.size for part in parts]
     self.completed_part_sizes = part_sizes
-    total = sum(part_sizes)
-    max_size = models.get_s3_default_key_buffer_size()  # what the completed key's spool gets
-    spool = tempfile.SpooledTemporaryFile(max_size)
-    if max_size and total > max_size:
-        spool.rollover()  # as set_value would
     running = None if composite else _running_checksum(checksum_builder.checksum_algorithm)
+    piece = memoryview(bytearray(_READ_PIECE))
     for part in parts:
-        value = part.value
         if composite:
-            checksum_builder.addPart(value)  # a checksum per part
+            checksum_builder.addPart(part.value)  # a checksum per part
         elif running is not None:
-            running[0](value)
-        spool.write(value)
-        del value
-    joined = JoinedParts(spool, total)
+            _feed(part, running[0], piece)
     if composite:
         checksum = checksum_builder.build()
     elif running is not None:  # what build() computes over its own copy of the object
         checksum = (checksum_builder.checksum_type, base64.b64encode(running[1]()).decode(), 1)
     else:
+        whole = JoinedParts([part._value_buffer for part in parts], part_sizes)
         checksum = (checksum_builder.checksum_type, models.compute_checksum(
-            joined.read(), checksum_builder.checksum_algorithm).decode(), 1)
+            whole.read(), checksum_builder.checksum_algorithm).decode(), 1)
     full_etag = models.md5_hash()
     full_etag.update(bytes(md5s))
-    return joined, f"{full_etag.hexdigest()}-{len(part_sizes)}", checksum
+    etag = f"{full_etag.hexdigest()}-{len(part_sizes)}"
+    return JoinedParts(_take_files(parts), part_sizes), etag, checksum  # nothing fails after
 
 
 def set_value(self: Any, new_value: bytes) -> None:
@@ -247,9 +317,9 @@ def set_value(self: Any, new_value: bytes) -> None:
     to its file at once (see the module docstring)."""
     from moto.s3.models import DEFAULT_TEXT_ENCODING
 
-    if isinstance(new_value, JoinedParts):  # a completed upload, already in its spool file
+    if isinstance(new_value, JoinedParts):  # a completed upload: its parts' spool files
         self._value_buffer.close()
-        self._value_buffer = new_value.spool
+        self._value_buffer = new_value
         self.contentsize = new_value.size
         return
     self._value_buffer.seek(0)
@@ -343,7 +413,7 @@ def apply() -> None:
         multipart_cls.complete = complete_multipart
         key_cls.value = property(_originals["value"].fget, set_value)
     log.debug("moto S3 patches applied (list_object_versions copies only the prefix; "
-              "a multipart upload completes with two copies of the object; big values go "
+              "a completed multipart upload is its parts' files; big values go "
               "straight to their spool file, hashed in hand)")
 
 
