@@ -1,12 +1,13 @@
 """Moving bytes to S3 through pre-signed URLs: file slices, the bandwidth cap, PUT + errors.
 
 * :class:`FileSlice` streams ``length`` bytes of a file from ``offset``: it has ``read(n)`` and
-  ``__len__``, so ``requests`` sends an exact ``Content-Length`` and never chunked encoding
+  ``__len__``, so a PUT carries an exact ``Content-Length`` and never chunked encoding
   (real S3 answers 501 to that), and only one block (``BLOCK_SIZE``) is ever in memory. A file
   that got shorter under it raises :class:`SourceError` instead of sending a short body.
 * :class:`TokenBucket` is the optional bandwidth cap shared by every transfer.
 * ``link.LinkEstimator`` (optional, shared) sizes each block to the measured throughput.
-* :func:`put_object` PUTs one slice and turns S3's answer into an ETag or a classified error:
+* :func:`put_object` PUTs one slice (through the session's urllib3 pool: ``route.py``) and turns
+  S3's answer into an ETag or a classified error:
   :class:`UrlExpiredError` (re-sign), :class:`TransientError` (back off and retry),
   :class:`ConnectionLostError` (back off, then wait for the network), :class:`StalledError`
   (the link accepted no byte for the stall timeout: ``timeout=(connect, stall)``),
@@ -23,15 +24,18 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from http.client import HTTPException
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import HTTPError, ReadTimeoutError
 
 from medispecs_desktop.core.errors import MediSpecsError
 from medispecs_desktop.core.http import TrustStoreAdapter, make_retry, make_session
 from medispecs_desktop.core.logs import redact
 from medispecs_desktop.core.uploads.link import LinkEstimator, Stalled, use_progress_timeouts
+from medispecs_desktop.core.uploads.route import forget, open_put
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ log = logging.getLogger(__name__)
 BLOCK_SIZE = 4 * 1024 * 1024
 THROTTLED_BLOCK_SIZE = 256 * 1024
 UrlRewriter = Callable[[str], str]
+E = TypeVar("E", bound=BaseException)
 
 
 class TransferError(MediSpecsError):
@@ -167,7 +172,7 @@ class TokenBucket:
 class FileSlice:
     """A read-only view of ``length`` bytes of an open file descriptor from ``offset``.
 
-    ``requests`` uses ``__len__`` for Content-Length and calls ``read(n)`` to stream. Each
+    ``__len__`` gives the Content-Length and urllib3 calls ``read(n)`` to stream. Each
     block read is passed to ``on_read`` (progress, hashing) and charged to ``bucket``.
     ``abort_check()`` is called per block; raising from it stops the transfer (pause/cancel).
     """
@@ -329,53 +334,59 @@ def put_object(
         data = cast(Any, body)  # a slice has read(n) and __len__: an exact Content-Length
         if link is not None:
             with link.stream(waiting=body.check_abort if isinstance(body, FileSlice) else None):
-                resp = session.put(target, data=data, headers=send_headers, timeout=timeout)
+                resp = open_put(session, target, send_headers, data, timeout)
         else:
-            resp = session.put(target, data=data, headers=send_headers, timeout=timeout)
+            resp = open_put(session, target, send_headers, data, timeout)
     except SourceError:
         raise
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        cause = exc.__context__ or exc.__cause__
-        if isinstance(cause, SourceError):
-            raise cause from None
+    except (HTTPError, HTTPException, OSError, requests.RequestException) as exc:
+        forget(session, target)  # the next try asks for the route (proxy, pool) again
+        source = _in_chain(exc, SourceError)
+        if source is not None:
+            raise source from None
         stalled = _stall_in_chain(exc)
-        if stalled is not None or isinstance(exc, requests.ReadTimeout):
+        if stalled is not None or _in_chain(exc, ReadTimeoutError) is not None:
             seconds = stalled.seconds if stalled is not None else timeout[1]
             sent = getattr(body, "sent", length)
             raise StalledError(
                 f"The connection to {safe_url(url)} accepted or answered nothing for "
                 f"{seconds:g} s ({sent:,} of {length:,} bytes sent)"
             ) from None
+        if isinstance(exc, requests.RequestException):
+            raise ConnectionLostError(
+                f"Upload to {safe_url(url)} failed: {redact(str(exc))}") from None
         raise ConnectionLostError(
-            f"Connection to {safe_url(url)} failed: {redact(type(exc).__name__)}"
+            f"Connection to {safe_url(url)} failed: {redact(type(_cause(exc)).__name__)}"
         ) from None
-    except requests.RequestException as exc:
-        cause = exc.__context__ or exc.__cause__
-        if isinstance(cause, SourceError):
-            raise cause from None
-        raise ConnectionLostError(
-            f"Upload to {safe_url(url)} failed: {redact(str(exc))}"
-        ) from None
-    try:
-        if resp.status_code in (200, 201, 204):
-            etag = resp.headers.get("ETag", "")
-            if not etag:
-                raise TransientError("S3 answered without an ETag", code="no_etag")
-            return etag
-        error = classify_response(resp.status_code, resp.text)
-    finally:
-        resp.close()
+    if resp.status in (200, 201, 204):
+        etag = str(resp.headers.get("ETag", ""))
+        if not etag:
+            raise TransientError("S3 answered without an ETag", code="no_etag")
+        return etag
+    error = classify_response(resp.status, resp.data.decode("utf-8", "replace"))
     log.info(
-        "PUT %s -> %s %s", safe_url(url), resp.status_code, getattr(error, "code", "")
+        "PUT %s -> %s %s", safe_url(url), resp.status, getattr(error, "code", "")
     )
     raise error
 
 
 def _stall_in_chain(exc: BaseException) -> Stalled | None:
+    return _in_chain(exc, Stalled)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """What urllib3's wrappers (MaxRetryError, ProtocolError) are about."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    return exc
+
+
+def _in_chain(exc: BaseException, kind: type[E]) -> E | None:
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
-        if isinstance(cur, Stalled):
+        if isinstance(cur, kind):
             return cur
         seen.add(id(cur))
         nested = [a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)]
