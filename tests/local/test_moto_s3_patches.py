@@ -437,3 +437,49 @@ def test_a_deleted_completed_object_closes_its_parts_files(s3: Any) -> None:
     version = s3.head_object(Bucket=BUCKET, Key="gone.mp4")["VersionId"]
     s3.delete_object(Bucket=BUCKET, Key="gone.mp4", VersionId=version)
     assert all(f.closed for f in files)
+
+
+def test_a_big_value_reaches_its_file_a_piece_at_a_time(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ``write`` of a whole 16 MiB part held a CPU in the kernel for tens of ms (the app's
+    GUI thread waited); patched, the spool file gets pieces of at most WRITE_PIECE bytes, and
+    the bytes read back are the value's."""
+    import random
+    import tempfile
+
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import FakeKey
+
+    writes: list[int] = []
+    real = tempfile.TemporaryFile
+
+    class Counted:
+        def __init__(self, file: Any) -> None:
+            self._file = file
+
+        def write(self, data: Any) -> int:
+            writes.append(len(data))
+            return int(self._file.write(data))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._file, name)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: Counted(real(*a, **k)))
+    big = random.Random(3).randbytes(6 * MIB + 5)
+    keys = {}
+    for patched in (False, True):
+        writes.clear()
+        if patched:
+            moto_s3_patches.apply()
+        try:
+            keys[patched] = FakeKey("clip.mp4", big, account_id=DEFAULT_ACCOUNT_ID,
+                                    region_name=REGION)
+        finally:
+            if patched:
+                moto_s3_patches.remove()
+        keys[patched].writes = list(writes)
+    assert max(keys[False].writes) >= len(big) - 5 * MIB  # stock: the value in one or two
+    assert sum(keys[True].writes) == len(big)
+    assert max(keys[True].writes) <= moto_s3_patches.WRITE_PIECE
+    assert keys[True].value == keys[False].value == big
