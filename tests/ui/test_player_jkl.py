@@ -52,6 +52,31 @@ def test_k_held_with_j_or_l_steps_one_frame(
     qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
 
 
+def test_k_held_ends_when_the_app_loses_focus_and_only_input_reads_the_keys(
+    qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
+) -> None:
+    """K pressed, then another application takes the focus (K's release goes there): L plays
+    again, not a step. The app-wide key filter looks at input events only: a plain event of
+    another type (a timer, a queued call) with a key's type number changes nothing."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    controller, widget, shown = numbered_player
+    go_to(qtbot, controller, shown, 120)
+    target = widget.slider
+    qtbot.keyPress(target, Qt.Key.Key_K)
+    qtbot.keyClick(target, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: shown[-1] == 121, timeout=5_000)
+    app = QCoreApplication.instance()
+    assert app is not None
+    # not a QKeyEvent: the K stays held
+    QCoreApplication.sendEvent(app, QEvent(QEvent.Type.KeyRelease))
+    qtbot.keyClick(target, Qt.Key.Key_L)
+    qtbot.waitUntil(lambda: shown[-1] == 122, timeout=5_000)
+    QCoreApplication.sendEvent(app, QEvent(QEvent.Type.ApplicationDeactivate))
+    qtbot.keyClick(target, Qt.Key.Key_L)  # K no longer held: play
+    qtbot.waitUntil(lambda: controller.state == "playing", timeout=5_000)
+
+
 def test_j_plays_backwards_frame_by_frame_and_stops_at_the_start(
     qtbot: Any, numbered_player: tuple[PlayerController, PlayerWidget, list[int]]
 ) -> None:
