@@ -38,7 +38,7 @@ ROUTE_SECONDS = 30.0
 class Route:
     pool: Any  # urllib3 HTTP(S)ConnectionPool (direct, or to the proxy)
     absolute: bool  # the request line carries the whole URL (plain HTTP via a proxy)
-    headers: Mapping[str, str]  # the session's own headers (User-Agent, ...)
+    headers: Mapping[str, str | bytes]  # the session's own headers (User-Agent, ...)
     retries: Any  # the adapter's urllib3 Retry
     expires: float
 
@@ -68,7 +68,7 @@ def route(session: requests.Session, url: str) -> Route:
         raise TypeError(f"an upload session needs urllib3 adapters, not {type(adapter)!r}")
     request = requests.Request("PUT", url).prepare()
     pool = adapter.get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
-    adapter.cert_verify(pool, url, verify, cert)
+    adapter.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]
     absolute = adapter.request_url(request, proxies) != request.path_url
     found = Route(pool, absolute, dict(session.headers), adapter.max_retries,
                   now + ROUTE_SECONDS)
@@ -94,8 +94,8 @@ def open_put(session: requests.Session, url: str, headers: Mapping[str, str], bo
     parts = urlsplit(url)
     target = url if way.absolute else (parts.path or "/") + (
         f"?{parts.query}" if parts.query else "")
-    merged = {k: v for k, v in way.headers.items()
-              if not any(k.lower() == h.lower() for h in headers)}
+    merged: dict[str, str | bytes] = {
+        k: v for k, v in way.headers.items() if not any(k.lower() == h.lower() for h in headers)}
     merged.update(headers)
     return way.pool.urlopen(  # type: ignore[no-any-return]
         method="PUT", url=target, body=body, headers=merged, redirect=False,
