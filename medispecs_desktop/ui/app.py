@@ -631,12 +631,26 @@ def settings_from_args(args: argparse.Namespace, paths: Paths) -> tuple[Settings
     return settings, problem
 
 
+GUI_SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits (Python's default: 0.005). With 4
+uploads running and the library scrolling, 4 alternating pairs of
+``tests/benchmarks/bench_gui_uploads.py --switch-ms 5`` / ``--switch-ms 1``: the longest GUI
+stall was shorter with 1 ms in every pair (22-30 ms against 34-92 ms at load 2-3) and the
+uploads no slower (1.0-1.3 s against 1.2-2.0 s): the background threads spend their time in C
+that releases the GIL (hashing, sockets, file reads), so the extra hand-overs cost nothing
+measurable."""
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     # Qt's raster engine hands every fill of 96+ lines (a scrolled table's background) to its
     # GUI thread pool and waits: on a busy machine the GUI thread then waits for pool threads
     # to get a CPU (issue 16). Read once, when Qt first wants the pool: fills stay on the GUI
     # thread (image scaling on the worker that asks for it).
     os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+    # the GUI thread shares the GIL with the engine's hashing, part and upload threads: when
+    # it wants the GIL, the holder is asked to let go after the switch interval - and with
+    # several threads waiting the GUI thread may lose the hand-over more than once (issue 16)
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(
         argv if argv is not None else sys.argv[:1])

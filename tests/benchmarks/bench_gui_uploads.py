@@ -368,11 +368,11 @@ def main() -> int:
           f"on {os.cpu_count()} CPUs", flush=True)
 
     proc, info = start_stack_process(background=True)  # below the GUI, as in the app
-    if args.switch_ms is not None:
+    # the app's own: its style, style sheet, switch interval and GUI-thread garbage collector
+    _app = make_application()
+    if args.switch_ms is not None:  # an experiment: instead of the app's
         sys.setswitchinterval(args.switch_ms / 1000)
     print(f"switch interval {sys.getswitchinterval() * 1000:g} ms")
-    # the app's own: its style, style sheet and GUI-thread garbage collector (ui/gui_gc.py)
-    _app = make_application()
     try:
         settings = Settings(api_url=info["apiUrl"], region=info["region"],
                             user_pool_id=info["userPoolId"], client_id=info["clientId"],
