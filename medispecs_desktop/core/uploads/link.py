@@ -15,7 +15,7 @@ uploads finish there:
 * **Writes sized to the link.** :class:`LinkEstimator` measures the bytes every transfer hands
   to its socket (a shared rolling rate, like the bandwidth cap is shared), and from it suggests
   the block size of one write (about :data:`BLOCK_SECONDS` of sending per write, 16 KiB to
-  4 MiB) and a smaller multipart part size on a slow link (a part sends in about
+  16 MiB) and a smaller multipart part size on a slow link (a part sends in about
   :data:`PART_SECONDS`), so a stalled part loses little and the journal moves often.
 """
 
@@ -40,7 +40,7 @@ from medispecs_desktop.core.uploads.progress import RollingRate
 KIB = 1024
 MIB = 1024 * KIB
 MIN_BLOCK = 16 * KIB
-MAX_BLOCK = 4 * MIB  # loopback measurements: smaller blocks cost CPU and throughput on fast links
+MAX_BLOCK = 16 * MIB  # loopback sink: smaller blocks cost CPU and throughput (transfer.VIEW_BLOCK)
 FIRST_BLOCK = 64 * KIB  # before anything is measured: small, it grows within a second
 
 

@@ -17,6 +17,7 @@ from awscrt.checksums import crc64nvme
 from requests.adapters import HTTPAdapter
 
 from medispecs_desktop.core.uploads.jobs import Part
+from medispecs_desktop.core.uploads.link import LinkEstimator
 from medispecs_desktop.core.uploads.pipeline import (
     FileReader,
     HashPool,
@@ -29,6 +30,8 @@ from medispecs_desktop.core.uploads.store import QueueStore
 from medispecs_desktop.core.uploads.transfer import (
     BLOCK_SIZE,
     THROTTLED_BLOCK_SIZE,
+    VIEW_BLOCK,
+    BufferSlice,
     FileSlice,
     TokenBucket,
     make_upload_session,
@@ -43,7 +46,7 @@ def test_upload_connections_write_big_blocks(tmp_path: Path) -> None:
     assert isinstance(adapter, HTTPAdapter)
     pool = adapter.poolmanager.connection_from_url("http://127.0.0.1:9/")
     conn = pool._new_conn()
-    assert conn.blocksize == BLOCK_SIZE >= 256 * 1024  # urllib3's default is 16 KiB
+    assert conn.blocksize == VIEW_BLOCK >= 256 * 1024  # urllib3's default is 16 KiB
     session.close()
 
     path = tmp_path / "f"
@@ -56,6 +59,27 @@ def test_upload_connections_write_big_blocks(tmp_path: Path) -> None:
         assert len(capped.read(BLOCK_SIZE)) == THROTTLED_BLOCK_SIZE  # a cap stays smooth
     finally:
         os.close(fd)
+
+
+def test_a_part_in_memory_goes_to_a_fast_link_in_one_write() -> None:
+    """A 16 MiB part already in memory is handed to the socket as one view on a fast link
+    (4 MiB views cost the part threads' Python and wake-ups four times per part); under a cap,
+    or while the link is unmeasured, blocks stay small; a slice of a file still reads 4 MiB."""
+    now = [100.0]
+    fast = LinkEstimator(clock=lambda: now[0])
+    with fast.stream():
+        for _ in range(30):
+            now[0] += 0.1
+            fast.add(100 * MIB)  # 1 GB/s
+        part = memoryview(bytearray(16 * MIB))
+        sent = BufferSlice(part, link=fast)
+        first = sent.read(VIEW_BLOCK)
+        assert len(first) == 16 * MIB == VIEW_BLOCK and sent.read(VIEW_BLOCK) == b""
+        assert isinstance(first, memoryview) and first.obj is part.obj  # a view, not a copy
+        capped = BufferSlice(part, link=fast, bucket=TokenBucket(10 * MIB))
+        assert len(capped.read(VIEW_BLOCK)) == THROTTLED_BLOCK_SIZE
+    unmeasured = BufferSlice(part, link=LinkEstimator(clock=lambda: now[0]))
+    assert len(unmeasured.read(VIEW_BLOCK)) < MIB
 
 
 def test_one_read_gives_parts_their_crc_and_the_whole_file_digests(tmp_path: Path) -> None:
