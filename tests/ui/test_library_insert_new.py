@@ -47,9 +47,10 @@ class ListApi:
         return Page(chunk, str(end) if end < len(self.videos) else None)
 
 
-def show_library(qtbot: Any, api: Any, runner: TaskRunner) -> LibraryWidget:
-    """A shown LibraryWidget over ``api`` in pages of 100, its first page in."""
-    widget = LibraryWidget(api, runner, page_size=100)
+def show_library(qtbot: Any, api: Any, runner: TaskRunner, *, page_size: int = 100
+                 ) -> LibraryWidget:
+    """A shown LibraryWidget over ``api`` in pages of ``page_size``, its first page in."""
+    widget = LibraryWidget(api, runner, page_size=page_size)
     qtbot.addWidget(widget)
     widget.resize(1100, 700)
     widget.show()

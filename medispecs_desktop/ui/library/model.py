@@ -592,9 +592,17 @@ class VideoTableModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(min(changed), 0),
                                       self.index(max(changed), len(HEADERS) - 1))
             return
-        self.beginResetModel()
-        self._local = visible
-        self.endResetModel()
+        # the queue's order changed (a failed upload goes below the running ones, "upload
+        # next"): its rows go and come back in the new order, never a reset, which would
+        # drop the selection of the recording the user is editing below them
+        if self._local:
+            self.beginRemoveRows(_ROOT, 0, len(self._local) - 1)
+            self._local = []
+            self.endRemoveRows()
+        if visible:
+            self.beginInsertRows(_ROOT, 0, len(visible) - 1)
+            self._local = visible
+            self.endInsertRows()
 
     def _visible_local(self, items: Sequence[LocalQueueItem]) -> list[LocalQueueItem]:
         return [i for i in items if i.video_id not in self._rows]
