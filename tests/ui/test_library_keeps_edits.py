@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import requests
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from medispecs_desktop.backend.config import BackendConfig
@@ -35,6 +35,7 @@ from medispecs_desktop.local.samples import make_video
 from medispecs_desktop.local.seed import upload_recording
 from medispecs_desktop.ui.app import AppContext, AppController, install_views
 from medispecs_desktop.ui.library import VIDEO_ROLE, LibraryView, LibraryWidget
+from medispecs_desktop.ui.library.model import local_item_for_index
 from medispecs_desktop.ui.main_window import MainWindow
 from medispecs_desktop.ui.tasks import TaskRunner
 from medispecs_desktop.ui.uploads import UploadsPanel
@@ -385,3 +386,66 @@ def test_the_upload_queue_changing_its_order_keeps_the_edit(qtbot: Any, app: App
     assert_unsaved(library, ids[1], typed)
     library.table.setFocus(Qt.FocusReason.TabFocusReason)
     assert_unsaved(library, ids[1], typed)
+
+
+def top_id(library: LibraryWidget) -> str | None:
+    video = library.table.indexAt(QPoint(1, 1)).data(VIDEO_ROLE)
+    return video.video_id if video is not None else None
+
+
+def test_a_scrolled_list_keeps_its_rows_in_view_and_the_edit_while_uploads_finish(
+        qtbot: Any, app: App) -> None:
+    """A user scrolled down the list edits a recording there; uploads recorded later than
+    everything listed run (their rows on top) and finish (inserted on top): the rows in view
+    do not move, the row stays selected, the typed text and Save/Revert stay."""
+    ids = app.seed([(f"Visit {i:02d}", BASE - timedelta(hours=i)) for i in range(24)])
+    window, library, _panel = app.open()
+    window.uploads_dock.show()  # the queue in view from the start (it shows when files come)
+    qtbot.waitUntil(lambda: library.model.rowCount() == 24, timeout=15_000)
+    bar = library.table.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 4, timeout=5_000)
+    bar.setValue(bar.maximum() - 2)
+    at = library.table.indexAt(QPoint(1, library.table.viewport().height() // 2)).row()
+    typed = edit(library, ids[at])  # a row in the middle of the view
+    in_view = top_id(library)
+    assert in_view is not None and in_view != ids[0]
+    position = bar.value()
+    new = app.upload([app.clip(f"later-{n}", BASE + timedelta(days=n + 1)) for n in range(3)])
+    assert all(library.model.row_of(v) < library.model.row_of(ids[0]) for v in new)  # above
+    assert top_id(library) == in_view and bar.value() >= position
+    assert_unsaved(library, ids[at], typed)
+
+
+def test_the_uploading_row_selected_stays_selected_as_its_recording_when_done(
+        qtbot: Any, app: App) -> None:
+    """A user selects an upload's row while it runs (on top of the list); it finishes: the
+    queue row goes and the recording's row comes where the server lists it - that row is
+    the one selected, and the pane shows it (not whichever row was next to the queue row)."""
+    ids = app.seed([("Earlier", BASE), ("Earliest", BASE - timedelta(days=1))])
+    _window, library, _panel = app.open()
+    token = app.api.tokens.id_token()
+    with requests.Session() as session:  # the bytes and record the upload engine sends
+        session.trust_env = False
+        done = upload_recording(session, app.stack["apiUrl"], token,
+                                app.clip("running", BASE - timedelta(hours=12)),
+                                title="Running", recorded_at=BASE - timedelta(hours=12))
+    # what the upload service says while it runs, then when it is done (see composition)
+    running = LocalQueueItem(done.video_id, "Running", "uploading", progress=0.9)
+    other = LocalQueueItem("v_other_upload", "Other", "queued")
+    library.set_local_items([other, running])
+    library.table.selectRow(1)
+
+    def current_upload() -> str | None:
+        item = local_item_for_index(library.table.selectionModel().currentIndex())
+        return item.video_id if item is not None else None
+
+    assert current_upload() == done.video_id and library.details.video is None
+    library.set_local_items([running, replace(other, state="failed")])  # the queue reorders
+    assert current_upload() == done.video_id  # its row moved: still the one selected
+    library.set_local_items([replace(other, state="failed")])  # done: its queue row goes
+    assert library.details.video is None  # no other recording took its place
+    with qtbot.waitSignal(library.model.pageLoaded, timeout=15_000):
+        library.insert_new()
+    assert library.model.row_of(done.video_id) == library.model.row_of(ids[0]) + 1  # listed
+    assert selected_id(library) == done.video_id
+    assert library.details.video is not None and library.details.video.video_id == done.video_id

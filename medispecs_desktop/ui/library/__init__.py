@@ -6,6 +6,7 @@
 * :mod:`.proxy` – :class:`LibraryProxyModel` (title search, sort);
 * :mod:`.views` – :class:`LibraryTableView`, :class:`LibraryGridView`;
 * :mod:`.details` – :class:`VideoDetailsPane`;
+* :mod:`.keeper` – :class:`SelectionKeeper` (the selection and unsaved edits survive changes);
 * :mod:`.filters` – :class:`FilterBar`; :mod:`.offline` – the offline copy's writer;
 * :mod:`.widget` – :class:`LibraryWidget`; :mod:`.view` – :class:`LibraryView` (per sign-in).
 

@@ -83,6 +83,7 @@ class VideoTableModel(QAbstractTableModel):
     loadFailed = Signal(object)  # the exception
     listingReplaced = Signal()  # a fresh first page (or the cache) replaced the rows
     pageAppended = Signal(object)  # list[Video]: the rows a further page added
+    localRowsLeaving = Signal(object)  # set[str]: ids of upload-queue rows about to go
 
     def __init__(
         self,
@@ -596,6 +597,7 @@ class VideoTableModel(QAbstractTableModel):
         # next"): its rows go and come back in the new order, never a reset, which would
         # drop the selection of the recording the user is editing below them
         if self._local:
+            self.localRowsLeaving.emit({i.video_id for i in self._local})
             self.beginRemoveRows(_ROOT, 0, len(self._local) - 1)
             self._local = []
             self.endRemoveRows()
@@ -608,6 +610,9 @@ class VideoTableModel(QAbstractTableModel):
         return [i for i in items if i.video_id not in self._rows]
 
     def _hide_local(self, ids: set[str]) -> None:
+        leaving = {i.video_id for i in self._local} & ids
+        if leaving:
+            self.localRowsLeaving.emit(leaving)
         for i in range(len(self._local) - 1, -1, -1):
             if self._local[i].video_id in ids:
                 self.beginRemoveRows(_ROOT, i, i)

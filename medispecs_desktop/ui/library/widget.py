@@ -59,6 +59,7 @@ from medispecs_desktop.ui.library.common import (
 )
 from medispecs_desktop.ui.library.details import VideoDetailsPane
 from medispecs_desktop.ui.library.filters import FilterBar
+from medispecs_desktop.ui.library.keeper import SelectionKeeper
 from medispecs_desktop.ui.library.model import (
     VideoTableModel,
     local_item_for_index,
@@ -220,11 +221,9 @@ class LibraryWidget(QWidget):
         self.filters.viewToggled.connect(self._on_view_toggled)
         self.refresh_button.clicked.connect(self.refresh)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
-        # the recording shown in the details pane follows its row, and its row comes back
-        # selected after anything that took the selection away (unsaved edits: see _reselect)
-        self.model.dataChanged.connect(self._on_rows_changed)
-        self.proxy.rowsInserted.connect(self._on_rows_inserted)
-        self.proxy.modelReset.connect(self._reselect)  # a reset drops the selection silently
+        # the recording chosen stays selected, and its unsaved edits in the pane, while the
+        # list changes under it (uploads finishing, listings merged or replaced)
+        self.keeper = SelectionKeeper(self.model, self.proxy, self.table, self.details, self)
         for view in (self.table, self.grid):
             view.doubleClicked.connect(self._on_activated)
             view.playPressed.connect(self._on_activated)
@@ -389,7 +388,7 @@ class LibraryWidget(QWidget):
 
     def _on_listing_replaced(self) -> None:
         self._update_count()
-        self._reselect()
+        self.keeper.reselect()
         writer = self._cache_writer
         if writer is not None and not self.model.stale:
             writer.save_listing(self.model.videos, self.model.query, self.model.next_cursor)
@@ -485,13 +484,10 @@ class LibraryWidget(QWidget):
         return video_for_index(index)
 
     def select_video(self, video_id: str) -> bool:
-        row = self.model.row_of(video_id)
-        if row < 0:
-            return False
-        index = self.proxy.mapFromSource(self.model.index(row, COL_TITLE))
+        index = self.keeper.view_index(video_id)
         if not index.isValid():
             return False
-        self._select_index(index)
+        self.keeper.select(index)
         return True
 
     def _row_in_view(self, video_id: str) -> bool:
@@ -510,68 +506,6 @@ class LibraryWidget(QWidget):
             return False
         rect, shown = view.visualRect(index), view.viewport().rect()
         return rect.isValid() and rect.bottom() >= shown.top() and rect.top() <= shown.bottom()
-
-    def _select_index(self, index: QModelIndex, *, scroll: bool = True) -> None:
-        selection = self.table.selectionModel()
-        selection.setCurrentIndex(
-            index, selection.SelectionFlag.ClearAndSelect | selection.SelectionFlag.Rows)
-        if scroll:
-            self.table.scrollTo(index)
-
-    UNLISTED_EDIT = ("This recording is not in the list as it is shown now. Your unsaved "
-                     "changes are kept here: save them, or select “Revert” to discard them.")
-
-    def _reselect(self) -> None:
-        """The listing was replaced (or reset): the recording shown is selected again. One
-        not listed now (a later page, other dates) stays in the pane while it has unsaved
-        edits - what the user typed is never taken away - and is selected again when a page
-        brings its row back."""
-        video = self.details.video
-        if video is None or self._shown_is_current() or self.select_video(video.video_id):
-            return
-        if self.details.is_dirty():
-            self.details.show_message(self.UNLISTED_EDIT)
-            return
-        self.details.set_video(None)
-
-    def _shown_is_current(self) -> bool:
-        video, current = self.details.video, self.current_video()
-        return video is not None and current is not None \
-            and current.video_id == video.video_id
-
-    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
-        """Rows came in (a page, a finished upload): the recording shown whose row was not
-        listed is selected again when it is one of them."""
-        video = self.details.video
-        if parent.isValid() or video is None or self._shown_is_current():
-            return
-        row = self.model.row_of(video.video_id)
-        if row < 0:
-            return
-        index = self.proxy.mapFromSource(self.model.index(row, COL_TITLE))
-        if index.isValid() and first <= index.row() <= last:
-            if self.details.message.text() == self.UNLISTED_EDIT:
-                self.details.clear_message()
-            self._select_index(index, scroll=False)  # the list stays where the user has it
-
-    def _on_rows_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles: object) -> None:
-        """The server's newer record of the recording shown replaced its row (a listing merged
-        after an upload, the readiness poll): the pane shows it, keeping what the user typed.
-        With unsaved edits, a record someone else edited meanwhile (a new version) is not
-        taken over: saving then says so ("Reload latest"), nothing is overwritten unseen."""
-        shown = self.details.video
-        if shown is None:
-            return
-        row = self.model.row_of(shown.video_id)
-        if not top.row() <= row <= bottom.row():
-            return
-        latest = self.model.video_at(row)
-        if latest is None or latest is shown or latest == shown:
-            return
-        same_version = latest.version == shown.version  # title and notes as they were
-        if self.details.is_dirty() and not same_version:
-            return
-        self.details.set_video(latest, keep_edits=same_version)
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.details.set_video(video_for_index(current))
@@ -704,7 +638,7 @@ class LibraryWidget(QWidget):
         if view_row < 0 or count == 0:
             return
         index = self.proxy.index(min(view_row, count - 1), COL_TITLE)
-        self._select_index(index)
+        self.keeper.select(index)
         self.details.set_video(video_for_index(index))  # (Qt may have made it current)
         view = self.stack.currentWidget()
         if isinstance(view, QWidget):
@@ -712,7 +646,7 @@ class LibraryWidget(QWidget):
 
     def _on_server_update(self, video: Video) -> None:
         """The server finished a recording shown (its row is replaced already)."""
-        self._cache_upsert(video)  # (the pane follows the row: _on_rows_changed)
+        self._cache_upsert(video)  # (the pane follows the row: SelectionKeeper)
         self.videoUpdated.emit(video)
 
     def _cache_upsert(self, video: Video) -> None:
