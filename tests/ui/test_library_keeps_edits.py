@@ -449,3 +449,40 @@ def test_the_uploading_row_selected_stays_selected_as_its_recording_when_done(
     assert library.model.row_of(done.video_id) == library.model.row_of(ids[0]) + 1  # listed
     assert selected_id(library) == done.video_id
     assert library.details.video is not None and library.details.video.video_id == done.video_id
+
+
+def test_a_search_or_dates_that_hide_the_recording_being_edited_keep_the_edit_in_view(
+        qtbot: Any, app: App) -> None:
+    """The user searches for another recording (or picks dates) while one has unsaved edits:
+    its row is not listed meanwhile, but the pane keeps it, with the text and Save/Revert,
+    and says why; when the list shows it again, it is selected again."""
+    ids = app.seed([("Macula left", BASE), ("Macula right", BASE - timedelta(days=1)),
+                    ("Optic disc", BASE - timedelta(days=2))])
+    _window, library, _panel = app.open()
+    typed = edit(library, ids[1])
+    details = library.details
+
+    def kept_unlisted() -> None:
+        assert details.video is not None and details.video.video_id == ids[1]
+        assert (details.title_edit.text(), details.notes_edit.toPlainText()) == typed
+        assert details.is_dirty() and details.save_button.isEnabled()
+        assert details.revert_button.isEnabled()
+        assert details.message.isVisible()
+        assert "unsaved changes are kept" in details.message.text()
+
+    QTest.keyClicks(library.search, "optic")
+    assert library.proxy.rowCount() == 1
+    kept_unlisted()
+    library.search.clear()
+    assert_unsaved(library, ids[1], typed)
+    assert not details.message.isVisible()
+
+    day = (BASE - timedelta(days=2)).date()
+    with qtbot.waitSignal(library.model.listingReplaced, timeout=15_000):
+        library.set_date_range(day, day)  # only "Optic disc"
+    assert library.model.row_of(ids[1]) < 0
+    kept_unlisted()
+    with qtbot.waitSignal(library.model.listingReplaced, timeout=15_000):
+        library.set_date_range(None, None)
+    assert_unsaved(library, ids[1], typed)
+    save_and_check(app, library, ids[1], typed)

@@ -12,7 +12,9 @@ selection on the recording the user chose through all of it:
   replaces its row: the pane shows it, keeping what was typed - but with unsaved edits a
   record someone else edited (a new version) is not taken over unseen: saving says so;
 * an upload's queue row selected while it ran goes when it is done (Qt would make the next
-  row current and show another recording): its recording's row is selected when it comes.
+  row current and show another recording): its recording's row is selected when it comes;
+* a search that hides the row being edited leaves no row current (not its neighbour): the
+  pane keeps the edit, and the row is selected again when the search lists it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class SelectionKeeper(QObject):
         model.dataChanged.connect(self._on_rows_changed)
         model.localRowsLeaving.connect(self._on_local_rows_leaving)
         proxy.rowsInserted.connect(self._on_rows_inserted)
+        proxy.searchChanging.connect(self._before_search)
         proxy.modelReset.connect(self.reselect)  # (the selection model's own slot runs first)
         table.selectionModel().currentRowChanged.connect(self._on_current_changed)
 
@@ -86,6 +89,16 @@ class SelectionKeeper(QObject):
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
             self._awaiting = None  # the user (or the app) chose a row meanwhile
+
+    def _before_search(self, needle: str) -> None:
+        """A search is about to hide the row being edited: no row is current meanwhile (Qt
+        would make its neighbour current, and the pane show that one); the pane keeps it."""
+        video = self.details.video
+        if video is None or not self.details.is_dirty() or not self._shown_is_current() \
+                or self.proxy.title_matches(needle, video.title):
+            return
+        self.table.selectionModel().clear()
+        self.details.show_message(UNLISTED_EDIT)
 
     def _on_local_rows_leaving(self, ids: set[str]) -> None:
         selection = self.table.selectionModel()

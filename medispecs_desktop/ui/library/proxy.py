@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 
 from medispecs_desktop.core.models import Video
 from medispecs_desktop.ui.library.common import COL_RECORDED, COL_TITLE, SORT_ROLE
@@ -17,6 +24,8 @@ class LibraryProxyModel(QSortFilterProxyModel):
     That keeps opening a 10,000-row offline listing and searching it quick.
     """
 
+    searchChanging = Signal(str)  # the new search, before its rows go or come
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._needle = ""
@@ -29,6 +38,7 @@ class LibraryProxyModel(QSortFilterProxyModel):
         needle = text.strip().casefold()
         if needle == self._needle:
             return
+        self.searchChanging.emit(needle)
         begin = getattr(self, "beginFilterChange", None)
         end = getattr(self, "endFilterChange", None)
         if begin is not None and end is not None:  # Qt >= 6.10
@@ -43,6 +53,11 @@ class LibraryProxyModel(QSortFilterProxyModel):
     def search_text(self) -> str:
         return self._needle
 
+    @staticmethod
+    def title_matches(needle: str, title: str) -> bool:
+        """Whether a search for ``needle`` (as :meth:`searchChanging` gives it) lists it."""
+        return not needle or needle in title.casefold()
+
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
     ) -> bool:
@@ -50,7 +65,7 @@ class LibraryProxyModel(QSortFilterProxyModel):
             return True
         model = self.sourceModel()
         if isinstance(model, VideoTableModel):
-            return self._needle in model.title_at(source_row).casefold()
+            return self.title_matches(self._needle, model.title_at(source_row))
         return super().filterAcceptsRow(source_row, source_parent)  # pragma: no cover
 
     def lessThan(

@@ -508,6 +508,8 @@ class LibraryWidget(QWidget):
         return rect.isValid() and rect.bottom() >= shown.top() and rect.top() <= shown.bottom()
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid() and self.details.is_dirty():
+            return  # no row current (its row not listed now): the pane keeps the unsaved edit
         self.details.set_video(video_for_index(current))
 
     def _on_activated(self, index: QModelIndex) -> None:
