@@ -486,3 +486,53 @@ def test_a_search_or_dates_that_hide_the_recording_being_edited_keep_the_edit_in
         library.set_date_range(None, None)
     assert_unsaved(library, ids[1], typed)
     save_and_check(app, library, ids[1], typed)
+
+
+def test_an_edit_made_elsewhere_meanwhile_is_never_overwritten_unseen_nor_the_typed_text_lost(
+        qtbot: Any, app: App) -> None:
+    """While the user types, the same recording is edited in another window (a new version),
+    and an upload's listing brings that version in. The pane keeps the user's text (unsaved);
+    Save says the recording was changed elsewhere and keeps the text; "Reload latest" then
+    Save stores what the user typed over the version they have now seen."""
+    ids = app.seed([("Disc photo", BASE)])
+    _window, library, _panel = app.open()
+    typed = edit(library, ids[0])
+    shown = library.details.video
+    assert shown is not None
+    other = app.api.update_video(ids[0], version=shown.version, title="Renamed elsewhere",
+                                 notes="")
+    app.upload([app.clip("meanwhile", BASE + timedelta(days=1))])
+    row = library.model.video_at(library.model.row_of(ids[0]))
+    assert row is not None and row.version == other.version  # the list has the new version
+    assert_unsaved(library, ids[0], typed)
+    details = library.details
+    details.save_button.click()
+    qtbot.waitUntil(details.reload_button.isVisible, timeout=15_000)
+    assert "changed somewhere else" in details.message.text()
+    assert_unsaved(library, ids[0], typed)
+    assert app.api.get_video(ids[0]).title == "Renamed elsewhere"  # nothing overwritten
+    details.reload_button.click()
+    qtbot.waitUntil(lambda: not details.reload_button.isVisible(), timeout=15_000)
+    assert_unsaved(library, ids[0], typed)
+    save_and_check(app, library, ids[0], typed)
+
+
+def test_a_pane_without_edits_follows_the_newer_record_a_listing_brings(
+        qtbot: Any, app: App) -> None:
+    """Nothing typed: the recording selected is renamed in another window, and an upload's
+    listing brings the new version in: the pane shows it (title, notes, version), so what
+    the user edits next starts from it."""
+    ids = app.seed([("Before rename", BASE)])
+    _window, library, _panel = app.open()
+    assert library.select_video(ids[0])
+    shown = library.details.video
+    assert shown is not None
+    other = app.api.update_video(ids[0], version=shown.version, title="After rename",
+                                 notes="Checked by the second reader")
+    app.upload([app.clip("meanwhile", BASE + timedelta(days=1))])
+    details = library.details
+    assert selected_id(library) == ids[0]
+    assert details.video is not None and details.video.version == other.version
+    assert details.title_edit.text() == "After rename"
+    assert details.notes_edit.toPlainText() == "Checked by the second reader"
+    assert not details.is_dirty() and not details.save_button.isEnabled()
