@@ -34,7 +34,7 @@ from medispecs_desktop.core.uploads.jobs import JobState
 from medispecs_desktop.local.samples import make_video
 from medispecs_desktop.local.seed import upload_recording
 from medispecs_desktop.ui.app import AppContext, AppController, install_views
-from medispecs_desktop.ui.library import VIDEO_ROLE, LibraryView, LibraryWidget
+from medispecs_desktop.ui.library import COL_TITLE, VIDEO_ROLE, LibraryView, LibraryWidget
 from medispecs_desktop.ui.library.model import local_item_for_index
 from medispecs_desktop.ui.main_window import MainWindow
 from medispecs_desktop.ui.tasks import TaskRunner
@@ -536,3 +536,21 @@ def test_a_pane_without_edits_follows_the_newer_record_a_listing_brings(
     assert details.title_edit.text() == "After rename"
     assert details.notes_edit.toPlainText() == "Checked by the second reader"
     assert not details.is_dirty() and not details.save_button.isEnabled()
+
+
+def test_a_list_sorted_by_title_keeps_the_edit_while_uploads_finish_above(
+        qtbot: Any, app: App) -> None:
+    """Sorted by title: finished uploads whose titles sort first go in above the recording
+    being edited (the sort places them, not the server's order); it stays selected, edited."""
+    ids = app.seed([("Y scan", BASE + timedelta(days=9)), ("Z scan", BASE)])
+    _window, library, _panel = app.open()
+    library.table.sortByColumn(COL_TITLE, Qt.SortOrder.AscendingOrder)
+    typed = edit(library, ids[1])
+    assert library.proxy.mapFromSource(library.model.index(
+        library.model.row_of(ids[1]), COL_TITLE)).row() == 1
+    new = app.upload([app.clip("aa", BASE - timedelta(days=1)),
+                      app.clip("ab", BASE - timedelta(days=2))])
+    shown = [getattr(library.proxy.video_at(r), "video_id", None)
+             for r in range(library.proxy.rowCount())]
+    assert set(shown[:2]) == set(new) and shown[2:] == ids
+    assert_unsaved(library, ids[1], typed)
