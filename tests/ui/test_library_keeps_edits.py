@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -41,6 +41,7 @@ from medispecs_desktop.ui.tasks import TaskRunner
 from medispecs_desktop.ui.uploads import UploadsPanel
 from tests.support.users import new_user
 from tests.ui.test_library_insert_new import show_library
+from tests.ui.test_uploads_panel import answer_quit_question
 
 BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 TYPED_TITLE = " - left eye, second look"
@@ -554,3 +555,32 @@ def test_a_list_sorted_by_title_keeps_the_edit_while_uploads_finish_above(
              for r in range(library.proxy.rowCount())]
     assert set(shown[:2]) == set(new) and shown[2:] == ids
     assert_unsaved(library, ids[1], typed)
+
+
+def test_quitting_with_unsaved_edits_asks_first(qtbot: Any, app: App) -> None:
+    """Closing the window (File › Quit, Ctrl+Q) with titles or notes typed and not saved -
+    in the pane or kept as drafts of other recordings - asks first; "Go back" keeps the
+    window and every edit; nothing typed, nothing asked."""
+    ids = app.seed([("First look", BASE), ("Second look", BASE - timedelta(days=1))])
+    window, library, _panel = app.open()
+    view = window.library_view
+    assert isinstance(view, LibraryView)
+    assert view.confirm_quit() and view.quit_box is None  # nothing typed: no question
+    typed = edit(library, ids[0])
+    assert library.select_video(ids[1])  # the first edit is kept as a draft
+    more = edit(library, ids[1])
+    assert library.unsaved() == 2
+
+    seen: list[str] = []
+    timer = answer_quit_question(qtbot, cast(Any, view), "Go back", seen)
+    window.close()
+    timer.stop()
+    assert len(seen) == 1 and "2 recordings" in seen[0]
+    assert window.isVisible()
+    assert_unsaved(library, ids[1], more)
+    assert library.details.drafts() == {ids[0]: typed}
+
+    timer = answer_quit_question(qtbot, cast(Any, view), "Quit without saving", seen)
+    window.close()
+    timer.stop()
+    assert len(seen) == 2 and not window.isVisible()

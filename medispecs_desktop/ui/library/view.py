@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from medispecs_desktop.core.config import Settings
 from medispecs_desktop.core.library import LocalQueueItem
@@ -42,6 +42,8 @@ class LibraryView(QWidget):
         self._local_items: list[LocalQueueItem] = []
         # local first: True when the upload queue has the file for a videoId (composition)
         self.has_local_copy: Callable[[str], bool] | None = None
+        self.ask_quit: Callable[[str], bool] = self._ask_quit
+        self.quit_box: QMessageBox | None = None  # while the unsaved-edits question is shown
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._empty = QLabel("Sign in to see your recordings.")
@@ -113,6 +115,25 @@ class LibraryView(QWidget):
 
         submit(self.ctx.tasks, API_KIND, clear, None,
                lambda exc: log.warning("Could not clear the caches: %s", exc))
+
+    def confirm_quit(self) -> bool:
+        """The main window's close guard: titles or notes typed and not saved are never
+        dropped without a question. True = quit."""
+        library = self.library
+        count = library.unsaved() if library is not None else 0
+        if count == 0:
+            return True
+        what = "one recording" if count == 1 else f"{count} recordings"
+        return self.ask_quit(
+            f"You have unsaved changes to the title or notes of {what}. If you quit now, "
+            "they are lost. Go back to save them (or revert them).")
+
+    def _ask_quit(self, text: str) -> bool:
+        from medispecs_desktop.ui.confirm import ask
+
+        return ask(self.window(), title="Quit MediSpecs", text=text,
+                   action="Quit without saving", cancel="Go back", name="unsavedQuestion",
+                   destructive=True, shown=lambda box: setattr(self, "quit_box", box))
 
     def refresh(self) -> None:
         if self.library is not None:

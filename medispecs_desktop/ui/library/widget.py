@@ -667,6 +667,10 @@ class LibraryWidget(QWidget):
             self.net.stop()
         self.model.close()
 
+    def unsaved(self) -> int:
+        """Recordings with edits not saved: the one in the pane and those kept as drafts."""
+        return len(self.details.drafts()) + (1 if self.details.is_dirty() else 0)
+
     def cache_idle(self) -> bool:
         """No offline-copy write waiting or running (tests, shutdown)."""
         return self._cache_writer is None or self._cache_writer.idle()
