@@ -84,6 +84,7 @@ def _library_and_player(window: MainWindow, ctx: AppContext) -> tuple[LibraryVie
     library.status.connect(window.show_message)
     window.refresh_requested.connect(library.refresh)
     window.add_close_guard(library.confirm_quit)  # unsaved titles/notes: asked before quitting
+    window.add_sign_out_guard(library.confirm_sign_out)  # ... and before signing out
     window.set_library_view(library)
     window.set_player_view(player)
     window.view_menu.addSeparator()

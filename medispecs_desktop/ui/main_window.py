@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         # asked in turn before the window closes (e.g. "uploads are running: quit?"); a guard
         # returns False to keep the window open. Off for an unattended quit (SIGTERM, logout)
         self._close_guards: list[Callable[[], bool]] = []
+        self._sign_out_guards: list[Callable[[], bool]] = []
         self.ask_before_closing = True
         self.views: Views | None = None  # the feature views, once installed
         self.signed_in = False
@@ -240,7 +241,7 @@ class MainWindow(QMainWindow):
         self.action_sign_in.triggered.connect(self.sign_in_requested)
         self.action_sign_out = self._action(
             "Sign &out", "sign-out", "Ctrl+Shift+L", "Sign out and forget the saved sign-in")
-        self.action_sign_out.triggered.connect(self.sign_out_requested)
+        self.action_sign_out.triggered.connect(self._sign_out_if_allowed)
         self.action_authenticator = self._action(
             "Set up &authenticator app…", "user", None,
             "Ask for a code from an authenticator app at every sign-in (two-step sign-in)")
@@ -784,6 +785,15 @@ class MainWindow(QMainWindow):
         """``guard()`` runs before the window closes (window close, File › Quit, Ctrl+Q) and
         may ask the user; False keeps the window open."""
         self._close_guards.append(guard)
+
+    def add_sign_out_guard(self, guard: Callable[[], bool]) -> None:
+        """``guard()`` runs when the user signs out from the menu (not from the lock screen)
+        and may ask; False keeps the user signed in."""
+        self._sign_out_guards.append(guard)
+
+    def _sign_out_if_allowed(self) -> None:
+        if all(guard() for guard in self._sign_out_guards):
+            self.sign_out_requested.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.ask_before_closing and not all(guard() for guard in self._close_guards):

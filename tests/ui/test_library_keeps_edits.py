@@ -584,3 +584,50 @@ def test_quitting_with_unsaved_edits_asks_first(qtbot: Any, app: App) -> None:
     window.close()
     timer.stop()
     assert len(seen) == 2 and not window.isVisible()
+
+
+def test_signing_out_with_unsaved_edits_asks_first_but_the_lock_screen_does_not(
+    qtbot: Any, app: App
+) -> None:
+    """File › Sign out with a title or notes typed and not saved asks first: "Go back" keeps
+    the user signed in with the edit; "Sign out without saving" signs out. The lock screen's
+    Sign out (someone else taking the workstation, who cannot save the other user's edits)
+    signs out without a question; nothing typed, nothing asked."""
+    ids = app.seed([("First look", BASE)])
+    window, library, _panel = app.open()
+    view = window.library_view
+    assert isinstance(view, LibraryView)
+    signed_out: list[bool] = []
+    window.sign_out_requested.connect(lambda: signed_out.append(True))
+    typed = edit(library, ids[0])
+
+    seen: list[str] = []
+    timer = answer_quit_question(qtbot, cast(Any, view), "Go back", seen)
+    window.action_sign_out.trigger()
+    timer.stop()
+    assert len(seen) == 1 and "one recording" in seen[0] and "sign out" in seen[0]
+    assert not signed_out and window.action_sign_out.isVisible()
+    assert_unsaved(library, ids[0], typed)
+
+    # the lock screen's way: the signal itself, asked nothing
+    view.quit_box = None
+    window.sign_out_requested.emit()
+    assert signed_out == [True] and view.quit_box is None
+    qtbot.waitUntil(lambda: not window.action_sign_out.isVisible(), timeout=10_000)
+
+
+def test_signing_out_asks_nothing_without_edits_and_drops_edits_when_told(
+    qtbot: Any, app: App
+) -> None:
+    ids = app.seed([("First look", BASE)])
+    window, library, _panel = app.open()
+    view = window.library_view
+    assert isinstance(view, LibraryView)
+    assert view.confirm_sign_out() and view.quit_box is None  # nothing typed: no question
+    edit(library, ids[0])
+    seen: list[str] = []
+    timer = answer_quit_question(qtbot, cast(Any, view), "Sign out without saving", seen)
+    window.action_sign_out.trigger()
+    timer.stop()
+    assert len(seen) == 1
+    qtbot.waitUntil(lambda: not window.action_sign_out.isVisible(), timeout=10_000)

@@ -42,7 +42,7 @@ class LibraryView(QWidget):
         self._local_items: list[LocalQueueItem] = []
         # local first: True when the upload queue has the file for a videoId (composition)
         self.has_local_copy: Callable[[str], bool] | None = None
-        self.ask_quit: Callable[[str], bool] = self._ask_quit
+        self.ask_quit: Callable[[str, str, str], bool] = self._ask_quit
         self.quit_box: QMessageBox | None = None  # while the unsaved-edits question is shown
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -119,20 +119,30 @@ class LibraryView(QWidget):
     def confirm_quit(self) -> bool:
         """The main window's close guard: titles or notes typed and not saved are never
         dropped without a question. True = quit."""
+        return self._confirm_dropping_edits("Quit MediSpecs", "quit", "Quit without saving")
+
+    def confirm_sign_out(self) -> bool:
+        """The main window's sign-out guard (File › Sign out, asked by the user signed in; the
+        lock screen's Sign out is someone else taking the workstation: not asked). True =
+        sign out."""
+        return self._confirm_dropping_edits("Sign out", "sign out", "Sign out without saving")
+
+    def _confirm_dropping_edits(self, title: str, verb: str, action: str) -> bool:
         library = self.library
         count = library.unsaved() if library is not None else 0
         if count == 0:
             return True
         what = "one recording" if count == 1 else f"{count} recordings"
         return self.ask_quit(
-            f"You have unsaved changes to the title or notes of {what}. If you quit now, "
-            "they are lost. Go back to save them (or revert them).")
+            f"You have unsaved changes to the title or notes of {what}. If you {verb} now, "
+            "they are lost. Go back to save them (or revert them).", title, action)
 
-    def _ask_quit(self, text: str) -> bool:
+    def _ask_quit(self, text: str, title: str = "Quit MediSpecs",
+                  action: str = "Quit without saving") -> bool:
         from medispecs_desktop.ui.confirm import ask
 
-        return ask(self.window(), title="Quit MediSpecs", text=text,
-                   action="Quit without saving", cancel="Go back", name="unsavedQuestion",
+        return ask(self.window(), title=title, text=text,
+                   action=action, cancel="Go back", name="unsavedQuestion",
                    destructive=True, shown=lambda box: setattr(self, "quit_box", box))
 
     def refresh(self) -> None:
