@@ -321,8 +321,6 @@ def bench_sink(size_mb: int, tmp: Path, pairs: int = 5) -> None:
     """Alternating runs (engine, curl -T, openssl dgst -sha256) of the same file; the goal is
     engine >= 0.9 x min(curl, openssl) and <= 1.0 CPU-s/GB. Prints each pair's ratios and
     their medians."""
-    import statistics
-
     sink = SinkProcess()
     path = make_file(tmp / "sink.mp4", size_mb * MIB)
     size = path.stat().st_size
@@ -424,8 +422,6 @@ def bench_stack(size_mb: int, tmp: Path, pairs: int = 5) -> None:
             for _ in range(size_mb):
                 fh.write(block)
         size = base.stat().st_size
-        import statistics
-
         rows = []
         gb = size / 1e9
         for i in range(pairs):

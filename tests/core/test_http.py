@@ -26,6 +26,7 @@ from medispecs_desktop.core.http import (
     make_session,
     send_botocore_through,
 )
+from tests.support.serving import serving
 
 Script = Callable[["Handler"], None]
 
@@ -75,14 +76,11 @@ class Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    srv = Server()
-    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield srv
-    srv.release.set()
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
+    with serving(Server()) as srv:
+        try:
+            yield srv
+        finally:
+            srv.release.set()  # a handler held by the test lets go before the shutdown
 
 
 def quick_session(**kw: Any) -> requests.Session:

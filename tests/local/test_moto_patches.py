@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from medispecs_desktop.local import moto_item_patches, moto_patches
+from medispecs_desktop.local import moto_item_patches, moto_patches, moto_server_patches
 from medispecs_desktop.local.moto_patches import MotoPatchError
 
 REGION = "eu-central-1"
@@ -792,18 +792,24 @@ def test_an_answer_is_made_plain_without_moto_s_isinstance_chain(patched: None) 
 
 
 def test_the_stack_applies_the_patches() -> None:
+    """The DynamoDB patches (this module's) and moto's server dispatch patch
+    (``moto_server_patches``): one stack started for both."""
     from medispecs_desktop.local.stack import LocalStack
 
-    was = moto_patches.is_applied()
-    moto_patches.remove()
+    modules = (moto_patches, moto_server_patches)
+    was = [module.is_applied() for module in modules]
+    for module in modules:
+        module.remove()
     stack = LocalStack(with_samples=False)
     try:
         stack.start()
         assert moto_patches.is_applied()
+        assert moto_server_patches.is_applied()
     finally:
         stack.stop()
-        if not was:
-            moto_patches.remove()
+        for module, applied in zip(modules, was, strict=True):
+            if not applied:
+                module.remove()
 
 
 def test_an_unknown_moto_is_refused_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -75,18 +75,3 @@ def test_another_moto_is_refused_loudly(monkeypatch: pytest.MonkeyPatch) -> None
         monkeypatch.undo()
         if was:
             moto_server_patches.apply()
-
-
-def test_the_stack_applies_it() -> None:
-    from medispecs_desktop.local.stack import LocalStack
-
-    was = moto_server_patches.is_applied()
-    moto_server_patches.remove()
-    stack = LocalStack(with_samples=False)
-    try:
-        stack.start()
-        assert moto_server_patches.is_applied()
-    finally:
-        stack.stop()
-        if not was:
-            moto_server_patches.remove()

@@ -355,7 +355,7 @@ def put_object(
         source = _in_chain(exc, SourceError)
         if source is not None:
             raise source from None
-        stalled = _stall_in_chain(exc)
+        stalled = _in_chain(exc, Stalled)
         if stalled is not None or _in_chain(exc, ReadTimeoutError) is not None:
             seconds = stalled.seconds if stalled is not None else timeout[1]
             sent = getattr(body, "sent", length)
@@ -379,10 +379,6 @@ def put_object(
         "PUT %s -> %s %s", safe_url(url), resp.status, getattr(error, "code", "")
     )
     raise error
-
-
-def _stall_in_chain(exc: BaseException) -> Stalled | None:
-    return _in_chain(exc, Stalled)
 
 
 def _cause(exc: BaseException) -> BaseException:

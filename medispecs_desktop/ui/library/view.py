@@ -137,8 +137,7 @@ class LibraryView(QWidget):
             f"You have unsaved changes to the title or notes of {what}. If you {verb} now, "
             "they are lost. Go back to save them (or revert them).", title, action)
 
-    def _ask_quit(self, text: str, title: str = "Quit MediSpecs",
-                  action: str = "Quit without saving") -> bool:
+    def _ask_quit(self, text: str, title: str, action: str) -> bool:
         from medispecs_desktop.ui.confirm import ask
 
         return ask(self.window(), title=title, text=text,

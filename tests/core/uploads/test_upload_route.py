@@ -5,7 +5,6 @@ after a failure, and exactly the signed headers (plus the session's User-Agent) 
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +19,7 @@ from medispecs_desktop.core.uploads.transfer import (
     make_upload_session,
     put_object,
 )
+from tests.support.serving import serving
 
 S3_URL = "http://s3.medispecs.invalid/bucket/videos/v1.mp4?partNumber=1&X-Amz-Signature=abc"
 
@@ -55,13 +55,8 @@ class _Peer(ThreadingHTTPServer):
 
 @pytest.fixture
 def peer() -> Iterator[_Peer]:
-    srv = _Peer()
-    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
+    with serving(_Peer()) as srv:
+        yield srv
 
 
 def _dead_address() -> str:
