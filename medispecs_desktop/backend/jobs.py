@@ -10,11 +10,14 @@
 ``sweep-orphans``
     Every object has an owner: objects under ``videos/`` older than ``ORPHAN_MIN_AGE_SECONDS``
     whose key no record holds (a lost race, a refused record, a crash between upload and
-    record) are deleted - on a versioned bucket that leaves a noncurrent version, recoverable
-    until the lifecycle rule expires it - and multipart uploads that old with no session item
-    are aborted, as are those whose session's TTL has passed (the bucket's abort-incomplete
-    rule stays the last net). ``orphan_objects``/``orphan_uploads`` only find them (the test
-    suite's end-of-session check uses them with no minimum age).
+    record), and thumbnails under ``thumbnails/`` of a video with neither a record nor an
+    open upload (a client sends the thumbnail while the bytes go, before the record exists),
+    are deleted - on a
+    versioned bucket that leaves a noncurrent version, recoverable until the lifecycle rule
+    expires it - and multipart uploads that old with no session item are aborted, as are
+    those whose session's TTL has passed (the bucket's abort-incomplete rule stays the last
+    net). ``orphan_objects``/``orphan_uploads`` only find them (the test suite's
+    end-of-session check uses them with no minimum age).
 
 ``verify-sha256``
     Streams once each object whose record has no verified SHA-256 (older clients, the console)
@@ -56,6 +59,7 @@ ORPHAN_MIN_AGE_SECONDS = 24 * 3600
 """An object or multipart upload younger than this may still be on its way to a record."""
 DEADLINE_MARGIN_SECONDS = 20.0
 VIDEOS_PREFIX = "videos/"
+THUMBNAILS_PREFIX = "thumbnails/"
 
 
 @dataclass(slots=True)
@@ -78,9 +82,11 @@ class Sha256Report:
 
 
 def owner_of_key(key: str) -> tuple[str, str] | None:
-    """(userId, videoId) of a key the server makes (``videos/{userId}/{videoId}.{ext}``)."""
+    """(userId, videoId) of a key the server makes (``videos/{userId}/{videoId}.{ext}``, or
+    the thumbnail's ``thumbnails/{userId}/{videoId}.jpg``)."""
     parts = key.split("/")
-    if len(parts) != 3 or parts[0] != "videos" or "." not in parts[2]:
+    if len(parts) != 3 or f"{parts[0]}/" not in (VIDEOS_PREFIX, THUMBNAILS_PREFIX) \
+            or "." not in parts[2]:
         return None
     user_id, video_id = parts[1], parts[2].rsplit(".", 1)[0]
     if not USER_ID_RE.match(user_id) or not VIDEO_ID_RE.match(video_id):
@@ -160,20 +166,31 @@ class Jobs:
 
     def _owned(self, key: str) -> bool:
         owner = owner_of_key(key)
+        if key.startswith(THUMBNAILS_PREFIX):
+            if owner is None or not key.endswith(".jpg"):
+                return True  # not a video's thumbnail (a marker's still: its marker owns it)
+            # the record holds it, or will: the video's upload is still open (a live session)
+            return self.store.get_video(*owner) is not None or self._uploading(*owner)
         if owner is None:
             return False
         record = self.store.get_video(*owner)
         return record is not None and str(record.get("s3Key")) == key
 
-    def _prefix(self) -> str:
+    def _uploading(self, user_id: str, video_id: str) -> bool:
+        """The video has an upload session whose TTL has not passed."""
+        now = self.clock()
+        sessions = self.store.query_prefix(user_id, schema.upload_sk(video_id, ""))
+        return any(int(s.get("ttl") or now + 1) > now for s in sessions)
+
+    def _prefix(self, top: str = VIDEOS_PREFIX) -> str:
         if not self.only_user:
-            return VIDEOS_PREFIX
-        return f"{VIDEOS_PREFIX}{self.only_user}/" + (f"{self.only_video}." if self.only_video
-                                                       else "")
+            return top
+        return f"{top}{self.only_user}/" + (f"{self.only_video}." if self.only_video else "")
 
     def orphan_objects(self, cutoff: float) -> Iterator[list[str]]:
-        """Keys under ``videos/`` last written before ``cutoff`` that no record holds, one
-        list per page of ListObjectsV2 (the caller may stop between pages)."""
+        """Keys under ``videos/`` last written before ``cutoff`` that no record holds, then
+        thumbnails of videos without a record, one list per page of ListObjectsV2 (the caller
+        may stop between pages)."""
         for page in self._object_pages():
             yield [
                 str(o["Key"]) for o in page
@@ -181,12 +198,13 @@ class Jobs:
             ]
 
     def _object_pages(self) -> Iterator[list[Any]]:
-        """The objects under this run's prefix, one list per ListObjectsV2 page (boto3's
+        """The objects under this run's prefixes, one list per ListObjectsV2 page (boto3's
         paginator follows the continuation tokens)."""
-        pages = self.clients.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.storage.bucket, Prefix=self._prefix())
-        for page in pages:
-            yield list(page.get("Contents", []))
+        for top in (VIDEOS_PREFIX, THUMBNAILS_PREFIX):
+            pages = self.clients.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.storage.bucket, Prefix=self._prefix(top))
+            for page in pages:
+                yield list(page.get("Contents", []))
 
     def orphan_uploads(self, cutoff: float) -> Iterator[tuple[OpenUpload, Item | None]]:
         """Multipart uploads under ``videos/`` begun before ``cutoff`` with no live session

@@ -350,8 +350,14 @@ class UploadService:
         return key, info.size
 
     def abort(self, user_id: str, video_id: str, upload_id: str) -> None:
+        """Abort the upload; a thumbnail sent with its bytes goes too while the video has no
+        record (no frame of a recording stays in the cloud without its record)."""
         pk = schema.user_pk(user_id)
         session = self.store.get(pk, schema.upload_sk(video_id, upload_id))
         if session is not None:
             self.storage.abort_multipart(str(session["s3Key"]), upload_id)
             self.store.delete(pk, str(session["SK"]))
+        if self.store.get_video(user_id, video_id) is None:
+            thumbnail = self.catalog.thumbnails.uploaded(user_id, video_id)
+            if thumbnail is not None:  # (a key never written gets no delete marker)
+                self.storage.delete_objects([thumbnail])

@@ -262,11 +262,12 @@ class VideoCatalog:
         outcome = self.store.create_video(record, sha256=new.sha256, fingerprint=new.fingerprint)
         if outcome.kind == "duplicate":
             if info is not None:
-                # the same file won the race from elsewhere: these bytes have no record and
-                # never will (no object without an owner)
+                # the same file won the race from elsewhere: these bytes (and a thumbnail
+                # sent with them) have no record and never will (no object without an owner)
                 logger.info("duplicate upload: object deleted",
                             extra={"s3Key": key, "videoId": video_id})
-                self.storage.delete_objects([key])
+                self.storage.delete_objects([key, *([record["thumbnailS3Key"]]
+                                                    if record.get("thumbnailS3Key") else [])])
             raise Conflict(
                 f"this file is already stored as {outcome.duplicate_of}", code="duplicate"
             )

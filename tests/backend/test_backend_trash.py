@@ -280,8 +280,45 @@ def test_unknown_job_is_refused(backend_config: BackendConfig) -> None:
         jobs.run_job("drop-everything", backend_config)
 
 
+def test_sweep_removes_thumbnails_of_videos_without_a_record(
+    api: Any, moto_server: Any, backend_config: BackendConfig
+) -> None:
+    """A client sends the thumbnail while the bytes go, before the record exists: one whose
+    record never came (a crash, a lost laptop) is a frame of a recording with no owner, and
+    the sweep deletes it a day later. A thumbnail whose video has a record (in the library or
+    the Trash) stays, and so does one whose upload is still open (until its session expires)."""
+    _recording(api, "v_thumbown1", b"owned thumb " * 100)
+    owned = f"thumbnails/{api.user}/v_thumbown1.jpg"
+    orphan = f"thumbnails/{api.user}/v_thumborphan1.jpg"
+    status, _ = api.call("POST", "/videos/v_thumbup1/multipart",  # its bytes still going
+                              body={"fileSizeBytes": 6 * 2**20, "partSizeBytes": 5 * 2**20})
+    assert status == 201
+    uploading = f"thumbnails/{api.user}/v_thumbup1.jpg"
+    still = f"thumbnails/{api.user}/v_thumborphan1/stills/m_1.png"  # a marker's: not swept here
+    for key in (owned, orphan, uploading, still):
+        moto_server.s3.put_object(Bucket=BUCKET, Key=key, Body=b"\xff\xd8\xff\xd9")
+    report = jobs.run_job("sweep-orphans", backend_config, clock=lambda: time.time() + 3600,
+                          only_user=api.user)
+    assert report["removedObjects"] == 0, report  # not a day old yet: it may be on its way
+
+    report = jobs.run_job("sweep-orphans", backend_config,
+                          clock=lambda: time.time() + DAY + 60, only_user=api.user)
+    assert report["removedObjects"] == 1 and report["complete"] is True, report
+    listed = moto_server.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"thumbnails/{api.user}/")
+    assert {o["Key"] for o in listed.get("Contents", [])} == {owned, uploading, still}
+
+    # once the upload's session has expired (the sweep aborts the upload), its thumbnail goes
+    report = jobs.run_job("sweep-orphans", backend_config,
+                          clock=lambda: time.time() + 9 * DAY, only_user=api.user)
+    assert report["removedObjects"] == 1 and report["abortedUploads"] == 1, report
+    listed = moto_server.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"thumbnails/{api.user}/")
+    assert {o["Key"] for o in listed.get("Contents", [])} == {owned, still}
+    moto_server.s3.delete_object(Bucket=BUCKET, Key=still)
+
+
 def test_owner_of_key() -> None:
     assert jobs.owner_of_key("videos/u-1/v_abc.mp4") == ("u-1", "v_abc")
-    for bad in ("videos/u/v_abc", "videos/a/b/v_x.mp4", "thumbnails/u/v_a.jpg",
+    assert jobs.owner_of_key("thumbnails/u-1/v_abc.jpg") == ("u-1", "v_abc")
+    for bad in ("videos/u/v_abc", "videos/a/b/v_x.mp4", "previews/u/v_a.jpg",
                 f"videos/u/{uuid.uuid4().hex}.mp4"):
         assert jobs.owner_of_key(bad) is None

@@ -69,6 +69,40 @@ def test_create_size_mismatch_and_not_uploaded(api: Any) -> None:
     assert status == 404
 
 
+def put_thumbnail(api: Any, video_id: str) -> str:
+    """Upload a thumbnail for ``video_id`` through its pre-signed URL; its key."""
+    status, tu = api.call("GET", f"/videos/{video_id}/thumbnail-upload-url")
+    assert status == 200, tu
+    assert requests.put(tu["uploadUrl"], data=JPEG, headers=tu["headers"], timeout=30).ok
+    return str(tu["s3Key"])
+
+
+def test_aborting_an_upload_deletes_its_thumbnail_unless_the_video_has_a_record(
+    api: Any, moto_server: Any
+) -> None:
+    """A client sends the thumbnail while the bytes go; a cancelled upload (DELETE of its
+    multipart upload) takes it along while the video has no record. A recorded video's
+    thumbnail is never touched by an abort."""
+    from tests.backend.test_backend_multipart import PART, start
+
+    def exists(key: str) -> bool:
+        listed = moto_server.s3.list_objects_v2(Bucket="medispecs-videos", Prefix=key)
+        return any(o["Key"] == key for o in listed.get("Contents", []))
+
+    upload = start(api, "v_abortthumb1", 2 * PART)
+    key = put_thumbnail(api, "v_abortthumb1")
+    assert exists(key)
+    status, _ = api.call("DELETE", f"/videos/v_abortthumb1/multipart/{upload['uploadId']}")
+    assert status == 200 and not exists(key)
+
+    upload = start(api, "v_abortthumb2", 2 * PART)
+    put_via_upload_url(api, "v_abortthumb2", b"recorded" * 100)
+    key = put_thumbnail(api, "v_abortthumb2")
+    assert api.create(videoId="v_abortthumb2")["thumbnailS3Key"] == key
+    status, _ = api.call("DELETE", f"/videos/v_abortthumb2/multipart/{upload['uploadId']}")
+    assert status == 200 and exists(key)
+
+
 def test_thumbnail_before_create_makes_it_ready(api: Any) -> None:
     status, tu = api.call("GET", "/videos/v_thumb1/thumbnail-upload-url")
     assert status == 200 and tu["headers"] == {"Content-Type": "image/jpeg"}
@@ -253,6 +287,7 @@ def test_duplicates_by_sha256_and_fingerprint(api: Any, other_api: Any, moto_ser
     # The same content under another videoId is refused, and its uploaded copy deleted (no
     # object without a record); a fingerprint clash alone is not refused.
     up = put_via_upload_url(api, "v_dup2", data)
+    thumb = put_thumbnail(api, "v_dup2")  # sent beside the bytes
     status, err = api.call("POST", "/videos", body={
         "videoId": "v_dup2", "title": "again", "recordedAt": "2025-01-02T00:00:00Z",
         "sha256": sha})
@@ -260,6 +295,8 @@ def test_duplicates_by_sha256_and_fingerprint(api: Any, other_api: Any, moto_ser
     assert "v_dup1" in err["error"]["message"]
     listed = moto_server.s3.list_objects_v2(Bucket="medispecs-videos", Prefix=up["s3Key"])
     assert not listed.get("Contents")
+    listed = moto_server.s3.list_objects_v2(Bucket="medispecs-videos", Prefix=thumb)
+    assert not listed.get("Contents")  # nor its thumbnail
     put_via_upload_url(api, "v_dup2", data)
     video = api.create(videoId="v_dup2", fingerprint=fp)
     assert video["fingerprint"] == fp

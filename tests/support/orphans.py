@@ -3,9 +3,10 @@
 session").
 
 It asks the backend's own sweep what it would remove, with no minimum age: every object under
-``videos/`` whose key no record holds, every multipart upload under ``videos/`` with no live
-session item. Nothing is exempt. A test that makes orphans on purpose (to test the sweep, a lost
-race, a refused record) removes them itself before it ends, e.g. with :func:`sweep_user`.
+``videos/`` whose key no record holds, every thumbnail of a video with neither a record nor an
+open upload, every multipart upload under ``videos/`` with no live session item. Nothing is
+exempt. A test that makes orphans on purpose (to test the sweep, a lost race, a refused record)
+removes them itself before it ends, e.g. with :func:`sweep_user`.
 """
 
 from __future__ import annotations

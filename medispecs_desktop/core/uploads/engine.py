@@ -16,6 +16,7 @@ before every block, so it stops within one block.
 * ``scheduler``: which job runs next, its worker thread, how a run ends;
 * ``pipeline``: the steps of one job (probe, duplicates, bytes, record, thumbnail);
 * ``multipart``: the bytes of one job into S3 (create, resume, send parts, complete, abort);
+* ``thumbnails``: a job's thumbnail, sent beside its bytes so its record is made with it;
 * ``base``: what they share (the queue, the API, listeners, running jobs).
 
 The API the GUI uses: :meth:`UploadEngine.start`/:meth:`~UploadEngine.stop`,

@@ -24,8 +24,8 @@ from medispecs_desktop.core.uploads.base import (
     Interrupted,
 )
 from medispecs_desktop.core.uploads.jobs import Job, Part, Phase
+from medispecs_desktop.core.uploads.parts import QUEUED_READS, PartFlow
 from medispecs_desktop.core.uploads.parts import SIGN_BATCH_MAX as SIGN_BATCH_MAX
-from medispecs_desktop.core.uploads.parts import PartFlow
 from medispecs_desktop.core.uploads.reader import FileReader, PreparedPart, SourceChangedError
 from medispecs_desktop.core.uploads.transfer import (
     BufferSlice,
@@ -191,10 +191,18 @@ class Multipart:
             raise SourceChangedError(f"{job.name} changed since it was queued; not uploaded.")
         return fd
 
-    def _create_upload(self, job: Job, control: Control) -> Job:
+    def _part_size(self, job: Job) -> int:
         # smaller parts on a slow link: a stalled part costs less, the journal moves often
-        part_size = choose_part_size(
-            job.size, self.core.link.part_size(self.core.options.min_part_size))
+        return choose_part_size(job.size, self.core.link.part_size(self.core.options.min_part_size))
+
+    def _start_reading(self, job: Job, part_size: int) -> EarlyRead:
+        """Open the file and start reading its first parts, for an upload about to be made."""
+        fd = self._open_source(job)
+        reader = FileReader(fd, job.size, part_size, job.name, self.core.hash_pool)
+        return EarlyRead(fd, reader, [reader.submit(n) for n in
+                                      range(1, min(QUEUED_READS, reader.count) + 1)])
+
+    def _create_upload(self, job: Job, control: Control, part_size: int) -> Job:
         created = self.core._call(
             lambda: self.core.api.create_multipart(
                 job.video_id, size=job.size, part_size=part_size,
@@ -209,18 +217,39 @@ class Multipart:
         log.info("job %s: multipart upload created (%d parts)", job.id, job.part_count)
         return job
 
-    def upload(self, job: Job, control: Control) -> Job:
+    def upload(self, job: Job, control: Control,
+               started: Callable[[Job], None] | None = None) -> Job:
         """Every file goes as a multipart upload (one part below the part size) with a
         FULL_OBJECT CRC64NVME: S3 (and the local stack, which computes it from the bytes it
-        stores) checks the whole file at completion, at any size."""
+        stores) checks the whole file at completion, at any size. ``started`` is told once the
+        upload exists in S3 (made now or resumed), before its bytes go."""
         created = job.phase is Phase.NEW
+        early: EarlyRead | None = None
         if created:
+            # the first parts are read (and hashed) while the upload is being made: their
+            # URLs are asked for the moment it exists
+            part_size = self._part_size(job)
+            early = self._start_reading(job, part_size)
             try:
-                job = self._create_upload(job, control)
-            except ConflictError as exc:
-                if exc.code == "already_uploaded":
+                job = self._create_upload(job, control, part_size)
+            except BaseException as exc:
+                early.close()
+                if isinstance(exc, ConflictError) and exc.code == "already_uploaded":
                     return self.core._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
                 raise
+            if job.part_size != part_size:  # the server chose other parts: read them anew
+                early.close()
+                early = None
+        try:
+            return self._upload(job, control, started, created=created, early=early)
+        finally:
+            if early is not None:
+                early.close()  # (nothing when the parts took it)
+
+    def _upload(self, job: Job, control: Control, started: Callable[[Job], None] | None, *,
+                created: bool, early: EarlyRead | None) -> Job:
+        if started is not None:
+            started(job)
         if job.phase is Phase.COMPLETING and job.crc64nvme and job.sha256:
             return self._complete(job, control)
         assert job.upload_id is not None and job.part_size is not None
@@ -232,7 +261,7 @@ class Multipart:
             job = self.abort_remote(job)
             if job.upload_id is not None:
                 job = self.core.store.reset_upload(job.id, self.core.user_id)
-            return self.upload(job, control)
+            return self.upload(job, control, started)
         upload_id = job.upload_id
         assert upload_id is not None
         try:
@@ -242,7 +271,7 @@ class Multipart:
         except NotFoundError:
             log.warning("job %s: multipart upload vanished in S3; starting it again", job.id)
             job = self.core.store.reset_upload(job.id, self.core.user_id)
-            return self.upload(job, control)
+            return self.upload(job, control, started)
         remote = {int(p["partNumber"]): p for p in remote_list}
         psize: int = job.part_size or 0
         count = job.part_count
@@ -267,8 +296,12 @@ class Multipart:
         if job.bytes_done != done_bytes:
             job = self.core._set(job, bytes_done=done_bytes)
 
-        fd = self._open_source(job)
-        reader = FileReader(fd, job.size, psize, job.name, self.core.hash_pool)
+        if early is not None:
+            fd, reader, first_reads = early.take()
+        else:
+            fd = self._open_source(job)
+            reader = FileReader(fd, job.size, psize, job.name, self.core.hash_pool)
+            first_reads = []
         abort_siblings = threading.Event()
         max_flight = max(1, self.core.settings.max_parts_in_flight)
         done_lock = threading.Lock()
@@ -342,6 +375,7 @@ class Multipart:
                 flow = PartFlow(
                     reader, count, pool=pool, max_flight=max_flight, read_ahead=READ_AHEAD,
                     settle=settle, sign=sign_batch, send=send_part, check=control.check,
+                    reading=first_reads,
                 )
                 try:
                     flow.run()
@@ -413,6 +447,27 @@ class Multipart:
                 f"S3 refused the whole-file checksum of {job.name}", code=exc.code
             ) from None
         return self.core._set(job, phase=Phase.COMPLETED, bytes_done=job.size)
+
+
+class EarlyRead:
+    """A file opened and its first parts submitted to its reader before the upload was made:
+    :meth:`take` hands them to the parts' flow, :meth:`close` (idempotent) drops them."""
+
+    def __init__(self, fd: int, reader: FileReader, reads: list[Future[PreparedPart]]) -> None:
+        self._fd: int | None = fd
+        self.reader = reader
+        self.reads = reads
+
+    def take(self) -> tuple[int, FileReader, list[Future[PreparedPart]]]:
+        fd, self._fd = self._fd, None
+        assert fd is not None, "taken twice"
+        return fd, self.reader, self.reads
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            self.reader.drain()
+            os.close(fd)
 
 
 def _etag(value: Any) -> str:

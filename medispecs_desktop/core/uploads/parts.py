@@ -38,7 +38,8 @@ class PartFlow:
     (already in S3; it may raise when the file changed). ``sign(parts)`` returns one signed
     ``(url, headers)`` per part, in order. ``send(part, signed)`` PUTs a part on ``pool`` and
     returns when S3 has it (raising ends the flow: the caller stops the siblings).
-    ``check()`` is called each time the flow wakes (pause/cancel)."""
+    ``check()`` is called each time the flow wakes (pause/cancel). ``reading``: the reads of
+    parts ``1..k`` already submitted to ``reader`` (begun while the upload was being made)."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class PartFlow:
         sign: Callable[[Sequence[PreparedPart]], list[Signed]],
         send: Callable[[PreparedPart, Signed], R],
         check: Callable[[], None],
+        reading: Sequence[Future[PreparedPart]] = (),
     ) -> None:
         self._reader = reader
         self._count = count
@@ -62,8 +64,8 @@ class PartFlow:
         self._sign = sign
         self._send = send
         self._check = check
-        self._next = 1
-        self._reading: deque[Future[PreparedPart]] = deque()
+        self._reading: deque[Future[PreparedPart]] = deque(reading)  # parts 1.. submitted
+        self._next = len(self._reading) + 1
         self._waiting: deque[tuple[PreparedPart, Signed]] = deque()  # signed, no connection yet
         self.sending: dict[Future[R], PreparedPart] = {}
         self.peak_buffers = 0

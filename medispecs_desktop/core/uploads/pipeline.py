@@ -1,7 +1,8 @@
 """The steps of one upload job, from the queue to "done": check the source, probe the media,
-find duplicates by the whole file, send the bytes (``multipart``), create the record, attach a
-thumbnail. Each step commits what it learned before the next, so a crash resumes (see
-``jobs.Phase``); every state change goes through the one door (``states``).
+find duplicates by the whole file, send the bytes (``multipart``) with the thumbnail beside them
+(``thumbnails``), create the record (it takes the thumbnail), else attach the thumbnail after.
+Each step commits what it learned before the next, so a crash resumes (see ``jobs.Phase``);
+every state change goes through the one door (``states``).
 
 The one read of the file (its parts, SHA-256 and CRC64NVME) is :mod:`reader`'s; its names are
 also importable from here.
@@ -14,6 +15,7 @@ import logging
 import os
 import stat
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,13 +56,12 @@ from medispecs_desktop.core.uploads.reader import (
     crc64nvme_b64,
     crc64nvme_of,
 )
+from medispecs_desktop.core.uploads.thumbnails import EarlyThumbnail, ThumbnailSender
 from medispecs_desktop.core.uploads.transfer import (
     ConnectionLostError,
     RejectedError,
     SourceError,
     TransientError,
-    UrlExpiredError,
-    put_object,
 )
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class JobPipeline:
     def __init__(self, core: EngineCore, multipart: Multipart) -> None:
         self.core = core
         self.multipart = multipart
+        self.thumbnails = ThumbnailSender(core)
 
     def process(self, job: Job, control: Control) -> None:
         control.check()
@@ -107,23 +109,49 @@ class JobPipeline:
             if maybe is None:
                 return  # duplicate: done without sending a byte
             job = maybe
+        early: list[EarlyThumbnail] = []  # the thumbnail sent while the bytes go
+
+        def started(upload: Job) -> None:
+            if not early:
+                early.append(self.thumbnails.start(upload, control))
+
+        try:
+            maybe_sent = self._send(job, control, started, early)
+        finally:
+            for thumbnail in early:
+                thumbnail.wait()  # a cancel's abort (it deletes the thumbnail) comes after
+        if maybe_sent is None:
+            return
+        job = maybe_sent
+        if job.phase is Phase.RECORDED:  # the record has no thumbnail yet
+            job = self._attach_thumbnail(job, control)
+        again = job.error_code == DELETED_IN_CLOUD
+        self.core._move(
+            job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED,
+            bytes_done=job.size, error=UPLOADED_AGAIN_NOTE if again else None,
+            error_code=DELETED_IN_CLOUD if again else None,
+        )
+
+    def _send(self, job: Job, control: Control, started: Callable[[Job], None],
+              early: list[EarlyThumbnail]) -> Job | None:
+        """The bytes into S3 and the record made (uploading the file again while the server
+        refuses the copy, up to ``integrity_reuploads`` times); None when the job turned out
+        to be a duplicate (it is then done)."""
         reuploads = 0
         while True:
             control.check_row()
             try:
                 if job.phase in (Phase.NEW, Phase.PARTS, Phase.COMPLETING):
                     job = self.core._move(job, JobState.UPLOADING, expect=tuple(ACTIVE_STATES))
-                    job = self.multipart.upload(job, control)
+                    job = self.multipart.upload(job, control, started=started)
                 if job.phase is not Phase.COMPLETED:
                     control.check_row()
                 job = self._finalizing(job)
                 if job.phase is not Phase.COMPLETED:
-                    break
-                recorded = self._create_record(job)
-                if recorded is None:
-                    return
-                job = recorded
-                break
+                    return job
+                for thumbnail in early:
+                    thumbnail.wait()  # the record attaches a thumbnail that is in S3
+                return self._create_record(job)
             except CloudCopyRejected as exc:
                 # the transfer state is already reset (phase new): the next pass re-reads,
                 # re-hashes and re-uploads the file
@@ -141,14 +169,6 @@ class JobPipeline:
                             reuploads, self.core.options.integrity_reuploads)
                 self._check_source(job)
                 self.core.progress.track(job.id, 0, job.size)
-        if job.phase is Phase.RECORDED:
-            job = self._attach_thumbnail(job, control)
-        again = job.error_code == DELETED_IN_CLOUD
-        self.core._move(
-            job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED,
-            bytes_done=job.size, error=UPLOADED_AGAIN_NOTE if again else None,
-            error_code=DELETED_IN_CLOUD if again else None,
-        )
 
     def _recheck_cloud(self, job: Job, control: Control) -> Job | None:
         """A job that was done and is added again: done again when its recording (or the one
@@ -353,41 +373,22 @@ class JobPipeline:
                 code="object_missing",
             )
         version = getattr(video, "version", None)
-        log.info("job %s: record %s created (%s)", job.id, job.video_id, status)
+        has_thumbnail = bool(getattr(video, "thumbnail_s3_key", None))
+        log.info("job %s: record %s created (%s%s)", job.id, job.video_id, status,
+                 ", with its thumbnail" if has_thumbnail else "")
         return self.core._set(
-            job, phase=Phase.RECORDED, video_version=int(version) if version is not None else None
+            job, phase=Phase.FINISHED if has_thumbnail else Phase.RECORDED,
+            video_version=int(version) if version is not None else None,
         )
 
     def _attach_thumbnail(self, job: Job, control: Control) -> Job:
-        """Best effort: a missing thumbnail never fails an upload that is already safe."""
-        try:
-            maker = self.core._thumbnail
-            if maker is None:
-                from medispecs_desktop.core.media import thumbnail_jpeg
-
-                maker = thumbnail_jpeg
-            jpeg = maker(job.path)
-        except (MediSpecsError, OSError) as exc:
-            log.warning("job %s: no thumbnail: %s", job.id, exc)
+        """After the record (the thumbnail did not go with the bytes): send it and attach it.
+        Best effort: a missing thumbnail never fails an upload that is already safe."""
+        jpeg = self.thumbnails.make(job)
+        if jpeg is None:
             return self.core._set(job, phase=Phase.FINISHED)
         try:
-            info = self.core._call(
-                lambda: self.core.api.thumbnail_upload_url(job.video_id), control)
-            headers = {str(k): str(v) for k, v in dict(info.get("headers") or {}).items()}
-            backoff = self.core._backoff()
-            for attempt in range(backoff.attempts):
-                try:
-                    put_object(self.core._session, str(info["uploadUrl"]), headers, jpeg,
-                               timeout=self.core.options.put_timeout,
-                               url_rewriter=self.core.url_rewriter)
-                    break
-                except UrlExpiredError:
-                    info = self.core._call(lambda: self.core.api.thumbnail_upload_url(job.video_id),
-                                      control)
-                except TransientError:
-                    if attempt + 1 >= backoff.attempts:
-                        raise
-                    backoff.wait(attempt)
+            self.thumbnails.send(job, jpeg, control)
             # attaching the thumbnail compares no version (contract: the server's own updates
             # never bump it either), so processing that finished meanwhile is no conflict
             video = self.core._call(functools.partial(
@@ -400,4 +401,3 @@ class JobPipeline:
         except (ApiError, RejectedError, TransientError) as exc:
             log.warning("job %s: thumbnail not attached: %s", job.id, exc)
             return self.core._set(job, phase=Phase.FINISHED)
-

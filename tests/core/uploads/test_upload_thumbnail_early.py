@@ -1,0 +1,90 @@
+"""The thumbnail goes to S3 while the file's bytes go, so the record is made with it: after the
+last byte an upload waits for two requests (complete, record), not five. A thumbnail sent for
+an upload that never gets its record goes with the upload (real local stack, strict S3 proxy,
+real video files)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from medispecs_desktop.core.errors import NotFoundError
+from medispecs_desktop.core.uploads.jobs import JobState
+from tests.core.uploads.test_upload_engine import hold_at_part, no_multipart_left, settled
+
+
+class CallLog:
+    """The engine's API client, each method call's name noted in order."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._api, name)
+        if not callable(attr) or name.startswith("_"):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.calls.append(name)
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def thumbnail_exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] in ("404", "NoSuchKey"), exc
+        return False
+    return True
+
+
+def test_the_record_is_made_with_the_thumbnail_sent_beside_the_bytes(
+    make_engine: Any, big_video: Any, demo_api: Any, proxy: Any, s3: Any,
+    local_stack: dict[str, Any],
+) -> None:
+    api, sub = demo_api
+    log = CallLog(api)
+    video = big_video("early.mkv", 11)  # 3 parts of 5 MiB
+    engine = make_engine(api=log)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    (done,) = settled(engine, [job.id])
+    assert done.state is JobState.DONE, done.error
+    # the thumbnail was asked for before the record and never attached afterwards
+    assert "thumbnail_upload_url" in log.calls and "update_video" not in log.calls
+    assert log.calls.index("thumbnail_upload_url") < log.calls.index("create_video")
+    record = api.get_video(job.video_id)
+    assert record.thumbnail_s3_key == f"thumbnails/{sub}/{job.video_id}.jpg"
+    assert record.status == "ready"
+    thumbnail = s3.get_object(Bucket=local_stack["bucket"], Key=record.thumbnail_s3_key)
+    assert thumbnail["Body"].read()[:3] == b"\xff\xd8\xff"  # a JPEG
+    thumbnail_puts = [r for r in proxy.stats.puts(ok=True) if "/thumbnails/" in r.path]
+    assert len(thumbnail_puts) == 1
+
+
+def test_a_cancelled_upload_leaves_no_thumbnail_in_the_cloud(
+    make_engine: Any, big_video: Any, demo_api: Any, proxy: Any, s3: Any,
+    local_stack: dict[str, Any],
+) -> None:
+    """The thumbnail is in S3 while part 2 waits; the user cancels: the upload and its
+    thumbnail are gone, and no record was made (no frame of the recording stays behind)."""
+    api, sub = demo_api
+    held = hold_at_part(make_engine, big_video, proxy, "cancelled.mkv", 16, part=2)
+    key = f"thumbnails/{sub}/{held.job.video_id}.jpg"
+    assert proxy.wait_for_puts(2, ok=True)  # part 1 and the thumbnail
+    assert thumbnail_exists(s3, local_stack["bucket"], key)
+    held.gate.set()
+    cancelled = held.engine.cancel(held.job.id)
+    assert cancelled.state is JobState.CANCELLED
+    assert not thumbnail_exists(s3, local_stack["bucket"], key)
+    assert no_multipart_left(s3, local_stack["bucket"], sub, held.job.video_id)
+    with pytest.raises(NotFoundError):
+        api.get_video(held.job.video_id)
