@@ -124,7 +124,10 @@ class JobPipeline:
             return
         job = maybe_sent
         if job.phase is Phase.RECORDED:  # the record has no thumbnail yet
-            job = self._attach_thumbnail(job, control)
+            if early and early[0].no_frame:
+                job = self.core._set(job, phase=Phase.FINISHED)  # (the file has none)
+            else:
+                job = self._attach_thumbnail(job, control)
         again = job.error_code == DELETED_IN_CLOUD
         self.core._move(
             job, JobState.DONE, expect=tuple(ACTIVE_STATES), phase=Phase.FINISHED,

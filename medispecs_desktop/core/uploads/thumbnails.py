@@ -100,6 +100,8 @@ class EarlyThumbnail:
         self._job = job
         self._control = control
         self.sent = False
+        self.no_frame = False
+        """The file gave no thumbnail (a damaged recording, no video stream): not tried again."""
         self.thread = threading.Thread(target=self._run, name=f"thumbnail-{job.id}",
                                        daemon=True)
 
@@ -109,6 +111,7 @@ class EarlyThumbnail:
             self._control.check()
             jpeg = self._sender.make(job)
             if jpeg is None:
+                self.no_frame = True
                 return
             self._sender.send(job, jpeg, self._control)
             self.sent = True

@@ -94,7 +94,8 @@ def make_engine(
 
     def factory(*, options: EngineOptions = TEST_OPTIONS, db: Path | None = None,
                 api: Any = None, user_id: str | None = None, awake: Any = None,
-                username: str | None = None, **kw: Any) -> UploadEngine:
+                username: str | None = None, thumbnail: Any = None,
+                **kw: Any) -> UploadEngine:
         client, sub = demo_api
         store = QueueStore(db or tmp_path / "queue.sqlite3")
         engine = UploadEngine(
@@ -103,7 +104,7 @@ def make_engine(
             options=options, sleep=no_sleep, rng=random.Random(7),
             url_rewriter=proxy.rewrite,
             sleep_inhibitor=awake or SleepInhibitor(enabled=False),
-            username=username,
+            username=username, thumbnail=thumbnail,
         )
         engines.append(engine)
         return engine

@@ -6,12 +6,13 @@ real video files)."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from medispecs_desktop.core.errors import NotFoundError
+from medispecs_desktop.core.errors import MediSpecsError, NotFoundError
 from medispecs_desktop.core.uploads.jobs import JobState
 from tests.core.uploads.test_upload_engine import hold_at_part, no_multipart_left, settled
 
@@ -88,3 +89,28 @@ def test_a_cancelled_upload_leaves_no_thumbnail_in_the_cloud(
     assert no_multipart_left(s3, local_stack["bucket"], sub, held.job.video_id)
     with pytest.raises(NotFoundError):
         api.get_video(held.job.video_id)
+
+
+def test_a_file_without_a_thumbnail_is_tried_once_and_still_uploaded(
+    make_engine: Any, big_video: Any, demo_api: Any,
+) -> None:
+    """No frame to make a thumbnail of (a damaged recording): the upload is done and safe, the
+    record has no thumbnail, and the file is not decoded a second time after the record."""
+    api, _sub = demo_api
+    log = CallLog(api)
+    tries: list[Path] = []
+
+    def no_frame(path: Path) -> bytes:
+        tries.append(path)
+        raise MediSpecsError("no picture in this file")
+
+    video = big_video("noframe.mkv", 6)
+    engine = make_engine(api=log, thumbnail=no_frame)
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    (done,) = settled(engine, [job.id])
+    assert done.state is JobState.DONE, done.error
+    assert tries == [video]
+    assert "thumbnail_upload_url" not in log.calls and "update_video" not in log.calls
+    record = api.get_video(job.video_id)
+    assert record.thumbnail_s3_key is None and record.sha256 == done.sha256
