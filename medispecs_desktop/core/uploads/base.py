@@ -117,6 +117,9 @@ class EngineOptions:
     # after the server refuses the uploaded copy (checksum_mismatch, not_uploaded) the file is
     # uploaded again this many times by itself before the job fails
     integrity_reuploads: int = 1
+    # the record waits this long at most for the thumbnail sent beside the bytes (a stalled
+    # thumbnail PUT never holds up a recording that is safe: it is attached after the record)
+    thumbnail_wait: float = 5.0
     # another process runs this queue: how often to look at its rows (listeners, take-over)
     follow_interval: float = 0.5
     # the runner looks for jobs queued/resumed by another process at least this often

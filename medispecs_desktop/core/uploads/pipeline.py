@@ -118,8 +118,8 @@ class JobPipeline:
         try:
             maybe_sent = self._send(job, control, started, early)
         finally:
-            for thumbnail in early:
-                thumbnail.wait()  # a cancel's abort (it deletes the thumbnail) comes after
+            for thumbnail in early:  # a cancel's abort (it deletes the thumbnail) comes after
+                thumbnail.wait(self.core.options.thumbnail_wait)
         if maybe_sent is None:
             return
         job = maybe_sent
@@ -152,8 +152,8 @@ class JobPipeline:
                 job = self._finalizing(job)
                 if job.phase is not Phase.COMPLETED:
                     return job
-                for thumbnail in early:
-                    thumbnail.wait()  # the record attaches a thumbnail that is in S3
+                for thumbnail in early:  # the record attaches a thumbnail that is in S3
+                    thumbnail.wait(self.core.options.thumbnail_wait)
                 return self._create_record(job)
             except CloudCopyRejected as exc:
                 # the transfer state is already reset (phase new): the next pass re-reads,

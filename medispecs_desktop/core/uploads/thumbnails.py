@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from medispecs_desktop.core.errors import (
     ApiError,
@@ -29,6 +30,7 @@ from medispecs_desktop.core.errors import (
 )
 from medispecs_desktop.core.uploads.base import Control, EngineCore, Interrupted
 from medispecs_desktop.core.uploads.transfer import (
+    BufferSlice,
     ConnectionLostError,
     RejectedError,
     TransientError,
@@ -64,16 +66,23 @@ class ThumbnailSender:
             log.warning("job %s: no thumbnail: %s", job.id, exc)
             return None
 
-    def send(self, job: Job, jpeg: bytes, control: Control) -> None:
-        """PUT ``jpeg`` as the video's thumbnail object (errors propagate)."""
+    def send(self, job: Job, jpeg: bytes, control: Control, *, once: bool = False) -> None:
+        """PUT ``jpeg`` as the video's thumbnail object (errors propagate): re-signed on
+        expiry and retried with the engine's backoff, or (``once``) one try, stopped with the
+        job."""
         core = self.core
+        if once:
+            info = core.api.thumbnail_upload_url(job.video_id)
+            put_object(core._session, str(info["uploadUrl"]), _headers(info),
+                       BufferSlice(memoryview(jpeg), abort_check=control.check),
+                       timeout=core.options.put_timeout, url_rewriter=core.url_rewriter)
+            return
         info = core._call(lambda: core.api.thumbnail_upload_url(job.video_id), control)
         backoff = core._backoff()
         for attempt in range(backoff.attempts):
             control.check()
-            headers = {str(k): str(v) for k, v in dict(info.get("headers") or {}).items()}
             try:
-                put_object(core._session, str(info["uploadUrl"]), headers, jpeg,
+                put_object(core._session, str(info["uploadUrl"]), _headers(info), jpeg,
                            timeout=core.options.put_timeout, url_rewriter=core.url_rewriter)
                 return
             except UrlExpiredError:
@@ -90,10 +99,15 @@ class ThumbnailSender:
         return early
 
 
+def _headers(info: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in dict(info.get("headers") or {}).items()}
+
+
 class EarlyThumbnail:
-    """One job's thumbnail on its way while the job's bytes go. :meth:`wait` before the
-    record is made (so the record finds it), and before the job's worker ends (so a cancel's
-    abort, which deletes it, comes after it)."""
+    """One job's thumbnail on its way while the job's bytes go: one try (no backoff: the
+    record step attaches it the old way if this one fails), stopped with the job.
+    :meth:`wait` before the record is made (so the record finds it), and before the job's
+    worker ends (so a cancel's abort, which deletes it, comes after it)."""
 
     def __init__(self, sender: ThumbnailSender, job: Job, control: Control) -> None:
         self._sender = sender
@@ -113,7 +127,7 @@ class EarlyThumbnail:
             if jpeg is None:
                 self.no_frame = True
                 return
-            self._sender.send(job, jpeg, self._control)
+            self._sender.send(job, jpeg, self._control, once=True)
             self.sent = True
         except Interrupted:
             pass
@@ -124,7 +138,7 @@ class EarlyThumbnail:
         except Exception:  # never fails the upload: the record step attaches it the old way
             log.exception("job %s: thumbnail not sent with the bytes", job.id)
 
-    def wait(self) -> bool:
-        """True when the thumbnail is in S3."""
-        self.thread.join()
-        return self.sent
+    def wait(self, timeout: float | None = None) -> bool:
+        """True when the thumbnail is in S3 (waiting ``timeout`` seconds at most)."""
+        self.thread.join(timeout)
+        return self.sent and not self.thread.is_alive()

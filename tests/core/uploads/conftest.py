@@ -30,6 +30,9 @@ TEST_OPTIONS = EngineOptions(
     backoff_attempts=4,
     probe_interval=0.05,
     source_check_interval=0.05,
+    # the record waits for the thumbnail sent beside the bytes until it is there, however
+    # loaded the machine (a test of the bound sets its own)
+    thumbnail_wait=60.0,
 )
 
 

@@ -236,8 +236,12 @@ def test_5xx_storm_backs_off_then_succeeds_or_fails_clearly(
     make_engine, make_video, proxy, no_sleep
 ) -> None:
     clip = make_video("storm.mp4", seconds=1, seed=21)
+
+    def parts(m: str, p: str, q: dict[str, list[str]]) -> bool:
+        return "partNumber" in q  # the recording's parts (its thumbnail goes beside them)
+
     proxy.inject("status", times=3, status=503, code="SlowDown",
-                 message="Please reduce your request rate.")
+                 message="Please reduce your request rate.", match=parts)
     engine = make_engine()
     engine.start()
     job = engine.add_paths([clip]).added[0]
@@ -245,7 +249,7 @@ def test_5xx_storm_backs_off_then_succeeds_or_fails_clearly(
     assert len(no_sleep.calls) == 3 and all(0 <= d <= 20 for d in no_sleep.calls)
 
     clip2 = make_video("storm2.mp4", seconds=1, seed=22)
-    proxy.inject("status", times=100, status=500, code="InternalError")
+    proxy.inject("status", times=100, status=500, code="InternalError", match=parts)
     job2 = engine.add_paths([clip2]).added[0]
     failed = settled(engine, [job2.id])[0]
     assert failed.state is JobState.FAILED

@@ -5,6 +5,7 @@ real video files)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from medispecs_desktop.core.errors import MediSpecsError, NotFoundError
 from medispecs_desktop.core.uploads.jobs import JobState
+from tests.core.uploads.conftest import TEST_OPTIONS
 from tests.core.uploads.test_upload_engine import hold_at_part, no_multipart_left, settled
 
 
@@ -23,6 +25,7 @@ class CallLog:
     def __init__(self, api: Any) -> None:
         self._api = api
         self.calls: list[str] = []
+        self.thumbnail_threads_at: dict[str, list[str]] = {}  # per method: sends in flight
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
@@ -33,6 +36,8 @@ class CallLog:
         def call(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
                 self.calls.append(name)
+                self.thumbnail_threads_at[name] = [
+                    t.name for t in threading.enumerate() if t.name.startswith("thumbnail-")]
             return attr(*args, **kwargs)
 
         return call
@@ -114,3 +119,31 @@ def test_a_file_without_a_thumbnail_is_tried_once_and_still_uploaded(
     assert "thumbnail_upload_url" not in log.calls and "update_video" not in log.calls
     record = api.get_video(job.video_id)
     assert record.thumbnail_s3_key is None and record.sha256 == done.sha256
+
+
+def test_a_stalled_thumbnail_never_holds_up_the_record(
+    make_engine: Any, big_video: Any, demo_api: Any, proxy: Any,
+) -> None:
+    """The thumbnail's PUT hangs (the link took the parts but this request stalls): the record
+    is made without waiting for it (``thumbnail_wait``), and the thumbnail is attached after
+    the record the old way, so the recording ends ready all the same."""
+    api, sub = demo_api
+    log = CallLog(api)
+    gate = threading.Event()
+    proxy.inject("hold", event=gate, match=lambda m, p, q: "/thumbnails/" in p)
+    try:
+        video = big_video("stalledthumb.mkv", 6)
+        engine = make_engine(api=log, options=dataclasses.replace(TEST_OPTIONS,
+                                                                  thumbnail_wait=0.05))
+        engine.start()
+        job = engine.add_paths([video]).added[0]
+        (done,) = settled(engine, [job.id])
+        assert done.state is JobState.DONE, done.error
+        # made while the thumbnail's PUT still hung, then the thumbnail attached after it
+        assert log.thumbnail_threads_at["create_video"] == [f"thumbnail-{job.id}"]
+        assert log.calls.index("create_video") < log.calls.index("update_video")
+        record = api.get_video(job.video_id)
+        assert record.thumbnail_s3_key == f"thumbnails/{sub}/{job.video_id}.jpg"
+        assert record.status == "ready"
+    finally:
+        gate.set()
