@@ -22,17 +22,10 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from medispecs_desktop.core.errors import (
-    ApiError,
-    MediSpecsError,
-    NotSignedInError,
-    OfflineError,
-)
+from medispecs_desktop.core.errors import MediSpecsError
 from medispecs_desktop.core.uploads.base import Control, EngineCore, Interrupted
 from medispecs_desktop.core.uploads.transfer import (
     BufferSlice,
-    ConnectionLostError,
-    RejectedError,
     TransientError,
     UrlExpiredError,
     put_object,
@@ -131,8 +124,7 @@ class EarlyThumbnail:
             self.sent = True
         except Interrupted:
             pass
-        except (OfflineError, ConnectionLostError, NotSignedInError, ApiError, RejectedError,
-                TransientError) as exc:
+        except (MediSpecsError, OSError) as exc:  # offline, signed out, refused, expired...
             log.info("job %s: thumbnail not sent with the bytes (%s); it follows the record",
                      job.id, exc)
         except Exception:  # never fails the upload: the record step attaches it the old way
