@@ -47,6 +47,15 @@ class CallLog:
         return call
 
 
+def uploaded(engine: Any, video: Path) -> Any:
+    """Start ``engine``, upload ``video``; its job, done."""
+    engine.start()
+    job = engine.add_paths([video]).added[0]
+    (done,) = settled(engine, [job.id])
+    assert done.state is JobState.DONE, done.error
+    return done
+
+
 def thumbnail_exists(s3: Any, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
@@ -64,10 +73,7 @@ def test_the_record_is_made_with_the_thumbnail_sent_beside_the_bytes(
     log = CallLog(api)
     video = big_video("early.mkv", 11)  # 3 parts of 5 MiB
     engine = make_engine(api=log)
-    engine.start()
-    job = engine.add_paths([video]).added[0]
-    (done,) = settled(engine, [job.id])
-    assert done.state is JobState.DONE, done.error
+    job = uploaded(engine, video)
     # the thumbnail was asked for before the record and never attached afterwards
     assert "thumbnail_upload_url" in log.calls and "update_video" not in log.calls
     assert log.calls.index("thumbnail_upload_url") < log.calls.index("create_video")
@@ -115,14 +121,11 @@ def test_a_file_without_a_thumbnail_is_tried_once_and_still_uploaded(
 
     video = big_video("noframe.mkv", 6)
     engine = make_engine(api=log, thumbnail=no_frame)
-    engine.start()
-    job = engine.add_paths([video]).added[0]
-    (done,) = settled(engine, [job.id])
-    assert done.state is JobState.DONE, done.error
+    job = uploaded(engine, video)
     assert tries == [video]
     assert "thumbnail_upload_url" not in log.calls and "update_video" not in log.calls
     record = api.get_video(job.video_id)
-    assert record.thumbnail_s3_key is None and record.sha256 == done.sha256
+    assert record.thumbnail_s3_key is None and record.sha256 == job.sha256
 
 
 def test_a_stalled_thumbnail_never_holds_up_the_record(
@@ -139,10 +142,7 @@ def test_a_stalled_thumbnail_never_holds_up_the_record(
         video = big_video("stalledthumb.mkv", 6)
         engine = make_engine(api=log, options=dataclasses.replace(TEST_OPTIONS,
                                                                   thumbnail_wait=0.05))
-        engine.start()
-        job = engine.add_paths([video]).added[0]
-        (done,) = settled(engine, [job.id])
-        assert done.state is JobState.DONE, done.error
+        job = uploaded(engine, video)
         # made while the thumbnail's PUT still hung, then the thumbnail attached after it
         assert log.thumbnail_threads_at["create_video"] == [f"thumbnail-{job.id}"]
         assert log.calls.index("create_video") < log.calls.index("update_video")
@@ -173,10 +173,7 @@ def test_the_first_parts_are_read_while_the_upload_is_being_made(
     monkeypatch.setattr(reader.FileReader, "submit", noted)
     video = big_video("earlyread.mkv", 11)  # 3 parts of 5 MiB
     engine = make_engine(api=log)
-    engine.start()
-    job = engine.add_paths([video]).added[0]
-    (done,) = settled(engine, [job.id])
-    assert done.state is JobState.DONE, done.error
+    job = uploaded(engine, video)
     assert log.calls.index("read part 1") < log.calls.index("create_multipart")
     assert log.calls.index("read part 2") < log.calls.index("create_multipart")
     assert log.calls.count("read part 1") == 1  # read once
