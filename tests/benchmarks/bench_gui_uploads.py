@@ -40,6 +40,7 @@ import collections
 import gc
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -593,6 +594,7 @@ def main() -> int:
         return 0 if ok and all(s == JobState.DONE.value for s in states) else 1
     finally:
         stop_stack_process(proc)
+        shutil.rmtree(home, ignore_errors=True)  # its 8 files and queue (~185 MB a run)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -26,6 +27,7 @@ from medispecs_desktop.core.uploads.pipeline import (
     SourceChangedError,
     crc64nvme_b64,
 )
+from medispecs_desktop.core.uploads.reader import new_buffer
 from medispecs_desktop.core.uploads.store import QueueStore
 from medispecs_desktop.core.uploads.transfer import (
     BLOCK_SIZE,
@@ -186,3 +188,32 @@ def test_parts_journaled_out_of_order_never_lower_the_byte_count(tmp_path: Path)
         assert sorted(store.parts(job.id)) == [2, 3]
     finally:
         store.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux mappings (smaps)")
+def test_a_part_buffer_is_mapped_with_its_pages_in_place_and_zeroed() -> None:
+    """A new part buffer's pages are in place when it is handed out (faulted in by one
+    madvise call made through ctypes, without the GIL: mmap's MAP_POPULATE held it and
+    stalled the GUI thread), zeroed, writable, and its memory leaves with it."""
+    import ctypes
+    import mmap
+
+    size = 4 * 1024 * 1024
+    buffer = new_buffer(size)
+    assert isinstance(buffer, mmap.mmap) and len(buffer) == size
+
+    def rss_kib() -> int | None:
+        address = format(ctypes.addressof(ctypes.c_char.from_buffer(buffer)), "x")
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.split("-", 1)[0] == address:
+                return next(int(x.split()[1]) for x in lines[i + 1:] if x.startswith("Rss:"))
+        return None
+
+    assert rss_kib() == size // 1024  # every page in place before anything was written
+    view = memoryview(buffer)
+    assert view[:4096].tobytes() == bytes(4096) and view[-1] == 0
+    view[0] = 7
+    assert buffer[0] == 7
+    view.release()
+    buffer.close()
