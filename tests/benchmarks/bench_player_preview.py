@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -126,6 +127,7 @@ def main() -> int:
         controller.shutdown()
     finally:
         next(server, None)  # runs moto_s3 on: it stops the server
+        shutil.rmtree(work, ignore_errors=True)  # the clip and the preview cache
     tasks.shutdown()
     return 0
 
