@@ -12,11 +12,10 @@
     whose key no record holds (a lost race, a refused record, a crash between upload and
     record), and thumbnails under ``thumbnails/`` of a video with neither a record nor an
     open upload (a client sends the thumbnail while the bytes go, before the record exists),
-    are deleted - on a
-    versioned bucket that leaves a noncurrent version, recoverable until the lifecycle rule
-    expires it - and multipart uploads that old with no session item are aborted, as are
-    those whose session's TTL has passed (the bucket's abort-incomplete rule stays the last
-    net). ``orphan_objects``/``orphan_uploads`` only find them (the test suite's
+    are deleted - on a versioned bucket that leaves a noncurrent version, recoverable until
+    the lifecycle rule expires it - and multipart uploads that old with no session item are
+    aborted, as are those whose session's TTL has passed (the bucket's abort-incomplete rule
+    stays the last net). ``orphan_objects``/``orphan_uploads`` only find them (the test suite's
     end-of-session check uses them with no minimum age).
 
 ``verify-sha256``
@@ -45,6 +44,7 @@ from .logs import configure_json_logging, logger
 from .services import Services
 from .storage import ObjectChanged, OpenUpload
 from .store import Item, from_dynamo
+from .thumbnails import thumbnail_key
 from .trash import is_trashed
 from .validation import USER_ID_RE, VIDEO_ID_RE, format_utc
 
@@ -91,7 +91,14 @@ def owner_of_key(key: str) -> tuple[str, str] | None:
     user_id, video_id = parts[1], parts[2].rsplit(".", 1)[0]
     if not USER_ID_RE.match(user_id) or not VIDEO_ID_RE.match(video_id):
         return None
+    if key.startswith(THUMBNAILS_PREFIX) and key != thumbnail_key(user_id, video_id):
+        return None
     return user_id, video_id
+
+
+def _live(session: Item, now: float) -> bool:
+    """The upload session's TTL has not passed (DynamoDB deletes expired items days late)."""
+    return int(session.get("ttl") or now + 1) > now
 
 
 class Jobs:
@@ -166,21 +173,20 @@ class Jobs:
 
     def _owned(self, key: str) -> bool:
         owner = owner_of_key(key)
-        if key.startswith(THUMBNAILS_PREFIX):
-            if owner is None or not key.endswith(".jpg"):
-                return True  # not a video's thumbnail (a marker's still: its marker owns it)
-            # the record holds it, or will: the video's upload is still open (a live session)
-            return self.store.get_video(*owner) is not None or self._uploading(*owner)
+        thumbnail = key.startswith(THUMBNAILS_PREFIX)
         if owner is None:
-            return False
+            return thumbnail  # under thumbnails/ but no video's: a marker's still (its marker's)
         record = self.store.get_video(*owner)
+        if thumbnail:
+            # the record holds it, or will: the video's upload is still open (a live session)
+            return record is not None or self._uploading(*owner)
         return record is not None and str(record.get("s3Key")) == key
 
     def _uploading(self, user_id: str, video_id: str) -> bool:
-        """The video has an upload session whose TTL has not passed."""
+        """The video has a live upload session."""
         now = self.clock()
         sessions = self.store.query_prefix(user_id, schema.upload_sk(video_id, ""))
-        return any(int(s.get("ttl") or now + 1) > now for s in sessions)
+        return any(_live(s, now) for s in sessions)
 
     def _prefix(self, top: str = VIDEOS_PREFIX) -> str:
         if not self.only_user:
@@ -221,7 +227,7 @@ class Jobs:
                                          schema.upload_sk(owner[1], upload.upload_id))
             if session is None or str(session.get("s3Key")) != upload.key:
                 yield upload, None
-            elif int(session.get("ttl") or now + 1) <= now:
+            elif not _live(session, now):
                 yield upload, session
 
     def sweep_orphans(self) -> JobReport:

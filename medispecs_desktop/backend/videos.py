@@ -266,8 +266,8 @@ class VideoCatalog:
                 # sent with them) have no record and never will (no object without an owner)
                 logger.info("duplicate upload: object deleted",
                             extra={"s3Key": key, "videoId": video_id})
-                self.storage.delete_objects([key, *([record["thumbnailS3Key"]]
-                                                    if record.get("thumbnailS3Key") else [])])
+                self.storage.delete_objects(
+                    [k for k in (key, record.get("thumbnailS3Key")) if k])
             raise Conflict(
                 f"this file is already stored as {outcome.duplicate_of}", code="duplicate"
             )

@@ -288,13 +288,12 @@ def _running_checksum(algorithm: str) -> tuple[Any, Any] | None:
             crc[0] = binascii.crc32(data, crc[0])
 
         return update32, lambda: crc[0].to_bytes(4, "big")
-    if algorithm == "CRC64NVME" and importlib.import_module("moto.core.compat").HAS_CRT:
-        from awscrt import checksums
-
+    crc64nvme = _crc64nvme_function() if algorithm == "CRC64NVME" else None
+    if crc64nvme is not None:
         crc64 = [0]
 
         def update64(data: bytes) -> None:
-            crc64[0] = checksums.crc64nvme(data, crc64[0])
+            crc64[0] = crc64nvme(data, crc64[0])
 
         return update64, lambda: crc64[0].to_bytes(8, "big")
     return None

@@ -1,5 +1,5 @@
 """A job's poster thumbnail: made from the file and sent to S3 *while the file's bytes go*
-(:class:`ThumbnailSender`), so the record, when it is made, already has it.
+(:class:`EarlyThumbnail`), so the record, when it is made, already has it.
 
 The record step (``POST /videos``) attaches a thumbnail already uploaded for the video (the
 server looks for its object), so an upload's last steps are two requests - complete, record -
@@ -59,17 +59,10 @@ class ThumbnailSender:
             log.warning("job %s: no thumbnail: %s", job.id, exc)
             return None
 
-    def send(self, job: Job, jpeg: bytes, control: Control, *, once: bool = False) -> None:
-        """PUT ``jpeg`` as the video's thumbnail object (errors propagate): re-signed on
-        expiry and retried with the engine's backoff, or (``once``) one try, stopped with the
-        job."""
+    def send(self, job: Job, jpeg: bytes, control: Control) -> None:
+        """PUT ``jpeg`` as the video's thumbnail object (errors propagate), re-signed on
+        expiry and retried with the engine's backoff."""
         core = self.core
-        if once:
-            info = core.api.thumbnail_upload_url(job.video_id)
-            put_object(core._session, str(info["uploadUrl"]), _headers(info),
-                       BufferSlice(memoryview(jpeg), abort_check=control.check),
-                       timeout=core.options.put_timeout, url_rewriter=core.url_rewriter)
-            return
         info = core._call(lambda: core.api.thumbnail_upload_url(job.video_id), control)
         backoff = core._backoff()
         for attempt in range(backoff.attempts):
@@ -106,7 +99,6 @@ class EarlyThumbnail:
         self._sender = sender
         self._job = job
         self._control = control
-        self.sent = False
         self.no_frame = False
         """The file gave no thumbnail (a damaged recording, no video stream): not tried again."""
         self.thread = threading.Thread(target=self._run, name=f"thumbnail-{job.id}",
@@ -120,8 +112,11 @@ class EarlyThumbnail:
             if jpeg is None:
                 self.no_frame = True
                 return
-            self._sender.send(job, jpeg, self._control, once=True)
-            self.sent = True
+            core = self._sender.core  # one try, stopped with the job (no backoff sleeps)
+            info = core.api.thumbnail_upload_url(job.video_id)
+            put_object(core._session, str(info["uploadUrl"]), _headers(info),
+                       BufferSlice(memoryview(jpeg), abort_check=self._control.check),
+                       timeout=core.options.put_timeout, url_rewriter=core.url_rewriter)
         except Interrupted:
             pass
         except (MediSpecsError, OSError) as exc:  # offline, signed out, refused, expired...
@@ -130,7 +125,6 @@ class EarlyThumbnail:
         except Exception:  # never fails the upload: the record step attaches it the old way
             log.exception("job %s: thumbnail not sent with the bytes", job.id)
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """True when the thumbnail is in S3 (waiting ``timeout`` seconds at most)."""
+    def wait(self, timeout: float) -> None:
+        """Until the thumbnail is in S3 or given up, ``timeout`` seconds at most."""
         self.thread.join(timeout)
-        return self.sent and not self.thread.is_alive()
