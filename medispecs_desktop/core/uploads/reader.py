@@ -130,6 +130,7 @@ class HashPool:
                  spare_seconds: float = SPARE_SECONDS) -> None:
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
+        self._maker: ThreadPoolExecutor | None = None  # makes new part buffers
         self._lock = threading.Lock()
         self._spare: list[Buffer] = []
         self._spare_seconds = spare_seconds
@@ -141,13 +142,34 @@ class HashPool:
                 self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="hash")
             return self._pool
 
+    def make_buffer(self, size: int) -> Future[Buffer]:
+        """A new part buffer, made on the pool's buffer thread (:func:`new_buffer`: 5-8 ms
+        for 16 MiB, the GIL released). Made there, not on the thread that asks for a part:
+        that thread is about to ask for an upload or to send parts, and a file's first parts
+        need three or four new buffers (~20 ms) that its create and sign requests used to
+        wait for; made there, not on a hashing thread, the next part's buffer is ready while
+        this part is read."""
+        with self._lock:
+            if self._maker is None:
+                self._maker = ThreadPoolExecutor(1, thread_name_prefix="part-buffers")
+            maker = self._maker
+        try:
+            return maker.submit(new_buffer, size)
+        except RuntimeError:  # shut down meanwhile: made here
+            made: Future[Buffer] = Future()
+            made.set_result(new_buffer(size))
+            return made
+
     def shutdown(self) -> None:
         """Its threads end once their current part is done (a part still queued fails with
         :class:`ReadStopped`); :meth:`executor` makes new ones when asked again."""
         with self._lock:
             pool, self._pool = self._pool, None
+            maker, self._maker = self._maker, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        if maker is not None:
+            maker.shutdown(wait=False)  # (a buffer being made is dropped once it is)
         self.release_buffers()
 
     # -- part buffers shared by the files of a queue -----------------------------------------
@@ -220,7 +242,8 @@ class FileReader:
         self._crc = 0
         self._turn = 1  # the next part to prepare (and to go into the whole-file digests)
         self._lock = threading.Lock()
-        self._queue: deque[tuple[int, Future[PreparedPart], Buffer]] = deque()
+        # (part, its future, its buffer: one at hand or one being made)
+        self._queue: deque[tuple[int, Future[PreparedPart], Buffer | Future[Buffer]]] = deque()
         self._submitted = 0
         self._chained = False  # a task of this file's chain is queued or running
         self._failed = False
@@ -239,8 +262,8 @@ class FileReader:
 
     def submit(self, n: int) -> Future[PreparedPart]:
         future: Future[PreparedPart] = Future()
-        # the part's buffer is found (or made: zeroed, its pages faulted in) here, on the
-        # caller's thread, not on the hashing thread that all of the file's bytes wait for
+        # a free buffer is taken here; a new one is made on the pool's buffer thread (the
+        # caller goes on at once, and the hashing thread reads earlier parts meanwhile)
         buffer = self._buffer(self.part_length(n))
         with self._lock:
             if n != self._submitted + 1:
@@ -266,7 +289,7 @@ class FileReader:
             with self._lock:
                 self._free.append(buffer)
 
-    def _buffer(self, length: int) -> Buffer:
+    def _buffer(self, length: int) -> Buffer | Future[Buffer]:
         with self._lock:
             if self._free:
                 return self._free.pop()
@@ -276,7 +299,7 @@ class FileReader:
         if kept is not None:
             return kept
         self.buffers_made += 1
-        return new_buffer(size)
+        return self._pool.make_buffer(size)
 
     def stop(self) -> None:
         self._stopped = True
@@ -323,7 +346,8 @@ class FileReader:
             n, future, buffer = self._queue.popleft()
         if future.set_running_or_notify_cancel():
             try:
-                part = self._prepare(n, buffer)
+                part = self._prepare(n, buffer.result() if isinstance(buffer, Future)
+                                     else buffer)
             except BaseException as exc:  # noqa: BLE001 - the part's future carries it
                 future.set_exception(exc)
             else:

@@ -327,3 +327,37 @@ def test_a_stopped_pool_keeps_no_part_buffers(clip: tuple[int, bytes]) -> None:
     assert pool.spare_buffers == reader.buffers_made > 0
     pool.shutdown()
     assert pool.spare_buffers == 0
+
+
+def test_new_part_buffers_are_made_on_the_buffer_thread_while_the_caller_goes_on(
+    clip: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new 16 MiB buffer takes 5-8 ms to make; a file's first parts need three or four.
+    Before, they were made on the thread asking for the parts, so an upload's create request
+    and its first part URLs waited for them; now they are made on the pool's buffer thread and
+    the caller goes on at once."""
+    fd, data = clip
+    made_on: list[str] = []
+    gate = threading.Event()
+    real = reader_module.new_buffer
+
+    def new_buffer(size: int) -> reader_module.Buffer:
+        made_on.append(threading.current_thread().name)
+        gate.wait(10)  # held until the caller has gone on (10 s only bounds a failure)
+        return real(size)
+
+    monkeypatch.setattr(reader_module, "new_buffer", new_buffer)
+    pool = HashPool()
+    try:
+        reader = FileReader(fd, len(data), PART, "clip.mp4", pool)
+        first = [reader.submit(n) for n in (1, 2)]
+        assert not gate.is_set() and not any(f.done() for f in first)  # still being made
+        gate.set()
+        parts = [f.result(30) for f in first]
+        assert [bytes(p.data) for p in parts] == [data[:PART], data[PART:2 * PART]]
+        assert len(made_on) == reader.buffers_made == 2
+        assert all(name.startswith("part-buffers") for name in made_on), made_on
+        reader.drain()
+    finally:
+        gate.set()
+        pool.shutdown()
