@@ -300,26 +300,7 @@ class UploadService:
         the record if it exists; ``(key, size)`` of the object."""
         video_id, upload_id = str(session["videoId"]), str(session["uploadId"])
         key = str(session["s3Key"])
-        stored = {p.part_number: p for p in self.storage.list_parts(key, upload_id)}
-        missing = sorted(p.number for p in parts if p.number not in stored)
-        if missing:
-            raise BadRequest(
-                f"part(s) {', '.join(map(str, missing[:10]))} are not in S3; upload them first",
-                code="invalid_part",
-            )
-        total = sum(stored[p.number].size for p in parts)
-        expected_total = int(session["fileSizeBytes"])
-        if total != expected_total:
-            raise BadRequest(
-                f"the listed parts hold {total} bytes but the upload was created for "
-                f"{expected_total}",
-                code="size_mismatch",
-            )
-        infos = [
-            PartInfo(part_number=p.number, etag=p.etag, size=stored[p.number].size,
-                     checksum_crc64nvme=p.crc64nvme or stored[p.number].checksum_crc64nvme)
-            for p in sorted(parts, key=lambda p: p.number)
-        ]
+        infos = self._parts_to_complete(session, parts)
         try:
             self.storage.complete_multipart(key, upload_id, infos,
                                             checksum_crc64nvme=whole_crc64nvme)
@@ -348,6 +329,45 @@ class UploadService:
         logger.info("multipart upload completed", extra={"videoId": video_id,
                                                          "size": info.size})
         return key, info.size
+
+    def _parts_to_complete(self, session: Mapping[str, Any], parts: list[CompletedPart]
+                           ) -> list[PartInfo]:
+        """The parts to complete ``session`` with, ascending; 400 ``invalid_part`` or
+        ``size_mismatch`` when they are not the whole file.
+
+        Every part 1..count listed with its CRC64NVME (what the app sends): nothing to ask S3
+        first. Each part's URL was signed for exactly its length (:meth:`sign_parts`), so S3
+        holds no part of another size, and CompleteMultipartUpload refuses a part it does not
+        hold or whose ETag or CRC differs (``InvalidPart``: the upload stays open). One S3
+        round trip less between the last byte and a finished upload. Otherwise (a part left
+        out, a CRC not given) ListParts tells what S3 holds: the missing parts, the size the
+        listed ones add up to, and their CRCs."""
+        ordered = sorted(parts, key=lambda p: p.number)
+        count = int(session["partCount"])
+        if ([p.number for p in ordered] == list(range(1, count + 1))
+                and all(p.crc64nvme for p in ordered)):
+            return [PartInfo(part_number=p.number, etag=p.etag,
+                             size=self._expected_part_size(session, p.number),
+                             checksum_crc64nvme=p.crc64nvme) for p in ordered]
+        stored = {p.part_number: p for p in self.storage.list_parts(str(session["s3Key"]),
+                                                                    str(session["uploadId"]))}
+        missing = [p.number for p in ordered if p.number not in stored]
+        if missing:
+            raise BadRequest(
+                f"part(s) {', '.join(map(str, missing[:10]))} are not in S3; upload them first",
+                code="invalid_part",
+            )
+        total = sum(stored[p.number].size for p in ordered)
+        expected_total = int(session["fileSizeBytes"])
+        if total != expected_total:
+            raise BadRequest(
+                f"the listed parts hold {total} bytes but the upload was created for "
+                f"{expected_total}",
+                code="size_mismatch",
+            )
+        return [PartInfo(part_number=p.number, etag=p.etag, size=stored[p.number].size,
+                         checksum_crc64nvme=p.crc64nvme or stored[p.number].checksum_crc64nvme)
+                for p in ordered]
 
     def abort(self, user_id: str, video_id: str, upload_id: str) -> None:
         """Abort the upload; a thumbnail sent with its bytes goes too while the video has no

@@ -256,6 +256,45 @@ def test_complete_validation(api: Any) -> None:
     api.call("DELETE", f"/videos/v_cmp/multipart/{uid}")
 
 
+
+def test_completing_every_part_with_its_crc_asks_s3_once(api: Any, app: Any,
+                                                        moto_server: Any) -> None:
+    """The app lists every part with its CRC64NVME: the handler completes without listing the
+    parts first (one S3 round trip less after the last byte). A part it never sent is still
+    refused as S3 refuses it (400 ``invalid_part``), and the upload stays open for it."""
+    asked: list[str] = []
+
+    def record(event_name: str, **_: Any) -> None:
+        asked.append(event_name.rsplit(".", 1)[-1])
+
+    s3_events = app.clients.s3.meta.events
+    s3_events.register("before-call.s3", record)
+    try:
+        data = os.urandom(2 * PART + 4321)
+        chunks = {1: data[:PART], 2: data[PART:2 * PART], 3: data[2 * PART:]}
+        mp = start(api, "v_cmp1", len(data))
+        uid = mp["uploadId"]
+        signed = sign(api, "v_cmp1", uid, chunks)
+        etags = {n: put_part(signed[n], chunks[n]) for n in (1, 3)}
+        listed = [{"partNumber": n, "etag": etags.get(n, '"0000"'),
+                   "checksumCRC64NVME": b64crc(chunks[n])} for n in (1, 2, 3)]
+        body = {"parts": listed, "checksumCRC64NVME": b64crc(data)}
+        asked.clear()
+        status, err = api.call("POST", f"/videos/v_cmp1/multipart/{uid}/complete", body=body)
+        assert status == 400 and err["error"]["code"] == "invalid_part", err
+        assert "ListParts" not in asked and "CompleteMultipartUpload" in asked
+        etags[2] = put_part(signed[2], chunks[2])  # the upload is still open: part 2 goes in
+        listed[1]["etag"] = etags[2]
+        asked.clear()
+        status, done = api.call("POST", f"/videos/v_cmp1/multipart/{uid}/complete", body=body)
+        assert status == 200, done
+        assert done["fileSizeBytes"] == len(data) and "ListParts" not in asked
+        got = moto_server.s3.get_object(Bucket="medispecs-videos", Key=mp["s3Key"])
+        assert got["Body"].read() == data
+    finally:
+        s3_events.unregister("before-call.s3", record)
+
+
 def test_storage_maps_entity_too_small(app: Any, moto_server: Any) -> None:
     """S3's EntityTooSmall (a non-last part under 5 MiB) becomes 400 entity_too_small."""
     storage = app.service.storage
