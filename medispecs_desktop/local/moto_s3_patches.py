@@ -1,7 +1,7 @@
-"""Three fixes to moto's S3: deleting a recording stays fast in a bucket that holds many,
+"""Four fixes to moto's S3: deleting a recording stays fast in a bucket that holds many,
 completing a multipart upload copies no byte (the object is its parts' files; stock moto makes
-seven copies of the object), and a big object or part goes straight to its spool file and is
-hashed from the bytes in hand.
+seven copies of the object), a big object or part goes straight to its spool file and is
+hashed from the bytes in hand, and a ranged GET reads its range, not the whole object.
 
 Written for **moto 5.2.6** (:data:`SUPPORTED_MOTO_VERSIONS`); :func:`apply` checks the version
 and the shape of what it relies on first and raises :class:`MotoS3PatchError` when moto changed.
@@ -50,6 +50,16 @@ as it writes. A value on its way to a file is written
 not take a CPU back from a ``write`` into fresh page-cache pages, so one 16 MiB write held a
 core for ~25-60 ms while the app's GUI thread waited for it (a 2 ms sleeper beside two writers
 at nice 10 woke late by 39-41 ms at the 99th percentile with 16 MiB writes, 5-6 ms with 256 KiB).
+
+``S3Response.get_object`` (moto 5.2.6) answers a ranged GET by reading the *whole* value
+(``FakeKey.value``) and then slicing the range out of it (``_handle_range_header``): the
+player's every seek in a 1 GB recording read 1 GB, and the server-side processing, which reads
+a recording in 8 MiB ranges, read a 105 MB object fourteen times over (1.5 GB of reads and as
+many fresh pages, on the stack's one GIL, for one upload). :func:`get_object` runs moto's own
+function with the key's value standing in as :class:`ValueRange` while a single byte range is
+asked for: moto's range handling takes its length and the one slice it answers, read from the
+value's file. Status, headers and bytes are moto's; a range moto answers whole reads the whole
+value, as before.
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ import importlib
 import inspect
 import itertools
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +82,7 @@ __all__ = [
     "WRITE_PIECE",
     "JoinedParts",
     "MotoS3PatchError",
+    "ValueRange",
     "apply",
     "complete_multipart",
     "is_applied",
@@ -95,6 +107,17 @@ _COMPLETE_SOURCES = {
     "S3Backend.complete_multipart_upload": "f16c9a08e5db3f4f",
     "S3Backend.put_object": "db803f2da9d786ad",
 }
+
+_RANGE_SOURCES = {
+    # SHA-256 (first 16 hex digits) of what :func:`get_object` relies on (moto/s3/responses.py
+    # and the value getter in moto/s3/models.py)
+    "S3Response.get_object": "a7494eeca899290c",
+    "S3Response._handle_range_header": "d6480a54a4dff374",
+    "FakeKey.value": "5e9a53c3d82cc883",  # the getter
+}
+
+_SINGLE_RANGE = re.compile(r"bytes=(\d+-\d*|-\d+)")
+"""A Range header moto answers with one slice of the value (or an error)."""
 
 _PARAMS = ("self", "bucket_name", "delimiter", "key_marker", "max_keys", "prefix",
            "version_id_marker")
@@ -390,6 +413,68 @@ def set_value(self: Any, new_value: bytes) -> None:
     setattr(self, _CRC_ATTR, None if crc64 is None else (crc, len(new_value)))
 
 
+_ranged = threading.local()  # .key_value: the value getter answers a ValueRange
+
+
+class ValueRange:
+    """A key's value as moto's ranged GET sees it under :func:`get_object`: its length, and
+    the bytes of a slice, read from the value's file when asked for (moto asks for one)."""
+
+    def __init__(self, key: Any) -> None:
+        self._key = key
+
+    def __len__(self) -> int:
+        return int(self._key.size)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __getitem__(self, span: slice) -> bytes:
+        start, stop, step = span.indices(len(self))
+        if step != 1:
+            return bytes(self)[span]
+        with self._key.lock:
+            buffer = self._key._value_buffer
+            buffer.seek(start)
+            return bytes(buffer.read(max(0, stop - start)))
+
+    def __bytes__(self) -> bytes:
+        return bytes(_originals["value"].fget(self._key))
+
+
+def get_value(self: Any) -> Any:
+    """``FakeKey.value``'s getter: moto's, or a :class:`ValueRange` inside :func:`get_object`
+    for a single range."""
+    if getattr(_ranged, "key_value", False):
+        return ValueRange(self)
+    return _originals["value"].fget(self)
+
+
+def get_object(self: Any) -> Any:
+    """``S3Response.get_object`` of moto 5.2.6, the key's value read only where the one byte
+    range asked for lies (see the module docstring)."""
+    original = _originals["get_object"]
+    asked = str(self.headers.get("range") or "").strip()
+    if not _SINGLE_RANGE.fullmatch(asked) or "partNumber" in self.querystring:
+        return original(self)
+    _ranged.key_value = True
+    try:
+        return original(self)
+    finally:
+        _ranged.key_value = False
+
+
+def handle_range_header(self: Any, request: Any, response_headers: dict[str, Any],
+                        response_content: Any) -> Any:
+    """``S3Response._handle_range_header``: moto's; a :class:`ValueRange` it answers whole (a
+    range S3 ignores, such as ``bytes=9-3``) is read whole."""
+    status, headers, content = _originals["_handle_range_header"](
+        self, request, response_headers, response_content)
+    if isinstance(content, ValueRange):
+        content = bytes(content)
+    return status, headers, content
+
+
 def _md5(data: bytes) -> Any:
     return hashlib.md5(data, usedforsecurity=False)  # as moto.utilities.utils.md5_hash
 
@@ -421,6 +506,28 @@ def _multipart_class() -> Any:
             "Re-check FakeMultipart.complete, FakeKey.value and FakeKey.etag, then update "
             "_COMPLETE_SOURCES.")
     return models.FakeMultipart
+
+
+def _response_class() -> Any:
+    import moto
+    from moto.s3 import models, responses
+
+    sources = {
+        "S3Response.get_object": responses.S3Response.__dict__.get("get_object"),
+        "S3Response._handle_range_header":
+            responses.S3Response.__dict__.get("_handle_range_header"),
+        "FakeKey.value": getattr(models.FakeKey.__dict__.get("value"), "fget", None),
+    }
+    problems = [f"{name} is missing" if obj is None else f"{name} changed"
+                for name, obj in sources.items()
+                if obj is None or _fingerprint(obj) != _RANGE_SOURCES[name]]
+    if problems:
+        raise MotoS3PatchError(
+            f"moto {getattr(moto, '__version__', '?')} is not shaped as "
+            f"medispecs_desktop/local/moto_s3_patches.py expects: {'; '.join(problems)}. "
+            "Re-check S3Response.get_object, _handle_range_header and the FakeKey.value "
+            "getter, then update _RANGE_SOURCES.")
+    return responses.S3Response
 
 
 def _backend_class() -> Any:
@@ -460,16 +567,21 @@ def apply() -> None:
             return
         backend_cls = _backend_class()
         multipart_cls = _multipart_class()
+        response_cls = _response_class()
         _originals["list_object_versions"] = backend_cls.__dict__["list_object_versions"]
         _originals["complete"] = multipart_cls.__dict__["complete"]
         key_cls = importlib.import_module("moto.s3.models").FakeKey
         _originals["value"] = key_cls.__dict__["value"]
+        _originals["get_object"] = response_cls.__dict__["get_object"]
+        _originals["_handle_range_header"] = response_cls.__dict__["_handle_range_header"]
         backend_cls.list_object_versions = list_object_versions
         multipart_cls.complete = complete_multipart
-        key_cls.value = property(_originals["value"].fget, set_value)
+        key_cls.value = property(get_value, set_value)
+        response_cls.get_object = get_object
+        response_cls._handle_range_header = handle_range_header
     log.debug("moto S3 patches applied (list_object_versions copies only the prefix; "
               "a completed multipart upload is its parts' files; big values go "
-              "straight to their spool file, hashed in hand)")
+              "straight to their spool file, hashed in hand; a ranged GET reads its range)")
 
 
 def remove() -> None:
@@ -478,12 +590,16 @@ def remove() -> None:
         if not _originals:
             return
         from moto.s3.models import FakeKey, FakeMultipart, S3Backend
+        from moto.s3.responses import S3Response
 
         S3Backend.list_object_versions = (  # type: ignore[method-assign]
             _originals.pop("list_object_versions")
         )
         FakeMultipart.complete = _originals.pop("complete")  # type: ignore[method-assign]
         FakeKey.value = _originals.pop("value")  # type: ignore[method-assign]
+        S3Response.get_object = _originals.pop("get_object")  # type: ignore[method-assign]
+        S3Response._handle_range_header = (  # type: ignore[method-assign]
+            _originals.pop("_handle_range_header"))
 
 
 def is_applied() -> bool:

@@ -45,9 +45,12 @@ class ProcessingQueues:
 
 def provision_processing(endpoint: str, region: str, bucket: str,
                          *, session: Any = None) -> ProcessingQueues:
-    """The queue, its DLQ (redrive after :data:`MAX_RECEIVE_COUNT`) and the bucket's
-    ``s3:ObjectCreated:*`` notification for ``videos/`` to the queue."""
+    """The queue (each event held ``EVENT_DELAY_SECONDS`` first, as on AWS), its DLQ (redrive
+    after :data:`MAX_RECEIVE_COUNT`) and the bucket's ``s3:ObjectCreated:*`` notification for
+    ``videos/`` to the queue."""
     import json
+
+    from medispecs_desktop.backend.processing.handler import EVENT_DELAY_SECONDS
 
     sqs = aws_client("sqs", endpoint, region, session=session)
     s3 = aws_client("s3", endpoint, region, session=session)
@@ -58,6 +61,7 @@ def provision_processing(endpoint: str, region: str, bucket: str,
             "Attributes"]["QueueArn"]
         queue_url = sqs.create_queue(QueueName=PROCESSING_QUEUE, Attributes={
             "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
+            "DelaySeconds": str(EVENT_DELAY_SECONDS),  # as the template (see there)
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
                                          "maxReceiveCount": MAX_RECEIVE_COUNT}),
         })["QueueUrl"]

@@ -433,6 +433,20 @@ def _settle(pid: int, quiet_cpu_s: float = 0.01, every_s: float = 0.25) -> None:
         last = now
 
 
+def _processed(api: Any, pid: int, bound_s: float = 300.0) -> None:
+    """Wait until the stack has processed every recording the benchmark made (status ready
+    or error), then until it is idle: processing starts some seconds after an upload (the
+    queue holds each event, ``EVENT_DELAY_SECONDS``), so an idle stack right after an upload
+    does not mean its processing is over, and it would run into the next timed upload."""
+    bound = time.monotonic() + bound_s
+    while any(v.status not in ("ready", "error") for v in api.iter_videos()
+              if v.title == "stack"):
+        if time.monotonic() > bound:
+            raise SystemExit("the stack did not process the benchmark's recordings")
+        time.sleep(0.25)
+    _settle(pid)
+
+
 def _forget_uploads(api: Any, s3: Any, bucket: str, curl_key: str) -> None:
     """Delete for good what a pair uploaded (the engine's recordings via Trash and purge, every
     version of curl's object): moto keeps every byte, and a stack holding a GB more each pair
@@ -491,7 +505,7 @@ def bench_stack(size_mb: int, tmp: Path, pairs: int = 5) -> None:
             digest = sha256_file(base)
             signed = api.upload_url("v_benchcurl0001", content_type="video/mp4", size=size,
                                     sha256_b64=digest.b64digest())
-            _settle(proc.pid)  # (the stack's processing of the engine's recording ends first)
+            _processed(api, proc.pid)  # (the stack's processing of the engine's recording)
             s0 = _process_cpu(proc.pid)
             c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
             stack_curl = _process_cpu(proc.pid) - s0

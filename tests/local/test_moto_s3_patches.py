@@ -551,3 +551,64 @@ def test_a_full_object_crc64nvme_is_combined_from_the_parts_not_read_again(
             crc64nvme(mixed_bytes).to_bytes(8, "big")).decode()
     finally:
         moto_s3_patches.remove()
+
+
+# -- a ranged GET --------------------------------------------------------------------------
+
+RANGES = ["bytes=0-0", "bytes=0-99", f"bytes={5 * MIB - 10}-{5 * MIB + 10}", "bytes=7000000-",
+          "bytes=-1000", f"bytes=100-{20 * MIB}", "bytes=9-3", "bytes=0-", "bytes=-0",
+          f"bytes={30 * MIB}-", "bytes=1-2,5-6", "bytes=abc"]
+
+
+def _ranged(client: Any, key: str, spec: str) -> tuple[Any, ...]:
+    from botocore.exceptions import ClientError
+
+    try:
+        got = client.get_object(Bucket=BUCKET, Key=key, Range=spec)
+    except ClientError as exc:
+        return ("error", exc.response["Error"]["Code"])
+    return (got["ResponseMetadata"]["HTTPStatusCode"], got.get("ContentRange"),
+            got["ContentLength"], got["Body"].read())
+
+
+def test_a_ranged_get_answers_as_stock_moto_and_reads_only_its_range(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The player seeks and the server-side processing reads 8 MiB ranges: moto read the whole
+    object for each range and sliced it. Now only the range is read from the object's files;
+    the answer (status, Content-Range, length, bytes, errors) is stock moto's for every kind of
+    range, for a completed multipart upload (its parts' files) and a single PUT."""
+    import random
+
+    single = random.Random(7).randbytes(6 * MIB + 5)
+    s3.put_object(Bucket=BUCKET, Key="single.mp4", Body=single)
+    upload, parts = _multipart(s3, "joined.mp4", [5 * MIB, 5 * MIB, 123_457])
+    moto_s3_patches.apply()
+    try:
+        s3.complete_multipart_upload(
+            Bucket=BUCKET, Key="joined.mp4", UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in parts]})
+        read: list[int] = []
+        real_read = moto_s3_patches.JoinedParts.read
+
+        def counting(self: Any, size: int | None = -1) -> bytes:
+            data = real_read(self, size)
+            read.append(len(data))
+            return data
+
+        monkeypatch.setattr(moto_s3_patches.JoinedParts, "read", counting)
+        patched = {(key, spec): _ranged(s3, key, spec)
+                   for key in ("single.mp4", "joined.mp4") for spec in RANGES}
+        read.clear()
+        middle = _ranged(s3, "joined.mp4", f"bytes={5 * MIB - 10}-{5 * MIB + 10}")
+        assert read == [21] and middle[3] == patched["joined.mp4", RANGES[2]][3]
+        monkeypatch.undo()
+    finally:
+        moto_s3_patches.remove()
+    stock = {(key, spec): _ranged(s3, key, spec)
+             for key in ("single.mp4", "joined.mp4") for spec in RANGES}
+    assert patched == stock
+    whole = s3.get_object(Bucket=BUCKET, Key="joined.mp4")["Body"].read()
+    assert patched["joined.mp4", RANGES[2]][3] == whole[5 * MIB - 10:5 * MIB + 11]
+    assert patched["single.mp4", "bytes=-1000"][3] == single[-1000:]
+    assert {v[0] for v in stock.values()} >= {206, 200, "error"}  # every kind of answer

@@ -24,8 +24,9 @@ import requests
 from botocore.config import Config
 
 from medispecs_desktop.backend.config import BackendConfig
-from medispecs_desktop.backend.processing.handler import build_processor
+from medispecs_desktop.backend.processing.handler import EVENT_DELAY_SECONDS, build_processor
 from medispecs_desktop.backend.processing.media import jpeg_size
+from medispecs_desktop.local.processing import PROCESSING_QUEUE
 from medispecs_desktop.local.stack import sign_in
 
 FINISHED = ("ready", "error")
@@ -132,6 +133,42 @@ def test_console_upload_becomes_ready_from_the_server_alone(
                                 index["rows"] * index["tileHeight"])
     assert (index["tileWidth"], index["tileHeight"]) == (160, 120)
 
+
+def test_an_uploads_event_is_held_until_its_record_is_made_then_processed(
+        pstack: dict[str, Any], http: requests.Session,
+        make_video: Callable[..., Path], clip_seed: Callable[[], int]) -> None:
+    """An upload's ObjectCreated event waits on the queue (``DelaySeconds``, as the template
+    has it) while the client makes the record, instead of reaching the processing function at
+    the moment the bytes complete, when there is no record yet (before: an invocation for
+    nothing and a retry, and on the demo stack one running beside the completion and record
+    requests). The recording is processed all the same."""
+    sqs = boto3.client("sqs", endpoint_url=pstack["awsEndpoint"], region_name=pstack["region"],
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    queue_url = sqs.get_queue_url(QueueName=PROCESSING_QUEUE)["QueueUrl"]
+
+    def attribute(name: str) -> int:
+        got = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[name])
+        return int(got["Attributes"][name])
+
+    assert attribute("DelaySeconds") == EVENT_DELAY_SECONDS
+    bound = time.monotonic() + PROCESSING_BOUND_SECONDS
+    while attribute("ApproximateNumberOfMessagesDelayed"):  # earlier tests' events go first
+        assert time.monotonic() < bound
+        time.sleep(0.1)
+    clip = make_video("held.mp4", seconds=1.0, seed=clip_seed())
+    api, auth = pstack["apiUrl"], _auth(pstack)
+    video_id = "v_" + uuid.uuid4().hex
+    grant = http.get(f"{api}/videos/{video_id}/upload-url", headers=auth,
+                     params={"contentType": "video/mp4"}).json()
+    put = http.put(grant["uploadUrl"], data=clip.read_bytes(), headers=grant["headers"])
+    assert put.status_code == 200, put.text
+    assert attribute("ApproximateNumberOfMessagesDelayed") == 1  # held, not yet processed
+    created = http.post(f"{api}/videos", headers=auth, json={
+        "videoId": video_id, "title": "Held", "recordedAt": "2026-03-04T05:06:07Z"})
+    assert created.status_code == 201, created.text
+    record = wait_finished(http, pstack, video_id)
+    assert record["status"] == "ready", record.get("statusReason")
+    sqs.close()
 
 def test_truncated_upload_ends_in_error_with_its_reason(
         pstack: dict[str, Any], http: requests.Session,

@@ -687,6 +687,7 @@ def test_processing_pipeline_queue_dlq_alarm_notification_and_function() -> None
         "Fn::GetAtt": ["ProcessingDeadLetterQueue", "Arn"]}
     fn = function("ProcessingFunction")["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * fn["Timeout"]
+    assert queue["DelaySeconds"] == processing_handler.EVENT_DELAY_SECONDS  # as the local stack
     assert fn["Timeout"] == 900 and fn["PackageType"] == "Image"
     policy = res["ProcessingQueuePolicy"]["Properties"]
     [send] = policy["PolicyDocument"]["Statement"]
