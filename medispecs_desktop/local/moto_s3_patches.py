@@ -18,7 +18,14 @@ times: in a test stack holding a few hundred clips a purge took over 15 s on a b
 moto's loop would ``continue`` past anyway (the prefix test comes before any pagination state is
 touched by a key outside the prefix; a ``KeyMarker``/``VersionIdMarker`` pair names a key inside
 it), so the answer - versions, delete markers, common prefixes, ``IsLatest``, the next markers -
-is moto's, byte for byte, at the cost of copying only what is returned.
+is moto's, byte for byte, at the cost of copying only what is returned. Copying a version
+copied its *bytes* too (``FakeKey.__getstate__`` reads the whole value, ``__setstate__`` writes
+it into a new spool file) and moto keeps every model it makes in ``instances_tracked``: each
+listing of a 105 MB recording's versions (every purge) read and wrote 105 MB per version and
+left the copy's file open until the stack stopped - 200 MB of disk and page cache per upload
+and purge in the upload benchmark, until the VM ran short of warm pages and a 105 MB PUT went
+4x slower. The versions are now copied without their bytes and untracked (:func:`_listed_copy`),
+which is all the listing reads of them.
 
 ``FakeMultipart.complete`` (moto 5.2.6) reads every part twice from its spooled file, appends
 each copy to a ``bytearray`` (one for the object, one more for a FULL_OBJECT checksum), and turns
@@ -130,8 +137,39 @@ class MotoS3PatchError(RuntimeError):
     """The installed moto is not the one this patch was written for."""
 
 
+class _NoValue:
+    """The value buffer of a listed version's copy: it has no bytes, and closing it (moto
+    disposes of a key when it is collected) closes nothing of the version's."""
+
+    closed = True
+
+    def close(self) -> None:
+        pass
+
+
+def _listed_copy(version: Any) -> Any:
+    """A version as moto's listing uses it (name, version id, size, ETag, dates, owner; the
+    listing sets ``is_latest`` on it): its attributes, without its bytes. Made without moto's
+    ``BaseModel.__new__``, which would keep it forever in ``instances_tracked``."""
+    copied = object.__new__(type(version))
+    copied.__dict__.update(version.__dict__)
+    if "_value_buffer" in copied.__dict__:  # a FakeKey (a delete marker has no bytes)
+        copied._value_buffer = _NoValue()
+        copied.multipart = None
+        copied.disposed = True
+    return copied
+
+
+class _ListedVersions(list[Any]):
+    """A key's versions as moto's listing deep-copies them: copies without their bytes."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return [_listed_copy(version) for version in self]
+
+
 class _PrefixKeys:
-    """The part of a bucket's ``_VersionedKeyStore`` moto's function reads, limited to a prefix."""
+    """The part of a bucket's ``_VersionedKeyStore`` moto's function reads, limited to a prefix
+    (all of it for ``""``), each key's versions handed over as :class:`_ListedVersions`."""
 
     def __init__(self, keys: Any, prefix: str) -> None:
         self._keys = keys
@@ -140,7 +178,7 @@ class _PrefixKeys:
     def iterlists(self) -> Iterator[tuple[str, list[Any]]]:
         for name, versions in self._keys.iterlists():
             if name.startswith(self._prefix):
-                yield name, versions
+                yield name, _ListedVersions(versions)
 
 
 class _PrefixBucket:
@@ -169,9 +207,9 @@ def list_object_versions(
     version_id_marker: str | None = None,
 ) -> Any:
     original = _originals["list_object_versions"]
-    target = _PrefixBackend(self, prefix) if prefix else self
-    return original(target, bucket_name, delimiter=delimiter, key_marker=key_marker,
-                    max_keys=max_keys, prefix=prefix, version_id_marker=version_id_marker)
+    return original(_PrefixBackend(self, prefix or ""), bucket_name, delimiter=delimiter,
+                    key_marker=key_marker, max_keys=max_keys, prefix=prefix,
+                    version_id_marker=version_id_marker)
 
 
 class JoinedParts:

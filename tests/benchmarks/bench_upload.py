@@ -20,7 +20,14 @@ queue  CPU-s/GB of one engine uploading a queue of ``--files`` different files o
 stack  the same against the embedded local stack (real pre-signed URLs, moto behind them), with
        the stack child's CPU per GB for each: the stack is one Python process (one GIL), so
        when it is the bottleneck the engine's share of curl's speed is about the ratio of
-       the two (a single PUT vs create + parts + complete + the record's API calls)
+       the two (a single PUT vs create + parts + complete + the record's API calls). Which
+       of the two goes first alternates from pair to pair (curl_first in each row): the
+       one going first comes after seconds of waiting for the stack to process the last
+       recording, and on a VM that hands memory freed for a while back to its host (free
+       page reporting) it writes into pages the host must fault in again - curl's whole
+       105 MB spool file went 4x slower (stack 12-14 instead of 3.2 CPU-s/GB) when it always
+       went second, right after that wait; never the engine, which went first right after
+       curl's files were deleted
 rss    client peak RSS uploading a sparse 4 GB file vs a 100 MB file to the sink, each in a
        fresh process (goals: ratio <= 1.2, <= 150 MB)
 
@@ -494,32 +501,38 @@ def bench_stack(size_mb: int, tmp: Path, pairs: int = 5) -> None:
             with base.open("r+b") as fh:  # a new file each time: never a duplicate
                 fh.seek(size - 16)
                 fh.write(os.urandom(16))
-            _settle(proc.pid)
-            s0 = _process_cpu(proc.pid)
-            e = engine_upload(api, base, home=tmp, settings=settings, user=user.sub,
-                              probe=lambda p: SimpleNamespace(api_fields=lambda: {
-                                  "recordedAt": "2025-01-01T00:00:00Z",
-                                  "mimeType": "video/mp4", "durationSec": 1.0}))
-            bytes_s = LAST_PHASES["bytes_s"]
-            stack_engine = _process_cpu(proc.pid) - s0
             digest = sha256_file(base)
             signed = api.upload_url("v_benchcurl0001", content_type="video/mp4", size=size,
                                     sha256_b64=digest.b64digest())
-            _processed(api, proc.pid)  # (the stack's processing of the engine's recording)
-            s0 = _process_cpu(proc.pid)
-            c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
-            stack_curl = _process_cpu(proc.pid) - s0
+            curl_first = i % 2 == 1
+            for side in ("curl", "engine") if curl_first else ("engine", "curl"):
+                _processed(api, proc.pid)  # the last recording processed, the stack idle
+                s0 = _process_cpu(proc.pid)
+                if side == "engine":
+                    e = engine_upload(api, base, home=tmp, settings=settings, user=user.sub,
+                                      probe=lambda p: SimpleNamespace(api_fields=lambda: {
+                                          "recordedAt": "2025-01-01T00:00:00Z",
+                                          "mimeType": "video/mp4", "durationSec": 1.0}))
+                    bytes_s = LAST_PHASES["bytes_s"]
+                    engine_cpu = LAST_PHASES["cpu_s"]
+                    stack_engine = _process_cpu(proc.pid) - s0
+                else:
+                    c = curl_upload(signed["uploadUrl"], base, signed.get("headers"))
+                    stack_curl = _process_cpu(proc.pid) - s0
+            _processed(api, proc.pid)
             _forget_uploads(api, s3, info["bucket"], signed["s3Key"])
-            row = {"pair": i + 1, "engine_MBps": round(size / e / 1e6, 1),
+            row = {"pair": i + 1, "curl_first": curl_first,
+                   "engine_MBps": round(size / e / 1e6, 1),
                    "curl_MBps": round(size / c / 1e6, 1), "vs_curl": round(c / e, 2),
                    "bytes_phase_vs_curl": round(c / bytes_s, 2),
-                   "engine_cpu_s_per_GB": round(LAST_PHASES["cpu_s"] / gb, 2),
+                   "engine_cpu_s_per_GB": round(engine_cpu / gb, 2),
                    "stack_cpu_s_per_GB_engine": round(stack_engine / gb, 2),
                    "stack_cpu_s_per_GB_curl": round(stack_curl / gb, 2),
                    "load": os.getloadavg()[0]}
             rows.append(row)
             print(json.dumps(row), flush=True)
-        med = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k != "pair"}
+        med = {k: statistics.median(r[k] for r in rows) for k in rows[0]
+               if k not in ("pair", "curl_first")}
         print(json.dumps({"bench": f"local stack, end to end (parts + complete + record + "
                           f"thumbnail), median of {pairs} alternating runs",
                           "MB": round(size / 1e6), **med}), flush=True)

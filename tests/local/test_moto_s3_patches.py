@@ -612,3 +612,33 @@ def test_a_ranged_get_answers_as_stock_moto_and_reads_only_its_range(
     assert patched["joined.mp4", RANGES[2]][3] == whole[5 * MIB - 10:5 * MIB + 11]
     assert patched["single.mp4", "bytes=-1000"][3] == single[-1000:]
     assert {v[0] for v in stock.values()} >= {206, 200, "error"}  # every kind of answer
+
+
+def test_listing_versions_copies_no_bytes_and_a_purge_leaves_no_file_open(s3: Any) -> None:
+    """moto's listing deep-copied every version it looked at - bytes included, each copy into
+    a new spool file that moto then kept (``instances_tracked``) until the stack stopped: every
+    purge of a 105 MB recording left its bytes open in /tmp. Now the listing's copies have no
+    bytes, and deleting every version (what the Trash's purge does) closes every file."""
+    import os
+
+    from moto.s3.models import FakeKey
+
+    def open_values(key: str) -> int:
+        return sum(1 for k in FakeKey.instances_tracked
+                   if getattr(k, "name", None) == key and not k._value_buffer.closed)
+
+    moto_s3_patches.apply()
+    try:
+        for _ in range(2):
+            s3.put_object(Bucket=BUCKET, Key="big/purged.mp4", Body=os.urandom(6 * MIB))
+        s3.delete_object(Bucket=BUCKET, Key="big/purged.mp4")  # a delete marker too
+        assert open_values("big/purged.mp4") == 2
+        listed = s3.list_object_versions(Bucket=BUCKET, Prefix="big/purged.mp4")
+        assert [v["Size"] for v in listed["Versions"]] == [6 * MIB, 6 * MIB]
+        assert open_values("big/purged.mp4") == 2  # the listing opened no copy
+        for entry in [*listed["Versions"], *listed["DeleteMarkers"]]:
+            s3.delete_object(Bucket=BUCKET, Key="big/purged.mp4", VersionId=entry["VersionId"])
+        assert open_values("big/purged.mp4") == 0
+        assert "Versions" not in s3.list_object_versions(Bucket=BUCKET, Prefix="big/")
+    finally:
+        moto_s3_patches.remove()
