@@ -624,8 +624,9 @@ def test_listing_versions_copies_no_bytes_and_a_purge_leaves_no_file_open(s3: An
     from moto.s3.models import FakeKey
 
     def open_values(key: str) -> int:
-        return sum(1 for k in FakeKey.instances_tracked
-                   if getattr(k, "name", None) == key and not k._value_buffer.closed)
+        tracked: list[Any] = FakeKey.instances_tracked  # type: ignore[attr-defined]
+        return len([k for k in tracked
+                    if getattr(k, "name", None) == key and not k._value_buffer.closed])
 
     moto_s3_patches.apply()
     try:
