@@ -115,8 +115,16 @@ def test_keyboard_alone_reaches_every_library_details_and_uploads_action(
     qtbot.waitUntil(lambda: [j.state for j in panel.model.jobs()] == [JobState.DONE]
                     and library.model.row_of(panel.model.jobs()[0].video_id or "") >= 0,
                     timeout=30_000)
+    # the edit is made to a recording shown in the details pane: the uploaded one, selected
+    # (CI run 44: nothing was selected at that moment, so the edit had no recording and
+    # Save/Revert stayed off)
+    uploaded = panel.model.jobs()[0].video_id or ""
+    qtbot.waitUntil(lambda: library.select_video(uploaded)
+                    and details.video is not None and details.video.video_id == uploaded,
+                    timeout=20_000)
     details.title_edit.setText(details.title_edit.text() + " (edited)")  # Save/Revert on
     details.title_edit.textEdited.emit(details.title_edit.text())
+    assert details.is_dirty() and details.revert_button.isEnabled()
 
     chain = tab_cycle(qtbot, library.search)
     # one stop per control: the table is one stop (not one per cell), Notes is one stop
