@@ -521,50 +521,45 @@ def _fingerprint(obj: Any) -> str:
     return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:16]
 
 
-def _multipart_class() -> Any:
+def _check_sources(found: dict[str, Any], want: dict[str, str], table: str) -> None:
+    """Raise :class:`MotoS3PatchError` unless every function in ``found`` is there and its
+    source is the one fingerprinted in ``want`` (the dict named ``table``)."""
     import moto
+
+    problems = [f"{name} is missing" if obj is None else f"{name} changed"
+                for name, obj in found.items() if obj is None or _fingerprint(obj) != want[name]]
+    if problems:
+        raise MotoS3PatchError(
+            f"moto {getattr(moto, '__version__', '?')} is not shaped as "
+            f"medispecs_desktop/local/moto_s3_patches.py expects: {'; '.join(problems)}. "
+            f"Re-check {', '.join(found)}, then update {table}.")
+
+
+def _multipart_class() -> Any:
     from moto.s3 import models
 
-    problems = []
-    for name, want in _COMPLETE_SOURCES.items():
+    found: dict[str, Any] = {}
+    for name in _COMPLETE_SOURCES:
         owner, _, attr = name.partition(".")
         obj = getattr(models, owner, None)
         if obj is not None and attr:
             obj = obj.__dict__.get(attr)
             if isinstance(obj, property):
                 obj = obj.fset or obj.fget
-        if obj is None:
-            problems.append(f"{name} is missing")
-        elif _fingerprint(obj) != want:
-            problems.append(f"{name} changed")
-    if problems:
-        raise MotoS3PatchError(
-            f"moto {getattr(moto, '__version__', '?')} is not shaped as "
-            f"medispecs_desktop/local/moto_s3_patches.py expects: {'; '.join(problems)}. "
-            "Re-check FakeMultipart.complete, FakeKey.value and FakeKey.etag, then update "
-            "_COMPLETE_SOURCES.")
+        found[name] = obj
+    _check_sources(found, _COMPLETE_SOURCES, "_COMPLETE_SOURCES")
     return models.FakeMultipart
 
 
 def _response_class() -> Any:
-    import moto
     from moto.s3 import models, responses
 
-    sources = {
+    _check_sources({
         "S3Response.get_object": responses.S3Response.__dict__.get("get_object"),
         "S3Response._handle_range_header":
             responses.S3Response.__dict__.get("_handle_range_header"),
         "FakeKey.value": getattr(models.FakeKey.__dict__.get("value"), "fget", None),
-    }
-    problems = [f"{name} is missing" if obj is None else f"{name} changed"
-                for name, obj in sources.items()
-                if obj is None or _fingerprint(obj) != _RANGE_SOURCES[name]]
-    if problems:
-        raise MotoS3PatchError(
-            f"moto {getattr(moto, '__version__', '?')} is not shaped as "
-            f"medispecs_desktop/local/moto_s3_patches.py expects: {'; '.join(problems)}. "
-            "Re-check S3Response.get_object, _handle_range_header and the FakeKey.value "
-            "getter, then update _RANGE_SOURCES.")
+    }, _RANGE_SOURCES, "_RANGE_SOURCES")
     return responses.S3Response
 
 
