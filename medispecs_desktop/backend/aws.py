@@ -4,7 +4,8 @@ translation of AWS throttling into a retryable 503."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 import botocore.session
@@ -19,6 +20,8 @@ from .presign import Credentials, frozen_credentials
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+
+C = TypeVar("C")
 
 __all__ = ["THROTTLING_CODES", "AwsClients", "error_code", "raise_if_throttled"]
 
@@ -48,10 +51,15 @@ def raise_if_throttled(exc: ClientError) -> None:
 
 
 class AwsClients:
-    """The S3 and DynamoDB clients of one handler instance, built on first use."""
+    """The S3 and DynamoDB clients of one handler instance, built on first use.
 
-    def __init__(self, config: BackendConfig) -> None:
+    ``before_send``: a botocore ``before-send`` handler registered on both clients (the local
+    stack answers its own moto's requests in its process with one; None in AWS)."""
+
+    def __init__(self, config: BackendConfig, *,
+                 before_send: Callable[..., Any] | None = None) -> None:
         self._config = config
+        self._before_send = before_send
         self._lock = threading.Lock()
         self._dynamodb: DynamoDBClient | None = None
         self._s3: S3Client | None = None
@@ -84,12 +92,12 @@ class AwsClients:
                     # its answers' AttributeValues are taken as they come (ddb_wire.py)
                     core = botocore.session.get_session()
                     ddb_wire.install(core)
-                    self._dynamodb = self._session(core).client(
+                    self._dynamodb = self._hooked(self._session(core).client(
                         "dynamodb",
                         region_name=self._config.region,
                         endpoint_url=self._config.endpoint_url or None,
                         config=cfg,
-                    )
+                    ))
         return self._dynamodb
 
     @property
@@ -113,13 +121,19 @@ class AwsClients:
                         response_checksum_validation="when_required",
                     )
                     self._s3_session = self._session()
-                    self._s3 = self._s3_session.client(
+                    self._s3 = self._hooked(self._s3_session.client(
                         "s3",
                         region_name=self._config.region,
                         endpoint_url=self._config.endpoint_url or None,
                         config=cfg,
-                    )
+                    ))
         return self._s3
+
+    def _hooked(self, client: C) -> C:
+        if self._before_send is not None:
+            boto_client: Any = client  # (a botocore client, typed by mypy_boto3)
+            boto_client.meta.events.register("before-send", self._before_send)
+        return client
 
     def s3_credentials(self) -> Credentials | None:
         """The S3 client's current credentials (refreshed when due), for GET URLs signed

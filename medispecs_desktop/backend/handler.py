@@ -184,9 +184,10 @@ class App:
             logger.info("request", extra=extra)
 
 
-def build_app(config: BackendConfig, *, clock: Callable[[], float] = time.time) -> LambdaApp:
+def build_app(config: BackendConfig, *, clock: Callable[[], float] = time.time,
+              clients: AwsClients | None = None) -> LambdaApp:
     """A handler for an explicit configuration (the local gateway, tests, benchmarks)."""
-    return App(config, clock=clock)
+    return App(config, clients=clients, clock=clock)
 
 
 _default_app: App | None = None

@@ -41,6 +41,7 @@ from pycognito.aws_srp import (
     pad_hex,
 )
 
+from medispecs_desktop.local import wsgi
 from medispecs_desktop.local.moto_state import pool_by_client
 
 log = logging.getLogger(__name__)
@@ -240,24 +241,12 @@ def _replace_body(environ: dict[str, Any], body: dict[str, Any]) -> None:
 
 
 def _forward(app: WsgiApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Any]:
-    box: dict[str, Any] = {}
-
-    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        box["status"], box["headers"] = status, list(headers)
-        return lambda _data: None
-
-    result = app(environ, capture)
-    try:
-        raw = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
+    status, headers, raw = wsgi.call(app, environ)
     try:
         answer: Any = json.loads(raw) if raw else {}
     except ValueError:
         answer = raw
-    return str(box.get("status", "500 Internal Server Error")), box.get("headers", []), answer
+    return status, headers, answer
 
 
 def _reply(start_response: StartResponse, status: str, headers: list[tuple[str, str]],

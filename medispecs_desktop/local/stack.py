@@ -30,6 +30,7 @@ import requests
 
 from medispecs_desktop.local import moto_patches, moto_s3_patches, moto_server_patches
 from medispecs_desktop.local.gateway import CorsConfig, LambdaHandler, LocalGateway
+from medispecs_desktop.local.inprocess import InProcessTransport
 from medispecs_desktop.local.jwt_verify import InvalidTokenError, JwtVerifier, cognito_issuer
 from medispecs_desktop.local.provision import (
     DEFAULT_BUCKET,
@@ -75,6 +76,8 @@ class MotoServer:
         self.port = port
         self._thread: ServerThread | None = None
         self.oauth: Any = None
+        self.transport: InProcessTransport | None = None
+        """This process's own calls to moto, answered without HTTP (see inprocess.py)."""
 
     @property
     def endpoint(self) -> str:
@@ -113,6 +116,7 @@ class MotoServer:
         self._thread = ServerThread(server, "moto-server")
         self._thread.start()
         self.oauth.endpoint = self.endpoint
+        self.transport = InProcessTransport(self.endpoint, app)
         return self.endpoint
 
     def reset(self) -> None:
@@ -157,11 +161,11 @@ def _pool_of(idp: Any, client_id: str) -> str:
     raise LocalStackError(f"no user pool has the app client {client_id}")
 
 
-def _lambda_handler(config: Any, clock: Callable[[], float]) -> LambdaHandler:
+def _lambda_handler(config: Any, clock: Callable[[], float], clients: Any) -> LambdaHandler:
     """The real ``videos-handler`` bound to ``config`` (the backend's ``build_app``)."""
     from medispecs_desktop.backend.handler import build_app
 
-    return build_app(config, clock=clock)
+    return build_app(config, clock=clock, clients=clients)
 
 
 class LocalStack:
@@ -299,7 +303,7 @@ class LocalStack:
             except InvalidTokenError as exc:
                 raise LocalStackError(f"the user pool's JWKS is not served: {exc}") from exc
             config = self._backend_config(endpoint)
-            handler = _lambda_handler(config, self.clock)
+            handler = _lambda_handler(config, self.clock, self._clients(config))
             self.gateway = LocalGateway(
                 handler,
                 verifier,
@@ -387,6 +391,13 @@ class LocalStack:
             s3_addressing_style="path",
         )
 
+    def _clients(self, config: Any) -> Any:
+        """The handlers' AWS clients: their calls to moto answered in this process."""
+        from medispecs_desktop.backend.aws import AwsClients
+
+        assert self.moto is not None
+        return AwsClients(config, before_send=self.moto.transport)
+
     def _start_processing(self, endpoint: str, config: Any) -> Any:
         """The bucket's events to a queue, and a poller running the processing handler."""
         from medispecs_desktop.backend.processing.handler import build_processor
@@ -395,7 +406,8 @@ class LocalStack:
         assert self.provisioned is not None
         queues = provision_processing(endpoint, self.region, self.provisioned.bucket,
                                       session=self._boto)
-        app = build_processor(config, queue_url=queues.queue_url, clock=self.clock)
+        app = build_processor(config, queue_url=queues.queue_url, clock=self.clock,
+                              clients=self._clients(config))
         self.poller = QueuePoller(app, queues, endpoint, self.region, session=self._boto)
         self.poller.start()
         return queues

@@ -80,10 +80,11 @@ class ProcessingApp:
         *,
         queue_url: str | None = None,
         clock: Callable[[], float] = time.time,
+        clients: AwsClients | None = None,
     ) -> None:
         self.config = config
         self.queue_url = queue_url
-        self.clients = AwsClients(config)
+        self.clients = clients or AwsClients(config)
         store = VideoStore(lambda: self.clients.dynamodb, config.table_name)
         storage = VideoStorage(lambda: self.clients.s3, config.bucket,
                                config.presign_expiry_seconds, config.playback_expiry_seconds)
@@ -143,9 +144,10 @@ class ProcessingApp:
 
 
 def build_processor(config: BackendConfig, *, queue_url: str | None = None,
-                    clock: Callable[[], float] = time.time) -> ProcessingApp:
+                    clock: Callable[[], float] = time.time,
+                    clients: AwsClients | None = None) -> ProcessingApp:
     """A processor for an explicit configuration (the local stack, tests)."""
-    return ProcessingApp(config, queue_url=queue_url, clock=clock)
+    return ProcessingApp(config, queue_url=queue_url, clock=clock, clients=clients)
 
 
 _default: ProcessingApp | None = None
