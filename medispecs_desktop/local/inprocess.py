@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -60,6 +61,7 @@ class InProcessTransport:
         self._host = parts.hostname
         self._port = parts.port
         self._app = app
+        self._count = threading.Lock()
         self.calls = 0
 
     def __call__(self, request: Any, **_kwargs: Any) -> Any:
@@ -69,7 +71,8 @@ class InProcessTransport:
         from botocore.awsrequest import AWSResponse
 
         status, headers, body = self._run(environ)
-        self.calls += 1
+        with self._count:
+            self.calls += 1
         mapping: Any = headers  # (botocore reads any mapping: HeadersDict(headers))
         return AWSResponse(request.url, status, mapping, _Answer(body))
 
