@@ -20,10 +20,12 @@ queue  CPU-s/GB of one engine uploading a queue of ``--files`` different files o
 stack  the same against the embedded local stack (real pre-signed URLs, moto behind them), with
        the stack child's CPU per GB for each: the stack is one Python process (one GIL), so
        when it is the bottleneck the engine's share of curl's speed is about the ratio of
-       the two (a single PUT vs create + parts + complete + the record's API calls). Which
+       the two (a single PUT vs create + parts + complete + the record's API calls; the
+       handlers' own calls to moto are made in the stack's process, local/inprocess.py). Which
        of the two goes first alternates from pair to pair (curl_first in each row): on this
-       project's VMs the one going second does better (engine first 0.87, curl first 0.94
-       over 50 pairs), and the engine always went first before. (Runs that slowed 4x for
+       project's VMs the one going second does better (engine first 0.95, curl first 1.09
+       over 20 pairs; 0.87 and 0.94 before the handlers' calls went in-process), and the
+       engine always went first before. (Runs that slowed 4x for
        whichever went second after about five pairs were a leak in the demo stack, since
        fixed: moto_s3_patches, a purge's version listing)
 rss    client peak RSS uploading a sparse 4 GB file vs a 100 MB file to the sink, each in a
