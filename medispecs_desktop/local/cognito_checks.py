@@ -24,7 +24,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -43,6 +43,7 @@ from pycognito.aws_srp import (
 
 from medispecs_desktop.local import wsgi
 from medispecs_desktop.local.moto_state import pool_by_client
+from medispecs_desktop.local.wsgi import StartResponse, WsgiApp
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,6 @@ _MAX_PENDING = 1000
 CHECKED = ("InitiateAuth", "RespondToAuthChallenge", "AdminRespondToAuthChallenge",
            "ForgotPassword", "ConfirmForgotPassword")
 
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 _N = hex_to_long(N_HEX)
 _G = hex_to_long(G_HEX)

@@ -22,7 +22,7 @@ import logging
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,13 +42,12 @@ from medispecs_desktop.local.cognito_checks import (
     _reply,
 )
 from medispecs_desktop.local.moto_state import owner_of_access_token, pool_by_client, pool_by_id
+from medispecs_desktop.local.wsgi import StartResponse, WsgiApp
 
 log = logging.getLogger(__name__)
 
 __all__ = ["DeviceMiddleware"]
 
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _ACTIONS = ("InitiateAuth", "RespondToAuthChallenge", "ConfirmDevice", "UpdateDeviceStatus",
             "ForgetDevice")
 

@@ -25,7 +25,6 @@ import io
 import logging
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -36,17 +35,10 @@ __all__ = ["InProcessTransport"]
 
 log = logging.getLogger(__name__)
 
+
 def _wsgi_str(value: str) -> str:
     """PEP 3333's "native string" of a URL part, as werkzeug's server passes it."""
     return value.encode().decode("latin1")
-
-
-class _Answer(io.BytesIO):
-    """An answer's body as botocore reads a response's ``raw`` (``stream()`` or ``read()``)."""
-
-    def stream(self, **_kwargs: Any) -> Iterator[bytes]:
-        while chunk := self.read(65536):
-            yield chunk
 
 
 class InProcessTransport:
@@ -61,6 +53,9 @@ class InProcessTransport:
         self._host = parts.hostname
         self._port = parts.port
         self._app = app
+        from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
+
+        self._preserved_key = PRESERVED_HEADER_NAMES_ENVIRON_KEY
         self._count = threading.Lock()
         self.calls = 0
 
@@ -69,12 +64,13 @@ class InProcessTransport:
         if environ is None:
             return None  # over HTTP, as without this handler
         from botocore.awsrequest import AWSResponse
+        from moto.core.botocore_stubber import MockRawResponse  # (a body as botocore reads it)
 
         status, headers, body = self._run(environ)
         with self._count:
             self.calls += 1
         mapping: Any = headers  # (botocore reads any mapping: HeadersDict(headers))
-        return AWSResponse(request.url, status, mapping, _Answer(body))
+        return AWSResponse(request.url, status, mapping, MockRawResponse(body))
 
     def environ(self, request: Any) -> dict[str, Any] | None:
         """The WSGI environment werkzeug's server would build for ``request`` (a botocore
@@ -119,9 +115,7 @@ class InProcessTransport:
             "SERVER_PORT": str(self._port),
             "SERVER_PROTOCOL": "HTTP/1.1",
         }
-        from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
-
-        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {}  # (moto's server: no underscores)
+        environ[self._preserved_key] = {}  # (as moto's server sets it: no underscored names)
         sent_host = sent_length = False
         for name, raw in request.headers.items():
             value = raw.decode("latin1") if isinstance(raw, bytes) else str(raw)

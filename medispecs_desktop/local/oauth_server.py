@@ -34,6 +34,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, Response, request
 
 from medispecs_desktop.local.moto_state import pool_by_client, user_pools
+from medispecs_desktop.local.wsgi import StartResponse, WsgiApp
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,6 @@ CODE_LIFETIME_SEC = 300.0
 MFA_LIFETIME_SEC = 180.0
 PATHS = ("/oauth2/authorize", "/oauth2/token", "/oauth2/revoke", "/desktop-settings.json")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 # ------------------------------------------------------------------------------- moto's state

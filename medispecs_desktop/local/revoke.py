@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
+
+from medispecs_desktop.local.wsgi import StartResponse, WsgiApp
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +24,6 @@ __all__ = ["REVOKE_TARGET", "RevokeTokenMiddleware", "revoke_refresh_token"]
 
 REVOKE_TARGET = "AWSCognitoIdentityProviderService.RevokeToken"
 _MAX_BODY = 64 * 1024
-
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class _Refused(Exception):
