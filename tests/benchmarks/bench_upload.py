@@ -14,6 +14,14 @@ sink   throughput of the engine vs `curl -T` for the same file to the same endpo
        engine_hash_thread_cpu_s_per_GB is the reading and hashing thread alone - the one
        stream every byte passes through, so it bounds the engine's speed as openssl's CPU
        bounds openssl's; engine_other_cpu_s_per_GB is the rest (sending, buffers, journal)
+       floor_cpu_s_per_GB is the least the engine's design can cost on the machine, measured
+       in the same pairs: its two jobs done apart, each alone - the engine's own FileReader
+       reading, CRC'ing and SHA-256'ing the file into part buffers (read_hash_alone) plus
+       sending as many bytes from a part buffer already in memory, one PUT per part on one
+       connection (send_alone); engine_cpu_vs_floor is the engine against it. (Where the
+       floor is above 1.0 - a VM whose one SHA-256 stream costs 0.72-0.79 CPU-s/GB and whose
+       loopback send costs 0.28 - the 1.0 goal cannot hold: a part is sent only once its
+       checksum is signed into its URL and kept in memory until S3 has it)
 queue  CPU-s/GB of one engine uploading a queue of ``--files`` different files of
        ``--queue-mb`` to the sink (the app's case: a file's part buffers serve the next
        file's parts), median of ``--pairs`` runs; compare trees by alternating processes
@@ -250,6 +258,7 @@ def engine_upload(api: Any, path: Path, *, home: Path, settings: Any = None,
         record_s=marks.get("done", t0) - marks.get("finalizing", t0),
         cpu_s=cpu,
         hash_cpu_s=hash_cpu,
+        part_size=final.part_size or final.size,
     )
     return elapsed
 
@@ -327,6 +336,64 @@ def openssl_sha256(path: Path) -> tuple[float, float]:
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def read_hash_alone(path: Path, part_size: int, pool: Any) -> float:
+    """CPU seconds of this process reading, CRC'ing and SHA-256'ing ``path`` with the engine's
+    own :class:`FileReader` on ``pool`` (a :class:`HashPool` kept for the run, as the app's
+    engine keeps its own: its part buffers serve the next run), and nothing else: no sending,
+    no API, no journal. A few parts are read ahead; each is dropped once read."""
+    from medispecs_desktop.core.uploads.reader import FileReader
+
+    fd = os.open(path, os.O_RDONLY)
+    size = os.fstat(fd).st_size
+    cpu0 = _cpu_now()
+    try:
+        reader = FileReader(fd, size, part_size, path.name, pool)
+        ahead = 4
+        futures = [reader.submit(n) for n in range(1, min(ahead, reader.count) + 1)]
+        for n in range(1, reader.count + 1):
+            part = futures[n - 1].result()
+            reader.release(part)
+            if n + ahead <= reader.count:
+                futures.append(reader.submit(n + ahead))
+        reader.sha256()
+        reader.drain()
+        return _cpu_now() - cpu0
+    finally:
+        os.close(fd)
+
+
+def send_alone(url: str, size: int, part_size: int) -> float:
+    """CPU seconds of this process sending ``size`` bytes to the sink as the engine's parts
+    go, one PUT of ``part_size`` bytes after another on one keep-alive connection, each body
+    one ``sendall`` of a part buffer already in memory (not hashed, not read from the file:
+    the least a client that keeps each part until it is acknowledged can spend sending)."""
+    from medispecs_desktop.core.uploads.reader import new_buffer
+
+    host, _, port = url.removeprefix("http://").partition(":")
+    part = memoryview(new_buffer(part_size))
+    sock = socket.create_connection((host, int(port)))
+    cpu0 = _cpu_now()
+    try:
+        sent = 0
+        while sent < size:
+            n = min(part_size, size - sent)
+            sock.sendall(f"PUT /floor HTTP/1.1\r\nHost: {host}\r\nContent-Length: {n}\r\n\r\n"
+                         .encode())
+            sock.sendall(part[:n])
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    raise SystemExit("the sink closed the connection")
+                answer += chunk
+            if not answer.startswith(b"HTTP/1.1 200"):
+                raise SystemExit(f"the sink answered {answer[:40]!r}")
+            sent += n
+        return _cpu_now() - cpu0
+    finally:
+        sock.close()
+
+
 def _cpu_of(fn: Any, *, children: bool = False) -> tuple[float, float]:
     """(seconds, CPU seconds) of ``fn()``: this process's CPU, or its children's."""
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
@@ -350,15 +417,22 @@ def bench_sink(size_mb: int, tmp: Path, pairs: int = 5) -> None:
     app_engine = make_engine(api, home=tmp)
     app_engine.start()
     engine_upload(api, path, home=tmp, engine=app_engine)  # warm up (page cache, imports)
+    from medispecs_desktop.core.uploads.reader import HashPool
+
+    read_pool = HashPool(spare_seconds=3600.0)  # the reader measured alone, its buffers kept
+    read_hash_alone(path, int(LAST_PHASES["part_size"]), read_pool)  # (made here, not timed)
     rows = []
     for i in range(pairs):
         e_s = engine_upload(api, path, home=tmp, engine=app_engine)
         e_cpu = LAST_PHASES["cpu_s"]  # from queued to done, as the time
         e_hash = LAST_PHASES["hash_cpu_s"]
+        part_size = int(LAST_PHASES["part_size"])
         f_s, f_cpu_all = _cpu_of(lambda: engine_upload(api, path, home=tmp))
         f_cpu = LAST_PHASES["cpu_s"]  # (f_cpu_all adds making and stopping that engine)
         c_s, c_cpu = _cpu_of(lambda: curl_upload(f"{sink.url}/curl", path), children=True)
         o_s, o_cpu = openssl_sha256(path)
+        r_cpu = read_hash_alone(path, part_size, read_pool)
+        s_cpu = send_alone(sink.url, size, part_size)
         limit_s = max(c_s, o_s)  # the slower of the two bounds the engine
         row = {"pair": i + 1, "engine_MBps": round(size / e_s / 1e6), "curl_MBps":
                round(size / c_s / 1e6), "sha256_MBps": round(size / o_s / 1e6),
@@ -374,11 +448,20 @@ def bench_sink(size_mb: int, tmp: Path, pairs: int = 5) -> None:
                # buffers and the flow (job thread), the journal - the goal's margin
                "engine_other_cpu_s_per_GB": round((e_cpu - e_hash) / (size / 1e9), 2),
                "curl_cpu_s_per_GB": round(c_cpu / (size / 1e9), 2),
-               "sha256_cpu_s_per_GB": round(o_cpu / (size / 1e9), 2)}
+               "sha256_cpu_s_per_GB": round(o_cpu / (size / 1e9), 2),
+               # the engine's two jobs done apart, each alone on the machine: its reader
+               # (read, CRC64NVME, SHA-256 into part buffers) and sending parts from memory;
+               # their sum is the least the engine's design can cost (no sending without
+               # the part's checksum signed first, each part kept until it is acknowledged)
+               "read_hash_alone_cpu_s_per_GB": round(r_cpu / (size / 1e9), 2),
+               "send_alone_cpu_s_per_GB": round(s_cpu / (size / 1e9), 2),
+               "floor_cpu_s_per_GB": round((r_cpu + s_cpu) / (size / 1e9), 2),
+               "engine_cpu_vs_floor": round(e_cpu / (r_cpu + s_cpu), 2)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     app_engine.stop()
     app_engine.store.close()
+    read_pool.shutdown()
     sink.close()
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k != "pair"}
     print(json.dumps({"bench": f"sink, median of {pairs} alternating runs", "MB":
